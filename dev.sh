@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# One entry point for people and CI:
+#   ./dev.sh serve   set up, migrate, seed the demo the first time, run the app
+#   ./dev.sh test    set up, then ruff, mypy and the whole pytest suite
+# Both install what they need: a virtualenv, Python packages, hls.js (npm), ffmpeg and
+# (for tests) Chromium from the system package manager when missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+
+say() { printf '\033[1;35m==>\033[0m %s\n' "$*" >&2; }
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing system packages: $*"
+  if [ ! -f /tmp/.microdrama-apt-updated ]; then
+    $sudo apt-get update -qq && touch /tmp/.microdrama-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+  echo "Python 3.11 or newer is required" >&2
+  exit 1
+}
+
+setup_python() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating virtualenv in .venv"
+    "$(find_python)" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    say "installing Python packages"
+    "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+    "$VENV/bin/python" -c "import microdrama, fastapi, sqlalchemy, playwright" # fail loudly
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+}
+
+setup_frontend() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  local vendor="$ROOT/src/microdrama/web/static/vendor"
+  if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ package.json -nt node_modules/.package-lock.json ]; then
+    say "installing front-end packages (npm)"
+    npm install --no-audit --no-fund --silent >/dev/null
+  fi
+  mkdir -p "$vendor"
+  cp node_modules/hls.js/dist/hls.min.js "$vendor/hls.min.js"
+}
+
+setup_media_tools() {
+  command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || apt_install ffmpeg
+  # drawtext needs a font; DejaVu is the one the demo generator asks for.
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || apt_install fonts-dejavu-core
+}
+
+setup_browser() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+cmd=${1:-serve}
+shift || true
+case "$cmd" in
+  serve)
+    setup_python
+    setup_frontend
+    setup_media_tools
+    "$VENV/bin/microdrama" migrate
+    "$VENV/bin/microdrama" seed-demo --if-empty
+    exec "$VENV/bin/microdrama" serve "$@"
+    ;;
+  test)
+    setup_python
+    setup_frontend
+    setup_media_tools
+    setup_browser
+    say "ruff"
+    "$VENV/bin/ruff" check src tests bench migrations
+    "$VENV/bin/ruff" format --check src tests bench migrations
+    say "mypy"
+    "$VENV/bin/mypy"
+    say "pytest (database backends: sqlite${MICRODRAMA_TEST_DATABASE_URL:+ and postgresql})"
+    exec "$VENV/bin/pytest" "$@"
+    ;;
+  setup)
+    setup_python
+    setup_frontend
+    setup_media_tools
+    setup_browser
+    ;;
+  *)
+    echo "usage: ./dev.sh [serve|test|setup] [args...]" >&2
+    exit 2
+    ;;
+esac

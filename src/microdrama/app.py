@@ -1,0 +1,71 @@
+"""Application factory: settings, database, storage, routers, static files, embedded worker."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from microdrama.cache import TTLCache
+from microdrama.catalog.routes import router as catalog_router
+from microdrama.config import Settings, get_settings
+from microdrama.db import make_engine, make_sessionmaker
+from microdrama.errors import install_error_handlers
+from microdrama.media.storage import LocalStorage
+from microdrama.playback.routes import router as playback_router
+
+# Debian's mime.types maps .ts to a Qt file type; HLS needs MPEG-TS.
+mimetypes.add_type("video/mp2t", ".ts")
+mimetypes.add_type("application/vnd.apple.mpegurl", ".m3u8")
+mimetypes.add_type("text/vtt", ".vtt")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.embedded_worker:
+            from microdrama.media.jobs import EmbeddedWorker
+
+            worker = EmbeddedWorker(
+                settings=settings, sessionmaker=app.state.sessionmaker, storage=app.state.storage
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="microdrama",
+        version="0.1.0",
+        description="Vertical micro-drama series: feed, binge player, HLS media pipeline.",
+        lifespan=lifespan,
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.effective_database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    app.state.storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    app.state.public_cache = TTLCache[bytes](ttl_seconds=2.0)
+
+    install_error_handlers(app)
+    app.include_router(catalog_router)
+    app.include_router(playback_router)
+
+    from microdrama.media.routes import mount_media
+    from microdrama.media.routes import router as media_router
+    from microdrama.web.routes import mount_static
+    from microdrama.web.routes import router as web_router
+
+    app.include_router(media_router)
+    app.include_router(web_router)
+    mount_media(app)
+    mount_static(app)
+    return app

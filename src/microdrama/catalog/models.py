@@ -1,0 +1,72 @@
+"""Catalog: series and their episodes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from microdrama.db import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from microdrama.media.models import MediaAsset
+
+
+class SeriesStatus(enum.StrEnum):
+    draft = "draft"
+    in_review = "in_review"
+    published = "published"
+
+
+class Series(Base):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    synopsis: Mapped[str] = mapped_column(Text, default="")
+    genre: Mapped[str] = mapped_column(String(60), default="drama")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    content_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[SeriesStatus] = mapped_column(
+        Enum(SeriesStatus, native_enum=False, length=16), default=SeriesStatus.draft, index=True
+    )
+    free_episodes: Mapped[int] = mapped_column(default=5)
+    episode_price_coins: Mapped[int] = mapped_column(default=60)
+    # CSS colour used behind the poster while it loads, and as the card's accent.
+    accent_color: Mapped[str] = mapped_column(String(16), default="#222222")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    episodes: Mapped[list[Episode]] = relationship(
+        back_populates="series", order_by="Episode.number", cascade="all, delete-orphan"
+    )
+
+
+class EpisodeState(enum.StrEnum):
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class Episode(Base):
+    __tablename__ = "episodes"
+    __table_args__ = (UniqueConstraint("series_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200), default="")
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    media_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id"), index=True)
+    state: Mapped[EpisodeState] = mapped_column(
+        Enum(EpisodeState, native_enum=False, length=16), default=EpisodeState.processing
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    series: Mapped[Series] = relationship(back_populates="episodes")
+    media_asset: Mapped[MediaAsset | None] = relationship()

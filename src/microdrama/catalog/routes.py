@@ -1,0 +1,80 @@
+"""Catalog API: the feed, series pages, episodes, and series creation for creators."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from microdrama.accounts.deps import CurrentViewer
+from microdrama.catalog import service
+from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesCreate, SeriesRead
+from microdrama.db import DbSession, session_scope
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+PUBLIC_CACHE = "public, max-age=5"
+
+
+@router.get("/feed", response_model=Feed)
+async def feed(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    """The vertical feed: one published series per screen."""
+    state = request.app.state
+
+    def build() -> bytes:
+        with session_scope(state.sessionmaker) as db:
+            items = service.list_feed(db=db, storage=state.storage, limit=limit, offset=offset)
+            return Feed(items=items).model_dump_json().encode()
+
+    # The feed is the same for everyone: serve pre-encoded bytes from a short-lived cache so the
+    # hot path is an async dict lookup, not a thread hop and an ORM query.
+    body = state.public_cache.get(("feed", limit, offset))
+    if body is None:
+        body = state.public_cache.put(("feed", limit, offset), await run_in_threadpool(build))
+    return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
+
+
+@router.get("/series/{series_id}", response_model=SeriesRead)
+def get_series(
+    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+) -> SeriesRead:
+    """The series page: poster, synopsis and the episode grid."""
+    series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
+    return service.series_read(storage=request.app.state.storage, series=series)
+
+
+@router.get("/episodes/{episode_id}", response_model=EpisodeRead)
+def get_episode(
+    episode_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+) -> EpisodeRead:
+    """One episode with its playlist and its neighbours."""
+    return service.episode_read(
+        db=db, storage=request.app.state.storage, episode_id=episode_id, viewer=viewer
+    )
+
+
+@router.post("/studio/series", response_model=SeriesRead, status_code=201)
+def create_series(
+    data: SeriesCreate, request: Request, db: DbSession, viewer: CurrentViewer
+) -> SeriesRead:
+    """Create a draft series owned by the caller."""
+    series = service.create_series(db=db, owner=viewer, data=data)
+    series = service.get_visible(db=db, series_id=series.id, viewer=viewer)
+    return service.series_read(storage=request.app.state.storage, series=series)
+
+
+@router.post("/studio/series/{series_id}/publish", response_model=SeriesRead)
+def publish_series(
+    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+) -> SeriesRead:
+    """Publish the caller's series to the feed."""
+    series = service.require_owner(db=db, series_id=series_id, account=viewer)
+    service.publish(db=db, series=series)
+    request.app.state.public_cache.clear()
+    series = service.get_visible(db=db, series_id=series.id, viewer=viewer)
+    return service.series_read(storage=request.app.state.storage, series=series)

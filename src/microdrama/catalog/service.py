@@ -1,0 +1,196 @@
+"""Catalog service: series and episodes as viewers and creators see them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from microdrama.accounts.models import Account, Role
+from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
+from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, SeriesRead
+from microdrama.db import utcnow
+from microdrama.errors import Forbidden, NotFound
+from microdrama.media.models import MediaAsset
+from microdrama.media.storage import Storage
+
+
+def _url(storage: Storage, key: str | None) -> str | None:
+    return storage.url(key) if key else None
+
+
+def _episode_read(storage: Storage, series: Series, episode: Episode) -> EpisodeRead:
+    asset = episode.media_asset
+    thumbs = asset.thumbnails if asset else []
+    return EpisodeRead(
+        id=episode.id,
+        series_id=series.id,
+        number=episode.number,
+        title=episode.title or f"Episode {episode.number}",
+        duration_ms=episode.duration_ms,
+        locked=episode.number > series.free_episodes,
+        playlist_url=_url(storage, asset.master_playlist_key if asset else None),
+        poster_url=_url(storage, asset.poster_key if asset else None),
+        thumbnail_url=_url(storage, thumbs[len(thumbs) // 2]["key"] if thumbs else None),
+    )
+
+
+def _ready_episodes(series: Series) -> list[Episode]:
+    return [e for e in series.episodes if e.state == EpisodeState.ready]
+
+
+def _card(storage: Storage, series: Series) -> SeriesCard:
+    ready = _ready_episodes(series)
+    first = ready[0] if ready else None
+    first_asset = first.media_asset if first else None
+    return SeriesCard(
+        id=series.id,
+        title=series.title,
+        synopsis=series.synopsis,
+        genre=series.genre,
+        tags=list(series.tags),
+        accent_color=series.accent_color,
+        episode_count=len(ready),
+        total_runtime_ms=sum(e.duration_ms for e in ready),
+        free_episodes=series.free_episodes,
+        episode_price_coins=series.episode_price_coins,
+        first_episode_id=first.id if first else None,
+        poster_url=_url(storage, first_asset.poster_key if first_asset else None),
+        preview_playlist_url=_url(
+            storage, first_asset.master_playlist_key if first_asset else None
+        ),
+    )
+
+
+def _with_episodes() -> tuple[object, ...]:
+    return (selectinload(Series.episodes).selectinload(Episode.media_asset),)
+
+
+def list_feed(
+    *, db: Session, storage: Storage, limit: int = 20, offset: int = 0
+) -> list[SeriesCard]:
+    """Published series that have something to watch, newest first."""
+    has_ready = (
+        select(Episode.id)
+        .where(Episode.series_id == Series.id, Episode.state == EpisodeState.ready)
+        .exists()
+    )
+    rows = db.scalars(
+        select(Series)
+        .where(Series.status == SeriesStatus.published, has_ready)
+        .order_by(Series.published_at.desc(), Series.id.desc())
+        .limit(limit)
+        .offset(offset)
+        .options(*_with_episodes())  # type: ignore[arg-type]
+    ).all()
+    return [_card(storage, s) for s in rows]
+
+
+def get(*, db: Session, series_id: int) -> Series | None:
+    return db.get(Series, series_id)
+
+
+def get_visible(*, db: Session, series_id: int, viewer: Account | None = None) -> Series:
+    """A series the viewer may see: published, or their own, or any for an admin."""
+    series = db.scalar(
+        select(Series).where(Series.id == series_id).options(*_with_episodes())  # type: ignore[arg-type]
+    )
+    if series is None:
+        raise NotFound("No such series.", series_id=series_id)
+    if series.status != SeriesStatus.published and not _may_edit(viewer, series):
+        raise NotFound("No such series.", series_id=series_id)
+    return series
+
+
+def series_read(*, storage: Storage, series: Series) -> SeriesRead:
+    """The series page: card, metadata and the grid of ready episodes in order."""
+    ready = _ready_episodes(series)
+    episodes = [_episode_read(storage, series, e) for e in ready]
+    for i, ep in enumerate(episodes):
+        ep.previous_episode_id = episodes[i - 1].id if i > 0 else None
+        ep.next_episode_id = episodes[i + 1].id if i + 1 < len(episodes) else None
+    return SeriesRead(
+        **_card(storage, series).model_dump(),
+        language=series.language,
+        content_warnings=list(series.content_warnings),
+        status=series.status.value,
+        episodes=episodes,
+    )
+
+
+def get_episode(*, db: Session, episode_id: int) -> Episode | None:
+    return db.get(Episode, episode_id)
+
+
+def episode_read(
+    *, db: Session, storage: Storage, episode_id: int, viewer: Account | None = None
+) -> EpisodeRead:
+    """One playable episode with its neighbours, for opening the player on it directly."""
+    episode = db.get(Episode, episode_id)
+    if episode is None or episode.state != EpisodeState.ready:
+        raise NotFound("No such episode.", episode_id=episode_id)
+    series = get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    read = series_read(storage=storage, series=series)
+    return next(e for e in read.episodes if e.id == episode_id)
+
+
+def _may_edit(account: Account | None, series: Series) -> bool:
+    return account is not None and (account.id == series.owner_id or account.role == Role.admin)
+
+
+def require_owner(*, db: Session, series_id: int, account: Account) -> Series:
+    """The series if the account may edit it; NotFound/Forbidden otherwise."""
+    series = db.get(Series, series_id)
+    if series is None:
+        raise NotFound("No such series.", series_id=series_id)
+    if not _may_edit(account, series):
+        raise Forbidden("Only the series' creator may change it.", series_id=series_id)
+    return series
+
+
+def create_series(*, db: Session, owner: Account, data: SeriesCreate) -> Series:
+    """A new draft series owned by the account (who becomes a creator)."""
+    if owner.role == Role.viewer:
+        owner.role = Role.creator
+    series = Series(owner_id=owner.id, **data.model_dump())
+    db.add(series)
+    db.flush()
+    return series
+
+
+def publish(*, db: Session, series: Series) -> Series:
+    """Make the series visible in the feed (moderation arrives with the studio issue)."""
+    series.status = SeriesStatus.published
+    series.published_at = series.published_at or utcnow()
+    db.flush()
+    return series
+
+
+def add_episode(
+    *, db: Session, series: Series, media_asset_id: int, title: str = "", number: int | None = None
+) -> Episode:
+    """Attach an uploaded asset as the series' next (or given) episode; it plays once ready."""
+    if number is None:
+        number = (
+            db.scalar(select(func.max(Episode.number)).where(Episode.series_id == series.id)) or 0
+        ) + 1
+    episode = Episode(
+        series_id=series.id, number=number, title=title, media_asset_id=media_asset_id
+    )
+    db.add(episode)
+    db.flush()
+    return episode
+
+
+def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
+    """Carry an asset's outcome (ready + duration, or failed) onto the episodes that use it."""
+    from microdrama.media.models import AssetStatus
+
+    episodes = db.scalars(select(Episode).where(Episode.media_asset_id == asset.id)).all()
+    for episode in episodes:
+        if asset.status == AssetStatus.ready:
+            episode.state = EpisodeState.ready
+            episode.duration_ms = asset.duration_ms
+        elif asset.status == AssetStatus.failed:
+            episode.state = EpisodeState.failed
+        else:
+            episode.state = EpisodeState.processing

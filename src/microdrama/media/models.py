@@ -1,0 +1,78 @@
+"""Media: uploaded sources, their HLS renditions, and the jobs that transcode them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from microdrama.db import Base, UTCDateTime, utcnow
+
+
+class AssetStatus(enum.StrEnum):
+    uploaded = "uploaded"
+    processing = "processing"
+    ready = "ready"
+    failed = "failed"
+
+
+class MediaAsset(Base):
+    __tablename__ = "media_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[AssetStatus] = mapped_column(
+        Enum(AssetStatus, native_enum=False, length=16), default=AssetStatus.uploaded
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    # Storage keys, never filesystem paths: storage may be a local folder or S3.
+    source_key: Mapped[str] = mapped_column(String(300))
+    source_filename: Mapped[str] = mapped_column(String(300), default="")
+    source_size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    source_width: Mapped[int] = mapped_column(default=0)
+    source_height: Mapped[int] = mapped_column(default=0)
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    master_playlist_key: Mapped[str | None] = mapped_column(String(300))
+    poster_key: Mapped[str | None] = mapped_column(String(300))
+    # [{"width", "height", "bandwidth", "playlist_key"}], tallest first.
+    renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # [{"time_ms", "key"}]: a strip of thumbnails for scrubbing and the episode grid.
+    thumbnails: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    jobs: Mapped[list[TranscodeJob]] = relationship(
+        back_populates="asset", order_by="TranscodeJob.id"
+    )
+
+
+class JobState(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class TranscodeJob(Base):
+    __tablename__ = "transcode_jobs"
+    __table_args__ = (Index("ix_transcode_jobs_claimable", "state", "lease_expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(
+        ForeignKey("media_assets.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[JobState] = mapped_column(
+        Enum(JobState, native_enum=False, length=16), default=JobState.queued
+    )
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    worker_id: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    asset: Mapped[MediaAsset] = relationship(back_populates="jobs")

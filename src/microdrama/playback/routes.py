@@ -1,0 +1,39 @@
+"""Playback API: save the position, read history, continue watching."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from microdrama.accounts.deps import CurrentViewer
+from microdrama.db import DbSession
+from microdrama.playback import service
+from microdrama.playback.schemas import (
+    ContinueWatching,
+    ProgressRead,
+    ProgressUpdate,
+    SeriesProgress,
+)
+
+router = APIRouter(prefix="/api", tags=["playback"])
+
+
+@router.post("/episodes/{episode_id}/progress", response_model=ProgressRead)
+def save_progress(
+    episode_id: int, update: ProgressUpdate, db: DbSession, viewer: CurrentViewer
+) -> ProgressRead:
+    """Save the viewer's position (the player calls this every few seconds and on page hide)."""
+    return service.save_progress(db=db, viewer=viewer, episode_id=episode_id, update=update)
+
+
+@router.get("/series/{series_id}/progress", response_model=SeriesProgress)
+def series_progress(series_id: int, db: DbSession, viewer: CurrentViewer) -> SeriesProgress:
+    """Watched state and saved position of each episode, for the series page's grid."""
+    episodes = service.series_progress(db=db, viewer=viewer, series_id=series_id)
+    return SeriesProgress(series_id=series_id, episodes=episodes)
+
+
+@router.get("/me/continue-watching", response_model=ContinueWatching)
+def continue_watching(request: Request, db: DbSession, viewer: CurrentViewer) -> ContinueWatching:
+    """Series the viewer started, most recent first, with the episode and second to resume at."""
+    items = service.continue_watching(db=db, storage=request.app.state.storage, viewer=viewer)
+    return ContinueWatching(items=items)

@@ -1,0 +1,121 @@
+"""Test fixtures: a real database (SQLite always, PostgreSQL when configured) built by Alembic.
+
+MICRODRAMA_TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) adds
+PostgreSQL: every database test then runs on both backends. Each run works in a schema of its
+own, created and dropped here, so the server's other data is never touched. An unreachable
+server is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.app import create_app
+from microdrama.config import Settings
+from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
+
+PG_URL = os.environ.get("MICRODRAMA_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _pg_schema_url(base_url: str, schema: str) -> str:
+    url = make_url(base_url)
+    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+        hide_password=False
+    )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, empty database of each configured backend, for the whole session."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'microdrama.db'}"
+        engine = make_engine(url)
+        upgrade_database(engine)
+        engine.dispose()
+        yield url
+        return
+    schema = f"md_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # fails loudly when the server is not there
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = _pg_schema_url(PG_URL, schema)
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """The test's engine, on a database emptied before the test."""
+    engine = make_engine(database_url)
+    _empty_all_tables(engine)
+    yield engine
+    engine.dispose()
+
+
+def _empty_all_tables(engine: Engine) -> None:
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def db(db_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for arranging and checking data directly (commit what the app must see)."""
+    with db_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for a small, fast instance: tiny ladder, ultrafast x264, short job leases."""
+    return Settings(
+        environment="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        embedded_worker=False,
+        ladder_heights=[640, 426, 320],
+        x264_preset="ultrafast",
+        job_lease_seconds=3,
+        worker_poll_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
