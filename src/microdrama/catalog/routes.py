@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from microdrama.accounts.deps import CurrentViewer
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import DEVICE_COOKIE, CurrentViewer
 from microdrama.catalog import service
 from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesCreate, SeriesRead
 from microdrama.db import DbSession, session_scope
@@ -40,12 +41,31 @@ async def feed(
 
 
 @router.get("/series/{series_id}", response_model=SeriesRead)
-def get_series(
-    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
-) -> SeriesRead:
+async def get_series(series_id: int, request: Request) -> Response:
     """The series page: poster, synopsis and the episode grid."""
-    series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
-    return service.series_read(storage=request.app.state.storage, series=series)
+    state = request.app.state
+    key = ("series", series_id)
+    body = state.public_cache.get(key)
+    if body is not None:
+        return Response(
+            body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE}
+        )
+
+    def build() -> tuple[bytes, bool]:
+        with session_scope(state.sessionmaker) as db:
+            token = request.cookies.get(DEVICE_COOKIE)
+            viewer = accounts.get_by_device(db=db, device_token=token) if token else None
+            series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
+            read = service.series_read(storage=state.storage, series=series)
+            return read.model_dump_json().encode(), read.status == "published"
+
+    body, public = await run_in_threadpool(build)
+    if not public:  # a creator looking at their draft: never cached, never shared
+        return Response(
+            body, media_type="application/json", headers={"Cache-Control": "private, no-store"}
+        )
+    state.public_cache.put(key, body)
+    return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeRead)
