@@ -22,7 +22,15 @@ class Storage(Protocol):
         """Store a local file under key (replacing it)."""
         ...
 
+    def save_tree(self, prefix: str, directory: Path) -> list[str]:
+        """Store every file under a local directory as prefix/relative/path; returns the keys."""
+        ...
+
     def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int:
+        """The object's size in bytes (FileNotFoundError if absent)."""
+        ...
 
     def delete_prefix(self, prefix: str) -> None:
         """Delete every object whose key starts with prefix."""
@@ -72,8 +80,24 @@ class LocalStorage:
         shutil.copyfile(source, tmp)
         tmp.replace(target)
 
+    def save_tree(self, prefix: str, directory: Path) -> list[str]:
+        keys = []
+        # Playlists last: a reader that sees a playlist can already fetch what it names.
+        files = sorted(
+            (p for p in directory.rglob("*") if p.is_file()),
+            key=lambda p: (p.suffix == ".m3u8", str(p)),
+        )
+        for file in files:
+            key = f"{prefix.rstrip('/')}/{file.relative_to(directory).as_posix()}"
+            self.save_file(key, file)
+            keys.append(key)
+        return keys
+
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
 
     def delete_prefix(self, prefix: str) -> None:
         base = self.path(prefix.rstrip("/"))

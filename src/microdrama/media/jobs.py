@@ -1,0 +1,457 @@
+"""Transcode workers: claim queued jobs safely, run them with a renewed lease, record the outcome.
+
+Any number of workers (threads, processes, machines) share one queue: the jobs table. A
+claim is one atomic UPDATE (with FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has a
+single writer), and a claimed job carries a lease that its worker renews while ffmpeg
+runs. A worker that dies stops renewing, so another worker claims the job again after the
+lease expires; after settings.job_max_attempts claims the job fails with a reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.config import Settings
+from microdrama.db import session_scope, utcnow
+from microdrama.errors import InvalidMedia
+from microdrama.media import service
+from microdrama.media.models import JobState, TranscodeJob
+from microdrama.media.probe import probe
+from microdrama.media.storage import Storage
+from microdrama.media.transcode import TranscodeCancelled, TranscodeError, transcode
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, float], None]
+# Progress is written at most this often: a progress bar needs no more, the database less.
+PROGRESS_WRITE_INTERVAL_S = 0.5
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker holds: `attempts` tells this claim apart from earlier ones."""
+
+    job_id: int
+    worker_id: str
+    attempts: int
+
+
+def _claimable(now: object) -> object:
+    return or_(
+        TranscodeJob.state == JobState.queued,
+        (TranscodeJob.state == JobState.running) & (TranscodeJob.lease_expires_at < now),
+    )
+
+
+def fail_exhausted_jobs(*, db: Session, settings: Settings) -> list[int]:
+    """Fail jobs whose worker died on every allowed attempt; returns their ids."""
+    now = utcnow()
+    exhausted = (
+        TranscodeJob.state == JobState.running,
+        TranscodeJob.lease_expires_at < now,
+        TranscodeJob.attempts >= settings.job_max_attempts,
+    )
+    # Read first: an idle worker polls often, and a write each time would contend on SQLite.
+    if db.scalar(select(TranscodeJob.id).where(*exhausted).limit(1)) is None:
+        return []
+    ids = db.scalars(
+        update(TranscodeJob)
+        .where(*exhausted)
+        .values(state=JobState.failed, lease_expires_at=None, finished_at=now)
+        .returning(TranscodeJob.id)
+    ).all()
+    for job_id in ids:
+        job = db.get(TranscodeJob, job_id, populate_existing=True)
+        assert job is not None
+        reason = (
+            f"the worker stopped responding on each of {job.attempts} attempts "
+            "(crashed, killed or out of memory)"
+        )
+        service.mark_job_failed(db=db, job=job, reason=reason)
+    return list(ids)
+
+
+def claim_next_job(
+    *, db: Session, settings: Settings, worker_id: str, job_id: int | None = None
+) -> Claim | None:
+    """Atomically take the oldest claimable job (or the given one) for this worker."""
+    now = utcnow()
+    candidate = select(TranscodeJob.id).where(_claimable(now))  # type: ignore[arg-type]
+    if job_id is not None:
+        candidate = candidate.where(TranscodeJob.id == job_id)
+    # Read first (see fail_exhausted_jobs); the UPDATE below is what makes the claim safe.
+    if db.scalar(candidate.limit(1)) is None:
+        return None
+    # SKIP LOCKED lets PostgreSQL workers pass over rows another claim is taking right now;
+    # on SQLite the clause is not rendered and the single writer serialises the UPDATE.
+    candidate = candidate.order_by(TranscodeJob.id).limit(1).with_for_update(skip_locked=True)
+    row = db.execute(
+        update(TranscodeJob)
+        .where(TranscodeJob.id == candidate.scalar_subquery())
+        .values(
+            state=JobState.running,
+            worker_id=worker_id,
+            attempts=TranscodeJob.attempts + 1,
+            lease_expires_at=now + timedelta(seconds=settings.job_lease_seconds),
+            started_at=now,
+            progress=0.0,
+            error=None,
+        )
+        .returning(TranscodeJob.id, TranscodeJob.attempts)
+    ).first()
+    if row is None:
+        return None
+    return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1])
+
+
+def _owned(claim: Claim) -> object:
+    return (
+        (TranscodeJob.id == claim.job_id)
+        & (TranscodeJob.state == JobState.running)
+        & (TranscodeJob.worker_id == claim.worker_id)
+        & (TranscodeJob.attempts == claim.attempts)
+    )
+
+
+def renew_lease(
+    *, db: Session, settings: Settings, claim: Claim, progress: float | None = None
+) -> bool:
+    """Extend the claim's lease (and store progress); False if the job is no longer ours."""
+    values: dict[str, object] = {
+        "lease_expires_at": utcnow() + timedelta(seconds=settings.job_lease_seconds)
+    }
+    if progress is not None:
+        values["progress"] = progress
+    result = db.execute(update(TranscodeJob).where(_owned(claim)).values(**values))  # type: ignore[arg-type]
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_claim(*, db: Session, claim: Claim) -> bool:
+    """Give a job back to the queue at once (worker shutting down); the try is not counted."""
+    result = db.execute(
+        update(TranscodeJob)
+        .where(_owned(claim))  # type: ignore[arg-type]
+        .values(
+            state=JobState.queued,
+            worker_id=None,
+            lease_expires_at=None,
+            progress=0.0,
+            attempts=TranscodeJob.attempts - 1,
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _lock_owned_job(db: Session, claim: Claim) -> TranscodeJob | None:
+    job = db.scalar(
+        select(TranscodeJob)
+        .where(_owned(claim))  # type: ignore[arg-type]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return job
+
+
+class _Heartbeat:
+    """Renews the lease and writes progress from a side thread while ffmpeg runs."""
+
+    def __init__(
+        self,
+        *,
+        sessionmaker: sessionmaker[Session],
+        settings: Settings,
+        claim: Claim,
+        cancel: threading.Event,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.claim = claim
+        self.cancel = cancel
+        self.on_progress = on_progress
+        self.progress = 0.0
+        self.lost = False
+        self._stop = threading.Event()
+        self._written = -1.0
+        self._thread = threading.Thread(target=self._run, daemon=True, name="job-heartbeat")
+        # Renew well before expiry, and write progress often enough for a smooth bar.
+        self.interval_s = min(PROGRESS_WRITE_INTERVAL_S, settings.job_lease_seconds / 3)
+
+    def report(self, progress: float) -> None:
+        self.progress = progress
+        if self.on_progress is not None:
+            self.on_progress(self.claim.job_id, progress)
+
+    def _beat(self) -> None:
+        progress = self.progress if self.progress != self._written else None
+        try:
+            with session_scope(self.sessionmaker) as db:
+                owned = renew_lease(
+                    db=db, settings=self.settings, claim=self.claim, progress=progress
+                )
+        except Exception:  # a database hiccup: try again next beat, the lease has slack
+            log.exception("lease renewal of job %s failed", self.claim.job_id)
+            return
+        if progress is not None:
+            self._written = progress
+        if not owned:
+            log.warning("job %s was taken over; stopping this attempt", self.claim.job_id)
+            self.lost = True
+            self.cancel.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._beat()
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def process_claim(
+    *,
+    sessionmaker: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    claim: Claim,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+) -> JobState | None:
+    """Transcode a claimed job and record its outcome; None if it was given up or taken over."""
+    with session_scope(sessionmaker) as db:
+        job = _lock_owned_job(db, claim)
+        if job is None:
+            return None
+        asset_id, source_key = job.asset_id, job.asset.source_key
+        service.mark_asset_processing(db=db, asset=job.asset)
+
+    cancel = threading.Event()
+    stop_relay = _relay(stop, cancel)
+    prefix = f"{service.asset_prefix(asset_id)}/hls"
+    reason: str | None = None
+    result = None
+    try:
+        with (
+            _Heartbeat(
+                sessionmaker=sessionmaker,
+                settings=settings,
+                claim=claim,
+                cancel=cancel,
+                on_progress=on_progress,
+            ) as heartbeat,
+            tempfile.TemporaryDirectory(prefix=f"microdrama-job{claim.job_id}-") as tmp,
+            storage.local_copy(source_key) as source_path,
+        ):
+            work_dir = Path(tmp)
+            try:
+                info = probe(source_path, settings=settings)
+                output = transcode(
+                    settings=settings,
+                    source_path=source_path,
+                    source=info,
+                    work_dir=work_dir,
+                    on_progress=heartbeat.report,
+                    cancel=cancel,
+                )
+                # A retried job may have left a partial ladder; start from a clean prefix.
+                storage.delete_prefix(prefix)
+                storage.save_tree(prefix, work_dir)
+                result = output
+            except (TranscodeError, InvalidMedia) as exc:
+                reason = exc.message if isinstance(exc, InvalidMedia) else str(exc)
+            except FileNotFoundError as exc:
+                reason = f"the source file is missing from storage: {exc}"
+    except TranscodeCancelled:
+        if stop is not None and stop.is_set():
+            with session_scope(sessionmaker) as db:
+                release_claim(db=db, claim=claim)
+        return None
+    finally:
+        stop_relay()
+
+    with session_scope(sessionmaker) as db:
+        job = _lock_owned_job(db, claim)
+        if job is None:  # the lease ran out and another worker owns the job now
+            return None
+        if result is None:
+            service.mark_job_failed(db=db, job=job, reason=reason or "unknown error")
+            storage.delete_prefix(prefix)
+            state = JobState.failed
+        else:
+            service.mark_asset_ready(
+                db=db,
+                job=job,
+                master_playlist_key=f"{prefix}/{result.master_playlist}",
+                poster_key=f"{prefix}/{result.poster}",
+                renditions=[
+                    {
+                        "width": rung.width,
+                        "height": rung.height,
+                        "bandwidth": rung.bandwidth,
+                        "playlist_key": f"{prefix}/{playlist}",
+                    }
+                    for rung, playlist in result.renditions
+                ],
+                thumbnails=[
+                    {"time_ms": time_ms, "key": f"{prefix}/{name}"}
+                    for time_ms, name in result.thumbnails
+                ],
+                duration_ms=result.duration_ms,
+            )
+            state = JobState.done
+    if on_progress is not None and state == JobState.done:
+        on_progress(claim.job_id, 1.0)
+    return state
+
+
+def _relay(stop: threading.Event | None, cancel: threading.Event) -> Callable[[], None]:
+    """Forward a worker-wide stop into this job's cancel event; returns the undo."""
+    if stop is None:
+        return lambda: None
+    done = threading.Event()
+
+    def forward() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                cancel.set()
+                return
+
+    thread = threading.Thread(target=forward, daemon=True, name="job-stop-relay")
+    thread.start()
+
+    def undo() -> None:
+        done.set()
+        thread.join()
+
+    return undo
+
+
+def run_next_job(
+    *,
+    sessionmaker: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    worker_id: str,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    job_id: int | None = None,
+) -> bool:
+    """Claim one job (or the given one) and process it fully here; False if none was claimable."""
+    with session_scope(sessionmaker) as db:
+        fail_exhausted_jobs(db=db, settings=settings)
+    with session_scope(sessionmaker) as db:
+        claim = claim_next_job(db=db, settings=settings, worker_id=worker_id, job_id=job_id)
+    if claim is None:
+        return False
+    log.info("worker %s claimed job %s (attempt %s)", worker_id, claim.job_id, claim.attempts)
+    state = process_claim(
+        sessionmaker=sessionmaker,
+        storage=storage,
+        settings=settings,
+        claim=claim,
+        on_progress=on_progress,
+        stop=stop,
+    )
+    log.info("job %s ended: %s", claim.job_id, state.value if state else "given up")
+    return True
+
+
+def run_worker(
+    *,
+    sessionmaker: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    stop: threading.Event,
+    worker_id: str | None = None,
+    concurrency: int = 1,
+) -> None:
+    """Process jobs until `stop` is set; `concurrency` jobs at a time, each in its own thread."""
+    base_id = worker_id or default_worker_id()
+
+    def loop(slot: int) -> None:
+        slot_id = base_id if concurrency == 1 else f"{base_id}/{slot}"
+        while not stop.is_set():
+            try:
+                worked = run_next_job(
+                    sessionmaker=sessionmaker,
+                    storage=storage,
+                    settings=settings,
+                    worker_id=slot_id,
+                    stop=stop,
+                )
+            except Exception:  # keep serving the queue; the job's lease will expire
+                log.exception("worker %s: unexpected error", slot_id)
+                worked = False
+            if not worked:
+                stop.wait(settings.worker_poll_seconds)
+
+    threads = [
+        threading.Thread(target=loop, args=(i,), name=f"transcode-worker-{i}", daemon=True)
+        for i in range(max(1, concurrency))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+class EmbeddedWorker:
+    """The web process's own transcode worker: a daemon thread looping claim/process."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessionmaker: sessionmaker[Session],
+        storage: Storage,
+        concurrency: int = 1,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.storage = storage
+        self.concurrency = concurrency
+        self.worker_id = f"{default_worker_id()}/embedded"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=run_worker,
+            kwargs={
+                "sessionmaker": self.sessionmaker,
+                "storage": self.storage,
+                "settings": self.settings,
+                "stop": self._stop,
+                "worker_id": self.worker_id,
+                "concurrency": self.concurrency,
+            },
+            name="embedded-transcode-worker",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None

@@ -1,0 +1,235 @@
+"""Media service: take in uploaded sources, queue their transcodes, record the outcome."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy.orm import Session
+
+from microdrama.accounts.models import Account, Role
+from microdrama.catalog import service as catalog_service
+from microdrama.config import Settings
+from microdrama.db import utcnow
+from microdrama.errors import Forbidden, NotFound, PayloadTooLarge
+from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
+from microdrama.media.probe import probe
+from microdrama.media.schemas import AssetRead, JobRead, RenditionRead, ThumbnailRead
+from microdrama.media.storage import Storage
+
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+def asset_prefix(asset_id: int) -> str:
+    return f"assets/{asset_id}"
+
+
+def _source_suffix(filename: str) -> str:
+    # The stored name is ours; only a short, plain extension survives from the user's name.
+    suffix = Path(filename).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ".bin"
+
+
+def upload_tmp_dir(settings: Settings) -> Path:
+    """Where uploads are spooled before probing: inside data_dir, not on a small /tmp."""
+    path = settings.data_dir / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def copy_limited(source: BinaryIO, target: BinaryIO, *, max_bytes: int) -> int:
+    """Copy a stream in chunks; PayloadTooLarge as soon as it exceeds max_bytes."""
+    size = 0
+    while chunk := source.read(COPY_CHUNK_BYTES):
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(
+                f"The file is larger than the {max_bytes} byte upload limit.", max_bytes=max_bytes
+            )
+        target.write(chunk)
+    return size
+
+
+@contextmanager
+def _as_local_file(source: Path | BinaryIO, settings: Settings) -> Iterator[Path]:
+    if isinstance(source, Path):
+        yield source
+        return
+    with tempfile.TemporaryDirectory(dir=upload_tmp_dir(settings)) as tmp:
+        path = Path(tmp) / "source"
+        with path.open("wb") as out:
+            copy_limited(source, out, max_bytes=settings.max_upload_bytes)
+        yield path
+
+
+def ingest_upload(
+    *,
+    db: Session,
+    storage: Storage,
+    settings: Settings,
+    owner: Account,
+    filename: str,
+    source: Path | BinaryIO,
+) -> tuple[MediaAsset, TranscodeJob]:
+    """Probe a source, store it under assets/{id}/source/ and queue its transcode job."""
+    with _as_local_file(source, settings) as path:
+        # Probe first: a file that is not a usable video leaves no rows and no stored bytes.
+        info = probe(path, settings=settings)
+        size = path.stat().st_size
+        if size > settings.max_upload_bytes:
+            raise PayloadTooLarge(
+                f"The file is larger than the {settings.max_upload_bytes} byte upload limit.",
+                max_bytes=settings.max_upload_bytes,
+            )
+        asset = MediaAsset(
+            owner_id=owner.id,
+            status=AssetStatus.uploaded,
+            source_key="",
+            source_filename=Path(filename).name[:300],
+            source_size_bytes=size,
+            source_width=info.width,
+            source_height=info.height,
+            duration_ms=info.duration_ms,
+            renditions=[],
+            thumbnails=[],
+        )
+        db.add(asset)
+        db.flush()
+        asset.source_key = f"{asset_prefix(asset.id)}/source/original{_source_suffix(filename)}"
+        try:
+            storage.save_file(asset.source_key, path)
+            job = TranscodeJob(asset_id=asset.id, state=JobState.queued)
+            db.add(job)
+            db.flush()
+        except BaseException:
+            storage.delete_prefix(asset_prefix(asset.id))
+            raise
+    return asset, job
+
+
+def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
+    """Delete every stored object of an asset (after a failed request, or on deletion)."""
+    storage.delete_prefix(asset_prefix(asset_id))
+
+
+def _may_see(account: Account, asset: MediaAsset) -> bool:
+    return account.id == asset.owner_id or account.role == Role.admin
+
+
+def get_owned_asset(*, db: Session, asset_id: int, account: Account) -> MediaAsset:
+    """The asset if the account owns it (or is an admin); NotFound/Forbidden otherwise."""
+    asset = db.get(MediaAsset, asset_id)
+    if asset is None:
+        raise NotFound("No such media asset.", asset_id=asset_id)
+    if not _may_see(account, asset):
+        raise Forbidden("Only the uploader may see this media asset.", asset_id=asset_id)
+    return asset
+
+
+def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob:
+    """The job if the account owns its asset (or is an admin); NotFound/Forbidden otherwise."""
+    job = db.get(TranscodeJob, job_id)
+    if job is None:
+        raise NotFound("No such transcode job.", job_id=job_id)
+    if not _may_see(account, job.asset):
+        raise Forbidden("Only the uploader may follow this job.", job_id=job_id)
+    return job
+
+
+def job_read(*, job: TranscodeJob) -> JobRead:
+    """The job as the API shows it."""
+    return JobRead(
+        id=job.id,
+        asset_id=job.asset_id,
+        state=job.state.value,
+        progress=round(job.progress, 4),
+        attempts=job.attempts,
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def asset_read(*, storage: Storage, asset: MediaAsset) -> AssetRead:
+    """The asset as the API shows it, with URLs instead of storage keys."""
+    latest_job = asset.jobs[-1] if asset.jobs else None
+    return AssetRead(
+        id=asset.id,
+        status=asset.status.value,
+        error=asset.error,
+        source_filename=asset.source_filename,
+        source_size_bytes=asset.source_size_bytes,
+        width=asset.source_width,
+        height=asset.source_height,
+        duration_ms=asset.duration_ms,
+        master_playlist_url=(
+            storage.url(asset.master_playlist_key) if asset.master_playlist_key else None
+        ),
+        poster_url=storage.url(asset.poster_key) if asset.poster_key else None,
+        renditions=[
+            RenditionRead(
+                width=r["width"],
+                height=r["height"],
+                bandwidth=r["bandwidth"],
+                playlist_url=storage.url(r["playlist_key"]),
+            )
+            for r in asset.renditions
+        ],
+        thumbnails=[
+            ThumbnailRead(time_ms=t["time_ms"], url=storage.url(t["key"])) for t in asset.thumbnails
+        ],
+        job=job_read(job=latest_job) if latest_job else None,
+    )
+
+
+def mark_asset_processing(*, db: Session, asset: MediaAsset) -> None:
+    """A worker has started on the asset; its episodes show "processing"."""
+    asset.status = AssetStatus.processing
+    asset.error = None
+    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+    db.flush()
+
+
+def mark_asset_ready(
+    *,
+    db: Session,
+    job: TranscodeJob,
+    master_playlist_key: str,
+    poster_key: str,
+    renditions: list[dict[str, Any]],
+    thumbnails: list[dict[str, Any]],
+    duration_ms: int,
+) -> None:
+    """The job is done: the asset gets its renditions and its episodes become playable."""
+    asset = job.asset
+    asset.status = AssetStatus.ready
+    asset.error = None
+    asset.master_playlist_key = master_playlist_key
+    asset.poster_key = poster_key
+    asset.renditions = renditions
+    asset.thumbnails = thumbnails
+    asset.duration_ms = duration_ms
+    job.state = JobState.done
+    job.progress = 1.0
+    job.error = None
+    job.lease_expires_at = None
+    job.finished_at = utcnow()
+    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+    db.flush()
+
+
+def mark_job_failed(*, db: Session, job: TranscodeJob, reason: str) -> None:
+    """The job failed for good: the reason is kept on the job and the asset, episodes fail."""
+    job.state = JobState.failed
+    job.error = reason
+    job.lease_expires_at = None
+    job.finished_at = utcnow()
+    job.asset.status = AssetStatus.failed
+    job.asset.error = reason
+    catalog_service.sync_episodes_with_asset(db=db, asset=job.asset)
+    db.flush()
