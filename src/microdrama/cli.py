@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from microdrama.config import get_settings
@@ -43,6 +45,108 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(1, min=1, help="Jobs to transcode at the same time."),
+) -> None:
+    """Run transcode workers against the configured database until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+    import threading
+
+    from microdrama.db import make_sessionmaker
+    from microdrama.media.jobs import default_worker_id, run_worker
+    from microdrama.media.storage import LocalStorage
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # The job in hand is abandoned (ffmpeg killed, job handed back to the queue) so a
+        # deploy never waits for a long encode; a second signal is not needed.
+        typer.echo(f"{signal.Signals(signum).name}: stopping after giving back the current job")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker_id = default_worker_id()
+    typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
+    try:
+        run_worker(
+            sessionmaker=make_sessionmaker(engine),
+            storage=storage,
+            settings=settings,
+            stop=stop,
+            worker_id=worker_id,
+            concurrency=concurrency,
+        )
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The source video."),
+    series: int = typer.Option(..., "--series", help="Id of the series to add the episode to."),
+    title: str = typer.Option("", help="Episode title."),
+    number: int | None = typer.Option(None, help="Episode number (default: the next one)."),
+    wait: bool = typer.Option(False, help="Wait until a worker has transcoded it."),
+) -> None:
+    """Add a video file as the next episode of a series, as the upload in the studio does."""
+    import time
+
+    from microdrama.accounts import service as accounts_service
+    from microdrama.catalog import service as catalog_service
+    from microdrama.db import make_sessionmaker, session_scope
+    from microdrama.errors import DomainError
+    from microdrama.media import service as media_service
+    from microdrama.media.models import JobState
+    from microdrama.media.storage import LocalStorage
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    try:
+        with session_scope(sessions) as db:
+            found = catalog_service.get(db=db, series_id=series)
+            owner = accounts_service.get(db=db, account_id=found.owner_id) if found else None
+            if found is None or owner is None:
+                raise typer.BadParameter(f"no series with id {series}", param_hint="--series")
+            episode, asset, job = media_service.upload_episode(
+                db=db,
+                storage=storage,
+                settings=settings,
+                series=found,
+                owner=owner,
+                filename=file.name,
+                source=file,
+                title=title,
+                number=number,
+            )
+            job_id = job.id
+        typer.echo(
+            f"episode {episode.number} (id {episode.id}) of series {series}: "
+            f"asset {asset.id}, transcode job {job_id} queued ({asset.duration_ms / 1000:.1f} s)"
+        )
+        while wait:
+            with session_scope(sessions) as db:
+                state = media_service.get_job(db=db, job_id=job_id)
+            if state.state in (JobState.done, JobState.failed):
+                typer.echo(f"job {job_id}: {state.state.value} {state.error or ''}".rstrip())
+                raise typer.Exit(0 if state.state == JobState.done else 1)
+            typer.echo(f"job {job_id}: {state.state.value} {state.progress:.0%}")
+            time.sleep(1.0)
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

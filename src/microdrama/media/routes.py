@@ -2,13 +2,263 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from fastapi import APIRouter, FastAPI, Request
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.responses import FileResponse, Response
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
+from starlette.types import Scope
+
+from microdrama.accounts.deps import CurrentViewer
+from microdrama.catalog import service as catalog_service
+from microdrama.config import Settings
+from microdrama.db import DbSession
+from microdrama.errors import DomainError, PayloadTooLarge
+from microdrama.media import service
+from microdrama.media.schemas import AssetRead, EpisodeUploadRead, JobRead
+from microdrama.media.storage import Storage
 
 router = APIRouter(prefix="/api", tags=["media"])
+
+# Room for the multipart framing and the small text fields around the file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+MAX_FIELD_BYTES = 4096
+
+
+class BadUpload(DomainError):
+    status_code = 400
+    code = "bad_upload"
+
+
+class _UploadReceiver:
+    """Parses a multipart body as it arrives: the file part goes straight to disk."""
+
+    def __init__(self, file_path: Path, *, max_file_bytes: int) -> None:
+        self.file_path = file_path
+        self.max_file_bytes = max_file_bytes
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self.file_bytes = 0
+        self._out: IO[bytes] | None = None
+        self._name = ""
+        self._value = bytearray()
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._in_file = False
+
+    def callbacks(self) -> dict[str, object]:
+        return {
+            "on_part_begin": self._part_begin,
+            "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+            "on_header_field": self._header_field,
+            "on_header_value": self._header_value_data,
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+        }
+
+    def _part_begin(self) -> None:
+        self._disposition, self._value, self._in_file = b"", bytearray(), False
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header_name.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name, self._header_value = b"", b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        if self._name == "file" and b"filename" in options:
+            if self._out is not None:
+                raise BadUpload("Send one file per upload.")
+            self.filename = options[b"filename"].decode("utf-8", "replace") or "upload"
+            self._out = self.file_path.open("wb")
+            self._in_file = True
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            assert self._out is not None
+            self.file_bytes += end - start
+            if self.file_bytes > self.max_file_bytes:
+                raise PayloadTooLarge(
+                    f"The file is larger than the {self.max_file_bytes} byte upload limit.",
+                    max_bytes=self.max_file_bytes,
+                )
+            # A local page-cache write of one network chunk: cheaper than a thread hop.
+            self._out.write(data[start:end])
+        else:
+            self._value += data[start:end]
+            if len(self._value) > MAX_FIELD_BYTES:
+                raise BadUpload(f"The field {self._name!r} is too long.")
+
+    def _part_end(self) -> None:
+        if self._in_file:
+            self._in_file = False
+        elif self._name:
+            self.fields[self._name] = self._value.decode("utf-8", "replace").strip()
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+
+
+async def receive_upload(
+    request: Request, file_path: Path, *, max_file_bytes: int
+) -> _UploadReceiver:
+    """Stream a multipart/form-data body to file_path without holding it in memory."""
+    content_type, params = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in params:
+        raise BadUpload("Send the video as multipart/form-data with a `file` field.")
+    declared = request.headers.get("content-length", "")
+    # Refuse a declared oversize body before reading a byte of it.
+    if declared.isdigit() and int(declared) > max_file_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise PayloadTooLarge(
+            f"The file is larger than the {max_file_bytes} byte upload limit.",
+            max_bytes=max_file_bytes,
+        )
+    receiver = _UploadReceiver(file_path, max_file_bytes=max_file_bytes)
+    parser = MultipartParser(params[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError as exc:
+        raise BadUpload("The upload is not valid multipart/form-data.") from exc
+    finally:
+        receiver.close()
+    if receiver.filename is None:
+        raise BadUpload("The upload has no `file` field with a video in it.")
+    return receiver
+
+
+def _episode_number(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
+        raise BadUpload("`number` must be a whole number from 1 to 10000.")
+    return int(raw)
+
+
+@router.post(
+    "/studio/series/{series_id}/episodes", response_model=EpisodeUploadRead, status_code=202
+)
+async def upload_episode(
+    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+) -> EpisodeUploadRead:
+    """Upload an episode's source video (multipart `file`, optional `title`, `number`)."""
+    settings: Settings = request.app.state.settings
+    storage: Storage = request.app.state.storage
+    # Authorise before reading the body: a stranger's gigabytes are refused, not received.
+    series = await run_in_threadpool(
+        catalog_service.require_owner, db=db, series_id=series_id, account=viewer
+    )
+    with tempfile.TemporaryDirectory(dir=service.upload_tmp_dir(settings)) as tmp:
+        upload = await receive_upload(
+            request, Path(tmp) / "upload", max_file_bytes=settings.max_upload_bytes
+        )
+        title = upload.fields.get("title", "")[:200]
+        number = _episode_number(upload.fields.get("number"))
+        episode, asset, job = await run_in_threadpool(
+            service.upload_episode,
+            db=db,
+            storage=storage,
+            settings=settings,
+            series=series,
+            owner=viewer,
+            filename=upload.filename or "upload",
+            source=upload.file_path,
+            title=title,
+            number=number,
+        )
+    request.app.state.public_cache.clear()
+    return EpisodeUploadRead(
+        episode_id=episode.id,
+        episode_number=episode.number,
+        asset_id=asset.id,
+        job_id=job.id,
+        state=job.state.value,
+        duration_ms=asset.duration_ms,
+        job_url=f"/api/studio/jobs/{job.id}",
+        asset_url=f"/api/studio/assets/{asset.id}",
+    )
+
+
+@router.get("/studio/jobs/{job_id}", response_model=JobRead)
+def get_job(job_id: int, db: DbSession, viewer: CurrentViewer) -> JobRead:
+    """A transcode job's state and progress (for the uploader)."""
+    return service.job_read(job=service.get_owned_job(db=db, job_id=job_id, account=viewer))
+
+
+@router.get("/studio/assets/{asset_id}", response_model=AssetRead)
+def get_asset(asset_id: int, request: Request, db: DbSession, viewer: CurrentViewer) -> AssetRead:
+    """An uploaded asset: status, renditions, poster and thumbnails (for the uploader)."""
+    asset = service.get_owned_asset(db=db, asset_id=asset_id, account=viewer)
+    return service.asset_read(storage=request.app.state.storage, asset=asset)
+
+
+# Segments, posters and thumbnails never change under their key (a new upload gets a new
+# asset id), so browsers and CDNs keep them; playlists stay short-lived in case of a redo.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=60"
+MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".vtt": "text/vtt",
+}
+
+
+class MediaFiles(StaticFiles):
+    """Static delivery of renditions with HLS content types, cache headers and range support.
+
+    FileResponse already answers `Range:` with 206 and sets ETag / Last-Modified; this adds
+    the content types (the host's mime.types may disagree) and the caching policy.
+    """
+
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        # The key as requested, relative to the storage root (the root itself may be anywhere).
+        key = PurePosixPath(self.get_path(scope))
+        suffix = key.suffix.lower()
+        # Original uploads and half-written files are never public.
+        if "source" in key.parts[:-1] or suffix == ".part":
+            raise HTTPException(status_code=404)
+        response = FileResponse(
+            full_path,
+            status_code=status_code,
+            stat_result=stat_result,
+            media_type=MEDIA_TYPES.get(suffix),
+            headers={"cache-control": SHORT if suffix in {".m3u8", ".vtt"} else IMMUTABLE},
+        )
+        if self.is_not_modified(response.headers, Headers(scope=scope)):
+            return NotModifiedResponse(response.headers)
+        return response
 
 
 def mount_media(app: FastAPI) -> None:
     """Serve the local storage folder under the media URL prefix."""
     settings = app.state.settings
-    app.mount(settings.media_url_prefix, StaticFiles(directory=settings.media_dir), name="media")
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    app.mount(settings.media_url_prefix, MediaFiles(directory=settings.media_dir), name="media")

@@ -7,19 +7,23 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog_service
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from microdrama.errors import Forbidden, NotFound, PayloadTooLarge
+from microdrama.errors import Conflict, Forbidden, NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
 from microdrama.media.schemas import AssetRead, JobRead, RenditionRead, ThumbnailRead
 from microdrama.media.storage import Storage
+
+if TYPE_CHECKING:
+    from microdrama.catalog.models import Episode, Series
 
 COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -111,6 +115,38 @@ def ingest_upload(
     return asset, job
 
 
+def upload_episode(
+    *,
+    db: Session,
+    storage: Storage,
+    settings: Settings,
+    series: Series,
+    owner: Account,
+    filename: str,
+    source: Path | BinaryIO,
+    title: str = "",
+    number: int | None = None,
+) -> tuple[Episode, MediaAsset, TranscodeJob]:
+    """Ingest a source as the series' next (or given) episode; it plays once transcoded."""
+    asset, job = ingest_upload(
+        db=db, storage=storage, settings=settings, owner=owner, filename=filename, source=source
+    )
+    try:
+        with db.begin_nested():
+            episode = catalog_service.add_episode(
+                db=db, series=series, media_asset_id=asset.id, title=title, number=number
+            )
+    except IntegrityError as exc:
+        discard_asset_files(storage=storage, asset_id=asset.id)
+        raise Conflict(
+            f"Episode {number} already exists in this series.", episode_number=number
+        ) from exc
+    except BaseException:
+        discard_asset_files(storage=storage, asset_id=asset.id)
+        raise
+    return episode, asset, job
+
+
 def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
     """Delete every stored object of an asset (after a failed request, or on deletion)."""
     storage.delete_prefix(asset_prefix(asset_id))
@@ -128,6 +164,14 @@ def get_owned_asset(*, db: Session, asset_id: int, account: Account) -> MediaAss
     if not _may_see(account, asset):
         raise Forbidden("Only the uploader may see this media asset.", asset_id=asset_id)
     return asset
+
+
+def get_job(*, db: Session, job_id: int) -> TranscodeJob:
+    """A job by id (for workers and the command line); NotFound if there is none."""
+    job = db.get(TranscodeJob, job_id)
+    if job is None:
+        raise NotFound("No such transcode job.", job_id=job_id)
+    return job
 
 
 def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob:
