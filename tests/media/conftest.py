@@ -1,0 +1,51 @@
+"""Fixtures for the media pipeline: the app's storage, a creator with a series, a worker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.config import Settings
+from microdrama.media import jobs
+from microdrama.media.storage import LocalStorage
+
+
+@pytest.fixture
+def storage(app: FastAPI) -> LocalStorage:
+    """The storage the app serves from (its folder is inside the test's data dir)."""
+    storage: LocalStorage = app.state.storage
+    return storage
+
+
+@pytest.fixture
+def series_id(client: TestClient) -> int:
+    """A draft series owned by the test client's guest, who thereby becomes a creator."""
+    response = client.post("/api/studio/series", json={"title": "Midnight Contract"})
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+RunJob = Callable[..., bool]
+
+
+@pytest.fixture
+def run_job(db_factory: sessionmaker[Session], storage: LocalStorage, settings: Settings) -> RunJob:
+    """Process the next queued job in this thread, as a worker would."""
+
+    def run(**kwargs: Any) -> bool:
+        return jobs.run_next_job(
+            sessionmaker=db_factory,
+            storage=storage,
+            settings=settings,
+            worker_id=kwargs.pop("worker_id", "test-worker"),
+            stop=kwargs.pop("stop", threading.Event()),
+            **kwargs,
+        )
+
+    return run
