@@ -1,16 +1,245 @@
-"""The web app: server-rendered pages plus plain ES modules."""
+"""The web app: server-rendered pages plus plain ES modules.
+
+Each page inlines the JSON its first screen needs (the feed, the series, the viewer's progress)
+so the poster and titles paint without waiting for an API round trip; the scripts then talk to
+the JSON API like any other client.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import Scope
+
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import CurrentViewer, ensure_device_token
+from microdrama.accounts.models import Account
+from microdrama.catalog import service as catalog
+from microdrama.catalog.schemas import EpisodeRead
+from microdrama.db import DbSession
+from microdrama.errors import NotFound
+from microdrama.playback import service as playback
+from microdrama.playback.schemas import ProgressRead
 
 WEB_DIR = Path(__file__).parent
+STATIC_DIR = WEB_DIR / "static"
+FEED_PAGE_SIZE = 10
+CONTINUE_LIMIT = 6
+# Static URLs carry a content hash (?v=...), so browsers may keep them for a year.
+IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
+REVALIDATE_CACHE = "public, max-age=300"
+# Pages hold per-viewer data (continue watching, progress): never cache them in shared caches.
+PAGE_CACHE = "private, no-cache"
+
 router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+
+@cache
+def _static_version(path: str) -> str:
+    """A short hash of a static file's bytes, computed once per process."""
+    try:
+        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    except FileNotFoundError:
+        return "missing"
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}?v={_static_version(path)}"
+
+
+def _json_script(data: Any) -> Markup:
+    """JSON safe to place inside <script type="application/json"> (no `</script>` breakout)."""
+    text = json.dumps(data, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def runtime(duration_ms: int) -> str:
+    """A series' total length as people say it: "45 s", "6 min", "1 h 20 min"."""
+    seconds = round(duration_ms / 1000)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def clock(duration_ms: int) -> str:
+    """An episode's length or position as a player shows it: "1:05"."""
+    seconds = max(0, int(duration_ms // 1000))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+templates.env.globals["static_url"] = static_url
+templates.env.filters["json_script"] = _json_script
+templates.env.filters["runtime"] = runtime
+templates.env.filters["clock"] = clock
+
+
+def _known_viewer(request: Request, db: DbSession) -> Account | None:
+    """The device's guest account if it already exists; pages never create accounts."""
+    token = request.cookies.get("md_device")
+    return accounts.get_by_device(db=db, device_token=token) if token else None
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers={"Cache-Control": PAGE_CACHE}
+    )
+    # The first parallel API calls of a new device then share one guest account.
+    ensure_device_token(request, response)
+    return response
+
+
+def _not_found(request: Request, message: str) -> HTMLResponse:
+    return _render(request, "not_found.html", {"message": message}, status_code=404)
+
+
+@router.get("/", response_class=HTMLResponse)
+def feed_page(request: Request, db: DbSession) -> Response:
+    """The vertical swipe feed, with the viewer's continue-watching row on top."""
+    storage = request.app.state.storage
+    items = catalog.list_feed(db=db, storage=storage, limit=FEED_PAGE_SIZE)
+    viewer = _known_viewer(request, db)
+    resume = (
+        playback.continue_watching(db=db, storage=storage, viewer=viewer, limit=CONTINUE_LIMIT)
+        if viewer
+        else []
+    )
+    first = items[0] if items else None
+    context = {
+        "items": items,
+        "page_size": FEED_PAGE_SIZE,
+        "first": first,
+        "continue_watching": resume,
+    }
+    return _render(request, "feed.html", context)
+
+
+@router.get("/fragments/continue-watching", response_class=HTMLResponse)
+def continue_fragment(request: Request, db: DbSession, viewer: CurrentViewer) -> Response:
+    """The continue-watching row, refreshed after load: the position saved as the viewer left
+    the player (a beacon on pagehide) can arrive after the feed page itself was rendered."""
+    resume = playback.continue_watching(
+        db=db, storage=request.app.state.storage, viewer=viewer, limit=CONTINUE_LIMIT
+    )
+    return templates.TemplateResponse(
+        request,
+        "continue_row.html",
+        {"continue_watching": resume},
+        headers={"Cache-Control": PAGE_CACHE},
+    )
+
+
+@router.get("/fragments/feed", response_class=HTMLResponse)
+def feed_fragment(
+    request: Request,
+    db: DbSession,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    """The next page of feed cards as HTML, rendered by the same macro as the first page."""
+    items = catalog.list_feed(
+        db=db, storage=request.app.state.storage, limit=FEED_PAGE_SIZE, offset=offset
+    )
+    return templates.TemplateResponse(
+        request,
+        "feed_cards.html",
+        {"items": items, "offset": offset},
+        headers={"Cache-Control": "public, max-age=5"},
+    )
+
+
+@router.get("/series/{series_id}", response_class=HTMLResponse)
+def series_page(series_id: int, request: Request, db: DbSession) -> Response:
+    """Poster, synopsis, runtime and the episode grid with the viewer's watched state."""
+    viewer = _known_viewer(request, db)
+    try:
+        series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
+    except NotFound:
+        return _not_found(request, "This series does not exist or is not published yet.")
+    read = catalog.series_read(storage=request.app.state.storage, series=series)
+    progress = playback.series_progress(db=db, viewer=viewer, series_id=series_id) if viewer else []
+    by_episode = {p.episode_id: p for p in progress}
+    resume = _resume_point(read.episodes, by_episode)
+    return _render(
+        request,
+        "series.html",
+        {"series": read, "progress": by_episode, "resume": resume},
+    )
+
+
+@router.get("/watch/{episode_id}", response_class=HTMLResponse)
+def watch_page(
+    episode_id: int, request: Request, db: DbSession, t: float | None = None
+) -> Response:
+    """The binge player, opened on one episode (at second `t`, or where the viewer left it)."""
+    viewer = _known_viewer(request, db)
+    storage = request.app.state.storage
+    try:
+        episode = catalog.episode_read(db=db, storage=storage, episode_id=episode_id, viewer=viewer)
+        series = catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    except NotFound:
+        return _not_found(request, "This episode does not exist or is not available.")
+    read = catalog.series_read(storage=storage, series=series)
+    progress = playback.series_progress(db=db, viewer=viewer, series_id=read.id) if viewer else []
+    explicit_start = t is not None
+    if t is None:
+        saved = next((p for p in progress if p.episode_id == episode_id), None)
+        near_end = saved is not None and saved.position_ms > episode.duration_ms - 3000
+        t = saved.position_ms / 1000 if saved and not saved.completed and not near_end else 0.0
+    data = {
+        "series": read.model_dump(),
+        "episode_id": episode_id,
+        "start_seconds": max(0.0, min(t, episode.duration_ms / 1000)),
+        "explicit_start": explicit_start,
+        "progress": [p.model_dump() for p in progress],
+    }
+    return _render(request, "watch.html", {"data": data, "series": read, "episode": episode})
+
+
+def _resume_point(
+    episodes: list[EpisodeRead], progress: dict[int, ProgressRead]
+) -> dict[str, Any] | None:
+    """Where the series page's main button should start: the first unfinished episode."""
+    if not episodes:
+        return None
+    if not progress:
+        return {"episode": episodes[0], "label": "Watch from episode 1"}
+    for episode in episodes:
+        saved = progress.get(episode.id)
+        if saved is None or not saved.completed:
+            verb = "Continue" if saved else "Play"
+            return {"episode": episode, "label": f"{verb} episode {episode.number}"}
+    return {"episode": episodes[0], "label": "Watch again from episode 1"}
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files with cache headers: versioned URLs are immutable, the rest revalidate."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = IMMUTABLE_CACHE if versioned else REVALIDATE_CACHE
+        return response
 
 
 def mount_static(app: FastAPI) -> None:
-    (WEB_DIR / "static").mkdir(exist_ok=True)
-    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    STATIC_DIR.mkdir(exist_ok=True)
+    # hls.min.js is 600 kB raw and about 190 kB gzipped: compress text assets on the way out.
+    static = GZipMiddleware(CachedStaticFiles(directory=STATIC_DIR), minimum_size=1024)
+    app.mount("/static", static, name="static")
