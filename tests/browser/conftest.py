@@ -1,0 +1,224 @@
+"""A real server on a real port, seeded with real transcoded episodes, and headless Chromium.
+
+The catalogue is built once per module (transcoding is the slow part) in a data dir of its own;
+each test gets a fresh browser context, so a fresh device cookie and guest account: tests never
+see each other's watch history.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from microdrama.accounts import service as accounts
+from microdrama.catalog import service as catalog
+from microdrama.catalog.schemas import SeriesCreate
+from microdrama.config import Settings
+from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.media.jobs import run_next_job
+from microdrama.media.service import upload_episode
+from microdrama.media.storage import LocalStorage
+from tests.clips import cached_clip
+from tests.conftest import _empty_all_tables
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--autoplay-policy=no-user-gesture-required",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@dataclass
+class SeededSeries:
+    id: int
+    title: str
+    episode_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Site:
+    base_url: str
+    data_dir: Path
+    series: dict[str, SeededSeries]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _seed(
+    settings: Settings, plan: list[tuple[str, str, str, list[float]]]
+) -> dict[str, SeededSeries]:
+    """Create, upload, transcode and publish each (title, genre, colour, episode seconds)."""
+    engine = make_engine(settings.effective_database_url)
+    _empty_all_tables(engine)
+    factory = make_sessionmaker(engine)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    seeded: dict[str, SeededSeries] = {}
+    with session_scope(factory) as db:
+        owner = accounts.create_account(db=db, display_name="Test Studio")
+        for n, (title, genre, color, lengths) in enumerate(plan, start=1):
+            series = catalog.create_series(
+                db=db,
+                owner=owner,
+                data=SeriesCreate(title=title, genre=genre, synopsis=f"The story of {title}."),
+            )
+            seeded[title] = SeededSeries(id=series.id, title=title)
+            for number, seconds in enumerate(lengths, start=1):
+                clip = cached_clip(seconds=seconds, label=f"S{n}E{number}", color=color)
+                episode, _asset, _job = upload_episode(
+                    db=db,
+                    storage=storage,
+                    settings=settings,
+                    series=series,
+                    owner=owner,
+                    filename=clip.name,
+                    source=clip,
+                )
+                seeded[title].episode_ids.append(episode.id)
+    while run_next_job(
+        sessionmaker=factory, storage=storage, settings=settings, worker_id="browser-tests"
+    ):
+        pass
+    with session_scope(factory) as db:
+        # Published in plan order, so the feed (newest first) shows the last one on top.
+        for item in seeded.values():
+            series = catalog.get_visible(db=db, series_id=item.id, viewer=owner)
+            assert all(e.state.value == "ready" for e in series.episodes), series.episodes
+            catalog.publish(db=db, series=series)
+            db.flush()
+            time.sleep(0.01)  # distinct published_at on every backend
+    engine.dispose()
+    return seeded
+
+
+@pytest.fixture(scope="module")
+def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Three published series of short 360x640 episodes, served by uvicorn on a free port."""
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    env = {
+        "MICRODRAMA_ENVIRONMENT": "test",
+        "MICRODRAMA_DATABASE_URL": database_url,
+        "MICRODRAMA_DATA_DIR": str(data_dir),
+        "MICRODRAMA_EMBEDDED_WORKER": "false",
+        "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
+        "MICRODRAMA_X264_PRESET": "ultrafast",
+    }
+    settings = Settings(
+        environment="test",
+        data_dir=data_dir,
+        database_url=database_url,
+        embedded_worker=False,
+        ladder_heights=[640, 426, 320],
+        x264_preset="ultrafast",
+    )
+    seeded = _seed(
+        settings,
+        [
+            # A long first episode, so "resume within 3 s" can tell resuming from restarting.
+            ("Midnight Heir", "revenge", "navy", [12.0, 4.0]),
+            ("Contract Bride", "romance", "teal", [4.0, 4.0, 4.0]),
+            ("Alpha's Secret", "fantasy", "purple", [4.0, 4.0]),
+        ],
+    )
+    port = _free_port()
+    log = (data_dir / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "microdrama.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base_url, server)
+        yield Site(base_url=base_url, data_dir=data_dir, series=seeded)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/feed", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start within 30 s")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _context(browser: Browser, site: Site, *, phone: bool) -> BrowserContext:
+    context = browser.new_context(
+        base_url=site.base_url,
+        viewport=PHONE if phone else DESKTOP,
+        has_touch=phone,
+        is_mobile=phone,
+    )
+    context.set_default_timeout(20_000)
+    return context
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    """A desktop tab with a fresh device (cookie jar), failing the test on page errors."""
+    context = _context(browser, site, phone=False)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def phone_page(browser: Browser, site: Site) -> Iterator[Page]:
+    """A phone-sized, touch-screen tab with a fresh device."""
+    context = _context(browser, site, phone=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors
