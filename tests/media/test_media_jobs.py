@@ -24,6 +24,7 @@ from microdrama.db import session_scope, utcnow
 from microdrama.media import jobs, service
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.storage import LocalStorage
+from microdrama.media.transcode import die_with_parent
 from tests.clips import cached_clip
 from tests.factories import make_creator, make_series
 from tests.media.conftest import RunJob
@@ -265,3 +266,20 @@ def test_embedded_worker_transcodes_uploads_in_the_background_and_stops_cleanly(
         worker.stop()
 
     assert not any(t.name == "embedded-transcode-worker" for t in threading.enumerate())
+
+
+def test_encoder_child_is_killed_when_the_thread_that_started_it_ends() -> None:
+    # ffmpeg also dies of a broken progress pipe, but only when it next writes to it; the
+    # parent-death signal is what guarantees a silent or stuck encoder cannot outlive us.
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> None:
+        started.append(subprocess.Popen(["sleep", "60"], preexec_fn=die_with_parent))
+
+    thread = threading.Thread(target=spawn)
+    thread.start()
+    thread.join()
+    try:
+        assert started[0].wait(timeout=WAIT_S) == -signal.SIGKILL
+    finally:
+        started[0].kill()

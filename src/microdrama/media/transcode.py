@@ -189,7 +189,7 @@ def build_command(
     return cmd, rungs
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     # Runs in the child before exec: the kernel SIGKILLs ffmpeg when the thread that
     # started it dies, so a killed worker never leaves an orphan encoder behind.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -232,7 +232,7 @@ def run_ffmpeg(
             stderr=log,
             cwd=work_dir,
             text=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         watcher_done = threading.Event()
 
