@@ -21,8 +21,9 @@ const state = {
   get count() { return cards.length; },
   firstFrameAt: null,
   nextRequestedAt: null,
-  next: () => go(activeIndex + 1),
-  previous: () => go(activeIndex - 1),
+  /** Move to the next card; `{ instant: true }` skips the smooth scroll (benchmarks). */
+  next: (options = {}) => go(activeIndex + 1, options),
+  previous: (options = {}) => go(activeIndex - 1, options),
 };
 window.__feed = state;
 
@@ -37,6 +38,8 @@ function prepare(card, { small }) {
   const video = card.querySelector("video");
   video.muted = true;
   video.preload = "auto";
+  // Show the prefetched first frame while the card slides in, instead of the poster.
+  video.addEventListener("loadeddata", () => card.classList.add("has-frame"), { once: true });
   card.querySelector(".error-overlay").hidden = true;
   entry = {
     stream: null,
@@ -92,12 +95,13 @@ function activate(index) {
 }
 
 /** Scroll to a card; the IntersectionObserver then activates it. */
-function go(index) {
+function go(index, { instant = false } = {}) {
   const target = cards[Math.max(0, Math.min(cards.length - 1, index))];
   if (!target || target === cards[activeIndex]) return;
   state.nextRequestedAt = performance.now();
   state.firstFrameAt = null;
-  feed.scrollTo({ top: target.offsetTop, behavior: matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+  const smooth = !instant && !matchMedia("(prefers-reduced-motion: reduce)").matches;
+  feed.scrollTo({ top: target.offsetTop, behavior: smooth ? "smooth" : "instant" });
 }
 
 function showMuted() {

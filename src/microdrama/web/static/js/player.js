@@ -38,6 +38,7 @@ let muted = localStorage.getItem("md_muted") === "true";
 let prefetchStarted = false;
 let seeking = false;
 
+const HAVE_CURRENT_DATA = 2;
 const standby = () => (active === slots[0] ? slots[1] : slots[0]);
 const currentEpisode = () => byId.get(active.episodeId);
 
@@ -46,6 +47,8 @@ const player = {
   get video() { return active.video; },
   /** performance.now() of the first frame presented after the last start/next(). */
   firstFrameAt: null,
+  /** performance.now() of the `playing` event after the last start/next(): motion begins. */
+  playingAt: null,
   /** performance.now() when next() (or the automatic advance) was requested. */
   nextRequestedAt: null,
   /** How the last episode change happened: "prefetched" (slot swap) or "cold" (fresh load). */
@@ -90,7 +93,7 @@ function setState(state) {
 }
 
 function markFirstFrame(slot) {
-  onNextFrame(slot.video, (now) => {
+  const shown = (now) => {
     if (slot !== active) return;
     player.firstFrameAt = now;
     // The slot we left is released only now, so its last frame covered the switch.
@@ -103,7 +106,17 @@ function markFirstFrame(slot) {
       left.episodeId = null;
     }
     window.dispatchEvent(new CustomEvent("md:firstframe", { detail: { episodeId: slot.episodeId, at: now } }));
-  });
+  };
+  if (slot.video.readyState >= HAVE_CURRENT_DATA) {
+    // A prefetched episode already holds its first decoded frame: it is on screen with the
+    // next paint after the swap (two rAFs: the frame that carries the change has been drawn).
+    requestAnimationFrame(() => requestAnimationFrame(() => shown(performance.now())));
+  } else {
+    onNextFrame(slot.video, shown);
+  }
+  slot.video.addEventListener("playing", () => {
+    if (slot === active) player.playingAt = performance.now();
+  }, { once: true });
 }
 
 /** Load an episode into a slot; `small` keeps only a few seconds buffered (prefetch). */
@@ -176,6 +189,7 @@ async function switchTo(episode, startSeconds = 0) {
   if (!episode) return;
   player.nextRequestedAt = performance.now();
   player.firstFrameAt = null;
+  player.playingAt = null;
   if (episode.id !== active.episodeId) progress.leave();
   const spare = standby();
   if (spare.episodeId === episode.id && spare.stream && !spare.failed) {
