@@ -31,8 +31,6 @@ from microdrama.media.storage import LocalStorage
 from tests.clips import cached_clip
 from tests.conftest import _empty_all_tables
 
-pytestmark = pytest.mark.browser
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
