@@ -149,5 +149,38 @@ def ingest(
         engine.dispose()
 
 
+@app.command("seed-demo")
+def seed_demo(
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing if the database already has series of its own."
+    ),
+    series: int = typer.Option(3, min=1, max=4, help="How many demo series (up to 4)."),
+    episodes: int = typer.Option(8, min=1, max=12, help="Episodes per series."),
+    seconds: float = typer.Option(20.0, min=2.0, max=60.0, help="Length of each episode."),
+) -> None:
+    """Generate demo series with ffmpeg and publish them through upload and transcode.
+
+    Safe to rerun: published demo series are kept, an interrupted seed is completed, and a
+    series appears in the feed only once all of its episodes are ready.
+    """
+    from rich.console import Console
+
+    from microdrama.demo.progress import RichSeedProgress, print_summary
+    from microdrama.demo.seed import seed_demo as run_seed
+
+    console = Console()
+    result = run_seed(
+        settings=get_settings(),
+        series_count=series,
+        episodes_per_series=episodes,
+        seconds=seconds,
+        if_empty=if_empty,
+        progress=RichSeedProgress(console),
+    )
+    print_summary(console, result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,1 @@
+"""Demo content: generated vertical episodes, seeded through the creator's upload path."""

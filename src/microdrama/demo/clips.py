@@ -1,0 +1,398 @@
+"""Synthetic vertical episodes: one ffmpeg run per clip, from lavfi sources only.
+
+Each series has a *look*: a moving background, a palette and a score, so that the demo feed
+shows distinct shows rather than one test pattern. Every clip carries the series title, the
+episode number and title, a line of dialogue, a "To be continued…" card on its last seconds,
+and an AAC audio track. Nothing is downloaded: the sources are ffmpeg's own generators.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+FONT_REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+FONT_SERIF_ITALIC = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf"
+END_CARD_SECONDS = 3.0
+AUDIO_RATE = 44100
+
+
+@dataclass(frozen=True)
+class Look:
+    """How a series looks and sounds.
+
+    `background` is a filter chain that starts from source filters and ends in one video
+    stream of lw x lh pixels (a quarter of the frame's width and height: the generators, blurs
+    and colour work then cost a sixteenth, and the result is scaled up smoothly); `overlay`
+    runs after the scaling at full size. `score` is the same for audio. All are format strings
+    filled with w, h, lw, lh, r (frame rate), d (seconds), ar (audio rate) and a `seed` that
+    varies the picture between episodes of one series.
+    """
+
+    name: str
+    background: str
+    score: str
+    title_color: str
+    accent_color: str
+    caption_box: str
+    overlay: str = ""
+
+
+# Note for new looks: ffmpeg 5.1's blend corrupts its heap when its inputs negotiate RGBA (as
+# gradients does), so every blend input is forced to planar RGB (format=gbrp) first.
+LOOKS: dict[str, Look] = {
+    # Romance: a slow drift of rose, peach and violet with soft glowing "bokeh" over it.
+    "rose": Look(
+        name="rose",
+        background=(
+            "gradients=s={lw}x{lh}:r={r}:d={d}:n=4:c0=0xff5d8f:c1=0x7b2cbf:c2=0xffb4a2:"
+            "c3=0x3c096c:speed=0.015:seed={seed},format=gbrp[bg0];"
+            "life=s={lw}x{lh}:r={r}:ratio=0.08:mold=40:life_color=0xffe5ec:death_color=0x000000:"
+            "mold_color=0x40101c:seed={seed},boxblur=3:2,format=gbrp[glow];"
+            "[bg0][glow]blend=all_mode=screen:all_opacity=0.55,vignette=PI/4.5"
+        ),
+        score=(
+            # A gentle I-vi-IV-V pad in A major, one chord every four seconds, and a soft bell.
+            "aevalsrc='0.09*(sin(2*PI*220*t)+sin(2*PI*277.18*t)+sin(2*PI*329.63*t))"
+            "*lt(mod(t\\,16)\\,4)"
+            "+0.09*(sin(2*PI*185*t)+sin(2*PI*220*t)+sin(2*PI*277.18*t))"
+            "*gte(mod(t\\,16)\\,4)*lt(mod(t\\,16)\\,8)"
+            "+0.09*(sin(2*PI*146.83*t)+sin(2*PI*220*t)+sin(2*PI*293.66*t))"
+            "*gte(mod(t\\,16)\\,8)*lt(mod(t\\,16)\\,12)"
+            "+0.09*(sin(2*PI*164.81*t)+sin(2*PI*246.94*t)+sin(2*PI*329.63*t))"
+            "*gte(mod(t\\,16)\\,12)"
+            "+0.05*sin(2*PI*880*t)*exp(-4*mod(t\\,2))"
+            "|0.09*(sin(2*PI*220.7*t)+sin(2*PI*277.9*t)+sin(2*PI*330.2*t))"
+            "*lt(mod(t\\,16)\\,4)"
+            "+0.09*(sin(2*PI*185.5*t)+sin(2*PI*220.7*t)+sin(2*PI*277.9*t))"
+            "*gte(mod(t\\,16)\\,4)*lt(mod(t\\,16)\\,8)"
+            "+0.09*(sin(2*PI*147.2*t)+sin(2*PI*220.7*t)+sin(2*PI*294.1*t))"
+            "*gte(mod(t\\,16)\\,8)*lt(mod(t\\,16)\\,12)"
+            "+0.09*(sin(2*PI*165.2*t)+sin(2*PI*247.4*t)+sin(2*PI*330.2*t))"
+            "*gte(mod(t\\,16)\\,12)"
+            "+0.05*sin(2*PI*1318.5*t)*exp(-4*mod(t+1\\,2))':s={ar}:d={d}:c=stereo,"
+            "lowpass=f=2400"
+        ),
+        title_color="0xfff0f3",
+        accent_color="0xff8fab",
+        caption_box="0x2b0a1a@0.55",
+    ),
+    # Revenge: a slowly zooming fractal in ember red and black, film grain, hard vignette.
+    "ember": Look(
+        name="ember",
+        background=(
+            "mandelbrot=s={lw}x{lh}:r={r}:start_scale=2.2:end_scale=0.4:end_pts={end_pts}:"
+            # No morphing: it defeats the filter's reuse of the previous frame (20x slower).
+            "start_x=-0.7436447860:start_y=0.1318252536:maxiter=100,"
+            "format=yuv420p,hue=s=0,colorchannelmixer=rr=1.1:gg=0.35:bb=0.12,"
+            "eq=contrast=1.25:brightness=-0.06,vignette=PI/3.2"
+        ),
+        score=(
+            # A low D-minor drone under brown noise, with a dull hit every four seconds.
+            "aevalsrc='0.16*sin(2*PI*73.42*t)+0.1*sin(2*PI*87.31*t)+0.08*sin(2*PI*110*t)"
+            "+0.35*sin(2*PI*48*t)*exp(-5*mod(t\\,4))"
+            "|0.16*sin(2*PI*73.6*t)+0.1*sin(2*PI*87.5*t)+0.08*sin(2*PI*110.3*t)"
+            "+0.35*sin(2*PI*48*t)*exp(-5*mod(t\\,4))':s={ar}:d={d}:c=stereo[drone];"
+            "anoisesrc=c=brown:a=0.08:r={ar}:d={d}:seed={seed},lowpass=f=500,"
+            "aformat=channel_layouts=stereo[rumble];"
+            "[drone][rumble]amix=inputs=2:normalize=0"
+        ),
+        title_color="0xfff3e0",
+        accent_color="0xff4d2e",
+        caption_box="0x1a0500@0.6",
+    ),
+    # Thriller: cold teal static of a cellular automaton, a scanning line, a heartbeat.
+    "noir": Look(
+        name="noir",
+        background=(
+            "cellauto=s={lw}x{lh}:r={r}:rule=110:random_fill_ratio=0.5:scroll=1:"
+            "random_seed={seed},"
+            "colorchannelmixer=rr=0.05:gg=0.35:bb=0.45,format=gbrp[cells];"
+            "color=c=0x02121c:s={lw}x{lh}:r={r}:d={d},format=gbrp[base];"
+            "[base][cells]blend=all_mode=lighten,vignette=PI/3.5"
+        ),
+        score=(
+            # A heartbeat (lub-dub every 0.9 s) over a thin, wavering high tone.
+            "aevalsrc='0.7*sin(2*PI*52*t)*exp(-18*mod(t\\,0.9))"
+            "+0.5*sin(2*PI*46*t)*exp(-18*mod(t-0.22\\,0.9))*gte(t\\,0.22)"
+            "+0.025*sin(2*PI*1318*t)*(0.5+0.5*sin(2*PI*0.3*t))"
+            "|0.7*sin(2*PI*52*t)*exp(-18*mod(t\\,0.9))"
+            "+0.5*sin(2*PI*46*t)*exp(-18*mod(t-0.22\\,0.9))*gte(t\\,0.22)"
+            "+0.025*sin(2*PI*1321*t)*(0.5+0.5*sin(2*PI*0.3*t))':s={ar}:d={d}:c=stereo"
+        ),
+        overlay="drawbox=x=0:y='mod(t*{scan},{h})':w={w}:h={scan_h}:color=0x7df9ff@0.3:t=fill",
+        title_color="0xe0fbfc",
+        accent_color="0x5ce1e6",
+        caption_box="0x00151f@0.6",
+    ),
+    # Fantasy: violet and gold gradients, drifting sparks, a plucked pentatonic arpeggio.
+    "moon": Look(
+        name="moon",
+        background=(
+            "gradients=s={lw}x{lh}:r={r}:d={d}:n=3:c0=0x10002b:c1=0x5a189a:c2=0x240046:"
+            "speed=0.02:seed={seed},format=gbrp[sky];"
+            "cellauto=s={lw}x{lh}:r={r}:rule=18:random_fill_ratio=0.02:scroll=1:"
+            "random_seed={seed},boxblur=1:1,"
+            "colorchannelmixer=rr=1.0:gg=0.82:bb=0.35,format=gbrp[sparks];"
+            "[sky][sparks]blend=all_mode=screen:all_opacity=0.8,vignette=PI/4"
+        ),
+        score=(
+            # Pentatonic notes picked by time, each plucked (decaying) so steps do not click.
+            "aevalsrc='0.22*sin(2*PI*t*(392*eq(mod(floor(t*4)\\,5)\\,0)"
+            "+440*eq(mod(floor(t*4)\\,5)\\,1)+523.25*eq(mod(floor(t*4)\\,5)\\,2)"
+            "+587.33*eq(mod(floor(t*4)\\,5)\\,3)+659.25*eq(mod(floor(t*4)\\,5)\\,4)))"
+            "*exp(-7*mod(t\\,0.25))+0.08*sin(2*PI*98*t)+0.06*sin(2*PI*146.83*t)"
+            "|0.22*sin(2*PI*t*(392*eq(mod(floor(t*4+2)\\,5)\\,0)"
+            "+440*eq(mod(floor(t*4+2)\\,5)\\,1)+523.25*eq(mod(floor(t*4+2)\\,5)\\,2)"
+            "+587.33*eq(mod(floor(t*4+2)\\,5)\\,3)+659.25*eq(mod(floor(t*4+2)\\,5)\\,4)))"
+            "*exp(-7*mod(t\\,0.25))*0.6+0.08*sin(2*PI*98.3*t)+0.06*sin(2*PI*147.1*t)'"
+            ":s={ar}:d={d}:c=stereo,aecho=0.8:0.6:180:0.35"
+        ),
+        title_color="0xfff8e1",
+        accent_color="0xffd166",
+        caption_box="0x10002b@0.55",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """One episode to render."""
+
+    series_title: str
+    episode_number: int
+    episode_title: str
+    dialogue: str
+    look: str
+    seconds: float = 24.0
+    width: int = 720
+    height: int = 1280
+    fps: int = 24
+    scene: str = ""
+
+
+def _escape_path(path: Path) -> str:
+    # Filter-graph option values: ':' separates options, '\' and "'" quote; escape all three.
+    return str(path).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
+
+
+def _drawtext(
+    textfile: Path, *, font: str, size: int, color: str, x: str, y: str, extra: str
+) -> str:
+    return (
+        f"drawtext=fontfile={font}:textfile='{_escape_path(textfile)}':expansion=none:"
+        f"fontsize={size}:fontcolor={color}:x={x}:y={y}{extra}"
+    )
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a caption into lines of at most `width` characters (drawtext does not wrap)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        lines.append(current)
+    return "\n".join(lines)
+
+
+def build_command(
+    spec: ClipSpec, output: Path, text_dir: Path, ffmpeg_bin: str = "ffmpeg"
+) -> list[str]:
+    """The ffmpeg argument list that renders `spec` into `output` (an .mp4).
+
+    Texts go through files in `text_dir` (drawtext's textfile) so quotes, colons and
+    apostrophes in dialogue need no filter-graph escaping.
+    """
+    look = LOOKS[spec.look]
+    w, h, d = spec.width, spec.height, spec.seconds
+    # Everything is laid out on a 720x1280 design and scaled, so tiny test clips still work.
+    k = h / 1280
+
+    def px(value: float) -> int:
+        return max(1, round(value * k))
+
+    end = max(d - END_CARD_SECONDS, d * 0.6)
+    seed = spec.episode_number * 7 + len(spec.series_title)
+    title = _wrap(spec.series_title.upper(), 17)
+    texts = {
+        "title": title,
+        "episode": f"EPISODE {spec.episode_number}  ·  {spec.episode_title}",
+        "scene": spec.scene,
+        "dialogue": _wrap(f"“{spec.dialogue}”", 26),
+        "tbc": "To be continued…",
+        "next": f"Episode {spec.episode_number + 1} is next",
+    }
+    files: dict[str, Path] = {}
+    for name, text in texts.items():
+        path = text_dir / f"{output.stem}.{name}.txt"
+        path.write_text(text, encoding="utf-8")
+        files[name] = path
+
+    # The header grows with the number of title lines.
+    title_lines = title.count("\n") + 1
+    title_y = 70
+    episode_y = title_y + title_lines * 46 + (title_lines - 1) * 12 + 20
+    bar_y = episode_y + 46
+    band_h = bar_y + 44
+    shadow = f":shadowcolor=black@0.6:shadowx={px(2)}:shadowy={px(2)}"
+    # Fade the captions in and out rather than popping them (alpha accepts time expressions).
+    dialogue_from, dialogue_to = min(2.0, d * 0.2), end - 0.4
+    fade_dialogue = (
+        f":alpha='min(1,max(0,min((t-{dialogue_from:.2f})/0.5,({dialogue_to:.2f}-t)/0.4)))'"
+    )
+    fade_scene = f":alpha='min(1,max(0,min(t/0.8,({dialogue_from + 2.5:.2f}-t)/0.6)))'"
+    fade_card = f":alpha='min(1,max(0,(t-{end:.2f})/0.6))'"
+    overlays = [
+        f"fade=t=in:st=0:d={min(0.6, d / 8):.2f}",
+        # A dark band behind the title block keeps it legible on every background.
+        f"drawbox=x=0:y=0:w={w}:h={px(band_h)}:color=black@0.35:t=fill",
+        f"drawbox=x={px(60)}:y={px(bar_y)}:w={px(120)}:h={px(6)}:color={look.accent_color}:t=fill",
+        _drawtext(
+            files["title"],
+            font=FONT_BOLD,
+            size=px(46),
+            color=look.title_color,
+            x=f"{px(60)}",
+            y=f"{px(title_y)}",
+            extra=f"{shadow}:line_spacing={px(12)}",
+        ),
+        _drawtext(
+            files["episode"],
+            font=FONT_REGULAR,
+            size=px(26),
+            color=look.title_color,
+            x=f"{px(60)}",
+            y=f"{px(episode_y)}",
+            extra=shadow,
+        ),
+        _drawtext(
+            files["dialogue"],
+            font=FONT_SERIF_ITALIC,
+            size=px(40),
+            color="white",
+            x="(w-text_w)/2",
+            y="h*0.68",
+            extra=(
+                f":line_spacing={px(14)}:box=1:boxcolor={look.caption_box}:boxborderw={px(24)}"
+                f"{fade_dialogue}"
+            ),
+        ),
+    ]
+    if spec.scene:
+        overlays.append(
+            _drawtext(
+                files["scene"],
+                font=FONT_REGULAR,
+                size=px(24),
+                color=look.title_color,
+                x=f"{px(60)}",
+                y=f"{px(band_h + 30)}",
+                extra=f"{shadow}{fade_scene}",
+            )
+        )
+    overlays += [
+        f"drawbox=x=0:y=0:w={w}:h={h}:color=black@0.55:t=fill:enable='gte(t,{end:.2f})'",
+        _drawtext(
+            files["tbc"],
+            font=FONT_BOLD,
+            size=px(58),
+            color=look.accent_color,
+            x="(w-text_w)/2",
+            y="(h-text_h)/2",
+            extra=f"{shadow}{fade_card}",
+        ),
+        _drawtext(
+            files["next"],
+            font=FONT_REGULAR,
+            size=px(28),
+            color=look.title_color,
+            x="(w-text_w)/2",
+            y=f"(h-text_h)/2+{px(80)}",
+            extra=f"{shadow}{fade_card}",
+        ),
+        f"fade=t=out:st={d - 0.3:.2f}:d=0.3",
+    ]
+    params = {
+        "w": w,
+        "h": h,
+        "lw": max(16, w // 4 // 2 * 2),
+        "lh": max(16, h // 4 // 2 * 2),
+        "r": spec.fps,
+        "d": f"{d:.3f}",
+        "seed": seed,
+        "end_pts": int(d * spec.fps * 1.2),
+        "scan": px(220),
+        "scan_h": px(5),
+        "ar": AUDIO_RATE,
+    }
+    video = [
+        look.background.format(**params),
+        f"scale={w}:{h}:flags=bicubic",
+        "format=yuv420p",
+        f"trim=duration={d:.3f}",
+        "setpts=PTS-STARTPTS",
+    ]
+    if look.overlay:
+        video.append(look.overlay.format(**params))
+    graph = (
+        f"{','.join(video + overlays)}[v];"
+        f"{look.score.format(**params)},atrim=duration={d:.3f},afade=t=in:d=0.4,"
+        f"afade=t=out:st={max(0.0, d - 0.8):.2f}:d=0.8,aformat=sample_rates={AUDIO_RATE}[a]"
+    )
+    return [
+        ffmpeg_bin, "-hide_banner", "-loglevel", "error", "-y",
+        "-filter_complex", graph,
+        "-map", "[v]", "-map", "[a]",
+        "-t", f"{d:.3f}",
+        # A cheap, high-quality source: the pipeline re-encodes it into the HLS ladder anyway.
+        "-c:v", "libx264", "-preset", "ultrafast", "-crf", "22", "-pix_fmt", "yuv420p",
+        # One thread each: clips are rendered in parallel, one per core.
+        "-threads", "1", "-filter_complex_threads", "1",
+        "-c:a", "aac", "-b:a", "128k",
+        "-movflags", "+faststart",
+        str(output),
+    ]  # fmt: skip
+
+
+def render_clip(spec: ClipSpec, output: Path, *, ffmpeg_bin: str = "ffmpeg") -> Path:
+    """Render one episode into `output` with a single ffmpeg run."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="md-text-") as text_dir:
+        command = build_command(spec, output, Path(text_dir), ffmpeg_bin)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"ffmpeg failed rendering {output.name}: {result.stderr.strip()[-2000:]}"
+        )
+    return output
+
+
+def render_clips(
+    jobs: Iterable[tuple[ClipSpec, Path]],
+    *,
+    parallel: int = 2,
+    ffmpeg_bin: str = "ffmpeg",
+    on_done: Callable[[ClipSpec, Path], None] | None = None,
+) -> list[Path]:
+    """Render many clips, `parallel` ffmpeg processes at a time (each is single-threaded)."""
+    pending: Sequence[tuple[ClipSpec, Path]] = list(jobs)
+
+    def one(job: tuple[ClipSpec, Path]) -> Path:
+        spec, path = job
+        render_clip(spec, path, ffmpeg_bin=ffmpeg_bin)
+        if on_done is not None:
+            on_done(spec, path)
+        return path
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        return list(pool.map(one, pending))

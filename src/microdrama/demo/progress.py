@@ -1,0 +1,78 @@
+"""The seed's progress as rich bars (clips rendered, episodes transcoded) and its summary."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from microdrama.demo.seed import SeedProgress, SeedResult
+
+
+class RichSeedProgress(SeedProgress):
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self._progress = Progress(
+            TextColumn("[bold]{task.description:<22}"),
+            BarColumn(bar_width=36),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("[dim]{task.fields[detail]}"),
+            console=self.console,
+        )
+        self._render: TaskID | None = None
+        self._ready: TaskID | None = None
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None:
+        self._progress.start()
+        self._render = self._progress.add_task(
+            "Rendering clips", total=episodes_to_render, detail=""
+        )
+        self._ready = self._progress.add_task("Episodes ready", total=episodes_total, detail="")
+
+    def rendered(self, title: str) -> None:
+        if self._render is not None:
+            self._progress.update(self._render, advance=1, detail=title)
+
+    def transcoding(self, *, done: float, running: list[str]) -> None:
+        if self._ready is not None:
+            detail = f"transcoding {', '.join(running)}" if running else ""
+            # MofN shows whole episodes; the bar itself moves with the running job's progress.
+            self._progress.update(self._ready, completed=done, detail=detail)
+
+    def finish(self) -> None:
+        if self._render is None:  # never started: the run was skipped
+            return
+        self._progress.update(self._render, detail="")
+        self._progress.stop()
+
+
+def print_summary(console: Console, result: SeedResult) -> None:
+    """One table of what the feed now holds."""
+    if result.skipped:
+        console.print("The database already has series; demo seeding skipped (--if-empty).")
+        return
+    table = Table(title=f"Demo catalog ({result.seconds:.0f} s)", title_justify="left")
+    table.add_column("series")
+    for column in ("genre", "eps", "runtime", "free", "price", "status"):
+        table.add_column(column, justify="left" if column in {"genre", "status"} else "right")
+    for s in result.series:
+        minutes, seconds = divmod(round(s.runtime_ms / 1000), 60)
+        table.add_row(
+            f"{s.title} [dim]#{s.series_id}[/dim]",
+            s.genre,
+            str(s.episodes),
+            f"{minutes}:{seconds:02d}",
+            str(s.free_episodes),
+            f"{s.episode_price_coins}c",
+            s.outcome,
+        )
+    console.print(table)
+    console.print(f"{result.clips_rendered} clips rendered and transcoded.")

@@ -1,0 +1,405 @@
+"""Seed the demo catalog through the creator's own path: upload, transcode job, publish.
+
+What a run does, and what happens when it is interrupted:
+
+* A demo creator account owns the series. Each series is created as a **draft**; its clips are
+  rendered (two ffmpeg processes at a time) and each is ingested with
+  `media.service.upload_episode` (the upload route's own function: probe, store the source,
+  queue a transcode job) and committed on its own. In-process worker threads run the queue
+  with `media.jobs.run_next_job` while the rendering goes on.
+* A series is published only once **every** one of its episodes is ready, so the feed never
+  shows a half-seeded series, whatever moment a crash happens at.
+* A rerun resumes instead of duplicating: a demo series that is already published is left
+  alone; a draft demo series left by an interrupted run keeps its episodes, gets the missing
+  ones, and its queued jobs are transcoded (a job the dead run was holding is claimed again
+  once its lease expires, settings.job_lease_seconds). A draft with a *failed* episode is
+  reported and left unpublished (delete the data directory to start from scratch).
+* `if_empty` skips the whole run when the database holds any series other than unfinished
+  demo drafts, so `dev.sh serve` seeds once and completes an interrupted seed on next start.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.accounts import service as accounts_service
+from microdrama.accounts.models import Account, Role
+from microdrama.catalog import service as catalog_service
+from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
+from microdrama.config import Settings
+from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DemoSeries
+from microdrama.demo.clips import ClipSpec, render_clip
+from microdrama.media import jobs as media_jobs
+from microdrama.media import service as media_service
+from microdrama.media.models import JobState
+from microdrama.media.storage import LocalStorage, Storage
+
+POLL_SECONDS = 0.25
+
+
+@dataclass
+class SeededSeries:
+    """What the run did with one demo series."""
+
+    title: str
+    genre: str
+    series_id: int
+    episodes: int = 0
+    runtime_ms: int = 0
+    free_episodes: int = 0
+    episode_price_coins: int = 0
+    # "published", "already published", or "unpublished: <reason>".
+    outcome: str = ""
+
+
+@dataclass
+class SeedResult:
+    skipped: bool = False
+    series: list[SeededSeries] = field(default_factory=list)
+    clips_rendered: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.skipped or all(s.outcome.endswith("published") for s in self.series)
+
+
+class SeedProgress:
+    """Receives progress; the command line shows it as a bar, tests ignore it."""
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None: ...
+
+    def rendered(self, title: str) -> None: ...
+
+    def transcoding(self, *, done: float, running: list[str]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+@dataclass
+class _Planned:
+    """One episode of the run: to render and ingest, or already ingested by an earlier run."""
+
+    series_index: int
+    number: int
+    job_id: int | None = None
+    spec: ClipSpec | None = None
+
+
+# The demo needs three lookups no catalog or accounts service offers (a named account, a series
+# by owner and title, "is there any other series"); they read the tables directly, here only.
+
+
+def _demo_creator(db: Session) -> Account:
+    account = db.scalar(
+        select(Account)
+        .where(Account.display_name == DEMO_CREATOR_NAME, Account.is_guest.is_(False))
+        .order_by(Account.id)
+        .limit(1)
+    )
+    return account or accounts_service.create_account(
+        db=db, display_name=DEMO_CREATOR_NAME, role=Role.creator
+    )
+
+
+def _demo_series(db: Session, creator: Account, title: str) -> Series | None:
+    return db.scalar(
+        select(Series)
+        .where(Series.owner_id == creator.id, Series.title == title)
+        .order_by(Series.id)
+        .limit(1)
+    )
+
+
+def _other_series_exist(db: Session, creator: Account) -> bool:
+    unfinished_demo = (Series.owner_id == creator.id) & (Series.status != SeriesStatus.published)
+    return db.scalar(select(Series.id).where(~unfinished_demo).limit(1)) is not None
+
+
+def _clip_spec(demo: DemoSeries, number: int, seconds: float, width: int, height: int) -> ClipSpec:
+    script = demo.episodes[(number - 1) % len(demo.episodes)]
+    return ClipSpec(
+        series_title=demo.title,
+        episode_number=number,
+        episode_title=script.title,
+        dialogue=script.dialogue,
+        scene=script.scene,
+        look=demo.look,
+        seconds=seconds,
+        width=width,
+        height=height,
+    )
+
+
+def seed_demo(
+    *,
+    settings: Settings,
+    series_count: int = 3,
+    episodes_per_series: int = 8,
+    seconds: float = 20.0,
+    if_empty: bool = False,
+    render_parallel: int = 2,
+    transcode_workers: int = 1,
+    width: int = 720,
+    height: int = 1280,
+    progress: SeedProgress | None = None,
+) -> SeedResult:
+    """Create, render, ingest, transcode and publish the demo series (see the module notes)."""
+    started = time.monotonic()
+    progress = progress or SeedProgress()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    catalog = DEMO_SERIES[: max(0, series_count)]
+    try:
+        with session_scope(sessions) as db:
+            creator = _demo_creator(db)
+            creator_id = creator.id
+            if if_empty and _other_series_exist(db, creator):
+                return SeedResult(skipped=True, seconds=time.monotonic() - started)
+            result, planned = _plan(
+                db, creator, catalog, episodes_per_series, seconds, width, height
+            )
+        to_render = [p for p in planned if p.spec is not None]
+        progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
+        with tempfile.TemporaryDirectory(prefix="microdrama-demo-") as tmp:
+            _render_ingest_transcode(
+                sessions=sessions,
+                storage=storage,
+                settings=settings,
+                creator_id=creator_id,
+                result=result,
+                planned=planned,
+                clip_dir=Path(tmp),
+                render_parallel=render_parallel,
+                transcode_workers=transcode_workers,
+                progress=progress,
+            )
+        result.clips_rendered = len(to_render)
+        result.seconds = time.monotonic() - started
+        return result
+    finally:
+        progress.finish()
+        engine.dispose()
+
+
+def _plan(
+    db: Session,
+    creator: Account,
+    catalog: tuple[DemoSeries, ...],
+    episodes_per_series: int,
+    seconds: float,
+    width: int,
+    height: int,
+) -> tuple[SeedResult, list[_Planned]]:
+    seeded_in_order: dict[int, SeededSeries] = {}
+    planned: list[_Planned] = []
+    # Work through the catalog backwards: series are published as they complete and the feed
+    # shows the newest first, so the first series of the catalog ends up on top.
+    for index in reversed(range(len(catalog))):
+        demo = catalog[index]
+        series = _demo_series(db, creator, demo.title)
+        if series is None:
+            series = catalog_service.create_series(db=db, owner=creator, data=demo.create_data())
+        seeded = SeededSeries(
+            title=demo.title,
+            genre=demo.genre,
+            series_id=series.id,
+            free_episodes=series.free_episodes,
+            episode_price_coins=series.episode_price_coins,
+        )
+        seeded_in_order[index] = seeded
+        if series.status == SeriesStatus.published:
+            ready = [e for e in series.episodes if e.state == EpisodeState.ready]
+            seeded.outcome = "already published"
+            seeded.episodes = len(ready)
+            seeded.runtime_ms = sum(e.duration_ms for e in ready)
+            continue
+        existing = {e.number: e for e in series.episodes}
+        for number in sorted(set(existing) | set(range(1, episodes_per_series + 1))):
+            episode = existing.get(number)
+            if episode is None:
+                spec = _clip_spec(demo, number, seconds, width, height)
+                planned.append(_Planned(series_index=index, number=number, spec=spec))
+            elif episode.media_asset is not None and episode.media_asset.jobs:
+                job_id = episode.media_asset.jobs[-1].id
+                planned.append(_Planned(series_index=index, number=number, job_id=job_id))
+    result = SeedResult(series=[seeded_in_order[i] for i in range(len(catalog))])
+    return result, planned
+
+
+def _render_ingest_transcode(
+    *,
+    sessions: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    creator_id: int,
+    result: SeedResult,
+    planned: list[_Planned],
+    clip_dir: Path,
+    render_parallel: int,
+    transcode_workers: int,
+    progress: SeedProgress,
+) -> None:
+    live_progress: dict[int, float] = {}
+    stop = threading.Event()
+
+    def on_progress(job_id: int, fraction: float) -> None:
+        live_progress[job_id] = fraction
+
+    def work(slot: int) -> None:
+        worker_id = f"{media_jobs.default_worker_id()}/seed-demo/{slot}"
+        while not stop.is_set():
+            worked = media_jobs.run_next_job(
+                sessionmaker=sessions,
+                storage=storage,
+                settings=settings,
+                worker_id=worker_id,
+                on_progress=on_progress,
+                stop=stop,
+            )
+            if not worked:
+                stop.wait(min(settings.worker_poll_seconds, 0.5))
+
+    workers = [
+        threading.Thread(target=work, args=(i,), name=f"seed-demo-transcode-{i}", daemon=True)
+        for i in range(max(1, transcode_workers))
+    ]
+    for thread in workers:
+        thread.start()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, render_parallel)) as pool:
+            renders: dict[Future[Path], _Planned] = {}
+            for item in planned:
+                if item.spec is not None:
+                    path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
+                    renders[pool.submit(render_clip, item.spec, path)] = item
+            _follow(
+                sessions=sessions,
+                storage=storage,
+                settings=settings,
+                creator_id=creator_id,
+                result=result,
+                planned=planned,
+                renders=renders,
+                live_progress=live_progress,
+                progress=progress,
+            )
+    finally:
+        stop.set()
+        for thread in workers:
+            thread.join()
+
+
+def _follow(
+    *,
+    sessions: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    creator_id: int,
+    result: SeedResult,
+    planned: list[_Planned],
+    renders: dict[Future[Path], _Planned],
+    live_progress: dict[int, float],
+    progress: SeedProgress,
+) -> None:
+    """Ingest clips as they are rendered, watch the jobs, publish each series once complete."""
+    pending = set(renders)
+    finished: dict[int, JobState] = {}
+    open_series = {i for i, s in enumerate(result.series) if not s.outcome.endswith("published")}
+    while pending or open_series:
+        if pending:
+            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = renders[future]
+                _ingest(sessions, storage, settings, creator_id, result, item, future.result())
+                progress.rendered(f"{result.series[item.series_index].title} #{item.number}")
+        else:
+            time.sleep(POLL_SECONDS)
+        running: list[str] = []
+        fraction = 0.0
+        with session_scope(sessions) as db:
+            for item in planned:
+                if item.job_id is None:
+                    continue
+                if item.job_id not in finished:
+                    job = media_service.get_job(db=db, job_id=item.job_id)
+                    if job.state in (JobState.done, JobState.failed):
+                        finished[item.job_id] = job.state
+                    elif job.state == JobState.running:
+                        share = max(job.progress, live_progress.get(item.job_id, 0.0))
+                        fraction += min(share, 0.99)
+                        running.append(f"{result.series[item.series_index].title} #{item.number}")
+            fraction += len(finished)
+        progress.transcoding(done=fraction, running=running)
+        for index in sorted(open_series):
+            _maybe_publish(sessions, result, planned, finished, index, open_series)
+
+
+def _ingest(
+    sessions: sessionmaker[Session],
+    storage: Storage,
+    settings: Settings,
+    creator_id: int,
+    result: SeedResult,
+    item: _Planned,
+    clip: Path,
+) -> None:
+    """Hand a rendered clip to the upload path, as the studio's upload route does."""
+    with session_scope(sessions) as db:
+        owner = accounts_service.get(db=db, account_id=creator_id)
+        series = catalog_service.get(db=db, series_id=result.series[item.series_index].series_id)
+        assert owner is not None and series is not None
+        assert item.spec is not None
+        _episode, _asset, job = media_service.upload_episode(
+            db=db,
+            storage=storage,
+            settings=settings,
+            series=series,
+            owner=owner,
+            filename=f"{item.spec.series_title} - episode {item.number}.mp4",
+            source=clip,
+            title=item.spec.episode_title,
+            number=item.number,
+        )
+        item.job_id = job.id
+    clip.unlink(missing_ok=True)  # the storage holds its own copy now
+
+
+def _maybe_publish(
+    sessions: sessionmaker[Session],
+    result: SeedResult,
+    planned: list[_Planned],
+    finished: dict[int, JobState],
+    index: int,
+    open_series: set[int],
+) -> None:
+    items = [p for p in planned if p.series_index == index]
+    if any(p.job_id is None or p.job_id not in finished for p in items):
+        return
+    seeded = result.series[index]
+    open_series.discard(index)
+    failed = [
+        p.number for p in items if p.job_id is not None and finished[p.job_id] == JobState.failed
+    ]
+    with session_scope(sessions) as db:
+        series = catalog_service.get(db=db, series_id=seeded.series_id)
+        assert series is not None
+        ready = [e for e in series.episodes if e.state == EpisodeState.ready]
+        seeded.episodes = len(ready)
+        seeded.runtime_ms = sum(e.duration_ms for e in ready)
+        if failed or not ready:
+            seeded.outcome = f"unpublished: episodes {failed} failed to transcode"
+            return
+        catalog_service.publish(db=db, series=series)
+        seeded.outcome = "published"

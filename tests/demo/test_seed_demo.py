@@ -1,0 +1,83 @@
+"""`microdrama seed-demo`: demo series go through upload and transcode, then into the feed."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from microdrama.config import Settings
+from microdrama.demo.seed import SeedProgress, SeedResult, seed_demo
+
+pytestmark = pytest.mark.slow
+
+
+def seed_tiny(
+    settings: Settings,
+    *,
+    series_count: int,
+    if_empty: bool = False,
+    progress: SeedProgress | None = None,
+) -> SeedResult:
+    """Seed with two 4-second episodes a series, at 180x320 so the test stays quick."""
+    return seed_demo(
+        settings=settings,
+        series_count=series_count,
+        episodes_per_series=2,
+        seconds=4.0,
+        width=180,
+        height=320,
+        if_empty=if_empty,
+        progress=progress,
+    )
+
+
+def test_seeded_series_are_published_with_every_episode_ready_and_in_the_feed(
+    client: TestClient, settings: Settings
+) -> None:
+    result = seed_tiny(settings, series_count=2)
+
+    assert result.ok and not result.skipped
+    assert [s.outcome for s in result.series] == ["published", "published"]
+    feed = client.get("/api/feed").json()["items"]
+    assert [card["title"] for card in feed] == [s.title for s in result.series]
+    for card in feed:
+        assert card["episode_count"] == 2
+        assert card["total_runtime_ms"] == pytest.approx(8_000, abs=400)
+        page = client.get(f"/api/series/{card['id']}").json()
+        assert [e["number"] for e in page["episodes"]] == [1, 2]
+        assert all(e["playlist_url"].endswith("master.m3u8") for e in page["episodes"])
+        playlist = client.get(page["episodes"][0]["playlist_url"])
+        assert playlist.status_code == 200
+        assert "#EXT-X-STREAM-INF" in playlist.text
+
+
+def test_if_empty_leaves_a_catalog_that_has_series_alone(
+    client: TestClient, settings: Settings
+) -> None:
+    seed_tiny(settings, series_count=1)
+
+    again = seed_tiny(settings, series_count=2, if_empty=True)
+
+    assert again.skipped
+    assert len(client.get("/api/feed").json()["items"]) == 1
+
+
+class _CrashAfterFirstClip(SeedProgress):
+    def rendered(self, title: str) -> None:
+        raise KeyboardInterrupt("the developer pressed Ctrl-C")
+
+
+def test_an_interrupted_seed_shows_nothing_and_a_rerun_completes_it(
+    client: TestClient, settings: Settings
+) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        seed_tiny(settings, series_count=1, progress=_CrashAfterFirstClip())
+    assert client.get("/api/feed").json()["items"] == []
+
+    result = seed_tiny(settings, series_count=1, if_empty=True)
+
+    assert not result.skipped and result.series[0].outcome == "published"
+    assert result.clips_rendered == 1  # the first run's ingested episode was kept
+    client.app.state.public_cache.clear()  # type: ignore[attr-defined]  # the empty feed above
+    feed = client.get("/api/feed").json()["items"]
+    assert [card["episode_count"] for card in feed] == [2]
