@@ -1,0 +1,352 @@
+"""Shared pieces of the benchmark scripts: ports, servers, wrk, catalog rows, JSON output.
+
+Every script runs on its own with `.venv/bin/python bench/NAME.py`, only talks to 127.0.0.1,
+cleans up what it started, and ends with one JSON line for machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = ROOT / "bench"
+PYTHON = sys.executable
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The tool's path, or exit with how to install it."""
+    path = shutil.which(name)
+    if path is None:
+        sys.exit(f"{name} is needed for this benchmark; install it with: {install_hint}")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_http(
+    url: str, timeout_s: float = 30.0, process: subprocess.Popen[Any] | None = None
+) -> None:
+    """Poll until the URL answers (any HTTP status), the process dies, or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s")
+
+
+@contextmanager
+def running(
+    command: Sequence[str], *, ready_url: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server subprocess until the block ends (SIGTERM, then SIGKILL after 10 s)."""
+    process = subprocess.Popen(
+        list(command),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # Its own process group: the stop below reaches workers it forks (nginx), and a
+        # Ctrl-C at the terminal reaches only this script, which then stops it.
+        start_new_session=True,
+    )
+    try:
+        try:
+            wait_for_http(ready_url, process=process)
+        except Exception:
+            _stop(process)
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"{command[0]} did not start:\n{err[-2000:]}") from None
+        yield process
+    finally:
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@dataclass
+class WrkResult:
+    url: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    transfer_mib_per_s: float
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+_UNITS_BYTES = {"B": 1 / 1024**2, "KB": 1 / 1024, "MB": 1.0, "GB": 1024.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([0-9.]+)(us|ms|s|m)", text)
+    if not match:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def run_wrk(
+    url: str, *, connections: int = 50, threads: int = 2, seconds: int = 10, header: str = ""
+) -> WrkResult:
+    """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count."""
+    wrk = require_tool("wrk", "sudo apt-get install wrk")
+    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if header:
+        command += ["-H", header]
+    out = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.M))
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    transfer = re.search(r"Transfer/sec:\s+([0-9.]+)(B|KB|MB|GB)", out)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if not (rps and total and "50" in latency and "99" in latency):
+        raise RuntimeError(f"could not read wrk output:\n{out}")
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if sockets:
+        errors += sum(int(n) for n in sockets.groups())
+    return WrkResult(
+        url=url,
+        requests_per_s=float(rps.group(1)),
+        p50_ms=_ms(latency["50"]),
+        p99_ms=_ms(latency["99"]),
+        requests=int(total.group(1)),
+        errors=errors,
+        transfer_mib_per_s=(
+            float(transfer.group(1)) * _UNITS_BYTES[transfer.group(2)] if transfer else 0.0
+        ),
+    )
+
+
+def wrk_row(label: str, result: WrkResult, baseline: WrkResult | None = None) -> str:
+    ratio = f"{result.requests_per_s / baseline.requests_per_s:6.2f}x" if baseline else "   base"
+    return (
+        f"{label:<28} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  {result.transfer_mib_per_s:8.1f} MiB/s  {ratio}"
+        + (f"  errors {result.errors}" if result.errors else "")
+    )
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def emit_json(benchmark: str, **figures: Any) -> None:
+    """The last line of every benchmark: one JSON object for scripts and CI to read."""
+    clean = {k: asdict(v) if isinstance(v, WrkResult) else v for k, v in figures.items()}
+    print(json.dumps({"benchmark": benchmark, **clean}, sort_keys=True))
+
+
+def migrated_sqlite(data_dir: Path) -> str:
+    """A fresh SQLite database in data_dir at the newest revision; returns its URL."""
+    from microdrama.db import make_engine, upgrade_database
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{data_dir / 'microdrama.db'}"
+    engine = make_engine(url)
+    upgrade_database(engine)
+    engine.dispose()
+    return url
+
+
+def seed_catalog_rows(
+    database_url: str, *, series: int = 6, episodes: int = 30, duration_ms: int = 90_000
+) -> list[int]:
+    """Published series whose episodes look transcoded (rows only, no media); their ids."""
+    from microdrama.accounts import service as accounts_service
+    from microdrama.accounts.models import Role
+    from microdrama.catalog import service as catalog_service
+    from microdrama.catalog.schemas import SeriesCreate
+    from microdrama.db import make_engine, make_sessionmaker, session_scope
+    from microdrama.media.models import AssetStatus, MediaAsset
+
+    engine = make_engine(database_url)
+    ids: list[int] = []
+    try:
+        with session_scope(make_sessionmaker(engine)) as db:
+            owner = accounts_service.create_account(
+                db=db, display_name="Bench Studio", role=Role.creator
+            )
+            for s in range(series):
+                data = SeriesCreate(
+                    title=f"Bench Series {s + 1}",
+                    synopsis="A series of rows for measuring the API. " * 4,
+                    genre="romance",
+                    tags=["contract marriage", "billionaire", "slow burn"],
+                    content_warnings=["peril"],
+                    free_episodes=5,
+                    episode_price_coins=80,
+                    accent_color="#ff5d8f",
+                )
+                row = catalog_service.create_series(db=db, owner=owner, data=data)
+                for n in range(1, episodes + 1):
+                    prefix = f"assets/bench-{s}-{n}/hls"
+                    asset = MediaAsset(
+                        owner_id=owner.id,
+                        status=AssetStatus.ready,
+                        source_key=f"assets/bench-{s}-{n}/source/original.mp4",
+                        duration_ms=duration_ms,
+                        master_playlist_key=f"{prefix}/master.m3u8",
+                        poster_key=f"{prefix}/poster.jpg",
+                        renditions=[],
+                        thumbnails=[{"time_ms": 0, "key": f"{prefix}/thumbs/thumb_01.jpg"}],
+                    )
+                    db.add(asset)
+                    db.flush()
+                    catalog_service.add_episode(
+                        db=db, series=row, media_asset_id=asset.id, title=f"Episode {n}", number=n
+                    )
+                    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+                catalog_service.publish(db=db, series=row)
+                ids.append(row.id)
+    finally:
+        engine.dispose()
+    return ids
+
+
+def uvicorn_command(port: int, factory: str = "bench_app:create_bench_app") -> list[str]:
+    """The app under uvicorn as `microdrama serve` runs it (one process, no access log)."""
+    return [
+        PYTHON, "-m", "uvicorn", factory, "--factory",
+        "--app-dir", str(BENCH_DIR),
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+
+
+def app_env(data_dir: Path, database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "MICRODRAMA_DATA_DIR": str(data_dir),
+        "MICRODRAMA_DATABASE_URL": database_url,
+        "MICRODRAMA_EMBEDDED_WORKER": "false",
+        **extra,
+    }
+
+
+def render_source_clip(
+    path: Path, *, width: int, height: int, seconds: float, fps: int = 30
+) -> Path:
+    """A demo episode (the seed's generator) to feed the pipeline."""
+    from microdrama.demo.clips import ClipSpec, render_clip
+
+    spec = ClipSpec(
+        series_title="Contract Bride of the Midnight CEO",
+        episode_number=3,
+        episode_title="The Ring in the Rain",
+        dialogue="You signed the contract. You don't get to leave.",
+        scene="Penthouse, 2:14 a.m.",
+        look="rose",
+        seconds=seconds,
+        width=width,
+        height=height,
+        fps=fps,
+    )
+    return render_clip(spec, path)
+
+
+@dataclass
+class PipelineRun:
+    asset_id: int
+    job_id: int
+    ingest_s: float
+    job_s: float
+    master_playlist_key: str
+    renditions: list[dict[str, Any]]
+
+
+def run_pipeline(settings: Any, source: Path) -> PipelineRun:
+    """ingest_upload then run_next_job in this process, as the upload route and a worker do."""
+    from microdrama.accounts import service as accounts_service
+    from microdrama.accounts.models import Role
+    from microdrama.db import make_engine, make_sessionmaker, session_scope
+    from microdrama.media import jobs, service
+    from microdrama.media.storage import LocalStorage
+
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    try:
+        started = time.perf_counter()
+        with session_scope(sessions) as db:
+            owner = accounts_service.create_account(
+                db=db, display_name="Bench Creator", role=Role.creator
+            )
+            asset, job = service.ingest_upload(
+                db=db,
+                storage=storage,
+                settings=settings,
+                owner=owner,
+                filename=source.name,
+                source=source,
+            )
+            asset_id, job_id = asset.id, job.id
+        ingested = time.perf_counter()
+        worked = jobs.run_next_job(
+            sessionmaker=sessions, storage=storage, settings=settings, worker_id="bench"
+        )
+        finished = time.perf_counter()
+        with session_scope(sessions) as db:
+            job = service.get_job(db=db, job_id=job_id)
+            if not worked or job.state.value != "done":
+                raise RuntimeError(f"transcode job {job_id} ended {job.state.value}: {job.error}")
+            key = job.asset.master_playlist_key or ""
+            renditions = list(job.asset.renditions)
+        return PipelineRun(
+            asset_id=asset_id,
+            job_id=job_id,
+            ingest_s=ingested - started,
+            job_s=finished - ingested,
+            master_playlist_key=key,
+            renditions=renditions,
+        )
+    finally:
+        engine.dispose()

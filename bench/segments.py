@@ -1,0 +1,195 @@
+"""Segment delivery: the app's /media route against nginx serving the same files.
+
+    .venv/bin/python bench/segments.py [--seconds 10] [--connections 50]
+
+Transcodes one 1080x1920 demo clip through the real pipeline (3-second segments on the 1920
+rung, so a segment weighs 1-2 MiB), then serves the storage folder twice on loopback: by the
+app (uvicorn, one process, MediaFiles in media/routes.py) and by nginx (one worker process,
+sendfile, a temporary nginx.conf). It checks that both give the same content types, lengths
+and range answers, then drives a segment and a playlist on each with `wrk --latency`.
+nginx is the baseline: the ratio is the share of nginx's throughput the app delivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from common import (
+    app_env,
+    emit_json,
+    free_port,
+    migrated_sqlite,
+    render_source_clip,
+    require_tool,
+    run_pipeline,
+    run_wrk,
+    running,
+    uvicorn_command,
+    wrk_row,
+)
+
+NGINX_CONF = """
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; }}
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    client_body_temp_path {tmp}/nginx-body;
+    proxy_temp_path {tmp}/nginx-proxy;
+    fastcgi_temp_path {tmp}/nginx-fastcgi;
+    uwsgi_temp_path {tmp}/nginx-uwsgi;
+    scgi_temp_path {tmp}/nginx-scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location /media/ {{ alias {media}/; }}
+    }}
+}}
+"""
+
+
+def _head(url: str, range_header: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url)
+    if range_header:
+        request.add_header("Range", range_header)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, body
+
+
+def compare_answers(app_url: str, nginx_url: str) -> list[str]:
+    """Differences between the two servers' answers that a player would notice."""
+    problems = []
+    for label, header in (("full", None), ("range", "bytes=100-1123")):
+        a_status, a_headers, a_body = _head(app_url, header)
+        n_status, n_headers, n_body = _head(nginx_url, header)
+        if a_status != n_status:
+            problems.append(f"{label}: status {a_status} (app) vs {n_status} (nginx)")
+        for name in ("content-type", "content-length", "content-range", "accept-ranges"):
+            a_value, n_value = a_headers.get(name), n_headers.get(name)
+            if a_value != n_value and not (name == "accept-ranges" and header):
+                problems.append(f"{label}: {name} {a_value!r} (app) vs {n_value!r} (nginx)")
+        if a_body != n_body:
+            problems.append(f"{label}: bodies differ ({len(a_body)} vs {len(n_body)} bytes)")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per URL")
+    parser.add_argument("--connections", type=int, default=50)
+    args = parser.parse_args()
+    require_tool("wrk", "sudo apt-get install wrk")
+    nginx = require_tool("nginx", "sudo apt-get install nginx-light")
+
+    from microdrama.config import Settings
+
+    with tempfile.TemporaryDirectory(prefix="microdrama-bench-seg-") as tmp_name:
+        tmp = Path(tmp_name)
+        # nginx's worker runs as an unprivileged user when started as root: let it read.
+        os.chmod(tmp, 0o755)
+        data_dir = tmp / "data"
+        url = migrated_sqlite(data_dir)
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=url,
+            ladder_heights=[1920],
+            segment_seconds=3,
+            embedded_worker=False,
+        )
+        print("rendering and transcoding a 9 s 1080x1920 clip ...", flush=True)
+        clip = render_source_clip(tmp / "source.mp4", width=1080, height=1920, seconds=9)
+        run = run_pipeline(settings, clip)
+        media_dir = settings.media_dir.resolve()
+        playlist_key = run.renditions[0]["playlist_key"]
+        segments = sorted((media_dir / playlist_key).parent.glob("*.ts"))
+        # The largest full-length segment: the one a player fetches most often in the ladder.
+        segment = max(segments, key=lambda p: p.stat().st_size)
+        segment_key = segment.relative_to(media_dir).as_posix()
+        segment_bytes = segment.stat().st_size
+        size_mib = segment_bytes / 1024**2
+        print(f"segment {segment_key}: {size_mib:.2f} MiB; playlist {playlist_key}")
+
+        app_port, nginx_port = free_port(), free_port()
+        conf = tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, port=nginx_port, media=media_dir))
+        app_base = f"http://127.0.0.1:{app_port}/media"
+        nginx_base = f"http://127.0.0.1:{nginx_port}/media"
+        with (
+            running(
+                uvicorn_command(app_port),
+                ready_url=f"{app_base}/{playlist_key}",
+                env=app_env(data_dir, url),
+            ),
+            running(
+                [nginx, "-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(conf),
+                 "-g", "daemon off;"],
+                ready_url=f"{nginx_base}/{playlist_key}",
+            ),
+        ):  # fmt: skip
+            problems = compare_answers(f"{app_base}/{segment_key}", f"{nginx_base}/{segment_key}")
+            problems += compare_answers(
+                f"{app_base}/{playlist_key}", f"{nginx_base}/{playlist_key}"
+            )
+            for base in (app_base, nginx_base):
+                run_wrk(f"{base}/{segment_key}", connections=10, seconds=1)  # warm-up
+            results = {
+                "segment_nginx": run_wrk(
+                    f"{nginx_base}/{segment_key}",
+                    connections=args.connections,
+                    seconds=args.seconds,
+                ),
+                "segment_app": run_wrk(
+                    f"{app_base}/{segment_key}", connections=args.connections, seconds=args.seconds
+                ),
+                "playlist_nginx": run_wrk(
+                    f"{nginx_base}/{playlist_key}",
+                    connections=args.connections,
+                    seconds=args.seconds,
+                ),
+                "playlist_app": run_wrk(
+                    f"{app_base}/{playlist_key}", connections=args.connections, seconds=args.seconds
+                ),
+            }
+
+    print()
+    print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency, loopback")
+    print(wrk_row(f"segment ({size_mib:.2f} MiB) nginx", results["segment_nginx"]))
+    print(wrk_row("segment app /media", results["segment_app"], results["segment_nginx"]))
+    print(wrk_row("playlist nginx", results["playlist_nginx"]))
+    print(wrk_row("playlist app /media", results["playlist_app"], results["playlist_nginx"]))
+    segment_ratio = results["segment_app"].requests_per_s / results["segment_nginx"].requests_per_s
+    playlist_ratio = (
+        results["playlist_app"].requests_per_s / results["playlist_nginx"].requests_per_s
+    )
+    print(f"\nsegments: app delivers {segment_ratio:.2f} x nginx; playlists {playlist_ratio:.2f} x")
+    if problems:
+        print("answers differ between app and nginx:")
+        for problem in problems:
+            print(f"  - {problem}")
+    else:
+        print("content types, lengths, bodies and range (206) answers match nginx")
+    emit_json(
+        "segments",
+        connections=args.connections,
+        seconds=args.seconds,
+        segment_bytes=segment_bytes,
+        segment_ratio=round(segment_ratio, 3),
+        playlist_ratio=round(playlist_ratio, 3),
+        answers_match=not problems,
+        differences=problems,
+        **results,
+    )
+
+
+if __name__ == "__main__":
+    main()
