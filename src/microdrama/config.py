@@ -40,10 +40,49 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     worker_poll_seconds: float = 1.0
 
+    # Accounts.
+    session_days: int = 30
+    # Failed sign-ins allowed per window: per (email, address) pair, per address, per account.
+    login_window_minutes: int = 15
+    login_max_failures_per_pair: int = 5
+    login_max_failures_per_ip: int = 50
+    login_max_failures_per_account: int = 20
+
+    # Money. Creators get this share of the net coin value of every unlock.
+    creator_revenue_share_percent: int = Field(default=60, ge=0, le=100)
+    # What one coin is worth in money, for showing prices in money too (500 coins = $4.99).
+    coin_value_millicents: int = 998
+    # "Buy the rest of the series" costs this share of the remaining episodes' sum by default.
+    series_cap_percent: int = Field(default=80, ge=1, le=100)
+    bonus_coin_valid_days: int = 30
+    checkin_base_coins: int = 10
+    checkin_streak_bonus_coins: int = 5
+    checkin_max_coins: int = 40
+    idempotency_keep_hours: int = 24
+
+    # Payments: "sandbox" (built in, the embedded default) or "stripe".
+    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
+    # Signs sandbox webhooks the way Stripe signs its own (t=...,v1=HMAC-SHA256).
+    sandbox_webhook_secret: str = "whsec_sandbox_dev_only"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    webhook_tolerance_seconds: int = 300
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Rewarded ads: the ad network signs its server-side verification callbacks with this.
+    ad_network_secret: str = "ad-network-sandbox-secret"
+    ad_unlocks_per_day: int = 5
+
+    # Content protection: lifetime of the token in an HLS key URL.
+    key_token_seconds: int = Field(default=300, ge=10, le=300)
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("MICRODRAMA_SECRET_KEY must be set in production")
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET:
+                raise ValueError("MICRODRAMA_SECRET_KEY must be set in production")
+            if self.payment_provider == "sandbox":
+                raise ValueError("the sandbox payment provider is refused in production")
         return self
 
     @property

@@ -1,8 +1,41 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
-from microdrama.accounts.models import Account
+from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
+from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
+from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
+from microdrama.wallet.models import (
+    BonusLot,
+    DailyCheckin,
+    IdempotencyRecord,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+)
 
-__all__ = ["Account", "Episode", "MediaAsset", "Series", "TranscodeJob", "WatchProgress"]
+__all__ = [
+    "Account",
+    "AdReward",
+    "AuthSession",
+    "BonusLot",
+    "CoinPack",
+    "DailyCheckin",
+    "Episode",
+    "IdempotencyRecord",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "LoginAttempt",
+    "MediaAsset",
+    "PaymentEvent",
+    "Purchase",
+    "Series",
+    "TranscodeJob",
+    "TrustedDevice",
+    "Unlock",
+    "VipPass",
+    "VipPlan",
+    "WatchProgress",
+]

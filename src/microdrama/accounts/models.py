@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microdrama.db import Base, UTCDateTime, utcnow
@@ -29,4 +29,64 @@ class Account(Base):
         Enum(Role, native_enum=False, length=16), default=Role.viewer
     )
     is_guest: Mapped[bool] = mapped_column(default=True)
+    # Set when a guest signs up; stored lower-cased.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # argon2id hash (argon2-cffi's encoded form, parameters included).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Viewer-set guard against runaway spending: coins per rolling week; None = no limit.
+    weekly_spend_limit_coins: Mapped[int | None] = mapped_column()
+    # Remind the viewer after this many minutes of watching in a day; None = never.
+    watch_reminder_minutes: Mapped[int | None] = mapped_column()
+    # Binge mode: unlock the next locked episode without showing the paywall sheet.
+    auto_unlock: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SessionKind(enum.StrEnum):
+    cookie = "cookie"
+    bearer = "bearer"
+
+
+class AuthSession(Base):
+    """A signed-in session; logout deletes the row, so a stolen token dies with it."""
+
+    __tablename__ = "auth_sessions"
+
+    # SHA-256 of the token; the token itself only ever lives in the client.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[SessionKind] = mapped_column(Enum(SessionKind, native_enum=False, length=16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginAttempt(Base):
+    """Failed (and successful) sign-ins, for rate limits per account, per address and per pair."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_time", "email", "created_at"),
+        Index("ix_login_attempts_ip_time", "ip", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TrustedDevice(Base):
+    """A device that has signed in to an account before: it is exempt from the per-account
+    lock, so an attacker hammering the account cannot lock its owner out."""
+
+    __tablename__ = "trusted_devices"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    device_token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -37,6 +37,9 @@ class Series(Base):
     )
     free_episodes: Mapped[int] = mapped_column(default=5)
     episode_price_coins: Mapped[int] = mapped_column(default=60)
+    # "Buy the rest of the series": never more than the sum of the remaining episodes.
+    # None means the platform's default discount on that sum.
+    series_cap_price_coins: Mapped[int | None] = mapped_column()
     # CSS colour used behind the poster while it loads, and as the card's accent.
     accent_color: Mapped[str] = mapped_column(String(16), default="#222222")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

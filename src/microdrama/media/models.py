@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from microdrama.db import Base, UTCDateTime, utcnow
@@ -41,6 +41,9 @@ class MediaAsset(Base):
     renditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [{"time_ms", "key"}]: a strip of thumbnails for scrubbing and the episode grid.
     thumbnails: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # HLS AES-128 key of this asset's segments (stored segments are never plain MPEG-TS);
+    # handed out only through short-lived, viewer-bound key tokens.
+    aes_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     jobs: Mapped[list[TranscodeJob]] = relationship(
