@@ -59,12 +59,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(playback_router)
 
+    from microdrama.accounts.routes import router as accounts_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
+    from microdrama.payments.routes import router as payments_router
+    from microdrama.paywall.routes import router as paywall_router
+    from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
 
     app.include_router(media_router)
+    app.include_router(accounts_router)
+    app.include_router(wallet_router)
+    app.include_router(payments_router)
+    app.include_router(paywall_router)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)
