@@ -9,7 +9,11 @@ import typer
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
 
-app = typer.Typer(help="microdrama: vertical micro-drama platform.", no_args_is_help=True)
+app = typer.Typer(
+    help="microdrama: vertical micro-drama platform.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 
 
 @app.command()
@@ -180,6 +184,43 @@ def seed_demo(
     print_summary(console, result)
     if not result.ok:
         raise typer.Exit(1)
+
+
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("verify")
+def ledger_verify() -> None:
+    """Recompute every balance from the entries; exit 1 on any discrepancy."""
+    from microdrama.db import make_sessionmaker, session_scope
+    from microdrama.wallet import service as wallet
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        problems = wallet.verify(db=db)
+    engine.dispose()
+    for problem in problems:
+        typer.echo(f"DISCREPANCY: {problem}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("ledger verified: every transaction balances and every stored balance matches")
+
+
+@ledger_app.command("expire-bonus")
+def ledger_expire_bonus() -> None:
+    """Expire bonus coins past their date (run daily, e.g. from cron)."""
+    from microdrama.db import make_sessionmaker
+    from microdrama.wallet import service as wallet
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    expired = wallet.run_money_transaction(
+        make_sessionmaker(engine), lambda db: wallet.expire_bonus(db=db)
+    )
+    engine.dispose()
+    typer.echo(f"{expired} bonus coins expired")
 
 
 if __name__ == "__main__":

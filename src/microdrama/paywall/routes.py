@@ -1,7 +1,96 @@
-"""Paywall API (see docs/paywall.md for the contract)."""
+"""Paywall API: what an episode costs, and unlocking it (see docs/paywall.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from microdrama import idempotency
+from microdrama.accounts.deps import CurrentViewer
+from microdrama.db import DbSession
+from microdrama.paywall import service
 
 router = APIRouter(tags=["paywall"])
+
+
+class UnlockRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "coins"
+
+
+@router.get("/api/episodes/{episode_id}/access")
+def access(
+    episode_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+) -> dict[str, Any]:
+    """Can the viewer play it, and if not: the price in coins and money, the balance, the rest
+    of the series at the cap price."""
+    return service.access(
+        db=db, settings=request.app.state.settings, viewer=viewer, episode_id=episode_id
+    )
+
+
+def _run(
+    request: Request, response: Response, viewer_id: int, body: bytes, effect: Any
+) -> dict[str, Any]:
+    settings = request.app.state.settings
+    outcome, replayed = idempotency.run_idempotent(
+        factory=request.app.state.sessionmaker,
+        account_id=viewer_id,
+        key=idempotency.require_key(request),
+        request_hash=idempotency.fingerprint(
+            method=request.method, path=request.url.path, body=body
+        ),
+        keep_hours=settings.idempotency_keep_hours,
+        effect=effect,
+    )
+    return idempotency.respond(outcome, replayed, response)
+
+
+@router.post("/api/episodes/{episode_id}/unlock")
+def unlock_episode(
+    episode_id: int,
+    data: UnlockRequest,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    viewer: CurrentViewer,
+) -> dict[str, Any]:
+    """Unlock one episode with coins (needs an Idempotency-Key)."""
+    db.commit()  # the viewer row must be visible to the money transaction's own session
+    settings = request.app.state.settings
+
+    def effect(money_db: Session) -> tuple[int, dict[str, Any]]:
+        return 200, service.unlock_with_coins(
+            db=money_db, settings=settings, viewer_id=viewer.id, episode_id=episode_id
+        )
+
+    return _run(request, response, viewer.id, data.model_dump_json().encode(), effect)
+
+
+@router.post("/api/series/{series_id}/unlock-rest")
+def unlock_rest(
+    series_id: int,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    viewer: CurrentViewer,
+    from_number: int = 1,
+) -> dict[str, Any]:
+    """Unlock every remaining locked episode at the series cap price (needs an Idempotency-Key)."""
+    db.commit()
+    settings = request.app.state.settings
+
+    def effect(money_db: Session) -> tuple[int, dict[str, Any]]:
+        return 200, service.unlock_rest_of_series(
+            db=money_db,
+            settings=settings,
+            viewer_id=viewer.id,
+            series_id=series_id,
+            from_number=from_number,
+        )
+
+    return _run(request, response, viewer.id, f'{{"from_number":{from_number}}}'.encode(), effect)

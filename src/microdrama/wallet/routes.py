@@ -1,7 +1,69 @@
-"""Wallet API (see docs/paywall.md for the contract)."""
+"""Wallet API: balance, history and the daily check-in (see docs/paywall.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import timedelta
+from typing import Annotated
 
-router = APIRouter(tags=["wallet"])
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+
+from microdrama.accounts.deps import CurrentViewer
+from microdrama.db import DbSession, utcnow
+from microdrama.wallet import service
+from microdrama.wallet.schemas import (
+    BonusExpiring,
+    CheckinRead,
+    History,
+    HistoryItemRead,
+    WalletRead,
+)
+
+router = APIRouter(prefix="/api/wallet", tags=["wallet"])
+
+
+@router.get("", response_model=WalletRead)
+def wallet(db: DbSession, viewer: CurrentViewer) -> WalletRead:
+    """Coins by kind, bonus coins about to expire, and this week's spending against the limit."""
+    balance = service.balances(db=db, account_id=viewer.id)
+    lots = service.bonus_expiring(db=db, account_id=viewer.id)
+    return WalletRead(
+        paid_coins=balance.paid,
+        bonus_coins=balance.bonus,
+        total_coins=balance.total,
+        bonus_expiring=[
+            BonusExpiring(coins=lot.remaining, expires_at=lot.expires_at) for lot in lots
+        ],
+        weekly_spend_limit_coins=viewer.weekly_spend_limit_coins,
+        spent_this_week_coins=service.spent_since(
+            db=db, account_id=viewer.id, since=utcnow() - timedelta(days=7)
+        ),
+    )
+
+
+@router.get("/history", response_model=History)
+def history(
+    db: DbSession,
+    viewer: CurrentViewer,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> History:
+    """Every movement of the viewer's coins and money, newest first."""
+    items = service.history(db=db, account_id=viewer.id, limit=limit, before_id=before)
+    return History(items=[HistoryItemRead(**item.__dict__) for item in items])
+
+
+@router.post("/checkin", response_model=CheckinRead)
+def checkin(request: Request, db: DbSession, viewer: CurrentViewer) -> CheckinRead:
+    """Collect today's bonus coins (once a day; streaks pay more)."""
+    db.commit()  # the viewer row must be visible to the money transaction's own session
+    settings = request.app.state.settings
+
+    def effect(money_db: Session) -> CheckinRead:
+        result = service.daily_checkin(
+            db=money_db, settings=settings, account_id=viewer.id, today=utcnow().date()
+        )
+        balance = service.balances(db=money_db, account_id=viewer.id)
+        return CheckinRead(**result.__dict__, balance_coins=balance.total)
+
+    return service.run_money_transaction(request.app.state.sessionmaker, effect)

@@ -1,0 +1,700 @@
+"""Wallet service: the only code that moves coins or money, always through the ledger.
+
+Every movement is one balanced LedgerTransaction (entries sum to zero per currency); stored
+balances change in the same database transaction; `verify` recomputes all of it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.config import Settings
+from microdrama.db import utcnow
+from microdrama.errors import DomainError
+from microdrama.payments.models import Purchase
+from microdrama.wallet.models import (
+    BonusLot,
+    Currency,
+    DailyCheckin,
+    LedgerAccount,
+    LedgerAccountKind,
+    LedgerEntry,
+    LedgerTransaction,
+)
+
+T = TypeVar("T")
+K = LedgerAccountKind
+
+# The platform's own accounts: counter-parties of wallets, allowed to go negative.
+PLATFORM_KINDS = {
+    K.platform_revenue,
+    K.coin_issuance,
+    K.promotions,
+    K.payment_clearing,
+    K.platform_cash,
+}
+
+
+class InsufficientCoins(DomainError):
+    status_code = 402
+    code = "insufficient_coins"
+
+
+class LedgerError(Exception):
+    """A posting that would break the books: a programming error, never a user's."""
+
+
+@dataclass(frozen=True)
+class WalletBalance:
+    paid: int
+    bonus: int
+
+    @property
+    def total(self) -> int:
+        return self.paid + self.bonus
+
+
+# --- transactions ---------------------------------------------------------------------------
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True  # SQLite: another writer held the lock past busy_timeout
+    if isinstance(exc, DBAPIError):
+        # PostgreSQL serialization_failure and deadlock_detected.
+        return getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}
+    return False
+
+
+def begin_immediate(db: Session) -> None:
+    """On SQLite, take the write lock before reading balances (no lost updates, no upgrade
+    deadlocks); PostgreSQL relies on row locks taken with FOR UPDATE instead."""
+    connection = db.connection()
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def run_money_transaction(
+    factory: sessionmaker[Session], fn: Callable[[Session], T], *, attempts: int = 8
+) -> T:
+    """Run fn(db) in one committed transaction, retrying serialization failures and deadlocks."""
+    for attempt in range(attempts):
+        db = factory()
+        try:
+            begin_immediate(db)
+            result = fn(db)
+            db.commit()
+            return result
+        except Exception as exc:
+            db.rollback()
+            if attempt + 1 < attempts and _is_retryable(exc):
+                time.sleep(min(0.5, 0.01 * 2**attempt))
+                continue
+            raise
+        finally:
+            db.close()
+    raise AssertionError("unreachable")
+
+
+# --- accounts and posting -------------------------------------------------------------------
+
+
+def ledger_account(
+    *, db: Session, kind: LedgerAccountKind, currency: Currency, owner_id: int | None = None
+) -> LedgerAccount:
+    """The ledger account of that kind (created on first use)."""
+    query = select(LedgerAccount).where(
+        LedgerAccount.kind == kind,
+        LedgerAccount.currency == currency,
+        LedgerAccount.owner_id.is_(None)
+        if owner_id is None
+        else LedgerAccount.owner_id == owner_id,
+    )
+    found = db.scalar(query)
+    if found is not None:
+        return found
+    try:
+        with db.begin_nested():
+            created = LedgerAccount(
+                kind=kind,
+                currency=currency,
+                owner_id=owner_id,
+                balance=0,
+                may_go_negative=kind in PLATFORM_KINDS,
+            )
+            db.add(created)
+        return created
+    except IntegrityError:
+        found = db.scalar(query)
+        if found is None:
+            raise
+        return found
+
+
+def ensure_wallet(*, db: Session, account_id: int) -> tuple[LedgerAccount, LedgerAccount]:
+    """The viewer's paid and bonus coin accounts."""
+    return (
+        ledger_account(db=db, kind=K.viewer_paid, currency=Currency.coin, owner_id=account_id),
+        ledger_account(db=db, kind=K.viewer_bonus, currency=Currency.coin, owner_id=account_id),
+    )
+
+
+def lock_accounts(*, db: Session, accounts: Sequence[LedgerAccount]) -> None:
+    """Lock ledger rows (FOR UPDATE, primary-key order) and re-read their balances."""
+    _lock(db, accounts)
+
+
+def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
+    # Row locks in primary-key order: two postings over the same accounts never deadlock.
+    ids = sorted({a.id for a in accounts})
+    db.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    )
+    for account in accounts:
+        db.refresh(account, attribute_names=["balance"])
+
+
+def post(
+    *,
+    db: Session,
+    kind: str,
+    legs: Sequence[tuple[LedgerAccount, int]],
+    reference: str | None = None,
+    actor_id: int | None = None,
+    memo: str = "",
+    details: dict[str, object] | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction and move the stored balances with it."""
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if not legs:
+        raise LedgerError("a transaction needs at least one non-zero entry")
+    sums: dict[Currency, int] = defaultdict(int)
+    for account, amount in legs:
+        sums[account.currency] += amount
+    if any(sums.values()):
+        raise LedgerError(f"unbalanced transaction {kind}: {dict(sums)}")
+    _lock(db, [a for a, _ in legs])
+    for account, amount in legs:
+        if account.balance + amount < 0 and not account.may_go_negative:
+            raise LedgerError(f"ledger account {account.id} ({account.kind}) would go negative")
+    transaction = LedgerTransaction(
+        kind=kind, reference=reference, actor_id=actor_id, memo=memo, details=details or {}
+    )
+    db.add(transaction)
+    db.flush()
+    for account, amount in legs:
+        db.add(
+            LedgerEntry(transaction_id=transaction.id, ledger_account_id=account.id, amount=amount)
+        )
+        account.balance += amount
+    db.flush()
+    return transaction
+
+
+def balances(*, db: Session, account_id: int) -> WalletBalance:
+    """The viewer's spendable coins (bonus coins past expiry are not counted)."""
+    paid, _bonus = ensure_wallet(db=db, account_id=account_id)
+    return WalletBalance(paid=paid.balance, bonus=_live_bonus(db, account_id, utcnow()))
+
+
+def _live_bonus(db: Session, account_id: int, now: datetime) -> int:
+    return int(
+        db.scalar(
+            select(func.coalesce(func.sum(BonusLot.remaining), 0)).where(
+                BonusLot.owner_id == account_id, BonusLot.remaining > 0, BonusLot.expires_at > now
+            )
+        )
+        or 0
+    )
+
+
+# --- coins in ------------------------------------------------------------------------------
+
+
+def credit_coin_purchase(
+    *, db: Session, settings: Settings, purchase: Purchase
+) -> LedgerTransaction:
+    """A paid coin pack: money into clearing, paid coins and a bonus lot into the wallet."""
+    paid, bonus = ensure_wallet(db=db, account_id=purchase.account_id)
+    legs: list[tuple[LedgerAccount, int]] = [
+        (
+            ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
+            -purchase.amount_cents,
+        ),
+        (ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd), purchase.amount_cents),
+        (ledger_account(db=db, kind=K.coin_issuance, currency=Currency.coin), -purchase.coins),
+        (paid, purchase.coins),
+    ]
+    if purchase.bonus_coins:
+        legs += [
+            (
+                ledger_account(db=db, kind=K.promotions, currency=Currency.coin),
+                -purchase.bonus_coins,
+            ),
+            (bonus, purchase.bonus_coins),
+        ]
+    transaction = post(
+        db=db,
+        kind="purchase",
+        legs=legs,
+        reference=f"purchase:{purchase.id}",
+        actor_id=purchase.account_id,
+        memo=f"Bought {purchase.coins} coins"
+        + (f" + {purchase.bonus_coins} bonus" if purchase.bonus_coins else ""),
+        details={"purchase_id": purchase.id, "amount_cents": purchase.amount_cents},
+    )
+    if purchase.bonus_coins:
+        _add_lot(db, settings, purchase.account_id, purchase.bonus_coins, "pack_bonus", transaction)
+    return transaction
+
+
+def credit_vip_payment(*, db: Session, purchase: Purchase) -> LedgerTransaction:
+    """A paid VIP period: money into clearing and platform cash (the pass is payments' job)."""
+    return post(
+        db=db,
+        kind="vip",
+        legs=[
+            (
+                ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
+                -purchase.amount_cents,
+            ),
+            (
+                ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd),
+                purchase.amount_cents,
+            ),
+        ],
+        reference=f"purchase:{purchase.id}",
+        actor_id=purchase.account_id,
+        memo="VIP pass",
+        details={"purchase_id": purchase.id, "amount_cents": purchase.amount_cents},
+    )
+
+
+def _add_lot(
+    db: Session,
+    settings: Settings,
+    account_id: int,
+    coins: int,
+    source: str,
+    transaction: LedgerTransaction,
+    valid_days: int | None = None,
+) -> BonusLot:
+    lot = BonusLot(
+        owner_id=account_id,
+        granted=coins,
+        remaining=coins,
+        expires_at=utcnow() + timedelta(days=valid_days or settings.bonus_coin_valid_days),
+        source=source,
+        transaction_id=transaction.id,
+    )
+    db.add(lot)
+    db.flush()
+    return lot
+
+
+def grant_bonus(
+    *,
+    db: Session,
+    settings: Settings,
+    account_id: int,
+    coins: int,
+    source: str,
+    reference: str,
+    valid_days: int | None = None,
+    memo: str = "",
+) -> LedgerTransaction:
+    """Give bonus coins (check-in, promotion) that expire after valid_days."""
+    _paid, bonus = ensure_wallet(db=db, account_id=account_id)
+    transaction = post(
+        db=db,
+        kind="bonus",
+        legs=[
+            (ledger_account(db=db, kind=K.promotions, currency=Currency.coin), -coins),
+            (bonus, coins),
+        ],
+        reference=reference,
+        actor_id=account_id,
+        memo=memo or f"{coins} bonus coins",
+        details={"source": source},
+    )
+    _add_lot(db, settings, account_id, coins, source, transaction, valid_days)
+    return transaction
+
+
+# --- coins out -----------------------------------------------------------------------------
+
+
+def _sweep_expired(db: Session, account_id: int, now: datetime) -> int:
+    """Move the owner's expired bonus coins back to promotions; returns how many expired."""
+    lots = db.scalars(
+        select(BonusLot)
+        .where(BonusLot.owner_id == account_id, BonusLot.remaining > 0, BonusLot.expires_at <= now)
+        .order_by(BonusLot.id)
+    ).all()
+    expired = sum(lot.remaining for lot in lots)
+    if not expired:
+        return 0
+    _paid, bonus = ensure_wallet(db=db, account_id=account_id)
+    post(
+        db=db,
+        kind="bonus_expiry",
+        legs=[
+            (bonus, -expired),
+            (ledger_account(db=db, kind=K.promotions, currency=Currency.coin), expired),
+        ],
+        actor_id=account_id,
+        memo=f"{expired} bonus coins expired",
+        details={"lots": [lot.id for lot in lots]},
+    )
+    for lot in lots:
+        lot.remaining = 0
+    db.flush()
+    return expired
+
+
+def expire_bonus(*, db: Session, now: datetime | None = None) -> int:
+    """Expire every owner's bonus coins past their date; returns the number of coins expired."""
+    now = now or utcnow()
+    owners = db.scalars(
+        select(BonusLot.owner_id)
+        .where(BonusLot.remaining > 0, BonusLot.expires_at <= now)
+        .distinct()
+        .order_by(BonusLot.owner_id)
+    ).all()
+    return sum(_sweep_expired(db, owner, now) for owner in owners)
+
+
+def creator_share(*, settings: Settings, paid_coins: int) -> int:
+    """The creator's part of paid coins spent: floor of the share; the platform keeps the rest."""
+    return paid_coins * settings.creator_revenue_share_percent // 100
+
+
+def spend_for_unlock(
+    *,
+    db: Session,
+    settings: Settings,
+    viewer_id: int,
+    creator_id: int,
+    price_coins: int,
+    reference: str,
+    memo: str,
+    details: dict[str, object] | None = None,
+    now: datetime | None = None,
+) -> LedgerTransaction:
+    """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
+    creator's share of the paid coins goes to their earnings in the same transaction."""
+    now = now or utcnow()
+    if price_coins <= 0:
+        raise LedgerError("an unlock must cost something")
+    _sweep_expired(db, viewer_id, now)
+    paid, bonus = ensure_wallet(db=db, account_id=viewer_id)
+    _lock(db, [paid, bonus])
+    if paid.balance + bonus.balance < price_coins:
+        raise InsufficientCoins(
+            f"This costs {price_coins} coins and you have {paid.balance + bonus.balance}.",
+            price_coins=price_coins,
+            balance_coins=paid.balance + bonus.balance,
+        )
+    bonus_used = min(bonus.balance, price_coins)
+    paid_used = price_coins - bonus_used
+    to_creator = creator_share(settings=settings, paid_coins=paid_used)
+    transaction = post(
+        db=db,
+        kind="unlock",
+        legs=[
+            (bonus, -bonus_used),
+            (ledger_account(db=db, kind=K.promotions, currency=Currency.coin), bonus_used),
+            (paid, -paid_used),
+            (
+                ledger_account(
+                    db=db, kind=K.creator_earnings, currency=Currency.coin, owner_id=creator_id
+                ),
+                to_creator,
+            ),
+            (
+                ledger_account(db=db, kind=K.platform_revenue, currency=Currency.coin),
+                paid_used - to_creator,
+            ),
+        ],
+        reference=reference,
+        actor_id=viewer_id,
+        memo=memo,
+        details={
+            **(details or {}),
+            "paid_coins": paid_used,
+            "bonus_coins": bonus_used,
+            "creator_coins": to_creator,
+        },
+    )
+    remaining = bonus_used
+    lots = db.scalars(
+        select(BonusLot)
+        .where(BonusLot.owner_id == viewer_id, BonusLot.remaining > 0)
+        .order_by(BonusLot.expires_at, BonusLot.id)
+    ).all()
+    for lot in lots:
+        if not remaining:
+            break
+        take = min(lot.remaining, remaining)
+        lot.remaining -= take
+        remaining -= take
+    db.flush()
+    return transaction
+
+
+def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -> LedgerTransaction:
+    """Give back the coins of an unlock (as paid coins and fresh bonus) and take back the shares."""
+    reversed_legs: list[tuple[LedgerAccount, int]] = []
+    for entry in transaction.entries:
+        account = db.get(LedgerAccount, entry.ledger_account_id)
+        assert account is not None
+        reversed_legs.append((account, -entry.amount))
+    refund = post(
+        db=db,
+        kind="unlock_refund",
+        legs=reversed_legs,
+        reference=f"refund:{transaction.reference or transaction.id}",
+        actor_id=transaction.actor_id,
+        memo=reason,
+        details={"refunded_transaction_id": transaction.id},
+    )
+    bonus_back = int(transaction.details.get("bonus_coins", 0) or 0)
+    if bonus_back and transaction.actor_id is not None:
+        db.add(
+            BonusLot(
+                owner_id=transaction.actor_id,
+                granted=bonus_back,
+                remaining=bonus_back,
+                expires_at=utcnow() + timedelta(days=30),
+                source="refund",
+                transaction_id=refund.id,
+            )
+        )
+        db.flush()
+    return refund
+
+
+def refund_purchase(*, db: Session, purchase: Purchase) -> LedgerTransaction:
+    """Reverse a purchase's money and take back its coins that are still unspent."""
+    paid, bonus = ensure_wallet(db=db, account_id=purchase.account_id)
+    _sweep_expired(db, purchase.account_id, utcnow())
+    _lock(db, [paid, bonus])
+    paid_back = min(purchase.coins, paid.balance)
+    lot = db.scalar(
+        select(BonusLot)
+        .join(LedgerTransaction, LedgerTransaction.id == BonusLot.transaction_id)
+        .where(LedgerTransaction.reference == f"purchase:{purchase.id}")
+    )
+    bonus_back = lot.remaining if lot is not None else 0
+    legs: list[tuple[LedgerAccount, int]] = [
+        (
+            ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
+            purchase.amount_cents,
+        ),
+        (
+            ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd),
+            -purchase.amount_cents,
+        ),
+        (paid, -paid_back),
+        (ledger_account(db=db, kind=K.coin_issuance, currency=Currency.coin), paid_back),
+        (bonus, -bonus_back),
+        (ledger_account(db=db, kind=K.promotions, currency=Currency.coin), bonus_back),
+    ]
+    transaction = post(
+        db=db,
+        kind="refund",
+        legs=legs,
+        reference=f"refund:purchase:{purchase.id}",
+        actor_id=purchase.account_id,
+        memo="Refund"
+        + (
+            f": {paid_back + bonus_back} unspent coins taken back" if paid_back + bonus_back else ""
+        ),
+        details={
+            "purchase_id": purchase.id,
+            "amount_cents": -purchase.amount_cents,
+            "coins_taken_back": paid_back + bonus_back,
+        },
+    )
+    if lot is not None:
+        lot.remaining = 0
+        db.flush()
+    return transaction
+
+
+def spent_since(*, db: Session, account_id: int, since: datetime) -> int:
+    """Coins the viewer spent on unlocks since a moment (for the weekly spend limit)."""
+    paid, bonus = ensure_wallet(db=db, account_id=account_id)
+    total = db.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
+        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        .where(
+            LedgerEntry.ledger_account_id.in_([paid.id, bonus.id]),
+            LedgerTransaction.kind.in_(["unlock", "unlock_refund"]),
+            LedgerTransaction.created_at >= since,
+        )
+    )
+    return -int(total or 0)
+
+
+# --- reading and checking ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    id: int
+    kind: str
+    memo: str
+    paid_coins: int
+    bonus_coins: int
+    amount_cents: int
+    created_at: datetime
+
+
+def history(
+    *, db: Session, account_id: int, limit: int = 50, before_id: int | None = None
+) -> list[HistoryItem]:
+    """Every movement of the viewer's coins and money, newest first."""
+    paid, bonus = ensure_wallet(db=db, account_id=account_id)
+    query = select(LedgerTransaction).where(LedgerTransaction.actor_id == account_id)
+    if before_id is not None:
+        query = query.where(LedgerTransaction.id < before_id)
+    transactions = db.scalars(query.order_by(LedgerTransaction.id.desc()).limit(limit)).all()
+    entries = db.execute(
+        select(LedgerEntry.transaction_id, LedgerEntry.ledger_account_id, LedgerEntry.amount).where(
+            LedgerEntry.transaction_id.in_([t.id for t in transactions]),
+            LedgerEntry.ledger_account_id.in_([paid.id, bonus.id]),
+        )
+    ).all()
+    deltas: dict[tuple[int, int], int] = defaultdict(int)
+    for transaction_id, ledger_account_id, amount in entries:
+        deltas[(transaction_id, ledger_account_id)] += amount
+    return [
+        HistoryItem(
+            id=t.id,
+            kind=t.kind,
+            memo=t.memo,
+            paid_coins=deltas[(t.id, paid.id)],
+            bonus_coins=deltas[(t.id, bonus.id)],
+            amount_cents=int(t.details.get("amount_cents", 0) or 0),
+            created_at=t.created_at,
+        )
+        for t in transactions
+    ]
+
+
+def verify(*, db: Session) -> list[str]:
+    """Recompute the books; every line returned is a discrepancy (empty means all is well)."""
+    problems: list[str] = []
+    unbalanced = db.execute(
+        select(LedgerEntry.transaction_id, LedgerAccount.currency, func.sum(LedgerEntry.amount))
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.ledger_account_id)
+        .group_by(LedgerEntry.transaction_id, LedgerAccount.currency)
+        .having(func.sum(LedgerEntry.amount) != 0)
+    ).all()
+    problems += [f"transaction {t} does not balance in {c}: {s:+d}" for t, c, s in unbalanced]
+    sums: dict[int, int] = {
+        account_id: int(total or 0)
+        for account_id, total in db.execute(
+            select(LedgerEntry.ledger_account_id, func.sum(LedgerEntry.amount)).group_by(
+                LedgerEntry.ledger_account_id
+            )
+        )
+    }
+    for account in db.scalars(select(LedgerAccount).order_by(LedgerAccount.id)):
+        recomputed = int(sums.get(account.id, 0) or 0)
+        if recomputed != account.balance:
+            problems.append(
+                f"ledger account {account.id} ({account.kind}, owner {account.owner_id}): "
+                f"stored balance {account.balance} but entries sum to {recomputed}"
+            )
+        if account.balance < 0 and not account.may_go_negative:
+            problems.append(
+                f"ledger account {account.id} ({account.kind}) is negative: {account.balance}"
+            )
+    lots: dict[int, int] = {
+        owner_id: int(total or 0)
+        for owner_id, total in db.execute(
+            select(BonusLot.owner_id, func.sum(BonusLot.remaining)).group_by(BonusLot.owner_id)
+        )
+    }
+    bonus_accounts = db.scalars(select(LedgerAccount).where(LedgerAccount.kind == K.viewer_bonus))
+    for account in bonus_accounts:
+        in_lots = int(lots.get(account.owner_id or 0, 0) or 0)
+        if in_lots != account.balance:
+            problems.append(
+                f"bonus coins of account {account.owner_id}: "
+                f"ledger says {account.balance}, lots say {in_lots}"
+            )
+    bad_lots = db.scalars(
+        select(BonusLot.id).where(
+            (BonusLot.remaining < 0) | (BonusLot.remaining > BonusLot.granted)
+        )
+    ).all()
+    problems += [f"bonus lot {lot} has remaining outside 0..granted" for lot in bad_lots]
+    return problems
+
+
+# --- daily check-in ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    coins: int
+    streak: int
+    already_checked_in: bool
+
+
+def daily_checkin(
+    *, db: Session, settings: Settings, account_id: int, today: date
+) -> CheckinResult:
+    """Grant the day's bonus coins once per day; consecutive days grow the streak."""
+    existing = db.get(DailyCheckin, (account_id, today))
+    if existing is not None:
+        return CheckinResult(coins=existing.coins, streak=existing.streak, already_checked_in=True)
+    yesterday = db.get(DailyCheckin, (account_id, today - timedelta(days=1)))
+    streak = yesterday.streak + 1 if yesterday is not None else 1
+    coins = min(
+        settings.checkin_max_coins,
+        settings.checkin_base_coins + (streak - 1) * settings.checkin_streak_bonus_coins,
+    )
+    db.add(DailyCheckin(account_id=account_id, day=today, streak=streak, coins=coins))
+    db.flush()  # the primary key makes a second check-in the same day impossible
+    grant_bonus(
+        db=db,
+        settings=settings,
+        account_id=account_id,
+        coins=coins,
+        source="checkin",
+        reference=f"checkin:{account_id}:{today.isoformat()}",
+        memo=f"Daily check-in, day {streak} of your streak",
+    )
+    return CheckinResult(coins=coins, streak=streak, already_checked_in=False)
+
+
+def bonus_expiring(*, db: Session, account_id: int, now: datetime | None = None) -> list[BonusLot]:
+    """The viewer's live bonus lots, soonest to expire first."""
+    now = now or utcnow()
+    return list(
+        db.scalars(
+            select(BonusLot)
+            .where(
+                BonusLot.owner_id == account_id, BonusLot.remaining > 0, BonusLot.expires_at > now
+            )
+            .order_by(BonusLot.expires_at)
+        )
+    )

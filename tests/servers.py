@@ -1,0 +1,70 @@
+"""Real server processes for tests that need more than one process or a real browser."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for a test server: the test's database and data dir, no embedded worker."""
+    return {
+        "MICRODRAMA_ENVIRONMENT": "test",
+        "MICRODRAMA_DATABASE_URL": database_url,
+        "MICRODRAMA_DATA_DIR": str(data_dir),
+        "MICRODRAMA_EMBEDDED_WORKER": "false",
+        "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
+        "MICRODRAMA_X264_PRESET": "ultrafast",
+        **extra,
+    }
+
+
+@contextmanager
+def running_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """uvicorn serving the app in its own process; yields its base URL."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "microdrama.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_serving(base_url, server)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/feed", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start within 30 s")
