@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router)
     app.include_router(playback_router)
 
+    from microdrama.accounts.routes import install_accounts
     from microdrama.accounts.routes import router as accounts_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(media_router)
     app.include_router(accounts_router)
+    install_accounts(app)
     app.include_router(wallet_router)
     app.include_router(payments_router)
     app.include_router(paywall_router)

@@ -1,17 +1,26 @@
-"""Request dependencies that say who is asking."""
+"""Request dependencies that say who is asking: bearer token, session cookie, or device guest."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from microdrama.accounts import service
-from microdrama.accounts.models import Account
+from microdrama.accounts.errors import SignInRequired
+from microdrama.accounts.models import Account, Role, SessionKind
 from microdrama.db import DbSession
+from microdrama.errors import Forbidden
 
 DEVICE_COOKIE = "md_device"
+SESSION_COOKIE = "md_session"
 ONE_YEAR_S = 365 * 24 * 3600
+
+
+def _secure(request: Request) -> bool:
+    return bool(request.app.state.settings.environment == "production")
 
 
 def set_device_cookie(request: Request, response: Response, token: str) -> None:
@@ -21,8 +30,23 @@ def set_device_cookie(request: Request, response: Response, token: str) -> None:
         max_age=ONE_YEAR_S,
         httponly=True,
         samesite="lax",
-        secure=request.app.state.settings.environment == "production",
+        secure=_secure(request),
     )
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=request.app.state.settings.session_days * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure(request))
 
 
 def ensure_device_token(request: Request, response: Response) -> str:
@@ -31,12 +55,84 @@ def ensure_device_token(request: Request, response: Response) -> str:
     if not token or len(token) > 128:
         token = service.new_device_token()
         set_device_cookie(request, response, token)
+        # Later dependencies of the same request (a CSRF token, a trusted device) see it too.
+        request.state.minted_device_token = token
     return token
 
 
-def current_viewer(db: DbSession, token: Annotated[str, Depends(ensure_device_token)]) -> Account:
-    """The viewer making the request: the device's guest account until sign-up exists."""
+def device_token(request: Request) -> str | None:
+    """The device token the request came with (or minted for it), without minting one."""
+    minted: str | None = getattr(request.state, "minted_device_token", None)
+    token = request.cookies.get(DEVICE_COOKIE)
+    return minted or (token if token and len(token) <= 128 else None)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if the request has one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def signed_in_account(request: Request, db: Session) -> Account | None:
+    """The account of a bearer token or session cookie; None when neither is live.
+    A bearer token that is not live is refused outright (API clients must sign in again)."""
+    token = bearer_token(request)
+    if token is not None:
+        account = service.account_for_session(db=db, token=token, kind=SessionKind.bearer)
+        if account is None:
+            raise SignInRequired("Your access token is invalid or expired; sign in again.")
+        return account
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return service.account_for_session(db=db, token=cookie, kind=SessionKind.cookie)
+    return None
+
+
+def known_viewer(request: Request, db: Session) -> Account | None:
+    """Who is asking, without creating a guest: for pages that only read (feed, series)."""
+    account = signed_in_account(request, db)
+    if account is not None:
+        return account
+    token = device_token(request)
+    return service.get_by_device(db=db, device_token=token) if token else None
+
+
+def current_viewer(request: Request, response: Response, db: DbSession) -> Account:
+    """The viewer making the request: bearer token, then session cookie, then the device's
+    guest account (created on first use)."""
+    account = signed_in_account(request, db)
+    if account is not None:
+        return account
+    if request.cookies.get(SESSION_COOKIE):
+        clear_session_cookie(request, response)  # ended or expired: forget it
+    token = ensure_device_token(request, response)
     return service.get_or_create_guest(db=db, device_token=token)
 
 
 CurrentViewer = Annotated[Account, Depends(current_viewer)]
+
+
+def require_signed_in(viewer: CurrentViewer) -> Account:
+    """The signed-in account; guests get 401 `sign_in_required`."""
+    if viewer.is_guest:
+        raise SignInRequired("Sign in to do this.")
+    return viewer
+
+
+def require_role(*roles: Role) -> Callable[[Account], Account]:
+    """A dependency admitting signed-in accounts with one of these roles (admins always)."""
+    allowed = {*roles, Role.admin}
+
+    def dependency(account: Annotated[Account, Depends(require_signed_in)]) -> Account:
+        if account.role not in allowed:
+            names = " or ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"Only a {names} account can do this.", required_role=names)
+        return account
+
+    return dependency
+
+
+CurrentAccount = Annotated[Account, Depends(require_signed_in)]
+CurrentCreator = Annotated[Account, Depends(require_role(Role.creator))]
+CurrentBrand = Annotated[Account, Depends(require_role(Role.brand))]
+CurrentAdmin = Annotated[Account, Depends(require_role(Role.admin))]

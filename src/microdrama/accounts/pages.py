@@ -1,0 +1,239 @@
+"""Sign-in, sign-up and account pages: plain HTML forms (no script needed), each carrying a
+CSRF token bound to the device cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from microdrama.accounts import service
+from microdrama.accounts.csrf import form_token, form_token_valid
+from microdrama.accounts.deps import (
+    SESSION_COOKIE,
+    CurrentViewer,
+    clear_session_cookie,
+    device_token,
+    known_viewer,
+    set_device_cookie,
+)
+from microdrama.accounts.errors import (
+    AlreadySignedIn,
+    EmailTaken,
+    InvalidCredentials,
+    TooManyAttempts,
+)
+from microdrama.accounts.models import Account
+from microdrama.accounts.schemas import LoginRequest, SettingsUpdate, SignupRequest
+from microdrama.accounts.signin import log_in_counting_failures, start_cookie_session
+from microdrama.db import DbSession
+from microdrama.web.routes import templates
+
+router = APIRouter(include_in_schema=False)
+
+FormText = Annotated[str, Form(max_length=10_000)]
+EXPIRED_FORM = "This form has expired. Please try again."
+
+
+def safe_next(target: str | None, default: str = "/account") -> str:
+    """Where to go after signing in: only paths on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page whose forms carry this device's CSRF token (minting the device cookie)."""
+    token = device_token(request)
+    minted = None
+    if token is None:
+        token = minted = service.new_device_token()
+    context = {
+        **context,
+        "csrf_token": form_token(
+            secret_key=request.app.state.settings.secret_key, device_token=token
+        ),
+    }
+    response = templates.TemplateResponse(
+        request,
+        template,
+        context,
+        status_code=status_code,
+        headers={"Cache-Control": "private, no-store", **(headers or {})},
+    )
+    if minted:
+        set_device_cookie(request, response, minted)
+    return response
+
+
+def _csrf_ok(request: Request, sent: str) -> bool:
+    return form_token_valid(
+        secret_key=request.app.state.settings.secret_key,
+        device_token=device_token(request),
+        sent=sent,
+    )
+
+
+def _first_problem(exc: ValidationError) -> dict[str, str]:
+    """Field → problem, in words people read ("password must be at least 8 characters")."""
+    problems: dict[str, str] = {}
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "form"
+        problems.setdefault(field, err["msg"])
+    return problems
+
+
+def _signed_in(request: Request, db: DbSession) -> Account | None:
+    viewer = known_viewer(request, db)
+    return viewer if viewer is not None and not viewer.is_guest else None
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, db: DbSession, next: str | None = None) -> Response:
+    """The sign-in form."""
+    if _signed_in(request, db):
+        return RedirectResponse(safe_next(next), status_code=303)
+    return _page(request, "auth_signin.html", {"next": safe_next(next), "email": ""})
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin_submit(
+    request: Request,
+    db: DbSession,
+    email: FormText = "",
+    password: FormText = "",
+    csrf_token: FormText = "",
+    next: FormText = "/account",
+) -> Response:
+    """Check the form; on success a session cookie and a redirect, else the form again."""
+    context: dict[str, Any] = {"next": safe_next(next), "email": email}
+    if not _csrf_ok(request, csrf_token):
+        return _page(request, "auth_signin.html", {**context, "error": EXPIRED_FORM}, 403)
+    try:
+        body = LoginRequest(email=email, password=password)
+    except ValidationError:
+        error = "Enter your email and password."
+        return _page(request, "auth_signin.html", {**context, "error": error}, 422)
+    try:
+        account = log_in_counting_failures(request, db, body.email, body.password)
+    except InvalidCredentials as exc:
+        return _page(request, "auth_signin.html", {**context, "error": exc.message}, 401)
+    except TooManyAttempts as exc:
+        retry = {"Retry-After": str(exc.retry_after_seconds)}
+        return _page(request, "auth_signin.html", {**context, "error": exc.message}, 429, retry)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    start_cookie_session(request, response, db, account)
+    return response
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_page(request: Request, db: DbSession) -> Response:
+    """The sign-up form: the guest's history, coins and unlocks come along."""
+    if _signed_in(request, db):
+        return RedirectResponse("/account", status_code=303)
+    return _page(request, "auth_signup.html", {"email": "", "display_name": "", "errors": {}})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup_submit(
+    request: Request,
+    db: DbSession,
+    viewer: CurrentViewer,
+    email: FormText = "",
+    password: FormText = "",
+    display_name: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Create the account from this device's guest, sign in, and go to the account page."""
+    context: dict[str, Any] = {"email": email, "display_name": display_name, "errors": {}}
+    if not _csrf_ok(request, csrf_token):
+        return _page(request, "auth_signup.html", {**context, "error": EXPIRED_FORM}, 403)
+    try:
+        body = SignupRequest(email=email, password=password, display_name=display_name or None)
+    except ValidationError as exc:
+        return _page(request, "auth_signup.html", {**context, "errors": _first_problem(exc)}, 422)
+    try:
+        account = service.sign_up(
+            db=db,
+            guest=viewer,
+            email=body.email,
+            password=body.password,
+            display_name=body.display_name,
+            device_token=device_token(request),
+        )
+    except EmailTaken as exc:
+        context["errors"] = {"email": exc.message}
+        return _page(request, "auth_signup.html", context, 409)
+    except AlreadySignedIn:
+        return RedirectResponse("/account", status_code=303)
+    response = RedirectResponse("/account", status_code=303)
+    start_cookie_session(request, response, db, account)
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, db: DbSession, saved: bool = False) -> Response:
+    """Email, role, spending settings and logout; guests are invited to sign up."""
+    viewer = known_viewer(request, db)
+    return _page(request, "account.html", {"viewer": viewer, "saved": saved, "errors": {}})
+
+
+def _optional_int(value: str) -> int | str | None:
+    value = value.strip()
+    return None if value == "" else value
+
+
+@router.post("/account/settings", response_class=HTMLResponse)
+def account_settings_submit(
+    request: Request,
+    db: DbSession,
+    viewer: CurrentViewer,
+    weekly_spend_limit_coins: FormText = "",
+    watch_reminder_minutes: FormText = "",
+    auto_unlock: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Save the settings form (an empty box means "no limit" / "no reminder")."""
+    context: dict[str, Any] = {"viewer": viewer, "saved": False, "errors": {}}
+    if not _csrf_ok(request, csrf_token):
+        return _page(request, "account.html", {**context, "error": EXPIRED_FORM}, 403)
+    try:
+        update = SettingsUpdate.model_validate(
+            {
+                "weekly_spend_limit_coins": _optional_int(weekly_spend_limit_coins),
+                "watch_reminder_minutes": _optional_int(watch_reminder_minutes),
+                "auto_unlock": auto_unlock == "on",
+            }
+        )
+    except ValidationError as exc:
+        return _page(request, "account.html", {**context, "errors": _first_problem(exc)}, 422)
+    service.update_settings(db=db, account=viewer, changes=update.changes())
+    return RedirectResponse("/account?saved=true", status_code=303)
+
+
+@router.post("/logout", response_class=HTMLResponse)
+def logout_submit(request: Request, db: DbSession, csrf_token: FormText = "") -> Response:
+    """End this browser's session on the server and go back to the feed."""
+    if not _csrf_ok(request, csrf_token):
+        viewer = known_viewer(request, db)
+        context: dict[str, Any] = {
+            "viewer": viewer,
+            "saved": False,
+            "errors": {},
+            "error": EXPIRED_FORM,
+        }
+        return _page(request, "account.html", context, 403)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.end_session(db=db, token=token)
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(request, response)
+    return response

@@ -1,0 +1,47 @@
+"""Signing a browser or an API client in: shared by the JSON API and the HTML pages."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from microdrama.accounts import service
+from microdrama.accounts.deps import SESSION_COOKIE, device_token, set_session_cookie
+from microdrama.accounts.errors import InvalidCredentials
+from microdrama.accounts.models import Account, SessionKind
+from microdrama.db import DbSession, session_scope
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def log_in_counting_failures(request: Request, db: DbSession, email: str, password: str) -> Account:
+    """Check credentials; a wrong password is counted in a transaction of its own, because the
+    request's own transaction is rolled back by the 401."""
+    ip = client_ip(request)
+    try:
+        return service.log_in(
+            db=db,
+            settings=request.app.state.settings,
+            email=email,
+            password=password,
+            ip=ip,
+            device_token=device_token(request),
+        )
+    except InvalidCredentials:
+        with session_scope(request.app.state.sessionmaker) as counting:
+            service.record_login_failure(db=counting, email=email, ip=ip)
+        raise
+
+
+def start_cookie_session(
+    request: Request, response: Response, db: DbSession, account: Account
+) -> None:
+    """Sign this browser in as `account`, ending the session it had before (if any)."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        service.end_session(db=db, token=previous)
+    token, _ = service.start_session(
+        db=db, settings=request.app.state.settings, account=account, kind=SessionKind.cookie
+    )
+    set_session_cookie(request, response, token)
