@@ -8,6 +8,7 @@ import typer
 
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
+from microdrama.payments.cli import app as payments_app
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",
@@ -221,6 +222,9 @@ def ledger_expire_bonus() -> None:
     )
     engine.dispose()
     typer.echo(f"{expired} bonus coins expired")
+
+
+app.add_typer(payments_app, name="payments")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,328 @@
-"""Payments API (see docs/paywall.md for the contract)."""
+"""Payments API and the sandbox's checkout page (see docs/paywall.md for the contract)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import partial
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from microdrama import idempotency
+from microdrama.accounts.deps import CurrentAdmin, CurrentViewer
+from microdrama.config import Settings
+from microdrama.db import DbSession, utcnow
+from microdrama.errors import DomainError, NotFound
+from microdrama.payments import service
+from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
+from microdrama.payments.providers import TEST_CARDS, PaymentProvider, get_provider, with_query
+from microdrama.payments.schemas import (
+    CODE_PATTERN,
+    AutoRenewUpdate,
+    CoinPackRead,
+    CoinPackWrite,
+    PurchaseCreate,
+    PurchaseCreated,
+    PurchaseRead,
+    StoreRead,
+    VipPlanRead,
+    VipPlanWrite,
+    VipRead,
+    WebhookAnswer,
+)
+from microdrama.payments.signing import SIGNATURE_HEADER
 
 router = APIRouter(tags=["payments"])
+
+FormText = Annotated[str, Form()]
+CodePath = Annotated[str, Path(pattern=CODE_PATTERN)]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _provider(request: Request) -> PaymentProvider:
+    # Tests may put a provider with a fake HTTP client on app.state.payment_provider.
+    override: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
+    return override or get_provider(_settings(request))
+
+
+def purchase_read(db: Session, purchase: Purchase) -> PurchaseRead:
+    plan = (
+        service.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
+        if purchase.vip_plan_id is not None
+        else None
+    )
+    return PurchaseRead.model_validate(purchase).model_copy(
+        update={"vip_plan": plan.code if plan else None}
+    )
+
+
+def _vip_read(status: service.VipStatus) -> VipRead:
+    return VipRead(**status.__dict__)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+
+@router.get("/api/store", response_model=StoreRead)
+def store(db: DbSession) -> StoreRead:
+    """Coin packs and VIP plans on sale, with prices in cents."""
+    packs, plans = service.catalog(db=db)
+    return StoreRead(
+        coin_packs=[CoinPackRead.model_validate(p) for p in packs],
+        vip_plans=[VipPlanRead.model_validate(p) for p in plans],
+    )
+
+
+@router.get("/api/admin/store", response_model=StoreRead)
+def admin_store(db: DbSession, admin: CurrentAdmin) -> StoreRead:
+    """Every coin pack and VIP plan, including those taken off sale (admin)."""
+    packs, plans = service.catalog(db=db, include_inactive=True)
+    return StoreRead(
+        coin_packs=[CoinPackRead.model_validate(p) for p in packs],
+        vip_plans=[VipPlanRead.model_validate(p) for p in plans],
+    )
+
+
+@router.put("/api/admin/coin-packs/{code}", response_model=CoinPackRead)
+def put_coin_pack(
+    code: CodePath, body: CoinPackWrite, db: DbSession, admin: CurrentAdmin
+) -> CoinPackRead:
+    """Create or change a coin pack (admin); purchases already made keep their terms."""
+    pack = service.upsert_coin_pack(db=db, code=code, values=body.model_dump())
+    return CoinPackRead.model_validate(pack)
+
+
+@router.put("/api/admin/vip-plans/{code}", response_model=VipPlanRead)
+def put_vip_plan(
+    code: CodePath, body: VipPlanWrite, db: DbSession, admin: CurrentAdmin
+) -> VipPlanRead:
+    """Create or change a VIP plan (admin)."""
+    plan = service.upsert_vip_plan(db=db, code=code, values=body.model_dump())
+    return VipPlanRead.model_validate(plan)
+
+
+# --- purchases ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/api/purchases",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": PurchaseCreated}},
+)
+def create_purchase(
+    request: Request,
+    response: Response,
+    body: PurchaseCreate,
+    db: DbSession,
+    viewer: CurrentViewer,
+) -> dict[str, Any]:
+    """Start buying a coin pack or VIP plan: a pending purchase and its checkout page."""
+    key = idempotency.require_key(request)
+    db.commit()  # the viewer row must be visible to the money transaction's own session
+    settings, provider = _settings(request), _provider(request)
+
+    def effect(money_db: Session) -> idempotency.Outcome:
+        created = service.create_purchase(
+            db=money_db,
+            provider=provider,
+            account_id=viewer.id,
+            coin_pack_code=body.coin_pack,
+            vip_plan_code=body.vip_plan,
+            return_to=body.return_to,
+        )
+        answer = PurchaseCreated(
+            id=created.purchase.id,
+            status=created.purchase.status,
+            checkout_url=created.checkout_url,
+        )
+        return 201, answer.model_dump(mode="json")
+
+    outcome, replayed = idempotency.run_idempotent(
+        factory=request.app.state.sessionmaker,
+        account_id=viewer.id,
+        key=key,
+        request_hash=idempotency.fingerprint(
+            method="POST", path=request.url.path, body=body.model_dump_json().encode()
+        ),
+        keep_hours=settings.idempotency_keep_hours,
+        effect=effect,
+    )
+    return idempotency.respond(outcome, replayed, response)
+
+
+@router.get("/api/purchases/{purchase_id}", response_model=PurchaseRead)
+def get_purchase(purchase_id: int, db: DbSession, viewer: CurrentViewer) -> PurchaseRead:
+    """One of the viewer's own purchases (others' are not found)."""
+    purchase = service.get_purchase(db=db, purchase_id=purchase_id, account_id=viewer.id)
+    return purchase_read(db, purchase)
+
+
+@router.post(
+    "/api/admin/purchases/{purchase_id}/refund",
+    response_model=None,
+    responses={200: {"model": PurchaseRead}, 202: {"model": PurchaseRead}},
+)
+def refund_purchase(
+    purchase_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """Refund a paid purchase in full through its provider (admin): 200 once applied (the
+    sandbox answers at once), 202 while Stripe's charge.refunded event is on its way."""
+    key = idempotency.require_key(request)
+    db.commit()
+    settings = _settings(request)
+
+    def effect(money_db: Session) -> idempotency.Outcome:
+        purchase = service.request_refund(db=money_db, settings=settings, purchase_id=purchase_id)
+        status = 200 if purchase.status == PurchaseStatus.refunded else 202
+        return status, purchase_read(money_db, purchase).model_dump(mode="json")
+
+    outcome, replayed = idempotency.run_idempotent(
+        factory=request.app.state.sessionmaker,
+        account_id=admin.id,
+        key=key,
+        request_hash=idempotency.fingerprint(method="POST", path=request.url.path, body=b""),
+        keep_hours=settings.idempotency_keep_hours,
+        effect=effect,
+    )
+    return idempotency.respond(outcome, replayed, response)
+
+
+@router.post("/api/payments/webhooks/{provider}", response_model=WebhookAnswer)
+async def webhook(provider: str, request: Request) -> WebhookAnswer:
+    """A provider's signed event: 200 when applied, already seen or not ours to act on;
+    400 when the signature does not verify or is older than the tolerance."""
+    payload = await request.body()
+    result = await run_in_threadpool(
+        partial(
+            service.handle_webhook,
+            sessionmaker=request.app.state.sessionmaker,
+            settings=_settings(request),
+            provider=provider,
+            payload=payload,
+            signature_header=request.headers.get(SIGNATURE_HEADER),
+        )
+    )
+    return WebhookAnswer(
+        status=result.status, event_id=result.event_id, event_type=result.event_type
+    )
+
+
+# --- VIP ------------------------------------------------------------------------------------
+
+
+@router.get("/api/vip", response_model=VipRead)
+def vip(db: DbSession, viewer: CurrentViewer) -> VipRead:
+    """Whether the viewer is VIP, on which plan, until when, and whether it renews."""
+    return _vip_read(service.vip_status(db=db, account_id=viewer.id, now=utcnow()))
+
+
+@router.post("/api/vip/auto-renew", response_model=VipRead)
+def vip_auto_renew(body: AutoRenewUpdate, db: DbSession, viewer: CurrentViewer) -> VipRead:
+    """Turn automatic renewal of the viewer's VIP on or off."""
+    status = service.set_auto_renew(db=db, account_id=viewer.id, enabled=body.enabled, now=utcnow())
+    return _vip_read(status)
+
+
+# --- the sandbox's checkout page ------------------------------------------------------------
+
+
+def money(amount_cents: int, currency: str) -> str:
+    """A price as people read it: "$4.99", "12.50 EUR"."""
+    text = f"{amount_cents // 100}.{amount_cents % 100:02d}"
+    return f"${text}" if currency == "USD" else f"{text} {currency}"
+
+
+def _checkout_page(
+    request: Request,
+    db: Session,
+    purchase: Purchase,
+    *,
+    return_to: str,
+    error: str = "",
+    error_field: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    from microdrama.web.routes import templates
+
+    plan = (
+        service.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
+        if purchase.vip_plan_id is not None
+        else None
+    )
+    context: dict[str, Any] = {
+        "purchase": purchase,
+        "is_coin_pack": purchase.kind == PurchaseKind.coin_pack,
+        "plan": plan,
+        "price": money(purchase.amount_cents, purchase.currency),
+        "return_to": return_to,
+        "done_url": with_query(return_to, purchase=purchase.id),
+        "error": error or (purchase.failure_reason or ""),
+        "error_field": error_field,
+        "test_cards": TEST_CARDS,
+    }
+    response = templates.TemplateResponse(
+        request, "sandbox_checkout.html", context, status_code=status_code
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _safe_return_to(return_to: str | None) -> str:
+    try:
+        return service.check_return_to(return_to)
+    except DomainError:
+        return "/"
+
+
+@router.get("/sandbox/checkout/{session_id}", include_in_schema=False)
+def sandbox_checkout(
+    session_id: str, request: Request, db: DbSession, return_to: str = "/"
+) -> HTMLResponse:
+    """The sandbox's own card page for one checkout session."""
+    if _settings(request).payment_provider != "sandbox":
+        raise NotFound("The sandbox payment provider is not enabled.")
+    purchase = service.get_sandbox_purchase(db=db, session_id=session_id)
+    return _checkout_page(request, db, purchase, return_to=_safe_return_to(return_to))
+
+
+@router.post("/sandbox/checkout/{session_id}", include_in_schema=False)
+def sandbox_pay(
+    session_id: str,
+    request: Request,
+    db: DbSession,
+    card_number: FormText = "",
+    expiry: FormText = "",
+    cvc: FormText = "",
+    return_to: FormText = "/",
+) -> Response:
+    """Pay with a test card: back to `return_to?purchase=<id>` when paid, the page with the
+    reason when declined."""
+    back = _safe_return_to(return_to)
+    result = service.pay_sandbox_checkout(
+        sessionmaker=request.app.state.sessionmaker,
+        settings=_settings(request),
+        session_id=session_id,
+        card_number=card_number,
+        expiry=expiry,
+        cvc=cvc,
+    )
+    if result.paid:
+        return RedirectResponse(with_query(back, purchase=result.purchase.id), status_code=303)
+    status_code = 422 if result.field else 402
+    return _checkout_page(
+        request,
+        db,
+        result.purchase,
+        return_to=back,
+        error=result.message,
+        error_field=result.field,
+        status_code=status_code,
+    )

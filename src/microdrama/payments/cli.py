@@ -1,0 +1,56 @@
+"""`microdrama payments ...`: the store catalog and VIP renewals from the command line."""
+
+from __future__ import annotations
+
+import typer
+
+from microdrama.config import get_settings
+from microdrama.db import make_engine, make_sessionmaker
+
+app = typer.Typer(help="Coin packs, VIP plans and VIP renewals.", no_args_is_help=True)
+
+
+@app.command("seed-catalog")
+def seed_catalog() -> None:
+    """Add the default coin packs and VIP plans that are missing (edits are kept)."""
+    from microdrama.payments import service
+    from microdrama.wallet.service import run_money_transaction
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        packs, plans = run_money_transaction(
+            make_sessionmaker(engine),
+            lambda db: (service.ensure_default_catalog(db=db), service.catalog(db=db))[1],
+        )
+    finally:
+        engine.dispose()
+    for pack in packs:
+        bonus = f" + {pack.bonus_coins} bonus" if pack.bonus_coins else ""
+        typer.echo(f"coin pack {pack.code}: {pack.price_cents} cents = {pack.coins} coins{bonus}")
+    for plan in plans:
+        typer.echo(f"VIP plan {plan.code}: {plan.price_cents} cents for {plan.period_days} days")
+
+
+@app.command("renew-vip")
+def renew_vip() -> None:
+    """Charge auto-renewing VIP passes that end within a day (run hourly, e.g. from cron)."""
+    from microdrama.db import utcnow
+    from microdrama.payments import service
+    from microdrama.wallet.service import run_money_transaction
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        renewals = run_money_transaction(
+            make_sessionmaker(engine),
+            lambda db: service.renew_due_vip_passes(db=db, settings=settings, now=utcnow()),
+        )
+    finally:
+        engine.dispose()
+    for renewal in renewals:
+        detail = f" ({renewal.detail})" if renewal.detail else ""
+        typer.echo(
+            f"account {renewal.account_id}: purchase {renewal.purchase_id} {renewal.status}{detail}"
+        )
+    typer.echo(f"{len(renewals)} VIP renewals")
