@@ -8,7 +8,6 @@ import typer
 
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
-from microdrama.payments.cli import app as payments_app
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",
@@ -224,7 +223,41 @@ def ledger_expire_bonus() -> None:
     typer.echo(f"{expired} bonus coins expired")
 
 
-app.add_typer(payments_app, name="payments")
+@app.command("create-admin")
+def create_admin(
+    email: str = typer.Argument(..., help="Email of the operator (created if new)."),
+    password: str | None = typer.Option(
+        None,
+        envvar="MICRODRAMA_ADMIN_PASSWORD",
+        help="Password for a new account (prompted for when needed and not given).",
+    ),
+) -> None:
+    """Make the account with this email an operator (admin), creating it if needed."""
+    from pydantic_core import PydanticCustomError
+
+    from microdrama.accounts import service as accounts_service
+    from microdrama.accounts.schemas import check_password, normalize_email
+    from microdrama.db import make_sessionmaker, session_scope
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        email = normalize_email(email)
+        with session_scope(make_sessionmaker(engine)) as db:
+            exists = accounts_service.get_by_email(db=db, email=email) is not None
+            if not exists and password is None:
+                password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            if password is not None and not exists:
+                check_password(password)
+            account = accounts_service.make_admin(db=db, email=email, password=password)
+            account_id = account.id
+    except PydanticCustomError as exc:
+        typer.echo(f"error: {exc.message()}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    verb = "is now" if exists else "created as"
+    typer.echo(f"{email} (account {account_id}) {verb} an admin")
 
 
 if __name__ == "__main__":
