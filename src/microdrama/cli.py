@@ -8,6 +8,7 @@ import typer
 
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
+from microdrama.payments.cli import app as payments_app
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",
@@ -258,6 +259,9 @@ def create_admin(
         engine.dispose()
     verb = "is now" if exists else "created as"
     typer.echo(f"{email} (account {account_id}) {verb} an admin")
+
+
+app.add_typer(payments_app, name="payments")
 
 
 if __name__ == "__main__":
