@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from argon2 import PasswordHasher, extract_parameters
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from microdrama.accounts import passwords
 from microdrama.accounts.deps import SESSION_COOKIE
 from microdrama.accounts.models import Account, AuthSession
 from microdrama.accounts.passwords import MEMORY_COST_KIB, TIME_COST
+from microdrama.config import Settings
 from microdrama.db import utcnow
 from tests.accounts.helpers import PASSWORD, log_in, sign_up
 from tests.factories import make_series
@@ -155,3 +158,41 @@ def test_login_upgrades_a_hash_made_with_weaker_parameters(client: TestClient, d
     assert stored is not None and stored != weak
     params = extract_parameters(stored)
     assert (params.memory_cost, params.time_cost) == (MEMORY_COST_KIB, TIME_COST)
+
+
+def test_an_unknown_email_costs_a_password_verification_too(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No enumeration by timing: refusing an unknown email takes an argon2 verify as well."""
+    real = passwords._hasher
+    verified: list[str] = []
+
+    class Spy:
+        def verify(self, stored: str, password: str) -> bool:
+            verified.append(stored)
+            return real.verify(stored, password)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+    monkeypatch.setattr(passwords, "_hasher", Spy())
+
+    response = client.post(
+        "/api/auth/login", json={"email": "who@example.com", "password": "nope nope"}
+    )
+
+    assert response.status_code == 401, response.text
+    assert len(verified) == 1
+    assert verified[0].startswith("$argon2id$")
+
+
+def test_session_cookies_are_secure_in_production(client: TestClient, settings: Settings) -> None:
+    settings.environment = "production"
+
+    response = client.post(
+        "/api/auth/signup", json={"email": "ana@example.com", "password": PASSWORD}
+    )
+
+    headers = response.headers.get_list("set-cookie")
+    session = next(h for h in headers if h.startswith(f"{SESSION_COOKIE}="))
+    assert "Secure" in session and "HttpOnly" in session

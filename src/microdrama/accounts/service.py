@@ -159,9 +159,10 @@ def log_in(
         db=db, account=account, device_token=device_token
     )
     check_login_allowed(db=db, settings=settings, email=email, ip=ip, trusted=trusted, now=now)
-    if account is None or not verify_password(account.password_hash, password):
+    # Verify even for an unknown email (against a decoy): the same time either way.
+    matches = verify_password(account.password_hash if account else None, password)
+    if account is None or not matches or account.password_hash is None:
         raise InvalidCredentials("Wrong email or password.")
-    assert account.password_hash is not None
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     db.add(LoginAttempt(email=email, ip=ip, succeeded=True, created_at=now))
