@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy.orm import Session
 
 from microdrama.config import get_settings
 from microdrama.db import make_engine, make_sessionmaker
+from microdrama.payments.models import CoinPack, VipPlan
 
 app = typer.Typer(help="Coin packs, VIP plans and VIP renewals.", no_args_is_help=True)
 
@@ -16,13 +18,14 @@ def seed_catalog() -> None:
     from microdrama.payments import service
     from microdrama.wallet.service import run_money_transaction
 
+    def seed(db: Session) -> tuple[list[CoinPack], list[VipPlan]]:
+        service.ensure_default_catalog(db=db)
+        return service.catalog(db=db)
+
     settings = get_settings()
     engine = make_engine(settings.effective_database_url)
     try:
-        packs, plans = run_money_transaction(
-            make_sessionmaker(engine),
-            lambda db: (service.ensure_default_catalog(db=db), service.catalog(db=db))[1],
-        )
+        packs, plans = run_money_transaction(make_sessionmaker(engine), seed)
     finally:
         engine.dispose()
     for pack in packs:
