@@ -20,6 +20,7 @@ What a run does, and what happens when it is interrupted:
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import time
@@ -44,6 +45,8 @@ from microdrama.media.models import JobState
 from microdrama.media.storage import LocalStorage, Storage
 
 POLL_SECONDS = 0.25
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -260,14 +263,18 @@ def _render_ingest_transcode(
     def work(slot: int) -> None:
         worker_id = f"{media_jobs.default_worker_id()}/seed-demo/{slot}"
         while not stop.is_set():
-            worked = media_jobs.run_next_job(
-                sessionmaker=sessions,
-                storage=storage,
-                settings=settings,
-                worker_id=worker_id,
-                on_progress=on_progress,
-                stop=stop,
-            )
+            try:
+                worked = media_jobs.run_next_job(
+                    sessionmaker=sessions,
+                    storage=storage,
+                    settings=settings,
+                    worker_id=worker_id,
+                    on_progress=on_progress,
+                    stop=stop,
+                )
+            except Exception:  # keep serving the queue: the job's lease expires, it is retried
+                log.exception("seed-demo worker %s: unexpected error", worker_id)
+                worked = False
             if not worked:
                 stop.wait(min(settings.worker_poll_seconds, 0.5))
 
