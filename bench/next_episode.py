@@ -59,13 +59,24 @@ async ({ episodeId, timeoutMs }) => {
 }
 """
 
-# True once the hidden slot holds a decoded frame of the episode after the current one.
+# True once the current episode has played past the point where the player starts the
+# prefetch (1 s) and the hidden slot holds a decoded frame of a loaded stream.
 PREFETCHED_JS = """
 () => {
   const active = window.__player.video;
   const spare = [...document.querySelectorAll("video")].find((v) => v !== active);
-  return Boolean(spare && spare.readyState >= 2);
+  return Boolean(
+    window.__player.firstFrameAt !== null && active.currentTime >= 1.5 &&
+    spare && spare.currentSrc && spare.readyState >= 2
+  );
 }
+"""
+
+STATE_JS = """
+() => [...document.querySelectorAll("video")].map((v) => ({
+  active: v === window.__player.video, readyState: v.readyState, paused: v.paused,
+  currentTime: v.currentTime, src: Boolean(v.currentSrc), error: v.error && v.error.code,
+}))
 """
 
 
@@ -93,6 +104,8 @@ def seed(data_dir: Path, database_url: str, episodes: int, seconds: float) -> li
         with session_scope(make_sessionmaker(engine)) as db:
             series = catalog_service.get(db=db, series_id=result.series[0].series_id)
             assert series is not None
+            # Every episode free: the benchmark measures playback, not the paywall.
+            series.free_episodes = len(series.episodes)
             return [e.id for e in series.episodes]
     finally:
         engine.dispose()
@@ -110,6 +123,7 @@ def main() -> None:
     next_ms: list[float] = []
     cold_ms: list[float] = []
     how: dict[str, int] = {}
+    console: list[str] = []
     with tempfile.TemporaryDirectory(prefix="microdrama-bench-next-") as tmp:
         data_dir = Path(tmp)
         url = migrated_sqlite(data_dir)
@@ -129,8 +143,24 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 390, "height": 844})
+                page.on(
+                    "console",
+                    lambda msg: (
+                        console.append(f"{msg.type}: {msg.text}")
+                        if msg.type in ("warning", "error")
+                        else None
+                    ),
+                )
                 page.goto(f"{base}/watch/{episode_ids[0]}")
-                page.wait_for_function("window.__player && window.__player.firstFrameAt !== null")
+                try:
+                    page.wait_for_function(
+                        "window.__player && window.__player.firstFrameAt !== null",
+                        timeout=20_000,
+                    )
+                except Exception:
+                    print(f"the first episode never showed a frame: {page.evaluate(STATE_JS)}")
+                    print("\n".join(console[-10:]))
+                    raise
                 first_frame_ms = float(page.evaluate("window.__player.firstFrameAt"))
                 for run in range(args.runs):
                     # What a viewer gets at the end of an episode: the next one is prefetched.
@@ -138,14 +168,16 @@ def main() -> None:
                     switch: dict[str, Any] = page.evaluate(
                         SWITCH_JS, {"episodeId": None, "timeoutMs": 10_000}
                     )
-                    record(switch, next_ms, how, f"next {run + 1:2d}")
+                    if not record(switch, next_ms, how, f"next {run + 1:2d}"):
+                        recover(page, base, episode_ids, console)
                 for run in range(args.cold_runs):
                     # Two episodes ahead (wrapping round): only the next one is prefetched.
                     current = episode_ids.index(page.evaluate("window.__player.episodeId"))
                     target = episode_ids[(current + 2) % len(episode_ids)]
                     page.wait_for_timeout(500)
                     switch = page.evaluate(SWITCH_JS, {"episodeId": target, "timeoutMs": 10_000})
-                    record(switch, cold_ms, how, f"cold {run + 1:2d}")
+                    if not record(switch, cold_ms, how, f"cold {run + 1:2d}"):
+                        recover(page, base, episode_ids, console)
             finally:
                 browser.close()
 
@@ -179,14 +211,26 @@ def main() -> None:
     )
 
 
-def record(switch: dict[str, Any], values: list[float], how: dict[str, int], label: str) -> None:
+def record(switch: dict[str, Any], values: list[float], how: dict[str, int], label: str) -> bool:
     kind = str(switch.get("how"))
     how[kind] = how.get(kind, 0) + 1
     if switch.get("ms") is None:
+        how["no first frame"] = how.get("no first frame", 0) + 1
         print(f"  {label}: no first frame within 10 s ({kind})", flush=True)
-        return
+        return False
     values.append(float(switch["ms"]))
-    print(f"  {label}: {values[-1]:7.1f} ms ({kind}, episode {switch.get('id')})", flush=True)
+    print(f"  {label}: {values[-1]:7.1f} ms ({kind}, episode id {switch.get('id')})", flush=True)
+    return True
+
+
+def recover(page: Any, base: str, episode_ids: list[int], console: list[str]) -> None:
+    """Show why a switch stalled, then reload the player to carry on measuring."""
+    print(f"    video elements: {page.evaluate(STATE_JS)}", flush=True)
+    for line in console[-5:]:
+        print(f"    console {line}", flush=True)
+    current = page.evaluate("window.__player.episodeId")
+    page.goto(f"{base}/watch/{current or episode_ids[0]}")
+    page.wait_for_function("window.__player && window.__player.firstFrameAt !== null")
 
 
 if __name__ == "__main__":
