@@ -21,8 +21,9 @@ def test_feed_shows_published_series_with_episode_count_and_runtime(
     card = items[0]
     assert card["episode_count"] == 4
     assert card["total_runtime_ms"] == 180_000
-    assert card["preview_playlist_url"].startswith("/media/assets/")
-    assert card["preview_playlist_url"].endswith("master.m3u8")
+    assert (
+        card["preview_playlist_url"] == f"/api/episodes/{card['first_episode_id']}/hls/master.m3u8"
+    )
 
 
 def test_episodes_still_transcoding_are_not_counted_or_listed(

@@ -154,7 +154,7 @@ def test_reload_and_return_resume_where_the_viewer_left(page: Page, site: Site) 
 def test_an_episode_that_fails_to_load_says_so_and_can_be_retried(page: Page, site: Site) -> None:
     series = site.series["Alpha's Secret"]
     episode = series.episode_ids[0]
-    page.route("**/media/**/*.m3u8", lambda route: route.fulfill(status=404, body="gone"))
+    page.route("**/hls/**/*.m3u8", lambda route: route.fulfill(status=404, body="gone"))
 
     page.goto(f"/watch/{episode}")
 
@@ -162,7 +162,7 @@ def test_an_episode_that_fails_to_load_says_so_and_can_be_retried(page: Page, si
     expect(alert).to_be_visible(timeout=WAIT_MS)
     expect(alert).to_contain_text("This episode could not be loaded.")
 
-    page.unroute("**/media/**/*.m3u8")
+    page.unroute("**/hls/**/*.m3u8")
     alert.get_by_role("button", name="Retry").click()
     expect(alert).to_be_hidden()
     page.wait_for_function(

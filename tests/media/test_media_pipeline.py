@@ -29,6 +29,7 @@ from tests.clips import (
     cached_truncated,
 )
 from tests.factories import make_creator
+from tests.hls import decrypt_with_ffmpeg, key_line, looks_like_mpegts
 from tests.media.conftest import RunJob
 
 pytestmark = pytest.mark.slow
@@ -67,7 +68,7 @@ def _upload(
 
 
 def test_upload_becomes_a_three_rung_vertical_ladder_with_poster_and_exact_duration(
-    db: Session, storage: LocalStorage, settings: Settings, run_job: RunJob
+    db: Session, storage: LocalStorage, settings: Settings, run_job: RunJob, tmp_path: Path
 ) -> None:
     episode_id, asset_id, job_id = _upload(db, storage, settings, cached_clip(seconds=5))
     progress: list[float] = []
@@ -103,15 +104,24 @@ def test_upload_becomes_a_three_rung_vertical_ladder_with_poster_and_exact_durat
         ("180", "320"),
     ]
 
+    assert asset.aes_key is not None and len(asset.aes_key) == 16
     for rendition in asset.renditions:
         playlist = storage.path(rendition["playlist_key"])
         durations = [float(d) for d in re.findall(r"#EXTINF:([0-9.]+)", playlist.read_text())]
         assert sum(durations) == pytest.approx(5.0, abs=0.1)
         assert all(d == pytest.approx(settings.segment_seconds, abs=0.05) for d in durations[:-1])
+        assert "METHOD=AES-128" in key_line(playlist.read_text())
         first_segment = (
             playlist.parent / re.findall(r"^(seg_\d+\.ts)$", playlist.read_text(), re.M)[0]
         )
-        streams = _ffprobe(first_segment)["streams"]
+        assert not looks_like_mpegts(first_segment.read_bytes())
+        decrypted = decrypt_with_ffmpeg(
+            playlist=playlist.read_text(),
+            key=asset.aes_key,
+            segments_dir=playlist.parent,
+            work_dir=tmp_path / rendition["playlist_key"],
+        )
+        streams = _ffprobe(decrypted)["streams"]
         video = next(s for s in streams if s["codec_type"] == "video")
         assert (video["width"], video["height"]) == (rendition["width"], rendition["height"])
         assert any(s["codec_type"] == "audio" for s in streams)
@@ -127,7 +137,7 @@ def test_upload_becomes_a_three_rung_vertical_ladder_with_poster_and_exact_durat
 
 
 def test_silent_landscape_video_is_letterboxed_into_9_16_with_an_audio_track(
-    db: Session, storage: LocalStorage, settings: Settings, run_job: RunJob
+    db: Session, storage: LocalStorage, settings: Settings, run_job: RunJob, tmp_path: Path
 ) -> None:
     source = cached_clip(seconds=3, width=640, height=360, audio=False, label="WIDE")
     _, asset_id, _ = _upload(db, storage, settings, source)
@@ -139,7 +149,14 @@ def test_silent_landscape_video_is_letterboxed_into_9_16_with_an_audio_track(
     assert asset is not None and asset.status == AssetStatus.ready
     top = asset.renditions[0]
     assert (top["width"], top["height"]) == (360, 640)
-    segment = storage.path(top["playlist_key"]).parent / "seg_00000.ts"
+    playlist = storage.path(top["playlist_key"])
+    assert asset.aes_key is not None
+    segment = decrypt_with_ffmpeg(
+        playlist=playlist.read_text(),
+        key=asset.aes_key,
+        segments_dir=playlist.parent,
+        work_dir=tmp_path / "decrypted",
+    )
     kinds = sorted(s["codec_type"] for s in _ffprobe(segment)["streams"])
     assert kinds == ["audio", "video"]
 

@@ -15,6 +15,7 @@ from microdrama.config import Settings
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.media.storage import LocalStorage
 from tests.clips import cached_audio_only, cached_clip, cached_text_file, cached_truncated
+from tests.hls import looks_like_mpegts
 from tests.media.conftest import RunJob
 
 pytestmark = pytest.mark.slow
@@ -61,8 +62,9 @@ def test_creator_uploads_an_episode_and_watches_its_job_reach_ready(
     assert (job["state"], job["progress"], job["attempts"], job["error"]) == ("done", 1.0, 1, None)
     asset = client.get(body["asset_url"]).json()
     assert asset["status"] == "ready"
-    assert asset["master_playlist_url"] == f"/media/assets/{body['asset_id']}/hls/master.m3u8"
+    assert asset["master_playlist_url"] == f"/api/episodes/{body['episode_id']}/hls/master.m3u8"
     assert [r["height"] for r in asset["renditions"]] == [640, 426, 320]
+    assert client.get(asset["renditions"][0]["playlist_url"]).status_code == 200
     page = client.get(f"/api/series/{series_id}").json()
     assert [(e["id"], e["title"]) for e in page["episodes"]] == [
         (body["episode_id"], "The Wedding Contract")
@@ -189,17 +191,21 @@ def test_segments_are_served_with_ranges_types_and_long_caching(
     assert partial.headers["content-type"] == "video/mp2t"
     assert partial.headers["content-range"] == f"bytes 0-187/{len(full.content)}"
     assert partial.content == full.content[:188]
-    assert partial.content[0] == 0x47  # an MPEG-TS packet starts with the sync byte
+    # Stored segments are AES-128 encrypted: not plain MPEG-TS (sync byte every 188 bytes).
+    assert not looks_like_mpegts(full.content)
 
     revalidated = client.get(
         f"{base}/640p/seg_00000.ts", headers={"If-None-Match": full.headers["etag"]}
     )
     assert revalidated.status_code == 304
 
-    master = client.get(f"{base}/master.m3u8")
+    # Playlists are never static files: only the gated episode routes hand them out.
+    assert client.get(f"{base}/master.m3u8").status_code == 404
+    assert client.get(f"{base}/640p/index.m3u8").status_code == 404
+    master = client.get(f"/api/episodes/{body['episode_id']}/hls/master.m3u8")
     assert master.status_code == 200
     assert master.headers["content-type"].startswith("application/vnd.apple.mpegurl")
-    assert master.headers["cache-control"] == "public, max-age=60"
+    assert master.headers["cache-control"] == "private, no-store"
     assert "#EXT-X-STREAM-INF" in master.text
     poster = client.get(f"{base}/poster.jpg")
     assert poster.headers["content-type"] == "image/jpeg"

@@ -11,11 +11,20 @@ from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, Se
 from microdrama.db import utcnow
 from microdrama.errors import Forbidden, NotFound
 from microdrama.media.models import MediaAsset
+from microdrama.media.protection import episode_master_url
 from microdrama.media.storage import Storage
 
 
 def _url(storage: Storage, key: str | None) -> str | None:
     return storage.url(key) if key else None
+
+
+def _playlist_url(episode: Episode | None) -> str | None:
+    # The gated route, never the stored playlist: it checks entitlement and adds the key URL.
+    asset = episode.media_asset if episode else None
+    if episode is None or asset is None or not asset.master_playlist_key:
+        return None
+    return episode_master_url(episode.id)
 
 
 def _episode_read(storage: Storage, series: Series, episode: Episode) -> EpisodeRead:
@@ -28,7 +37,7 @@ def _episode_read(storage: Storage, series: Series, episode: Episode) -> Episode
         title=episode.title or f"Episode {episode.number}",
         duration_ms=episode.duration_ms,
         locked=episode.number > series.free_episodes,
-        playlist_url=_url(storage, asset.master_playlist_key if asset else None),
+        playlist_url=_playlist_url(episode),
         poster_url=_url(storage, asset.poster_key if asset else None),
         thumbnail_url=_url(storage, thumbs[len(thumbs) // 2]["key"] if thumbs else None),
     )
@@ -55,9 +64,7 @@ def _card(storage: Storage, series: Series) -> SeriesCard:
         episode_price_coins=series.episode_price_coins,
         first_episode_id=first.id if first else None,
         poster_url=_url(storage, first_asset.poster_key if first_asset else None),
-        preview_playlist_url=_url(
-            storage, first_asset.master_playlist_key if first_asset else None
-        ),
+        preview_playlist_url=_playlist_url(first),
     )
 
 

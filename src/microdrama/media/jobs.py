@@ -30,7 +30,12 @@ from microdrama.media import service
 from microdrama.media.models import JobState, TranscodeJob
 from microdrama.media.probe import probe
 from microdrama.media.storage import Storage
-from microdrama.media.transcode import TranscodeCancelled, TranscodeError, transcode
+from microdrama.media.transcode import (
+    TranscodeCancelled,
+    TranscodeError,
+    new_aes_key,
+    transcode,
+)
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +255,8 @@ def process_claim(
     prefix = f"{service.asset_prefix(asset_id)}/hls"
     reason: str | None = None
     result = None
+    # A new key for every attempt: a retry re-encrypts everything, nothing old stays valid.
+    aes_key = new_aes_key()
     try:
         with (
             _Heartbeat(
@@ -270,6 +277,7 @@ def process_claim(
                     source_path=source_path,
                     source=info,
                     work_dir=work_dir,
+                    aes_key=aes_key,
                     on_progress=heartbeat.report,
                     cancel=cancel,
                 )
@@ -317,6 +325,7 @@ def process_claim(
                     for time_ms, name in result.thumbnails
                 ],
                 duration_ms=result.duration_ms,
+                aes_key=aes_key,
             )
             state = JobState.done
     if on_progress is not None and state == JobState.done:

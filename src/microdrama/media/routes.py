@@ -208,11 +208,12 @@ def get_job(job_id: int, db: DbSession, viewer: CurrentViewer) -> JobRead:
 def get_asset(asset_id: int, request: Request, db: DbSession, viewer: CurrentViewer) -> AssetRead:
     """An uploaded asset: status, renditions, poster and thumbnails (for the uploader)."""
     asset = service.get_owned_asset(db=db, asset_id=asset_id, account=viewer)
-    return service.asset_read(storage=request.app.state.storage, asset=asset)
+    return service.asset_read(db=db, storage=request.app.state.storage, asset=asset)
 
 
 # Segments, posters and thumbnails never change under their key (a new upload gets a new
-# asset id), so browsers and CDNs keep them; playlists stay short-lived in case of a redo.
+# asset id), so browsers and CDNs keep them. Segments are AES-128 encrypted: public bytes,
+# useless without the key.
 IMMUTABLE = "public, max-age=31536000, immutable"
 SHORT = "public, max-age=60"
 MEDIA_TYPES = {
@@ -242,8 +243,9 @@ class MediaFiles(StaticFiles):
         # The key as requested, relative to the storage root (the root itself may be anywhere).
         key = PurePosixPath(self.get_path(scope))
         suffix = key.suffix.lower()
-        # Original uploads and half-written files are never public.
-        if "source" in key.parts[:-1] or suffix == ".part":
+        # Original uploads and half-written files are never public; nor are playlists, which
+        # only the gated episode routes hand out (with the key URL in them).
+        if "source" in key.parts[:-1] or suffix in {".part", ".m3u8"}:
             raise HTTPException(status_code=404)
         response = FileResponse(
             full_path,

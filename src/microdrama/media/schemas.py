@@ -25,7 +25,7 @@ class RenditionRead(BaseModel):
     width: int
     height: int
     bandwidth: int
-    playlist_url: str
+    playlist_url: str | None
 
 
 class ThumbnailRead(BaseModel):

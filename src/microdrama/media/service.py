@@ -6,9 +6,10 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from microdrama.db import utcnow
 from microdrama.errors import Conflict, Forbidden, NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
+from microdrama.media.protection import episode_master_url, episode_rendition_url
 from microdrama.media.schemas import AssetRead, JobRead, RenditionRead, ThumbnailRead
 from microdrama.media.storage import Storage
 
@@ -199,9 +201,19 @@ def job_read(*, job: TranscodeJob) -> JobRead:
     )
 
 
-def asset_read(*, storage: Storage, asset: MediaAsset) -> AssetRead:
-    """The asset as the API shows it, with URLs instead of storage keys."""
+def asset_read(*, db: Session, storage: Storage, asset: MediaAsset) -> AssetRead:
+    """The asset as the API shows it, with URLs instead of storage keys.
+
+    Playlists are only served through an episode's gated routes, so their URLs are those of
+    the (first) episode that uses the asset; an asset on no episode has none.
+    """
+    from microdrama.catalog.models import Episode
+
     latest_job = asset.jobs[-1] if asset.jobs else None
+    episode_id = db.scalar(
+        select(Episode.id).where(Episode.media_asset_id == asset.id).order_by(Episode.id).limit(1)
+    )
+    playable = episode_id is not None and asset.master_playlist_key is not None
     return AssetRead(
         id=asset.id,
         status=asset.status.value,
@@ -211,16 +223,18 @@ def asset_read(*, storage: Storage, asset: MediaAsset) -> AssetRead:
         width=asset.source_width,
         height=asset.source_height,
         duration_ms=asset.duration_ms,
-        master_playlist_url=(
-            storage.url(asset.master_playlist_key) if asset.master_playlist_key else None
-        ),
+        master_playlist_url=episode_master_url(episode_id) if playable and episode_id else None,
         poster_url=storage.url(asset.poster_key) if asset.poster_key else None,
         renditions=[
             RenditionRead(
                 width=r["width"],
                 height=r["height"],
                 bandwidth=r["bandwidth"],
-                playlist_url=storage.url(r["playlist_key"]),
+                playlist_url=(
+                    episode_rendition_url(episode_id, PurePosixPath(r["playlist_key"]).parent.name)
+                    if playable and episode_id
+                    else None
+                ),
             )
             for r in asset.renditions
         ],
@@ -248,9 +262,11 @@ def mark_asset_ready(
     renditions: list[dict[str, Any]],
     thumbnails: list[dict[str, Any]],
     duration_ms: int,
+    aes_key: bytes | None,
 ) -> None:
     """The job is done: the asset gets its renditions and its episodes become playable."""
     asset = job.asset
+    asset.aes_key = aes_key
     asset.status = AssetStatus.ready
     asset.error = None
     asset.master_playlist_key = master_playlist_key

@@ -28,6 +28,10 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def read_bytes(self, key: str) -> bytes:
+        """The whole object (small ones: playlists); FileNotFoundError if absent."""
+        ...
+
     def size(self, key: str) -> int:
         """The object's size in bytes (FileNotFoundError if absent)."""
         ...
@@ -95,6 +99,9 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
 
     def size(self, key: str) -> int:
         return self.path(key).stat().st_size

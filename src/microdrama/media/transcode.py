@@ -1,5 +1,9 @@
 """Turn one source file into a vertical HLS ladder, a poster and thumbnails with ONE ffmpeg run.
 
+Segments are encrypted with HLS AES-128 under the asset's own key; the media playlists carry
+KEY_URI_PLACEHOLDER as the key URI, which the playlist route replaces with a short-lived,
+viewer-bound key URL. The key itself never lands in the work directory.
+
 Everything here works in a local work directory; storing the results is the caller's job
 (through the Storage interface), so this module never sees storage keys or URLs.
 """
@@ -7,11 +11,15 @@ Everything here works in a local work directory; storing the results is the call
 from __future__ import annotations
 
 import ctypes
+import os
 import re
+import secrets
 import signal
 import subprocess
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +39,34 @@ MIN_VIDEO_BITRATE_BPS = 100_000
 TRUNCATION_TOLERANCE_S = 1.0
 
 PR_SET_PDEATHSIG = 1
+
+AES_KEY_BYTES = 16
+# What the stored media playlists say where the key is; the playlist route rewrites it.
+KEY_URI_PLACEHOLDER = "microdrama-key:asset"
+
+
+def new_aes_key() -> bytes:
+    """A fresh random AES-128 key for one asset's segments."""
+    return secrets.token_bytes(AES_KEY_BYTES)
+
+
+@contextmanager
+def key_info_file(aes_key: bytes) -> Iterator[Path]:
+    """ffmpeg's -hls_key_info_file (key URI, key path, IV) in a private folder outside work_dir.
+
+    One random IV per asset, written into the playlists (ffmpeg 5.1 would otherwise use an
+    all-zero IV for every segment).
+    """
+    if len(aes_key) != AES_KEY_BYTES:
+        raise ValueError("an HLS AES-128 key is 16 bytes")
+    with tempfile.TemporaryDirectory(prefix="microdrama-key-") as tmp:
+        key_path = Path(tmp) / "segment.key"
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(aes_key)
+        info = Path(tmp) / "key.info"
+        info.write_text(f"{KEY_URI_PLACEHOLDER}\n{key_path}\n{secrets.token_hex(16)}\n")
+        yield info
 
 
 class TranscodeError(Exception):
@@ -118,7 +154,12 @@ def _fit(width: int, height: int) -> str:
 
 
 def build_command(
-    *, settings: Settings, source_path: Path, work_dir: Path, source: SourceInfo
+    *,
+    settings: Settings,
+    source_path: Path,
+    work_dir: Path,
+    source: SourceInfo,
+    key_info_path: Path | None = None,
 ) -> tuple[list[str], list[Rung]]:
     """The single ffmpeg invocation for the whole ladder, poster and thumbnails."""
     fps = output_fps(source)
@@ -177,6 +218,7 @@ def build_command(
         "-hls_playlist_type", "vod",
         "-hls_flags", "independent_segments",
         "-hls_segment_type", "mpegts",
+        *(["-hls_key_info_file", str(key_info_path)] if key_info_path is not None else []),
         "-hls_segment_filename", str(work_dir / "%v" / "seg_%05d.ts"),
         "-master_pl_name", "master.m3u8",
         "-var_stream_map", stream_map,
@@ -271,23 +313,42 @@ def playlist_duration_s(playlist: Path) -> float:
     )
 
 
+@contextmanager
+def _maybe_key_info(aes_key: bytes | None) -> Iterator[Path | None]:
+    if aes_key is None:
+        yield None
+        return
+    with key_info_file(aes_key) as path:
+        yield path
+
+
 def transcode(
     *,
     settings: Settings,
     source_path: Path,
     source: SourceInfo,
     work_dir: Path,
+    aes_key: bytes | None,
     on_progress: Callable[[float], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> TranscodeOutput:
-    """Encode the ladder into work_dir and check that what came out is whole."""
+    """Encode the ladder into work_dir (segments encrypted under aes_key) and check it is whole."""
     (work_dir / "thumbs").mkdir(parents=True, exist_ok=True)
-    cmd, rungs = build_command(
-        settings=settings, source_path=source_path, work_dir=work_dir, source=source
-    )
-    run_ffmpeg(
-        cmd, duration_s=source.duration_s, work_dir=work_dir, on_progress=on_progress, cancel=cancel
-    )
+    with _maybe_key_info(aes_key) as key_info_path:
+        cmd, rungs = build_command(
+            settings=settings,
+            source_path=source_path,
+            work_dir=work_dir,
+            source=source,
+            key_info_path=key_info_path,
+        )
+        run_ffmpeg(
+            cmd,
+            duration_s=source.duration_s,
+            work_dir=work_dir,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
     renditions = [(r, f"{r.name}/index.m3u8") for r in rungs]
     for _, playlist in renditions:
         if not (work_dir / playlist).is_file():

@@ -12,8 +12,10 @@ from microdrama import idempotency
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.db import DbSession
 from microdrama.paywall import service
+from microdrama.paywall.hls_routes import hls_router
 
 router = APIRouter(tags=["paywall"])
+router.include_router(hls_router)
 
 
 class UnlockRequest(BaseModel):
