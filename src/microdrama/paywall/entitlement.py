@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -15,6 +14,7 @@ from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError
+from microdrama.payments import service as payments
 from microdrama.paywall.models import Unlock
 
 Reason = Literal["free", "unlocked", "vip", "owner", "locked"]
@@ -49,32 +49,8 @@ def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLock
 
 
 def has_active_vip(*, db: Session, account_id: int, now: datetime) -> bool:
-    """Whether the account holds a VIP pass at `now` (payments' answer once it exists)."""
-    try:
-        payments = importlib.import_module("microdrama.payments.service")
-    except ModuleNotFoundError as exc:
-        if exc.name != "microdrama.payments.service":
-            raise
-        payments = None
-    active_vip = getattr(payments, "active_vip", None)
-    if active_vip is not None:
-        return active_vip(db=db, account_id=account_id, now=now) is not None
-    # Until payments.service.active_vip lands: the same rule, read here.
-    from microdrama.payments.models import VipPass
-
-    return (
-        db.scalar(
-            select(VipPass.id)
-            .where(
-                VipPass.account_id == account_id,
-                VipPass.revoked_at.is_(None),
-                VipPass.starts_at <= now,
-                VipPass.ends_at > now,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    """Whether the account holds a VIP pass at `now` (expired and refunded passes never do)."""
+    return payments.active_vip(db=db, account_id=account_id, now=now) is not None
 
 
 def has_unlock(*, db: Session, account_id: int, episode_id: int) -> bool:
