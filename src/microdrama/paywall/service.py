@@ -124,13 +124,13 @@ def unlock_with_coins(
 ) -> dict[str, object]:
     """Unlock one episode with coins; free, VIP or already-unlocked episodes cost nothing."""
     now = now or utcnow()
-    # Lock the viewer's wallet first: concurrent unlocks of one viewer run one after another,
-    # and each sees what the previous one did.
+    episode = _ready_episode(db, episode_id)
+    series = episode.series
+    # Lock the viewer's wallet before deciding anything: concurrent unlocks of one viewer run
+    # one after another, and each sees what the previous one did.
     paid, bonus = wallet.ensure_wallet(db=db, account_id=viewer_id)
     wallet.lock_accounts(db=db, accounts=[paid, bonus])
     viewer = _viewer(db, viewer_id)
-    episode = _ready_episode(db, episode_id)
-    series = episode.series
     current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
     if current.allowed:
         return _answer(db, viewer, episode, current.reason, charged=0)
@@ -155,7 +155,10 @@ def unlock_with_coins(
         price_coins=price,
         ledger_transaction_id=transaction.id,
     )
-    return _answer(db, viewer, episode, "unlocked", charged=price)
+    # Expired bonus coins were swept by the debit, so the locked balances are the live ones.
+    return _answer(
+        db, viewer, episode, "unlocked", charged=price, balance=paid.balance + bonus.balance
+    )
 
 
 def unlock_rest_of_series(
@@ -231,14 +234,22 @@ def refund_unlock(*, db: Session, viewer_id: int, episode_id: int, reason: str) 
 
 
 def _answer(
-    db: Session, viewer: Account, episode: Episode, reason: str, *, charged: int
+    db: Session,
+    viewer: Account,
+    episode: Episode,
+    reason: str,
+    *,
+    charged: int,
+    balance: int | None = None,
 ) -> dict[str, object]:
     return {
         "episode_id": episode.id,
         "allowed": True,
         "reason": reason,
         "charged_coins": charged,
-        "balance_coins": wallet.balances(db=db, account_id=viewer.id).total,
+        "balance_coins": balance
+        if balance is not None
+        else wallet.balances(db=db, account_id=viewer.id).total,
     }
 
 

@@ -54,8 +54,10 @@ class LedgerAccount(Base):
     # The person the account belongs to; None for the platform's own accounts.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     currency: Mapped[Currency] = mapped_column(Enum(Currency, native_enum=False, length=8))
+    # Kept for people's accounts (wallets, earnings), in the same transaction as the entries.
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
-    # Wallets and earnings never go below zero; the platform's counter-accounts may.
+    # The platform's counter-accounts: they may go negative, and their balance is the sum of
+    # their entries (a stored one would be a row every posting locks). People's never do.
     may_go_negative: Mapped[bool] = mapped_column(default=False)
 
 

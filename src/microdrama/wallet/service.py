@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,7 +113,13 @@ def run_money_transaction(
 def ledger_account(
     *, db: Session, kind: LedgerAccountKind, currency: Currency, owner_id: int | None = None
 ) -> LedgerAccount:
-    """The ledger account of that kind (created on first use)."""
+    """The ledger account of that kind (created on first use; remembered for the session)."""
+    known: dict[tuple[str, str, int | None], LedgerAccount] = db.info.setdefault(
+        "ledger_accounts", {}
+    )
+    memo_key = (kind.value, currency.value, owner_id)
+    if memo_key in known:
+        return known[memo_key]
     query = select(LedgerAccount).where(
         LedgerAccount.kind == kind,
         LedgerAccount.currency == currency,
@@ -122,28 +128,57 @@ def ledger_account(
         else LedgerAccount.owner_id == owner_id,
     )
     found = db.scalar(query)
-    if found is not None:
-        return found
-    try:
-        with db.begin_nested():
-            created = LedgerAccount(
-                kind=kind,
-                currency=currency,
-                owner_id=owner_id,
-                balance=0,
-                may_go_negative=kind in PLATFORM_KINDS,
-            )
-            db.add(created)
-        return created
-    except IntegrityError:
-        found = db.scalar(query)
-        if found is None:
-            raise
-        return found
+    if found is None:
+        try:
+            with db.begin_nested():
+                found = LedgerAccount(
+                    kind=kind,
+                    currency=currency,
+                    owner_id=owner_id,
+                    balance=0,
+                    may_go_negative=kind in PLATFORM_KINDS,
+                )
+                db.add(found)
+        except IntegrityError:
+            found = db.scalar(query)
+            if found is None:
+                raise
+    known[memo_key] = found
+    return found
+
+
+AccountSpec = tuple[LedgerAccountKind, Currency, int | None]
+
+
+def prefetch_accounts(*, db: Session, specs: Sequence[AccountSpec]) -> None:
+    """Load several ledger accounts in one query (a posting touches five of them)."""
+    known: dict[tuple[str, str, int | None], LedgerAccount] = db.info.setdefault(
+        "ledger_accounts", {}
+    )
+    missing = [(k, c, o) for k, c, o in specs if (k.value, c.value, o) not in known]
+    if not missing:
+        return
+    conditions = [
+        and_(
+            LedgerAccount.kind == kind,
+            LedgerAccount.currency == currency,
+            LedgerAccount.owner_id.is_(None) if owner is None else LedgerAccount.owner_id == owner,
+        )
+        for kind, currency, owner in missing
+    ]
+    for account in db.scalars(select(LedgerAccount).where(or_(*conditions))):
+        known[(account.kind.value, account.currency.value, account.owner_id)] = account
 
 
 def ensure_wallet(*, db: Session, account_id: int) -> tuple[LedgerAccount, LedgerAccount]:
     """The viewer's paid and bonus coin accounts."""
+    prefetch_accounts(
+        db=db,
+        specs=[
+            (K.viewer_paid, Currency.coin, account_id),
+            (K.viewer_bonus, Currency.coin, account_id),
+        ],
+    )
     return (
         ledger_account(db=db, kind=K.viewer_paid, currency=Currency.coin, owner_id=account_id),
         ledger_account(db=db, kind=K.viewer_bonus, currency=Currency.coin, owner_id=account_id),
@@ -156,16 +191,17 @@ def lock_accounts(*, db: Session, accounts: Sequence[LedgerAccount]) -> None:
 
 
 def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
-    # Row locks in primary-key order: two postings over the same accounts never deadlock.
-    ids = sorted({a.id for a in accounts})
-    db.execute(
-        select(LedgerAccount.id)
-        .where(LedgerAccount.id.in_(ids))
-        .order_by(LedgerAccount.id)
-        .with_for_update()
-    )
-    for account in accounts:
-        db.refresh(account, attribute_names=["balance"])
+    # Row locks in primary-key order (two postings over the same accounts never deadlock),
+    # re-reading the balances in the same round trip.
+    ids = sorted({a.id for a in accounts if not a.may_go_negative})
+    if ids:
+        db.scalars(
+            select(LedgerAccount)
+            .where(LedgerAccount.id.in_(ids))
+            .order_by(LedgerAccount.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
 
 
 def post(
@@ -178,7 +214,12 @@ def post(
     memo: str = "",
     details: dict[str, object] | None = None,
 ) -> LedgerTransaction:
-    """Post one balanced transaction and move the stored balances with it."""
+    """Post one balanced transaction and move the stored balances with it.
+
+    Only people's accounts (wallets, earnings) keep a stored balance, locked and checked here.
+    The platform's counter-accounts are touched by nearly every posting; locking one row for
+    all of them would serialise every unlock, so their balances are the sum of their entries.
+    """
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if not legs:
         raise LedgerError("a transaction needs at least one non-zero entry")
@@ -200,9 +241,22 @@ def post(
         db.add(
             LedgerEntry(transaction_id=transaction.id, ledger_account_id=account.id, amount=amount)
         )
-        account.balance += amount
+        if not account.may_go_negative:
+            account.balance += amount
     db.flush()
     return transaction
+
+
+def account_balance(*, db: Session, account: LedgerAccount) -> int:
+    """Any ledger account's balance: stored for people's accounts, summed for the platform's."""
+    if not account.may_go_negative:
+        return account.balance
+    total = db.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.ledger_account_id == account.id
+        )
+    )
+    return int(total or 0)
 
 
 def balances(*, db: Session, account_id: int) -> WalletBalance:
@@ -338,13 +392,24 @@ def grant_bonus(
 # --- coins out -----------------------------------------------------------------------------
 
 
-def _sweep_expired(db: Session, account_id: int, now: datetime) -> int:
+def _open_lots(db: Session, account_id: int) -> list[BonusLot]:
+    """The owner's lots with coins left, soonest to expire first."""
+    return list(
+        db.scalars(
+            select(BonusLot)
+            .where(BonusLot.owner_id == account_id, BonusLot.remaining > 0)
+            .order_by(BonusLot.expires_at, BonusLot.id)
+        )
+    )
+
+
+def _sweep_expired(
+    db: Session, account_id: int, now: datetime, open_lots: list[BonusLot] | None = None
+) -> int:
     """Move the owner's expired bonus coins back to promotions; returns how many expired."""
-    lots = db.scalars(
-        select(BonusLot)
-        .where(BonusLot.owner_id == account_id, BonusLot.remaining > 0, BonusLot.expires_at <= now)
-        .order_by(BonusLot.id)
-    ).all()
+    if open_lots is None:
+        open_lots = _open_lots(db, account_id)
+    lots = [lot for lot in open_lots if lot.expires_at <= now]
     expired = sum(lot.remaining for lot in lots)
     if not expired:
         return 0
@@ -400,9 +465,20 @@ def spend_for_unlock(
     now = now or utcnow()
     if price_coins <= 0:
         raise LedgerError("an unlock must cost something")
-    _sweep_expired(db, viewer_id, now)
+    prefetch_accounts(
+        db=db,
+        specs=[
+            (K.viewer_paid, Currency.coin, viewer_id),
+            (K.viewer_bonus, Currency.coin, viewer_id),
+            (K.promotions, Currency.coin, None),
+            (K.creator_earnings, Currency.coin, creator_id),
+            (K.platform_revenue, Currency.coin, None),
+        ],
+    )
     paid, bonus = ensure_wallet(db=db, account_id=viewer_id)
     _lock(db, [paid, bonus])
+    open_lots = _open_lots(db, viewer_id)
+    _sweep_expired(db, viewer_id, now, open_lots)
     if paid.balance + bonus.balance < price_coins:
         raise InsufficientCoins(
             f"This costs {price_coins} coins and you have {paid.balance + bonus.balance}.",
@@ -441,12 +517,7 @@ def spend_for_unlock(
         },
     )
     remaining = bonus_used
-    lots = db.scalars(
-        select(BonusLot)
-        .where(BonusLot.owner_id == viewer_id, BonusLot.remaining > 0)
-        .order_by(BonusLot.expires_at, BonusLot.id)
-    ).all()
-    for lot in lots:
+    for lot in open_lots:
         if not remaining:
             break
         take = min(lot.remaining, remaining)
@@ -617,6 +688,10 @@ def verify(*, db: Session) -> list[str]:
     }
     for account in db.scalars(select(LedgerAccount).order_by(LedgerAccount.id)):
         recomputed = int(sums.get(account.id, 0) or 0)
+        if account.may_go_negative:
+            if account.balance != 0:
+                problems.append(f"platform account {account.id} has a stored balance")
+            continue  # derived from its entries, nothing stored to compare
         if recomputed != account.balance:
             problems.append(
                 f"ledger account {account.id} ({account.kind}, owner {account.owner_id}): "
