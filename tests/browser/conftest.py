@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,16 +61,24 @@ class Site:
     series: dict[str, SeededSeries]
 
 
+@dataclass(frozen=True)
+class SeriesPlan:
+    title: str
+    genre: str
+    color: str
+    episode_seconds: list[float]
+    free_episodes: int = 5
+    episode_price_coins: int = 60
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _seed(
-    settings: Settings, plan: list[tuple[str, str, str, list[float]]]
-) -> dict[str, SeededSeries]:
-    """Create, upload, transcode and publish each (title, genre, colour, episode seconds)."""
+def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]:
+    """Create, upload, transcode and publish each planned series."""
     engine = make_engine(settings.effective_database_url)
     _empty_all_tables(engine)
     factory = make_sessionmaker(engine)
@@ -77,15 +86,22 @@ def _seed(
     seeded: dict[str, SeededSeries] = {}
     with session_scope(factory) as db:
         owner = accounts.create_account(db=db, display_name="Test Studio")
-        for n, (title, genre, color, lengths) in enumerate(plan, start=1):
+        for n, item in enumerate(plan, start=1):
+            title = item.title
             series = catalog.create_series(
                 db=db,
                 owner=owner,
-                data=SeriesCreate(title=title, genre=genre, synopsis=f"The story of {title}."),
+                data=SeriesCreate(
+                    title=title,
+                    genre=item.genre,
+                    synopsis=f"The story of {title}.",
+                    free_episodes=item.free_episodes,
+                    episode_price_coins=item.episode_price_coins,
+                ),
             )
             seeded[title] = SeededSeries(id=series.id, title=title)
-            for number, seconds in enumerate(lengths, start=1):
-                clip = cached_clip(seconds=seconds, label=f"S{n}E{number}", color=color)
+            for number, seconds in enumerate(item.episode_seconds, start=1):
+                clip = cached_clip(seconds=seconds, label=f"S{n}E{number}", color=item.color)
                 episode, _asset, _job = upload_episode(
                     db=db,
                     storage=storage,
@@ -112,9 +128,11 @@ def _seed(
     return seeded
 
 
-@pytest.fixture(scope="module")
-def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Three published series of short 360x640 episodes, served by uvicorn on a free port."""
+@contextmanager
+def serve_site(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, plan: list[SeriesPlan]
+) -> Iterator[Site]:
+    """The planned series, transcoded and published, served by uvicorn on a free port."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     env = {
         "MICRODRAMA_ENVIRONMENT": "test",
@@ -132,15 +150,7 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         ladder_heights=[640, 426, 320],
         x264_preset="ultrafast",
     )
-    seeded = _seed(
-        settings,
-        [
-            # A long first episode, so "resume within 3 s" can tell resuming from restarting.
-            ("Midnight Heir", "revenge", "navy", [12.0, 4.0]),
-            ("Contract Bride", "romance", "teal", [4.0, 4.0, 4.0]),
-            ("Alpha's Secret", "fantasy", "purple", [4.0, 4.0]),
-        ],
-    )
+    seeded = _seed(settings, plan)
     port = _free_port()
     log = (data_dir / "server.log").open("wb")
     server = subprocess.Popen(
@@ -161,6 +171,19 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Three published series of short 360x640 free episodes."""
+    plan = [
+        # A long first episode, so "resume within 3 s" can tell resuming from restarting.
+        SeriesPlan("Midnight Heir", "revenge", "navy", [12.0, 4.0]),
+        SeriesPlan("Contract Bride", "romance", "teal", [4.0, 4.0, 4.0]),
+        SeriesPlan("Alpha's Secret", "fantasy", "purple", [4.0, 4.0]),
+    ]
+    with serve_site(database_url, tmp_path_factory, plan) as served:
+        yield served
 
 
 def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:

@@ -21,15 +21,17 @@ from markupsafe import Markup
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
-from microdrama.accounts import service as accounts
-from microdrama.accounts.deps import CurrentViewer, ensure_device_token
+from microdrama.accounts.deps import CurrentViewer, ensure_device_token, known_viewer
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
+from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
+from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
+from microdrama.wallet import service as wallet
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -89,9 +91,38 @@ templates.env.filters["clock"] = clock
 
 
 def _known_viewer(request: Request, db: DbSession) -> Account | None:
-    """The device's guest account if it already exists; pages never create accounts."""
-    token = request.cookies.get("md_device")
-    return accounts.get_by_device(db=db, device_token=token) if token else None
+    """The signed-in account, or the device's guest if it already exists; pages never create
+    accounts."""
+    return known_viewer(request, db)
+
+
+def _viewer_summary(db: DbSession, viewer: Account | None) -> dict[str, Any]:
+    """What every page's header and the player need to know about the viewer up front."""
+    if viewer is None:
+        return {
+            "balance_coins": 0,
+            "is_guest": True,
+            "auto_unlock": False,
+            "watch_reminder_minutes": None,
+        }
+    return {
+        "balance_coins": wallet.balances(db=db, account_id=viewer.id).total,
+        "is_guest": viewer.is_guest,
+        "auto_unlock": viewer.auto_unlock,
+        "watch_reminder_minutes": viewer.watch_reminder_minutes,
+    }
+
+
+def _unlocked_episode_ids(db: DbSession, viewer: Account | None, series: Series) -> list[int]:
+    """Paid episodes this viewer may play anyway (unlocked, VIP, owner): no lock on them."""
+    if viewer is None:
+        return []
+    return [
+        episode.id
+        for episode in series.episodes
+        if episode.number > series.free_episodes
+        and paywall.entitlement(db=db, viewer=viewer, episode=episode).allowed
+    ]
 
 
 def _render(
@@ -126,6 +157,7 @@ def feed_page(request: Request, db: DbSession) -> Response:
         "page_size": FEED_PAGE_SIZE,
         "first": first,
         "continue_watching": resume,
+        "viewer": _viewer_summary(db, viewer),
     }
     return _render(request, "feed.html", context)
 
@@ -175,11 +207,14 @@ def series_page(series_id: int, request: Request, db: DbSession) -> Response:
     progress = playback.series_progress(db=db, viewer=viewer, series_id=series_id) if viewer else []
     by_episode = {p.episode_id: p for p in progress}
     resume = _resume_point(read.episodes, by_episode)
-    return _render(
-        request,
-        "series.html",
-        {"series": read, "progress": by_episode, "resume": resume},
-    )
+    context = {
+        "series": read,
+        "progress": by_episode,
+        "resume": resume,
+        "unlocked": set(_unlocked_episode_ids(db, viewer, series)),
+        "viewer": _viewer_summary(db, viewer),
+    }
+    return _render(request, "series.html", context)
 
 
 @router.get("/watch/{episode_id}", response_class=HTMLResponse)
@@ -207,8 +242,19 @@ def watch_page(
         "start_seconds": max(0.0, min(t, episode.duration_ms / 1000)),
         "explicit_start": explicit_start,
         "progress": [p.model_dump() for p in progress],
+        "unlocked_episode_ids": _unlocked_episode_ids(db, viewer, series),
+        "viewer": _viewer_summary(db, viewer),
     }
-    return _render(request, "watch.html", {"data": data, "series": read, "episode": episode})
+    context = {"data": data, "series": read, "episode": episode, "viewer": data["viewer"]}
+    return _render(request, "watch.html", context)
+
+
+@router.get("/wallet", response_class=HTMLResponse)
+def wallet_page(request: Request, db: DbSession) -> Response:
+    """Balance, coin packs, VIP, the daily check-in and the complete history (filled in by
+    wallet.js from the wallet API, so a purchase or check-in refreshes it in place)."""
+    viewer = _known_viewer(request, db)
+    return _render(request, "wallet.html", {"viewer": _viewer_summary(db, viewer)})
 
 
 def _resume_point(

@@ -4,15 +4,24 @@
 // segment load into the hidden slot with a small buffer; on `ended` the slots swap, so the next
 // episode starts from already-decoded frames with no gap. window.__player exposes the state
 // for tests and benchmarks (see README / the web report).
+//
+// Paid episodes go through the paywall first (paywall.js): a locked episode is never loaded
+// or prefetched; reaching one opens the sheet over the last frame, and once it is unlocked
+// the episode's (gated) playlist is loaded fresh.
 
+import { api, settledPurchase, showBalance } from "./api.js";
 import { attachStream, clock, onNextFrame, playWithSoundIfAllowed } from "./media.js";
+import { createPaywall } from "./paywall.js";
 import { trackProgress } from "./progress.js";
+import { watchReminder } from "./reminder.js";
 
 const data = JSON.parse(document.getElementById("player-data").textContent);
 const series = data.series;
 const episodes = series.episodes;
 const byId = new Map(episodes.map((e) => [e.id, e]));
 const watched = new Set(data.progress.filter((p) => p.completed).map((p) => p.episode_id));
+// Episodes this viewer may play without asking: free ones, and paid ones already unlocked.
+const playable = new Set([...episodes.filter((e) => !e.locked).map((e) => e.id), ...data.unlocked_episode_ids]);
 
 const $ = (id) => document.getElementById(id);
 const root = $("player");
@@ -30,6 +39,7 @@ const ui = {
   drawer: $("drawer"),
   episodesButton: $("episodes-button"),
   poster: $("poster"),
+  lockedPill: $("locked-pill"),
 };
 
 const slots = [$("video-a"), $("video-b")].map((video) => ({ video, stream: null, episodeId: null, token: 0 }));
@@ -37,6 +47,8 @@ let active = slots[0];
 let muted = localStorage.getItem("md_muted") === "true";
 let prefetchStarted = false;
 let seeking = false;
+let lockedEpisode = null; // the paid episode the viewer reached and has not unlocked yet
+let switching = 0; // bumps on every requested switch: a slow paywall check yields to newer ones
 
 const HAVE_CURRENT_DATA = 2;
 const standby = () => (active === slots[0] ? slots[1] : slots[0]);
@@ -53,10 +65,32 @@ const player = {
   nextRequestedAt: null,
   /** How the last episode change happened: "prefetched" (slot swap) or "cold" (fresh load). */
   lastSwitch: null,
+  /** performance.now() of the last tap on an unlock button (or of the automatic unlock). */
+  get unlockTappedAt() { return paywall.state.unlockTappedAt; },
+  /** The locked episode the paywall is about, or null. */
+  get lockedEpisodeId() { return lockedEpisode?.id ?? null; },
   next: () => advance(),
   play: (episodeId, seconds = 0) => switchTo(byId.get(episodeId), seconds),
 };
 window.__player = player;
+
+const paywall = createPaywall({
+  root,
+  series,
+  episodes,
+  onUnlocked(ids, episode) {
+    for (const id of ids) playable.add(id);
+    markDrawer();
+    switchTo(episode, 0);
+  },
+  onOpenChange(open) {
+    root.dataset.paywall = String(open);
+    if (!open && lockedEpisode) showLocked();
+  },
+});
+window.__paywall = paywall.state;
+
+const reminder = watchReminder(root, data.viewer.watch_reminder_minutes);
 
 const progress = trackProgress(
   () => ({ episodeId: active.episodeId, video: active.video }),
@@ -144,11 +178,18 @@ async function load(slot, episode, { startSeconds = 0, small = false } = {}) {
   slot.stream = stream;
 }
 
-function prefetchNext() {
+async function prefetchNext() {
   prefetchStarted = true;
   const next = byId.get(currentEpisode()?.next_episode_id);
+  if (!next) return;
+  if (!playable.has(next.id)) {
+    // A paid episode is prefetched only once the viewer may play it (unlocked, VIP...).
+    const access = await api("GET", `/api/episodes/${next.id}/access`).catch(() => null);
+    if (!access?.allowed) return;
+    playable.add(next.id);
+  }
   const spare = standby();
-  if (next && spare.episodeId !== next.id) {
+  if (spare.episodeId !== next.id && next.id === currentEpisode()?.next_episode_id) {
     spare.video.muted = true;
     load(spare, next, { small: true });
   }
@@ -184,12 +225,30 @@ function activate(slot, episode) {
   showEpisode(episode);
 }
 
-/** Switch to an episode: swap in the prefetched slot when it holds it, otherwise load it. */
-async function switchTo(episode, startSeconds = 0) {
+/**
+ * Switch to an episode: swap in the prefetched slot when it holds it, otherwise load it.
+ * A paid episode the viewer may not play yet opens the paywall instead (`sequential`: reached
+ * by autoplay or "next", where auto-unlock may pay for it).
+ */
+async function switchTo(episode, startSeconds = 0, { sequential = false } = {}) {
   if (!episode) return;
+  const request = ++switching;
   player.nextRequestedAt = performance.now();
   player.firstFrameAt = null;
   player.playingAt = null;
+  if (!playable.has(episode.id)) {
+    const allowed = await paywall.gate(episode, { sequential });
+    if (request !== switching) return;
+    if (!allowed) {
+      lockOn(episode);
+      return;
+    }
+    playable.add(episode.id);
+    markDrawer();
+  }
+  lockedEpisode = null;
+  ui.lockedPill.hidden = true;
+  paywall.close();
   if (episode.id !== active.episodeId) progress.leave();
   const spare = standby();
   if (spare.episodeId === episode.id && spare.stream && !spare.failed) {
@@ -210,7 +269,27 @@ function advance() {
     ui.end.hidden = false;
     return Promise.resolve();
   }
-  return switchTo(next, 0);
+  return switchTo(next, 0, { sequential: true });
+}
+
+/** The paywall is open for `episode`: the last frame (or the poster) stays as the backdrop. */
+function lockOn(episode) {
+  lockedEpisode = episode;
+  const video = active.video;
+  if (!video.paused) video.pause();
+  if (!active.stream || video.ended) setState("locked");
+  ui.lockedPill.hidden = true;
+}
+
+/** The sheet was closed: a pill to reopen it, unless the viewer can still watch this one. */
+function showLocked() {
+  if (root.dataset.state !== "locked") return;
+  ui.lockedPill.querySelector("span").textContent = `Unlock episode ${lockedEpisode.number}`;
+  ui.lockedPill.hidden = false;
+}
+
+function reopenPaywall() {
+  if (lockedEpisode) switchTo(lockedEpisode, 0);
 }
 
 function showEpisode(episode) {
@@ -231,6 +310,13 @@ function showEpisode(episode) {
 function markDrawer() {
   for (const tile of ui.drawer.querySelectorAll("[data-episode-id]")) {
     const id = Number(tile.dataset.episodeId);
+    if (playable.has(id)) {
+      const lock = tile.querySelector(".badge.locked");
+      if (lock) {
+        lock.remove();
+        tile.setAttribute("aria-label", `Play episode ${byId.get(id).number}`);
+      }
+    }
     tile.classList.toggle("is-current", id === active.episodeId);
     tile.classList.toggle("watched", watched.has(id));
     if (id === active.episodeId) tile.setAttribute("aria-current", "true");
@@ -278,8 +364,9 @@ for (const slot of slots) {
     root.dataset.waiting = "false";
   });
   video.addEventListener("pause", () => {
+    reminder.stop();
     if (slot !== active || video.ended) return;
-    setState("paused");
+    if (root.dataset.state !== "locked") setState("paused");
     progress.paused();
   });
   video.addEventListener("loadedmetadata", () => {
@@ -296,7 +383,10 @@ for (const slot of slots) {
       ui.seek.style.setProperty("--fill", `${(100 * t) / (Number(ui.seek.max) || 1)}%`);
     }
     ui.now.textContent = clock(t);
-    if (!video.paused) progress.tick();
+    if (!video.paused) {
+      progress.tick();
+      reminder.tick();
+    }
     if (!prefetchStarted && t >= 1) prefetchNext();
   });
   video.addEventListener("ended", () => {
@@ -317,7 +407,8 @@ ui.seek.addEventListener("change", () => {
   seeking = false;
 });
 $("tap-layer").addEventListener("click", () => {
-  if (muted && ui.unmute.hidden === false && !active.video.paused) setMuted(false);
+  if (root.dataset.state === "locked") reopenPaywall();
+  else if (muted && ui.unmute.hidden === false && !active.video.paused) setMuted(false);
   else togglePlay();
 });
 ui.play.addEventListener("click", togglePlay);
@@ -332,6 +423,7 @@ $("retry-button").addEventListener("click", () => {
   ui.error.hidden = true;
   load(active, episode, { startSeconds: at }).then(() => start(active, at));
 });
+ui.lockedPill.addEventListener("click", reopenPaywall);
 ui.drawer.addEventListener("click", (event) => {
   const tile = event.target.closest("[data-episode-id]");
   if (!tile) return;
@@ -340,7 +432,7 @@ ui.drawer.addEventListener("click", (event) => {
   if (episode.id !== active.episodeId) switchTo(episode, 0);
 });
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest?.("input, textarea") && event.key !== "Escape") return;
+  if (event.target.closest?.("input, textarea, #paywall") && event.key !== "Escape") return;
   const video = active.video;
   const keys = {
     " ": togglePlay,
@@ -349,7 +441,10 @@ document.addEventListener("keydown", (event) => {
     n: () => advance(),
     ArrowRight: () => { video.currentTime = Math.min(video.duration || 0, video.currentTime + 5); },
     ArrowLeft: () => { video.currentTime = Math.max(0, video.currentTime - 5); },
-    Escape: () => openDrawer(false),
+    Escape: () => {
+      openDrawer(false);
+      paywall.close();
+    },
   };
   if (event.target.closest?.("button, a") && (event.key === " " || event.key === "Enter")) return;
   const action = keys[event.key];
@@ -359,10 +454,34 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-// Go: the requested episode, at the requested second.
+// Go: the requested episode, at the requested second (a paid one: through the paywall).
 const first = byId.get(data.episode_id);
 const local = data.explicit_start ? null : recalled(first.id);
 const startAt = local !== null && local < first.duration_ms / 1000 - 3 ? local : data.start_seconds;
+const purchaseId = new URLSearchParams(location.search).get("purchase");
 showMuted();
 showEpisode(first);
-load(active, first, { startSeconds: startAt }).then(() => start(active, startAt));
+if (playable.has(first.id)) {
+  load(active, first, { startSeconds: startAt }).then(() => start(active, startAt));
+  if (purchaseId) {
+    // Bought from elsewhere and back on a playable episode: just say how it went.
+    settledPurchase(purchaseId).then((purchase) => {
+      paywall.toast(purchase.status === "paid" ? "Payment received" : "The payment did not go through");
+      return api("GET", "/api/wallet");
+    }).then((wallet) => showBalance(wallet.total_coins)).catch(() => {});
+  }
+} else {
+  // Opened on a paid episode (from the series grid, or back from checkout): its poster is the
+  // backdrop of the sheet until the viewer may play it.
+  active.episodeId = first.id;
+  setState("locked");
+  if (purchaseId) {
+    paywall.resumePurchase(purchaseId, first).then((allowed) => {
+      if (!allowed) return lockOn(first);
+      playable.add(first.id);
+      return switchTo(first, startAt);
+    });
+  } else {
+    switchTo(first, startAt);
+  }
+}

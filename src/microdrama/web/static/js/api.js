@@ -1,0 +1,138 @@
+// Talking to the JSON API: errors as values people can read, idempotency keys, prices.
+
+/** An error answer of the API: `code` is stable (insufficient_coins...), `message` is for people. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = body?.error || (status === 0 ? "network" : "http_error");
+    this.body = body || {};
+  }
+
+  /** Worth retrying with the same idempotency key: nothing definite came back. */
+  get retryable() {
+    return this.status === 0 || this.status >= 500;
+  }
+}
+
+/** fetch() for JSON: resolves to the parsed body, rejects with an ApiError. */
+export async function api(method, url, { body, idempotencyKey } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new ApiError(0, { message: "No connection. Check your network and try again." });
+  }
+  const text = await response.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {}
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID(); // secure contexts only
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * One idempotency key per intended action: the same key is reused when the same action is
+ * retried after an unclear outcome (network error, 5xx), a fresh one once it has an answer.
+ * Kept in sessionStorage, so a retry after a reload still cannot charge twice.
+ */
+export const intents = {
+  key(action) {
+    const name = `md_intent:${action}`;
+    let key = sessionStorage.getItem(name);
+    if (!key) {
+      key = randomKey();
+      sessionStorage.setItem(name, key);
+    }
+    return key;
+  },
+  done(action) {
+    sessionStorage.removeItem(`md_intent:${action}`);
+  },
+};
+
+/** Run a money-moving call under the action's key; forget the key once the answer is definite. */
+export async function withIntent(action, call) {
+  const key = intents.key(action);
+  try {
+    const result = await call(key);
+    intents.done(action);
+    return result;
+  } catch (error) {
+    if (!(error instanceof ApiError) || !error.retryable) intents.done(action);
+    throw error;
+  }
+}
+
+const number = new Intl.NumberFormat("en-US");
+
+export function coins(n) {
+  return `${number.format(n)} coin${n === 1 ? "" : "s"}`;
+}
+
+export function money(cents, currency = "USD") {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
+}
+
+export function formatNumber(n) {
+  return number.format(n);
+}
+
+/** Every element showing the viewer's balance (the coin pills) says `total` coins. */
+export function showBalance(total) {
+  for (const element of document.querySelectorAll("[data-balance]")) {
+    element.textContent = number.format(total);
+    const link = element.closest("a");
+    if (link) link.setAttribute("aria-label", `Wallet: ${coins(total)}`);
+  }
+}
+
+/** Wait until a purchase is settled (paid, failed, refunded) or `timeoutMs` has passed. */
+export async function settledPurchase(id, { timeoutMs = 30_000, everyMs = 400 } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const purchase = await api("GET", `/api/purchases/${id}`);
+    if (purchase.status !== "pending" || performance.now() > deadline) return purchase;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Start buying a coin pack or VIP plan and go to the provider's checkout page. */
+export async function checkout(product, returnTo) {
+  const action = `purchase:${product.coin_pack || product.vip_plan}:${returnTo}`;
+  const created = await withIntent(action, (key) =>
+    api("POST", "/api/purchases", { body: { ...product, return_to: returnTo }, idempotencyKey: key }),
+  );
+  location.assign(created.checkout_url);
+  return created;
+}
+
+/** The message to show for an API error, with the details the viewer needs. */
+export function explain(error) {
+  if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
+  const body = error.body;
+  switch (error.code) {
+    case "insufficient_coins":
+      return `Not enough coins: this costs ${coins(body.price_coins)} and you have ${coins(body.balance_coins)}.`;
+    case "spend_limit_reached":
+      return `That would pass your weekly spend limit of ${coins(body.weekly_limit_coins)} ` +
+        `(${coins(body.spent_this_week_coins)} spent in the last 7 days). You can change it in your account.`;
+    default:
+      return error.message;
+  }
+}

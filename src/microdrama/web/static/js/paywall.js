@@ -1,0 +1,396 @@
+// The paywall sheet: every way to get a locked episode, over the player's last frame.
+//
+// The price in coins and money, the balance, "Unlock for N coins", the rest of the series at
+// the cap price, VIP plans, coin packs (through the payment provider's checkout page and
+// back), "watch an ad", and the auto-unlock switch. Money-moving calls carry an idempotency
+// key per intended action (reused when the same action is retried after an unclear outcome).
+
+import {
+  api,
+  checkout,
+  coins,
+  explain,
+  formatNumber,
+  money,
+  settledPurchase,
+  showBalance,
+  withIntent,
+} from "./api.js";
+import { attachStream } from "./media.js";
+
+/**
+ * `onUnlocked(episodeIds, episode)` is called when the viewer may now play `episode` (and the
+ * other ids): the player marks them playable and starts the episode.
+ */
+export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange = () => {} }) {
+  const sheet = root.querySelector("#paywall");
+  const slot = (name) => sheet.querySelector(`[data-slot="${name}"]`);
+  const button = (name) => sheet.querySelector(`[data-action="${name}"]`);
+  const toastElement = root.querySelector("#toast");
+  const adPlayer = root.querySelector("#ad-player");
+  const adVideo = root.querySelector("#ad-video");
+  let store = null;
+  let current = null; // {episode, access}
+  let busy = false;
+  let toastTimer = 0;
+
+  const state = {
+    /** performance.now() of the last tap on an unlock button (for time-to-first-frame). */
+    unlockTappedAt: null,
+    get isOpen() { return !sheet.hidden; },
+    get episodeId() { return current?.episode.id ?? null; },
+  };
+
+  function loadStore() {
+    store ??= api("GET", "/api/store").catch((error) => {
+      store = null;
+      throw error;
+    });
+    return store;
+  }
+
+  const access = (episode) => api("GET", `/api/episodes/${episode.id}/access`);
+
+  function say(name, text) {
+    const element = slot(name);
+    element.textContent = text || "";
+    element.hidden = !text;
+  }
+
+  function setBusy(value) {
+    busy = value;
+    sheet.setAttribute("aria-busy", String(value));
+    for (const element of sheet.querySelectorAll("button[data-action]:not([data-action=close]), .packs button, .plans button")) {
+      element.disabled = value || element.dataset.unaffordable === "true";
+    }
+  }
+
+  function render(episode, a) {
+    current = { episode, access: a };
+    const short = Math.max(0, a.price_coins - a.balance_coins);
+    slot("number").textContent = String(episode.number);
+    slot("price-coins").textContent = coins(a.price_coins);
+    slot("price-money").textContent = money(a.price_cents);
+    slot("balance").textContent = coins(a.balance_coins);
+    showBalance(a.balance_coins);
+
+    const unlock = button("unlock");
+    unlock.hidden = short > 0;
+    unlock.textContent = `Unlock for ${coins(a.price_coins)}`;
+
+    const rest = a.rest_of_series;
+    const restButton = button("unlock-rest");
+    restButton.hidden = !(rest && rest.episodes > 1);
+    if (!restButton.hidden) {
+      const saving = rest.sum_coins - rest.cap_price_coins;
+      const need = rest.cap_price_coins - a.balance_coins;
+      slot("rest-label").textContent =
+        `Unlock all ${rest.episodes} remaining episodes for ${coins(rest.cap_price_coins)} (${money(rest.cap_price_cents)})`;
+      slot("rest-save").textContent = [
+        saving > 0 ? `save ${coins(saving)}` : "",
+        need > 0 ? `you need ${formatNumber(need)} more` : "",
+      ].filter(Boolean).join(" · ");
+      restButton.dataset.unaffordable = String(need > 0);
+    }
+
+    const adButton = button("ad");
+    const adsLeft = a.ads_left_today;
+    adButton.hidden = typeof adsLeft !== "number";
+    if (!adButton.hidden) {
+      slot("ads-left").textContent = adsLeft > 0 ? `${adsLeft} left today` : "none left today";
+      adButton.dataset.unaffordable = String(adsLeft <= 0);
+    }
+
+    slot("packs-heading").textContent = short > 0
+      ? `You need ${coins(short)} more — get a coin pack`
+      : "Get more coins";
+    sheet.classList.toggle("is-short", short > 0);
+    button("auto-unlock").checked = Boolean(a.auto_unlock);
+    setBusy(busy);
+    renderStore();
+  }
+
+  async function renderStore() {
+    let catalog;
+    try {
+      catalog = await loadStore();
+    } catch {
+      return; // the sheet still offers what needs no store
+    }
+    const returnTo = `/watch/${current.episode.id}`;
+    const packs = slot("packs");
+    packs.replaceChildren(...catalog.coin_packs.map((pack) => {
+      const item = document.createElement("li");
+      const buy = document.createElement("button");
+      buy.type = "button";
+      buy.className = "pack";
+      buy.setAttribute("data-testid", "coin-pack");
+      const bonus = pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : "";
+      buy.setAttribute("aria-label",
+        `Buy ${formatNumber(pack.coins)} coins${bonus} for ${money(pack.price_cents, pack.currency)}`);
+      buy.innerHTML = `<b></b><small></small><span></span>`;
+      buy.querySelector("b").textContent = formatNumber(pack.coins);
+      buy.querySelector("small").textContent = pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins";
+      buy.querySelector("span").textContent = money(pack.price_cents, pack.currency);
+      buy.addEventListener("click", () => startCheckout({ coin_pack: pack.code }, returnTo));
+      item.append(buy);
+      return item;
+    }));
+    const plans = slot("plans");
+    plans.closest("section").hidden = catalog.vip_plans.length === 0;
+    plans.replaceChildren(...catalog.vip_plans.map((plan) => {
+      const item = document.createElement("li");
+      const buy = document.createElement("button");
+      buy.type = "button";
+      buy.className = "plan";
+      buy.setAttribute("data-testid", "vip-plan");
+      buy.setAttribute("aria-label", `Buy ${plan.name} for ${money(plan.price_cents, plan.currency)}`);
+      buy.innerHTML = `<b></b><span></span>`;
+      buy.querySelector("b").textContent = plan.name.replace(/^VIP\s+/, "");
+      buy.querySelector("span").textContent = `${money(plan.price_cents, plan.currency)} / ${period(plan.period_days)}`;
+      buy.addEventListener("click", () => startCheckout({ vip_plan: plan.code }, returnTo));
+      item.append(buy);
+      return item;
+    }));
+    setBusy(busy);
+  }
+
+  function period(days) {
+    if (days === 7) return "week";
+    if (days === 30 || days === 31) return "month";
+    if (days === 365 || days === 366) return "year";
+    return `${days} days`;
+  }
+
+  async function startCheckout(product, returnTo) {
+    if (busy) return;
+    say("error", "");
+    setBusy(true);
+    try {
+      await checkout(product, returnTo); // navigates to the checkout page
+    } catch (error) {
+      say("error", explain(error));
+      setBusy(false);
+    }
+  }
+
+  function open(episode, a) {
+    render(episode, a);
+    if (sheet.hidden) {
+      say("error", "");
+      say("notice", "");
+      sheet.hidden = false;
+      onOpenChange(true);
+      (button("unlock").hidden ? sheet.querySelector(".packs button, [data-action=close]") : button("unlock"))
+        ?.focus({ preventScroll: true });
+    }
+  }
+
+  function close() {
+    if (sheet.hidden) return;
+    sheet.hidden = true;
+    onOpenChange(false);
+  }
+
+  function toast(text) {
+    toastElement.textContent = text;
+    toastElement.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { toastElement.hidden = true; }, 3500);
+  }
+
+  async function unlockOne(episode) {
+    const result = await withIntent(`unlock:${episode.id}`, (key) =>
+      api("POST", `/api/episodes/${episode.id}/unlock`, { body: { method: "coins" }, idempotencyKey: key }),
+    );
+    showBalance(result.balance_coins);
+    return result;
+  }
+
+  async function act(work) {
+    if (busy || !current) return;
+    const { episode } = current;
+    state.unlockTappedAt = performance.now();
+    say("error", "");
+    setBusy(true);
+    try {
+      const ids = await work(episode);
+      close();
+      onUnlocked(ids, episode);
+    } catch (error) {
+      say("error", explain(error));
+      if (error.code === "insufficient_coins" || error.code === "spend_limit_reached") {
+        access(episode).then((a) => render(episode, a)).catch(() => {});
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  button("unlock").addEventListener("click", () => act(async (episode) => {
+    await unlockOne(episode);
+    return [episode.id];
+  }));
+
+  button("unlock-rest").addEventListener("click", () => act(async (episode) => {
+    const result = await withIntent(`unlock-rest:${series.id}:${episode.number}`, (key) =>
+      api("POST", `/api/series/${series.id}/unlock-rest?from_number=${episode.number}`, { idempotencyKey: key }),
+    );
+    showBalance(result.balance_coins);
+    return episodes.filter((e) => e.number >= episode.number).map((e) => e.id);
+  }));
+
+  button("ad").addEventListener("click", () => act(async (episode) => {
+    const session = await api("POST", "/api/ads/sessions", { body: { episode_id: episode.id } });
+    await playAd(session);
+    await api("POST", `/api/ads/sessions/${encodeURIComponent(session.ad_session)}/complete`);
+    const after = await access(episode);
+    if (!after.allowed) throw new Error("The ad did not unlock the episode.");
+    toast(`Unlocked episode ${episode.number} · thanks for watching`);
+    return [episode.id];
+  }));
+
+  button("close").addEventListener("click", close);
+
+  button("auto-unlock").addEventListener("change", async (event) => {
+    const wanted = event.target.checked;
+    say("error", "");
+    try {
+      const me = await api("PATCH", "/api/me/settings", { body: { auto_unlock: wanted } });
+      event.target.checked = me.auto_unlock;
+      if (current) current.access.auto_unlock = me.auto_unlock;
+      toast(me.auto_unlock ? "Auto-unlock is on: the next episodes unlock as you watch" : "Auto-unlock is off");
+    } catch (error) {
+      event.target.checked = !wanted;
+      say("error", explain(error));
+    }
+  });
+
+  sheet.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.stopPropagation();
+      close();
+    }
+  });
+
+  /** The built-in ad, full screen, with a countdown and no skip. Resolves when it has ended. */
+  function playAd(session) {
+    const countdown = adPlayer.querySelector('[data-slot="countdown"]');
+    const bar = adPlayer.querySelector('[data-slot="bar"]');
+    const seconds = (session.duration_ms || 15000) / 1000;
+    adPlayer.hidden = false;
+    return new Promise((resolve, reject) => {
+      let stream = null;
+      const finish = (error) => {
+        adVideo.removeEventListener("timeupdate", tick);
+        adVideo.removeEventListener("ended", ended);
+        adVideo.removeEventListener("error", failed);
+        stream?.destroy();
+        adVideo.removeAttribute("src");
+        adVideo.load();
+        adPlayer.hidden = true;
+        if (error) reject(error);
+        else resolve();
+      };
+      const tick = () => {
+        const total = adVideo.duration || seconds;
+        const left = Math.max(0, Math.ceil(total - adVideo.currentTime));
+        countdown.textContent = left > 0 ? `Reward in ${left} s` : "Unlocking…";
+        bar.style.width = `${Math.min(100, (100 * adVideo.currentTime) / total)}%`;
+      };
+      const ended = () => finish();
+      const failed = () => finish(new Error("The ad could not be played. Please try again."));
+      adVideo.addEventListener("timeupdate", tick);
+      adVideo.addEventListener("ended", ended);
+      adVideo.addEventListener("error", failed);
+      countdown.textContent = `Reward in ${Math.ceil(seconds)} s`;
+      bar.style.width = "0%";
+      const start = () => adVideo.play().catch(() => {
+        adVideo.muted = true; // sound refused: the ad still plays
+        return adVideo.play();
+      }).catch(failed);
+      if (/\.m3u8(\?|$)/.test(session.ad_url)) {
+        attachStream(adVideo, session.ad_url, { onFatal: failed }).then((s) => {
+          stream = s;
+          start();
+        });
+      } else {
+        adVideo.src = session.ad_url;
+        start();
+      }
+    });
+  }
+
+  return {
+    state,
+    open,
+    close,
+    toast,
+
+    /**
+     * Before playing a paid episode: true when the viewer may play it now (entitled, or
+     * auto-unlocked because `sequential` and the switch is on); otherwise the sheet opens.
+     */
+    async gate(episode, { sequential = false } = {}) {
+      let a;
+      try {
+        a = await access(episode);
+      } catch (error) {
+        if (error.status === 404) return false;
+        return true; // let the player try: the playlist route has the final word
+      }
+      if (a.allowed) return true;
+      if (sequential && a.auto_unlock && a.balance_coins >= a.price_coins) {
+        state.unlockTappedAt = performance.now();
+        try {
+          const result = await unlockOne(episode);
+          toast(`Unlocked episode ${episode.number} · ${coins(result.charged_coins || a.price_coins)}`);
+          return true;
+        } catch (error) {
+          open(episode, a);
+          say("error", explain(error));
+          return false;
+        }
+      }
+      loadStore().catch(() => {});
+      open(episode, a);
+      return false;
+    },
+
+    /** Back from the checkout page with ?purchase=ID: wait for the outcome, then offer to unlock. */
+    async resumePurchase(purchaseId, episode) {
+      let a = await access(episode);
+      open(episode, a);
+      say("notice", "Confirming your payment…");
+      setBusy(true);
+      let purchase;
+      try {
+        purchase = await settledPurchase(purchaseId);
+      } catch (error) {
+        setBusy(false);
+        say("notice", "");
+        say("error", explain(error));
+        return false;
+      }
+      a = await access(episode);
+      setBusy(false);
+      render(episode, a);
+      if (purchase.status === "paid") {
+        if (a.allowed) {
+          close();
+          toast(purchase.kind === "vip" ? "VIP is active: enjoy every episode" : "Payment received");
+          return true;
+        }
+        const bonus = purchase.bonus_coins ? ` + ${formatNumber(purchase.bonus_coins)} bonus` : "";
+        say("notice", `Payment received: ${coins(purchase.coins)}${bonus} added. Ready to unlock.`);
+        button("unlock").focus({ preventScroll: true });
+      } else if (purchase.status === "failed") {
+        say("notice", "");
+        say("error", `Your payment did not go through${purchase.failure_reason ? `: ${purchase.failure_reason}` : ""}. Nothing was charged.`);
+      } else {
+        say("notice", "Your payment is still being confirmed; your coins will appear in your wallet shortly.");
+      }
+      return false;
+    },
+  };
+}
