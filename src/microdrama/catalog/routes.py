@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from microdrama.accounts import service as accounts
-from microdrama.accounts.deps import DEVICE_COOKIE, CurrentViewer
+from microdrama.accounts.deps import CurrentViewer, known_viewer
 from microdrama.catalog import service
 from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesCreate, SeriesRead
 from microdrama.db import DbSession, session_scope
@@ -53,8 +52,7 @@ async def get_series(series_id: int, request: Request) -> Response:
 
     def build() -> tuple[bytes, bool]:
         with session_scope(state.sessionmaker) as db:
-            token = request.cookies.get(DEVICE_COOKIE)
-            viewer = accounts.get_by_device(db=db, device_token=token) if token else None
+            viewer = known_viewer(request, db)
             series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
             read = service.series_read(storage=state.storage, series=series)
             return read.model_dump_json().encode(), read.status == "published"
