@@ -12,10 +12,12 @@ from microdrama import idempotency
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.db import DbSession
 from microdrama.paywall import service
+from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
 
 router = APIRouter(tags=["paywall"])
 router.include_router(hls_router)
+router.include_router(ads_router)
 
 
 class UnlockRequest(BaseModel):
