@@ -11,6 +11,7 @@ from microdrama.accounts.deps import CurrentViewer, known_viewer
 from microdrama.catalog import service
 from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesCreate, SeriesRead
 from microdrama.db import DbSession, session_scope
+from microdrama.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -31,11 +32,9 @@ async def feed(
             items = service.list_feed(db=db, storage=state.storage, limit=limit, offset=offset)
             return Feed(items=items).model_dump_json().encode()
 
-    # The feed is the same for everyone: serve pre-encoded bytes from a short-lived cache so the
-    # hot path is an async dict lookup, not a thread hop and an ORM query.
-    body = state.public_cache.get(("feed", limit, offset))
-    if body is None:
-        body = state.public_cache.put(("feed", limit, offset), await run_in_threadpool(build))
+    # The feed is the same for everyone: the hot path is an async dict lookup of pre-encoded
+    # bytes, not a thread hop and an ORM query.
+    body = await state.public_cache.get_or_build(("feed", limit, offset), build)
     return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 
@@ -43,26 +42,30 @@ async def feed(
 async def get_series(series_id: int, request: Request) -> Response:
     """The series page: poster, synopsis and the episode grid."""
     state = request.app.state
-    key = ("series", series_id)
-    body = state.public_cache.get(key)
-    if body is not None:
-        return Response(
-            body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE}
-        )
 
-    def build() -> tuple[bytes, bool]:
+    def build_public() -> bytes:
+        with session_scope(state.sessionmaker) as db:
+            series = service.get_visible(db=db, series_id=series_id, viewer=None)
+            return (
+                service.series_read(storage=state.storage, series=series).model_dump_json().encode()
+            )
+
+    def build_for_viewer() -> bytes:
         with session_scope(state.sessionmaker) as db:
             viewer = known_viewer(request, db)
             series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
-            read = service.series_read(storage=state.storage, series=series)
-            return read.model_dump_json().encode(), read.status == "published"
+            return (
+                service.series_read(storage=state.storage, series=series).model_dump_json().encode()
+            )
 
-    body, public = await run_in_threadpool(build)
-    if not public:  # a creator looking at their draft: never cached, never shared
+    try:
+        body = await state.public_cache.get_or_build(("series", series_id), build_public)
+    except NotFound:
+        # Not published: perhaps the caller's own draft. Never cached, never shared.
+        body = await run_in_threadpool(build_for_viewer)
         return Response(
             body, media_type="application/json", headers={"Cache-Control": "private, no-store"}
         )
-    state.public_cache.put(key, body)
     return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 

@@ -1,0 +1,56 @@
+"""The public cache rebuilds an expired answer once, while everyone keeps getting an answer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from microdrama.cache import TTLCache
+
+
+def test_fifty_requests_on_a_cold_key_share_one_build() -> None:
+    cache: TTLCache[str] = TTLCache(ttl_seconds=60)
+    builds = 0
+    lock = threading.Lock()
+
+    def build() -> str:
+        nonlocal builds
+        with lock:
+            builds += 1
+        time.sleep(0.05)
+        return "feed"
+
+    async def fifty() -> list[str]:
+        return await asyncio.gather(*(cache.get_or_build("feed", build) for _ in range(50)))
+
+    assert asyncio.run(fifty()) == ["feed"] * 50
+    assert builds == 1
+
+
+def test_an_expired_entry_is_served_stale_while_one_rebuild_runs() -> None:
+    cache: TTLCache[int] = TTLCache(ttl_seconds=0.01)
+    version = 0
+    release = threading.Event()
+
+    def build() -> int:
+        nonlocal version
+        release.wait(timeout=5)
+        version += 1
+        return version
+
+    async def scenario() -> tuple[int, list[int], int]:
+        release.set()
+        first = await cache.get_or_build("k", build)
+        release.clear()
+        await asyncio.sleep(0.02)  # now expired
+        during = await asyncio.gather(*(cache.get_or_build("k", build) for _ in range(20)))
+        release.set()
+        await asyncio.sleep(0.1)  # let the single background rebuild finish
+        return first, during, await cache.get_or_build("k", build)
+
+    first, during, after = asyncio.run(scenario())
+
+    assert first == 1
+    assert during == [1] * 20  # nobody waited for the rebuild
+    assert after == 2  # and exactly one rebuild happened
