@@ -73,7 +73,7 @@ def test_guest_hits_the_paywall_buys_coins_unlocks_and_the_episode_plays(
     expect(sheet).to_be_visible(timeout=WAIT_MS)
     expect(sheet.get_by_test_id("paywall-price")).to_have_text("60 coins · $0.60")
     expect(sheet.get_by_test_id("paywall-balance")).to_contain_text("Your balance: 0 coins")
-    expect(sheet.get_by_role("heading", name="You need 60 coins more")).to_be_visible()
+    expect(sheet.get_by_role("heading", name="You need 60 more coins")).to_be_visible()
     expect(sheet.get_by_test_id("paywall-unlock")).to_be_hidden()
     expect(page.get_by_test_id("episode-label")).to_have_text("Episode 2 / 4")
     assert page.evaluate("window.__player.episodeId") == second
@@ -150,3 +150,41 @@ def test_with_auto_unlock_on_the_next_episode_plays_without_the_sheet(
     expect(page.get_by_test_id("toast")).to_have_text("Unlocked episode 4 · 60 coins")
     expect(page.get_by_test_id("paywall")).to_be_hidden()
     expect(page.get_by_test_id("coin-pill")).to_contain_text("380")
+
+
+def test_watch_an_ad_to_unlock_plays_the_ad_then_the_episode(page: Page, site: Site) -> None:
+    third = site.series[SERIES].episode_ids[2]
+    page.goto(f"/watch/{third}")
+    sheet = page.get_by_role("dialog", name="Episode 3 is locked")
+
+    sheet.get_by_role("button", name=re.compile("Watch an ad to unlock")).click()
+
+    ad = page.get_by_role("dialog", name="Advertisement")
+    expect(ad).to_be_visible()
+    expect(ad).to_contain_text(re.compile(r"Reward in \d+ s"))
+    expect(ad.get_by_role("button")).to_have_count(0)  # no skip, no close
+    page.wait_for_function(PLAYING, arg=third, timeout=WAIT_MS)
+    expect(ad).to_be_hidden()
+    expect(page.get_by_test_id("toast")).to_contain_text("Unlocked episode 3")
+
+
+def test_a_gentle_reminder_after_the_daily_watch_time_the_viewer_chose(
+    page: Page, site: Site
+) -> None:
+    first = site.series[SERIES].episode_ids[0]
+    page.goto("/")
+    changed = page.request.patch("/api/me/settings", data={"watch_reminder_minutes": 5})
+    assert changed.ok, changed.text()
+    page.goto(f"/watch/{first}")
+    page.wait_for_function(PLAYING, arg=first, timeout=WAIT_MS)
+
+    page.evaluate("window.__reminder.add(5 * 60)")  # five minutes of watching, fast-forwarded
+
+    reminder = page.get_by_test_id("watch-reminder")
+    expect(reminder).to_contain_text("You have watched for 5 minutes today")
+    reminder.get_by_role("button", name="Keep watching").click()
+    expect(reminder).to_be_hidden()
+    page.reload()
+    page.wait_for_function(PLAYING, arg=first, timeout=WAIT_MS)
+    page.evaluate("window.__reminder.add(60)")
+    expect(page.get_by_test_id("watch-reminder")).to_have_count(0)

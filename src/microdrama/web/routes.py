@@ -29,6 +29,7 @@ from microdrama.catalog.schemas import EpisodeRead
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.paywall import service as paywall
+from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
 from microdrama.wallet import service as wallet
@@ -82,6 +83,11 @@ def clock(duration_ms: int) -> str:
     """An episode's length or position as a player shows it: "1:05"."""
     seconds = max(0, int(duration_ms // 1000))
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def money(amount_cents: int) -> str:
+    """A price in dollars as people read it: "$0.60"."""
+    return f"${amount_cents // 100}.{amount_cents % 100:02d}"
 
 
 templates.env.globals["static_url"] = static_url
@@ -212,6 +218,9 @@ def series_page(series_id: int, request: Request, db: DbSession) -> Response:
         "progress": by_episode,
         "resume": resume,
         "unlocked": set(_unlocked_episode_ids(db, viewer, series)),
+        "episode_price": money(
+            price_cents(settings=request.app.state.settings, coins=read.episode_price_coins)
+        ),
         "viewer": _viewer_summary(db, viewer),
     }
     return _render(request, "series.html", context)

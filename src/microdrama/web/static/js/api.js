@@ -89,6 +89,14 @@ export function money(cents, currency = "USD") {
   return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
 }
 
+/** A VIP plan's period as people say it: "week", "month", "year", "90 days". */
+export function period(days) {
+  if (days === 7) return "week";
+  if (days === 30 || days === 31) return "month";
+  if (days === 365 || days === 366) return "year";
+  return `${days} days`;
+}
+
 export function formatNumber(n) {
   return number.format(n);
 }

@@ -12,6 +12,7 @@ import {
   explain,
   formatNumber,
   money,
+  period,
   settledPurchase,
   showBalance,
   withIntent,
@@ -95,14 +96,14 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
 
     const adButton = button("ad");
     const adsLeft = a.ads_left_today;
-    adButton.hidden = typeof adsLeft !== "number";
-    if (!adButton.hidden) {
+    adButton.hidden = false;
+    if (typeof adsLeft === "number") {
       slot("ads-left").textContent = adsLeft > 0 ? `${adsLeft} left today` : "none left today";
       adButton.dataset.unaffordable = String(adsLeft <= 0);
     }
 
     slot("packs-heading").textContent = short > 0
-      ? `You need ${coins(short)} more — get a coin pack`
+      ? `You need ${formatNumber(short)} more coins — get a coin pack`
       : "Get more coins";
     sheet.classList.toggle("is-short", short > 0);
     button("auto-unlock").checked = Boolean(a.auto_unlock);
@@ -153,13 +154,6 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       return item;
     }));
     setBusy(busy);
-  }
-
-  function period(days) {
-    if (days === 7) return "week";
-    if (days === 30 || days === 31) return "month";
-    if (days === 365 || days === 366) return "year";
-    return `${days} days`;
   }
 
   async function startCheckout(product, returnTo) {
@@ -243,9 +237,17 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   button("ad").addEventListener("click", () => act(async (episode) => {
     const session = await api("POST", "/api/ads/sessions", { body: { episode_id: episode.id } });
     await playAd(session);
-    await api("POST", `/api/ads/sessions/${encodeURIComponent(session.ad_session)}/complete`);
-    const after = await access(episode);
-    if (!after.allowed) throw new Error("The ad did not unlock the episode.");
+    const complete = () => api("POST", `/api/ads/sessions/${encodeURIComponent(session.ad_session)}/complete`);
+    let grant;
+    try {
+      grant = await complete();
+    } catch (error) {
+      // The server counts the ad's length from when it started: a stalled start can finish early.
+      if (error.code !== "ad_not_finished") throw error;
+      await new Promise((resolve) => setTimeout(resolve, (error.body.remaining_ms || 0) + 200));
+      grant = await complete();
+    }
+    if (!grant.granted && grant.reason === "locked") throw new Error("The ad did not unlock the episode.");
     toast(`Unlocked episode ${episode.number} · thanks for watching`);
     return [episode.id];
   }));

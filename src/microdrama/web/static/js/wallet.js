@@ -1,6 +1,6 @@
 // The wallet page: balance, daily check-in, spend limit, coin packs, VIP and history.
 
-import { api, checkout, coins, explain, formatNumber, money, settledPurchase, showBalance } from "./api.js";
+import { api, checkout, coins, explain, formatNumber, money, period, settledPurchase, showBalance } from "./api.js";
 
 const root = document.querySelector("[data-testid=wallet-page]");
 const slot = (name) => root.querySelector(`[data-slot="${name}"]`);
@@ -85,7 +85,7 @@ function showStore(store, vip) {
   slot("vip-text").textContent = "Every episode of every series, no ads.";
   slot("plans").replaceChildren(...store.vip_plans.map((plan) => tile(
     "plan", "vip-plan", `Buy ${plan.name} for ${money(plan.price_cents, plan.currency)}`,
-    [["b", plan.name.replace(/^VIP\s+/, "")], ["span", `${money(plan.price_cents, plan.currency)} / ${plan.period_days} days`]],
+    [["b", plan.name.replace(/^VIP\s+/, "")], ["span", `${money(plan.price_cents, plan.currency)} / ${period(plan.period_days)}`]],
     () => buy({ vip_plan: plan.code }),
   )));
 }
