@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError
-from microdrama.payments.models import Purchase
+from microdrama.payments.models import CoinPack, Purchase
 from microdrama.wallet.models import (
     BonusLot,
     Currency,
@@ -312,7 +312,11 @@ def credit_coin_purchase(
         details={"purchase_id": purchase.id, "amount_cents": purchase.amount_cents},
     )
     if purchase.bonus_coins:
-        _add_lot(db, settings, purchase.account_id, purchase.bonus_coins, "pack_bonus", transaction)
+        pack = db.get(CoinPack, purchase.coin_pack_id) if purchase.coin_pack_id else None
+        _add_lot(
+            db, settings, purchase.account_id, purchase.bonus_coins, "pack_bonus", transaction,
+            valid_days=pack.bonus_valid_days if pack is not None else None,
+        )  # fmt: skip
     return transaction
 
 
