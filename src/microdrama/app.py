@@ -27,17 +27,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker = chores = None
         if settings.embedded_worker:
+            from microdrama.housekeeping import HousekeepingThread
             from microdrama.media.jobs import EmbeddedWorker
 
             worker = EmbeddedWorker(
                 settings=settings, sessionmaker=app.state.sessionmaker, storage=app.state.storage
             )
             worker.start()
+            chores = HousekeepingThread(factory=app.state.sessionmaker, settings=settings)
+            chores.start()
         try:
             yield
         finally:
+            if chores is not None:
+                chores.stop()
             if worker is not None:
                 worker.stop()
             app.state.engine.dispose()

@@ -264,5 +264,23 @@ def create_admin(
 app.add_typer(payments_app, name="payments")
 
 
+@app.command()
+def housekeeping() -> None:
+    """Expire bonus coins, renew due VIP passes, forget old idempotency keys (run from cron)."""
+    from microdrama.db import make_sessionmaker
+    from microdrama.housekeeping import run_once
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        chores = run_once(factory=make_sessionmaker(engine), settings=settings)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
+        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten"
+    )
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,72 @@
+"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys.
+
+`microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
+runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
+its own money transaction, safe to run from several processes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.config import Settings
+from microdrama.db import utcnow
+from microdrama.idempotency import purge_expired
+from microdrama.payments import service as payments
+from microdrama.wallet import service as wallet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Chores:
+    bonus_coins_expired: int
+    vip_renewals: int
+    idempotency_keys_forgotten: int
+
+
+def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
+    """Run every chore once."""
+    expired = wallet.run_money_transaction(factory, lambda db: wallet.expire_bonus(db=db))
+    renewals = wallet.run_money_transaction(
+        factory, lambda db: payments.renew_due_vip_passes(db=db, settings=settings, now=utcnow())
+    )
+    forgotten = wallet.run_money_transaction(
+        factory, lambda db: purge_expired(db=db, keep_hours=settings.idempotency_keep_hours)
+    )
+    return Chores(
+        bonus_coins_expired=expired,
+        vip_renewals=len(renewals),
+        idempotency_keys_forgotten=forgotten,
+    )
+
+
+class HousekeepingThread:
+    """Runs the chores every `interval_seconds` until stopped (the embedded default)."""
+
+    def __init__(
+        self, *, factory: sessionmaker[Session], settings: Settings, interval_seconds: float = 300
+    ) -> None:
+        self.factory = factory
+        self.settings = settings
+        self.interval_seconds = interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                run_once(factory=self.factory, settings=self.settings)
+            except Exception:  # a failed round must not end the thread; the next one retries
+                log.exception("housekeeping round failed")
