@@ -3,8 +3,8 @@
     .venv/bin/python bench/transcode.py [--seconds 30] [--repeat 2]
 
 Renders a 1080x1920 demo clip (30 s by default) once, then alternates, `--repeat` times:
-  raw       the exact ffmpeg argument list the pipeline builds (media.transcode.build_command),
-            run as a plain subprocess into an empty directory;
+  raw       the exact ffmpeg argument list the pipeline builds (media.transcode.build_command,
+            with an AES-128 key file as the worker writes one), run as a plain subprocess;
   pipeline  media.service.ingest_upload (probe, store the source, queue a job) followed by
             media.jobs.run_next_job (claim, lease heartbeat, probe, ffmpeg with progress,
             output checks, copy into storage, mark ready) on a fresh SQLite database.
@@ -38,19 +38,25 @@ def cpu_seconds() -> float:
 
 
 def time_raw(settings: object, source: Path, work_dir: Path) -> tuple[float, list[str]]:
+    """Run the pipeline's own ffmpeg argument list (encryption key file included) bare."""
     from microdrama.config import Settings
     from microdrama.media.probe import probe
-    from microdrama.media.transcode import build_command
+    from microdrama.media.transcode import build_command, key_info_file, new_aes_key
 
     assert isinstance(settings, Settings)
     info = probe(source, settings=settings)
     (work_dir / "thumbs").mkdir(parents=True, exist_ok=True)
-    command, _rungs = build_command(
-        settings=settings, source_path=source, work_dir=work_dir, source=info
-    )
-    started = time.perf_counter()
-    subprocess.run(command, cwd=work_dir, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started, command
+    with key_info_file(new_aes_key()) as key_info_path:
+        command, _rungs = build_command(
+            settings=settings,
+            source_path=source,
+            work_dir=work_dir,
+            source=info,
+            key_info_path=key_info_path,
+        )
+        started = time.perf_counter()
+        subprocess.run(command, cwd=work_dir, stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - started, command
 
 
 def main() -> None:
