@@ -65,6 +65,8 @@ def test_locked_episode_shows_its_price_in_coins_and_money(client: TestClient, d
     assert rest["episodes"] == 4
     assert rest["sum_coins"] == 360
     assert 0 < rest["cap_price_coins"] <= rest["sum_coins"]
+    assert access["ads_left_today"] == 5
+    assert [p["code"] for p in access["vip_plans"]] == ["weekly", "monthly", "yearly"]
 
 
 def test_unlock_spends_bonus_coins_first_and_pays_the_creator_share(

@@ -262,6 +262,9 @@ def access(
     now: datetime | None = None,
 ) -> dict[str, object]:
     """Everything the paywall sheet shows: can I play it, and if not, every way to get it."""
+    from microdrama.payments import service as payments
+    from microdrama.paywall import ads  # ads builds on this module: imported at call time
+
     now = now or utcnow()
     episode = _ready_episode(db, episode_id)
     series = episode.series
@@ -289,4 +292,17 @@ def access(
         },
         "auto_unlock": viewer.auto_unlock,
         "weekly_spend_limit_coins": viewer.weekly_spend_limit_coins,
+        "ads_left_today": ads.ads_left_today(
+            db=db, settings=settings, viewer_id=viewer.id, now=now
+        ),
+        "vip_plans": [
+            {
+                "code": plan.code,
+                "name": plan.name,
+                "period_days": plan.period_days,
+                "price_cents": plan.price_cents,
+                "currency": plan.currency,
+            }
+            for plan in payments.catalog(db=db)[1]
+        ],
     }
