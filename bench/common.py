@@ -160,7 +160,7 @@ def run_wrk(
 
 
 def wrk_row(label: str, result: WrkResult, baseline: WrkResult | None = None) -> str:
-    ratio = f"{result.requests_per_s / baseline.requests_per_s:6.2f}x" if baseline else "   base"
+    ratio = f"{result.requests_per_s / baseline.requests_per_s:6.3f}x" if baseline else "    base"
     return (
         f"{label:<28} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
         f"p99 {result.p99_ms:6.2f} ms  {result.transfer_mib_per_s:8.1f} MiB/s  {ratio}"
@@ -301,12 +301,20 @@ class PipelineRun:
     job_s: float
     master_playlist_key: str
     renditions: list[dict[str, Any]]
+    # Set when the source was uploaded as the first episode of a published series.
+    episode_id: int | None = None
 
 
-def run_pipeline(settings: Any, source: Path) -> PipelineRun:
-    """ingest_upload then run_next_job in this process, as the upload route and a worker do."""
+def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> PipelineRun:
+    """ingest_upload then run_next_job in this process, as the upload route and a worker do.
+
+    With `as_episode`, the source is uploaded as episode 1 (free) of a new series through
+    media.service.upload_episode, and the series is published once the episode is ready.
+    """
     from microdrama.accounts import service as accounts_service
     from microdrama.accounts.models import Role
+    from microdrama.catalog import service as catalog_service
+    from microdrama.catalog.schemas import SeriesCreate
     from microdrama.db import make_engine, make_sessionmaker, session_scope
     from microdrama.media import jobs, service
     from microdrama.media.storage import LocalStorage
@@ -314,20 +322,44 @@ def run_pipeline(settings: Any, source: Path) -> PipelineRun:
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    series_id = episode_id = None
     try:
-        started = time.perf_counter()
         with session_scope(sessions) as db:
             owner = accounts_service.create_account(
                 db=db, display_name="Bench Creator", role=Role.creator
             )
-            asset, job = service.ingest_upload(
-                db=db,
-                storage=storage,
-                settings=settings,
-                owner=owner,
-                filename=source.name,
-                source=source,
-            )
+            if as_episode:
+                series = catalog_service.create_series(
+                    db=db, owner=owner, data=SeriesCreate(title="Bench Series")
+                )
+                series_id = series.id
+        started = time.perf_counter()
+        with session_scope(sessions) as db:
+            owner = accounts_service.get(db=db, account_id=owner.id)
+            assert owner is not None
+            if series_id is not None:
+                series = catalog_service.get(db=db, series_id=series_id)
+                assert series is not None
+                episode, asset, job = service.upload_episode(
+                    db=db,
+                    storage=storage,
+                    settings=settings,
+                    series=series,
+                    owner=owner,
+                    filename=source.name,
+                    source=source,
+                    number=1,
+                )
+                episode_id = episode.id
+            else:
+                asset, job = service.ingest_upload(
+                    db=db,
+                    storage=storage,
+                    settings=settings,
+                    owner=owner,
+                    filename=source.name,
+                    source=source,
+                )
             asset_id, job_id = asset.id, job.id
         ingested = time.perf_counter()
         worked = jobs.run_next_job(
@@ -340,6 +372,10 @@ def run_pipeline(settings: Any, source: Path) -> PipelineRun:
                 raise RuntimeError(f"transcode job {job_id} ended {job.state.value}: {job.error}")
             key = job.asset.master_playlist_key or ""
             renditions = list(job.asset.renditions)
+            if series_id is not None:
+                series = catalog_service.get(db=db, series_id=series_id)
+                assert series is not None
+                catalog_service.publish(db=db, series=series)
         return PipelineRun(
             asset_id=asset_id,
             job_id=job_id,
@@ -347,6 +383,7 @@ def run_pipeline(settings: Any, source: Path) -> PipelineRun:
             job_s=finished - ingested,
             master_playlist_key=key,
             renditions=renditions,
+            episode_id=episode_id,
         )
     finally:
         engine.dispose()

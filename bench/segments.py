@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/segments.py [--seconds 10] [--connections 50]
 
-Transcodes one 1080x1920 demo clip through the real pipeline (3-second segments on the 1920
-rung, so a segment weighs 1-2 MiB), then serves the storage folder twice on loopback: by the
-app (uvicorn, one process, MediaFiles in media/routes.py) and by nginx (one worker process,
-sendfile, a temporary nginx.conf). It checks that both give the same content types, lengths
-and range answers, then drives a segment and a playlist on each with `wrk --latency`.
-nginx is the baseline: the ratio is the share of nginx's throughput the app delivers.
+Uploads one 1080x1920 demo clip as the free first episode of a series through the real
+pipeline (3-second segments on the 1920 rung, so an encrypted segment weighs 1-2 MiB), then
+serves it twice on loopback: by the app (uvicorn, one process) and by nginx (one worker
+process, sendfile, a temporary nginx.conf over the storage folder), and drives each URL with
+`wrk --latency`. nginx is the baseline: the ratio is the share of its throughput the app gets.
+
+  segment   the same .ts file: the app's static /media route against nginx; content type,
+            length, bytes and range (206) answers are checked to be the same.
+  playlist  what a player fetches per rendition: the app's gated route (entitlement check,
+            viewer-bound key URL, a device cookie as a browser sends it) against nginx serving
+            the stored playlist file (content type checked; the bodies differ by design).
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ def _head(url: str, range_header: str | None = None) -> tuple[int, dict[str, str
 
 
 def compare_answers(app_url: str, nginx_url: str) -> list[str]:
-    """Differences between the two servers' answers that a player would notice."""
+    """Differences between the two servers' answers for the same file."""
     problems = []
     for label, header in (("full", None), ("range", "bytes=100-1123")):
         a_status, a_headers, a_body = _head(app_url, header)
@@ -80,6 +85,29 @@ def compare_answers(app_url: str, nginx_url: str) -> list[str]:
                 problems.append(f"{label}: {name} {a_value!r} (app) vs {n_value!r} (nginx)")
         if a_body != n_body:
             problems.append(f"{label}: bodies differ ({len(a_body)} vs {len(n_body)} bytes)")
+    return problems
+
+
+def device_cookie(page_url: str) -> str:
+    """The device cookie the app sets on a first visit to a page, as a browser keeps it."""
+    with urllib.request.urlopen(page_url, timeout=10) as response:
+        for header in response.headers.get_all("set-cookie") or []:
+            name_value = header.split(";", 1)[0]
+            if name_value.startswith("md_device="):
+                return name_value
+    raise RuntimeError("the app set no device cookie")
+
+
+def compare_playlists(app_url: str, cookie: str, nginx_url: str) -> list[str]:
+    request = urllib.request.Request(app_url, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        app_type, app_body = response.headers.get("content-type"), response.read().decode()
+    _status, nginx_headers, _body = _head(nginx_url)
+    problems = []
+    if app_type != nginx_headers.get("content-type"):
+        problems.append(f"playlist: content-type {app_type!r} vs {nginx_headers['content-type']!r}")
+    if "#EXT-X-KEY" not in app_body or "/media/" not in app_body:
+        problems.append("playlist: the app's playlist has no key line or no /media segment URLs")
     return problems
 
 
@@ -108,9 +136,10 @@ def main() -> None:
         )
         print("rendering and transcoding a 9 s 1080x1920 clip ...", flush=True)
         clip = render_source_clip(tmp / "source.mp4", width=1080, height=1920, seconds=9)
-        run = run_pipeline(settings, clip)
+        run = run_pipeline(settings, clip, as_episode=True)
         media_dir = settings.media_dir.resolve()
         playlist_key = run.renditions[0]["playlist_key"]
+        rendition = Path(playlist_key).parent.name
         segments = sorted((media_dir / playlist_key).parent.glob("*.ts"))
         # The largest full-length segment: the one a player fetches most often in the ladder.
         segment = max(segments, key=lambda p: p.stat().st_size)
@@ -122,12 +151,13 @@ def main() -> None:
         app_port, nginx_port = free_port(), free_port()
         conf = tmp / "nginx.conf"
         conf.write_text(NGINX_CONF.format(tmp=tmp, port=nginx_port, media=media_dir))
-        app_base = f"http://127.0.0.1:{app_port}/media"
+        app_root = f"http://127.0.0.1:{app_port}"
         nginx_base = f"http://127.0.0.1:{nginx_port}/media"
+        app_playlist = f"{app_root}/api/episodes/{run.episode_id}/hls/{rendition}/index.m3u8"
         with (
             running(
                 uvicorn_command(app_port),
-                ready_url=f"{app_base}/{playlist_key}",
+                ready_url=f"{app_root}/bench/bare",
                 env=app_env(data_dir, url),
             ),
             running(
@@ -136,37 +166,32 @@ def main() -> None:
                 ready_url=f"{nginx_base}/{playlist_key}",
             ),
         ):  # fmt: skip
-            problems = compare_answers(f"{app_base}/{segment_key}", f"{nginx_base}/{segment_key}")
-            problems += compare_answers(
-                f"{app_base}/{playlist_key}", f"{nginx_base}/{playlist_key}"
+            cookie = device_cookie(f"{app_root}/watch/{run.episode_id}")
+            problems = compare_answers(
+                f"{app_root}/media/{segment_key}", f"{nginx_base}/{segment_key}"
             )
-            for base in (app_base, nginx_base):
-                run_wrk(f"{base}/{segment_key}", connections=10, seconds=1)  # warm-up
+            problems += compare_playlists(app_playlist, cookie, f"{nginx_base}/{playlist_key}")
+            urls = {
+                "segment_nginx": (f"{nginx_base}/{segment_key}", ""),
+                "segment_app": (f"{app_root}/media/{segment_key}", ""),
+                "playlist_nginx": (f"{nginx_base}/{playlist_key}", ""),
+                "playlist_app": (app_playlist, f"Cookie: {cookie}"),
+            }
+            for target, header in urls.values():
+                run_wrk(target, connections=10, seconds=1, header=header)  # warm-up
             results = {
-                "segment_nginx": run_wrk(
-                    f"{nginx_base}/{segment_key}",
-                    connections=args.connections,
-                    seconds=args.seconds,
-                ),
-                "segment_app": run_wrk(
-                    f"{app_base}/{segment_key}", connections=args.connections, seconds=args.seconds
-                ),
-                "playlist_nginx": run_wrk(
-                    f"{nginx_base}/{playlist_key}",
-                    connections=args.connections,
-                    seconds=args.seconds,
-                ),
-                "playlist_app": run_wrk(
-                    f"{app_base}/{playlist_key}", connections=args.connections, seconds=args.seconds
-                ),
+                name: run_wrk(
+                    target, connections=args.connections, seconds=args.seconds, header=header
+                )
+                for name, (target, header) in urls.items()
             }
 
     print()
     print(f"wrk -t2 -c{args.connections} -d{args.seconds}s --latency, loopback")
     print(wrk_row(f"segment ({size_mib:.2f} MiB) nginx", results["segment_nginx"]))
     print(wrk_row("segment app /media", results["segment_app"], results["segment_nginx"]))
-    print(wrk_row("playlist nginx", results["playlist_nginx"]))
-    print(wrk_row("playlist app /media", results["playlist_app"], results["playlist_nginx"]))
+    print(wrk_row("playlist nginx (static file)", results["playlist_nginx"]))
+    print(wrk_row("playlist app (gated route)", results["playlist_app"], results["playlist_nginx"]))
     segment_ratio = results["segment_app"].requests_per_s / results["segment_nginx"].requests_per_s
     playlist_ratio = (
         results["playlist_app"].requests_per_s / results["playlist_nginx"].requests_per_s
@@ -177,7 +202,9 @@ def main() -> None:
         for problem in problems:
             print(f"  - {problem}")
     else:
-        print("content types, lengths, bodies and range (206) answers match nginx")
+        print(
+            "segment: types, lengths, bytes and 206 range answers match nginx; playlist types too"
+        )
     emit_json(
         "segments",
         connections=args.connections,
