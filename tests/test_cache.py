@@ -5,8 +5,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from microdrama.cache import TTLCache
+
+T = TypeVar("T")
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """asyncio.run in a thread of its own (Playwright's sync API may own this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()
 
 
 def test_fifty_requests_on_a_cold_key_share_one_build() -> None:
@@ -24,7 +35,7 @@ def test_fifty_requests_on_a_cold_key_share_one_build() -> None:
     async def fifty() -> list[str]:
         return await asyncio.gather(*(cache.get_or_build("feed", build) for _ in range(50)))
 
-    assert asyncio.run(fifty()) == ["feed"] * 50
+    assert run(fifty) == ["feed"] * 50
     assert builds == 1
 
 
@@ -49,7 +60,7 @@ def test_an_expired_entry_is_served_stale_while_one_rebuild_runs() -> None:
         await asyncio.sleep(0.1)  # let the single background rebuild finish
         return first, during, await cache.get_or_build("k", build)
 
-    first, during, after = asyncio.run(scenario())
+    first, during, after = run(scenario)
 
     assert first == 1
     assert during == [1] * 20  # nobody waited for the rebuild

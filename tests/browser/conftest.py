@@ -7,12 +7,7 @@ see each other's watch history.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +26,7 @@ from microdrama.media.service import upload_episode
 from microdrama.media.storage import LocalStorage
 from tests.clips import cached_clip
 from tests.conftest import _empty_all_tables
+from tests.servers import running_server, server_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -69,12 +65,6 @@ class SeriesPlan:
     episode_seconds: list[float]
     free_episodes: int = 5
     episode_price_coins: int = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]:
@@ -134,14 +124,6 @@ def serve_site(
 ) -> Iterator[Site]:
     """The planned series, transcoded and published, served by uvicorn on a free port."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {
-        "MICRODRAMA_ENVIRONMENT": "test",
-        "MICRODRAMA_DATABASE_URL": database_url,
-        "MICRODRAMA_DATA_DIR": str(data_dir),
-        "MICRODRAMA_EMBEDDED_WORKER": "false",
-        "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
-        "MICRODRAMA_X264_PRESET": "ultrafast",
-    }
     settings = Settings(
         environment="test",
         data_dir=data_dir,
@@ -151,26 +133,9 @@ def serve_site(
         x264_preset="ultrafast",
     )
     seeded = _seed(settings, plan)
-    port = _free_port()
-    log = (data_dir / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "microdrama.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(base_url, server)
+    env = server_env(database_url=database_url, data_dir=data_dir)
+    with running_server(env, data_dir / "server.log") as base_url:
         yield Site(base_url=base_url, data_dir=data_dir, series=seeded)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -184,20 +149,6 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     ]
     with serve_site(database_url, tmp_path_factory, plan) as served:
         yield served
-
-
-def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/api/feed", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start within 30 s")
 
 
 @pytest.fixture(scope="session")
