@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, text
 
 import microdrama.models  # noqa: F401  (registers every table)
-from microdrama.db import Base
+from microdrama.db import Base, make_engine
+from tests.conftest import PG_URL, _pg_schema_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return config
+
+
+@contextmanager
+def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the same backend, without any revision applied."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    schema = f"md_scratch_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _pg_schema_url(PG_URL, schema)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
@@ -16,3 +51,31 @@ def test_migrations_match_the_models(engine: Engine) -> None:
         differences = compare_metadata(context, Base.metadata)
 
     assert differences == []
+
+
+def test_upgrading_a_database_that_has_data_keeps_it(
+    database_url: str, tmp_path: Path, engine: Engine
+) -> None:
+    """Each revision applies on top of rows written by the one before (not just empty tables)."""
+    with fresh_database(database_url, tmp_path) as url:
+        scratch = make_engine(url)
+        config = alembic_config()
+        revisions = [
+            r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))
+        ]
+        for number, revision in enumerate(revisions, start=1):
+            with scratch.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            with scratch.begin() as connection:
+                connection.execute(
+                    text("INSERT INTO accounts (display_name, role, is_guest, created_at) "
+                         "VALUES (:name, 'viewer', true, CURRENT_TIMESTAMP)"),
+                    {"name": f"made at revision {number}"},
+                )  # fmt: skip
+        with scratch.connect() as connection:
+            names = connection.execute(
+                text("SELECT display_name FROM accounts ORDER BY id")
+            ).scalars()
+            assert list(names) == [f"made at revision {n}" for n in range(1, len(revisions) + 1)]
+        scratch.dispose()

@@ -404,7 +404,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("password_hash", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("weekly_spend_limit_coins", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("watch_reminder_minutes", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("auto_unlock", sa.Boolean(), nullable=False))
+        batch_op.add_column(
+            sa.Column("auto_unlock", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.create_unique_constraint(batch_op.f("uq_accounts_email"), ["email"])
 
     with op.batch_alter_table("media_assets", schema=None) as batch_op:

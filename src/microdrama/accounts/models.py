@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import Enum, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microdrama.db import Base, UTCDateTime, utcnow
@@ -38,7 +38,7 @@ class Account(Base):
     # Remind the viewer after this many minutes of watching in a day; None = never.
     watch_reminder_minutes: Mapped[int | None] = mapped_column()
     # Binge mode: unlock the next locked episode without showing the paywall sheet.
-    auto_unlock: Mapped[bool] = mapped_column(default=False)
+    auto_unlock: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
