@@ -7,15 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 import microdrama.models  # noqa: F401  (registers every table)
-from microdrama.db import Base, make_engine
+from microdrama.db import Base, make_engine, upgrade_database
 from tests.conftest import PG_URL, _pg_schema_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,4 +79,31 @@ def test_upgrading_a_database_that_has_data_keeps_it(
                 text("SELECT display_name FROM accounts ORDER BY id")
             ).scalars()
             assert list(names) == [f"made at revision {n}" for n in range(1, len(revisions) + 1)]
+        scratch.dispose()
+
+
+def test_a_migration_failing_half_way_leaves_no_half_schema(
+    database_url: str, tmp_path: Path, engine: Engine
+) -> None:
+    with fresh_database(database_url, tmp_path) as url:
+        scratch = make_engine(url)
+        config = alembic_config()
+        revisions = [
+            r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))
+        ]
+        with scratch.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revisions[0])
+        # A table in the way of the second revision's last create_table makes it fail late.
+        with scratch.begin() as connection:
+            connection.execute(text("CREATE TABLE unlocks (id INTEGER PRIMARY KEY)"))
+
+        with pytest.raises(Exception, match="unlocks"):
+            upgrade_database(scratch)
+
+        with scratch.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+            version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert "coin_packs" not in tables  # created earlier by the failed revision, rolled back
+        assert version == revisions[0]
         scratch.dispose()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -106,5 +106,18 @@ def upgrade_database(engine: Engine) -> None:
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
     with engine.begin() as connection:
+        # Python's sqlite3 runs DDL outside any transaction unless one was opened explicitly;
+        # without this, a migration failing half-way would leave half its tables behind.
+        begin_immediate(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def begin_immediate(connection: Connection) -> None:
+    """On SQLite, open the transaction now and take the write lock (Python's sqlite3 would
+    otherwise start it lazily, at the first write: too late for read-then-write work and
+    never for DDL). PostgreSQL needs nothing: it locks rows with FOR UPDATE instead."""
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

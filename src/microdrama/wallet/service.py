@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import begin_immediate, utcnow
 from microdrama.errors import DomainError
 from microdrama.payments.models import CoinPack, Purchase
 from microdrama.wallet.models import (
@@ -75,16 +75,6 @@ def _is_retryable(exc: BaseException) -> bool:
     return False
 
 
-def begin_immediate(db: Session) -> None:
-    """On SQLite, take the write lock before reading balances (no lost updates, no upgrade
-    deadlocks); PostgreSQL relies on row locks taken with FOR UPDATE instead."""
-    connection = db.connection()
-    if connection.dialect.name == "sqlite":
-        raw = connection.connection.dbapi_connection
-        if raw is not None and not raw.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def run_money_transaction(
     factory: sessionmaker[Session], fn: Callable[[Session], T], *, attempts: int = 8
 ) -> T:
@@ -92,7 +82,8 @@ def run_money_transaction(
     for attempt in range(attempts):
         db = factory()
         try:
-            begin_immediate(db)
+            # SQLite: the write lock before reading balances (no lost updates).
+            begin_immediate(db.connection())
             result = fn(db)
             db.commit()
             return result
