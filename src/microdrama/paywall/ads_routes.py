@@ -7,10 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
+from microdrama.accounts.models import Account
 from microdrama.db import DbSession
 from microdrama.paywall import ads
+from microdrama.wallet.service import run_money_transaction
 
 # Included by paywall.routes.router (which has no prefix of its own).
 ads_router = APIRouter(prefix="/api/ads", tags=["ads"])
@@ -51,15 +54,28 @@ def complete_ad_session(
     ad_session: str, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> dict[str, Any]:
     """The ad played to the end: the sandbox ad network verifies it and the episode unlocks."""
-    grant = ads.complete_ad_session(
-        db=db, settings=request.app.state.settings, viewer=viewer, ad_session=ad_session
-    )
-    return _grant_json(grant)
+    db.commit()  # the viewer row must be visible to the transaction below
+    settings = request.app.state.settings
+
+    def grant_once(money_db: Session) -> ads.AdGrant:
+        account = money_db.get(Account, viewer.id)
+        assert account is not None
+        return ads.complete_ad_session(
+            db=money_db, settings=settings, viewer=account, ad_session=ad_session
+        )
+
+    # One serialised transaction (BEGIN IMMEDIATE on SQLite, retried on conflicts): two
+    # callbacks at once never both grant, and neither ends in "database is locked".
+    return _grant_json(run_money_transaction(request.app.state.sessionmaker, grant_once))
 
 
 @ads_router.get("/ssv")
-def server_side_verification(request: Request, db: DbSession) -> dict[str, Any]:
+def server_side_verification(request: Request) -> dict[str, Any]:
     """The ad network's signed server-side verification callback (AdMob-style SSV)."""
+    settings = request.app.state.settings
     # The signature covers the query exactly as sent, so it is verified on the raw string.
-    grant = ads.verify_callback(db=db, settings=request.app.state.settings, query=request.url.query)
+    grant = run_money_transaction(
+        request.app.state.sessionmaker,
+        lambda db: ads.verify_callback(db=db, settings=settings, query=request.url.query),
+    )
     return _grant_json(grant)
