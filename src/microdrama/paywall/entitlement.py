@@ -33,7 +33,7 @@ class EpisodeLocked(DomainError):
 
 def price_cents(*, settings: Settings, coins: int) -> int:
     """What a number of coins is worth in money (cents), for showing prices in both."""
-    return round(coins * settings.coin_value_millicents / 1000)
+    return (coins * settings.coin_value_millicents + 500) // 1000  # integers, never floats
 
 
 def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLocked:
