@@ -128,6 +128,7 @@ def test_a_declined_card_leaves_the_balance_unchanged(page: Page, site: Site) ->
     expect(page.get_by_test_id("wallet-balance")).to_contain_text("0 coins")
     expect(page.get_by_test_id("wallet-page")).to_have_attribute("aria-busy", "false")
     expect(page.get_by_test_id("history-row")).to_have_count(0)
+    expect(page.get_by_text("Nothing yet: purchases, unlocks")).to_be_visible()
 
 
 def test_with_auto_unlock_on_the_next_episode_plays_without_the_sheet(

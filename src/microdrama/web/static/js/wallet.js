@@ -141,7 +141,7 @@ async function loadHistory({ more = false } = {}) {
   if (!more) list.replaceChildren();
   list.append(...items.map(historyRow));
   if (items.length) oldestId = items[items.length - 1].id;
-  say("history-empty", list.children.length ? "" : "x");
+  slot("history-empty").hidden = list.children.length > 0;
   action("more").hidden = items.length < HISTORY_PAGE;
 }
 
