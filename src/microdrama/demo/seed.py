@@ -102,15 +102,12 @@ class _Planned:
 # by owner and title, "is there any other series"); they read the tables directly, here only.
 
 
-def _demo_creator(db: Session) -> Account:
-    account = db.scalar(
+def _demo_creator(db: Session) -> Account | None:
+    return db.scalar(
         select(Account)
         .where(Account.display_name == DEMO_CREATOR_NAME, Account.is_guest.is_(False))
         .order_by(Account.id)
         .limit(1)
-    )
-    return account or accounts_service.create_account(
-        db=db, display_name=DEMO_CREATOR_NAME, role=Role.creator
     )
 
 
@@ -123,9 +120,14 @@ def _demo_series(db: Session, creator: Account, title: str) -> Series | None:
     )
 
 
-def _other_series_exist(db: Session, creator: Account) -> bool:
-    unfinished_demo = (Series.owner_id == creator.id) & (Series.status != SeriesStatus.published)
-    return db.scalar(select(Series.id).where(~unfinished_demo).limit(1)) is not None
+def _other_series_exist(db: Session, creator: Account | None) -> bool:
+    query = select(Series.id)
+    if creator is not None:
+        unfinished_demo = (Series.owner_id == creator.id) & (
+            Series.status != SeriesStatus.published
+        )
+        query = query.where(~unfinished_demo)
+    return db.scalar(query.limit(1)) is not None
 
 
 def _clip_spec(demo: DemoSeries, number: int, seconds: float, width: int, height: int) -> ClipSpec:
@@ -167,9 +169,12 @@ def seed_demo(
     try:
         with session_scope(sessions) as db:
             creator = _demo_creator(db)
-            creator_id = creator.id
             if if_empty and _other_series_exist(db, creator):
                 return SeedResult(skipped=True, seconds=time.monotonic() - started)
+            creator = creator or accounts_service.create_account(
+                db=db, display_name=DEMO_CREATOR_NAME, role=Role.creator
+            )
+            creator_id = creator.id
             result, planned = _plan(
                 db, creator, catalog, episodes_per_series, seconds, width, height
             )
