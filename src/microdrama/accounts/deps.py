@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from microdrama.accounts import service
 from microdrama.accounts.errors import SignInRequired
@@ -136,3 +138,37 @@ CurrentAccount = Annotated[Account, Depends(require_signed_in)]
 CurrentCreator = Annotated[Account, Depends(require_role(Role.creator))]
 CurrentBrand = Annotated[Account, Depends(require_role(Role.brand))]
 CurrentAdmin = Annotated[Account, Depends(require_role(Role.admin))]
+
+
+class DeviceCookieMiddleware:
+    """Every answer to a request that minted a device token carries its cookie, also answers
+    that routes build themselves (a playlist, a redirect): FastAPI drops the cookies that
+    dependencies set when a route returns its own Response, and a client that first asked
+    for a playlist would otherwise get a new guest on every request."""
+
+    def __init__(self, app: ASGIApp, *, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            token = scope.get("state", {}).get("minted_device_token")
+            if message["type"] == "http.response.start" and token:
+                headers = MutableHeaders(scope=message)
+                already = any(
+                    value.startswith(f"{DEVICE_COOKIE}=") for value in headers.getlist("set-cookie")
+                )
+                if not already:
+                    carrier = Response()
+                    carrier.set_cookie(
+                        DEVICE_COOKIE, token, max_age=ONE_YEAR_S, httponly=True,
+                        samesite="lax", secure=self.secure,
+                    )  # fmt: skip
+                    headers.append("set-cookie", carrier.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

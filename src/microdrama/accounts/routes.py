@@ -13,6 +13,7 @@ from microdrama.accounts.deps import (
     DEVICE_COOKIE,
     SESSION_COOKIE,
     CurrentViewer,
+    DeviceCookieMiddleware,
     bearer_token,
     clear_session_cookie,
     device_token,
@@ -122,5 +123,8 @@ def install_accounts(app: FastAPI) -> None:
         CsrfMiddleware,
         cookie_names=(SESSION_COOKIE, DEVICE_COOKIE),
         trusted_hosts=(public_host,) if public_host else (),
+    )
+    app.add_middleware(
+        DeviceCookieMiddleware, secure=app.state.settings.environment == "production"
     )
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)

@@ -114,11 +114,22 @@ def rendition_names(asset: MediaAsset) -> list[str]:
     return [PurePosixPath(r["playlist_key"]).parent.name for r in asset.renditions]
 
 
+def _read_playlist(storage: Storage, key: str, episode_id: int) -> str:
+    try:
+        return storage.read_bytes(key).decode()
+    except FileNotFoundError:
+        # The row says ready but the bytes are gone (a lost volume, a half-restored backup):
+        # a clear answer the player can show, not a 500.
+        raise NotFound(
+            "This episode's video is missing from storage.", episode_id=episode_id
+        ) from None
+
+
 def master_playlist(*, storage: Storage, asset: MediaAsset | None, episode_id: int) -> str:
     """The stored master playlist with its variants pointing at the gated rendition route."""
     asset = _require_ready(asset, episode_id)
     assert asset.master_playlist_key is not None
-    text = storage.read_bytes(asset.master_playlist_key).decode()
+    text = _read_playlist(storage, asset.master_playlist_key, episode_id)
     lines = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -152,7 +163,7 @@ def media_playlist(
     base = PurePosixPath(playlist_key).parent
     token = issue_key_token(settings=settings, viewer_id=viewer_id, episode_id=episode_id)
     lines = []
-    for line in storage.read_bytes(playlist_key).decode().splitlines():
+    for line in _read_playlist(storage, playlist_key, episode_id).splitlines():
         key_line = _KEY_LINE.match(line)
         if key_line:
             line = key_line.group(1) + key_url(episode_id=episode_id, token=token) + key_line[3]
