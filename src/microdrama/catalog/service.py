@@ -68,8 +68,8 @@ def _card(storage: Storage, series: Series) -> SeriesCard:
     )
 
 
-def _with_episodes() -> tuple[object, ...]:
-    return (selectinload(Series.episodes).selectinload(Episode.media_asset),)
+# A series page needs its episodes and their media in two extra queries, not one per episode.
+WITH_EPISODES = selectinload(Series.episodes).selectinload(Episode.media_asset)
 
 
 def list_feed(
@@ -87,7 +87,7 @@ def list_feed(
         .order_by(Series.published_at.desc(), Series.id.desc())
         .limit(limit)
         .offset(offset)
-        .options(*_with_episodes())  # type: ignore[arg-type]
+        .options(WITH_EPISODES)
     ).all()
     return [_card(storage, s) for s in rows]
 
@@ -98,9 +98,7 @@ def get(*, db: Session, series_id: int) -> Series | None:
 
 def get_visible(*, db: Session, series_id: int, viewer: Account | None = None) -> Series:
     """A series the viewer may see: published, or their own, or any for an admin."""
-    series = db.scalar(
-        select(Series).where(Series.id == series_id).options(*_with_episodes())  # type: ignore[arg-type]
-    )
+    series = db.scalar(select(Series).where(Series.id == series_id).options(WITH_EPISODES))
     if series is None:
         raise NotFound("No such series.", series_id=series_id)
     if series.status != SeriesStatus.published and not _may_edit(viewer, series):

@@ -17,10 +17,10 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
@@ -57,7 +57,7 @@ class Claim:
     attempts: int
 
 
-def _claimable(now: object) -> object:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
         TranscodeJob.state == JobState.queued,
         (TranscodeJob.state == JobState.running) & (TranscodeJob.lease_expires_at < now),
@@ -97,7 +97,7 @@ def claim_next_job(
 ) -> Claim | None:
     """Atomically take the oldest claimable job (or the given one) for this worker."""
     now = utcnow()
-    candidate = select(TranscodeJob.id).where(_claimable(now))  # type: ignore[arg-type]
+    candidate = select(TranscodeJob.id).where(_claimable(now))
     if job_id is not None:
         candidate = candidate.where(TranscodeJob.id == job_id)
     # Read first (see fail_exhausted_jobs); the UPDATE below is what makes the claim safe.
@@ -125,7 +125,7 @@ def claim_next_job(
     return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1])
 
 
-def _owned(claim: Claim) -> object:
+def _owned(claim: Claim) -> ColumnElement[bool]:
     return (
         (TranscodeJob.id == claim.job_id)
         & (TranscodeJob.state == JobState.running)
@@ -143,7 +143,7 @@ def renew_lease(
     }
     if progress is not None:
         values["progress"] = progress
-    result = db.execute(update(TranscodeJob).where(_owned(claim)).values(**values))  # type: ignore[arg-type]
+    result = db.execute(update(TranscodeJob).where(_owned(claim)).values(**values))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -151,7 +151,7 @@ def release_claim(*, db: Session, claim: Claim) -> bool:
     """Give a job back to the queue at once (worker shutting down); the try is not counted."""
     result = db.execute(
         update(TranscodeJob)
-        .where(_owned(claim))  # type: ignore[arg-type]
+        .where(_owned(claim))
         .values(
             state=JobState.queued,
             worker_id=None,
@@ -166,7 +166,7 @@ def release_claim(*, db: Session, claim: Claim) -> bool:
 def _lock_owned_job(db: Session, claim: Claim) -> TranscodeJob | None:
     job = db.scalar(
         select(TranscodeJob)
-        .where(_owned(claim))  # type: ignore[arg-type]
+        .where(_owned(claim))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
