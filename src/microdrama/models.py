@@ -6,6 +6,7 @@ from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
+from microdrama.shop.models import Campaign, Placement, Product, ProductVariant
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -20,6 +21,7 @@ __all__ = [
     "AdReward",
     "AuthSession",
     "BonusLot",
+    "Campaign",
     "CoinPack",
     "DailyCheckin",
     "Episode",
@@ -30,6 +32,9 @@ __all__ = [
     "LoginAttempt",
     "MediaAsset",
     "PaymentEvent",
+    "Placement",
+    "Product",
+    "ProductVariant",
     "Purchase",
     "Series",
     "TranscodeJob",

@@ -1,0 +1,1 @@
+"""Shop: brands' products and variants, campaigns in series, placements in episodes."""

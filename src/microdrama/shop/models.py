@@ -1,0 +1,120 @@
+"""Shop tables: brand-owned products and variants, campaigns and in-episode placements."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from microdrama.db import Base, UTCDateTime, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "sku", name="uq_products_owner_sku"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Absolute URLs or storage keys of the product's pictures, first one is the card's.
+    image_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    price_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    sku: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    variants: Mapped[list[ProductVariant]] = relationship(
+        back_populates="product", order_by="ProductVariant.id", cascade="all, delete-orphan"
+    )
+
+
+class ProductVariant(Base):
+    __tablename__ = "product_variants"
+    __table_args__ = (
+        UniqueConstraint("product_id", "sku", name="uq_product_variants_product_sku"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(String(64))
+    stock: Mapped[int] = mapped_column(default=0)
+    # None: the product's price.
+    price_cents: Mapped[int | None] = mapped_column()
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+
+class CampaignStatus(enum.StrEnum):
+    requested = "requested"
+    accepted = "accepted"
+    declined = "declined"
+
+
+class Campaign(Base):
+    """A brand's request to place products in one series; the series' creator decides."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint("budget_cents >= 0", name="budget_not_negative"),
+        CheckConstraint(
+            "commission_percent >= 0 AND commission_percent <= 100", name="commission_range"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    budget_cents: Mapped[int]
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The creator's affiliate commission on orders from this campaign's placements.
+    commission_percent: Mapped[int]
+    status: Mapped[CampaignStatus] = mapped_column(
+        Enum(CampaignStatus, native_enum=False, length=16), default=CampaignStatus.requested
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Placement(Base):
+    """A product shown in an episode from start_ms to end_ms at a point of the screen."""
+
+    __tablename__ = "placements"
+    __table_args__ = (
+        CheckConstraint("start_ms >= 0 AND start_ms < end_ms", name="time_range"),
+        CheckConstraint("x_permille >= 0 AND x_permille <= 1000", name="x_range"),
+        CheckConstraint("y_permille >= 0 AND y_permille <= 1000", name="y_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+    )
+    episode_id: Mapped[int] = mapped_column(
+        ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), index=True
+    )
+    start_ms: Mapped[int]
+    end_ms: Mapped[int]
+    # Where the card points, in thousandths of the frame's width and height (0,0 = top left).
+    x_permille: Mapped[int] = mapped_column(default=500)
+    y_permille: Mapped[int] = mapped_column(default=500)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    product: Mapped[Product] = relationship()
