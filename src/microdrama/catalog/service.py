@@ -199,3 +199,8 @@ def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
             episode.state = EpisodeState.failed
         else:
             episode.state = EpisodeState.processing
+
+
+def owned_series_ids(*, db: Session, owner: Account) -> list[int]:
+    """The ids of every series the account owns, drafts included."""
+    return list(db.scalars(select(Series.id).where(Series.owner_id == owner.id)))

@@ -1,0 +1,208 @@
+"""Shop API: brands' catalog and campaigns, the studio's side of them, and what the player
+shows during an episode (see docs/shop.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from microdrama.accounts.deps import CurrentBrand, CurrentCreator, known_viewer
+from microdrama.db import DbSession
+from microdrama.shop import service
+from microdrama.shop.models import Campaign, Placement, Product, ProductVariant
+from microdrama.shop.schemas import (
+    CampaignCreate,
+    CampaignRead,
+    PlacementCreate,
+    PlacementRead,
+    ProductCreate,
+    ProductRead,
+    ProductUpdate,
+    ShownPlacement,
+    VariantCreate,
+    VariantRead,
+    VariantUpdate,
+)
+
+router = APIRouter(tags=["shop"])
+
+
+def _product(product: Product) -> ProductRead:
+    return ProductRead(
+        id=product.id,
+        title=product.title,
+        description=product.description,
+        image_urls=list(product.image_urls),
+        price_cents=product.price_cents,
+        currency=product.currency,
+        sku=product.sku,
+        active=product.active,
+        variants=[_variant(v) for v in product.variants],
+    )
+
+
+def _variant(variant: ProductVariant) -> VariantRead:
+    return VariantRead(
+        id=variant.id,
+        name=variant.name,
+        sku=variant.sku,
+        stock=variant.stock,
+        price_cents=variant.price_cents,
+    )
+
+
+def _campaign(campaign: Campaign) -> CampaignRead:
+    return CampaignRead(
+        id=campaign.id,
+        brand_id=campaign.brand_id,
+        series_id=campaign.series_id,
+        title=campaign.title,
+        budget_cents=campaign.budget_cents,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        commission_percent=campaign.commission_percent,
+        status=campaign.status.value,
+        decided_at=campaign.decided_at,
+    )
+
+
+def _placement(placement: Placement) -> PlacementRead:
+    return PlacementRead(
+        id=placement.id,
+        campaign_id=placement.campaign_id,
+        episode_id=placement.episode_id,
+        product_id=placement.product_id,
+        start_ms=placement.start_ms,
+        end_ms=placement.end_ms,
+        x_permille=placement.x_permille,
+        y_permille=placement.y_permille,
+    )
+
+
+# Brand -------------------------------------------------------------------------------------
+
+
+@router.post("/api/brand/products", status_code=201)
+def create_product(data: ProductCreate, db: DbSession, brand: CurrentBrand) -> ProductRead:
+    """Add a product (and its variants) to the brand's catalog."""
+    return _product(service.create_product(db=db, brand=brand, data=data))
+
+
+@router.get("/api/brand/products")
+def list_products(db: DbSession, brand: CurrentBrand) -> list[ProductRead]:
+    """The brand's own products."""
+    return [_product(p) for p in service.list_products(db=db, brand=brand)]
+
+
+@router.get("/api/brand/products/{product_id}")
+def get_product(product_id: int, db: DbSession, brand: CurrentBrand) -> ProductRead:
+    """One of the brand's products."""
+    return _product(service.get_own_product(db=db, brand=brand, product_id=product_id))
+
+
+@router.patch("/api/brand/products/{product_id}")
+def update_product(
+    product_id: int, data: ProductUpdate, db: DbSession, brand: CurrentBrand
+) -> ProductRead:
+    """Change a product's title, description, images, price or active flag."""
+    product = service.update_product(db=db, brand=brand, product_id=product_id, data=data)
+    return _product(product)
+
+
+@router.post("/api/brand/products/{product_id}/variants", status_code=201)
+def add_variant(
+    product_id: int, data: VariantCreate, db: DbSession, brand: CurrentBrand
+) -> VariantRead:
+    """Add a variant (size, colour) to one of the brand's products."""
+    return _variant(service.add_variant(db=db, brand=brand, product_id=product_id, data=data))
+
+
+@router.patch("/api/brand/variants/{variant_id}")
+def update_variant(
+    variant_id: int, data: VariantUpdate, db: DbSession, brand: CurrentBrand
+) -> VariantRead:
+    """Change a variant's name, price override or stock."""
+    return _variant(service.update_variant(db=db, brand=brand, variant_id=variant_id, data=data))
+
+
+@router.post("/api/brand/campaigns", status_code=201)
+def create_campaign(data: CampaignCreate, db: DbSession, brand: CurrentBrand) -> CampaignRead:
+    """Ask a series' creator to accept the brand's placements."""
+    return _campaign(service.create_campaign(db=db, brand=brand, data=data))
+
+
+@router.get("/api/brand/campaigns")
+def list_brand_campaigns(db: DbSession, brand: CurrentBrand) -> list[CampaignRead]:
+    """The brand's own campaigns and their status."""
+    return [_campaign(c) for c in service.list_brand_campaigns(db=db, brand=brand)]
+
+
+@router.get("/api/brand/campaigns/{campaign_id}/placements")
+def list_brand_placements(
+    campaign_id: int, db: DbSession, brand: CurrentBrand
+) -> list[PlacementRead]:
+    """The placements of one of the brand's campaigns."""
+    campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
+    return [_placement(p) for p in service.list_placements(db=db, campaign=campaign)]
+
+
+@router.post("/api/brand/campaigns/{campaign_id}/placements", status_code=201)
+def create_brand_placement(
+    campaign_id: int, data: PlacementCreate, db: DbSession, brand: CurrentBrand
+) -> PlacementRead:
+    """Place one of the brand's products in an episode of an accepted campaign's series."""
+    campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
+    return _placement(service.create_placement(db=db, author=brand, campaign=campaign, data=data))
+
+
+# Studio ------------------------------------------------------------------------------------
+
+
+@router.get("/api/studio/campaigns")
+def list_incoming_campaigns(db: DbSession, creator: CurrentCreator) -> list[CampaignRead]:
+    """Campaigns requesting the creator's series."""
+    return [_campaign(c) for c in service.list_incoming_campaigns(db=db, creator=creator)]
+
+
+@router.post("/api/studio/campaigns/{campaign_id}/accept")
+def accept_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -> CampaignRead:
+    """Accept a brand's campaign on one of the creator's series."""
+    campaign = service.decide_campaign(db=db, creator=creator, campaign_id=campaign_id, accept=True)
+    return _campaign(campaign)
+
+
+@router.post("/api/studio/campaigns/{campaign_id}/decline")
+def decline_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -> CampaignRead:
+    """Decline a brand's campaign on one of the creator's series."""
+    campaign = service.decide_campaign(
+        db=db, creator=creator, campaign_id=campaign_id, accept=False
+    )
+    return _campaign(campaign)
+
+
+@router.get("/api/studio/campaigns/{campaign_id}/placements")
+def list_studio_placements(
+    campaign_id: int, db: DbSession, creator: CurrentCreator
+) -> list[PlacementRead]:
+    """The placements of a campaign on one of the creator's series."""
+    campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
+    return [_placement(p) for p in service.list_placements(db=db, campaign=campaign)]
+
+
+@router.post("/api/studio/campaigns/{campaign_id}/placements", status_code=201)
+def create_studio_placement(
+    campaign_id: int, data: PlacementCreate, db: DbSession, creator: CurrentCreator
+) -> PlacementRead:
+    """The creator places the campaign brand's product in one of the series' episodes."""
+    campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
+    placement = service.create_placement(db=db, author=creator, campaign=campaign, data=data)
+    return _placement(placement)
+
+
+# Player ------------------------------------------------------------------------------------
+
+
+@router.get("/api/episodes/{episode_id}/placements")
+def episode_placements(episode_id: int, request: Request, db: DbSession) -> list[ShownPlacement]:
+    """The product cards to show during an episode, for anyone who can see its series."""
+    viewer = known_viewer(request, db)
+    return service.episode_placements(db=db, episode_id=episode_id, viewer=viewer)

@@ -1,0 +1,294 @@
+"""Shop logic: brands' catalogs, campaigns the series' creator decides on, and placements."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from microdrama.accounts.models import Account, Role
+from microdrama.catalog import service as catalog
+from microdrama.db import utcnow
+from microdrama.errors import Conflict, DomainError, NotFound
+from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product, ProductVariant
+from microdrama.shop.schemas import (
+    CampaignCreate,
+    PlacementCreate,
+    ProductCreate,
+    ProductUpdate,
+    ShownPlacement,
+    ShownProduct,
+    ShownVariant,
+    VariantCreate,
+    VariantUpdate,
+)
+
+
+class DuplicateSku(Conflict):
+    code = "duplicate_sku"
+
+
+class CampaignNotAccepted(Conflict):
+    code = "campaign_not_accepted"
+
+
+class CampaignAlreadyDecided(Conflict):
+    code = "campaign_already_decided"
+
+
+class InvalidPlacement(DomainError):
+    status_code = 422
+    code = "invalid_placement"
+
+
+def _is_admin(account: Account) -> bool:
+    return account.role == Role.admin
+
+
+# Products ----------------------------------------------------------------------------------
+
+
+def _check_product_sku_free(*, db: Session, owner_id: int, sku: str) -> None:
+    taken = db.scalar(select(Product.id).where(Product.owner_id == owner_id, Product.sku == sku))
+    if taken is not None:
+        raise DuplicateSku("You already have a product with this SKU.", field="sku", sku=sku)
+
+
+def create_product(*, db: Session, brand: Account, data: ProductCreate) -> Product:
+    """A new product (with its variants) in the brand's catalog."""
+    _check_product_sku_free(db=db, owner_id=brand.id, sku=data.sku)
+    skus = [v.sku for v in data.variants]
+    if len(skus) != len(set(skus)):
+        raise DuplicateSku("Two variants share a SKU.", field="variants")
+    product = Product(owner_id=brand.id, **data.model_dump(exclude={"variants"}))
+    product.variants = [ProductVariant(**v.model_dump()) for v in data.variants]
+    db.add(product)
+    db.flush()
+    return product
+
+
+def list_products(*, db: Session, brand: Account) -> list[Product]:
+    """The brand's own products, newest first."""
+    query = (
+        select(Product)
+        .where(Product.owner_id == brand.id)
+        .options(selectinload(Product.variants))
+        .order_by(Product.id.desc())
+    )
+    return list(db.scalars(query))
+
+
+def get_own_product(*, db: Session, brand: Account, product_id: int) -> Product:
+    """The product if it is the brand's (admins: any); 404 otherwise, so others learn nothing."""
+    product = db.get(Product, product_id)
+    if product is None or (product.owner_id != brand.id and not _is_admin(brand)):
+        raise NotFound("No such product.", product_id=product_id)
+    return product
+
+
+def update_product(*, db: Session, brand: Account, product_id: int, data: ProductUpdate) -> Product:
+    """Change the given fields of one of the brand's products."""
+    product = get_own_product(db=db, brand=brand, product_id=product_id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is None:
+            continue
+        setattr(product, field, value)
+    db.flush()
+    return product
+
+
+def add_variant(
+    *, db: Session, brand: Account, product_id: int, data: VariantCreate
+) -> ProductVariant:
+    """A new variant (size, colour) of one of the brand's products."""
+    product = get_own_product(db=db, brand=brand, product_id=product_id)
+    if any(v.sku == data.sku for v in product.variants):
+        raise DuplicateSku("This product already has a variant with this SKU.", field="sku")
+    variant = ProductVariant(product_id=product.id, **data.model_dump())
+    product.variants.append(variant)
+    db.flush()
+    return variant
+
+
+def update_variant(
+    *, db: Session, brand: Account, variant_id: int, data: VariantUpdate
+) -> ProductVariant:
+    """Change a variant's name, price override or stock count."""
+    variant = db.get(ProductVariant, variant_id)
+    if variant is None:
+        raise NotFound("No such variant.", variant_id=variant_id)
+    get_own_product(db=db, brand=brand, product_id=variant.product_id)
+    changes = data.model_dump(exclude_unset=True)
+    for field in ("name", "stock"):
+        if changes.get(field) is not None:
+            setattr(variant, field, changes[field])
+    if "price_cents" in changes:  # null clears the override
+        variant.price_cents = changes["price_cents"]
+    db.flush()
+    return variant
+
+
+# Campaigns ---------------------------------------------------------------------------------
+
+
+def create_campaign(*, db: Session, brand: Account, data: CampaignCreate) -> Campaign:
+    """A brand's request to place products in a series it can see; the creator decides."""
+    series = catalog.get_visible(db=db, series_id=data.series_id, viewer=brand)
+    campaign = Campaign(brand_id=brand.id, **data.model_dump())
+    campaign.series_id = series.id
+    db.add(campaign)
+    db.flush()
+    return campaign
+
+
+def list_brand_campaigns(*, db: Session, brand: Account) -> list[Campaign]:
+    """The brand's own campaigns, newest first."""
+    query = select(Campaign).where(Campaign.brand_id == brand.id).order_by(Campaign.id.desc())
+    return list(db.scalars(query))
+
+
+def list_incoming_campaigns(*, db: Session, creator: Account) -> list[Campaign]:
+    """Campaigns requesting the creator's series, newest first."""
+    series_ids = catalog.owned_series_ids(db=db, owner=creator)
+    query = select(Campaign).where(Campaign.series_id.in_(series_ids)).order_by(Campaign.id.desc())
+    return list(db.scalars(query))
+
+
+def _get_campaign(*, db: Session, campaign_id: int) -> Campaign:
+    campaign = db.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound("No such campaign.", campaign_id=campaign_id)
+    return campaign
+
+
+def _is_series_creator(*, db: Session, account: Account, campaign: Campaign) -> bool:
+    series = catalog.get(db=db, series_id=campaign.series_id)
+    return series is not None and series.owner_id == account.id
+
+
+def get_campaign_for_brand(*, db: Session, brand: Account, campaign_id: int) -> Campaign:
+    """One of the brand's campaigns (admins: any); 404 for anyone else's."""
+    campaign = _get_campaign(db=db, campaign_id=campaign_id)
+    if campaign.brand_id != brand.id and not _is_admin(brand):
+        raise NotFound("No such campaign.", campaign_id=campaign_id)
+    return campaign
+
+
+def get_campaign_for_creator(*, db: Session, creator: Account, campaign_id: int) -> Campaign:
+    """A campaign on one of the creator's series (admins: any); 404 for other series'."""
+    campaign = _get_campaign(db=db, campaign_id=campaign_id)
+    if not _is_series_creator(db=db, account=creator, campaign=campaign) and not _is_admin(creator):
+        raise NotFound("No such campaign.", campaign_id=campaign_id)
+    return campaign
+
+
+def decide_campaign(*, db: Session, creator: Account, campaign_id: int, accept: bool) -> Campaign:
+    """The series' creator accepts or declines a requested campaign (once)."""
+    campaign = get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
+    if campaign.status != CampaignStatus.requested:
+        raise CampaignAlreadyDecided(
+            f"This campaign was already {campaign.status.value}.", status=campaign.status.value
+        )
+    campaign.status = CampaignStatus.accepted if accept else CampaignStatus.declined
+    campaign.decided_at = utcnow()
+    db.flush()
+    return campaign
+
+
+# Placements --------------------------------------------------------------------------------
+
+
+def create_placement(
+    *, db: Session, author: Account, campaign: Campaign, data: PlacementCreate
+) -> Placement:
+    """Show one of the campaign brand's products in one of the series' episodes
+    (the caller has already checked the author may act for this campaign)."""
+    if campaign.status != CampaignStatus.accepted:
+        raise CampaignNotAccepted(
+            "Products can be placed only once the series' creator has accepted the campaign.",
+            status=campaign.status.value,
+        )
+    episode = catalog.get_episode(db=db, episode_id=data.episode_id)
+    if episode is None or episode.series_id != campaign.series_id:
+        raise InvalidPlacement(
+            "This episode is not part of the campaign's series.",
+            field="episode_id",
+            episode_id=data.episode_id,
+        )
+    product = db.get(Product, data.product_id)
+    if product is None or product.owner_id != campaign.brand_id:
+        raise InvalidPlacement(
+            "This product is not in the campaign brand's catalog.",
+            field="product_id",
+            product_id=data.product_id,
+        )
+    if data.end_ms > episode.duration_ms:
+        raise InvalidPlacement(
+            f"The placement ends after the episode does ({episode.duration_ms} ms).",
+            field="end_ms",
+            duration_ms=episode.duration_ms,
+        )
+    placement = Placement(campaign_id=campaign.id, created_by_id=author.id, **data.model_dump())
+    db.add(placement)
+    db.flush()
+    return placement
+
+
+def list_placements(*, db: Session, campaign: Campaign) -> list[Placement]:
+    """The campaign's placements, by episode and start time."""
+    query = (
+        select(Placement)
+        .where(Placement.campaign_id == campaign.id)
+        .order_by(Placement.episode_id, Placement.start_ms, Placement.id)
+    )
+    return list(db.scalars(query))
+
+
+def episode_placements(
+    *, db: Session, episode_id: int, viewer: Account | None
+) -> list[ShownPlacement]:
+    """What the player shows during an episode of a series the viewer can see: placements of
+    accepted campaigns with active products, each with its variants' stock flags."""
+    episode = catalog.get_episode(db=db, episode_id=episode_id)
+    if episode is None:
+        raise NotFound("No such episode.", episode_id=episode_id)
+    catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    query = (
+        select(Placement)
+        .join(Campaign, Campaign.id == Placement.campaign_id)
+        .join(Product, Product.id == Placement.product_id)
+        .where(
+            Placement.episode_id == episode_id,
+            Campaign.status == CampaignStatus.accepted,
+            Product.active.is_(True),
+        )
+        .options(selectinload(Placement.product).selectinload(Product.variants))
+        .order_by(Placement.start_ms, Placement.id)
+    )
+    return [_shown(p) for p in db.scalars(query)]
+
+
+def _shown(placement: Placement) -> ShownPlacement:
+    product = placement.product
+    return ShownPlacement(
+        id=placement.id,
+        start_ms=placement.start_ms,
+        end_ms=placement.end_ms,
+        x_permille=placement.x_permille,
+        y_permille=placement.y_permille,
+        product=ShownProduct(
+            id=product.id,
+            title=product.title,
+            price_cents=product.price_cents,
+            currency=product.currency,
+            image_url=product.image_urls[0] if product.image_urls else None,
+            variants=[
+                ShownVariant(
+                    id=v.id,
+                    name=v.name,
+                    price_cents=v.price_cents if v.price_cents is not None else product.price_cents,
+                    in_stock=v.stock > 0,
+                )
+                for v in product.variants
+            ],
+        ),
+    )

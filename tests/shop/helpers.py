@@ -1,0 +1,80 @@
+"""Builders for shop tests: signed-in brands and creators, a product, an accepted campaign."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.accounts import service as accounts
+from microdrama.accounts.models import Role, SessionKind
+from microdrama.catalog.models import Series
+from microdrama.config import Settings
+from microdrama.db import session_scope
+from tests.factories import make_series
+
+Headers = dict[str, str]
+
+
+def signed_in(
+    factory: sessionmaker[Session], settings: Settings, *, role: Role, name: str
+) -> tuple[Headers, int]:
+    """Bearer headers of a new account with this role, and its id."""
+    with session_scope(factory) as db:
+        account = accounts.create_account(db=db, display_name=name, role=role)
+        token, _ = accounts.start_session(
+            db=db, settings=settings, account=account, kind=SessionKind.bearer
+        )
+        account_id = account.id
+    return {"Authorization": f"Bearer {token}"}, account_id
+
+
+def creator_with_series(
+    factory: sessionmaker[Session], settings: Settings, *, duration_ms: int = 60_000
+) -> tuple[Headers, Series]:
+    """A signed-in creator owning a published series of three ready episodes."""
+    headers, creator_id = signed_in(factory, settings, role=Role.creator, name="Studio Nova")
+    with session_scope(factory) as db:
+        owner = accounts.get(db=db, account_id=creator_id)
+        series = make_series(db, owner=owner, duration_ms=duration_ms)
+        series.episodes  # noqa: B018  (loaded before the session closes)
+    return headers, series
+
+
+def list_product(client: TestClient, brand: Headers, **overrides: Any) -> dict[str, Any]:
+    """A hoodie with two variants in the brand's catalog; returns the 201 answer."""
+    body: dict[str, Any] = {
+        "title": "Contract Bride hoodie",
+        "description": "The one she wears in episode 2.",
+        "image_urls": ["https://cdn.example.com/hoodie.jpg"],
+        "price_cents": 4_900,
+        "currency": "USD",
+        "sku": "HOODIE-1",
+        "variants": [
+            {"name": "M / Red", "sku": "HOODIE-1-M-RED", "stock": 5},
+            {"name": "L / Red", "sku": "HOODIE-1-L-RED", "stock": 0, "price_cents": 5_400},
+        ],
+        **overrides,
+    }
+    response = client.post("/api/brand/products", json=body, headers=brand)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def request_campaign(client: TestClient, brand: Headers, series_id: int) -> dict[str, Any]:
+    """A campaign asking the series' creator for placements; returns the 201 answer."""
+    response = client.post(
+        "/api/brand/campaigns",
+        json={
+            "series_id": series_id,
+            "title": "Autumn drop",
+            "budget_cents": 500_000,
+            "starts_at": "2026-12-01T00:00:00Z",
+            "ends_at": "2026-12-31T00:00:00Z",
+            "commission_percent": 12,
+        },
+        headers=brand,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
