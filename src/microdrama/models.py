@@ -6,7 +6,13 @@ from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
-from microdrama.shop.models import Campaign, Placement, Product, ProductVariant
+from microdrama.shop.models import (
+    Campaign,
+    Placement,
+    PlacementEvent,
+    Product,
+    ProductVariant,
+)
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -33,6 +39,7 @@ __all__ = [
     "MediaAsset",
     "PaymentEvent",
     "Placement",
+    "PlacementEvent",
     "Product",
     "ProductVariant",
     "Purchase",

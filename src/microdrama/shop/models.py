@@ -118,3 +118,37 @@ class Placement(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     product: Mapped[Product] = relationship()
+
+
+class PlacementEventKind(enum.StrEnum):
+    impression = "impression"  # the card was shown
+    click = "click"  # the sheet was opened
+    # Later, with the cart and checkout: add_to_cart, order.
+
+
+class PlacementEvent(Base):
+    """One attribution event a player reported for a placement. The player gives each event an
+    id of its own; (placement, viewer, event id) is unique so a resent event counts once."""
+
+    __tablename__ = "placement_events"
+    __table_args__ = (
+        UniqueConstraint(
+            "placement_id", "viewer_key", "event_id", name="uq_placement_events_viewer_event"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(
+        ForeignKey("placements.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[PlacementEventKind] = mapped_column(
+        Enum(PlacementEventKind, native_enum=False, length=16)
+    )
+    # The viewer (a guest account for a device without sign-in); null once the account is gone.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
+    # "a:<account id>" (or "d:<device>" for events without an account): who counts as one viewer.
+    viewer_key: Mapped[str] = mapped_column(String(80))
+    event_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

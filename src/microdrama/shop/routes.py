@@ -3,16 +3,25 @@ shows during an episode (see docs/shop.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
-from microdrama.accounts.deps import CurrentBrand, CurrentCreator, known_viewer
+from microdrama.accounts.deps import CurrentBrand, CurrentCreator, CurrentViewer, known_viewer
 from microdrama.db import DbSession
 from microdrama.shop import service
-from microdrama.shop.models import Campaign, Placement, Product, ProductVariant
+from microdrama.shop.models import (
+    Campaign,
+    Placement,
+    PlacementEventKind,
+    Product,
+    ProductVariant,
+)
 from microdrama.shop.schemas import (
     CampaignCreate,
+    CampaignFunnel,
     CampaignRead,
     PlacementCreate,
+    PlacementEventCreate,
+    PlacementFunnel,
     PlacementRead,
     ProductCreate,
     ProductRead,
@@ -154,6 +163,18 @@ def create_brand_placement(
     return _placement(service.create_placement(db=db, author=brand, campaign=campaign, data=data))
 
 
+@router.get("/api/brand/placements/{placement_id}/funnel")
+def placement_funnel(placement_id: int, db: DbSession, brand: CurrentBrand) -> PlacementFunnel:
+    """Impressions, unique viewers, clicks and click-through of one of the brand's placements."""
+    return service.placement_funnel(db=db, brand=brand, placement_id=placement_id)
+
+
+@router.get("/api/brand/campaigns/{campaign_id}/funnel")
+def campaign_funnel(campaign_id: int, db: DbSession, brand: CurrentBrand) -> CampaignFunnel:
+    """The funnel of one of the brand's campaigns, in total and per placement."""
+    return service.campaign_funnel(db=db, brand=brand, campaign_id=campaign_id)
+
+
 # Studio ------------------------------------------------------------------------------------
 
 
@@ -206,3 +227,18 @@ def episode_placements(episode_id: int, request: Request, db: DbSession) -> list
     """The product cards to show during an episode, for anyone who can see its series."""
     viewer = known_viewer(request, db)
     return service.episode_placements(db=db, episode_id=episode_id, viewer=viewer)
+
+
+@router.post("/api/placements/{placement_id}/events", status_code=204)
+def record_placement_event(
+    placement_id: int, data: PlacementEventCreate, db: DbSession, viewer: CurrentViewer
+) -> Response:
+    """The player reports that a product card was shown or opened; a resent event counts once."""
+    service.record_event(
+        db=db,
+        viewer=viewer,
+        placement_id=placement_id,
+        kind=PlacementEventKind(data.kind),
+        event_id=data.event_id,
+    )
+    return Response(status_code=204)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -157,3 +158,35 @@ class ShownPlacement(BaseModel):
     x_permille: int
     y_permille: int
     product: ShownProduct
+
+
+class PlacementEventCreate(BaseModel):
+    """What the player reports: the card was shown (impression) or opened (click). event_id is
+    the player's own id for this event, so a resent event counts once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["impression", "click"]
+    event_id: str = Field(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")
+
+
+class Funnel(BaseModel):
+    """Attribution numbers. Rates are integers in per-mille (125 = 12.5 %), money in cents."""
+
+    impressions: int
+    unique_viewers: int
+    clicks: int
+    click_through_permille: int
+    orders: int
+    revenue_cents: int
+
+
+class PlacementFunnel(Funnel):
+    placement_id: int
+    episode_id: int
+    product_id: int
+
+
+class CampaignFunnel(Funnel):
+    campaign_id: int
+    placements: list[PlacementFunnel]

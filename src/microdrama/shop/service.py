@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, case, distinct, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product, ProductVariant
+from microdrama.shop.models import (
+    Campaign,
+    CampaignStatus,
+    Placement,
+    PlacementEvent,
+    PlacementEventKind,
+    Product,
+    ProductVariant,
+)
 from microdrama.shop.schemas import (
     CampaignCreate,
+    CampaignFunnel,
     PlacementCreate,
+    PlacementFunnel,
     ProductCreate,
     ProductUpdate,
     ShownPlacement,
@@ -291,4 +304,113 @@ def _shown(placement: Placement) -> ShownPlacement:
                 for v in product.variants
             ],
         ),
+    )
+
+
+# Attribution -------------------------------------------------------------------------------
+
+
+def record_event(
+    *, db: Session, viewer: Account, placement_id: int, kind: PlacementEventKind, event_id: str
+) -> bool:
+    """Count one impression or click of a placement the viewer can see. A resent event (same
+    placement, viewer and event id) is not counted again; returns whether it was new."""
+    placement = db.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound("No such placement.", placement_id=placement_id)
+    episode = catalog.get_episode(db=db, episode_id=placement.episode_id)
+    if episode is None:
+        raise NotFound("No such placement.", placement_id=placement_id)
+    try:
+        catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    except NotFound as exc:
+        raise NotFound("No such placement.", placement_id=placement_id) from exc
+    viewer_key = f"a:{viewer.id}"
+    seen = db.scalar(
+        select(PlacementEvent.id).where(
+            PlacementEvent.placement_id == placement_id,
+            PlacementEvent.viewer_key == viewer_key,
+            PlacementEvent.event_id == event_id,
+        )
+    )
+    if seen is not None:
+        return False
+    try:
+        with db.begin_nested():
+            db.add(
+                PlacementEvent(
+                    placement_id=placement_id,
+                    kind=kind,
+                    account_id=viewer.id,
+                    viewer_key=viewer_key,
+                    event_id=event_id,
+                )
+            )
+            db.flush()
+    except IntegrityError:  # the same event, committed a moment ago by a concurrent request
+        return False
+    return True
+
+
+def _permille(part: int, whole: int) -> int:
+    return part * 1000 // whole if whole else 0
+
+
+def _event_counts(db: Session, *placement_filter: ColumnElement[bool]) -> Row[Any]:
+    is_impression = PlacementEvent.kind == PlacementEventKind.impression
+    is_click = PlacementEvent.kind == PlacementEventKind.click
+    query = select(
+        func.coalesce(func.sum(case((is_impression, 1), else_=0)), 0),
+        func.count(distinct(PlacementEvent.viewer_key)),
+        func.coalesce(func.sum(case((is_click, 1), else_=0)), 0),
+    ).where(*placement_filter)
+    row = db.execute(query).one()
+    return row
+
+
+def _funnel_numbers(counts: Row[Any]) -> dict[str, int]:
+    impressions, viewers, clicks = (int(v) for v in counts)
+    return {
+        "impressions": impressions,
+        "unique_viewers": viewers,
+        "clicks": clicks,
+        "click_through_permille": _permille(clicks, impressions),
+        "orders": 0,  # until checkout exists
+        "revenue_cents": 0,
+    }
+
+
+def _placement_funnel(db: Session, placement: Placement) -> PlacementFunnel:
+    counts = _event_counts(db, PlacementEvent.placement_id == placement.id)
+    return PlacementFunnel(
+        placement_id=placement.id,
+        episode_id=placement.episode_id,
+        product_id=placement.product_id,
+        **_funnel_numbers(counts),
+    )
+
+
+def placement_funnel(*, db: Session, brand: Account, placement_id: int) -> PlacementFunnel:
+    """The funnel of one of the brand's placements (admins: any); 404 for anyone else's."""
+    placement = db.get(Placement, placement_id)
+    if placement is None:
+        raise NotFound("No such placement.", placement_id=placement_id)
+    try:
+        get_campaign_for_brand(db=db, brand=brand, campaign_id=placement.campaign_id)
+    except NotFound as exc:
+        raise NotFound("No such placement.", placement_id=placement_id) from exc
+    return _placement_funnel(db, placement)
+
+
+def campaign_funnel(*, db: Session, brand: Account, campaign_id: int) -> CampaignFunnel:
+    """The funnel of one of the brand's campaigns, in total (a viewer of several placements
+    counts once) and per placement; 404 for anyone else's campaign."""
+    campaign = get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
+    placements = list_placements(db=db, campaign=campaign)
+    placement_ids = select(Placement.id).where(Placement.campaign_id == campaign.id)
+    counts = _event_counts(db, PlacementEvent.placement_id.in_(placement_ids))
+    return CampaignFunnel(
+        campaign_id=campaign.id,
+        placements=[_placement_funnel(db, p) for p in placements],
+        **_funnel_numbers(counts),
     )
