@@ -51,6 +51,25 @@ def test_seeded_series_are_published_with_every_episode_ready_and_in_the_feed(
         assert "#EXT-X-STREAM-INF" in playlist.text
 
 
+def test_the_demo_brand_places_its_products_in_episodes_1_and_2_once(
+    client: TestClient, settings: Settings
+) -> None:
+    result = seed_tiny(settings, series_count=2)
+    again = seed_tiny(settings, series_count=2)  # a rerun adds nothing
+
+    assert result.placements == again.placements == 4
+    assert again.clips_rendered == 0
+    titles = set()
+    for seeded in result.series:
+        page = client.get(f"/api/series/{seeded.series_id}").json()
+        for episode in page["episodes"]:
+            [card] = client.get(f"/api/episodes/{episode['id']}/placements").json()
+            assert 0 <= card["start_ms"] < card["end_ms"] <= episode["duration_ms"]
+            assert len(card["product"]["variants"]) == 2
+            titles.add(card["product"]["title"])
+    assert len(titles) == 4
+
+
 def test_if_empty_leaves_a_catalog_that_has_series_alone(
     client: TestClient, settings: Settings
 ) -> None:

@@ -1,10 +1,12 @@
-"""The demo catalog: four micro-drama series, their metadata and an episode script each."""
+"""The demo catalog: four micro-drama series, their metadata and an episode script each,
+and a demo brand with products placed in the first two series."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from microdrama.catalog.schemas import SeriesCreate
+from microdrama.shop.schemas import ProductCreate, VariantCreate
 
 DEMO_CREATOR_NAME = "Microdrama Demo Studio"
 
@@ -221,3 +223,63 @@ DEMO_SERIES: tuple[DemoSeries, ...] = (
         ),
     ),
 )
+
+
+# The demo brand: a catalog of four products, placed in episodes 1 and 2 of the first two
+# demo series (product index, series index, episode number, x and y of the card in per-mille).
+
+DEMO_BRAND_NAME = "Luma Beauty"
+
+DEMO_PRODUCTS: tuple[ProductCreate, ...] = (
+    ProductCreate(
+        title="Midnight Velvet Lipstick",
+        description="The deep red Ava wears to the contract signing. Long-wear, satin finish.",
+        price_cents=2_400,
+        sku="LUMA-LIP-01",
+        variants=[
+            VariantCreate(name="Ruby", sku="LUMA-LIP-01-RUBY", stock=40),
+            VariantCreate(name="Rosewood", sku="LUMA-LIP-01-ROSE", stock=25),
+        ],
+    ),
+    ProductCreate(
+        title="Glass Skin Serum",
+        description="Hyaluronic serum for the dewy morning-after look. 30 ml.",
+        price_cents=3_800,
+        sku="LUMA-SERUM-01",
+        variants=[
+            VariantCreate(name="30 ml", sku="LUMA-SERUM-01-30", stock=60),
+            VariantCreate(name="50 ml", sku="LUMA-SERUM-01-50", stock=15, price_cents=5_600),
+        ],
+    ),
+    ProductCreate(
+        title="Silk Sleep Mask",
+        description="Mulberry silk, as seen on the heiress's nightstand.",
+        price_cents=2_900,
+        sku="LUMA-MASK-01",
+        variants=[
+            VariantCreate(name="Champagne", sku="LUMA-MASK-01-CHMP", stock=30),
+            VariantCreate(name="Black", sku="LUMA-MASK-01-BLK", stock=0),
+        ],
+    ),
+    ProductCreate(
+        title="Revenge Red Nail Set",
+        description="Twelve press-on nails in a glossy crimson. Lasts a whole season of plots.",
+        price_cents=1_600,
+        sku="LUMA-NAIL-01",
+        variants=[
+            VariantCreate(name="Short", sku="LUMA-NAIL-01-S", stock=50),
+            VariantCreate(name="Long", sku="LUMA-NAIL-01-L", stock=35),
+        ],
+    ),
+)
+
+# (product index, series index, episode number, x_permille, y_permille)
+DEMO_PLACEMENTS: tuple[tuple[int, int, int, int, int], ...] = (
+    (0, 0, 1, 620, 420),
+    (1, 0, 2, 300, 560),
+    (2, 1, 1, 540, 380),
+    (3, 1, 2, 420, 640),
+)
+# A card shows from 0:05 to 0:12 (or the middle half of a shorter episode).
+DEMO_PLACEMENT_START_MS = 5_000
+DEMO_PLACEMENT_END_MS = 12_000

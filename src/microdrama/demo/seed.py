@@ -14,6 +14,10 @@ What a run does, and what happens when it is interrupted:
   ones, and its queued jobs are transcoded (a job the dead run was holding is claimed again
   once its lease expires, settings.job_lease_seconds). A draft with a *failed* episode is
   reported and left unpublished (delete the data directory to start from scratch).
+* Once the series are done, a demo brand (`DEMO_BRAND_NAME`) gets its products, an accepted
+  campaign on each of the first two demo series and placements in their episodes 1 and 2, all
+  through `shop.service` in one short transaction. Each piece is looked up before it is made,
+  so a rerun adds only what is missing.
 * `if_empty` skips the whole run when the database holds any series other than unfinished
   demo drafts, so `dev.sh serve` seeds once and completes an interrupted seed on next start.
 """
@@ -26,6 +30,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -36,13 +41,25 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
-from microdrama.db import make_engine, make_sessionmaker, session_scope
-from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DemoSeries
+from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
+from microdrama.demo.catalog import (
+    DEMO_BRAND_NAME,
+    DEMO_CREATOR_NAME,
+    DEMO_PLACEMENT_END_MS,
+    DEMO_PLACEMENT_START_MS,
+    DEMO_PLACEMENTS,
+    DEMO_PRODUCTS,
+    DEMO_SERIES,
+    DemoSeries,
+)
 from microdrama.demo.clips import ClipSpec, render_clip
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
 from microdrama.media.storage import LocalStorage, Storage
+from microdrama.shop import service as shop_service
+from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
+from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 
 POLL_SECONDS = 0.25
 
@@ -69,6 +86,8 @@ class SeedResult:
     skipped: bool = False
     series: list[SeededSeries] = field(default_factory=list)
     clips_rendered: int = 0
+    # The demo brand's placements in place after the run (new or from an earlier run).
+    placements: int = 0
     seconds: float = 0.0
 
     @property
@@ -98,17 +117,21 @@ class _Planned:
     spec: ClipSpec | None = None
 
 
-# The demo needs three lookups no catalog or accounts service offers (a named account, a series
+# The demo needs a few lookups no catalog or accounts service offers (a named account, a series
 # by owner and title, "is there any other series"); they read the tables directly, here only.
 
 
-def _demo_creator(db: Session) -> Account | None:
+def _named_account(db: Session, name: str) -> Account | None:
     return db.scalar(
         select(Account)
-        .where(Account.display_name == DEMO_CREATOR_NAME, Account.is_guest.is_(False))
+        .where(Account.display_name == name, Account.is_guest.is_(False))
         .order_by(Account.id)
         .limit(1)
     )
+
+
+def _demo_creator(db: Session) -> Account | None:
+    return _named_account(db, DEMO_CREATOR_NAME)
 
 
 def _demo_series(db: Session, creator: Account, title: str) -> Series | None:
@@ -194,6 +217,8 @@ def seed_demo(
                 progress=progress,
             )
         result.clips_rendered = len(to_render)
+        with session_scope(sessions) as db:
+            result.placements = _seed_brand(db, creator_id, result)
         result.seconds = time.monotonic() - started
         return result
     finally:
@@ -415,3 +440,83 @@ def _maybe_publish(
             return
         catalog_service.publish(db=db, series=series)
         seeded.outcome = "published"
+
+
+def _seed_brand(db: Session, creator_id: int, result: SeedResult) -> int:
+    """The demo brand, its products, accepted campaigns and placements on the published demo
+    series (whatever is missing); returns how many demo placements exist."""
+    creator = accounts_service.get(db=db, account_id=creator_id)
+    assert creator is not None
+    brand = _named_account(db, DEMO_BRAND_NAME) or accounts_service.create_account(
+        db=db, display_name=DEMO_BRAND_NAME, role=Role.brand
+    )
+    products: list[Product] = []
+    for data in DEMO_PRODUCTS:
+        product = db.scalar(
+            select(Product).where(Product.owner_id == brand.id, Product.sku == data.sku)
+        )
+        products.append(product or shop_service.create_product(db=db, brand=brand, data=data))
+    count = 0
+    for series_index, seeded in enumerate(result.series):
+        wanted = [p for p in DEMO_PLACEMENTS if p[1] == series_index]
+        if not wanted or not seeded.outcome.endswith("published"):
+            continue
+        campaign = _demo_campaign(db, brand=brand, creator=creator, series_id=seeded.series_id)
+        if campaign is None:
+            continue
+        series = catalog_service.get(db=db, series_id=seeded.series_id)
+        assert series is not None
+        ready = {e.number: e for e in series.episodes if e.state == EpisodeState.ready}
+        placed = {
+            (p.episode_id, p.product_id)
+            for p in db.scalars(select(Placement).where(Placement.campaign_id == campaign.id))
+        }
+        for product_index, _, number, x, y in wanted:
+            episode = ready.get(number)
+            if episode is None or episode.duration_ms <= 0:
+                continue
+            product = products[product_index]
+            if (episode.id, product.id) in placed:
+                count += 1
+                continue
+            start_ms, end_ms = DEMO_PLACEMENT_START_MS, DEMO_PLACEMENT_END_MS
+            if episode.duration_ms < end_ms:  # a short episode: its middle half
+                start_ms, end_ms = episode.duration_ms // 4, episode.duration_ms * 3 // 4
+            placement = PlacementCreate(
+                episode_id=episode.id,
+                product_id=product.id,
+                start_ms=start_ms,
+                end_ms=end_ms,
+                x_permille=x,
+                y_permille=y,
+            )
+            shop_service.create_placement(db=db, author=brand, campaign=campaign, data=placement)
+            count += 1
+    return count
+
+
+def _demo_campaign(
+    db: Session, *, brand: Account, creator: Account, series_id: int
+) -> Campaign | None:
+    """The brand's campaign on the series, requested and accepted if there is none yet; None
+    if it was declined."""
+    campaign = db.scalar(
+        select(Campaign)
+        .where(Campaign.brand_id == brand.id, Campaign.series_id == series_id)
+        .order_by(Campaign.id)
+        .limit(1)
+    )
+    if campaign is None:
+        now = utcnow()
+        data = CampaignCreate(
+            series_id=series_id,
+            title=f"{DEMO_BRAND_NAME} launch",
+            budget_cents=1_000_000,
+            starts_at=now - timedelta(days=1),
+            ends_at=now + timedelta(days=365),
+            commission_percent=15,
+        )
+        campaign = shop_service.create_campaign(db=db, brand=brand, data=data)
+    if campaign.status == CampaignStatus.requested:
+        shop_service.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
+    return campaign if campaign.status == CampaignStatus.accepted else None
