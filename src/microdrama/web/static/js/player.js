@@ -13,6 +13,7 @@ import { api, settledPurchase, showBalance } from "./api.js";
 import { attachStream, clock, onNextFrame, playWithSoundIfAllowed } from "./media.js";
 import { createPaywall } from "./paywall.js";
 import { trackProgress } from "./progress.js";
+import { createShop } from "./shop.js";
 import { watchReminder } from "./reminder.js";
 
 const data = JSON.parse(document.getElementById("player-data").textContent);
@@ -90,6 +91,15 @@ const paywall = createPaywall({
 });
 window.__paywall = paywall.state;
 
+const shop = createShop({
+  root,
+  current: () => ({ episodeId: active.episodeId, video: active.video }),
+  onOpenChange(open) {
+    root.dataset.shop = String(open);
+  },
+});
+window.__shop = shop.state;
+
 const reminder = watchReminder(root, data.viewer.watch_reminder_minutes);
 
 const progress = trackProgress(
@@ -155,6 +165,7 @@ function markFirstFrame(slot) {
 
 /** Load an episode into a slot; `small` keeps only a few seconds buffered (prefetch). */
 async function load(slot, episode, { startSeconds = 0, small = false } = {}) {
+  shop.prefetch(episode.id); // its placements, in parallel with the playlist
   slot.stream?.destroy();
   slot.stream = null;
   slot.episodeId = episode.id;
@@ -293,6 +304,7 @@ function reopenPaywall() {
 }
 
 function showEpisode(episode) {
+  shop.setEpisode(episode.id);
   ui.label.textContent = `Episode ${episode.number} / ${episodes.length}`;
   document.title = `${series.title} · Episode ${episode.number} · microdrama`;
   const seconds = episode.duration_ms / 1000;
@@ -387,6 +399,7 @@ for (const slot of slots) {
       progress.tick();
       reminder.tick();
     }
+    shop.update();
     if (!prefetchStarted && t >= 1) prefetchNext();
   });
   video.addEventListener("ended", () => {
@@ -432,7 +445,7 @@ ui.drawer.addEventListener("click", (event) => {
   if (episode.id !== active.episodeId) switchTo(episode, 0);
 });
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest?.("input, textarea, #paywall") && event.key !== "Escape") return;
+  if (event.target.closest?.("input, textarea, #paywall, #product-sheet") && event.key !== "Escape") return;
   const video = active.video;
   const keys = {
     " ": togglePlay,
@@ -444,6 +457,7 @@ document.addEventListener("keydown", (event) => {
     Escape: () => {
       openDrawer(false);
       paywall.close();
+      shop.close();
     },
   };
   if (event.target.closest?.("button, a") && (event.key === " " || event.key === "Enter")) return;
