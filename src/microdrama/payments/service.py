@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -167,28 +167,30 @@ def get_vip_plan(*, db: Session, plan_id: int) -> VipPlan | None:
     return db.get(VipPlan, plan_id)
 
 
+_Catalogued = TypeVar("_Catalogued", CoinPack, VipPlan)
+
+
+def _upsert_by_code(
+    db: Session, model: type[_Catalogued], code: str, values: dict[str, Any]
+) -> _Catalogued:
+    item = db.scalar(select(model).where(model.code == code))
+    if item is None:
+        item = model(code=code)
+        db.add(item)
+    for name, value in values.items():
+        setattr(item, name, value)
+    db.flush()
+    return item
+
+
 def upsert_coin_pack(*, db: Session, code: str, values: dict[str, Any]) -> CoinPack:
     """Create or change a coin pack (purchases already made keep their frozen terms)."""
-    pack = db.scalar(select(CoinPack).where(CoinPack.code == code))
-    if pack is None:
-        pack = CoinPack(code=code)
-        db.add(pack)
-    for name, value in values.items():
-        setattr(pack, name, value)
-    db.flush()
-    return pack
+    return _upsert_by_code(db, CoinPack, code, values)
 
 
 def upsert_vip_plan(*, db: Session, code: str, values: dict[str, Any]) -> VipPlan:
     """Create or change a VIP plan (passes already bought keep their periods)."""
-    plan = db.scalar(select(VipPlan).where(VipPlan.code == code))
-    if plan is None:
-        plan = VipPlan(code=code)
-        db.add(plan)
-    for name, value in values.items():
-        setattr(plan, name, value)
-    db.flush()
-    return plan
+    return _upsert_by_code(db, VipPlan, code, values)
 
 
 # --- purchases ------------------------------------------------------------------------------
