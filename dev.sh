@@ -52,12 +52,15 @@ setup_python() {
 setup_frontend() {
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   local vendor="$ROOT/src/microdrama/web/static/vendor"
-  if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] ||
+    [ ! -f node_modules/tus-js-client/dist/tus.min.js ] || [ package.json -nt node_modules/.package-lock.json ]; then
     say "installing front-end packages (npm)"
     npm install --no-audit --no-fund --silent >/dev/null
   fi
   mkdir -p "$vendor"
   cp node_modules/hls.js/dist/hls.min.js "$vendor/hls.min.js"
+  cp node_modules/chart.js/dist/chart.umd.min.js "$vendor/chart.umd.min.js"
+  cp node_modules/tus-js-client/dist/tus.min.js "$vendor/tus.min.js"
 }
 
 setup_media_tools() {
