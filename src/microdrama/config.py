@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     checkin_streak_bonus_coins: int = 5
     checkin_max_coins: int = 40
     idempotency_keep_hours: int = 24
+    # Payouts: the smallest amount a creator or brand may ask for (admins can change it).
+    payout_minimum_cents: int = Field(default=1000, ge=0)
+    # Subtitles: the largest WebVTT / SRT file accepted.
+    max_subtitle_bytes: int = 1024 * 1024
 
     # Payments: "sandbox" (built in, the embedded default) or "stripe".
     payment_provider: Literal["sandbox", "stripe"] = "sandbox"

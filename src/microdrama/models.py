@@ -1,9 +1,11 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
+from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
+from microdrama.payouts.models import PayoutRequest
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
 from microdrama.shop.models import (
@@ -13,6 +15,7 @@ from microdrama.shop.models import (
     Product,
     ProductVariant,
 )
+from microdrama.subtitles.models import SubtitleTrack
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -38,12 +41,16 @@ __all__ = [
     "LoginAttempt",
     "MediaAsset",
     "PaymentEvent",
+    "PayoutRequest",
     "Placement",
     "PlacementEvent",
+    "PlatformSetting",
     "Product",
     "ProductVariant",
     "Purchase",
     "Series",
+    "SettingChange",
+    "SubtitleTrack",
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",
