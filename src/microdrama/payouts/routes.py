@@ -18,6 +18,7 @@ from microdrama.config import Settings
 from microdrama.db import DbSession
 from microdrama.payouts import service
 from microdrama.payouts.models import PayoutRequest, PayoutStatus
+from microdrama.payouts.pages import router as pages_router
 from microdrama.payouts.schemas import (
     AdminPayoutRead,
     CurrencyStatementRead,
@@ -31,6 +32,7 @@ from microdrama.payouts.schemas import (
 from microdrama.wallet.models import LedgerAccountKind
 
 router = APIRouter(tags=["payouts"])
+router.include_router(pages_router)
 
 MonthPath = Annotated[str, Path(max_length=7, description="YYYY-MM (UTC)")]
 
@@ -75,16 +77,21 @@ def earnings_summary(
 def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRouter:
     """Earnings, statements and payout requests of one kind of earner."""
     earner = APIRouter(prefix=prefix)
-    Earner = Annotated[Account, Depends(require_role(role))]
+    # A default, not an Annotated alias: string annotations cannot name a local.
+    earner_role = Depends(require_role(role))
     who = "creator" if role == Role.creator else "brand"
 
     @earner.get("/earnings", response_model=EarningsSummary, name=f"{who}_earnings")
-    def get_earnings(request: Request, db: DbSession, owner: Earner) -> EarningsSummary:
+    def get_earnings(
+        request: Request, db: DbSession, owner: Account = earner_role
+    ) -> EarningsSummary:
         """Balances from the ledger, amounts held by pending payouts, and payout requests."""
         return earnings_summary(db, _settings(request), owner, kind)
 
     @earner.get("/statements/{month}.csv", name=f"{who}_statement_csv")
-    def get_statement_csv(month: MonthPath, db: DbSession, owner: Earner) -> Response:
+    def get_statement_csv(
+        month: MonthPath, db: DbSession, owner: Account = earner_role
+    ) -> Response:
         """The month's statement as CSV: one row per ledger transaction, running balance."""
         statement = service.monthly_statement(
             db=db, owner=owner, kind=kind, month=service.Month.parse(month)
@@ -99,7 +106,9 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
         )
 
     @earner.get("/statements/{month}", response_model=StatementRead, name=f"{who}_statement")
-    def get_statement(month: MonthPath, db: DbSession, owner: Earner) -> StatementRead:
+    def get_statement(
+        month: MonthPath, db: DbSession, owner: Account = earner_role
+    ) -> StatementRead:
         """The month's statement: opening balance, lines by kind, entries, closing balance."""
         statement = service.monthly_statement(
             db=db, owner=owner, kind=kind, month=service.Month.parse(month)
@@ -114,7 +123,11 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
         name=f"{who}_request_payout",
     )
     def create_payout(
-        request: Request, response: Response, body: PayoutCreate, db: DbSession, owner: Earner
+        request: Request,
+        response: Response,
+        body: PayoutCreate,
+        db: DbSession,
+        owner: Account = earner_role,
     ) -> dict[str, Any]:
         """Ask for a payout of (part of) the available earnings (needs an Idempotency-Key)."""
         settings = _settings(request)
@@ -202,7 +215,11 @@ def _decision(
     return _run(request, response, db, admin.id, body, effect)
 
 
-@router.post("/api/admin/payouts/{payout_id}/approve", response_model=AdminPayoutRead)
+@router.post(
+    "/api/admin/payouts/{payout_id}/approve",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
 def approve(
     payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
 ) -> dict[str, Any]:
@@ -216,7 +233,11 @@ def approve(
     )
 
 
-@router.post("/api/admin/payouts/{payout_id}/reject", response_model=AdminPayoutRead)
+@router.post(
+    "/api/admin/payouts/{payout_id}/reject",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
 def reject(
     payout_id: int,
     body: PayoutReject,
@@ -238,7 +259,11 @@ def reject(
     )
 
 
-@router.post("/api/admin/payouts/{payout_id}/paid", response_model=AdminPayoutRead)
+@router.post(
+    "/api/admin/payouts/{payout_id}/paid",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
 def mark_paid(
     payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
 ) -> dict[str, Any]:
