@@ -12,10 +12,12 @@ from microdrama.errors import PayloadTooLarge
 from microdrama.media.storage import Storage
 from microdrama.subtitles import service
 from microdrama.subtitles.models import SubtitleTrack
+from microdrama.subtitles.pages import router as pages_router
 from microdrama.subtitles.schemas import CueData, CuesRead, CuesWrite, TrackRead
 from microdrama.subtitles.service import LANGUAGE_PATTERN
 
 router = APIRouter(tags=["subtitles"])
+router.include_router(pages_router)
 
 Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, max_length=16)]
 
