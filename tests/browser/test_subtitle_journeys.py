@@ -5,6 +5,7 @@ One 8-second episode. Waits are on what people see and on the video's own clock.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,6 +129,9 @@ def test_creator_edits_cues_and_the_player_shows_them_while_the_episode_plays(
     )
     editor.evaluate("document.querySelector('[data-testid=preview-video]').currentTime = 4")
     expect(editor.get_by_test_id("preview-cue")).to_have_text("Your father sent me.")
+    shots = os.environ.get("MICRODRAMA_SCREENSHOTS")
+    if shots:
+        editor.screenshot(path=str(Path(shots) / "subtitle-editor.png"), full_page=True)
 
     # A viewer's player offers the track and shows each cue while the episode plays.
     player = phone_page
@@ -139,6 +143,8 @@ def test_creator_edits_cues_and_the_player_shows_them_while_the_episode_plays(
     expect(captions).to_have_text("Who are you?", timeout=WAIT_MS)
     assert player.evaluate("window.__player.video.currentTime < 3.2")
     expect(captions).to_have_text("Your father sent me.", timeout=WAIT_MS)
+    if shots:
+        player.screenshot(path=str(Path(shots) / "player-captions.png"))
     at = player.evaluate("window.__player.video.currentTime")
     assert 3.0 <= at < 7.5 and player.evaluate("!window.__player.video.paused"), at
     assert player.evaluate("window.__subtitles.language") == "en"

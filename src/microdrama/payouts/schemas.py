@@ -72,6 +72,7 @@ class StatementEntryRead(BaseModel):
     at: datetime
     kind: str
     category: str
+    label: str
     memo: str
     amount: int
     balance_after: int

@@ -156,6 +156,7 @@ class StatementEntry:
     at: datetime
     kind: str
     category: str
+    label: str
     memo: str
     amount: int
     balance_after: int
@@ -247,7 +248,18 @@ def monthly_statement(
             name = category(tx_kind, kind)
             totals[name][0] += 1
             totals[name][1] += amount
-            entries.append(StatementEntry(transaction_id, at, tx_kind, name, memo, amount, running))
+            entries.append(
+                StatementEntry(
+                    transaction_id=transaction_id,
+                    at=at,
+                    kind=tx_kind,
+                    category=name,
+                    label=category_label(name, kind),
+                    memo=memo,
+                    amount=amount,
+                    balance_after=running,
+                )
+            )
         lines = [
             StatementLine(name, category_label(name, kind), count, amount)
             for name in CATEGORY_LABELS
@@ -265,6 +277,11 @@ def monthly_statement(
         generated_at=utcnow(),
         currencies=currencies,
     )
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (titles in memos come from users)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def statement_csv(statement: Statement) -> str:
@@ -286,7 +303,7 @@ def statement_csv(statement: Statement) -> str:
         for entry in section.entries:
             writer.writerow(
                 [month, currency, entry.at.astimezone(UTC).isoformat(timespec="seconds"),
-                 entry.transaction_id, entry.kind, entry.category, entry.memo, entry.amount,
+                 entry.transaction_id, entry.kind, entry.category, _cell(entry.memo), entry.amount,
                  entry.balance_after]
             )  # fmt: skip
         writer.writerow(

@@ -71,7 +71,7 @@ function renderCues() {
       el("td", {}, timeInput(cue, "start_ms", index)),
       el("td", {}, timeInput(cue, "end_ms", index)),
       el("td", {}, text),
-      el("td", { class: "row" }, seek, remove));
+      el("td", {}, el("div", { class: "cue-actions" }, seek, remove)));
   }));
   showCurrent();
 }
