@@ -372,7 +372,8 @@ def earnings(
     result = []
     for account in _earnings_accounts(db, owner.id, kind):
         pending = _pending(db, account.id)
-        available = account.balance - pending
+        # A refund after a request can leave less than is held: nothing is available then.
+        available = max(0, account.balance - pending)
         result.append(
             Earnings(
                 currency=account.currency,
@@ -404,7 +405,7 @@ def request_payout(
         raise NoEarnings("Brand revenue is only kept in dollars.", currency=currency.value)
     account = ledger.earnings_account(db=db, kind=kind, currency=currency, owner_id=owner.id)
     balance = ledger.lock_earnings(db=db, account=account)
-    available = balance - _pending(db, account.id)
+    available = max(0, balance - _pending(db, account.id))
     minimum_cents = platform.payout_minimum_cents(db, settings=settings)
     amount_cents = to_cents(settings=settings, currency=currency, amount=amount)
     if amount_cents < minimum_cents:
