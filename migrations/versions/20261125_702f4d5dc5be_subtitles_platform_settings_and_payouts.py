@@ -130,6 +130,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=16), nullable=False),
         sa.Column("label", sa.String(length=80), nullable=False),
         sa.Column("storage_key", sa.String(length=300), nullable=False),
+        sa.Column("previous_storage_key", sa.String(length=300), nullable=True),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("cue_count", sa.Integer(), nullable=False),
         sa.Column("created_at", microdrama.db.UTCDateTime(timezone=True), nullable=False),

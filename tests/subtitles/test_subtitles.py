@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +115,11 @@ def test_cues_are_edited_as_json_and_each_save_is_a_new_file(
     assert saved.json()["label"] == "Português"
     assert saved.json()["url"] != first_url
     assert "Primeira fala" in client.get(saved.json()["url"]).text
+    assert client.get(first_url).status_code == 200  # a player may still be reading it
+    third = client.put(f"{base}/pt-BR", json={"cues": cues}, headers=creator).json()
+    assert client.get(first_url).status_code == 404  # two saves back: deleted
+    assert client.get(saved.json()["url"]).status_code == 200
+    assert re.search(r"/pt-BR-r3-[0-9a-f]{16}\.vtt$", third["url"]), third["url"]
 
     for bad, problem in (
         ({"cues": [{"start_ms": 2000, "end_ms": 1000, "text": "x"}]}, "must end after it starts"),
@@ -186,3 +193,26 @@ def test_only_the_series_creator_edits_subtitles(
     page = client.get(f"/studio/episodes/{episode_id}/subtitles", headers=creator)
     assert page.status_code == 200 and 'data-testid="subtitle-editor"' in page.text
     assert len(client.get(f"{base}/en", headers=creator).json()["cues"]) == 2
+
+
+def test_a_locked_episodes_subtitles_are_as_protected_as_its_video(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    creator, creator_id = signed_in(db_factory, settings, role=Role.creator, name="Studio Nova")
+    with session_scope(db_factory) as db:
+        owner = accounts.get(db=db, account_id=creator_id)
+        series = make_series(db, owner=owner, episodes=2, free_episodes=1)
+        free_id, locked_id = (e.id for e in series.episodes)
+    for episode_id in (free_id, locked_id):
+        client.post(
+            f"/api/studio/episodes/{episode_id}/subtitles/en",
+            files={"file": ("a.vtt", VTT)},
+            headers=creator,
+        )
+    viewer, _ = signed_in(db_factory, settings, role=Role.viewer, name="Fan")
+    assert len(client.get(f"/api/episodes/{free_id}/subtitles", headers=viewer).json()) == 1
+    locked = client.get(f"/api/episodes/{locked_id}/subtitles", headers=viewer)
+    assert (locked.status_code, locked.json()["error"]) == (403, "episode_locked")
+    assert locked.json()["price_coins"] == series.episode_price_coins
+    assert client.get(f"/api/episodes/{locked_id}/subtitles").status_code == 403
+    assert len(client.get(f"/api/episodes/{locked_id}/subtitles", headers=creator).json()) == 1

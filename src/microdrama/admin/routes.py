@@ -32,7 +32,7 @@ def settings_read(db: Session, settings: Settings) -> SettingsRead:
 
 
 @router.get("/api/admin/settings", response_model=SettingsRead)
-def get_settings(request: Request, db: DbSession, admin: CurrentAdmin) -> SettingsRead:
+def read_settings(request: Request, db: DbSession, admin: CurrentAdmin) -> SettingsRead:
     """The platform settings, their configured defaults and the latest changes (admin)."""
     return settings_read(db, request.app.state.settings)
 

@@ -20,8 +20,11 @@ class SubtitleTrack(Base):
     )
     language: Mapped[str] = mapped_column(String(16))  # BCP 47: "en", "pt-BR"
     label: Mapped[str] = mapped_column(String(80))  # what the player's menu says
-    # A new key on every save, so browsers and CDNs never show an old version.
+    # A new, unguessable key on every save: no cache shows an old version, and the URL is
+    # only handed to viewers who may play the episode.
     storage_key: Mapped[str] = mapped_column(String(300))
+    # The save before (kept while players may still read it; deleted at the next save).
+    previous_storage_key: Mapped[str | None] = mapped_column(String(300))
     revision: Mapped[int] = mapped_column(default=1)
     cue_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

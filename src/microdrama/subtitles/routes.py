@@ -48,9 +48,11 @@ def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
 
 @router.get("/api/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
 def episode_tracks(episode_id: int, request: Request, db: DbSession) -> list[TrackRead]:
-    """The subtitle tracks the player offers for an episode (WebVTT URLs)."""
+    """The subtitle tracks the player offers for an episode it may play (WebVTT URLs)."""
     viewer = known_viewer(request, db)
-    tracks = service.visible_tracks(db=db, episode_id=episode_id, viewer=viewer)
+    tracks = service.playable_tracks(
+        db=db, settings=request.app.state.settings, episode_id=episode_id, viewer=viewer
+    )
     return [track_read(_storage(request), t) for t in tracks]
 
 

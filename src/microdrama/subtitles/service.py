@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 from dataclasses import dataclass
 
 import webvtt
@@ -19,9 +20,11 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode
+from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError, NotFound
 from microdrama.media.storage import Storage
+from microdrama.paywall.entitlement import entitlement, episode_locked_error
 from microdrama.subtitles.models import SubtitleTrack
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -189,12 +192,17 @@ def tracks(*, db: Session, episode_id: int) -> list[SubtitleTrack]:
     )
 
 
-def visible_tracks(*, db: Session, episode_id: int, viewer: Account | None) -> list[SubtitleTrack]:
-    """The tracks of an episode the viewer can see (published, or their own)."""
+def playable_tracks(
+    *, db: Session, settings: Settings, episode_id: int, viewer: Account | None
+) -> list[SubtitleTrack]:
+    """The tracks of an episode the viewer may play: a locked episode's dialogue is as
+    protected as its video (403 `episode_locked`, with the price)."""
     episode = db.get(Episode, episode_id)
     if episode is None:
         raise NotFound("No such episode.", episode_id=episode_id)
     catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    if not entitlement(db=db, viewer=viewer, episode=episode).allowed:
+        raise episode_locked_error(settings=settings, episode=episode)
     return tracks(db=db, episode_id=episode_id)
 
 
@@ -235,7 +243,7 @@ def save_track(
         .with_for_update()
     )
     revision = (track.revision + 1) if track is not None else 1
-    key = f"subtitles/episode-{episode.id}/{language}-r{revision}.vtt"
+    key = f"subtitles/episode-{episode.id}/{language}-r{revision}-{secrets.token_hex(8)}.vtt"
     storage.save(key, io.BytesIO(to_webvtt(cues).encode()))
     if track is None:
         track = SubtitleTrack(
@@ -248,22 +256,22 @@ def save_track(
         )
         db.add(track)
     else:
+        # The file before stays (this transaction may still roll back, a player may be
+        # reading it); the one before that goes.
+        if track.previous_storage_key:
+            storage.delete_prefix(track.previous_storage_key)
+        track.previous_storage_key = track.storage_key
         track.storage_key, track.revision, track.cue_count = key, revision, len(cues)
         track.label = label or track.label
         track.updated_at = utcnow()
-        # The previous file stays (this transaction may still roll back, a player may be
-        # reading it); the one before goes.
-        if revision > 2:
-            storage.delete_prefix(f"subtitles/episode-{episode.id}/{language}-r{revision - 2}.vtt")
     db.flush()
     return track
 
 
 def delete_track(*, db: Session, storage: Storage, track: SubtitleTrack) -> None:
     """Remove a track and its file."""
-    for revision in (track.revision, track.revision - 1):
-        storage.delete_prefix(
-            f"subtitles/episode-{track.episode_id}/{track.language}-r{revision}.vtt"
-        )
+    for key in (track.storage_key, track.previous_storage_key):
+        if key:
+            storage.delete_prefix(key)
     db.delete(track)
     db.flush()
