@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
+from microdrama import housekeeping
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from microdrama.db import session_scope
+from microdrama.db import session_scope, utcnow
+from microdrama.studio.models import Upload
 from tests.factories import make_series
 from tests.shop.helpers import signed_in
-from tests.studio.helpers import new_series, open_studio
+from tests.studio.helpers import TUS, new_series, open_studio, tus_metadata
 
 
 def _own_series(factory: sessionmaker[Session], owner_id: int, **kwargs: object) -> int:
@@ -219,3 +222,45 @@ def test_a_ready_episode_of_a_published_series_cannot_be_deleted(
     assert answer.status_code == 409
     assert answer.json()["error"] == "episode_not_deletable"
     assert len(client.get(f"/api/studio/series/{series_id}").json()["episodes"]) == 2
+
+
+def test_the_studio_pages_guide_a_new_creator(client: TestClient) -> None:
+    guest = client.get("/studio", follow_redirects=False)
+    assert guest.status_code == 303
+    assert guest.headers["location"] == "/signin?next=/studio"
+    client.post("/api/auth/signup", json={"email": "v@example.com", "password": "long password"})
+    assert "Become a creator" in client.get("/studio").text
+    client.post("/api/studio/join")
+    series_id = new_series(client, title="Page Turner")["id"]
+
+    home = client.get("/studio").text
+    assert "Page Turner" in home and "draft" in home
+    page = client.get(f"/studio/series/{series_id}")
+    assert page.status_code == 200
+    assert f"/studio/series/{series_id}/analytics" in page.text
+    assert client.get("/studio/series/999999").status_code == 404
+
+
+def test_stale_unfinished_uploads_are_purged_by_housekeeping(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    open_studio(client)
+    series_id = new_series(client)["id"]
+    created = client.post(
+        "/api/studio/uploads",
+        headers={
+            **TUS,
+            "Upload-Length": "100",
+            "Upload-Metadata": tus_metadata(series_id=series_id),
+        },
+    )
+    upload_id = created.headers["location"].rsplit("/", 1)[1]
+    with session_scope(db_factory) as db:
+        upload = db.get(Upload, upload_id)
+        assert upload is not None
+        upload.updated_at = utcnow() - timedelta(days=4)
+
+    chores = housekeeping.run_once(factory=db_factory, settings=settings)
+
+    assert chores.stale_uploads_deleted == 1
+    assert not (settings.data_dir / "uploads" / upload_id).exists()

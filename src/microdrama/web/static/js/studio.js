@@ -324,7 +324,7 @@ class SeriesPage {
     } else if (episode.state === "failed") {
       status = el("span", { class: "studio-error-text" }, `failed: ${episode.error || "unknown"}`);
     } else {
-      status = el("span", {}, `ready · ${clock(episode.duration_ms)}`);
+      status = el("span", { class: "studio-hint" }, clock(episode.duration_ms));
     }
     const price = episode.number <= s.free_episodes ? "free" : `${s.episode_price_coins} coins`;
     return el(
@@ -376,7 +376,9 @@ class SeriesPage {
     const note = $("[data-slot=review-note]");
     note.hidden = !(s.status === "rejected" && s.review_note);
     $("span", note).textContent = s.review_note || "";
-    $("[data-slot=cap-hint]").textContent = `at most ${s.max_cap_price_coins}, empty = default discount`;
+    $("[data-slot=cap-hint]").textContent = s.max_cap_price_coins
+      ? `at most ${s.max_cap_price_coins}, empty = default discount`
+      : "empty = default discount (checked once paid episodes exist)";
     const poster = $("[data-slot=poster]");
     if (s.poster_url) {
       poster.src = s.poster_url;
