@@ -143,6 +143,7 @@ def test_protocol_mistakes_get_clear_errors(client: TestClient, settings: Settin
     too_long = tus_patch(client, url, 0, data + b"extra bytes")
     assert too_long.status_code == 400
     assert "Upload-Length" in too_long.json()["message"]
+    assert client.head(url, headers=TUS).headers["upload-offset"] == "0"
     no_length = client.post(
         "/api/studio/uploads",
         headers={**TUS, "Upload-Metadata": tus_metadata(series_id=series_id)},
@@ -254,3 +255,26 @@ def test_a_replacement_video_takes_over_only_once_it_is_ready(
         assert [j.state for j in jobs] == [JobState.done, JobState.done]
         row = db.get(Episode, episode["id"])
         assert row is not None and row.media_asset_id == jobs[1].asset_id
+
+
+def test_deleting_an_uploaded_episode_removes_its_video_and_job(
+    client: TestClient, run_job: RunJob, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    series_id = _series(client)
+    tus_upload(client, series_id, cached_clip(seconds=2, label="E1"))
+    tus_upload(client, series_id, cached_clip(seconds=2, label="E2"))
+    assert run_job()
+    url = f"/api/studio/series/{series_id}"
+    first, second = client.get(url).json()["episodes"]
+    with db_factory() as db:
+        asset_id = db.get(Episode, first["id"]).media_asset_id  # type: ignore[union-attr]
+    assets = settings.media_dir / "assets" / str(asset_id)
+    assert assets.is_dir()
+
+    answer = client.delete(f"{url}/episodes/{first['id']}")
+
+    assert answer.status_code == 200, answer.text
+    assert [(e["id"], e["number"]) for e in answer.json()["episodes"]] == [(second["id"], 1)]
+    assert not assets.exists()
+    with db_factory() as db:
+        assert db.query(TranscodeJob).count() == 1

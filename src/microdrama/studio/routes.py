@@ -323,16 +323,18 @@ async def tus_patch(upload_id: str, request: Request) -> Response:
             pass  # the connection dropped: keep what arrived, the client resumes from there
         out.flush()
 
+    if too_long:
+        # Refused whole: the offset stays where it was (what was written is overwritten later).
+        raise uploads.TusError(
+            f"The chunk runs past the declared Upload-Length ({start.length} bytes).",
+            offset=start.offset,
+        )
+
     def record() -> uploads.Upload:
         with session_scope(state.sessionmaker) as db:
             return uploads.record_patch(db=db, start=start, written=written)
 
     upload = await run_in_threadpool(record)
-    if too_long:
-        raise uploads.TusError(
-            f"The chunk runs past the declared Upload-Length ({start.length} bytes).",
-            offset=upload.offset_bytes,
-        )
     if upload.offset_bytes == upload.length_bytes:
         await run_in_threadpool(_complete, request, upload.id)
     return _tus(Response(status_code=204), **{"Upload-Offset": str(upload.offset_bytes)})

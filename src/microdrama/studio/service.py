@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from microdrama.accounts import service as accounts
@@ -15,7 +15,7 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.media.models import MediaAsset
+from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.media.storage import Storage
 from microdrama.studio.schemas import (
     ReviewItem,
@@ -345,6 +345,9 @@ def delete_episode(*, db: Session, storage: Storage, series: Series, episode_id:
             )
         )
         if not still_used:
+            # Its jobs go first (a worker holding one gives it up when it finds it gone).
+            db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
+            db.expire(asset, ["jobs"])
             db.delete(asset)
             db.flush()
             storage.delete_prefix(f"assets/{asset.id}")
