@@ -264,3 +264,13 @@ def test_stale_unfinished_uploads_are_purged_by_housekeeping(
 
     assert chores.stale_uploads_deleted == 1
     assert not (settings.data_dir / "uploads" / upload_id).exists()
+
+
+def test_a_poster_request_without_a_file_is_a_clear_error(client: TestClient) -> None:
+    open_studio(client)
+    series_id = new_series(client)["id"]
+
+    answer = client.post(f"/api/studio/series/{series_id}/poster", data={"title": "x"})
+
+    assert answer.status_code == 422
+    assert "`file`" in answer.json()["message"]

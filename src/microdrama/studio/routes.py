@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 
 from microdrama.accounts.deps import (
@@ -35,6 +36,7 @@ from microdrama.studio.schemas import (
 
 router = APIRouter(tags=["studio"])
 
+MIB = 1024 * 1024
 TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION, "Cache-Control": "no-store"}
 
 
@@ -100,16 +102,26 @@ def update_series(
 
 @router.post("/api/studio/series/{series_id}/poster")
 async def upload_poster(
-    series_id: int,
-    request: Request,
-    db: DbSession,
-    creator: CurrentCreator,
-    file: Annotated[UploadFile, File()],
+    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """A poster image (multipart `file`): stored as a 9:16 poster and a thumbnail."""
     series = await run_in_threadpool(
         service.get_own_series, db=db, series_id=series_id, account=creator
     )
+    declared = request.headers.get("content-length", "")
+    # Refuse a declared oversize body before reading a byte of it.
+    if declared.isdigit() and int(declared) > service.MAX_POSTER_BYTES + 64 * 1024:
+        raise service.InvalidImage(
+            f"The poster is larger than {service.MAX_POSTER_BYTES // MIB} MB.",
+            max_bytes=service.MAX_POSTER_BYTES,
+        )
+    try:
+        form = await request.form(max_files=1, max_fields=5)
+    except Exception as exc:  # Starlette's MultiPartException and parser errors
+        raise service.InvalidImage("Send the poster as multipart/form-data with a `file`.") from exc
+    file = form.get("file")
+    if not isinstance(file, UploadFile):
+        raise service.InvalidImage("Send the poster as multipart/form-data with a `file`.")
     data = await file.read(service.MAX_POSTER_BYTES + 1)
     await run_in_threadpool(
         service.save_poster, db=db, storage=request.app.state.storage, series=series, data=data
