@@ -124,6 +124,13 @@ def test_a_scheduled_series_reaches_the_feed_only_when_its_time_comes(
     client.post(f"/api/studio/series/{series_id}/submit")
     publish_at = utcnow() + timedelta(hours=2)
 
+    naive = client.post(
+        f"/api/admin/moderation/{series_id}/approve",
+        json={"publish_at": "2031-01-01T18:00:00"},
+        headers=admin,
+    )
+    assert naive.status_code == 422
+    assert naive.json()["error"] == "invalid_schedule"
     scheduled = client.post(
         f"/api/admin/moderation/{series_id}/approve",
         json={"publish_at": publish_at.isoformat()},

@@ -51,6 +51,11 @@ class EpisodeNotDeletable(DomainError):
     code = "episode_not_deletable"
 
 
+class InvalidSchedule(DomainError):
+    status_code = 422
+    code = "invalid_schedule"
+
+
 class WrongReviewState(DomainError):
     status_code = 409
     code = "wrong_review_state"
@@ -444,7 +449,7 @@ def approve(*, db: Session, series_id: int, publish_at: datetime | None = None) 
     now = utcnow()
     if publish_at is not None:
         if publish_at.tzinfo is None:
-            raise WrongReviewState("Give publish_at with its timezone (e.g. ...Z).")
+            raise InvalidSchedule("Give publish_at with its timezone, e.g. 2026-12-01T18:00:00Z.")
         if publish_at <= now:
             publish_at = None  # a time already past means "now"
     series.status = SeriesStatus.published

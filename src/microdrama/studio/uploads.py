@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
 from microdrama.db import begin_immediate, utcnow
-from microdrama.errors import Conflict, DomainError, InvalidMedia, NotFound, PayloadTooLarge
+from microdrama.errors import Conflict, DomainError, NotFound, PayloadTooLarge
 from microdrama.media import service as media
 from microdrama.media.storage import Storage
 from microdrama.studio import service as studio
@@ -335,15 +334,6 @@ def purge_stale_uploads(*, db: Session, settings: Settings) -> int:
     return len(stale)
 
 
-def is_invalid_media(exc: BaseException) -> bool:
-    return isinstance(exc, InvalidMedia | PayloadTooLarge)
-
-
 def write_chunk(out: IO[bytes], *, position: int, data: bytes) -> None:
     out.seek(position)
     out.write(data)
-
-
-def sync(out: IO[bytes]) -> None:
-    out.flush()
-    os.fsync(out.fileno())
