@@ -73,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.payouts.routes import router as payouts_router
     from microdrama.paywall.routes import router as paywall_router
     from microdrama.shop.routes import router as shop_router
+    from microdrama.studio.pages import router as studio_pages
+    from microdrama.studio.routes import router as studio_router
     from microdrama.subtitles.routes import router as subtitles_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(payouts_router)
     app.include_router(subtitles_router)
+    app.include_router(studio_router)
+    app.include_router(studio_pages)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)

@@ -15,6 +15,7 @@ from microdrama.shop.models import (
     Product,
     ProductVariant,
 )
+from microdrama.studio.models import Upload
 from microdrama.subtitles.models import SubtitleTrack
 from microdrama.wallet.models import (
     BonusLot,
@@ -54,6 +55,7 @@ __all__ = [
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",
+    "Upload",
     "VipPass",
     "VipPlan",
     "WatchProgress",
