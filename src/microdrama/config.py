@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     payout_minimum_cents: int = Field(default=1000, ge=0)
     # Subtitles: the largest WebVTT / SRT file accepted.
     max_subtitle_bytes: int = 1024 * 1024
+    # Shop: the platform's fee on every order, and how long checkout holds stock for payment.
+    shop_platform_fee_percent: int = Field(default=10, ge=0, le=100)
+    shop_reservation_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     # Payments: "sandbox" (built in, the embedded default) or "stripe".
     payment_provider: Literal["sandbox", "stripe"] = "sandbox"

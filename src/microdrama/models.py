@@ -10,6 +10,9 @@ from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
 from microdrama.shop.models import (
     Campaign,
+    CartItem,
+    Order,
+    OrderLine,
     Placement,
     PlacementEvent,
     Product,
@@ -32,6 +35,7 @@ __all__ = [
     "AuthSession",
     "BonusLot",
     "Campaign",
+    "CartItem",
     "CoinPack",
     "DailyCheckin",
     "Episode",
@@ -41,6 +45,8 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "MediaAsset",
+    "Order",
+    "OrderLine",
     "PaymentEvent",
     "PayoutRequest",
     "Placement",

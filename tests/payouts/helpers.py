@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 
@@ -11,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.db import session_scope
 from microdrama.wallet import service as wallet
-from microdrama.wallet.models import Currency, LedgerAccountKind, LedgerTransaction
+from microdrama.wallet.models import LedgerTransaction
 from tests.wallet.money import top_up
+
+_orders = itertools.count(900_001)  # order numbers only in ledger references here
 
 
 def earn_from_unlocks(
@@ -55,36 +58,40 @@ def refund(factory: sessionmaker[Session], transaction_id: int) -> None:
     wallet.run_money_transaction(factory, apply)
 
 
-def brand_sale(factory: sessionmaker[Session], *, brand_id: int, cents: int) -> None:
-    """A paid order whose revenue goes to the brand (as commerce posts it: through clearing)."""
+def brand_sale(
+    factory: sessionmaker[Session],
+    *,
+    brand_id: int,
+    cents: int,
+    creator_id: int | None = None,
+    commission_cents: int = 0,
+    fee_cents: int = 0,
+) -> int:
+    """A paid shop order booked as the shop books it: the brand's revenue, the creator's
+    commission and the platform's fee out of payment clearing; returns the order number."""
+    order_id = next(_orders)
 
     def apply(db: Session) -> None:
-        wallet.post(
+        wallet.book_order_payment(
             db=db,
-            kind="order",
-            legs=[
-                (
-                    wallet.ledger_account(
-                        db=db, kind=LedgerAccountKind.payment_clearing, currency=Currency.usd
-                    ),
-                    -cents,
-                ),
-                (
-                    wallet.ledger_account(
-                        db=db,
-                        kind=LedgerAccountKind.brand_revenue,
-                        currency=Currency.usd,
-                        owner_id=brand_id,
-                    ),
-                    cents,
-                ),
-            ],
-            reference=f"test-order:{uuid.uuid4().hex}",
-            actor_id=brand_id,
-            memo="Order paid",
+            order_id=order_id,
+            buyer_id=brand_id,
+            amount_cents=cents + commission_cents + fee_cents,
+            brand_id=brand_id,
+            brand_cents=cents,
+            commissions={creator_id: commission_cents} if creator_id else {},
+            platform_fee_cents=fee_cents,
         )
 
     wallet.run_money_transaction(factory, apply)
+    return order_id
+
+
+def refund_order(factory: sessionmaker[Session], order_id: int) -> None:
+    """The shop refunds an order: every share of it is taken back."""
+    wallet.run_money_transaction(
+        factory, lambda db: wallet.refund_order_payment(db=db, order_id=order_id)
+    )
 
 
 def backdate(factory: sessionmaker[Session], transaction_id: int, when: datetime) -> None:

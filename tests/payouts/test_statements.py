@@ -15,7 +15,7 @@ from microdrama.db import utcnow
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind
-from tests.payouts.helpers import backdate, brand_sale, earn_from_unlocks, refund
+from tests.payouts.helpers import backdate, brand_sale, earn_from_unlocks, refund, refund_order
 from tests.shop.helpers import signed_in
 
 
@@ -87,19 +87,37 @@ def test_creator_statement_groups_the_month_and_closes_at_the_ledger_balance(
         assert wallet.verify(db=db) == []
 
 
-def test_brand_statement_shows_revenue_in_dollars_and_bad_months_are_refused(
+def test_shop_orders_show_as_brand_revenue_and_commission_with_refunds_netted(
     client: TestClient, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     brand, brand_id = signed_in(db_factory, settings, role=Role.brand, name="Luma Beauty")
-    brand_sale(db_factory, brand_id=brand_id, cents=4_900)
-    brand_sale(db_factory, brand_id=brand_id, cents=2_500)
+    creator, creator_id = signed_in(db_factory, settings, role=Role.creator, name="Studio Nova")
+    brand_sale(db_factory, brand_id=brand_id, cents=4_900, creator_id=creator_id,
+               commission_cents=588, fee_cents=490)  # fmt: skip
+    refunded = brand_sale(db_factory, brand_id=brand_id, cents=2_500, creator_id=creator_id,
+                          commission_cents=300, fee_cents=250)  # fmt: skip
+    refund_order(db_factory, refunded)
     month = str(Month.of(utcnow()))
     (dollars,) = client.get(f"/api/brand/statements/{month}", headers=brand).json()["currencies"]
     assert dollars["currency"] == "USD"
     assert dollars["lines"] == [
-        {"category": "commerce", "label": "Brand revenue", "count": 2, "amount": 7_400}
+        {"category": "commerce", "label": "Brand revenue", "count": 2, "amount": 7_400},
+        {"category": "refunds", "label": "Refunds and reversals", "count": 1, "amount": -2_500},
     ]
-    assert dollars["closing_balance"] == 7_400
+    assert (
+        dollars["closing_balance"]
+        == 4_900
+        == _earnings_balance(db_factory, brand_id, LedgerAccountKind.brand_revenue)
+    )
+    (commission,) = client.get(f"/api/studio/statements/{month}", headers=creator).json()[
+        "currencies"
+    ]
+    assert (commission["currency"], commission["closing_balance"]) == ("USD", 588)
+    assert commission["lines"][0] == {
+        "category": "commerce", "label": "Commission", "count": 2, "amount": 888
+    }  # fmt: skip
+    with db_factory() as db:
+        assert wallet.verify(db=db) == []
 
     for bad in ("2026-13", "26-11", "2999-01", "latest"):
         answer = client.get(f"/api/brand/statements/{bad}", headers=brand)

@@ -31,7 +31,7 @@ STEPS = st.lists(st.one_of(EARN, EARN, REFUND, REQUEST, REQUEST, DECIDE, DECIDE)
 
 
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
