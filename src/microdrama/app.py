@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
     from microdrama.paywall.routes import router as paywall_router
+    from microdrama.shop.pages import router as shop_pages_router
+    from microdrama.shop.placement_edit_routes import router as placement_edit_router
     from microdrama.shop.routes import router as shop_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(placement_edit_router)
+    app.include_router(shop_pages_router)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)
