@@ -1,0 +1,248 @@
+"""The brand's and the creator's shop pages in a real Chromium: the timeline placement editor,
+the campaign inbox, the catalog.
+
+One published series with an 8-second episode; a brand (Maison) with a product; a creator
+owning the series. Accounts sign in with a real cookie session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import SESSION_COOKIE
+from microdrama.accounts.models import Role, SessionKind
+from microdrama.catalog.models import Series
+from microdrama.config import Settings
+from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.shop import service as shop
+from microdrama.shop.schemas import ProductCreate, VariantCreate
+from tests.browser.conftest import DESKTOP, SeriesPlan, Site, serve_site
+
+pytestmark = pytest.mark.browser
+
+SERIES = "Boutique Nights"
+PRODUCT = "Velvet lipstick"
+EPISODE_MS = 8_000
+# A drag is turned into milliseconds at the timeline's pixel scale (~10 ms a pixel here) and
+# snapped to 0.1 s: allow one snap step either way.
+TIME_TOLERANCE_MS = 100
+# A click on the frame is exact to a pixel of a ~320 px wide frame: 1 px ≈ 3 ‰.
+POSITION_TOLERANCE = 10
+
+
+@dataclass
+class Accounts:
+    brand_token: str
+    creator_token: str
+    product_id: int
+    episode_id: int
+    series_id: int
+
+
+@pytest.fixture(scope="module")
+def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    plan = [SeriesPlan(SERIES, "romance", "purple", [8.0])]
+    with serve_site(database_url, tmp_path_factory, plan) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def people(database_url: str, site: Site) -> Accounts:
+    """A brand with a product and the series' creator, each with a cookie session."""
+    settings = Settings(environment="test", data_dir=site.data_dir, database_url=database_url)
+    engine = make_engine(database_url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        brand = accounts.create_account(db=db, display_name="Maison", role=Role.brand)
+        seeded = site.series[SERIES]
+        series = db.get(Series, seeded.id)
+        assert series is not None
+        creator = accounts.get(db=db, account_id=series.owner_id)
+        assert creator is not None
+        creator.role = Role.creator
+        product = shop.create_product(
+            db=db,
+            brand=brand,
+            data=ProductCreate(
+                title=PRODUCT,
+                price_cents=2_400,
+                sku="LIP-1",
+                variants=[VariantCreate(name="Ruby", sku="LIP-1-RUBY", stock=3)],
+            ),
+        )
+        brand_token, _ = accounts.start_session(
+            db=db, settings=settings, account=brand, kind=SessionKind.cookie
+        )
+        creator_token, _ = accounts.start_session(
+            db=db, settings=settings, account=creator, kind=SessionKind.cookie
+        )
+        people = Accounts(brand_token, creator_token, product.id, seeded.episode_ids[0], seeded.id)
+    engine.dispose()
+    return people
+
+
+def _signed_in(browser: Browser, site: Site, token: str) -> BrowserContext:
+    context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
+    context.set_default_timeout(20_000)
+    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": site.base_url}])
+    return context
+
+
+@pytest.fixture
+def brand_page(browser: Browser, site: Site, people: Accounts) -> Iterator[Page]:
+    context = _signed_in(browser, site, people.brand_token)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture
+def creator_page(browser: Browser, site: Site, people: Accounts) -> Iterator[Page]:
+    context = _signed_in(browser, site, people.creator_token)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _drag_on_timeline(page: Page, start_fraction: float, end_fraction: float) -> None:
+    box = page.get_by_test_id("timeline").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] - 6  # below the bars
+    page.mouse.move(box["x"] + box["width"] * start_fraction, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end_fraction, y, steps=12)
+    page.mouse.up()
+
+
+def test_brand_requests_a_campaign_creator_accepts_it_in_the_inbox(
+    brand_page: Page, creator_page: Page, people: Accounts
+) -> None:
+    brand_page.goto("/brand/campaigns")
+    brand_page.get_by_test_id("campaign-series").select_option(label=SERIES)
+    brand_page.get_by_test_id("campaign-title").fill("Lip season")
+    brand_page.get_by_test_id("campaign-budget").fill("1500.50")
+    brand_page.get_by_test_id("campaign-commission").fill("15")
+    brand_page.get_by_test_id("campaign-create").click()
+    row = brand_page.get_by_test_id("campaign-row").filter(has_text="Lip season")
+    expect(row.get_by_test_id("status")).to_have_text("requested")
+    expect(row).to_contain_text("$1,500.50")
+
+    creator_page.goto("/studio/campaigns")
+    item = creator_page.get_by_test_id("inbox-item").filter(has_text="Lip season")
+    expect(item).to_contain_text("Maison")
+    expect(item).to_contain_text("15 % commission")
+    item.get_by_test_id("campaign-accept").click()
+    expect(item.get_by_test_id("status")).to_have_text("accepted")
+    expect(item.get_by_test_id("campaign-accept")).to_have_count(0)
+    expect(item.get_by_test_id("campaign-editor")).to_be_visible()
+
+    brand_page.reload()
+    expect(row.get_by_test_id("status")).to_have_text("accepted")
+
+
+def test_brand_draws_a_placement_on_the_timeline_then_edits_and_deletes_it(
+    brand_page: Page, people: Accounts
+) -> None:
+    page = brand_page
+    page.goto("/brand/campaigns")
+    page.get_by_test_id("campaign-row").filter(has_text="Lip season").get_by_test_id(
+        "campaign-editor"
+    ).click()
+    expect(page.get_by_test_id("placement-editor")).to_be_visible()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    campaign_id = int(page.url.split("/")[-2])
+    page.get_by_test_id("editor-episode").select_option(str(people.episode_id))
+    page.wait_for_function("window.__editor.episode !== null")
+
+    # Drag from a quarter to three quarters of the 8 s episode: 2 s to 6 s.
+    _drag_on_timeline(page, 0.25, 0.75)
+    expect(page.get_by_test_id("timeline-selection")).to_be_visible()
+    # The card points at a fifth across and a third down the frame.
+    frame = page.get_by_test_id("editor-frame").bounding_box()
+    assert frame is not None
+    page.mouse.click(frame["x"] + frame["width"] * 0.2, frame["y"] + frame["height"] * 0.3)
+    page.get_by_test_id("editor-product").select_option(label=PRODUCT)
+    page.get_by_test_id("editor-save").click()
+
+    expect(page.get_by_test_id("bo-notice")).to_contain_text("Saved")
+    expect(page.get_by_test_id("placement-bar")).to_have_count(1)
+    placements = page.request.get(f"/api/brand/campaigns/{campaign_id}/placements").json()
+    assert len(placements) == 1
+    placed = placements[0]
+    assert placed["episode_id"] == people.episode_id
+    assert placed["product_id"] == people.product_id
+    assert abs(placed["start_ms"] - 2_000) <= TIME_TOLERANCE_MS, placed
+    assert abs(placed["end_ms"] - 6_000) <= TIME_TOLERANCE_MS, placed
+    assert abs(placed["x_permille"] - 200) <= POSITION_TOLERANCE, placed
+    assert abs(placed["y_permille"] - 300) <= POSITION_TOLERANCE, placed
+    # The player shows it too.
+    shown = page.request.get(f"/api/episodes/{people.episode_id}/placements").json()
+    assert [(p["id"], p["start_ms"]) for p in shown] == [(placed["id"], placed["start_ms"])]
+
+    # Keyboard: the end handle 0.5 s later (five presses), the start 1 s earlier (Shift).
+    page.get_by_test_id("handle-end").focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.get_by_test_id("handle-start").focus()
+    page.keyboard.press("Shift+ArrowLeft")
+    page.get_by_test_id("editor-save").click()
+    expect(page.get_by_test_id("bo-notice")).to_contain_text("Saved")
+    edited = page.request.get(f"/api/brand/campaigns/{campaign_id}/placements").json()
+    assert [(p["id"], p["start_ms"], p["end_ms"]) for p in edited] == [
+        (placed["id"], placed["start_ms"] - 1_000, placed["end_ms"] + 500)
+    ]
+
+    # A fresh page shows the saved bar; clicking it opens it for editing; delete removes it.
+    page.reload()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    page.get_by_test_id("placement-bar").click()
+    expect(page.get_by_test_id("editor-start")).to_have_value(
+        f"{(placed['start_ms'] - 1_000) / 1000:.1f}"
+    )
+    page.get_by_test_id("editor-delete").click()
+    expect(page.get_by_test_id("bo-notice")).to_contain_text("Deleted")
+    expect(page.get_by_test_id("placement-bar")).to_have_count(0)
+    assert page.request.get(f"/api/brand/campaigns/{campaign_id}/placements").json() == []
+
+
+def test_creator_places_a_product_by_typing_times_in_the_studio_editor(
+    creator_page: Page, people: Accounts
+) -> None:
+    page = creator_page
+    page.goto("/studio/campaigns")
+    page.get_by_test_id("inbox-item").filter(has_text="Lip season").get_by_test_id(
+        "campaign-editor"
+    ).click()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    campaign_id = int(page.url.split("/")[-2])
+    page.get_by_test_id("editor-start").fill("1.5")
+    page.get_by_test_id("editor-end").fill("3")
+    page.get_by_test_id("editor-end").press("Tab")
+    page.get_by_test_id("editor-save").click()
+    expect(page.get_by_test_id("placement-bar")).to_have_count(1)
+
+    placements = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
+    assert [(p["start_ms"], p["end_ms"], p["x_permille"]) for p in placements] == [
+        (1_500, 3_000, 500)
+    ]
+
+    # An end past the episode's end snaps to the episode's end.
+    page.get_by_test_id("editor-new").click()
+    page.get_by_test_id("editor-start").fill("7")
+    page.get_by_test_id("editor-end").fill("9")
+    page.get_by_test_id("editor-end").press("Tab")
+    expect(page.get_by_test_id("editor-end")).to_have_value("8.0")
+    page.get_by_test_id("editor-save").click()
+    expect(page.get_by_test_id("placement-bar")).to_have_count(2)
+    placements = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
+    assert [(p["start_ms"], p["end_ms"]) for p in placements] == [(1_500, 3_000), (7_000, 8_000)]
