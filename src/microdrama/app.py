@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.paywall.routes import router as paywall_router
     from microdrama.shop.pages import router as shop_pages_router
     from microdrama.shop.placement_edit_routes import router as placement_edit_router
+    from microdrama.shop.report_routes import router as shop_report_router
     from microdrama.shop.routes import router as shop_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_router)
     app.include_router(placement_edit_router)
     app.include_router(shop_pages_router)
+    app.include_router(shop_report_router)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)

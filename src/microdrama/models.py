@@ -8,6 +8,9 @@ from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
 from microdrama.shop.models import (
     Campaign,
+    CartItem,
+    Order,
+    OrderLine,
     Placement,
     PlacementEvent,
     Product,
@@ -28,6 +31,7 @@ __all__ = [
     "AuthSession",
     "BonusLot",
     "Campaign",
+    "CartItem",
     "CoinPack",
     "DailyCheckin",
     "Episode",
@@ -37,6 +41,8 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "MediaAsset",
+    "Order",
+    "OrderLine",
     "PaymentEvent",
     "Placement",
     "PlacementEvent",
