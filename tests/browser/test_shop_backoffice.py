@@ -7,9 +7,13 @@ owning the series. Accounts sign in with a real cookie session.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -114,6 +118,12 @@ def creator_page(browser: Browser, site: Site, people: Accounts) -> Iterator[Pag
     assert not errors, errors
 
 
+def _screenshot(page: Page, name: str) -> None:
+    shots = os.environ.get("MICRODRAMA_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+
+
 def _drag_on_timeline(page: Page, start_fraction: float, end_fraction: float) -> None:
     box = page.get_by_test_id("timeline").bounding_box()
     assert box is not None
@@ -176,6 +186,7 @@ def test_brand_draws_a_placement_on_the_timeline_then_edits_and_deletes_it(
 
     expect(page.get_by_test_id("bo-notice")).to_contain_text("Saved")
     expect(page.get_by_test_id("placement-bar")).to_have_count(1)
+    _screenshot(page, "placement-editor")
     placements = page.request.get(f"/api/brand/campaigns/{campaign_id}/placements").json()
     assert len(placements) == 1
     placed = placements[0]
@@ -246,3 +257,112 @@ def test_creator_places_a_product_by_typing_times_in_the_studio_editor(
     expect(page.get_by_test_id("placement-bar")).to_have_count(2)
     placements = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
     assert [(p["start_ms"], p["end_ms"]) for p in placements] == [(1_500, 3_000), (7_000, 8_000)]
+
+
+def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> None:
+    page = brand_page
+    page.goto("/brand/products")
+    page.get_by_test_id("product-title-input").fill("Silk scarf")
+    page.get_by_test_id("product-sku-input").fill("SCARF-1")
+    page.get_by_test_id("product-price-input").fill("35.5")
+    page.get_by_test_id("variant-name-input").fill("Blue")
+    page.get_by_test_id("variant-sku-input").fill("SCARF-1-BLUE")
+    page.get_by_test_id("variant-stock-input").fill("2")
+    page.get_by_test_id("product-create").click()
+
+    card = page.get_by_test_id("product").filter(has_text="Silk scarf")
+    expect(card).to_contain_text("$35.50")
+    card.get_by_test_id("variant-stock").fill("7")
+    card.get_by_test_id("variant-save").click()
+    expect(page.get_by_test_id("bo-notice")).to_contain_text("7 in stock")
+    products = page.request.get("/api/brand/products").json()
+    scarf = next(p for p in products if p["sku"] == "SCARF-1")
+    assert (scarf["price_cents"], scarf["variants"][0]["stock"]) == (3_550, 7)
+
+    # A duplicate SKU is refused with the server's words; nothing is added.
+    page.get_by_test_id("product-title-input").fill("Another scarf")
+    page.get_by_test_id("product-sku-input").fill("SCARF-1")
+    page.get_by_test_id("product-price-input").fill("10")
+    page.get_by_test_id("product-create").click()
+    expect(page.get_by_test_id("bo-error")).to_contain_text("SKU")
+    assert len(page.request.get("/api/brand/products").json()) == len(products)
+
+
+def _funnel_row(page: Page, key: str) -> dict[str, object]:
+    rows = page.evaluate("window.__dashboard.report.rows")
+    return next(row for row in rows if row["key"] == key)
+
+
+def test_dashboard_shows_the_funnel_by_placement_campaign_and_series_with_charts_and_csv(
+    brand_page: Page, site: Site, people: Accounts
+) -> None:
+    page = brand_page
+    campaigns = page.request.get("/api/brand/campaigns").json()
+    campaign_id = next(c["id"] for c in campaigns if c["title"] == "Lip season")
+    placed = page.request.post(
+        f"/api/brand/campaigns/{campaign_id}/placements",
+        data={
+            "episode_id": people.episode_id,
+            "product_id": people.product_id,
+            "start_ms": 500,
+            "end_ms": 2_000,
+        },
+    )
+    assert placed.ok, placed.text()
+    placement_id = placed.json()["id"]
+    # Three viewers see the card (each a fresh device), one of them opens the sheet.
+    for n in range(3):
+        viewer = httpx.Client(base_url=site.base_url)
+        url = f"/api/placements/{placement_id}/events"
+        assert viewer.post(url, json={"kind": "impression", "event_id": f"i{n}"}).status_code == 204
+        if n == 0:
+            assert viewer.post(url, json={"kind": "click", "event_id": "c0"}).status_code == 204
+        viewer.close()
+
+    page.goto("/brand")
+    page.wait_for_function("window.__dashboard.loads >= 1")
+    row = _funnel_row(page, f"placement:{placement_id}")
+    assert (row["impressions"], row["unique_viewers"], row["clicks"]) == (3, 3, 1)
+    table_row = page.locator(f'[data-testid="funnel-row"][data-key="placement:{placement_id}"]')
+    expect(table_row).to_contain_text("33.3 %")
+    funnel = page.evaluate(
+        "Chart.getChart(document.querySelector('[data-testid=funnel-chart]')).data.datasets[0].data"
+    )
+    totals = page.evaluate("window.__dashboard.report.totals")
+    assert funnel == [totals["impressions"], totals["clicks"], totals["add_to_carts"], 0]
+    assert funnel[:2] == [3, 1]
+    daily = page.evaluate(
+        "Chart.getChart(document.querySelector('[data-testid=daily-chart]')).data.datasets[0].data"
+    )
+    assert sum(daily) == 3 and daily[-1] == 3  # all today, the last day of the range
+    _screenshot(page, "brand-dashboard")
+
+    page.get_by_test_id("group-switch").get_by_role("button", name="Campaign").click()
+    page.wait_for_function("window.__dashboard.loads >= 2")
+    expect(page.get_by_test_id("funnel-row").first).to_contain_text("Lip season")
+    assert _funnel_row(page, f"campaign:{campaign_id}")["clicks"] == 1
+    page.get_by_test_id("group-switch").get_by_role("button", name="Series").click()
+    page.wait_for_function("window.__dashboard.loads >= 3")
+    expect(page.get_by_test_id("funnel-row")).to_have_count(1)
+    expect(page.get_by_test_id("funnel-row")).to_contain_text(SERIES)
+    assert "group_by=series" in page.url
+
+    with page.expect_download() as download:
+        page.get_by_test_id("funnel-csv").click()
+    assert download.value.suggested_filename.startswith("funnels-series-")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert (
+        lines[0].startswith("key,") and len(lines) == 2 and f"series:{people.series_id}" in lines[1]
+    )
+
+    # A range that ends yesterday has none of today's numbers.
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    page.get_by_test_id("funnel-until").fill(yesterday)
+    page.get_by_test_id("funnel-until").dispatch_event("change")
+    page.wait_for_function("window.__dashboard.loads >= 4")
+    assert page.evaluate("window.__dashboard.report.totals.impressions") == 0
+
+
+def test_creator_sees_earnings_page_with_a_total(creator_page: Page) -> None:
+    creator_page.goto("/studio/earnings")
+    expect(creator_page.get_by_test_id("earnings-total")).to_have_text("$0.00")

@@ -1,0 +1,47 @@
+// /studio/earnings: the creator's commission per placement (read from the ledger) and in total.
+
+import { api } from "./api.js";
+import { el, fail, money, slot } from "./backoffice.js";
+
+const params = new URLSearchParams(location.search);
+const state = { since: params.get("since") || "", until: params.get("until") || "", report: null };
+// Test hook (see docs/shop-ui.md).
+window.__earnings = state;
+
+async function load() {
+  const q = new URLSearchParams();
+  if (state.since) q.set("since", state.since);
+  if (state.until) q.set("until", state.until);
+  try {
+    const report = await api("GET", `/api/studio/commissions?${q}`);
+    state.report = report;
+    slot("total").textContent = money(report.total_commission_cents, report.currency);
+    slot("rows").replaceChildren(
+      ...report.rows.map((row) =>
+        el(
+          "tr",
+          { dataset: { testid: "earnings-row", placementId: row.placement_id } },
+          el("td", { text: `${row.series_title} · Ep ${row.episode_number} · ${row.product_title}` }),
+          el("td", { text: row.brand_name }),
+          el("td", { text: String(row.orders) }),
+          el("td", { text: money(row.revenue_cents, report.currency) }),
+          el("td", { text: money(row.commission_cents, report.currency) }),
+        ),
+      ),
+    );
+    slot("empty").hidden = report.rows.length > 0;
+    if (report.since) slot("since").value = report.since;
+    if (report.until) slot("until").value = report.until;
+  } catch (error) {
+    fail(error);
+  }
+}
+
+for (const name of ["since", "until"]) {
+  slot(name).addEventListener("change", (event) => {
+    state[name] = event.target.value;
+    load();
+  });
+}
+
+load();
