@@ -124,6 +124,12 @@ def _screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
 
 
+def _clock_tenths(ms: int) -> str:
+    """A time as the editor writes it: 0:06.5."""
+    tenths = round(ms / 100)
+    return f"{tenths // 600}:{tenths // 10 % 60:02d}.{tenths % 10}"
+
+
 def _drag_on_timeline(page: Page, start_fraction: float, end_fraction: float) -> None:
     box = page.get_by_test_id("timeline").bounding_box()
     assert box is not None
@@ -206,8 +212,13 @@ def test_brand_draws_a_placement_on_the_timeline_then_edits_and_deletes_it(
         page.keyboard.press("ArrowRight")
     page.get_by_test_id("handle-start").focus()
     page.keyboard.press("Shift+ArrowLeft")
+    start_ms, end_ms = placed["start_ms"] - 1_000, placed["end_ms"] + 500
+    expect(page.get_by_test_id("editor-start")).to_have_value(f"{start_ms / 1000:.1f}")
+    expect(page.get_by_test_id("editor-end")).to_have_value(f"{end_ms / 1000:.1f}")
     page.get_by_test_id("editor-save").click()
-    expect(page.get_by_test_id("bo-notice")).to_contain_text("Saved")
+    expect(page.get_by_test_id("bo-notice")).to_contain_text(
+        f"from {_clock_tenths(start_ms)} to {_clock_tenths(end_ms)}"
+    )
     edited = page.request.get(f"/api/brand/campaigns/{campaign_id}/placements").json()
     assert [(p["id"], p["start_ms"], p["end_ms"]) for p in edited] == [
         (placed["id"], placed["start_ms"] - 1_000, placed["end_ms"] + 500)
