@@ -84,8 +84,9 @@ def placed_campaign(
     client: TestClient, factory: sessionmaker[Session], settings: Settings, *, brand_name: str
 ) -> dict[str, Any]:
     """A brand's accepted campaign on a creator's series, with the hoodie placed in episodes 1
-    and 2 (0:05 to 0:12): {brand, creator, creator_id, series, product, campaign, placements}."""
-    brand, _ = signed_in(factory, settings, role=Role.brand, name=brand_name)
+    and 2 (0:05 to 0:12): {brand, brand_id, creator, creator_id, series, product, campaign,
+    placements}."""
+    brand, brand_id = signed_in(factory, settings, role=Role.brand, name=brand_name)
     creator, series = creator_with_series(factory, settings)
     product = list_product(client, brand)
     campaign = request_campaign(client, brand, series.id)
@@ -106,6 +107,7 @@ def placed_campaign(
         placements.append(response.json())
     return {
         "brand": brand,
+        "brand_id": brand_id,
         "creator": creator,
         "creator_id": series.owner_id,
         "series": series,
