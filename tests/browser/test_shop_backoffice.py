@@ -8,6 +8,7 @@ owning the series. Accounts sign in with a real cookie session.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.schemas import ProductCreate, VariantCreate
 from tests.browser.conftest import DESKTOP, SeriesPlan, Site, serve_site
+from tests.shop.orders_helpers import ADDRESS, PAYS
 
 pytestmark = pytest.mark.browser
 
@@ -44,6 +46,7 @@ class Accounts:
     brand_token: str
     creator_token: str
     product_id: int
+    variant_id: int
     episode_id: int
     series_id: int
 
@@ -84,7 +87,14 @@ def people(database_url: str, site: Site) -> Accounts:
         creator_token, _ = accounts.start_session(
             db=db, settings=settings, account=creator, kind=SessionKind.cookie
         )
-        people = Accounts(brand_token, creator_token, product.id, seeded.episode_ids[0], seeded.id)
+        people = Accounts(
+            brand_token,
+            creator_token,
+            product.id,
+            product.variants[0].id,
+            seeded.episode_ids[0],
+            seeded.id,
+        )
     engine.dispose()
     return people
 
@@ -299,6 +309,11 @@ def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> Non
     assert len(page.request.get("/api/brand/products").json()) == len(products)
 
 
+def _lip_season(page: Page) -> int:
+    campaigns = page.request.get("/api/brand/campaigns").json()
+    return int(next(c["id"] for c in campaigns if c["title"] == "Lip season"))
+
+
 def _funnel_row(page: Page, key: str) -> dict[str, object]:
     rows = page.evaluate("window.__dashboard.report.rows")
     return next(row for row in rows if row["key"] == key)
@@ -374,6 +389,83 @@ def test_dashboard_shows_the_funnel_by_placement_campaign_and_series_with_charts
     assert page.evaluate("window.__dashboard.report.totals.impressions") == 0
 
 
-def test_creator_sees_earnings_page_with_a_total(creator_page: Page) -> None:
+def _buy_from_placement(site: Site, people: Accounts, placement_id: int) -> int:
+    """A viewer (a fresh device) buys one lipstick from the card and pays with the sandbox card;
+    returns the paid order's id."""
+    with httpx.Client(base_url=site.base_url) as viewer:
+        added = viewer.post(
+            "/api/cart/items",
+            json={"variant_id": people.variant_id, "quantity": 1, "placement_id": placement_id},
+        )
+        assert added.status_code == 201, added.text
+        started = viewer.post(
+            "/api/checkout",
+            json={"shipping": ADDRESS},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
+        assert started.status_code == 201, started.text
+        order_id = int(started.json()["order"]["id"])
+        checkout_url = started.json()["checkout_url"]
+        assert viewer.get(checkout_url).status_code == 200
+        paid = viewer.post(
+            checkout_url,
+            data={
+                "card_number": PAYS,
+                "expiry": "12/39",
+                "cvc": "123",
+                "return_to": f"/orders/{order_id}",
+            },
+        )
+        assert paid.status_code in (200, 303), paid.text
+        assert viewer.get(f"/api/orders/{order_id}").json()["status"] == "paid"
+    return order_id
+
+
+def test_an_order_from_a_placement_shows_on_the_dashboard_orders_and_earnings_pages(
+    brand_page: Page, creator_page: Page, site: Site, people: Accounts
+) -> None:
+    placements = brand_page.request.get(
+        f"/api/brand/campaigns/{_lip_season(brand_page)}/placements"
+    ).json()
+    placement_id = next(p["id"] for p in placements if p["start_ms"] == 500)
+    order_id = _buy_from_placement(site, people, placement_id)
+
+    # The brand's dashboard: one order and its revenue on that placement.
+    brand_page.goto("/brand")
+    brand_page.wait_for_function("window.__dashboard.loads >= 1")
+    row = _funnel_row(brand_page, f"placement:{placement_id}")
+    assert (row["add_to_carts"], row["orders"], row["revenue_cents"]) == (1, 1, 2_400)
+    commission = 2_400 * 15 // 100  # the campaign's 15 %
+    assert row["commission_cents"] == commission
+    table_row = brand_page.locator(
+        f'[data-testid="funnel-row"][data-key="placement:{placement_id}"]'
+    )
+    expect(table_row).to_contain_text("$24.00")
+
+    # The creator's earnings: the commission on that placement, and the total.
     creator_page.goto("/studio/earnings")
+    expect(creator_page.get_by_test_id("earnings-total")).to_have_text(f"${commission / 100:.2f}")
+    earned = creator_page.locator(
+        f'[data-testid="earnings-row"][data-placement-id="{placement_id}"]'
+    )
+    expect(earned).to_contain_text(PRODUCT)
+    expect(earned).to_contain_text("Maison")
+    expect(earned).to_contain_text(f"${commission / 100:.2f}")
+
+    # The brand's orders: ship, deliver, refund.
+    brand_page.goto("/brand/orders")
+    order = brand_page.locator(f'[data-testid="order"][data-order-id="{order_id}"]')
+    expect(order.get_by_test_id("status")).to_have_text("paid")
+    expect(order).to_contain_text(f"1 \u00d7 {PRODUCT} (Ruby)")
+    expect(order).to_contain_text("Mia Chen, Portland, US")
+    order.get_by_test_id("order-ship").click()
+    expect(order.get_by_test_id("status")).to_have_text("shipped")
+    order.get_by_test_id("order-deliver").click()
+    expect(order.get_by_test_id("status")).to_have_text("delivered")
+    order.get_by_test_id("order-refund").click()
+    expect(order.get_by_test_id("status")).to_have_text("refunded")
+    expect(order.get_by_test_id("order-refund")).to_have_count(0)
+
+    # The refund took the creator's commission back.
+    creator_page.reload()
     expect(creator_page.get_by_test_id("earnings-total")).to_have_text("$0.00")

@@ -21,7 +21,7 @@ async function load() {
         el(
           "tr",
           { dataset: { testid: "earnings-row", placementId: row.placement_id } },
-          el("td", { text: `${row.series_title} · Ep ${row.episode_number} · ${row.product_title}` }),
+          el("td", { text: `${row.series_title} · Ep ${row.episode_number} · ${row.product_title} (#${row.placement_id})` }),
           el("td", { text: row.brand_name }),
           el("td", { text: String(row.orders) }),
           el("td", { text: money(row.revenue_cents, report.currency) }),
