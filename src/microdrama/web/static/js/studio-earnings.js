@@ -30,8 +30,11 @@ async function load() {
       ),
     );
     slot("empty").hidden = report.rows.length > 0;
-    if (report.since) slot("since").value = report.since;
-    if (report.until) slot("until").value = report.until;
+    // The range the server used: given, or its default (the last 30 days, UTC).
+    const until = report.until || state.until || new Date().toISOString().slice(0, 10);
+    const since = report.since || state.since || new Date(Date.parse(until) - 29 * 86_400_000).toISOString().slice(0, 10);
+    slot("since").value = since;
+    slot("until").value = until;
   } catch (error) {
     fail(error);
   }
