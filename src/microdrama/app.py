@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
+    from microdrama.web.shop_pages import router as shop_pages_router
 
     app.include_router(media_router)
     app.include_router(accounts_router)
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_report_router)
     app.include_router(shop_order_router)
     app.include_router(web_router)
+    app.include_router(shop_pages_router)
     mount_media(app)
     mount_static(app)
     return app

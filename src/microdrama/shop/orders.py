@@ -182,6 +182,26 @@ def remove_cart_item(*, db: Session, viewer: Account, item_id: int) -> None:
     db.flush()
 
 
+def variant_summary(*, db: Session, variant_id: int) -> dict[str, object] | None:
+    """What a page shows of a variant on sale: titles, price, image, stock, brand."""
+    variant = db.get(ProductVariant, variant_id)
+    if variant is None or not variant.product.active:
+        return None
+    product = variant.product
+    brand = accounts.get(db=db, account_id=product.owner_id)
+    return {
+        "variant_id": variant.id,
+        "product_title": product.title,
+        "variant_name": variant.name,
+        "image_url": product.image_urls[0] if product.image_urls else None,
+        "unit_price_cents": _price(variant),
+        "currency": product.currency,
+        "stock": variant.stock,
+        "brand_id": product.owner_id,
+        "brand_name": brand.display_name if brand else "",
+    }
+
+
 # --- checkout -------------------------------------------------------------------------------
 
 
