@@ -46,6 +46,8 @@ def test_a_brand_moves_its_placement_and_the_player_shows_the_new_times(
     brand, _ = signed_in(db_factory, settings, role=Role.brand, name="Maison")
     creator, series = creator_with_series(db_factory, settings)
     _, _, placement = _placed(client, brand, creator, series)
+    player_url = f"/api/episodes/{series.episodes[0].id}/placements"
+    assert [p["start_ms"] for p in client.get(player_url).json()] == [5_000]  # now cached
 
     moved = client.patch(
         f"/api/brand/placements/{placement['id']}",
@@ -61,7 +63,7 @@ def test_a_brand_moves_its_placement_and_the_player_shows_the_new_times(
         120,
         880,
     )
-    shown = client.get(f"/api/episodes/{series.episodes[0].id}/placements").json()
+    shown = client.get(player_url).json()  # at once, not after the cache's 2 s
     assert [(p["id"], p["start_ms"], p["end_ms"]) for p in shown] == [
         (placement["id"], 20_000, 27_500)
     ]
@@ -133,6 +135,7 @@ def test_deleting_a_placement_hides_it_but_keeps_its_numbers_in_the_funnel(
     _, campaign, placement = _placed(client, brand, creator, series)
     event = {"kind": "impression", "event_id": "e-1"}
     assert client.post(f"/api/placements/{placement['id']}/events", json=event).status_code == 204
+    assert len(client.get(f"/api/episodes/{series.episodes[0].id}/placements").json()) == 1
 
     deleted = client.delete(f"/api/brand/placements/{placement['id']}", headers=brand)
 
