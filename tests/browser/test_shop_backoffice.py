@@ -443,6 +443,7 @@ def test_an_order_from_a_placement_shows_on_the_dashboard_orders_and_earnings_pa
         f'[data-testid="funnel-row"][data-key="placement:{placement_id}"]'
     )
     expect(table_row).to_contain_text("$24.00")
+    expect(table_row).to_contain_text("6.67\u00d7")  # ROAS: $24.00 of revenue for $3.60
 
     # The creator's earnings: the commission on that placement, and the total.
     creator_page.goto("/studio/earnings")
