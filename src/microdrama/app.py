@@ -75,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.shop.placement_edit_routes import router as placement_edit_router
     from microdrama.shop.report_routes import router as shop_report_router
     from microdrama.shop.routes import router as shop_router
+    from microdrama.studio.pages import router as studio_pages
+    from microdrama.studio.routes import router as studio_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(backoffice_pages_router)
     app.include_router(shop_report_router)
     app.include_router(shop_order_router)
+    app.include_router(studio_router)
+    app.include_router(studio_pages)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
     mount_media(app)

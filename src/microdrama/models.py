@@ -16,6 +16,7 @@ from microdrama.shop.models import (
     Product,
     ProductVariant,
 )
+from microdrama.studio.models import Upload
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -53,6 +54,7 @@ __all__ = [
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",
+    "Upload",
     "VipPass",
     "VipPlan",
     "WatchProgress",
