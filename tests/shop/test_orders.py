@@ -80,6 +80,8 @@ def test_a_guest_buys_from_a_placement_and_the_money_is_split_through_the_ledger
     assert (row["add_to_carts"], row["orders"]) == (1, 1)
     assert (row["revenue_cents"], row["commission_cents"]) == (4_900, 588)
     assert row["roas_permille"] == 4_900 * 1000 // 588
+    single = client.get(f"/api/brand/placements/{placement['id']}/funnel", headers=shop["brand"])
+    assert (single.json()["orders"], single.json()["revenue_cents"]) == (1, 4_900)
     days = client.get("/api/brand/funnels/daily", headers=shop["brand"]).json()["days"]
     assert (days[-1]["orders"], days[-1]["revenue_cents"]) == (1, 4_900)
     earnings = client.get("/api/studio/commissions", headers=shop["creator"]).json()
@@ -287,3 +289,28 @@ def test_viewers_brands_and_creators_see_only_their_own_orders_and_carts(
     assert buyer.get("/api/brand/orders").status_code == 401
     assert buyer.get("/api/studio/commissions").status_code == 401
     assert client.get("/api/brand/funnels", headers=rival).json()["totals"]["orders"] == 0
+
+
+def test_a_cart_with_two_brands_is_checked_out_one_brand_at_a_time(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    shop = _shop(client, db_factory, settings)
+    other = placed_campaign(client, db_factory, settings, brand_name="Atelier")
+    viewer = TestClient(client.app)
+    viewer.post("/api/cart/items", json={"variant_id": shop["variant_id"]})
+    viewer.post("/api/cart/items", json={"variant_id": other["product"]["variants"][0]["id"]})
+    too_many = viewer.patch(
+        f"/api/cart/items/{viewer.get('/api/cart').json()['items'][0]['id']}",
+        json={"quantity": 6},
+    )
+    assert (too_many.status_code, too_many.json()["available"]) == (409, 5)
+
+    status, mixed = start_checkout(viewer)
+    assert (status, mixed["error"]) == (422, "choose_brand")
+    assert {b["name"] for b in mixed["brands"]} == {"Maison", "Atelier"}
+
+    order = buy(viewer, brand_id=other["brand_id"])
+    assert (order["brand_name"], order["status"]) == ("Atelier", "paid")
+    [left] = viewer.get("/api/cart").json()["items"]
+    assert left["brand_name"] == "Maison"
+    assert client.get("/api/brand/orders", headers=shop["brand"]).json() == []

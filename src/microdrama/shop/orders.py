@@ -573,10 +573,10 @@ def get_order(*, db: Session, viewer: Account, order_id: int) -> Order:
 
 
 def list_brand_orders(*, db: Session, brand: Account) -> list[Order]:
-    """Orders of the brand's goods (admins: all), newest first; unpaid ones are left out."""
+    """Orders of the brand's goods (admins: all), newest first; never-paid ones are left out."""
     query = (
         select(Order)
-        .where(Order.status.not_in([OrderStatus.pending_payment]))
+        .where(Order.paid_at.is_not(None))
         .options(selectinload(Order.lines))
         .order_by(Order.id.desc())
     )

@@ -623,6 +623,15 @@ def book_order_payment(
     if brand_cents + sum(commissions.values()) + platform_fee_cents != amount_cents:
         raise LedgerError(f"order {order_id}: the split does not add up to {amount_cents}")
     usd = Currency.usd
+    prefetch_accounts(
+        db=db,
+        specs=[
+            (K.payment_clearing, usd, None),
+            (K.platform_revenue, usd, None),
+            (K.platform_cash, usd, None) if brand_id is None else (K.brand_revenue, usd, brand_id),
+            *[(K.creator_earnings, usd, creator_id) for creator_id in commissions],
+        ],
+    )
     legs: list[tuple[LedgerAccount, int]] = [
         (ledger_account(db=db, kind=K.payment_clearing, currency=usd), -amount_cents),
         (ledger_account(db=db, kind=K.platform_revenue, currency=usd), platform_fee_cents),
