@@ -280,6 +280,14 @@ def test_creator_places_a_product_by_typing_times_in_the_studio_editor(
     placements = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
     assert [(p["start_ms"], p["end_ms"]) for p in placements] == [(1_500, 3_000), (7_000, 8_000)]
 
+    # A click on the timeline at 2 s moves the playhead: the frame shows the card on screen then.
+    page.get_by_test_id("editor-new").click()
+    box = page.get_by_test_id("timeline").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] - 6)
+    expect(page.get_by_test_id("editor-ghost")).to_have_count(1)
+    expect(page.get_by_test_id("editor-ghost")).to_have_text(PRODUCT)
+
 
 def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> None:
     page = brand_page

@@ -147,6 +147,8 @@ function render() {
   renderMarker();
   renderPlacements();
   renderForm();
+  slot("ghosts").dataset.key = "";
+  renderGhosts(video.readyState >= 1 ? video.currentTime * 1000 : state.start_ms || 0);
 }
 
 // Editing ------------------------------------------------------------------------------------
@@ -178,6 +180,27 @@ function seek(ms) {
 function movePlayhead(ms) {
   slot("playhead").style.left = `${(ms / duration()) * 100}%`;
   slot("now").textContent = clockTenths(ms);
+  renderGhosts(ms);
+}
+
+// The cards on screen at the playhead (other than the one being edited), where they point.
+function renderGhosts(ms) {
+  const shown = inEpisode().filter((p) => p.start_ms <= ms && ms < p.end_ms && p.id !== state.editing?.id);
+  const key = shown.map((p) => `${p.id}:${p.x_permille}:${p.y_permille}`).join(",");
+  const ghosts = slot("ghosts");
+  if (ghosts.dataset.key === key) return;
+  ghosts.dataset.key = key;
+  ghosts.replaceChildren(
+    ...shown.map((p) => {
+      const ghost = document.createElement("span");
+      ghost.className = "frame-ghost";
+      ghost.dataset.testid = "editor-ghost";
+      ghost.textContent = productTitle(p.product_id);
+      ghost.style.left = `${p.x_permille / 10}%`;
+      ghost.style.top = `${p.y_permille / 10}%`;
+      return ghost;
+    }),
+  );
 }
 
 async function loadPlacements() {
