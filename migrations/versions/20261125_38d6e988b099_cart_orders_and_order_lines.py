@@ -1,7 +1,7 @@
 """cart, orders and order lines
 
 Revision ID: 38d6e988b099
-Revises: e933c369ec18
+Revises: 8cea72cd9ef6
 Create Date: 2026-11-25 22:01:19.151188
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import microdrama.db
 
 revision: str = "38d6e988b099"
-down_revision: str | None = "e933c369ec18"
+down_revision: str | None = "8cea72cd9ef6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

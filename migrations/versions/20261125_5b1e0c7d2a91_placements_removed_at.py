@@ -1,7 +1,7 @@
 """placements removed_at: deleted placements keep their attribution history
 
 Revision ID: 5b1e0c7d2a91
-Revises: 38d6e988b099, 8cea72cd9ef6
+Revises: 38d6e988b099
 Create Date: 2026-11-25 22:10:00.000000
 """
 
@@ -13,8 +13,7 @@ from alembic import op
 import microdrama.db
 
 revision: str = "5b1e0c7d2a91"
-# Also joins the shop's cart/orders revision and the studio's uploads revision into one head.
-down_revision: str | tuple[str, ...] | None = ("38d6e988b099", "8cea72cd9ef6")
+down_revision: str | None = "38d6e988b099"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

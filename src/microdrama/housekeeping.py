@@ -29,8 +29,8 @@ class Chores:
     bonus_coins_expired: int
     vip_renewals: int
     idempotency_keys_forgotten: int
-    shop_reservations_released: int = 0
     stale_uploads_deleted: int = 0
+    shop_reservations_released: int = 0
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -53,8 +53,8 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
-        shop_reservations_released=released,
         stale_uploads_deleted=uploads,
+        shop_reservations_released=released,
     )
 
 
