@@ -25,7 +25,12 @@ import threading
 import time
 import uuid
 
-from common import emit_json, require_tool
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.factories
+
+from common import emit_json, require_tool  # noqa: E402
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -62,7 +67,7 @@ def pgbench_tps(base: str, schema: str, clients: int, seconds: int) -> float:
 
 
 def _client_process(
-    url: str, viewer_ids: list[int], episode_ids: list[int], seconds: int
+    url: str, viewer_ids: list[int], episode_ids: list[list[int]], seconds: int
 ) -> tuple[int, int, float]:
     """One worker process: a thread per viewer unlocking episodes until time is up."""
     from microdrama import idempotency
@@ -79,7 +84,7 @@ def _client_process(
 
     def client(slot: int) -> None:
         viewer_id = viewer_ids[slot]
-        for episode_id in episode_ids:
+        for episode_id in episode_ids[slot % len(episode_ids)]:
             if time.monotonic() >= deadline:
                 return
             outcome, _ = idempotency.run_idempotent(
@@ -112,7 +117,7 @@ def _client_process(
 
 
 def unlocks_per_second(
-    url: str, clients: int, seconds: int, args_processes: int
+    url: str, clients: int, seconds: int, args_processes: int, series_count: int = 1
 ) -> tuple[float, int, int]:
     from tests.factories import make_series
 
@@ -128,12 +133,16 @@ def unlocks_per_second(
     settings = Settings(database_url=url, environment="test")
     episodes_each = 400
     with factory() as db:
-        series = make_series(db, episodes=episodes_each, free_episodes=0)
-        series.episode_price_coins = 60
+        shows = [
+            make_series(db, title=f"Show {n}", episodes=episodes_each, free_episodes=0)
+            for n in range(series_count)
+        ]
         viewers = [Account(display_name=f"bench {n}") for n in range(clients)]
         db.add_all(viewers)
         db.commit()
-        episode_ids = [e.id for e in sorted(series.episodes, key=lambda e: e.number)]
+        episode_ids = [
+            [e.id for e in sorted(show.episodes, key=lambda e: e.number)] for show in shows
+        ]
         viewer_ids = [v.id for v in viewers]
 
     for viewer_id in viewer_ids:
@@ -177,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
+    parser.add_argument("--series", type=int, default=1, help="series (one creator each)")
     parser.add_argument(
         "--database",
         default=os.environ.get(
@@ -196,7 +206,7 @@ def main() -> None:
         tps = pgbench_tps(args.database, theirs, args.clients, args.seconds)
         print(f"unlocks: {args.clients} clients, {args.seconds} s ...")
         unlocks, violations, refused = unlocks_per_second(
-            _schema_url(args.database, ours), args.clients, args.seconds, args.processes
+            _schema_url(args.database, ours), args.clients, args.seconds, args.processes, args.series
         )
     finally:
         with admin.connect() as conn:
