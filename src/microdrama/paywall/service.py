@@ -131,7 +131,8 @@ _unlocks = cast(Table, Unlock.__table__)
 
 
 # Everything an unlock decides on, in one query: the episode and its series, the viewer,
-# whether an unrevoked unlock exists and whether a VIP pass covers now. Built once.
+# whether an unrevoked unlock exists, whether a VIP pass covers now, and the creator's earnings
+# account the payment credits. Built once.
 _UNLOCK_FACTS = (
     select(
         _episodes.c.number,
@@ -154,6 +155,7 @@ _UNLOCK_FACTS = (
         payments.has_active_vip_clause(
             account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
         ).label("vip"),
+        wallet.creator_earnings_id_clause(_series.c.owner_id).label("earnings_id"),
     )
     .select_from(
         _episodes.join(_series, _series.c.id == _episodes.c.series_id).outerjoin(
@@ -266,6 +268,7 @@ def unlock_with_coins(
         details={"episode_id": episode_id, "series_id": facts.series_id},
         now=now,
         wallet=coins,
+        creator_earnings_id=facts.earnings_id,
     )
     _grant_unlocks(
         db,

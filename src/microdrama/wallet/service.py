@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar, cast
 
-from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.util import identity_key
@@ -454,6 +465,10 @@ class Wallet:
     paid: int
     bonus_id: int
     bonus: int
+    # The platform's counter-accounts of coin postings, read by the same statement (None
+    # before their first use).
+    promotions_id: int | None = None
+    revenue_id: int | None = None
 
     @property
     def total(self) -> int:
@@ -476,9 +491,32 @@ _transactions = cast(Table, LedgerTransaction.__table__)
 _entries = cast(Table, LedgerEntry.__table__)
 _lots = cast(Table, BonusLot.__table__)
 
+
+def _account_id_subquery(
+    kind: LedgerAccountKind, owner_id: ColumnElement[int] | None
+) -> ColumnElement[int | None]:
+    return (
+        select(_accounts.c.id)
+        .where(
+            _accounts.c.kind == kind,
+            _accounts.c.currency == Currency.coin,
+            _accounts.c.owner_id.is_(None)
+            if owner_id is None
+            else _accounts.c.owner_id == owner_id,
+        )
+        .scalar_subquery()
+    )
+
+
 # The hot path's statements, built once (SQLAlchemy then reuses their compiled form).
 _LOCK_WALLET = (
-    select(_accounts.c.id, _accounts.c.kind, _accounts.c.balance)
+    select(
+        _accounts.c.id,
+        _accounts.c.kind,
+        _accounts.c.balance,
+        _account_id_subquery(K.promotions, None).label("promotions_id"),
+        _account_id_subquery(K.platform_revenue, None).label("revenue_id"),
+    )
     .where(
         _accounts.c.owner_id == bindparam("owner_id"),
         or_(_accounts.c.kind == K.viewer_paid, _accounts.c.kind == K.viewer_bonus),
@@ -529,9 +567,16 @@ def lock_wallet(*, db: Session, account_id: int) -> Wallet:
         ensure_wallet(db=db, account_id=account_id)
         db.flush()
         rows = conn.execute(_LOCK_WALLET, {"owner_id": account_id}).all()
-    by_kind = {kind: (account, balance) for account, kind, balance in rows}
+    by_kind = {row.kind: (row.id, row.balance) for row in rows}
     (paid_id, paid), (bonus_id, bonus) = by_kind[K.viewer_paid], by_kind[K.viewer_bonus]
-    return Wallet(paid_id=paid_id, paid=paid, bonus_id=bonus_id, bonus=bonus)
+    return Wallet(
+        paid_id=paid_id,
+        paid=paid,
+        bonus_id=bonus_id,
+        bonus=bonus,
+        promotions_id=rows[0].promotions_id,
+        revenue_id=rows[0].revenue_id,
+    )
 
 
 def live_bonus(*, db: Session, wallet: Wallet, owner_id: int) -> int:
@@ -539,28 +584,32 @@ def live_bonus(*, db: Session, wallet: Wallet, owner_id: int) -> int:
     return _live_bonus(db, owner_id, utcnow()) if wallet.bonus else 0
 
 
-def _unlock_counter_accounts(db: Session, creator_id: int) -> tuple[int, int, int]:
-    """Ids of promotions, platform revenue and the creator's earnings (one query; each is
-    created on first use)."""
-    specs: list[AccountSpec] = [
-        (K.promotions, Currency.coin, None),
-        (K.platform_revenue, Currency.coin, None),
-        (K.creator_earnings, Currency.coin, creator_id),
-    ]
+def _unlock_counter_accounts(
+    db: Session, wallet: Wallet, creator_id: int, creator_earnings_id: int | None
+) -> tuple[int, int, int]:
+    """Ids of promotions, platform revenue and the creator's earnings: read with the wallet
+    (and the caller's facts) already, else one query (each account is created on first use)."""
+    if wallet.promotions_id and wallet.revenue_id and creator_earnings_id:
+        return wallet.promotions_id, wallet.revenue_id, creator_earnings_id
+    wanted = [(K.promotions, None), (K.platform_revenue, None), (K.creator_earnings, creator_id)]
     found = {
         (kind, owner): account
         for account, kind, owner in db.connection().execute(
             _UNLOCK_COUNTER_ACCOUNTS, {"creator_id": creator_id}
         )
     }
-    ids = []
-    for kind, currency, owner in specs:
+    for kind, owner in wanted:
         if (kind, owner) not in found:  # first sale of the platform or of this creator
             found[(kind, owner)] = ledger_account(
-                db=db, kind=kind, currency=currency, owner_id=owner
+                db=db, kind=kind, currency=Currency.coin, owner_id=owner
             ).id
-        ids.append(found[(kind, owner)])
-    return ids[0], ids[1], ids[2]
+    return found[wanted[0]], found[wanted[1]], found[wanted[2]]
+
+
+def creator_earnings_id_clause(owner_id: ColumnElement[int]) -> ColumnElement[int | None]:
+    """The id of the coin earnings account of owner_id (NULL before their first sale), as a
+    scalar subquery to fold into a caller's query."""
+    return _account_id_subquery(K.creator_earnings, owner_id)
 
 
 def _insert_transaction(
@@ -623,11 +672,18 @@ def _forget_loaded(
 _PENDING = "wallet_credits_at_commit"
 
 
+def _move_balances(db: Session, moves: dict[int, int]) -> None:
+    """Add to stored balances: one UPDATE per account (pipelined by psycopg when several), in
+    primary-key order like every lock."""
+    params = [{"row_id": account, "delta": moves[account]} for account in sorted(moves)]
+    db.connection().execute(_MOVE_BALANCE, params[0] if len(params) == 1 else params)
+    _forget_loaded(db, LedgerAccount, list(moves))
+
+
 def _credit_at_commit(db: Session, account_id: int, amount: int) -> None:
     if db.in_nested_transaction():
         # A savepoint could roll the entry back without the credit: apply it now.
-        db.connection().execute(_MOVE_BALANCE, [{"row_id": account_id, "delta": amount}])
-        _forget_loaded(db, LedgerAccount, [account_id])
+        _move_balances(db, {account_id: amount})
         return
     pending: dict[int, int] = db.info.setdefault(_PENDING, {})
     pending[account_id] = pending.get(account_id, 0) + amount
@@ -636,10 +692,7 @@ def _credit_at_commit(db: Session, account_id: int, amount: int) -> None:
 def _settle_credits(db: Session) -> None:
     pending: dict[int, int] | None = db.info.pop(_PENDING, None)
     if pending:
-        db.connection().execute(
-            _MOVE_BALANCE,
-            [{"row_id": account, "delta": pending[account]} for account in sorted(pending)],
-        )
+        _move_balances(db, pending)
         _forget_loaded(db, LedgerAccount, list(pending))
 
 
@@ -668,11 +721,13 @@ def spend_for_unlock(
     details: dict[str, object] | None = None,
     now: datetime | None = None,
     wallet: Wallet | None = None,
+    creator_earnings_id: int | None = None,
 ) -> UnlockPayment:
     """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
     creator's share of the paid coins goes to their earnings in the same transaction.
 
-    `wallet` is the viewer's wallet already locked by the caller (else it is locked here).
+    `wallet` is the viewer's wallet already locked by the caller (else it is locked here);
+    `creator_earnings_id` the creator's earnings account if the caller read it already.
     A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
     (only when there are bonus coins), the transaction, its entries, the lots and the stored
     balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
@@ -682,7 +737,9 @@ def spend_for_unlock(
         raise LedgerError("an unlock must cost something")
     if wallet is None:
         wallet = lock_wallet(db=db, account_id=viewer_id)
-    promotions, revenue, earnings = _unlock_counter_accounts(db, creator_id)
+    promotions, revenue, earnings = _unlock_counter_accounts(
+        db, wallet, creator_id, creator_earnings_id
+    )
     conn = db.connection()
     lots = conn.execute(_OPEN_LOTS, {"owner_id": viewer_id}).all() if wallet.bonus else []
     new_remaining: dict[int, int] = {}
@@ -754,11 +811,7 @@ def spend_for_unlock(
         )
         if delta
     }
-    # One statement per account (pipelined by psycopg), in primary-key order like every lock.
-    conn.execute(
-        _MOVE_BALANCE, [{"row_id": account, "delta": moves[account]} for account in sorted(moves)]
-    )
-    _forget_loaded(db, LedgerAccount, list(moves))
+    _move_balances(db, moves)
     if to_creator:
         _credit_at_commit(db, earnings, to_creator)
     _forget_loaded(db, BonusLot, list(new_remaining))
