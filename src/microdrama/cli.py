@@ -266,7 +266,8 @@ app.add_typer(payments_app, name="payments")
 
 @app.command()
 def housekeeping() -> None:
-    """Expire bonus coins, renew due VIP passes, forget old idempotency keys (run from cron)."""
+    """Expire bonus coins, renew due VIP passes, forget old idempotency keys, expired sessions
+    and old sign-in attempts (run from cron)."""
     from microdrama.db import make_sessionmaker
     from microdrama.housekeeping import run_once
 
@@ -278,7 +279,9 @@ def housekeeping() -> None:
         engine.dispose()
     typer.echo(
         f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
-        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten"
+        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
+        f"{chores.sessions_ended} expired sessions and "
+        f"{chores.login_attempts_forgotten} old sign-in attempts deleted"
     )
 
 

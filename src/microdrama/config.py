@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     login_max_failures_per_pair: int = 5
     login_max_failures_per_ip: int = 50
     login_max_failures_per_account: int = 20
+    # Sign-in attempts are kept this long (for looking into abuse), then housekeeping drops them.
+    login_attempts_keep_days: int = Field(default=7, ge=1)
 
     # Money. Creators get this share of the net coin value of every unlock.
     creator_revenue_share_percent: int = Field(default=60, ge=0, le=100)

@@ -1,4 +1,5 @@
-"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys.
+"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys, expired
+sessions and old sign-in attempts.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from microdrama.accounts import service as accounts
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.idempotency import purge_expired
@@ -27,6 +29,8 @@ class Chores:
     bonus_coins_expired: int
     vip_renewals: int
     idempotency_keys_forgotten: int
+    sessions_ended: int = 0
+    login_attempts_forgotten: int = 0
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -38,10 +42,15 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     forgotten = wallet.run_money_transaction(
         factory, lambda db: purge_expired(db=db, keep_hours=settings.idempotency_keep_hours)
     )
+    pruned = wallet.run_money_transaction(
+        factory, lambda db: accounts.prune(db=db, settings=settings)
+    )
     return Chores(
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
+        sessions_ended=pruned.sessions,
+        login_attempts_forgotten=pruned.login_attempts,
     )
 
 

@@ -15,7 +15,7 @@ from functools import cache, partial
 from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -170,12 +170,10 @@ def respond(outcome: Outcome, replayed: bool, response: Response) -> dict[str, A
 
 
 def purge_expired(*, db: Session, keep_hours: int) -> int:
-    """Forget keys older than the retention window."""
-    old = db.scalars(
-        select(IdempotencyRecord).where(
+    """Forget keys older than the retention window (one DELETE)."""
+    result = db.execute(
+        delete(IdempotencyRecord).where(
             IdempotencyRecord.created_at < utcnow() - timedelta(hours=keep_hours)
         )
-    ).all()
-    for record in old:
-        db.delete(record)
-    return len(old)
+    )
+    return cast(CursorResult[Any], result).rowcount
