@@ -49,6 +49,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
