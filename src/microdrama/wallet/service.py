@@ -702,11 +702,11 @@ def _settle_before_commit(db: Session) -> None:
         _settle_credits(db)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_on_rollback(db: Session, previous_transaction: SessionTransaction) -> None:
-    if previous_transaction.nested:
-        return  # pending credits never start inside a savepoint
-    db.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_transaction_end")
+def _drop_when_over(db: Session, transaction: SessionTransaction) -> None:
+    # Rolled back or closed without a commit: the entries are gone, so are their credits.
+    if transaction.parent is None:
+        db.info.pop(_PENDING, None)
 
 
 def spend_for_unlock(
