@@ -71,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.payments.routes import router as payments_router
     from microdrama.paywall.routes import router as paywall_router
     from microdrama.shop.routes import router as shop_router
+    from microdrama.studio.pages import router as studio_pages
+    from microdrama.studio.routes import router as studio_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(studio_router)
+    app.include_router(studio_pages)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)

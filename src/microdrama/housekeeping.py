@@ -1,5 +1,5 @@
 """Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys, expired
-sessions and old sign-in attempts.
+sessions, old sign-in attempts and abandoned uploads.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
 from microdrama.payments import service as payments
 from microdrama.wallet import service as wallet
@@ -29,6 +29,7 @@ class Chores:
     bonus_coins_expired: int
     vip_renewals: int
     idempotency_keys_forgotten: int
+    stale_uploads_deleted: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
 
@@ -42,6 +43,10 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     forgotten = wallet.run_money_transaction(
         factory, lambda db: purge_expired(db=db, keep_hours=settings.idempotency_keep_hours)
     )
+    from microdrama.studio.uploads import purge_stale_uploads
+
+    with session_scope(factory) as db:
+        uploads = purge_stale_uploads(db=db, settings=settings)
     pruned = wallet.run_money_transaction(
         factory, lambda db: accounts.prune(db=db, settings=settings)
     )
@@ -49,6 +54,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
+        stale_uploads_deleted=uploads,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
     )

@@ -13,6 +13,7 @@ from microdrama.shop.models import (
     Product,
     ProductVariant,
 )
+from microdrama.studio.models import Upload
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -47,6 +48,7 @@ __all__ = [
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",
+    "Upload",
     "VipPass",
     "VipPlan",
     "WatchProgress",
