@@ -41,7 +41,7 @@ def earn_from_unlocks(
                 price_coins=price,
                 reference=f"test-unlock:{uuid.uuid4().hex}",
                 memo=f"Unlocked an episode for {price} coins",
-            ).id
+            ).transaction_id
 
         ids.append(wallet.run_money_transaction(factory, spend))
     return ids
