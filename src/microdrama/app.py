@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(playback_router)
 
     from microdrama.accounts.routes import install_accounts
+    from microdrama.analytics.routes import router as analytics_router
     from microdrama.accounts.routes import router as accounts_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(analytics_router)
     app.include_router(web_router)
     mount_media(app)
     mount_static(app)

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
+from microdrama.analytics.models import EpisodeView, PlaybackEvent
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
@@ -31,6 +32,7 @@ __all__ = [
     "CoinPack",
     "DailyCheckin",
     "Episode",
+    "EpisodeView",
     "IdempotencyRecord",
     "LedgerAccount",
     "LedgerEntry",
@@ -40,6 +42,7 @@ __all__ = [
     "PaymentEvent",
     "Placement",
     "PlacementEvent",
+    "PlaybackEvent",
     "Product",
     "ProductVariant",
     "Purchase",

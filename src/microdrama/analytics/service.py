@@ -1,0 +1,243 @@
+"""Event ingestion: validate each event alone, store it once, and keep the per-view rollup.
+
+Deadlock-free under concurrency by construction: a batch inserts its events in (viewer,
+event id) order and then upserts its views in (viewer, session, episode) order, so two
+transactions always take the same unique-key locks in the same global order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
+from microdrama.analytics.schemas import EventIn, IngestResult, RejectedEvent
+from microdrama.catalog.models import Episode
+from microdrama.db import utcnow
+
+# Clocks drift; a beacon may be sent late (a tab frozen in the background) but not years late.
+FUTURE_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=7)
+# A progress event may overshoot the end a little (timer granularity, rounding of durations).
+POSITION_SLACK_MS = 5_000
+
+_EVENT = TypeAdapter(EventIn)
+
+
+@dataclass(frozen=True)
+class _EpisodeFacts:
+    series_id: int
+    duration_ms: int
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "event"
+    return f"{field}: {first['msg']}"
+
+
+def _episode_facts(db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFacts]:
+    if not episode_ids:
+        return {}
+    rows = db.execute(
+        select(Episode.id, Episode.series_id, Episode.duration_ms).where(
+            Episode.id.in_(episode_ids)
+        )
+    )
+    return {row.id: _EpisodeFacts(row.series_id, row.duration_ms) for row in rows}
+
+
+def validate_batch(
+    *, db: Session, raw_events: Sequence[Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[RejectedEvent]]:
+    """The batch's valid events as table rows (first copy of each event id), and the rejects."""
+    rejected: list[RejectedEvent] = []
+    parsed: list[tuple[int, EventIn]] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            parsed.append((index, _EVENT.validate_python(raw)))
+        except ValidationError as exc:
+            rejected.append(RejectedEvent(index=index, error=_reason(exc)))
+    facts = _episode_facts(db, {event.episode_id for _, event in parsed})
+    rows: list[dict[str, Any]] = []
+    for index, event in parsed:
+        episode = facts.get(event.episode_id)
+        error = None
+        if episode is None:
+            error = f"episode_id: no episode {event.episode_id}"
+        elif event.occurred_at > now + FUTURE_SKEW:
+            error = "occurred_at: in the future"
+        elif event.occurred_at < now - MAX_AGE:
+            error = "occurred_at: older than 7 days"
+        elif episode.duration_ms and event.position_ms > episode.duration_ms + POSITION_SLACK_MS:
+            error = f"position_ms: beyond the episode's end ({episode.duration_ms} ms)"
+        if error is not None or episode is None:
+            rejected.append(RejectedEvent(index=index, error=error or "invalid"))
+            continue
+        position_ms = event.position_ms
+        if episode.duration_ms:
+            position_ms = min(position_ms, episode.duration_ms)
+            if event.kind == EventKind.complete:
+                position_ms = episode.duration_ms
+        rows.append(
+            {
+                "event_id": event.event_id,
+                "kind": event.kind.value,
+                "series_id": episode.series_id,
+                "episode_id": event.episode_id,
+                "session_id": event.session_id,
+                "position_ms": position_ms,
+                "occurred_at": event.occurred_at,
+                "received_at": now,
+            }
+        )
+    rejected.sort(key=lambda r: r.index)
+    return rows, rejected
+
+
+def _insert(db: Session) -> Any:
+    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _greatest(db: Session, a: Any, b: Any) -> ColumnElement[Any]:
+    if db.get_bind().dialect.name == "postgresql":
+        return func.greatest(a, b)
+    return func.max(a, b)  # SQLite's two-argument max() is a scalar function
+
+
+def _least(db: Session, a: Any, b: Any) -> ColumnElement[Any]:
+    if db.get_bind().dialect.name == "postgresql":
+        return func.least(a, b)
+    return func.min(a, b)
+
+
+def ingest(
+    *, db: Session, account_id: int, raw_events: Sequence[Any], now: datetime | None = None
+) -> IngestResult:
+    """Store a batch of one viewer's events: new ones once, duplicates ignored, bad ones
+    reported by index; the views the new events belong to are updated in the same transaction."""
+    now = now or utcnow()
+    rows, rejected = validate_batch(db=db, raw_events=raw_events, now=now)
+    unique: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        unique.setdefault(row["event_id"], {**row, "account_id": account_id})
+    ordered = [unique[event_id] for event_id in sorted(unique)]
+    new_ids: set[str] = set()
+    if ordered:
+        stmt = (
+            _insert(db)(PlaybackEvent)
+            .values(ordered)
+            .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
+            .returning(PlaybackEvent.event_id)
+        )
+        new_ids = set(db.execute(stmt).scalars())
+    upsert_views(db=db, events=[row for row in ordered if row["event_id"] in new_ids])
+    return IngestResult(
+        accepted=len(new_ids), duplicates=len(rows) - len(new_ids), rejected=rejected
+    )
+
+
+def fold_views(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events folded into view rows, one per (viewer, session, episode), in key order."""
+    views: dict[tuple[int, str, int], dict[str, Any]] = {}
+    for event in events:
+        key = (event["account_id"], event["session_id"], event["episode_id"])
+        kind = event["kind"]
+        at = event["occurred_at"]
+        view = views.get(key)
+        if view is None:
+            view = views[key] = {
+                "account_id": key[0],
+                "session_id": key[1],
+                "episode_id": key[2],
+                "series_id": event["series_id"],
+                "started_at": at,
+                "last_at": at,
+                "played": False,
+                "furthest_ms": 0,
+                "completed": False,
+                "swiped_away": False,
+                "paywall_shown_at": None,
+                "unlocked": False,
+            }
+        view["started_at"] = min(view["started_at"], at)
+        view["last_at"] = max(view["last_at"], at)
+        if kind in PLAYING_KINDS:
+            view["played"] = True
+            view["furthest_ms"] = max(view["furthest_ms"], event["position_ms"])
+        view["completed"] |= kind == EventKind.complete
+        view["swiped_away"] |= kind == EventKind.swipe_away
+        view["unlocked"] |= kind == EventKind.unlock
+        if kind == EventKind.paywall_shown:
+            shown = view["paywall_shown_at"]
+            view["paywall_shown_at"] = at if shown is None else min(shown, at)
+    return [views[key] for key in sorted(views)]
+
+
+def upsert_views(*, db: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Merge events into their views; every merge is max/min/or, so order never matters."""
+    views = fold_views(events)
+    if not views:
+        return
+    stmt = _insert(db)(EpisodeView).values(views)
+    new = stmt.excluded
+    table = EpisodeView.__table__.c
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account_id", "session_id", "episode_id"],
+        set_={
+            "started_at": _least(db, table.started_at, new.started_at),
+            "last_at": _greatest(db, table.last_at, new.last_at),
+            "played": table.played | new.played,
+            "furthest_ms": _greatest(db, table.furthest_ms, new.furthest_ms),
+            "completed": table.completed | new.completed,
+            "swiped_away": table.swiped_away | new.swiped_away,
+            "paywall_shown_at": func.coalesce(
+                _least(db, table.paywall_shown_at, new.paywall_shown_at),
+                table.paywall_shown_at,
+                new.paywall_shown_at,
+            ),
+            "unlocked": table.unlocked | new.unlocked,
+        },
+    )
+    db.execute(stmt)
+
+
+def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
+    """Recompute the rollup from the stored events in one SQL statement (after a bulk import,
+    or to check that the incremental rollup is right)."""
+    events = PlaybackEvent.__table__.c
+    delete = sa_delete(EpisodeView)
+    if series_id is not None:
+        delete = delete.where(EpisodeView.series_id == series_id)
+    db.execute(delete)
+    playing = events.kind.in_([kind.value for kind in PLAYING_KINDS])
+    grouped = select(
+        events.account_id,
+        events.session_id,
+        events.episode_id,
+        func.min(events.series_id),
+        func.min(events.occurred_at),
+        func.max(events.occurred_at),
+        func.max(case((playing, 1), else_=0)) == 1,
+        func.max(case((playing, events.position_ms), else_=0)),
+        func.max(case((events.kind == EventKind.complete.value, 1), else_=0)) == 1,
+        func.max(case((events.kind == EventKind.swipe_away.value, 1), else_=0)) == 1,
+        func.min(case((events.kind == EventKind.paywall_shown.value, events.occurred_at))),
+        func.max(case((events.kind == EventKind.unlock.value, 1), else_=0)) == 1,
+    ).group_by(events.account_id, events.session_id, events.episode_id)
+    if series_id is not None:
+        grouped = grouped.where(events.series_id == series_id)
+    columns = [
+        "account_id", "session_id", "episode_id", "series_id", "started_at", "last_at",
+        "played", "furthest_ms", "completed", "swiped_away", "paywall_shown_at", "unlocked",
+    ]  # fmt: skip
+    db.execute(sa_insert(EpisodeView).from_select(columns, grouped))
