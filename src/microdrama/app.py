@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(playback_router)
 
     from microdrama.accounts.routes import install_accounts
-    from microdrama.analytics.routes import router as analytics_router
     from microdrama.accounts.routes import router as accounts_router
+    from microdrama.analytics.routes import router as analytics_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
