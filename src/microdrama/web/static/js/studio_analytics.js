@@ -129,7 +129,7 @@ async function load() {
     errorBox.hidden = true;
     if (!window.Chart) await new Promise((r) => addEventListener("load", r, { once: true }));
     draw(body);
-    window.__analytics = { report: body, charts };
+    window.__studioAnalytics = { report: body, charts };
   } catch (error) {
     errorBox.textContent = `Could not load the analytics: ${error.message}`;
     errorBox.hidden = false;
