@@ -136,13 +136,19 @@ def session_events(
 def batches_by_viewer(
     sessions: list[Session], *, seed: int, batch_size: int = 200
 ) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """(viewer, batch) pairs: each session's events flushed in batches, as the player does."""
+    """(viewer, batch) pairs: each viewer's events in batches of up to `batch_size`, the way a
+    device's queue sends them (its sessions one after the other)."""
     rng = random.Random(seed)
-    started = datetime.now(UTC) - timedelta(hours=1)
-    for session in sorted(sessions, key=lambda s: s.viewer):
-        events = session_events(session, started=started, rng=rng)
+    started = datetime.now(UTC) - timedelta(days=1)  # sessions 40 min apart, all in the past
+    by_viewer: dict[int, list[Session]] = {}
+    for session in sessions:
+        by_viewer.setdefault(session.viewer, []).append(session)
+    for viewer, own in sorted(by_viewer.items()):
+        events: list[dict[str, Any]] = []
+        for n, session in enumerate(own):
+            events += session_events(session, started=started + timedelta(minutes=40 * n), rng=rng)
         for first in range(0, len(events), batch_size):
-            yield session.viewer, events[first : first + batch_size]
+            yield viewer, events[first : first + batch_size]
 
 
 def drive(sessions: list[Session], *, new_viewer: Callable[[], Post], seed: int) -> int:

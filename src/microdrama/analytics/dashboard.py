@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from microdrama.analytics.models import EpisodeView
@@ -114,7 +114,7 @@ def _episode_figures(db: Session, series_id: int, period: DateRange) -> dict[int
 
 def _histograms(db: Session, series_id: int, period: DateRange) -> dict[int, dict[int, int]]:
     v = EpisodeView
-    second = cast(v.furthest_ms / 1000, Integer).label("second")
+    second = (v.furthest_ms // 1000).label("second")
     rows = db.execute(
         select(v.episode_id, second, func.count())
         .where(_views(series_id, period))
@@ -127,29 +127,30 @@ def _histograms(db: Session, series_id: int, period: DateRange) -> dict[int, dic
 
 
 def _continuation(db: Session, series_id: int, period: DateRange) -> dict[int, tuple[int, int]]:
-    """Per episode: (completed views, of which the same session started the next episode)."""
-    v, nxt = EpisodeView, aliased(EpisodeView)
-    this_ep, next_ep = aliased(Episode), aliased(Episode)
-    rows = db.execute(
-        select(v.episode_id, func.count(), func.count(nxt.episode_id))
-        .join(this_ep, this_ep.id == v.episode_id)
-        .join(
-            next_ep,
-            and_(next_ep.series_id == this_ep.series_id, next_ep.number == this_ep.number + 1),
+    """Per episode: (completed views, of which the same session played the next episode).
+    One pass: each session's played episodes in order, and the number of the one after."""
+    v = EpisodeView
+    number = Episode.number
+    in_session = (
+        select(
+            v.episode_id,
+            v.completed,
+            number.label("number"),
+            func.lead(number)
+            .over(partition_by=(v.account_id, v.session_id), order_by=number)
+            .label("next_number"),
         )
-        .outerjoin(
-            nxt,
-            and_(
-                nxt.account_id == v.account_id,
-                nxt.session_id == v.session_id,
-                nxt.episode_id == next_ep.id,
-                nxt.played.is_(True),
-            ),
-        )
-        .where(_views(series_id, period), v.completed.is_(True))
-        .group_by(v.episode_id)
+        .join(Episode, Episode.id == v.episode_id)
+        .where(_views(series_id, period))
+        .subquery()
     )
-    return {episode_id: (int(done), int(went_on)) for episode_id, done, went_on in rows}
+    went_on = case((in_session.c.next_number == in_session.c.number + 1, 1), else_=0)
+    rows = db.execute(
+        select(in_session.c.episode_id, func.count(), func.sum(went_on))
+        .where(in_session.c.completed.is_(True))
+        .group_by(in_session.c.episode_id)
+    )
+    return {episode_id: (int(done), int(on or 0)) for episode_id, done, on in rows}
 
 
 def _paywall(db: Session, series_id: int, period: DateRange) -> dict[int, dict[str, int]]:
@@ -200,7 +201,8 @@ def _paywall(db: Session, series_id: int, period: DateRange) -> dict[int, dict[s
 def _binge(db: Session, series_id: int, period: DateRange) -> BingeDepth:
     v = EpisodeView
     per_session = (
-        select(func.count(func.distinct(v.episode_id)).label("depth"))
+        # One row per (viewer, session, episode): counting rows counts distinct episodes.
+        select(func.count().label("depth"))
         .where(_views(series_id, period))
         .group_by(v.account_id, v.session_id)
         .subquery()

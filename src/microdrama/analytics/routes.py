@@ -27,13 +27,19 @@ class InvalidDateRange(DomainError):
 
 @router.post("/api/events", response_model=IngestResult)
 def ingest_events(
+    request: Request,
     db: DbSession,
     viewer: CurrentViewer,
     events: Annotated[list[Any], Body(embed=True, max_length=MAX_BATCH)],
 ) -> IngestResult:
     """Store a batch of playback events (the player's queue, or its beacon on page hide).
     Each event is checked alone: bad ones come back by index, duplicates are ignored."""
-    return service.ingest(db=db, account_id=viewer.id, raw_events=events)
+    state = request.app.state
+    if not hasattr(state, "analytics_episodes"):
+        state.analytics_episodes = service.EpisodeFactsCache()
+    return service.ingest(
+        db=db, account_id=viewer.id, raw_events=events, episodes=state.analytics_episodes
+    )
 
 
 DateFrom = Annotated[date | None, Query(alias="from", description="first day (UTC), inclusive")]

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects import postgresql, sqlite
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
 from microdrama.analytics.schemas import EventIn, IngestResult, RejectedEvent
+from microdrama.cache import TTLCache
 from microdrama.catalog.models import Episode
 from microdrama.db import utcnow
 
@@ -31,6 +33,7 @@ MAX_AGE = timedelta(days=7)
 POSITION_SLACK_MS = 5_000
 
 _EVENT = TypeAdapter(EventIn)
+_BATCH = TypeAdapter(list[EventIn])
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,25 @@ def _reason(exc: ValidationError) -> str:
     return f"{field}: {first['msg']}"
 
 
+class EpisodeFactsCache:
+    """Each episode's series and duration, kept a few seconds per process: a batch mostly
+    names the same few episodes, and a replaced video's new duration shows within the TTL."""
+
+    def __init__(self, ttl_seconds: float = 30.0) -> None:
+        self._cache = TTLCache[_EpisodeFacts](ttl_seconds=ttl_seconds, max_entries=10_000)
+
+    def lookup(self, db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFacts]:
+        found: dict[int, _EpisodeFacts] = {}
+        for episode_id in episode_ids:
+            facts = self._cache.get(episode_id)
+            if facts is not None:
+                found[episode_id] = facts
+        missing = episode_ids - found.keys()
+        for episode_id, facts in _episode_facts(db, missing).items():
+            found[episode_id] = self._cache.put(episode_id, facts)
+        return found
+
+
 def _episode_facts(db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFacts]:
     if not episode_ids:
         return {}
@@ -56,18 +78,33 @@ def _episode_facts(db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFact
     return {row.id: _EpisodeFacts(row.series_id, row.duration_ms) for row in rows}
 
 
-def validate_batch(
-    *, db: Session, raw_events: Sequence[Any], now: datetime
-) -> tuple[list[dict[str, Any]], list[RejectedEvent]]:
-    """The batch's valid events as table rows (first copy of each event id), and the rejects."""
-    rejected: list[RejectedEvent] = []
+def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
+    """Validate the whole batch in one call (the usual case: all good), else event by event."""
+    try:
+        return list(enumerate(_BATCH.validate_python(raw_events))), []
+    except ValidationError:
+        pass
     parsed: list[tuple[int, EventIn]] = []
+    rejected: list[RejectedEvent] = []
     for index, raw in enumerate(raw_events):
         try:
             parsed.append((index, _EVENT.validate_python(raw)))
         except ValidationError as exc:
             rejected.append(RejectedEvent(index=index, error=_reason(exc)))
-    facts = _episode_facts(db, {event.episode_id for _, event in parsed})
+    return parsed, rejected
+
+
+def validate_batch(
+    *,
+    db: Session,
+    raw_events: Sequence[Any],
+    now: datetime,
+    episodes: EpisodeFactsCache | None = None,
+) -> tuple[list[dict[str, Any]], list[RejectedEvent]]:
+    """The batch's valid events as table rows, and the rejects."""
+    parsed, rejected = _parse(raw_events)
+    episode_ids = {event.episode_id for _, event in parsed}
+    facts = episodes.lookup(db, episode_ids) if episodes else _episode_facts(db, episode_ids)
     rows: list[dict[str, Any]] = []
     for index, event in parsed:
         episode = facts.get(event.episode_id)
@@ -104,42 +141,68 @@ def validate_batch(
     return rows, rejected
 
 
-def _insert(db: Session) -> Any:
-    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+@dataclass(frozen=True)
+class _Statements:
+    insert_events: Any
+    upsert_views: Any
 
 
-def _greatest(db: Session, a: Any, b: Any) -> ColumnElement[Any]:
-    if db.get_bind().dialect.name == "postgresql":
-        return func.greatest(a, b)
-    return func.max(a, b)  # SQLite's two-argument max() is a scalar function
-
-
-def _least(db: Session, a: Any, b: Any) -> ColumnElement[Any]:
-    if db.get_bind().dialect.name == "postgresql":
-        return func.least(a, b)
-    return func.min(a, b)
+@cache
+def _statements(dialect: str) -> _Statements:
+    """The two ingestion statements, built once per backend and run as executemany (SQLAlchemy
+    batches the rows into multi-row VALUES with RETURNING; the compiled form is cached)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite: scalar max()
+    least = func.least if dialect == "postgresql" else func.min
+    insert_events = (
+        insert(PlaybackEvent)
+        .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
+        .returning(PlaybackEvent.event_id)
+    )
+    upsert = insert(EpisodeView)
+    new = upsert.excluded
+    table = EpisodeView.__table__.c
+    upsert_views = upsert.on_conflict_do_update(
+        index_elements=["account_id", "session_id", "episode_id"],
+        set_={
+            "started_at": least(table.started_at, new.started_at),
+            "last_at": greatest(table.last_at, new.last_at),
+            "played": table.played | new.played,
+            "furthest_ms": greatest(table.furthest_ms, new.furthest_ms),
+            "completed": table.completed | new.completed,
+            "swiped_away": table.swiped_away | new.swiped_away,
+            # LEAST ignores NULLs on PostgreSQL; SQLite's min() returns NULL: coalesce both ways.
+            "paywall_shown_at": func.coalesce(
+                least(table.paywall_shown_at, new.paywall_shown_at),
+                table.paywall_shown_at,
+                new.paywall_shown_at,
+            ),
+            "unlocked": table.unlocked | new.unlocked,
+        },
+    )
+    return _Statements(insert_events=insert_events, upsert_views=upsert_views)
 
 
 def ingest(
-    *, db: Session, account_id: int, raw_events: Sequence[Any], now: datetime | None = None
+    *,
+    db: Session,
+    account_id: int,
+    raw_events: Sequence[Any],
+    now: datetime | None = None,
+    episodes: EpisodeFactsCache | None = None,
 ) -> IngestResult:
     """Store a batch of one viewer's events: new ones once, duplicates ignored, bad ones
     reported by index; the views the new events belong to are updated in the same transaction."""
     now = now or utcnow()
-    rows, rejected = validate_batch(db=db, raw_events=raw_events, now=now)
+    rows, rejected = validate_batch(db=db, raw_events=raw_events, now=now, episodes=episodes)
     unique: dict[str, dict[str, Any]] = {}
     for row in rows:
         unique.setdefault(row["event_id"], {**row, "account_id": account_id})
     ordered = [unique[event_id] for event_id in sorted(unique)]
     new_ids: set[str] = set()
     if ordered:
-        stmt = (
-            _insert(db)(PlaybackEvent)
-            .values(ordered)
-            .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
-            .returning(PlaybackEvent.event_id)
-        )
-        new_ids = set(db.execute(stmt).scalars())
+        statements = _statements(db.get_bind().dialect.name)
+        new_ids = set(db.connection().execute(statements.insert_events, ordered).scalars())
     upsert_views(db=db, events=[row for row in ordered if row["event_id"] in new_ids])
     return IngestResult(
         accepted=len(new_ids), duplicates=len(rows) - len(new_ids), rejected=rejected
@@ -188,27 +251,7 @@ def upsert_views(*, db: Session, events: Sequence[dict[str, Any]]) -> None:
     views = fold_views(events)
     if not views:
         return
-    stmt = _insert(db)(EpisodeView).values(views)
-    new = stmt.excluded
-    table = EpisodeView.__table__.c
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account_id", "session_id", "episode_id"],
-        set_={
-            "started_at": _least(db, table.started_at, new.started_at),
-            "last_at": _greatest(db, table.last_at, new.last_at),
-            "played": table.played | new.played,
-            "furthest_ms": _greatest(db, table.furthest_ms, new.furthest_ms),
-            "completed": table.completed | new.completed,
-            "swiped_away": table.swiped_away | new.swiped_away,
-            "paywall_shown_at": func.coalesce(
-                _least(db, table.paywall_shown_at, new.paywall_shown_at),
-                table.paywall_shown_at,
-                new.paywall_shown_at,
-            ),
-            "unlocked": table.unlocked | new.unlocked,
-        },
-    )
-    db.execute(stmt)
+    db.connection().execute(_statements(db.get_bind().dialect.name).upsert_views, views)
 
 
 def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
