@@ -14,10 +14,10 @@ from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
@@ -141,6 +141,54 @@ def validate_batch(
     return rows, rejected
 
 
+EVENT_COLUMNS = (
+    ("account_id", "integer"), ("event_id", "varchar"), ("kind", "varchar"),
+    ("series_id", "integer"), ("episode_id", "integer"), ("session_id", "varchar"),
+    ("position_ms", "integer"), ("occurred_at", "timestamptz"), ("received_at", "timestamptz"),
+)  # fmt: skip
+VIEW_COLUMNS = (
+    ("account_id", "integer"), ("session_id", "varchar"), ("episode_id", "integer"),
+    ("series_id", "integer"), ("started_at", "timestamptz"), ("last_at", "timestamptz"),
+    ("played", "boolean"), ("furthest_ms", "integer"), ("completed", "boolean"),
+    ("swiped_away", "boolean"), ("paywall_shown_at", "timestamptz"), ("unlocked", "boolean"),
+)  # fmt: skip
+
+
+def _unnest(columns: tuple[tuple[str, str], ...]) -> str:
+    """`SELECT … FROM unnest(:a::t[], …)`: one parameter per column, whatever the row count,
+    so PostgreSQL gets one short statement (psycopg adapts each list to an array)."""
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+    names = ", ".join(name for name, _ in columns)
+    return f"SELECT {names} FROM unnest({arrays}) AS rows({names})"
+
+
+# PostgreSQL: rows as arrays, taken in key order so concurrent batches lock in one order.
+PG_INSERT_EVENTS = text(
+    f"INSERT INTO playback_events ({', '.join(n for n, _ in EVENT_COLUMNS)}) "
+    f"{_unnest(EVENT_COLUMNS)} ORDER BY account_id, event_id "
+    "ON CONFLICT (account_id, event_id) DO NOTHING RETURNING event_id"
+)
+PG_UPSERT_VIEWS = text(
+    f"INSERT INTO episode_views ({', '.join(n for n, _ in VIEW_COLUMNS)}) "
+    f"{_unnest(VIEW_COLUMNS)} ORDER BY account_id, session_id, episode_id "
+    "ON CONFLICT (account_id, session_id, episode_id) DO UPDATE SET "
+    "started_at = LEAST(episode_views.started_at, excluded.started_at), "
+    "last_at = GREATEST(episode_views.last_at, excluded.last_at), "
+    "played = episode_views.played OR excluded.played, "
+    "furthest_ms = GREATEST(episode_views.furthest_ms, excluded.furthest_ms), "
+    "completed = episode_views.completed OR excluded.completed, "
+    "swiped_away = episode_views.swiped_away OR excluded.swiped_away, "
+    "paywall_shown_at = LEAST(episode_views.paywall_shown_at, excluded.paywall_shown_at), "
+    "unlocked = episode_views.unlocked OR excluded.unlocked"
+)
+
+
+def as_arrays(
+    rows: Sequence[dict[str, Any]], columns: tuple[tuple[str, str], ...]
+) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name, _ in columns}
+
+
 @dataclass(frozen=True)
 class _Statements:
     insert_events: Any
@@ -148,32 +196,30 @@ class _Statements:
 
 
 @cache
-def _statements(dialect: str) -> _Statements:
-    """The two ingestion statements, built once per backend and run as executemany (SQLAlchemy
+def _sqlite_statements() -> _Statements:
+    """SQLite's two ingestion statements, built once and run as executemany (SQLAlchemy
     batches the rows into multi-row VALUES with RETURNING; the compiled form is cached)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite: scalar max()
-    least = func.least if dialect == "postgresql" else func.min
     insert_events = (
-        insert(PlaybackEvent)
+        sqlite.insert(PlaybackEvent)
         .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
         .returning(PlaybackEvent.event_id)
     )
-    upsert = insert(EpisodeView)
+    upsert = sqlite.insert(EpisodeView)
     new = upsert.excluded
     table = EpisodeView.__table__.c
     upsert_views = upsert.on_conflict_do_update(
         index_elements=["account_id", "session_id", "episode_id"],
         set_={
-            "started_at": least(table.started_at, new.started_at),
-            "last_at": greatest(table.last_at, new.last_at),
+            # SQLite's two-argument min() and max() are scalar functions.
+            "started_at": func.min(table.started_at, new.started_at),
+            "last_at": func.max(table.last_at, new.last_at),
             "played": table.played | new.played,
-            "furthest_ms": greatest(table.furthest_ms, new.furthest_ms),
+            "furthest_ms": func.max(table.furthest_ms, new.furthest_ms),
             "completed": table.completed | new.completed,
             "swiped_away": table.swiped_away | new.swiped_away,
-            # LEAST ignores NULLs on PostgreSQL; SQLite's min() returns NULL: coalesce both ways.
+            # min() with a NULL is NULL here (PostgreSQL's LEAST skips NULLs): coalesce.
             "paywall_shown_at": func.coalesce(
-                least(table.paywall_shown_at, new.paywall_shown_at),
+                func.min(table.paywall_shown_at, new.paywall_shown_at),
                 table.paywall_shown_at,
                 new.paywall_shown_at,
             ),
@@ -201,8 +247,12 @@ def ingest(
     ordered = [unique[event_id] for event_id in sorted(unique)]
     new_ids: set[str] = set()
     if ordered:
-        statements = _statements(db.get_bind().dialect.name)
-        new_ids = set(db.connection().execute(statements.insert_events, ordered).scalars())
+        connection = db.connection()
+        if connection.dialect.name == "postgresql":
+            result = connection.execute(PG_INSERT_EVENTS, as_arrays(ordered, EVENT_COLUMNS))
+        else:
+            result = connection.execute(_sqlite_statements().insert_events, ordered)
+        new_ids = set(result.scalars())
     upsert_views(db=db, events=[row for row in ordered if row["event_id"] in new_ids])
     return IngestResult(
         accepted=len(new_ids), duplicates=len(rows) - len(new_ids), rejected=rejected
@@ -251,7 +301,11 @@ def upsert_views(*, db: Session, events: Sequence[dict[str, Any]]) -> None:
     views = fold_views(events)
     if not views:
         return
-    db.connection().execute(_statements(db.get_bind().dialect.name).upsert_views, views)
+    connection = db.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(PG_UPSERT_VIEWS, as_arrays(views, VIEW_COLUMNS))
+    else:
+        connection.execute(_sqlite_statements().upsert_views, views)
 
 
 def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
