@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
@@ -17,7 +17,8 @@ ClientId = Annotated[
 
 
 class EventIn(BaseModel):
-    """One playback event as the player sends it; validated on its own (see EventBatch)."""
+    """One playback event as the player sends it; each is validated on its own, so one bad
+    event rejects only itself (POST /api/events takes up to MAX_BATCH of them)."""
 
     event_id: ClientId
     kind: EventKind
@@ -25,12 +26,6 @@ class EventIn(BaseModel):
     session_id: ClientId
     position_ms: int = Field(default=0, ge=0, le=24 * 3600 * 1000)
     occurred_at: AwareDatetime
-
-
-class EventBatch(BaseModel):
-    """Up to MAX_BATCH events; each is checked separately so one bad event rejects only itself."""
-
-    events: list[dict[str, Any]] = Field(max_length=MAX_BATCH)
 
 
 class RejectedEvent(BaseModel):
