@@ -90,8 +90,16 @@ def test_a_batch_too_large_is_refused_whole_with_a_clear_error(
     batch = [event(series.episodes[0].id) for _ in range(501)]
 
     answer = client.post("/api/events", json={"events": batch})
+    not_json = client.post(
+        "/api/events", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    not_a_list = client.post("/api/events", json={"events": {"kind": "start"}})
 
     assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_batch"
+    assert "at most 500" in answer.json()["message"]
+    assert (not_json.status_code, not_json.json()["error"]) == (422, "invalid_batch")
+    assert (not_a_list.status_code, not_a_list.json()["error"]) == (422, "invalid_batch")
     assert stored(db) == 0
 
 

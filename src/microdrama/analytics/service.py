@@ -7,13 +7,14 @@ transactions always take the same unique-key locks in the same global order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy import case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
@@ -21,16 +22,19 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
-from microdrama.analytics.schemas import EventIn, IngestResult, RejectedEvent
+from microdrama.analytics.schemas import MAX_BATCH, EventIn, IngestResult, RejectedEvent
 from microdrama.cache import TTLCache
 from microdrama.catalog.models import Episode
 from microdrama.db import utcnow
+from microdrama.errors import DomainError, PayloadTooLarge
 
 # Clocks drift; a beacon may be sent late (a tab frozen in the background) but not years late.
 FUTURE_SKEW = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
 # A progress event may overshoot the end a little (timer granularity, rounding of durations).
 POSITION_SLACK_MS = 5_000
+# 500 events of about 200 bytes, with room for longer ids.
+MAX_BODY_BYTES = 512 * 1024
 
 _EVENT = TypeAdapter(EventIn)
 _BATCH = TypeAdapter(list[EventIn])
@@ -78,8 +82,44 @@ def _episode_facts(db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFact
     return {row.id: _EpisodeFacts(row.series_id, row.duration_ms) for row in rows}
 
 
+class InvalidBatch(DomainError):
+    status_code = 422
+    code = "invalid_batch"
+
+
+class _BatchBody(BaseModel):
+    events: list[EventIn] = Field(max_length=MAX_BATCH)
+
+
+_BODY = TypeAdapter(_BatchBody)
+
+
+def parse_body(body: bytes) -> list[Any]:
+    """The events of a request body `{"events": [...]}`: parsed and validated in one pass when
+    all are good (the usual case), else the raw list, whose events are then checked one by one.
+    A body that is not such an object, or holds more than MAX_BATCH events, is refused whole."""
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"A batch may be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return list(_BODY.validate_json(body).events)
+    except ValidationError:
+        pass
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise InvalidBatch("The body is not JSON.") from None
+    events = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(events, list):
+        raise InvalidBatch('Send {"events": [...]}.')
+    if len(events) > MAX_BATCH:
+        raise InvalidBatch(f"A batch may hold at most {MAX_BATCH} events; send several.")
+    return events
+
+
 def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
-    """Validate the whole batch in one call (the usual case: all good), else event by event."""
+    """The events already validated (parse_body's fast path), else validated one by one."""
+    if all(isinstance(event, EventIn) for event in raw_events):
+        return list(enumerate(raw_events)), []
     try:
         return list(enumerate(_BATCH.validate_python(raw_events))), []
     except ValidationError:
