@@ -71,10 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
     from microdrama.paywall.routes import router as paywall_router
+    from microdrama.shop.order_routes import router as shop_order_router
+    from microdrama.shop.report_routes import router as shop_report_router
     from microdrama.shop.routes import router as shop_router
+    from microdrama.studio.pages import router as studio_pages
+    from microdrama.studio.routes import router as studio_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
+    from microdrama.web.shop_pages import router as shop_pages_router
 
     app.include_router(media_router)
     app.include_router(accounts_router)
@@ -83,8 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(shop_report_router)
+    app.include_router(shop_order_router)
+    app.include_router(studio_router)
+    app.include_router(studio_pages)
     app.include_router(analytics_router)
     app.include_router(web_router)
+    app.include_router(shop_pages_router)
     mount_media(app)
     mount_static(app)
     return app

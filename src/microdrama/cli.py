@@ -278,7 +278,8 @@ def housekeeping() -> None:
         engine.dispose()
     typer.echo(
         f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
-        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten"
+        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
+        f"{chores.shop_reservations_released} unpaid shop orders released"
     )
 
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     checkin_streak_bonus_coins: int = 5
     checkin_max_coins: int = 40
     idempotency_keep_hours: int = 24
+    # Shop: the platform's fee on every order, and how long checkout holds stock for payment.
+    shop_platform_fee_percent: int = Field(default=10, ge=0, le=100)
+    shop_reservation_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     # Payments: "sandbox" (built in, the embedded default) or "stripe".
     payment_provider: Literal["sandbox", "stripe"] = "sandbox"

@@ -1,4 +1,5 @@
-"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys.
+"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys and
+abandoned uploads, put back the stock of shop orders left unpaid.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
 from microdrama.payments import service as payments
+from microdrama.shop import orders
 from microdrama.wallet import service as wallet
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ class Chores:
     bonus_coins_expired: int
     vip_renewals: int
     idempotency_keys_forgotten: int
+    stale_uploads_deleted: int = 0
+    shop_reservations_released: int = 0
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -38,10 +42,19 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     forgotten = wallet.run_money_transaction(
         factory, lambda db: purge_expired(db=db, keep_hours=settings.idempotency_keep_hours)
     )
+    released = wallet.run_money_transaction(
+        factory, lambda db: orders.release_expired(db=db, now=utcnow())
+    )
+    from microdrama.studio.uploads import purge_stale_uploads
+
+    with session_scope(factory) as db:
+        uploads = purge_stale_uploads(db=db, settings=settings)
     return Chores(
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
+        stale_uploads_deleted=uploads,
+        shop_reservations_released=released,
     )
 
 

@@ -9,11 +9,15 @@ from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
 from microdrama.shop.models import (
     Campaign,
+    CartItem,
+    Order,
+    OrderLine,
     Placement,
     PlacementEvent,
     Product,
     ProductVariant,
 )
+from microdrama.studio.models import Upload
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -29,6 +33,7 @@ __all__ = [
     "AuthSession",
     "BonusLot",
     "Campaign",
+    "CartItem",
     "CoinPack",
     "DailyCheckin",
     "Episode",
@@ -39,6 +44,8 @@ __all__ = [
     "LedgerTransaction",
     "LoginAttempt",
     "MediaAsset",
+    "Order",
+    "OrderLine",
     "PaymentEvent",
     "Placement",
     "PlacementEvent",
@@ -50,6 +57,7 @@ __all__ = [
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",
+    "Upload",
     "VipPass",
     "VipPlan",
     "WatchProgress",

@@ -1,4 +1,5 @@
-"""Shoppable episodes in a real Chromium: the product card over the playing episode, the sheet.
+"""Shoppable episodes in a real Chromium: the product card over the playing episode, the sheet,
+and buying from it (cart, checkout with the sandbox card, the paid order).
 
 One 8-second episode with a hoodie placed from 2 s to 6 s (a brand's product, a campaign the
 series' creator accepted). Waits are on what the viewer sees and on the video's own clock.
@@ -13,12 +14,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.models import Role
+from microdrama.accounts.models import Account, Role
 from microdrama.catalog.models import Series
-from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
+from microdrama.shop import reports
 from microdrama.shop import service as shop
+from microdrama.shop.models import ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
 from tests.browser.conftest import SeriesPlan, Site, serve_site
 
@@ -129,7 +133,8 @@ def test_the_product_card_shows_during_its_placement_and_opens_the_sheet_while_p
     expect(sheet.get_by_test_id("product-stock")).to_have_text("In stock")
     expect(sheet.get_by_role("radio", name="M / Red")).to_be_checked()
     expect(sheet.get_by_role("radio", name="L / Red")).to_be_disabled()
-    expect(sheet.get_by_role("button", name="Checkout coming soon")).to_be_disabled()
+    expect(sheet.get_by_test_id("product-add")).to_be_enabled()
+    expect(sheet.get_by_test_id("product-buy")).to_be_enabled()
     page.wait_for_function(
         "(t) => window.__player.video.currentTime > t + 0.5 && !window.__player.video.paused",
         arg=tapped_at,
@@ -148,3 +153,91 @@ def test_the_product_card_shows_during_its_placement_and_opens_the_sheet_while_p
     page.get_by_role("button", name="Shop this episode").click()
     sheet.get_by_test_id("shop-item").filter(has_text=PRODUCT).click()
     expect(sheet.get_by_test_id("product-title")).to_have_text(PRODUCT)
+
+
+def _shop_numbers(database_url: str) -> dict[str, int]:
+    """The hoodie's stock, its placement's clicks and orders, and the creator's commission."""
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as db:
+        stock = db.scalar(select(ProductVariant.stock).where(ProductVariant.sku == "HOODIE-1-M"))
+        brand = db.scalar(select(Account).where(Account.display_name == "Maison"))
+        series = db.scalar(select(Series).where(Series.title == SERIES))
+        assert brand is not None and series is not None and stock is not None
+        creator = accounts.get(db=db, account_id=series.owner_id)
+        assert creator is not None
+        today = utcnow().date()
+        period = reports.date_range(since=today, until=today, today=today)
+        funnel = reports.funnels(db=db, brand=brand, group_by="placement", period=period)
+        earned = reports.commissions(db=db, creator=creator, period=period)
+    engine.dispose()
+    [row] = funnel["rows"]
+    return {
+        "stock": stock,
+        "clicks": row["clicks"],
+        "orders": row["orders"],
+        "commission_cents": earned["total_commission_cents"],
+    }
+
+
+def test_a_viewer_buys_from_the_episode_and_the_order_is_paid(
+    phone_page: Page, site: Site, database_url: str
+) -> None:
+    page = phone_page
+    before = _shop_numbers(database_url)
+    episode = site.series[SERIES].episode_ids[0]
+    page.goto(f"/watch/{episode}")
+    page.wait_for_function(PLAYING, arg=episode, timeout=WAIT_MS)
+
+    # During the episode: tap the card, add to cart; the episode keeps playing.
+    card = page.get_by_test_id("product-card")
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    card.click()
+    sheet = page.get_by_test_id("product-sheet")
+    expect(sheet.get_by_test_id("product-title")).to_have_text(PRODUCT)
+    tapped_at = page.evaluate("window.__player.video.currentTime")
+    sheet.get_by_test_id("product-add").click()
+    expect(sheet.get_by_test_id("product-note")).to_contain_text("Added to your cart (1 item)")
+    page.wait_for_function(
+        "(t) => window.__player.video.currentTime > t + 0.5 && !window.__player.video.paused",
+        arg=tapped_at,
+        timeout=WAIT_MS,
+    )
+
+    # The cart, then the shipping form.
+    sheet.get_by_role("link", name="View cart").click()
+    item = page.get_by_test_id("cart-item")
+    expect(item).to_contain_text(PRODUCT)
+    expect(item).to_contain_text("M / Red")
+    page.get_by_test_id("cart-checkout").click()
+    expect(page.get_by_test_id("checkout-total")).to_have_text("$49.00")
+    form = page.get_by_test_id("shipping-form")
+    form.get_by_label("Full name").fill("Mia Chen")
+    form.get_by_label("Address").fill("12 Harbour Street")
+    form.get_by_label("City").fill("Portland")
+    form.get_by_label("Postal code").fill("97201")
+    form.get_by_label("State / region").fill("OR")
+    form.get_by_test_id("checkout-continue").click()
+
+    # The sandbox's card page, the test card that pays, back to the confirmation.
+    expect(page.get_by_test_id("sandbox-checkout")).to_be_visible(timeout=WAIT_MS)
+    expect(page.get_by_test_id("checkout-price")).to_have_text("$49.00")
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry").fill("12/39")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_test_id("checkout-pay").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid", timeout=WAIT_MS)
+    expect(page.get_by_test_id("order")).to_contain_text("Thank you")
+    expect(page.get_by_test_id("order")).to_contain_text("Portland")
+    shots = os.environ.get("MICRODRAMA_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "order-confirmation.png"))
+
+    page.goto("/orders")
+    expect(page.get_by_test_id("order-row")).to_have_count(1)
+    expect(page.get_by_test_id("order-row")).to_contain_text("Paid")
+
+    after = _shop_numbers(database_url)
+    assert after["stock"] == before["stock"] - 1
+    assert after["clicks"] == before["clicks"] + 1
+    assert after["orders"] == before["orders"] + 1
+    assert after["commission_cents"] == before["commission_cents"] + 588  # 12 % of $49.00

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.media import jobs
 from microdrama.media.storage import LocalStorage
+from tests.studio.helpers import open_studio
 
 
 @pytest.fixture
@@ -25,7 +26,8 @@ def storage(app: FastAPI) -> LocalStorage:
 
 @pytest.fixture
 def series_id(client: TestClient) -> int:
-    """A draft series owned by the test client's guest, who thereby becomes a creator."""
+    """A draft series owned by the test client, signed up as a creator."""
+    open_studio(client, email="media-creator@example.com")
     response = client.post("/api/studio/series", json={"title": "Midnight Contract"})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])

@@ -78,3 +78,40 @@ def request_campaign(client: TestClient, brand: Headers, series_id: int) -> dict
     )
     assert response.status_code == 201, response.text
     return dict(response.json())
+
+
+def placed_campaign(
+    client: TestClient, factory: sessionmaker[Session], settings: Settings, *, brand_name: str
+) -> dict[str, Any]:
+    """A brand's accepted campaign on a creator's series, with the hoodie placed in episodes 1
+    and 2 (0:05 to 0:12): {brand, brand_id, creator, creator_id, series, product, campaign,
+    placements}."""
+    brand, brand_id = signed_in(factory, settings, role=Role.brand, name=brand_name)
+    creator, series = creator_with_series(factory, settings)
+    product = list_product(client, brand)
+    campaign = request_campaign(client, brand, series.id)
+    client.post(f"/api/studio/campaigns/{campaign['id']}/accept", headers=creator)
+    placements = []
+    for episode in series.episodes[:2]:
+        response = client.post(
+            f"/api/brand/campaigns/{campaign['id']}/placements",
+            json={
+                "episode_id": episode.id,
+                "product_id": product["id"],
+                "start_ms": 5_000,
+                "end_ms": 12_000,
+            },
+            headers=brand,
+        )
+        assert response.status_code == 201, response.text
+        placements.append(response.json())
+    return {
+        "brand": brand,
+        "brand_id": brand_id,
+        "creator": creator,
+        "creator_id": series.owner_id,
+        "series": series,
+        "product": product,
+        "campaign": campaign,
+        "placements": placements,
+    }

@@ -43,7 +43,14 @@ class Series(Base):
     # CSS colour used behind the poster while it loads, and as the card's accent.
     accent_color: Mapped[str] = mapped_column(String(16), default="#222222")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A published series whose published_at lies ahead is "scheduled": viewers see it then.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The creator's poster (9:16) and its thumbnail; without one, the first episode's frame.
+    poster_key: Mapped[str | None] = mapped_column(String(300))
+    poster_thumb_key: Mapped[str | None] = mapped_column(String(300))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the last review rejected the series (shown to the creator until the next submission).
+    review_note: Mapped[str | None] = mapped_column(Text)
 
     episodes: Mapped[list[Episode]] = relationship(
         back_populates="series", order_by="Episode.number", cascade="all, delete-orphan"
@@ -66,10 +73,15 @@ class Episode(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     duration_ms: Mapped[int] = mapped_column(default=0)
     media_asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id"), index=True)
+    # A new video being transcoded to replace the current one, which plays until it is ready.
+    replacement_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_assets.id"), index=True
+    )
     state: Mapped[EpisodeState] = mapped_column(
         Enum(EpisodeState, native_enum=False, length=16), default=EpisodeState.processing
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     series: Mapped[Series] = relationship(back_populates="episodes")
-    media_asset: Mapped[MediaAsset | None] = relationship()
+    media_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[media_asset_id])
+    replacement_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[replacement_asset_id])

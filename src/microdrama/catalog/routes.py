@@ -1,4 +1,4 @@
-"""Catalog API: the feed, series pages, episodes, and series creation for creators."""
+"""Catalog API: the feed, series pages and episodes (creators work in studio/routes.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentViewer, known_viewer
 from microdrama.catalog import service
-from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesCreate, SeriesRead
+from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesRead
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import NotFound
 
@@ -77,25 +77,3 @@ def get_episode(
     return service.episode_read(
         db=db, storage=request.app.state.storage, episode_id=episode_id, viewer=viewer
     )
-
-
-@router.post("/studio/series", response_model=SeriesRead, status_code=201)
-def create_series(
-    data: SeriesCreate, request: Request, db: DbSession, viewer: CurrentViewer
-) -> SeriesRead:
-    """Create a draft series owned by the caller."""
-    series = service.create_series(db=db, owner=viewer, data=data)
-    series = service.get_visible(db=db, series_id=series.id, viewer=viewer)
-    return service.series_read(storage=request.app.state.storage, series=series)
-
-
-@router.post("/studio/series/{series_id}/publish", response_model=SeriesRead)
-def publish_series(
-    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
-) -> SeriesRead:
-    """Publish the caller's series to the feed."""
-    series = service.require_owner(db=db, series_id=series_id, account=viewer)
-    service.publish(db=db, series=series)
-    request.app.state.public_cache.clear()
-    series = service.get_visible(db=db, series_id=series.id, viewer=viewer)
-    return service.series_read(storage=request.app.state.storage, series=series)

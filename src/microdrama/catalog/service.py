@@ -63,7 +63,9 @@ def _card(storage: Storage, series: Series) -> SeriesCard:
         free_episodes=series.free_episodes,
         episode_price_coins=series.episode_price_coins,
         first_episode_id=first.id if first else None,
-        poster_url=_url(storage, first_asset.poster_key if first_asset else None),
+        poster_url=_url(
+            storage, series.poster_key or (first_asset.poster_key if first_asset else None)
+        ),
         preview_playlist_url=_playlist_url(first),
     )
 
@@ -75,7 +77,7 @@ WITH_EPISODES = selectinload(Series.episodes).selectinload(Episode.media_asset)
 def list_feed(
     *, db: Session, storage: Storage, limit: int = 20, offset: int = 0
 ) -> list[SeriesCard]:
-    """Published series that have something to watch, newest first."""
+    """Published series whose time has come and that have something to watch, newest first."""
     has_ready = (
         select(Episode.id)
         .where(Episode.series_id == Series.id, Episode.state == EpisodeState.ready)
@@ -83,7 +85,7 @@ def list_feed(
     )
     rows = db.scalars(
         select(Series)
-        .where(Series.status == SeriesStatus.published, has_ready)
+        .where(Series.status == SeriesStatus.published, Series.published_at <= utcnow(), has_ready)
         .order_by(Series.published_at.desc(), Series.id.desc())
         .limit(limit)
         .offset(offset)
@@ -101,9 +103,18 @@ def get_visible(*, db: Session, series_id: int, viewer: Account | None = None) -
     series = db.scalar(select(Series).where(Series.id == series_id).options(WITH_EPISODES))
     if series is None:
         raise NotFound("No such series.", series_id=series_id)
-    if series.status != SeriesStatus.published and not _may_edit(viewer, series):
+    if not is_live(series) and not _may_edit(viewer, series):
         raise NotFound("No such series.", series_id=series_id)
     return series
+
+
+def is_live(series: Series) -> bool:
+    """Published, and not scheduled for later: what viewers may see."""
+    return (
+        series.status == SeriesStatus.published
+        and series.published_at is not None
+        and series.published_at <= utcnow()
+    )
 
 
 def series_read(*, storage: Storage, series: Series) -> SeriesRead:
@@ -199,6 +210,15 @@ def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
             episode.state = EpisodeState.failed
         else:
             episode.state = EpisodeState.processing
+    # A replacement video takes over only once it is ready; until then the old one plays,
+    # and a failed replacement leaves it playing (the studio shows why).
+    if asset.status == AssetStatus.ready:
+        replaced = db.scalars(select(Episode).where(Episode.replacement_asset_id == asset.id))
+        for episode in replaced.all():
+            episode.media_asset_id = asset.id
+            episode.replacement_asset_id = None
+            episode.state = EpisodeState.ready
+            episode.duration_ms = asset.duration_ms
 
 
 def owned_series_ids(*, db: Session, owner: Account) -> list[int]:

@@ -44,6 +44,7 @@ class VipPlan(Base):
 class PurchaseKind(enum.StrEnum):
     coin_pack = "coin_pack"
     vip = "vip"
+    order = "order"  # a shop order (shop.orders)
 
 
 class PurchaseStatus(enum.StrEnum):

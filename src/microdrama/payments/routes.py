@@ -259,6 +259,7 @@ def _checkout_page(
     context: dict[str, Any] = {
         "purchase": purchase,
         "is_coin_pack": purchase.kind == PurchaseKind.coin_pack,
+        "is_order": purchase.kind == PurchaseKind.order,
         "plan": plan,
         "price": money(purchase.amount_cents, purchase.currency),
         "return_to": return_to,

@@ -278,6 +278,35 @@ def create_purchase(
     return NewPurchase(purchase=purchase, checkout_url=session.url)
 
 
+def create_order_payment(
+    *,
+    db: Session,
+    provider: PaymentProvider,
+    account_id: int,
+    amount_cents: int,
+    currency: str,
+    description: str,
+    return_to: str,
+) -> NewPurchase:
+    """A pending payment for a shop order (money, not coins) and the provider's checkout page."""
+    purchase = Purchase(
+        account_id=account_id,
+        kind=PurchaseKind.order,
+        amount_cents=amount_cents,
+        currency=currency,
+        provider=provider.name,
+        status=PurchaseStatus.pending,
+    )
+    db.add(purchase)
+    db.flush()
+    session = provider.create_checkout(
+        purchase=purchase, description=description, return_to=check_return_to(return_to)
+    )
+    purchase.provider_ref = session.session_id
+    db.flush()
+    return NewPurchase(purchase=purchase, checkout_url=session.url)
+
+
 def get_purchase(*, db: Session, purchase_id: int, account_id: int | None = None) -> Purchase:
     """The purchase; with account_id, only when it belongs to that account (else NotFound)."""
     purchase = db.get(Purchase, purchase_id)
@@ -442,6 +471,12 @@ def _on_paid(
     purchase.paid_at = now
     purchase.failure_reason = None
     db.flush()
+    if purchase.kind == PurchaseKind.order:
+        from microdrama.shop import orders  # shop builds on payments, not the other way
+
+        if orders.order_paid(db=db, settings=settings, purchase=purchase, now=now):
+            _refund_now(db, settings, purchase)
+        return ""
     if purchase.kind == PurchaseKind.coin_pack:
         wallet.credit_coin_purchase(db=db, settings=settings, purchase=purchase)
     else:
@@ -477,6 +512,14 @@ def _on_refunded(
         return f"purchase is {purchase.status.value}"
     if not obj.get("refunded") or obj.get("amount_refunded") != purchase.amount_cents:
         return "partial refunds are not applied"
+    if purchase.kind == PurchaseKind.order:
+        from microdrama.shop import orders
+
+        orders.order_refunded(db=db, purchase=purchase, now=now)
+        purchase.status = PurchaseStatus.refunded
+        purchase.refunded_at = now
+        db.flush()
+        return ""
     wallet.refund_purchase(db=db, purchase=purchase)
     purchase.status = PurchaseStatus.refunded
     purchase.refunded_at = now
@@ -553,6 +596,19 @@ def pay_sandbox_checkout(
 # --- refunds --------------------------------------------------------------------------------
 
 
+def _refund_now(db: Session, settings: Settings, purchase: Purchase) -> None:
+    """Refund a purchase through its provider from inside the transaction that booked it."""
+    provider = get_provider(settings, purchase.provider)
+    for event in provider.refund(purchase=purchase):
+        apply_signed_event(
+            db=db,
+            settings=settings,
+            provider=provider,
+            payload=event.payload,
+            signature_header=event.signature_header,
+        )
+
+
 def request_refund(*, db: Session, settings: Settings, purchase_id: int) -> Purchase:
     """Refund a paid purchase in full through its provider.
 
@@ -566,15 +622,7 @@ def request_refund(*, db: Session, settings: Settings, purchase_id: int) -> Purc
             f"Only paid purchases can be refunded; this one is {purchase.status.value}.",
             status=purchase.status.value,
         )
-    provider = get_provider(settings, purchase.provider)
-    for event in provider.refund(purchase=purchase):
-        apply_signed_event(
-            db=db,
-            settings=settings,
-            provider=provider,
-            payload=event.payload,
-            signature_header=event.signature_header,
-        )
+    _refund_now(db, settings, purchase)
     db.refresh(purchase)
     return purchase
 

@@ -1,11 +1,22 @@
-"""Shop tables: brand-owned products and variants, campaigns and in-episode placements."""
+"""Shop tables: brand-owned products and variants, campaigns, in-episode placements, and the
+viewer's cart and orders."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from microdrama.db import Base, UTCDateTime, utcnow
@@ -123,7 +134,8 @@ class Placement(Base):
 class PlacementEventKind(enum.StrEnum):
     impression = "impression"  # the card was shown
     click = "click"  # the sheet was opened
-    # Later, with the cart and checkout: add_to_cart, order.
+    add_to_cart = "add_to_cart"  # a variant went into the cart from this placement
+    order = "order"  # an order with a line attributed to this placement was paid
 
 
 class PlacementEvent(Base):
@@ -152,3 +164,111 @@ class PlacementEvent(Base):
     viewer_key: Mapped[str] = mapped_column(String(80))
     event_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CartItem(Base):
+    """A variant in a viewer's cart (guests too: their device account), with the placement it
+    was added from (attribution: the last placement wins)."""
+
+    __tablename__ = "cart_items"
+    __table_args__ = (
+        UniqueConstraint("account_id", "variant_id", name="uq_cart_items_account_variant"),
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    variant_id: Mapped[int] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="CASCADE"), index=True
+    )
+    quantity: Mapped[int] = mapped_column(default=1)
+    placement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("placements.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    variant: Mapped[ProductVariant] = relationship()
+
+
+class OrderStatus(enum.StrEnum):
+    pending_payment = "pending_payment"  # stock reserved until reserved_until
+    paid = "paid"
+    shipped = "shipped"
+    delivered = "delivered"
+    cancelled = "cancelled"  # never paid (reservation expired) or paid too late and refunded
+    refunded = "refunded"
+
+
+class Order(Base):
+    """One brand's goods bought by a viewer in one checkout. Stock is reserved by taking it off
+    the variants at checkout; an order cancelled before payment puts it back."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("total_cents >= 0", name="total_not_negative"),
+        Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[OrderStatus] = mapped_column(
+        Enum(OrderStatus, native_enum=False, length=20), default=OrderStatus.pending_payment
+    )
+    total_cents: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # {name, line1, line2, city, postal_code, region, country}
+    shipping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), unique=True)
+    # While pending_payment: the reserved stock goes back after this moment.
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The split, frozen when the payment is booked (sums to total_cents).
+    brand_revenue_cents: Mapped[int] = mapped_column(default=0)
+    commission_cents: Mapped[int] = mapped_column(default=0)
+    platform_fee_cents: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    """A variant bought, its price and the campaign's commission rate frozen at checkout."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="SET NULL"), index=True
+    )
+    product_title: Mapped[str] = mapped_column(String(200))
+    variant_name: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int]
+    unit_price_cents: Mapped[int]
+    # The placement the item was added from; its creator earns commission_percent of the line.
+    placement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("placements.id", ondelete="SET NULL"), index=True
+    )
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    commission_percent: Mapped[int] = mapped_column(default=0)
+    commission_cents: Mapped[int] = mapped_column(default=0)  # set when paid
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents

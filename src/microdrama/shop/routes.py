@@ -4,9 +4,12 @@ shows during an episode (see docs/shop.md)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentBrand, CurrentCreator, CurrentViewer, known_viewer
-from microdrama.db import DbSession
+from microdrama.db import DbSession, session_scope
+from microdrama.errors import NotFound
 from microdrama.shop import service
 from microdrama.shop.models import (
     Campaign,
@@ -222,11 +225,35 @@ def create_studio_placement(
 # Player ------------------------------------------------------------------------------------
 
 
-@router.get("/api/episodes/{episode_id}/placements")
-def episode_placements(episode_id: int, request: Request, db: DbSession) -> list[ShownPlacement]:
-    """The product cards to show during an episode, for anyone who can see its series."""
-    viewer = known_viewer(request, db)
-    return service.episode_placements(db=db, episode_id=episode_id, viewer=viewer)
+PUBLIC_CACHE = "public, max-age=5"
+_SHOWN = TypeAdapter(list[ShownPlacement])
+
+
+@router.get("/api/episodes/{episode_id}/placements", response_model=list[ShownPlacement])
+async def episode_placements(episode_id: int, request: Request) -> Response:
+    """The product cards to show during an episode, for anyone who can see its series.
+
+    Episodes of published series are the same for everyone: answered from the per-process
+    2-second cache of encoded bytes, like the feed (stock flags may lag by that much; checkout
+    is what counts). Others (a creator's draft) are built per request and never shared."""
+    state = request.app.state
+
+    def build(viewer_aware: bool) -> bytes:
+        with session_scope(state.sessionmaker) as db:
+            viewer = known_viewer(request, db) if viewer_aware else None
+            shown = service.episode_placements(db=db, episode_id=episode_id, viewer=viewer)
+            return _SHOWN.dump_json(shown)
+
+    try:
+        body = await state.public_cache.get_or_build(
+            ("placements", episode_id), lambda: build(False)
+        )
+    except NotFound:
+        body = await run_in_threadpool(build, True)
+        return Response(
+            body, media_type="application/json", headers={"Cache-Control": "private, no-store"}
+        )
+    return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 
 @router.post("/api/placements/{placement_id}/events", status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, distinct, func, select
+from sqlalchemy import Row, case, distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -15,6 +15,9 @@ from microdrama.errors import Conflict, DomainError, NotFound
 from microdrama.shop.models import (
     Campaign,
     CampaignStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
     Placement,
     PlacementEvent,
     PlacementEventKind,
@@ -356,37 +359,51 @@ def _permille(part: int, whole: int) -> int:
     return part * 1000 // whole if whole else 0
 
 
-def _event_counts(db: Session, *placement_filter: ColumnElement[bool]) -> Row[Any]:
+def _event_counts(db: Session, placement_ids: Any) -> Row[Any]:
     is_impression = PlacementEvent.kind == PlacementEventKind.impression
     is_click = PlacementEvent.kind == PlacementEventKind.click
+    is_order = PlacementEvent.kind == PlacementEventKind.order
     query = select(
         func.coalesce(func.sum(case((is_impression, 1), else_=0)), 0),
         func.count(distinct(PlacementEvent.viewer_key)),
         func.coalesce(func.sum(case((is_click, 1), else_=0)), 0),
-    ).where(*placement_filter)
-    row = db.execute(query).one()
-    return row
+        func.coalesce(func.sum(case((is_order, 1), else_=0)), 0),
+    ).where(PlacementEvent.placement_id.in_(placement_ids))
+    return db.execute(query).one()
 
 
-def _funnel_numbers(counts: Row[Any]) -> dict[str, int]:
-    impressions, viewers, clicks = (int(v) for v in counts)
+def _revenue_cents(db: Session, placement_ids: Any) -> int:
+    """Paid, unrefunded order lines attributed to these placements."""
+    query = (
+        select(func.coalesce(func.sum(OrderLine.quantity * OrderLine.unit_price_cents), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.placement_id.in_(placement_ids),
+            Order.status.in_([OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered]),
+        )
+    )
+    return int(db.scalar(query) or 0)
+
+
+def _funnel_numbers(counts: Row[Any], revenue_cents: int) -> dict[str, int]:
+    impressions, viewers, clicks, orders = (int(v) for v in counts)
     return {
         "impressions": impressions,
         "unique_viewers": viewers,
         "clicks": clicks,
         "click_through_permille": _permille(clicks, impressions),
-        "orders": 0,  # until checkout exists
-        "revenue_cents": 0,
+        "orders": orders,
+        "revenue_cents": revenue_cents,
     }
 
 
 def _placement_funnel(db: Session, placement: Placement) -> PlacementFunnel:
-    counts = _event_counts(db, PlacementEvent.placement_id == placement.id)
+    ids = [placement.id]
     return PlacementFunnel(
         placement_id=placement.id,
         episode_id=placement.episode_id,
         product_id=placement.product_id,
-        **_funnel_numbers(counts),
+        **_funnel_numbers(_event_counts(db, ids), _revenue_cents(db, ids)),
     )
 
 
@@ -408,9 +425,8 @@ def campaign_funnel(*, db: Session, brand: Account, campaign_id: int) -> Campaig
     campaign = get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
     placements = list_placements(db=db, campaign=campaign)
     placement_ids = select(Placement.id).where(Placement.campaign_id == campaign.id)
-    counts = _event_counts(db, PlacementEvent.placement_id.in_(placement_ids))
     return CampaignFunnel(
         campaign_id=campaign.id,
         placements=[_placement_funnel(db, p) for p in placements],
-        **_funnel_numbers(counts),
+        **_funnel_numbers(_event_counts(db, placement_ids), _revenue_cents(db, placement_ids)),
     )

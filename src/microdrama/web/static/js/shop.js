@@ -6,9 +6,11 @@
 // with each placement's [start_ms, end_ms): the card slides in at its screen position (x/y per
 // mille of the player) and slides out at the end, while the episode keeps playing. One tap opens
 // the bottom sheet (image, title, price, variants, stock) over the still-playing video; "Shop this
-// episode" in the side column lists every product of the episode. Checkout is not built yet.
+// episode" in the side column lists every product of the episode. "Add to cart" adds the chosen
+// variant (with the placement, for attribution) while the episode keeps playing; "Buy now" goes
+// to the checkout page with just that item.
 
-import { api, money } from "./api.js";
+import { ApiError, api, money } from "./api.js";
 
 /**
  * Attribution: `impression` when a card is shown, `click` when the sheet opens for it, sent to
@@ -42,6 +44,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
   const cards = new Map(); // placement id -> element on screen
   const impressed = new Set(); // placement ids reported for this episode
   let sheetProduct = null;
+  let sheetPlacementId = null; // where the product was found: the placement gets the attribution
 
   const state = {
     /** The current episode's placements, once loaded. */
@@ -110,6 +113,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
     card.addEventListener("click", (event) => {
       event.stopPropagation();
       reportPlacementEvent(placement.id, "click");
+      sheetPlacementId = placement.id;
       open(product);
     });
     layer.append(card);
@@ -189,6 +193,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
       button.addEventListener("click", () => {
         const placement = placements.find((p) => p.product.id === product.id);
         if (placement) reportPlacementEvent(placement.id, "click");
+        sheetPlacementId = placement ? placement.id : null;
         showProduct(product, { fromList: true });
       });
       item.append(button);
@@ -239,7 +244,66 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
     const stock = slot("stock");
     stock.textContent = inStock ? "In stock" : "Out of stock";
     stock.dataset.inStock = String(inStock);
+    const canBuy = inStock && variant !== null;
+    addButton.disabled = !canBuy;
+    buyButton.disabled = !canBuy;
+    note("");
   }
+
+  // Buying -----------------------------------------------------------------------------------
+
+  const addButton = sheet.querySelector("[data-action=add-to-cart]");
+  const buyButton = sheet.querySelector("[data-action=buy-now]");
+
+  function chosenVariantId() {
+    const checked = slot("variant-options").querySelector("input:checked");
+    return checked ? Number(checked.value) : null;
+  }
+
+  function note(text, { error = false, link = null } = {}) {
+    const element = slot("note");
+    element.replaceChildren();
+    element.hidden = !text;
+    element.dataset.error = String(error);
+    if (!text) return;
+    element.append(text);
+    if (link) {
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      element.append(" ", anchor);
+    }
+  }
+
+  async function addToCart() {
+    const variantId = chosenVariantId();
+    if (variantId === null) return;
+    addButton.disabled = true;
+    try {
+      const body = { variant_id: variantId, quantity: 1 };
+      if (sheetPlacementId !== null) body.placement_id = sheetPlacementId;
+      const cart = await api("POST", "/api/cart/items", { body });
+      const count = cart.items.reduce((n, item) => n + item.quantity, 0);
+      note(`Added to your cart (${count} item${count === 1 ? "" : "s"}).`, {
+        link: { href: "/cart", text: "View cart" },
+      });
+    } catch (error) {
+      note(error instanceof ApiError ? error.message : "Could not add it. Try again.", { error: true });
+    } finally {
+      addButton.disabled = false;
+    }
+  }
+
+  function buyNow() {
+    const variantId = chosenVariantId();
+    if (variantId === null) return;
+    const query = new URLSearchParams({ variant: String(variantId), back: location.pathname });
+    if (sheetPlacementId !== null) query.set("placement", String(sheetPlacementId));
+    location.assign(`/checkout?${query}`);
+  }
+
+  addButton.addEventListener("click", addToCart);
+  buyButton.addEventListener("click", buyNow);
 
   function open(product = null) {
     if (product) showProduct(product);
@@ -254,6 +318,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
     if (sheet.hidden) return;
     sheet.hidden = true;
     sheetProduct = null;
+    sheetPlacementId = null;
     onOpenChange(false);
   }
 

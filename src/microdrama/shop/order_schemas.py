@@ -1,0 +1,102 @@
+"""Cart, checkout and order schemas: what viewers and brands send and receive."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_QUANTITY = 20
+
+
+class CartItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: int = Field(ge=1)
+    quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
+    # The placement the viewer added it from (attribution); None from the cart page.
+    placement_id: int | None = Field(default=None, ge=1)
+
+
+class CartItemUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
+class CartItemRead(BaseModel):
+    id: int
+    variant_id: int
+    product_id: int
+    product_title: str
+    variant_name: str
+    image_url: str | None
+    brand_id: int
+    brand_name: str
+    quantity: int
+    unit_price_cents: int
+    currency: str
+    in_stock: bool
+    placement_id: int | None
+
+
+class CartRead(BaseModel):
+    items: list[CartItemRead]
+    total_cents: int
+    currency: str
+
+
+class ShippingAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=120)
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str = Field(default="", max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$")
+    region: str = Field(default="", max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
+
+
+class CheckoutCreate(BaseModel):
+    """Check out the cart (all of it, or one brand's items when it holds several brands') or,
+    for "Buy now", just the given items."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shipping: ShippingAddress
+    items: list[CartItemCreate] | None = Field(default=None, min_length=1, max_length=20)
+    brand_id: int | None = Field(default=None, ge=1)
+
+
+class OrderItemRead(BaseModel):
+    variant_id: int | None
+    product_title: str
+    variant_name: str
+    quantity: int
+    unit_price_cents: int
+    placement_id: int | None
+
+
+class OrderRead(BaseModel):
+    id: int
+    status: str
+    created_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    refunded_at: datetime | None
+    reserved_until: datetime | None
+    items: list[OrderItemRead]
+    total_cents: int
+    currency: str
+    shipping: ShippingAddress
+    brand_id: int
+    brand_name: str
+    note: str
+
+
+class CheckoutStarted(BaseModel):
+    order: OrderRead
+    checkout_url: str

@@ -1,0 +1,67 @@
+"""Shop reports API: the brand's funnels (JSON, CSV, per day) and the creator's commissions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from microdrama.accounts.deps import CurrentBrand, CurrentCreator
+from microdrama.db import DbSession, utcnow
+from microdrama.shop import reports
+from microdrama.shop.reports import GroupBy
+
+router = APIRouter(tags=["shop"])
+
+
+def _period(since: date | None, until: date | None) -> reports.DateRange:
+    return reports.date_range(since=since, until=until, today=utcnow().date())
+
+
+@router.get("/api/brand/funnels")
+def funnels(
+    db: DbSession,
+    brand: CurrentBrand,
+    group_by: GroupBy = "placement",
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
+    """Impressions → clicks → carts → orders, revenue, commission and ROAS of the brand's
+    placements, grouped by placement, campaign or series."""
+    return reports.funnels(db=db, brand=brand, group_by=group_by, period=_period(since, until))
+
+
+@router.get("/api/brand/funnels.csv", response_class=Response)
+def funnels_csv(
+    db: DbSession,
+    brand: CurrentBrand,
+    group_by: GroupBy = "placement",
+    since: date | None = None,
+    until: date | None = None,
+) -> Response:
+    """The same rows as a CSV download."""
+    period = _period(since, until)
+    report = reports.funnels(db=db, brand=brand, group_by=group_by, period=period)
+    filename = f"funnels-{group_by}-{period.since}-{period.until}.csv"
+    return Response(
+        reports.funnels_csv(report["rows"]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/api/brand/funnels/daily")
+def funnels_daily(
+    db: DbSession, brand: CurrentBrand, since: date | None = None, until: date | None = None
+) -> dict[str, Any]:
+    """The brand's funnel per day, every day of the range."""
+    return reports.daily(db=db, brand=brand, period=_period(since, until))
+
+
+@router.get("/api/studio/commissions")
+def commissions(
+    db: DbSession, creator: CurrentCreator, since: date | None = None, until: date | None = None
+) -> dict[str, Any]:
+    """The creator's affiliate commission per placement and in total (from the ledger)."""
+    return reports.commissions(db=db, creator=creator, period=_period(since, until))

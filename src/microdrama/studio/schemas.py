@@ -1,0 +1,141 @@
+"""Studio schemas: what creators send to shape a series, and what the studio shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from microdrama.catalog.schemas import SeriesCreate
+
+
+class StudioSeriesCreate(SeriesCreate):
+    """A new draft series; the cap price may be set now and is checked against episodes."""
+
+    series_cap_price_coins: int | None = Field(default=None, ge=1, le=10_000_000)
+
+
+class SeriesUpdate(BaseModel):
+    """Only the fields sent change; `series_cap_price_coins: null` returns to the default."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    synopsis: str | None = Field(default=None, max_length=4000)
+    genre: str | None = Field(default=None, min_length=1, max_length=60)
+    tags: list[str] | None = Field(default=None, max_length=20)
+    language: str | None = Field(default=None, min_length=2, max_length=16)
+    content_warnings: list[str] | None = Field(default=None, max_length=20)
+    free_episodes: int | None = Field(default=None, ge=0, le=500)
+    episode_price_coins: int | None = Field(default=None, ge=0, le=10_000)
+    series_cap_price_coins: int | None = Field(default=None, ge=1, le=10_000_000)
+    accent_color: str | None = Field(default=None, pattern=r"^#[0-9a-fA-F]{6}$")
+
+    def changes(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class StudioEpisodeRead(BaseModel):
+    id: int
+    number: int
+    title: str
+    state: str  # processing / ready / failed
+    duration_ms: int
+    thumbnail_url: str | None
+    # The transcode of the current video (or of its replacement while one is running).
+    job_state: str | None
+    progress: float
+    error: str | None
+    replacing: bool
+    replacement_state: str | None
+    replacement_error: str | None
+    deletable: bool
+
+
+class StudioSeriesRead(BaseModel):
+    id: int
+    title: str
+    synopsis: str
+    genre: str
+    tags: list[str]
+    language: str
+    content_warnings: list[str]
+    accent_color: str
+    free_episodes: int
+    episode_price_coins: int
+    series_cap_price_coins: int | None
+    # The most the cap price may be now: every paid episode at the episode price.
+    max_cap_price_coins: int
+    status: str  # draft / rejected / in_review / scheduled / published
+    review_note: str | None
+    submitted_at: datetime | None
+    published_at: datetime | None
+    poster_url: str | None
+    poster_thumb_url: str | None
+    episode_count: int
+    ready_episode_count: int
+    episodes: list[StudioEpisodeRead]
+    analytics_url: str
+
+
+class EpisodeOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    episode_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class EpisodeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(max_length=200)
+
+
+class Approval(BaseModel):
+    """Approve now, or at `publish_at` (a future time, with its timezone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    publish_at: datetime | None = None
+
+
+class Rejection(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class ReviewItem(BaseModel):
+    """One series waiting in the moderation queue."""
+
+    id: int
+    title: str
+    synopsis: str
+    genre: str
+    tags: list[str]
+    content_warnings: list[str]
+    language: str
+    owner_id: int
+    owner_name: str
+    submitted_at: datetime | None
+    ready_episode_count: int
+    total_runtime_ms: int
+    episode_price_coins: int
+    free_episodes: int
+    poster_url: str | None
+    first_episode_id: int | None
+
+
+class UploadRead(BaseModel):
+    """A tus upload as the studio sees it (resumable ones are listed on the series page)."""
+
+    id: str
+    url: str
+    filename: str
+    title: str
+    length_bytes: int
+    offset_bytes: int
+    received_bytes: int
+    state: str
+    error: str | None
+    episode_id: int | None
+    replaces_episode_id: int | None

@@ -1,0 +1,33 @@
+"""Fixtures for studio tests: a worker that processes the next transcode job here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.config import Settings
+from microdrama.media import jobs
+
+RunJob = Callable[..., bool]
+
+
+@pytest.fixture
+def run_job(db_factory: sessionmaker[Session], app: FastAPI, settings: Settings) -> RunJob:
+    """Process the next queued job in this thread, as a worker would."""
+
+    def run(**kwargs: Any) -> bool:
+        return jobs.run_next_job(
+            sessionmaker=db_factory,
+            storage=app.state.storage,
+            settings=settings,
+            worker_id="studio-test-worker",
+            stop=threading.Event(),
+            **kwargs,
+        )
+
+    return run
