@@ -9,6 +9,7 @@ server is an error, not a skip.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.app import create_app
@@ -74,13 +76,23 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def _empty_all_tables(engine: Engine) -> None:
     tables = list(reversed(Base.metadata.sorted_tables))
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
             for table in tables:
                 conn.execute(table.delete())
+        return
+    names = ", ".join(f'"{t.name}"' for t in tables)
+    # A previous test's server process or worker thread may still be finishing a transaction:
+    # TRUNCATE then waits for its locks, and PostgreSQL can pick it as a deadlock victim. Retry.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError as error:
+            if attempt == 4 or "deadlock" not in str(error.orig).lower():
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

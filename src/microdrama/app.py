@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.payments.routes import router as payments_router
     from microdrama.paywall.routes import router as paywall_router
     from microdrama.shop.order_routes import router as shop_order_router
+    from microdrama.shop.pages import router as backoffice_pages_router
+    from microdrama.shop.placement_edit_routes import router as placement_edit_router
     from microdrama.shop.report_routes import router as shop_report_router
     from microdrama.shop.routes import router as shop_router
     from microdrama.studio.pages import router as studio_pages
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(placement_edit_router)
+    app.include_router(backoffice_pages_router)
     app.include_router(shop_report_router)
     app.include_router(shop_order_router)
     app.include_router(studio_router)

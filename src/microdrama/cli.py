@@ -49,6 +49,8 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
     )
 
 
@@ -266,7 +268,8 @@ app.add_typer(payments_app, name="payments")
 
 @app.command()
 def housekeeping() -> None:
-    """Expire bonus coins, renew due VIP passes, forget old idempotency keys (run from cron)."""
+    """Expire bonus coins, renew due VIP passes, forget old idempotency keys, abandoned uploads,
+    expired sessions and old sign-in attempts (run from cron)."""
     from microdrama.db import make_sessionmaker
     from microdrama.housekeeping import run_once
 
@@ -279,7 +282,9 @@ def housekeeping() -> None:
     typer.echo(
         f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
         f"{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
-        f"{chores.shop_reservations_released} unpaid shop orders released"
+        f"{chores.shop_reservations_released} unpaid shop orders released, "
+        f"{chores.stale_uploads_deleted} abandoned uploads, {chores.sessions_ended} expired "
+        f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted"
     )
 
 

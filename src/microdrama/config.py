@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     login_max_failures_per_pair: int = 5
     login_max_failures_per_ip: int = 50
     login_max_failures_per_account: int = 20
+    # Reverse proxies in front of `microdrama serve` (comma-separated addresses or networks,
+    # "*" for any): their X-Forwarded-For / X-Forwarded-Proto name the real client, so rate
+    # limits count the client's address rather than the proxy's. Read by uvicorn itself.
+    trusted_proxies: str = "127.0.0.1"
+    # Sign-in attempts are kept this long (for looking into abuse), then housekeeping drops them.
+    login_attempts_keep_days: int = Field(default=7, ge=1)
 
     # Money. Creators get this share of the net coin value of every unlock.
     creator_revenue_share_percent: int = Field(default=60, ge=0, le=100)

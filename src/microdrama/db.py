@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -121,3 +122,8 @@ def begin_immediate(connection: Connection) -> None:
         raw = connection.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """An INSERT with the backend's ON CONFLICT clauses (PostgreSQL and SQLite share them)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

@@ -1,5 +1,5 @@
-"""Periodic chores: expire bonus coins, renew VIP passes, forget old idempotency keys and
-abandoned uploads, put back the stock of shop orders left unpaid.
+"""Periodic chores: expire bonus coins, renew VIP passes, put back the stock of shop orders left
+unpaid, forget old idempotency keys, expired sessions, old sign-in attempts and abandoned uploads.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from microdrama.accounts import service as accounts
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
@@ -31,6 +32,8 @@ class Chores:
     idempotency_keys_forgotten: int
     stale_uploads_deleted: int = 0
     shop_reservations_released: int = 0
+    sessions_ended: int = 0
+    login_attempts_forgotten: int = 0
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -49,12 +52,17 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
 
     with session_scope(factory) as db:
         uploads = purge_stale_uploads(db=db, settings=settings)
+    pruned = wallet.run_money_transaction(
+        factory, lambda db: accounts.prune(db=db, settings=settings)
+    )
     return Chores(
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
         stale_uploads_deleted=uploads,
         shop_reservations_released=released,
+        sessions_ended=pruned.sessions,
+        login_attempts_forgotten=pruned.login_attempts,
     )
 
 

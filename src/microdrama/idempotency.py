@@ -11,14 +11,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from functools import cache, partial
+from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from microdrama.db import utcnow
+from microdrama.db import dialect_insert, utcnow
 from microdrama.errors import Conflict, DomainError
 from microdrama.wallet.models import IdempotencyRecord
 from microdrama.wallet.service import run_money_transaction
@@ -57,6 +58,42 @@ def require_key(request: Request) -> str:
     return key
 
 
+_records = cast(Table, IdempotencyRecord.__table__)
+_STORED = select(
+    _records.c.request_hash, _records.c.status_code, _records.c.response, _records.c.created_at
+).where(_records.c.account_id == bindparam("account_id"), _records.c.key == bindparam("key"))
+
+
+_DELETE = delete(_records).where(
+    _records.c.account_id == bindparam("record_account"), _records.c.key == bindparam("record_key")
+)
+_INSERT = insert(_records)
+_ANSWER = (
+    update(_records)
+    .where(
+        _records.c.account_id == bindparam("record_account"),
+        _records.c.key == bindparam("record_key"),
+    )
+    .values(status_code=bindparam("status"), response=bindparam("body"))
+)
+
+
+@cache
+def _claim(dialect: str) -> Any:
+    """INSERT of the record that does nothing when the key exists (or waits for its twin)."""
+    return (
+        dialect_insert(dialect, _records).on_conflict_do_nothing().returning(_records.c.account_id)
+    )
+
+
+class _Refused(Exception):
+    """The effect answered with a DomainError: its writes are rolled back, the answer kept."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
 def run_idempotent(
     *,
     factory: sessionmaker[Session],
@@ -66,43 +103,61 @@ def run_idempotent(
     keep_hours: int,
     effect: Callable[[Session], Outcome],
 ) -> tuple[Outcome, bool]:
-    """Apply effect once per (account, key); returns the answer and whether it was a replay."""
+    """Apply effect once per (account, key); returns the answer and whether it was a replay.
 
-    def attempt(db: Session) -> tuple[Outcome, bool]:
-        record = db.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
-            )
-        )
-        if record is not None and record.created_at < utcnow() - timedelta(hours=keep_hours):
-            db.delete(record)
-            db.flush()
-            record = None
-        if record is not None:
-            if record.request_hash != request_hash:
-                raise IdempotencyConflict(
-                    "This Idempotency-Key was already used for a different request.", key=key
-                )
-            return (record.status_code, dict(record.response)), True
-        record = IdempotencyRecord(account_id=account_id, key=key, request_hash=request_hash)
-        db.add(record)
-        db.flush()  # a concurrent twin blocks here until we commit, then fails and replays
+    Two statements around the effect: INSERT ... ON CONFLICT DO NOTHING of the record (a
+    concurrent twin waits on it until we commit, then replays), UPDATE of its answer. A
+    refusal (DomainError) rolls the whole transaction back and is stored by a second one.
+    """
+    key_of = {"account_id": account_id, "key": key}
+
+    def attempt(db: Session, *, refusal: Outcome | None) -> tuple[Outcome, bool]:
+        conn = db.connection()
+        status, body = refusal if refusal is not None else (0, {})
+        record = {**key_of, "request_hash": request_hash, "status_code": status, "response": body}
+        claimed = conn.execute(_claim(conn.dialect.name), {**record, "created_at": utcnow()})
+        if claimed.first() is None:
+            stored = conn.execute(_STORED, key_of).first()
+            if stored is None:
+                raise _Vanished  # purged between the two statements: try again
+            if stored.created_at >= utcnow() - timedelta(hours=keep_hours):
+                if stored.request_hash != request_hash:
+                    raise IdempotencyConflict(
+                        "This Idempotency-Key was already used for a different request.", key=key
+                    )
+                return (stored.status_code, dict(stored.response)), True
+            # Past retention: the key is free again.
+            conn.execute(_DELETE, {"record_account": account_id, "record_key": key})
+            conn.execute(_INSERT, {**record, "created_at": utcnow()})
+        if refusal is not None:
+            return refusal, False
         try:
-            with db.begin_nested():
-                status, body = effect(db)
+            status, body = effect(db)
         except DomainError as exc:
             # A refused request is an answer too: replaying it must not charge later.
-            status, body = exc.status_code, exc.as_json()
-        record.status_code, record.response = status, body
+            raise _Refused((exc.status_code, exc.as_json())) from exc
         db.flush()
+        conn.execute(
+            _ANSWER,
+            {"record_account": account_id, "record_key": key, "status": status, "body": body},
+        )
         return (status, body), False
 
-    for _ in range(3):
+    refusal: Outcome | None = None
+    for tries_left in reversed(range(5)):
         try:
-            return run_money_transaction(factory, attempt)
-        except IntegrityError:
-            continue  # the twin committed first: go round again and replay its answer
-    return run_money_transaction(factory, attempt)
+            return run_money_transaction(factory, partial(attempt, refusal=refusal))
+        except (IntegrityError, _Vanished):
+            if not tries_left:
+                raise
+            # the twin committed first: go round again and replay its answer
+        except _Refused as refused:
+            refusal = refused.outcome
+    raise AssertionError("unreachable")
+
+
+class _Vanished(Exception):
+    """The conflicting record was deleted before it could be read."""
 
 
 def respond(outcome: Outcome, replayed: bool, response: Response) -> dict[str, Any]:
@@ -115,12 +170,10 @@ def respond(outcome: Outcome, replayed: bool, response: Response) -> dict[str, A
 
 
 def purge_expired(*, db: Session, keep_hours: int) -> int:
-    """Forget keys older than the retention window."""
-    old = db.scalars(
-        select(IdempotencyRecord).where(
+    """Forget keys older than the retention window (one DELETE)."""
+    result = db.execute(
+        delete(IdempotencyRecord).where(
             IdempotencyRecord.created_at < utcnow() - timedelta(hours=keep_hours)
         )
-    ).all()
-    for record in old:
-        db.delete(record)
-    return len(old)
+    )
+    return cast(CursorResult[Any], result).rowcount

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -299,6 +300,28 @@ def account_for_session(*, db: Session, token: str, kind: SessionKind) -> Accoun
 def end_session(*, db: Session, token: str) -> None:
     """Delete the session, so its token stops working everywhere at once."""
     db.execute(delete(AuthSession).where(AuthSession.token_hash == _hash_session_token(token)))
+
+
+@dataclass(frozen=True)
+class Pruned:
+    sessions: int
+    login_attempts: int
+
+
+def prune(*, db: Session, settings: Settings, now: datetime | None = None) -> Pruned:
+    """Forget sessions past their expiry and sign-in attempts past their retention (the rate
+    limits only look at the last `login_window_minutes`)."""
+    now = now or utcnow()
+    sessions = db.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    attempts = db.execute(
+        delete(LoginAttempt).where(
+            LoginAttempt.created_at < now - timedelta(days=settings.login_attempts_keep_days)
+        )
+    )
+    return Pruned(
+        sessions=cast(CursorResult[Any], sessions).rowcount,
+        login_attempts=cast(CursorResult[Any], attempts).rowcount,
+    )
 
 
 def update_settings(*, db: Session, account: Account, changes: dict[str, Any]) -> Account:

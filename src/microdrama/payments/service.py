@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -678,19 +678,32 @@ def _grant_vip_pass(db: Session, purchase: Purchase, now: datetime) -> VipPass:
     return vip_pass
 
 
+def _covers(
+    *, account_id: int | ColumnElement[int], now: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    return and_(
+        VipPass.account_id == account_id,
+        VipPass.revoked_at.is_(None),
+        VipPass.starts_at <= now,
+        VipPass.ends_at > now,
+    )
+
+
 def active_vip(*, db: Session, account_id: int, now: datetime) -> VipPass | None:
     """The VIP pass covering this moment, if any (expired and refunded passes never do)."""
     return db.scalar(
         select(VipPass)
-        .where(
-            VipPass.account_id == account_id,
-            VipPass.revoked_at.is_(None),
-            VipPass.starts_at <= now,
-            VipPass.ends_at > now,
-        )
+        .where(_covers(account_id=account_id, now=now))
         .order_by(VipPass.ends_at.desc())
         .limit(1)
     )
+
+
+def has_active_vip_clause(
+    *, account_id: int | ColumnElement[int], now: datetime | ColumnElement[datetime]
+) -> ColumnElement[bool]:
+    """The SQL condition "a VIP pass covers this moment", to fold into a larger query."""
+    return exists().where(_covers(account_id=account_id, now=now))
 
 
 def vip_status(*, db: Session, account_id: int, now: datetime) -> VipStatus:

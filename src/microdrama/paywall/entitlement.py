@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -72,14 +73,40 @@ def entitlement(
 ) -> Entitlement:
     """Whether the viewer may play the episode now, and why."""
     series: Series = episode.series
-    if episode.number <= series.free_episodes:
+    return decide(
+        episode_number=episode.number,
+        free_episodes=series.free_episodes,
+        owner_id=series.owner_id,
+        viewer_id=viewer.id if viewer is not None else None,
+        viewer_role=viewer.role if viewer is not None else None,
+        has_unlock=lambda: (
+            viewer is not None and has_unlock(db=db, account_id=viewer.id, episode_id=episode.id)
+        ),
+        has_vip=lambda: (
+            viewer is not None and has_active_vip(db=db, account_id=viewer.id, now=now or utcnow())
+        ),
+    )
+
+
+def decide(
+    *,
+    episode_number: int,
+    free_episodes: int,
+    owner_id: int,
+    viewer_id: int | None,
+    viewer_role: Role | None,
+    has_unlock: Callable[[], bool],
+    has_vip: Callable[[], bool],
+) -> Entitlement:
+    """The rule itself, on facts already known (the unlock path reads them in one query)."""
+    if episode_number <= free_episodes:
         return Entitlement(True, "free")
-    if viewer is None:
+    if viewer_id is None:
         return Entitlement(False, "locked")
-    if viewer.id == series.owner_id or viewer.role == Role.admin:
+    if viewer_id == owner_id or viewer_role == Role.admin:
         return Entitlement(True, "owner")
-    if has_unlock(db=db, account_id=viewer.id, episode_id=episode.id):
+    if has_unlock():
         return Entitlement(True, "unlocked")
-    if has_active_vip(db=db, account_id=viewer.id, now=now or utcnow()):
+    if has_vip():
         return Entitlement(True, "vip")
     return Entitlement(False, "locked")

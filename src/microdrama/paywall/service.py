@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import UTCDateTime, dialect_insert, utcnow
 from microdrama.errors import DomainError, NotFound
-from microdrama.paywall.entitlement import entitlement, price_cents
+from microdrama.payments import service as payments
+from microdrama.paywall.entitlement import decide, entitlement, price_cents
 from microdrama.paywall.models import Unlock, UnlockMethod
 from microdrama.wallet import service as wallet
 
@@ -81,17 +86,17 @@ def _viewer(db: Session, viewer_id: int) -> Account:
     return viewer
 
 
-def _check_spend_limit(*, db: Session, viewer: Account, price_coins: int, now: datetime) -> None:
-    limit = viewer.weekly_spend_limit_coins
+def _check_limit(*, limit: int | None, spent: Callable[[], int], price_coins: int) -> None:
+    """Refuse a payment past the viewer's weekly limit (spent is only read when one is set)."""
     if limit is None:
         return
-    spent = wallet.spent_since(db=db, account_id=viewer.id, since=now - WEEK)
-    if spent + price_coins > limit:
+    spent_coins = spent()
+    if spent_coins + price_coins > limit:
         raise SpendLimitReached(
             f"This would take you past your weekly limit of {limit} coins "
-            f"(spent {spent} in the last 7 days). You can change the limit in your account.",
+            f"(spent {spent_coins} in the last 7 days). You can change the limit in your account.",
             weekly_limit_coins=limit,
-            spent_this_week_coins=spent,
+            spent_this_week_coins=spent_coins,
             price_coins=price_coins,
         )
 
@@ -119,46 +124,162 @@ def grant_unlock(
     return unlock
 
 
+_episodes = cast(Table, Episode.__table__)
+_series = cast(Table, Series.__table__)
+_accounts = cast(Table, Account.__table__)
+_unlocks = cast(Table, Unlock.__table__)
+
+
+# Everything an unlock decides on, in one query: the episode and its series, the viewer,
+# whether an unrevoked unlock exists, whether a VIP pass covers now, and the creator's earnings
+# account the payment credits. Built once.
+_UNLOCK_FACTS = (
+    select(
+        _episodes.c.number,
+        _episodes.c.state,
+        _series.c.id.label("series_id"),
+        _series.c.title,
+        _series.c.owner_id,
+        _series.c.free_episodes,
+        _series.c.episode_price_coins,
+        _accounts.c.id.label("viewer_id"),
+        _accounts.c.role,
+        _accounts.c.weekly_spend_limit_coins,
+        exists()
+        .where(
+            _unlocks.c.account_id == bindparam("viewer_id"),
+            _unlocks.c.episode_id == _episodes.c.id,
+            _unlocks.c.revoked_at.is_(None),
+        )
+        .label("unlocked"),
+        payments.has_active_vip_clause(
+            account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
+        ).label("vip"),
+        wallet.creator_earnings_id_clause(_series.c.owner_id).label("earnings_id"),
+    )
+    .select_from(
+        _episodes.join(_series, _series.c.id == _episodes.c.series_id).outerjoin(
+            _accounts, _accounts.c.id == bindparam("viewer_id")
+        )
+    )
+    .where(_episodes.c.id == bindparam("episode_id"))
+)
+
+
+@cache
+def _upsert_unlocks(dialect: str) -> Any:
+    """INSERT of unlock rows that revives a revoked one (ON CONFLICT DO UPDATE)."""
+    upsert = dialect_insert(dialect, _unlocks)
+    return upsert.on_conflict_do_update(
+        index_elements=[_unlocks.c.account_id, _unlocks.c.episode_id],
+        set_={
+            "method": upsert.excluded.method,
+            "price_coins": upsert.excluded.price_coins,
+            "ledger_transaction_id": upsert.excluded.ledger_transaction_id,
+            "created_at": upsert.excluded.created_at,
+            "revoked_at": None,
+        },
+    )
+
+
+def _grant_unlocks(
+    db: Session,
+    *,
+    viewer_id: int,
+    episodes: Sequence[tuple[int, int]],
+    method: UnlockMethod,
+    price_coins: int,
+    ledger_transaction_id: int,
+) -> None:
+    """grant_unlock for (episode_id, series_id) pairs in one statement (Core, no ORM)."""
+    conn = db.connection()
+    now = utcnow()
+    conn.execute(
+        _upsert_unlocks(conn.dialect.name),
+        [
+            {
+                "account_id": viewer_id,
+                "episode_id": episode_id,
+                "series_id": series_id,
+                "method": method,
+                "price_coins": price_coins,
+                "ledger_transaction_id": ledger_transaction_id,
+                "created_at": now,
+                "revoked_at": None,
+            }
+            for episode_id, series_id in episodes
+        ],
+    )
+    for episode_id, _series_id in episodes:
+        loaded = db.identity_map.get(identity_key(Unlock, (viewer_id, episode_id)))
+        if loaded is not None:
+            db.expire(loaded)
+
+
 def unlock_with_coins(
     *, db: Session, settings: Settings, viewer_id: int, episode_id: int, now: datetime | None = None
 ) -> dict[str, object]:
-    """Unlock one episode with coins; free, VIP or already-unlocked episodes cost nothing."""
+    """Unlock one episode with coins; free, VIP or already-unlocked episodes cost nothing.
+
+    The hot path of the paywall, in few statements (docs/performance.md): lock the wallet,
+    read the facts, pay (wallet.spend_for_unlock), record the unlock.
+    """
     now = now or utcnow()
-    episode = _ready_episode(db, episode_id)
-    series = episode.series
     # Lock the viewer's wallet before deciding anything: concurrent unlocks of one viewer run
     # one after another, and each sees what the previous one did.
-    paid, bonus = wallet.ensure_wallet(db=db, account_id=viewer_id)
-    wallet.lock_accounts(db=db, accounts=[paid, bonus])
-    viewer = _viewer(db, viewer_id)
-    current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
+    coins = wallet.lock_wallet(db=db, account_id=viewer_id)
+    facts = (
+        db.connection()
+        .execute(_UNLOCK_FACTS, {"viewer_id": viewer_id, "episode_id": episode_id, "now": now})
+        .first()
+    )
+    if facts is None or facts.state != EpisodeState.ready:
+        raise NotFound("No such episode.", episode_id=episode_id)
+    if facts.viewer_id is None:
+        raise NotFound("No such account.", account_id=viewer_id)
+    current = decide(
+        episode_number=facts.number,
+        free_episodes=facts.free_episodes,
+        owner_id=facts.owner_id,
+        viewer_id=viewer_id,
+        viewer_role=facts.role,
+        has_unlock=lambda: bool(facts.unlocked),
+        has_vip=lambda: bool(facts.vip),
+    )
     if current.allowed:
-        return _answer(db, viewer, episode, current.reason, charged=0)
-    price = series.episode_price_coins
-    _check_spend_limit(db=db, viewer=viewer, price_coins=price, now=now)
-    transaction = wallet.spend_for_unlock(
+        balance = coins.paid + wallet.live_bonus(db=db, wallet=coins, owner_id=viewer_id)
+        return _answered(episode_id, current.reason, charged=0, balance=balance)
+    price = facts.episode_price_coins
+    _check_limit(
+        limit=facts.weekly_spend_limit_coins,
+        spent=lambda: wallet.spent_since(
+            db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
+        ),
+        price_coins=price,
+    )
+    payment = wallet.spend_for_unlock(
         db=db,
         settings=settings,
-        viewer_id=viewer.id,
-        creator_id=series.owner_id,
+        viewer_id=viewer_id,
+        creator_id=facts.owner_id,
         price_coins=price,
-        reference=f"unlock:{viewer.id}:{episode.id}:{now.timestamp():.6f}",
-        memo=f"Unlocked {series.title} · episode {episode.number}",
-        details={"episode_id": episode.id, "series_id": series.id},
+        reference=f"unlock:{viewer_id}:{episode_id}:{now.timestamp():.6f}",
+        memo=f"Unlocked {facts.title} · episode {facts.number}",
+        details={"episode_id": episode_id, "series_id": facts.series_id},
         now=now,
+        wallet=coins,
+        creator_earnings_id=facts.earnings_id,
     )
-    grant_unlock(
-        db=db,
-        viewer_id=viewer.id,
-        episode=episode,
+    _grant_unlocks(
+        db,
+        viewer_id=viewer_id,
+        episodes=[(episode_id, facts.series_id)],
         method=UnlockMethod.coins,
         price_coins=price,
-        ledger_transaction_id=transaction.id,
+        ledger_transaction_id=payment.transaction_id,
     )
-    # Expired bonus coins were swept by the debit, so the locked balances are the live ones.
-    return _answer(
-        db, viewer, episode, "unlocked", charged=price, balance=paid.balance + bonus.balance
-    )
+    # Expired bonus coins were swept by the payment, so its balance is the live one.
+    return _answered(episode_id, "unlocked", charged=price, balance=payment.balance_coins)
 
 
 def unlock_rest_of_series(
@@ -172,8 +293,7 @@ def unlock_rest_of_series(
 ) -> dict[str, object]:
     """Buy every still-locked episode of the series at the cap price, in one payment."""
     now = now or utcnow()
-    paid, bonus = wallet.ensure_wallet(db=db, account_id=viewer_id)
-    wallet.lock_accounts(db=db, accounts=[paid, bonus])
+    coins = wallet.lock_wallet(db=db, account_id=viewer_id)
     viewer = _viewer(db, viewer_id)
     series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
     locked = _locked_from(db, viewer, series, from_number)
@@ -185,10 +305,17 @@ def unlock_rest_of_series(
             "series_id": series.id,
             "unlocked_episodes": 0,
             "charged_coins": 0,
-            "balance_coins": wallet.balances(db=db, account_id=viewer.id).total,
+            "balance_coins": coins.paid
+            + wallet.live_bonus(db=db, wallet=coins, owner_id=viewer_id),
         }
-    _check_spend_limit(db=db, viewer=viewer, price_coins=rest.cap_price_coins, now=now)
-    transaction = wallet.spend_for_unlock(
+    _check_limit(
+        limit=viewer.weekly_spend_limit_coins,
+        spent=lambda: wallet.spent_since(
+            db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
+        ),
+        price_coins=rest.cap_price_coins,
+    )
+    payment = wallet.spend_for_unlock(
         db=db,
         settings=settings,
         viewer_id=viewer.id,
@@ -198,22 +325,22 @@ def unlock_rest_of_series(
         memo=f"Unlocked the rest of {series.title} ({len(locked)} episodes)",
         details={"series_id": series.id, "episode_ids": [e.id for e in locked]},
         now=now,
+        wallet=coins,
     )
     # Each episode records its share of the cap price so a later refund can be per episode.
-    for episode in locked:
-        grant_unlock(
-            db=db,
-            viewer_id=viewer.id,
-            episode=episode,
-            method=UnlockMethod.series,
-            price_coins=0,
-            ledger_transaction_id=transaction.id,
-        )
+    _grant_unlocks(
+        db,
+        viewer_id=viewer.id,
+        episodes=[(e.id, series.id) for e in locked],
+        method=UnlockMethod.series,
+        price_coins=0,
+        ledger_transaction_id=payment.transaction_id,
+    )
     return {
         "series_id": series.id,
         "unlocked_episodes": len(locked),
         "charged_coins": rest.cap_price_coins,
-        "balance_coins": wallet.balances(db=db, account_id=viewer.id).total,
+        "balance_coins": payment.balance_coins,
     }
 
 
@@ -233,23 +360,13 @@ def refund_unlock(*, db: Session, viewer_id: int, episode_id: int, reason: str) 
     return unlock
 
 
-def _answer(
-    db: Session,
-    viewer: Account,
-    episode: Episode,
-    reason: str,
-    *,
-    charged: int,
-    balance: int | None = None,
-) -> dict[str, object]:
+def _answered(episode_id: int, reason: str, *, charged: int, balance: int) -> dict[str, object]:
     return {
-        "episode_id": episode.id,
+        "episode_id": episode_id,
         "allowed": True,
         "reason": reason,
         "charged_coins": charged,
-        "balance_coins": balance
-        if balance is not None
-        else wallet.balances(db=db, account_id=viewer.id).total,
+        "balance_coins": balance,
     }
 
 
@@ -262,7 +379,6 @@ def access(
     now: datetime | None = None,
 ) -> dict[str, object]:
     """Everything the paywall sheet shows: can I play it, and if not, every way to get it."""
-    from microdrama.payments import service as payments
     from microdrama.paywall import ads  # ads builds on this module: imported at call time
 
     now = now or utcnow()

@@ -127,6 +127,8 @@ class Placement(Base):
     y_permille: Mapped[int] = mapped_column(default=500)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Set when a brand or creator deletes it: no longer shown, its attribution history kept.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     product: Mapped[Product] = relationship()
 

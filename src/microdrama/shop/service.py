@@ -253,7 +253,7 @@ def list_placements(*, db: Session, campaign: Campaign) -> list[Placement]:
     """The campaign's placements, by episode and start time."""
     query = (
         select(Placement)
-        .where(Placement.campaign_id == campaign.id)
+        .where(Placement.campaign_id == campaign.id, Placement.removed_at.is_(None))
         .order_by(Placement.episode_id, Placement.start_ms, Placement.id)
     )
     return list(db.scalars(query))
@@ -274,6 +274,7 @@ def episode_placements(
         .join(Product, Product.id == Placement.product_id)
         .where(
             Placement.episode_id == episode_id,
+            Placement.removed_at.is_(None),
             Campaign.status == CampaignStatus.accepted,
             Product.active.is_(True),
         )

@@ -11,11 +11,23 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from microdrama.config import Settings
 from microdrama.db import begin_immediate, utcnow
@@ -182,6 +194,7 @@ def lock_accounts(*, db: Session, accounts: Sequence[LedgerAccount]) -> None:
 
 
 def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
+    _settle_credits(db)
     # Row locks in primary-key order (two postings over the same accounts never deadlock),
     # re-reading the balances in the same round trip.
     ids = sorted({a.id for a in accounts if not a.may_go_negative})
@@ -240,6 +253,7 @@ def post(
 
 def account_balance(*, db: Session, account: LedgerAccount) -> int:
     """Any ledger account's balance: stored for people's accounts, summed for the platform's."""
+    _settle_credits(db)
     if not account.may_go_negative:
         return account.balance
     total = db.scalar(
@@ -443,6 +457,258 @@ def creator_share(*, settings: Settings, paid_coins: int) -> int:
     return paid_coins * settings.creator_revenue_share_percent // 100
 
 
+@dataclass(frozen=True)
+class Wallet:
+    """The viewer's paid and bonus coin accounts, locked for this transaction, with balances."""
+
+    paid_id: int
+    paid: int
+    bonus_id: int
+    bonus: int
+    # The platform's counter-accounts of coin postings, read by the same statement (None
+    # before their first use).
+    promotions_id: int | None = None
+    revenue_id: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.paid + self.bonus
+
+
+@dataclass(frozen=True)
+class UnlockPayment:
+    """What an unlock's payment did: its ledger transaction and the coins it moved."""
+
+    transaction_id: int
+    paid_coins: int
+    bonus_coins: int
+    creator_coins: int
+    balance_coins: int  # the viewer's coins afterwards (expired bonus swept)
+
+
+_accounts = cast(Table, LedgerAccount.__table__)
+_transactions = cast(Table, LedgerTransaction.__table__)
+_entries = cast(Table, LedgerEntry.__table__)
+_lots = cast(Table, BonusLot.__table__)
+
+
+def _account_id_subquery(
+    kind: LedgerAccountKind, owner_id: ColumnElement[int] | None
+) -> ColumnElement[int | None]:
+    return (
+        select(_accounts.c.id)
+        .where(
+            _accounts.c.kind == kind,
+            _accounts.c.currency == Currency.coin,
+            _accounts.c.owner_id.is_(None)
+            if owner_id is None
+            else _accounts.c.owner_id == owner_id,
+        )
+        .scalar_subquery()
+    )
+
+
+# The hot path's statements, built once (SQLAlchemy then reuses their compiled form).
+_LOCK_WALLET = (
+    select(
+        _accounts.c.id,
+        _accounts.c.kind,
+        _accounts.c.balance,
+        _account_id_subquery(K.promotions, None).label("promotions_id"),
+        _account_id_subquery(K.platform_revenue, None).label("revenue_id"),
+    )
+    .where(
+        _accounts.c.owner_id == bindparam("owner_id"),
+        or_(_accounts.c.kind == K.viewer_paid, _accounts.c.kind == K.viewer_bonus),
+        _accounts.c.currency == Currency.coin,
+    )
+    .order_by(_accounts.c.id)
+    .with_for_update()
+)
+_UNLOCK_COUNTER_ACCOUNTS = select(_accounts.c.id, _accounts.c.kind, _accounts.c.owner_id).where(
+    _accounts.c.currency == Currency.coin,
+    or_(
+        and_(
+            or_(_accounts.c.kind == K.promotions, _accounts.c.kind == K.platform_revenue),
+            _accounts.c.owner_id.is_(None),
+        ),
+        and_(
+            _accounts.c.kind == K.creator_earnings,
+            _accounts.c.owner_id == bindparam("creator_id"),
+        ),
+    ),
+)
+_OPEN_LOTS = (
+    select(_lots.c.id, _lots.c.remaining, _lots.c.expires_at)
+    .where(_lots.c.owner_id == bindparam("owner_id"), _lots.c.remaining > 0)
+    .order_by(_lots.c.expires_at, _lots.c.id)
+)
+_INSERT_TRANSACTION = insert(_transactions).returning(_transactions.c.id)
+_INSERT_ENTRIES = insert(_entries)
+_SET_LOT_REMAINING = (
+    update(_lots)
+    .where(_lots.c.id == bindparam("row_id"))
+    .values(remaining=bindparam("new_remaining"))
+)
+_MOVE_BALANCE = (
+    update(_accounts)
+    .where(_accounts.c.id == bindparam("row_id"))
+    .values(balance=_accounts.c.balance + bindparam("delta"))
+)
+
+
+def lock_wallet(*, db: Session, account_id: int) -> Wallet:
+    """Lock the viewer's two coin accounts (FOR UPDATE, primary-key order) and read their
+    balances, in one statement; the accounts are created on the viewer's first use."""
+    db.flush()  # Core statements below must see what the session holds
+    conn = db.connection()
+    rows = conn.execute(_LOCK_WALLET, {"owner_id": account_id}).all()
+    if len(rows) < 2:
+        ensure_wallet(db=db, account_id=account_id)
+        db.flush()
+        rows = conn.execute(_LOCK_WALLET, {"owner_id": account_id}).all()
+    by_kind = {row.kind: (row.id, row.balance) for row in rows}
+    (paid_id, paid), (bonus_id, bonus) = by_kind[K.viewer_paid], by_kind[K.viewer_bonus]
+    return Wallet(
+        paid_id=paid_id,
+        paid=paid,
+        bonus_id=bonus_id,
+        bonus=bonus,
+        promotions_id=rows[0].promotions_id,
+        revenue_id=rows[0].revenue_id,
+    )
+
+
+def live_bonus(*, db: Session, wallet: Wallet, owner_id: int) -> int:
+    """The locked wallet's bonus coins not yet past expiry (no query when there are none)."""
+    return _live_bonus(db, owner_id, utcnow()) if wallet.bonus else 0
+
+
+def _unlock_counter_accounts(
+    db: Session, wallet: Wallet, creator_id: int, creator_earnings_id: int | None
+) -> tuple[int, int, int]:
+    """Ids of promotions, platform revenue and the creator's earnings: read with the wallet
+    (and the caller's facts) already, else one query (each account is created on first use)."""
+    if wallet.promotions_id and wallet.revenue_id and creator_earnings_id:
+        return wallet.promotions_id, wallet.revenue_id, creator_earnings_id
+    wanted = [(K.promotions, None), (K.platform_revenue, None), (K.creator_earnings, creator_id)]
+    found = {
+        (kind, owner): account
+        for account, kind, owner in db.connection().execute(
+            _UNLOCK_COUNTER_ACCOUNTS, {"creator_id": creator_id}
+        )
+    }
+    for kind, owner in wanted:
+        if (kind, owner) not in found:  # first sale of the platform or of this creator
+            found[(kind, owner)] = ledger_account(
+                db=db, kind=kind, currency=Currency.coin, owner_id=owner
+            ).id
+    return found[wanted[0]], found[wanted[1]], found[wanted[2]]
+
+
+def creator_earnings_id_clause(owner_id: ColumnElement[int]) -> ColumnElement[int | None]:
+    """The id of the coin earnings account of owner_id (NULL before their first sale), as a
+    scalar subquery to fold into a caller's query."""
+    return _account_id_subquery(K.creator_earnings, owner_id)
+
+
+def _insert_transaction(
+    db: Session,
+    *,
+    kind: str,
+    legs: Sequence[tuple[int, int]],
+    reference: str | None,
+    actor_id: int,
+    memo: str,
+    details: dict[str, object],
+) -> int:
+    """Insert one balanced coin transaction and its entries (two statements); the caller moves
+    the stored balances of the accounts it has locked (_MOVE_BALANCE)."""
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if not legs:
+        raise LedgerError("a transaction needs at least one non-zero entry")
+    if sum(amount for _account, amount in legs):
+        raise LedgerError(f"unbalanced transaction {kind}: {legs}")
+    conn = db.connection()
+    transaction_id: int = conn.execute(
+        _INSERT_TRANSACTION,
+        {
+            "kind": kind,
+            "reference": reference,
+            "actor_id": actor_id,
+            "memo": memo,
+            "details": details,
+            "created_at": utcnow(),
+        },
+    ).scalar_one()
+    conn.execute(
+        _INSERT_ENTRIES,
+        [
+            {"transaction_id": transaction_id, "ledger_account_id": account, "amount": amount}
+            for account, amount in legs
+        ],
+    )
+    return transaction_id
+
+
+def _forget_loaded(
+    db: Session, model: type[LedgerAccount] | type[BonusLot], ids: Sequence[int]
+) -> None:
+    """Rows just changed by Core statements: expire their ORM copies (if any) so they reload."""
+    for row_id in ids:
+        loaded = db.identity_map.get(identity_key(model, row_id))
+        if loaded is not None:
+            db.expire(loaded)
+
+
+# --- credits applied at commit ----------------------------------------------------------------
+# A creator's earnings row is touched by every unlock of every one of their series: whoever
+# updates it holds its row lock until commit, and every other unlock of the creator waits. So
+# the stored balance of that credit (its ledger entry is written at once) moves in the last
+# statement before COMMIT, and the lock is held for two round trips instead of five. Credits
+# only ever add to a balance, so nothing is decided on them; wallet functions that read stored
+# balances apply the pending credits first (_settle_credits).
+
+_PENDING = "wallet_credits_at_commit"
+
+
+def _move_balances(db: Session, moves: dict[int, int]) -> None:
+    """Add to stored balances: one UPDATE per account (pipelined by psycopg when several), in
+    primary-key order like every lock."""
+    params = [{"row_id": account, "delta": moves[account]} for account in sorted(moves)]
+    db.connection().execute(_MOVE_BALANCE, params[0] if len(params) == 1 else params)
+    _forget_loaded(db, LedgerAccount, list(moves))
+
+
+def _credit_at_commit(db: Session, account_id: int, amount: int) -> None:
+    if db.in_nested_transaction():
+        # A savepoint could roll the entry back without the credit: apply it now.
+        _move_balances(db, {account_id: amount})
+        return
+    pending: dict[int, int] = db.info.setdefault(_PENDING, {})
+    pending[account_id] = pending.get(account_id, 0) + amount
+
+
+def _settle_credits(db: Session) -> None:
+    pending: dict[int, int] | None = db.info.pop(_PENDING, None)
+    if pending:
+        _move_balances(db, pending)
+        _forget_loaded(db, LedgerAccount, list(pending))
+
+
+@event.listens_for(Session, "before_commit")
+def _settle_before_commit(db: Session) -> None:
+    if _PENDING in db.info:
+        _settle_credits(db)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_when_over(db: Session, transaction: SessionTransaction) -> None:
+    # Rolled back or closed without a commit: the entries are gone, so are their credits.
+    if transaction.parent is None:
+        db.info.pop(_PENDING, None)
+
+
 def spend_for_unlock(
     *,
     db: Session,
@@ -454,52 +720,63 @@ def spend_for_unlock(
     memo: str,
     details: dict[str, object] | None = None,
     now: datetime | None = None,
-) -> LedgerTransaction:
+    wallet: Wallet | None = None,
+    creator_earnings_id: int | None = None,
+) -> UnlockPayment:
     """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
-    creator's share of the paid coins goes to their earnings in the same transaction."""
+    creator's share of the paid coins goes to their earnings in the same transaction.
+
+    `wallet` is the viewer's wallet already locked by the caller (else it is locked here);
+    `creator_earnings_id` the creator's earnings account if the caller read it already.
+    A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
+    (only when there are bonus coins), the transaction, its entries, the lots and the stored
+    balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
+    """
     now = now or utcnow()
     if price_coins <= 0:
         raise LedgerError("an unlock must cost something")
-    prefetch_accounts(
-        db=db,
-        specs=[
-            (K.viewer_paid, Currency.coin, viewer_id),
-            (K.viewer_bonus, Currency.coin, viewer_id),
-            (K.promotions, Currency.coin, None),
-            (K.creator_earnings, Currency.coin, creator_id),
-            (K.platform_revenue, Currency.coin, None),
-        ],
+    if wallet is None:
+        wallet = lock_wallet(db=db, account_id=viewer_id)
+    promotions, revenue, earnings = _unlock_counter_accounts(
+        db, wallet, creator_id, creator_earnings_id
     )
-    paid, bonus = ensure_wallet(db=db, account_id=viewer_id)
-    _lock(db, [paid, bonus])
-    open_lots = _open_lots(db, viewer_id)
-    _sweep_expired(db, viewer_id, now, open_lots)
-    if paid.balance + bonus.balance < price_coins:
+    conn = db.connection()
+    lots = conn.execute(_OPEN_LOTS, {"owner_id": viewer_id}).all() if wallet.bonus else []
+    new_remaining: dict[int, int] = {}
+    expired_lots = [lot for lot in lots if lot.expires_at <= now]
+    expired = sum(lot.remaining for lot in expired_lots)
+    bonus = wallet.bonus - expired
+    if wallet.paid + bonus < price_coins:
         raise InsufficientCoins(
-            f"This costs {price_coins} coins and you have {paid.balance + bonus.balance}.",
+            f"This costs {price_coins} coins and you have {wallet.paid + bonus}.",
             price_coins=price_coins,
-            balance_coins=paid.balance + bonus.balance,
+            balance_coins=wallet.paid + bonus,
         )
-    bonus_used = min(bonus.balance, price_coins)
+    if expired:
+        _insert_transaction(
+            db,
+            kind="bonus_expiry",
+            legs=[(wallet.bonus_id, -expired), (promotions, expired)],
+            reference=None,
+            actor_id=viewer_id,
+            memo=f"{expired} bonus coins expired",
+            details={"lots": [lot.id for lot in expired_lots]},
+        )
+        new_remaining.update((lot.id, 0) for lot in expired_lots)
+    bonus_used = min(bonus, price_coins)
     paid_used = price_coins - bonus_used
     to_creator = creator_share(settings=settings, paid_coins=paid_used)
-    transaction = post(
-        db=db,
+    if bonus - bonus_used < 0 or wallet.paid - paid_used < 0:
+        raise LedgerError(f"the wallet of account {viewer_id} would go negative")
+    transaction_id = _insert_transaction(
+        db,
         kind="unlock",
         legs=[
-            (bonus, -bonus_used),
-            (ledger_account(db=db, kind=K.promotions, currency=Currency.coin), bonus_used),
-            (paid, -paid_used),
-            (
-                ledger_account(
-                    db=db, kind=K.creator_earnings, currency=Currency.coin, owner_id=creator_id
-                ),
-                to_creator,
-            ),
-            (
-                ledger_account(db=db, kind=K.platform_revenue, currency=Currency.coin),
-                paid_used - to_creator,
-            ),
+            (wallet.bonus_id, -bonus_used),
+            (promotions, bonus_used),
+            (wallet.paid_id, -paid_used),
+            (earnings, to_creator),
+            (revenue, paid_used - to_creator),
         ],
         reference=reference,
         actor_id=viewer_id,
@@ -512,14 +789,39 @@ def spend_for_unlock(
         },
     )
     remaining = bonus_used
-    for lot in open_lots:
+    for lot in lots:
         if not remaining:
             break
+        if lot.id in new_remaining:
+            continue  # expired, swept above
         take = min(lot.remaining, remaining)
-        lot.remaining -= take
+        new_remaining[lot.id] = lot.remaining - take
         remaining -= take
-    db.flush()
-    return transaction
+    if new_remaining:
+        conn.execute(
+            _SET_LOT_REMAINING,
+            [{"row_id": lot, "new_remaining": left} for lot, left in new_remaining.items()],
+        )
+    # The viewer's accounts are locked already; the creator's earnings move at commit.
+    moves = {
+        account: delta
+        for account, delta in (
+            (wallet.paid_id, -paid_used),
+            (wallet.bonus_id, -expired - bonus_used),
+        )
+        if delta
+    }
+    _move_balances(db, moves)
+    if to_creator:
+        _credit_at_commit(db, earnings, to_creator)
+    _forget_loaded(db, BonusLot, list(new_remaining))
+    return UnlockPayment(
+        transaction_id=transaction_id,
+        paid_coins=paid_used,
+        bonus_coins=bonus_used,
+        creator_coins=to_creator,
+        balance_coins=wallet.paid - paid_used + bonus - bonus_used,
+    )
 
 
 def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -> LedgerTransaction:
@@ -712,16 +1014,22 @@ def earnings_between(
     return int(total or 0)
 
 
-def spent_since(*, db: Session, account_id: int, since: datetime) -> int:
+def spent_since(
+    *, db: Session, account_id: int, since: datetime, wallet: Wallet | None = None
+) -> int:
     """Coins the viewer spent on unlocks since a moment (for the weekly spend limit)."""
-    paid, bonus = ensure_wallet(db=db, account_id=account_id)
+    if wallet is None:
+        paid, bonus = ensure_wallet(db=db, account_id=account_id)
+        ids = [paid.id, bonus.id]
+    else:
+        ids = [wallet.paid_id, wallet.bonus_id]
     total = db.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-        .join(LedgerTransaction, LedgerTransaction.id == LedgerEntry.transaction_id)
+        select(func.coalesce(func.sum(_entries.c.amount), 0))
+        .select_from(_entries.join(_transactions, _transactions.c.id == _entries.c.transaction_id))
         .where(
-            LedgerEntry.ledger_account_id.in_([paid.id, bonus.id]),
-            LedgerTransaction.kind.in_(["unlock", "unlock_refund"]),
-            LedgerTransaction.created_at >= since,
+            _entries.c.ledger_account_id.in_(ids),
+            _transactions.c.kind.in_(["unlock", "unlock_refund"]),
+            _transactions.c.created_at >= since,
         )
     )
     return -int(total or 0)
@@ -775,6 +1083,7 @@ def history(
 
 def verify(*, db: Session) -> list[str]:
     """Recompute the books; every line returned is a discrepancy (empty means all is well)."""
+    _settle_credits(db)
     problems: list[str] = []
     unbalanced = db.execute(
         select(LedgerEntry.transaction_id, LedgerAccount.currency, func.sum(LedgerEntry.amount))

@@ -116,6 +116,7 @@ def _viewer_summary(db: DbSession, viewer: Account | None) -> dict[str, Any]:
         "is_guest": viewer.is_guest,
         "auto_unlock": viewer.auto_unlock,
         "watch_reminder_minutes": viewer.watch_reminder_minutes,
+        "role": viewer.role.value,
     }
 
 

@@ -1,0 +1,237 @@
+"""The brand's and the creator's shop pages: dashboard, catalog, campaigns, orders, the
+campaign inbox, earnings and the timeline placement editor (see docs/shop-ui.md).
+
+Pages are thin: they check who is asking, inline what the first screen needs (names, the
+campaign, its episodes and products) and leave the rest to ES modules talking to the JSON API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import ensure_device_token, known_viewer
+from microdrama.accounts.models import Account, Role
+from microdrama.catalog import service as catalog
+from microdrama.db import DbSession
+from microdrama.errors import NotFound
+from microdrama.paywall.entitlement import entitlement
+from microdrama.shop import service
+from microdrama.shop.models import Campaign
+from microdrama.web.routes import PAGE_CACHE, templates
+
+router = APIRouter(include_in_schema=False)
+
+# Series a brand can pick for a new campaign (published ones, newest first).
+SERIES_CHOICES = 100
+
+
+def _render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers={"Cache-Control": PAGE_CACHE}
+    )
+    ensure_device_token(request, response)
+    return response
+
+
+def _who(request: Request, db: DbSession, role: Role) -> Account | Response:
+    """The signed-in account with this role (admins pass); else the sign-in page or a 403."""
+    account = known_viewer(request, db)
+    if account is None or account.is_guest:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    if account.role not in (role, Role.admin):
+        message = (
+            "This page is for brand accounts."
+            if role == Role.brand
+            else "This page is for creators."
+        )
+        return _render(request, "not_found.html", {"message": message}, status_code=403)
+    return account
+
+
+def _context(account: Account, section: str, **data: Any) -> dict[str, Any]:
+    return {
+        "account": {"name": account.display_name, "role": account.role.value},
+        "section": section,
+        "data": data,
+    }
+
+
+def _campaign_json(campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "title": campaign.title,
+        "series_id": campaign.series_id,
+        "status": campaign.status.value,
+        "commission_percent": campaign.commission_percent,
+        "budget_cents": campaign.budget_cents,
+        "starts_at": campaign.starts_at.isoformat(),
+        "ends_at": campaign.ends_at.isoformat(),
+    }
+
+
+def _series_titles(db: DbSession, campaigns: list[Campaign]) -> dict[int, str]:
+    titles: dict[int, str] = {}
+    for series_id in {c.series_id for c in campaigns}:
+        series = catalog.get(db=db, series_id=series_id)
+        titles[series_id] = series.title if series else f"Series {series_id}"
+    return titles
+
+
+def _brand_names(db: DbSession, campaigns: list[Campaign]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for brand_id in {c.brand_id for c in campaigns}:
+        brand = accounts.get(db=db, account_id=brand_id)
+        names[brand_id] = brand.display_name if brand else f"Brand {brand_id}"
+    return names
+
+
+# Brand -------------------------------------------------------------------------------------
+
+
+@router.get("/brand", response_class=HTMLResponse)
+def brand_dashboard(request: Request, db: DbSession) -> Response:
+    """The funnel by placement, campaign or series; charts; CSV export."""
+    brand = _who(request, db, Role.brand)
+    if isinstance(brand, Response):
+        return brand
+    return _render(request, "shop/dashboard.html", _context(brand, "dashboard"))
+
+
+@router.get("/brand/products", response_class=HTMLResponse)
+def brand_products(request: Request, db: DbSession) -> Response:
+    """The catalog: products, variants and stock."""
+    brand = _who(request, db, Role.brand)
+    if isinstance(brand, Response):
+        return brand
+    return _render(request, "shop/products.html", _context(brand, "products"))
+
+
+@router.get("/brand/campaigns", response_class=HTMLResponse)
+def brand_campaigns(request: Request, db: DbSession) -> Response:
+    """The brand's campaigns with their status, and a form to request a new one."""
+    brand = _who(request, db, Role.brand)
+    if isinstance(brand, Response):
+        return brand
+    feed = catalog.list_feed(db=db, storage=request.app.state.storage, limit=SERIES_CHOICES)
+    campaigns = service.list_brand_campaigns(db=db, brand=brand)
+    titles = {item.id: item.title for item in feed} | _series_titles(db, campaigns)
+    choices = [{"id": item.id, "title": item.title} for item in feed]
+    context = _context(brand, "campaigns", series=choices, series_titles=titles)
+    return _render(request, "shop/campaigns.html", context)
+
+
+@router.get("/brand/orders", response_class=HTMLResponse)
+def brand_orders(request: Request, db: DbSession) -> Response:
+    """Orders of the brand's products: ship, deliver, refund."""
+    brand = _who(request, db, Role.brand)
+    if isinstance(brand, Response):
+        return brand
+    return _render(request, "shop/orders.html", _context(brand, "orders"))
+
+
+def _editor(
+    request: Request, db: DbSession, account: Account, campaign: Campaign, scope: str
+) -> Response:
+    series = catalog.get_visible(db=db, series_id=campaign.series_id, viewer=account)
+    read = catalog.series_read(storage=request.app.state.storage, series=series)
+    by_id = {e.id: e for e in series.episodes}
+    episodes = [
+        {
+            "id": e.id,
+            "number": e.number,
+            "title": e.title,
+            "duration_ms": e.duration_ms,
+            "playlist_url": e.playlist_url,
+            "poster_url": e.poster_url,
+            # A brand may not have unlocked paid episodes: the editor then shows the poster.
+            "playable": entitlement(db=db, viewer=account, episode=by_id[e.id]).allowed,
+        }
+        for e in read.episodes
+    ]
+    brand = accounts.get(db=db, account_id=campaign.brand_id)
+    products = [
+        {
+            "id": p.id,
+            "title": p.title,
+            "price_cents": p.price_cents,
+            "currency": p.currency,
+            "image_url": p.image_urls[0] if p.image_urls else None,
+            "active": p.active,
+        }
+        for p in (service.list_products(db=db, brand=brand) if brand else [])
+    ]
+    context = _context(
+        account,
+        "campaigns",
+        scope=scope,
+        campaign=_campaign_json(campaign),
+        series={"id": series.id, "title": series.title},
+        brand_name=brand.display_name if brand else "",
+        episodes=episodes,
+        products=products,
+    )
+    return _render(request, "shop/editor.html", context)
+
+
+@router.get("/brand/campaigns/{campaign_id}/editor", response_class=HTMLResponse)
+def brand_editor(campaign_id: int, request: Request, db: DbSession) -> Response:
+    """The timeline placement editor for one of the brand's campaigns."""
+    brand = _who(request, db, Role.brand)
+    if isinstance(brand, Response):
+        return brand
+    try:
+        campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
+        return _editor(request, db, brand, campaign, "brand")
+    except NotFound:
+        message = "This campaign does not exist or is not yours."
+        return _render(request, "not_found.html", {"message": message}, status_code=404)
+
+
+# Studio ------------------------------------------------------------------------------------
+
+
+@router.get("/studio/campaigns", response_class=HTMLResponse)
+def studio_campaigns(request: Request, db: DbSession) -> Response:
+    """The creator's inbox of brands' campaigns: accept or decline."""
+    creator = _who(request, db, Role.creator)
+    if isinstance(creator, Response):
+        return creator
+    campaigns = service.list_incoming_campaigns(db=db, creator=creator)
+    context = _context(
+        creator,
+        "inbox",
+        series_titles=_series_titles(db, campaigns),
+        brand_names=_brand_names(db, campaigns),
+    )
+    return _render(request, "shop/inbox.html", context)
+
+
+@router.get("/studio/campaigns/{campaign_id}/editor", response_class=HTMLResponse)
+def studio_editor(campaign_id: int, request: Request, db: DbSession) -> Response:
+    """The timeline placement editor for a campaign on one of the creator's series."""
+    creator = _who(request, db, Role.creator)
+    if isinstance(creator, Response):
+        return creator
+    try:
+        campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
+        return _editor(request, db, creator, campaign, "studio")
+    except NotFound:
+        message = "This campaign does not exist or is not on your series."
+        return _render(request, "not_found.html", {"message": message}, status_code=404)
+
+
+@router.get("/studio/earnings", response_class=HTMLResponse)
+def studio_earnings(request: Request, db: DbSession) -> Response:
+    """Commission earned per placement, and in total."""
+    creator = _who(request, db, Role.creator)
+    if isinstance(creator, Response):
+        return creator
+    return _render(request, "shop/earnings.html", _context(creator, "earnings"))

@@ -1,0 +1,68 @@
+// /brand/campaigns: request a campaign on a series, list campaigns with status, open the editor.
+
+import { api } from "./api.js";
+import { busy, day, el, fail, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
+
+const data = pageData();
+const form = slot("form");
+const titles = data.series_titles || {};
+
+function row(campaign) {
+  return el(
+    "tr",
+    { dataset: { testid: "campaign-row", campaignId: campaign.id } },
+    el("td", { text: campaign.title || `Campaign #${campaign.id}` }),
+    el("td", { text: titles[campaign.series_id] || `Series ${campaign.series_id}` }),
+    el("td", {}, statusBadge(campaign.status)),
+    el("td", { text: `${campaign.commission_percent} %` }),
+    el("td", { text: money(campaign.budget_cents) }),
+    el("td", { text: `${day(campaign.starts_at)} → ${day(campaign.ends_at)}` }),
+    el(
+      "td",
+      {},
+      el("a", {
+        class: "button small",
+        href: `/brand/campaigns/${campaign.id}/editor`,
+        dataset: { testid: "campaign-editor" },
+        text: campaign.status === "accepted" ? "Place products" : "Placements",
+      }),
+    ),
+  );
+}
+
+async function load() {
+  const campaigns = await api("GET", "/api/brand/campaigns");
+  slot("rows").replaceChildren(...campaigns.map(row));
+  slot("empty").hidden = campaigns.length > 0;
+}
+
+const today = new Date();
+form.elements.starts.value = today.toISOString().slice(0, 10);
+form.elements.ends.value = new Date(today.getTime() + 30 * 86_400_000).toISOString().slice(0, 10);
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const budget = parseCents(form.elements.budget.value);
+  if (budget === null) {
+    fail("The budget is an amount like 5000 or 5000.00.");
+    return;
+  }
+  const body = {
+    series_id: Number(form.elements.series_id.value),
+    title: form.elements.title.value,
+    budget_cents: budget,
+    commission_percent: Number(form.elements.commission_percent.value),
+    starts_at: `${form.elements.starts.value}T00:00:00Z`,
+    ends_at: `${form.elements.ends.value}T23:59:59Z`,
+  };
+  const created = await busy(form.querySelector('[type="submit"]'), () =>
+    api("POST", "/api/brand/campaigns", { body }),
+  );
+  if (created) {
+    notify(`Sent to the creator of ${titles[created.series_id] || "the series"}: they accept or decline it.`);
+    form.elements.title.value = "";
+    await load();
+  }
+});
+
+load().catch(fail);
