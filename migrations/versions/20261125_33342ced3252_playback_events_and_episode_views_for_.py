@@ -1,7 +1,7 @@
 """playback events and episode views for analytics
 
 Revision ID: 33342ced3252
-Revises: 38d6e988b099
+Revises: 5b1e0c7d2a91
 Create Date: 2026-11-25 22:01:41.002289
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import microdrama.db
 
 revision: str = "33342ced3252"
-down_revision: str | None = "38d6e988b099"
+down_revision: str | None = "5b1e0c7d2a91"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
