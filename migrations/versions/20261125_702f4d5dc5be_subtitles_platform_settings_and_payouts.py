@@ -1,7 +1,7 @@
 """subtitles, platform settings and payouts
 
 Revision ID: 702f4d5dc5be
-Revises: 5b1e0c7d2a91
+Revises: 33342ced3252
 Create Date: 2026-11-25 22:03:45.202447
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import microdrama.db
 
 revision: str = "702f4d5dc5be"
-down_revision: str | None = "5b1e0c7d2a91"
+down_revision: str | None = "33342ced3252"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.accounts.routes import install_accounts
     from microdrama.accounts.routes import router as accounts_router
     from microdrama.admin.routes import router as admin_router
+    from microdrama.analytics.routes import router as analytics_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_order_router)
     app.include_router(studio_router)
     app.include_router(studio_pages)
+    app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
     mount_media(app)

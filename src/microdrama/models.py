@@ -2,6 +2,7 @@
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.admin.models import PlatformSetting, SettingChange
+from microdrama.analytics.models import EpisodeView, PlaybackEvent
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
@@ -39,6 +40,7 @@ __all__ = [
     "CoinPack",
     "DailyCheckin",
     "Episode",
+    "EpisodeView",
     "IdempotencyRecord",
     "LedgerAccount",
     "LedgerEntry",
@@ -52,6 +54,7 @@ __all__ = [
     "Placement",
     "PlacementEvent",
     "PlatformSetting",
+    "PlaybackEvent",
     "Product",
     "ProductVariant",
     "Purchase",

@@ -5,6 +5,7 @@
 // first segment are prefetched; cards further away release their players.
 // window.__feed exposes the state for tests and benchmarks.
 
+import { analytics } from "./analytics.js";
 import { attachStream, onNextFrame, playWithSoundIfAllowed } from "./media.js";
 
 const feed = document.getElementById("feed");
@@ -36,6 +37,7 @@ function prepare(card, { small }) {
     return entry;
   }
   const video = card.querySelector("video");
+  analytics.watch(video, () => (cards[activeIndex] === card ? card.dataset.episodeId : null));
   video.muted = true;
   video.preload = "auto";
   // Show the prefetched first frame while the card slides in, instead of the poster.

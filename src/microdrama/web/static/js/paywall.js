@@ -5,6 +5,7 @@
 // back), "watch an ad", and the auto-unlock switch. Money-moving calls carry an idempotency
 // key per intended action (reused when the same action is retried after an unclear outcome).
 
+import { analytics } from "./analytics.js";
 import {
   api,
   checkout,
@@ -171,6 +172,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   function open(episode, a) {
     render(episode, a);
     if (sheet.hidden) {
+      analytics.paywallShown(episode.id);
       say("error", "");
       say("notice", "");
       sheet.hidden = false;
@@ -210,6 +212,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     try {
       const ids = await work(episode);
       close();
+      analytics.unlocked(episode.id);
       onUnlocked(ids, episode);
     } catch (error) {
       say("error", explain(error));
@@ -346,6 +349,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
         state.unlockTappedAt = performance.now();
         try {
           const result = await unlockOne(episode);
+          analytics.unlocked(episode.id);
           toast(`Unlocked episode ${episode.number} · ${coins(result.charged_coins || a.price_coins)}`);
           return true;
         } catch (error) {

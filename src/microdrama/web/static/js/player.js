@@ -9,6 +9,7 @@
 // or prefetched; reaching one opens the sheet over the last frame, and once it is unlocked
 // the episode's (gated) playlist is loaded fresh.
 
+import { analytics } from "./analytics.js";
 import { api, settledPurchase, showBalance } from "./api.js";
 import { attachStream, clock, onNextFrame, playWithSoundIfAllowed } from "./media.js";
 import { createPaywall } from "./paywall.js";
@@ -376,6 +377,7 @@ function openDrawer(open) {
 // Every listener checks that its slot is on screen: the standby slot fires events too.
 for (const slot of slots) {
   const { video } = slot;
+  analytics.watch(video, () => (slot === active ? slot.episodeId : null));
   video.addEventListener("playing", () => {
     if (slot !== active) return;
     setState("playing");

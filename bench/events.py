@@ -1,0 +1,374 @@
+"""Playback-event ingestion against a raw bulk insert of the same rows, and the time to compute
+a series' dashboard at one million events, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/events.py [--ingest-events 100000] [--dashboard-events 1000000]
+        [--batch 500] [--clients 4] [--backends sqlite,postgresql]
+        [--database postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+Events come from the simulated audience of the analytics tests (tests/analytics/audience.py):
+viewers binge a 30-episode series of 90 s episodes with known drop-offs.
+
+Ingestion. Baseline: the same event rows inserted straight into `playback_events` the way
+ingestion inserts them (PostgreSQL: INSERT … SELECT FROM unnest(arrays); SQLite: SQLAlchemy
+core executemany), one transaction per batch, from `--clients` threads. Ours: the app under
+uvicorn as `microdrama serve` runs it (SQLite: one process; PostgreSQL: `--pg-workers`
+processes, default 2 = `serve --workers 2`, one per core), `--clients` threads each posting its
+viewers' batches to POST /api/events with the viewer's device cookie: JSON parsing, per-event
+validation, the episode lookup, the deduplicating insert and the per-view rollup upsert. 10 %
+of the batches are sent twice (a retried beacon); the rate counts stored (unique) events only.
+Target (issue): ours >= 0.5 x baseline.
+
+Dashboard. `--dashboard-events` events are bulk-inserted and the rollup rebuilt from them
+(`analytics.service.rebuild_views`); then `series_dashboard` runs 5 times; the median is
+reported. Target (issue): < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import (
+    ROOT,
+    app_env,
+    emit_json,
+    free_port,
+    median,
+    migrated_sqlite,
+    running,
+    seed_catalog_rows,
+    uvicorn_command,
+)
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(ROOT))
+from tests.analytics.audience import EpisodePlan, batches_by_viewer, plan_sessions
+
+RATIO_TARGET = 0.5
+DASHBOARD_TARGET_S = 1.0
+EPISODES = 30
+DURATION_MS = 90_000
+EVENTS_PER_SESSION = 55  # about, with the plans below: to size the audience
+
+
+def _plans(episode_ids: list[int]) -> list[EpisodePlan]:
+    return [
+        EpisodePlan(
+            episode_id,
+            DURATION_MS,
+            {3: 0.06, 12 + n % 7: 0.04, 45: 0.03, 80 + n % 5: 0.02},
+            continuation=0.85,
+        )
+        for n, episode_id in enumerate(episode_ids)
+    ]
+
+
+@contextmanager
+def database(backend: str, pg_base: str) -> Iterator[str]:
+    """A fresh, migrated database of the backend (a temporary schema on PostgreSQL)."""
+    from microdrama.db import make_engine, upgrade_database
+
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="md-bench-events-") as tmp:
+            yield migrated_sqlite(Path(tmp))
+        return
+    schema = f"md_bench_events_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_base).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    engine = make_engine(rendered)
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield rendered
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _viewers(database_url: str, count: int) -> list[tuple[int, str]]:
+    """Guest accounts with device tokens: (account id, device cookie)."""
+    from microdrama.accounts.models import Account
+    from microdrama.accounts.service import hash_device_token, new_device_token
+    from microdrama.db import make_engine
+
+    tokens = [new_device_token() for _ in range(count)]
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        before = conn.scalar(select(func.coalesce(func.max(Account.id), 0)))
+        conn.execute(
+            insert(Account),
+            [{"device_token_hash": hash_device_token(t), "is_guest": True} for t in tokens],
+        )
+        ids = conn.execute(select(Account.id).where(Account.id > before).order_by(Account.id))
+        rows = list(zip(ids.scalars(), tokens, strict=True))
+    engine.dispose()
+    return rows
+
+
+def _audience(
+    episode_ids: list[int], events: int, viewers: int, seed: int, batch: int
+) -> list[tuple[int, list[dict[str, Any]]]]:
+    sessions_count = max(1, events // EVENTS_PER_SESSION)
+    sessions, _ = plan_sessions(
+        _plans(episode_ids), sessions=sessions_count, viewers=viewers, seed=seed
+    )
+    return list(batches_by_viewer(sessions, seed=seed, batch_size=batch))
+
+
+def _rows(
+    batches: list[tuple[int, list[dict[str, Any]]]], accounts: list[tuple[int, str]],
+    series_id: int, now: datetime,
+) -> list[list[dict[str, Any]]]:  # fmt: skip
+    """The batches as table rows, exactly what ingestion stores."""
+    return [
+        [
+            {
+                **event,
+                "account_id": accounts[viewer][0],
+                "series_id": series_id,
+                "occurred_at": datetime.fromisoformat(event["occurred_at"]),
+                "received_at": now,
+            }
+            for event in events
+        ]
+        for viewer, events in batches
+    ]
+
+
+def bulk_insert(
+    database_url: str, row_batches: list[list[dict[str, Any]]], clients: int = 1
+) -> float:
+    """Seconds to insert the rows, one transaction per batch, from `clients` threads, the way
+    ingestion inserts them (PostgreSQL: one INSERT … SELECT FROM unnest(arrays); SQLite:
+    executemany) but with nothing else: no HTTP, validation, conflict check or rollup."""
+    from microdrama.analytics.models import PlaybackEvent
+    from microdrama.analytics.service import EVENT_COLUMNS, as_arrays
+    from microdrama.db import make_engine
+
+    columns = ", ".join(name for name, _ in EVENT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in EVENT_COLUMNS)
+    raw_pg_insert = text(f"INSERT INTO playback_events ({columns}) SELECT * FROM unnest({arrays})")
+    engine = make_engine(database_url)
+
+    def insert_part(part: list[list[dict[str, Any]]]) -> None:
+        for rows in part:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(raw_pg_insert, as_arrays(rows, EVENT_COLUMNS))
+                else:
+                    conn.execute(insert(PlaybackEvent), rows)
+
+    threads = [
+        threading.Thread(target=insert_part, args=(row_batches[n::clients],))
+        for n in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+def _empty_events(database_url: str) -> None:
+    from microdrama.analytics.models import EpisodeView, PlaybackEvent
+    from microdrama.db import make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(PlaybackEvent.__table__.delete())
+        conn.execute(EpisodeView.__table__.delete())
+    engine.dispose()
+
+
+def _count_events(database_url: str) -> int:
+    from microdrama.analytics.models import PlaybackEvent
+    from microdrama.db import make_engine
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        count = int(conn.scalar(select(func.count()).select_from(PlaybackEvent)) or 0)
+    engine.dispose()
+    return count
+
+
+def ingest_through_app(
+    database_url: str,
+    batches: list[tuple[int, list[dict[str, Any]]]],
+    accounts: list[tuple[int, str]],
+    clients: int,
+    workers: int,
+) -> tuple[float, int]:
+    """Seconds for `clients` threads to post every batch (10 % twice); events stored."""
+    rng = random.Random(7)
+    work = [*batches, *rng.sample(batches, len(batches) // 10)]
+    rng.shuffle(work)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    data_dir = Path(tempfile.mkdtemp(prefix="md-bench-events-app-"))
+    env = app_env(data_dir, database_url, MICRODRAMA_ENVIRONMENT="test")
+    failures: list[str] = []
+    command = [*uvicorn_command(port), "--workers", str(workers)]
+    with running(command, ready_url=f"{base}/bench/bare", env=env):
+
+        def client(part: list[tuple[int, list[dict[str, Any]]]]) -> None:
+            with httpx.Client(base_url=base, timeout=120) as http:
+                for viewer, events in part:
+                    http.cookies.set("md_device", accounts[viewer][1])
+                    answer = http.post("/api/events", json={"events": events})
+                    if answer.status_code != 200 or answer.json()["rejected"]:
+                        failures.append(answer.text[:200])
+
+        threads = [
+            threading.Thread(target=client, args=(work[n::clients],)) for n in range(clients)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{len(failures)} batches failed, e.g. {failures[0]}")
+    return elapsed, _count_events(database_url)
+
+
+def dashboard_time(database_url: str, series_id: int) -> tuple[float, int, float]:
+    """(median seconds of 5 dashboard computations, rollup rows, seconds to rebuild it)."""
+    from microdrama.analytics import dashboard, service
+    from microdrama.analytics.models import EpisodeView
+    from microdrama.catalog.models import Series
+    from microdrama.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    started = time.perf_counter()
+    with session_scope(factory) as db:
+        service.rebuild_views(db=db)
+    rebuild_s = time.perf_counter() - started
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+    times = []
+    with factory() as db:
+        views = int(db.scalar(select(func.count()).select_from(EpisodeView)) or 0)
+        series = db.get(Series, series_id)
+        assert series is not None
+        for _ in range(5):
+            started = time.perf_counter()
+            dashboard.series_dashboard(db=db, series=series)
+            times.append(time.perf_counter() - started)
+            db.rollback()
+    engine.dispose()
+    return median(times), views, rebuild_s
+
+
+def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    from microdrama.db import utcnow
+
+    print(f"\n== {backend} ==", flush=True)
+    with database(backend, args.database) as url:
+        series_id = seed_catalog_rows(url, series=1, episodes=EPISODES, duration_ms=DURATION_MS)[0]
+        episode_ids = _episode_ids(url, series_id)
+        viewers = max(1, args.ingest_events // (EVENTS_PER_SESSION * 3))
+        accounts = _viewers(url, viewers)
+        batches = _audience(episode_ids, args.ingest_events, viewers, 11, args.batch)
+        rows = _rows(batches, accounts, series_id, utcnow())
+        events = sum(len(b) for b in rows)
+        bulk_s = bulk_insert(url, rows, args.clients)
+        _empty_events(url)
+        workers = 1 if backend == "sqlite" else args.pg_workers
+        app_s, stored = ingest_through_app(url, batches, accounts, args.clients, workers)
+        if stored != events:
+            raise RuntimeError(f"stored {stored} events of {events}")
+        bulk_rate, app_rate = events / bulk_s, events / app_s
+        ratio = app_rate / bulk_rate
+        print(f"ingestion: {events:,} events in batches of <= {args.batch}")
+        print(f"  raw bulk insert  {bulk_rate:>10,.0f} events/s ({args.clients} threads)")
+        clients = f"{workers} web process(es), {args.clients} clients, 10 % resent"
+        print(f"  POST /api/events {app_rate:>10,.0f} events/s ({clients})")
+        verdict = "meets" if ratio >= RATIO_TARGET else "misses"
+        print(f"  ratio {ratio:.2f} ({verdict} the >= {RATIO_TARGET} target)", flush=True)
+
+        _empty_events(url)
+        big_viewers = max(1, args.dashboard_events // (EVENTS_PER_SESSION * 3))
+        big_accounts = _viewers(url, big_viewers)
+        big = _audience(episode_ids, args.dashboard_events, big_viewers, 12, 2_000)
+        big_rows = _rows(big, big_accounts, series_id, utcnow())
+        big_events = sum(len(b) for b in big_rows)
+        load_s = bulk_insert(url, big_rows)
+        del big, big_rows
+        seconds, views, rebuild_s = dashboard_time(url, series_id)
+        verdict = "meets" if seconds < DASHBOARD_TARGET_S else "misses"
+        print(f"dashboard: {big_events:,} events (loaded in {load_s:.0f} s), {views:,} views")
+        print(f"  rollup rebuilt from the events in {rebuild_s:.1f} s")
+        print(f"  series dashboard: {seconds * 1000:.0f} ms median of 5 ({verdict} < 1 s)")
+    return {
+        "events": events,
+        "bulk_events_per_s": round(bulk_rate),
+        "app_events_per_s": round(app_rate),
+        "ratio": round(ratio, 3),
+        "dashboard_events": big_events,
+        "dashboard_views": views,
+        "dashboard_ms": round(seconds * 1000, 1),
+        "rebuild_s": round(rebuild_s, 1),
+    }
+
+
+def _episode_ids(database_url: str, series_id: int) -> list[int]:
+    from microdrama.catalog.models import Episode
+    from microdrama.db import make_engine
+
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        ids = list(
+            conn.scalars(
+                select(Episode.id).where(Episode.series_id == series_id).order_by(Episode.number)
+            )
+        )
+    engine.dispose()
+    return ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ingest-events", type=int, default=100_000)
+    parser.add_argument("--dashboard-events", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument(
+        "--pg-workers", type=int, default=2, help="web processes on PostgreSQL (serve --workers)"
+    )
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(
+            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    args = parser.parse_args()
+    results = {b: run_backend(b, args) for b in args.backends.split(",")}
+    emit_json("events", **results)
+
+
+if __name__ == "__main__":
+    main()

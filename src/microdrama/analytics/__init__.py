@@ -1,0 +1,1 @@
+"""Analytics: playback events from the player, their per-view rollup, and creator dashboards."""

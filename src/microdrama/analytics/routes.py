@@ -1,0 +1,132 @@
+"""Analytics API: the player's event batches in; a series' dashboard (JSON, CSV, page) out."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from microdrama.accounts.deps import CurrentCreator, CurrentViewer
+from microdrama.analytics import dashboard, service
+from microdrama.analytics.schemas import IngestResult, SeriesDashboard
+from microdrama.catalog import service as catalog
+from microdrama.db import DbSession
+from microdrama.errors import DomainError
+
+router = APIRouter(tags=["analytics"])
+
+
+class InvalidDateRange(DomainError):
+    status_code = 422
+    code = "invalid_date_range"
+
+
+@router.post("/api/events", response_model=IngestResult)
+async def ingest_events(request: Request, db: DbSession, viewer: CurrentViewer) -> IngestResult:
+    """Store a batch of playback events `{"events": [...]}` (at most 500: the player's queue,
+    or its beacon on page hide). Each event is checked alone: bad ones come back by index,
+    duplicates are ignored. The body is parsed and validated in one pass (pydantic-core)."""
+    events = service.parse_body(await request.body())
+    state = request.app.state
+    if not hasattr(state, "analytics_episodes"):
+        state.analytics_episodes = service.EpisodeFactsCache()
+    return await run_in_threadpool(
+        service.ingest,
+        db=db,
+        account_id=viewer.id,
+        raw_events=events,
+        episodes=state.analytics_episodes,
+    )
+
+
+DateFrom = Annotated[date | None, Query(alias="from", description="first day (UTC), inclusive")]
+DateTo = Annotated[date | None, Query(alias="to", description="last day (UTC), inclusive")]
+
+
+def _period(first_day: date | None, last_day: date | None) -> dashboard.DateRange:
+    if first_day and last_day and first_day > last_day:
+        raise InvalidDateRange("The first day comes after the last day.")
+    return dashboard.DateRange(first_day, last_day)
+
+
+def _dashboard(
+    db: DbSession, creator: Any, series_id: int, first_day: date | None, last_day: date | None
+) -> SeriesDashboard:
+    series = catalog.require_owner(db=db, series_id=series_id, account=creator)
+    return dashboard.series_dashboard(db=db, series=series, period=_period(first_day, last_day))
+
+
+@router.get("/api/studio/series/{series_id}/analytics", response_model=SeriesDashboard)
+def series_analytics(
+    series_id: int,
+    db: DbSession,
+    creator: CurrentCreator,
+    first_day: DateFrom = None,
+    last_day: DateTo = None,
+) -> SeriesDashboard:
+    """The series' dashboard; only its creator (or an admin) may read it."""
+    return _dashboard(db, creator, series_id, first_day, last_day)
+
+
+CSV_COLUMNS = [
+    "episode", "title", "views", "unique_viewers", "completion_rate", "average_watch_s",
+    "continuation_rate", "paywall_reached", "unlocked", "biggest_drop_off_s",
+]  # fmt: skip
+
+
+@router.get("/api/studio/series/{series_id}/analytics.csv")
+def series_analytics_csv(
+    series_id: int,
+    db: DbSession,
+    creator: CurrentCreator,
+    first_day: DateFrom = None,
+    last_day: DateTo = None,
+) -> Response:
+    """The per-episode table as CSV (one row per episode)."""
+    report = _dashboard(db, creator, series_id, first_day, last_day)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in report.episodes:
+        writer.writerow(
+            [
+                e.number,
+                e.title,
+                e.views,
+                e.unique_viewers,
+                e.completion_rate,
+                round(e.average_watch_ms / 1000, 1),
+                "" if e.continuation_rate is None else e.continuation_rate,
+                e.paywall_reached,
+                e.unlocked,
+                e.drop_offs[0].second if e.drop_offs else "",
+            ]
+        )
+    filename = f"series-{series_id}-analytics.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/studio/series/{series_id}/analytics", response_class=HTMLResponse,
+            include_in_schema=False)  # fmt: skip
+def series_analytics_page(
+    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
+) -> Response:
+    """The studio's analytics page: charts and the per-episode table, filled by analytics.js."""
+    from microdrama.web.routes import templates
+
+    series = catalog.require_owner(db=db, series_id=series_id, account=creator)
+    return templates.TemplateResponse(
+        request,
+        "studio_analytics.html",
+        {"series": series},
+        headers={"Cache-Control": "private, no-cache"},
+    )

@@ -1,0 +1,151 @@
+"""Ingesting the player's event batches: stored once, bad events rejected alone, never lost."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from microdrama.analytics import service
+from microdrama.analytics.models import EpisodeView, PlaybackEvent
+from tests.factories import make_series
+
+
+def event(episode_id: int, kind: str = "progress", position_ms: int = 0, **extra: Any) -> dict:
+    return {
+        "event_id": uuid.uuid4().hex,
+        "kind": kind,
+        "episode_id": episode_id,
+        "session_id": "s1",
+        "position_ms": position_ms,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        **extra,
+    }
+
+
+def stored(db: Session) -> int:
+    return db.scalar(select(func.count()).select_from(PlaybackEvent)) or 0
+
+
+def test_a_batch_is_stored_and_a_resent_batch_adds_nothing(client: TestClient, db: Session) -> None:
+    series = make_series(db, episodes=2)
+    db.commit()
+    first = series.episodes[0].id
+    batch = [event(first, "start"), event(first, "progress", 5_000), event(first, "complete")]
+
+    answer = client.post("/api/events", json={"events": batch})
+    again = client.post("/api/events", json={"events": batch})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
+    assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
+    assert stored(db) == 3
+    view = db.scalars(select(EpisodeView)).one()
+    assert (view.played, view.completed, view.furthest_ms) == (True, True, 30_000)
+
+
+def test_a_bad_event_is_rejected_by_index_and_the_rest_of_its_batch_is_kept(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=1)
+    db.commit()
+    episode = series.episodes[0].id
+    future = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    good = event(episode, "start")
+    batch = [
+        good,
+        event(episode, "teleport"),
+        event(999_999, "start"),
+        event(episode, "progress", 90_000),
+        event(episode, "progress", occurred_at=future),
+        {"kind": "start"},
+        "not an event",
+        event(episode, "progress", occurred_at="2026-11-25T10:00:00"),  # no time zone
+        {**good},  # the same event twice in one batch
+    ]
+
+    answer = client.post("/api/events", json={"events": batch}).json()
+
+    assert answer["accepted"] == 1
+    assert answer["duplicates"] == 1
+    assert [r["index"] for r in answer["rejected"]] == [1, 2, 3, 4, 5, 6, 7]
+    errors = {r["index"]: r["error"] for r in answer["rejected"]}
+    assert errors[1].startswith("kind")
+    assert "no episode 999999" in errors[2]
+    assert "beyond the episode's end" in errors[3]
+    assert "future" in errors[4]
+    assert errors[5].startswith("event_id")
+    assert stored(db) == 1
+
+
+def test_a_batch_too_large_is_refused_whole_with_a_clear_error(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=1)
+    db.commit()
+    batch = [event(series.episodes[0].id) for _ in range(501)]
+
+    answer = client.post("/api/events", json={"events": batch})
+    not_json = client.post(
+        "/api/events", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    not_a_list = client.post("/api/events", json={"events": {"kind": "start"}})
+
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "invalid_batch"
+    assert "at most 500" in answer.json()["message"]
+    assert (not_json.status_code, not_json.json()["error"]) == (422, "invalid_batch")
+    assert (not_a_list.status_code, not_a_list.json()["error"]) == (422, "invalid_batch")
+    assert stored(db) == 0
+
+
+def test_the_same_event_ids_from_two_devices_are_two_viewers_events(
+    app: Any, client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=1)
+    db.commit()
+    batch = [event(series.episodes[0].id, "start")]
+    with TestClient(app) as other_device:
+        other_device.post("/api/events", json={"events": batch})
+    client.post("/api/events", json={"events": batch})
+
+    assert stored(db) == 2
+    assert db.scalar(select(func.count()).select_from(EpisodeView)) == 2
+
+
+def test_the_rollup_built_at_ingestion_equals_one_rebuilt_from_the_events(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=2, free_episodes=1)
+    db.commit()
+    one, two = (e.id for e in series.episodes)
+    batches = [
+        [event(one, "start"), event(one, "progress", 12_000), event(one, "seek", 3_000)],
+        [event(one, "complete"), event(two, "paywall_shown"), event(two, "unlock")],
+        [event(two, "start", session_id="s2"), event(two, "swipe_away", 7_500, session_id="s2")],
+    ]
+    for batch in reversed(batches):  # arrival order must not matter
+        client.post("/api/events", json={"events": batch})
+
+    def snapshot() -> list[tuple[Any, ...]]:
+        db.expire_all()
+        return sorted(
+            (v.session_id, v.episode_id, v.played, v.furthest_ms, v.completed, v.swiped_away,
+             v.paywall_shown_at is not None, v.unlocked)
+            for v in db.scalars(select(EpisodeView))
+        )  # fmt: skip
+
+    incremental = snapshot()
+    service.rebuild_views(db=db)
+    db.commit()
+
+    assert snapshot() == incremental
+    assert incremental == [
+        ("s1", one, True, 30_000, True, False, False, False),
+        ("s1", two, False, 0, False, False, True, True),
+        ("s2", two, True, 7_500, False, True, False, False),
+    ]
