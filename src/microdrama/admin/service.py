@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microdrama.admin.models import PlatformSetting, SettingChange
+from microdrama.cache import TTLCache
 from microdrama.config import Settings, get_settings
 from microdrama.db import utcnow
 
@@ -66,6 +67,28 @@ def creator_revenue_share_percent(db: Session, *, settings: Settings | None = No
     return value(db, CREATOR_REVENUE_SHARE, settings=settings)
 
 
+# The unlock path reads the share on every unlock: a per-process copy, at most this old. A change
+# applies at once in the process that made it and within these seconds in every other one.
+SHARE_MAX_AGE_SECONDS = 5.0
+_share_cache: TTLCache[int] = TTLCache(
+    SHARE_MAX_AGE_SECONDS, max_stale_seconds=SHARE_MAX_AGE_SECONDS
+)
+
+
+def cached_creator_revenue_share_percent(db: Session, *, settings: Settings) -> int:
+    """`creator_revenue_share_percent`, read from the database at most every few seconds."""
+    key = db.get_bind().engine.url.render_as_string()
+    share = _share_cache.get(key)
+    if share is None:
+        share = _share_cache.put(key, creator_revenue_share_percent(db, settings=settings))
+    return share
+
+
+def forget_cached_settings() -> None:
+    """Drop this process's copies (tests that empty the database use it)."""
+    _share_cache.clear()
+
+
 def payout_minimum_cents(db: Session, *, settings: Settings | None = None) -> int:
     """The smallest payout that may be requested, in cents."""
     return value(db, PAYOUT_MINIMUM, settings=settings)
@@ -106,6 +129,8 @@ def update(
         db.add(change)
         audited.append(change)
     db.flush()
+    if audited:
+        _share_cache.clear()
     return audited
 
 

@@ -452,9 +452,9 @@ def expire_bonus(*, db: Session, now: datetime | None = None) -> int:
     return sum(_sweep_expired(db, owner, now) for owner in owners)
 
 
-def creator_share(*, settings: Settings, paid_coins: int) -> int:
+def creator_share(*, share_percent: int, paid_coins: int) -> int:
     """The creator's part of paid coins spent: floor of the share; the platform keeps the rest."""
-    return paid_coins * settings.creator_revenue_share_percent // 100
+    return paid_coins * share_percent // 100
 
 
 @dataclass(frozen=True)
@@ -722,12 +722,14 @@ def spend_for_unlock(
     now: datetime | None = None,
     wallet: Wallet | None = None,
     creator_earnings_id: int | None = None,
+    share_percent: int | None = None,
 ) -> UnlockPayment:
     """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
     creator's share of the paid coins goes to their earnings in the same transaction.
 
     `wallet` is the viewer's wallet already locked by the caller (else it is locked here);
-    `creator_earnings_id` the creator's earnings account if the caller read it already.
+    `creator_earnings_id` the creator's earnings account if the caller read it already;
+    `share_percent` the creator's revenue share (the operator's setting; default: configuration).
     A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
     (only when there are bonus coins), the transaction, its entries, the lots and the stored
     balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
@@ -765,7 +767,9 @@ def spend_for_unlock(
         new_remaining.update((lot.id, 0) for lot in expired_lots)
     bonus_used = min(bonus, price_coins)
     paid_used = price_coins - bonus_used
-    to_creator = creator_share(settings=settings, paid_coins=paid_used)
+    if share_percent is None:
+        share_percent = settings.creator_revenue_share_percent
+    to_creator = creator_share(share_percent=share_percent, paid_coins=paid_used)
     if bonus - bonus_used < 0 or wallet.paid - paid_used < 0:
         raise LedgerError(f"the wallet of account {viewer_id} would go negative")
     transaction_id = _insert_transaction(
