@@ -13,7 +13,7 @@ from microdrama.db import utcnow
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccountKind
-from tests.payouts.helpers import brand_sale, earn_from_unlocks
+from tests.payouts.helpers import brand_sale, earn_from_unlocks, refund
 from tests.shop.helpers import signed_in
 
 Headers = dict[str, str]
@@ -168,3 +168,39 @@ def test_the_admin_sets_the_payout_minimum(
     )
     assert accepted.status_code == 201
     assert client.get("/api/brand/earnings", headers=brand).json()["minimum_payout_cents"] == 500
+
+
+def test_a_refund_after_the_payout_leaves_the_creator_owing_until_the_next_earnings(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    creator, creator_id = signed_in(db_factory, settings, role=Role.creator, name="Studio Nova")
+    admin, _ = signed_in(db_factory, settings, role=Role.admin, name="Operator")
+    _, viewer_id = signed_in(db_factory, settings, role=Role.viewer, name="Fan")
+    (first, _) = earn_from_unlocks(
+        db_factory, settings, creator_id=creator_id, viewer_id=viewer_id, prices=[2000, 2000]
+    )  # 1,200 + 1,200 coins earned
+    payout = client.post(
+        "/api/studio/payouts", json={"currency": "COIN", "amount": 2400}, headers=_key(creator)
+    ).json()
+    for step in ("approve", "paid"):
+        answer = client.post(f"/api/admin/payouts/{payout['id']}/{step}", headers=_key(admin))
+        assert answer.status_code == 200, answer.text
+
+    refund(db_factory, first)  # support refunds an unlock whose share was already paid out
+
+    (coins,) = client.get("/api/studio/earnings", headers=creator).json()["accounts"]
+    assert (coins["balance"], coins["available"]) == (-1200, 0)
+    nothing = client.post(
+        "/api/studio/payouts", json={"currency": "COIN", "amount": 1100}, headers=_key(creator)
+    )
+    assert (nothing.status_code, nothing.json()["available"]) == (409, 0)
+    earn_from_unlocks(
+        db_factory, settings, creator_id=creator_id, viewer_id=viewer_id, prices=[5000]
+    )  # the next 3,000 coins earned settle the debt first
+    (coins,) = client.get("/api/studio/earnings", headers=creator).json()["accounts"]
+    assert (coins["balance"], coins["available"]) == (1800, 1800)
+    month = str(Month.of(utcnow()))
+    (section,) = client.get(f"/api/studio/statements/{month}", headers=creator).json()["currencies"]
+    assert section["closing_balance"] == 1800
+    with db_factory() as db:
+        assert wallet.verify(db=db) == []
