@@ -54,3 +54,46 @@ def test_creator_earnings_move_with_the_unlock_that_commits_and_not_with_one_rol
         assert _earnings(session, series.owner_id) == 72
         assert wallet.balances(db=session, account_id=viewer.id).total == 500 - 120
         assert wallet.verify(db=session) == []
+
+
+def test_a_savepoint_after_an_unlock_commits_nothing_and_later_writes_commit_with_it(
+    db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    # On PostgreSQL the credit and the COMMIT go in one message: never at a savepoint's release,
+    # and not while the session still holds objects to flush.
+    series = make_series(db, episodes=2, free_episodes=0)
+    viewer = Account(display_name="v")
+    db.add(viewer)
+    db.commit()
+    episodes = [e.id for e in series.episodes]
+    top_up(db_factory, settings, viewer.id, coins=500)
+
+    with db_factory() as session:
+        wallet.begin_immediate(session.connection())
+        paywall.unlock_with_coins(
+            db=session, settings=settings, viewer_id=viewer.id, episode_id=episodes[0]
+        )
+        with session.begin_nested():
+            pass  # nothing to flush at this release
+        with session.begin_nested():
+            session.add(Account(display_name="made in a savepoint"))
+        session.rollback()
+    with db_factory() as session:
+        assert _earnings(session, series.owner_id) == 0
+        assert wallet.balances(db=session, account_id=viewer.id).total == 500
+        assert session.scalar(select(Account).where(Account.display_name.like("made in%"))) is None
+
+    def unlock_then_more(session: Session) -> None:
+        paywall.unlock_with_coins(
+            db=session, settings=settings, viewer_id=viewer.id, episode_id=episodes[1]
+        )
+        session.add(Account(display_name="added after the unlock"))
+
+    wallet.run_money_transaction(db_factory, unlock_then_more)
+    with db_factory() as session:
+        assert _earnings(session, series.owner_id) == 36
+        assert wallet.balances(db=session, account_id=viewer.id).total == 440
+        assert session.scalar(
+            select(Account).where(Account.display_name == "added after the unlock")
+        )
+        assert wallet.verify(db=session) == []
