@@ -15,7 +15,6 @@ from typing import TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Engine,
     Table,
     and_,
     bindparam,
@@ -712,35 +711,8 @@ def _settle_credits(db: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _settle_before_commit(db: Session) -> None:
-    if _PENDING not in db.info:
-        return
-    conn = db.connection()
-    if (
-        conn.dialect.name == "postgresql"
-        and not db.in_nested_transaction()  # a savepoint's release fires this hook too
-        and isinstance(db.get_bind(), Engine)  # the session's own connection, not a caller's
-        and not (db.new or db.dirty or db.deleted)
-    ):
-        # Nothing left to flush: the credits and the COMMIT go in one message (simple query
-        # protocol), so the hot row is locked for the server's commit alone, not for a round
-        # trip and a Python thread's turn in between. SQLAlchemy's own COMMIT then finds the
-        # connection idle and sends nothing.
-        pending: dict[int, int] = db.info.pop(_PENDING)
-        conn.exec_driver_sql(_credits_then_commit(pending))
-        _forget_loaded(db, LedgerAccount, list(pending))
-        return
-    _settle_credits(db)
-
-
-def _credits_then_commit(pending: dict[int, int]) -> str:
-    """`UPDATE … ; COMMIT` with the (integer) amounts inline: the simple query protocol takes
-    no parameters. Primary-key order, like every lock."""
-    updates = "".join(
-        f"UPDATE {_accounts.name} SET balance = balance + {int(pending[account])} "
-        f"WHERE id = {int(account)}; "
-        for account in sorted(pending)
-    )
-    return updates + "COMMIT"
+    if _PENDING in db.info:
+        _settle_credits(db)
 
 
 @event.listens_for(Session, "after_transaction_end")
