@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import case, func, select, text
+from sqlalchemy import Connection, case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
@@ -259,11 +260,33 @@ SQLITE_UPSERT_VIEWS = (
 )
 
 
+@cache
 def sqlite_events_insert(rows: int, *, returning: bool) -> str:
     """A multi-row INSERT of `rows` events (the statement text is cached per row count)."""
     values = ", ".join([_SQLITE_EVENT_VALUES] * rows)
     tail = " ON CONFLICT (account_id, event_id) DO NOTHING RETURNING event_id" if returning else ""
     return f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES {values}{tail}"
+
+
+# Rows per INSERT on SQLite: SQLite keeps each distinct statement text prepared (per
+# connection, 128 of them), and preparing a statement of hundreds of rows costs about as much
+# as running it; in chunks of at most 64 rows, every statement text is one of 64.
+SQLITE_CHUNK = 64
+
+
+def _sqlite_insert_events(connection: Connection, rows: Sequence[EventRow]) -> list[str]:
+    """Insert the rows (skipping those already stored); the ids of the new ones."""
+    params = sqlite_params(rows)
+    width = len(EVENT_COLUMNS)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    new_ids: list[str] = []
+    for start in range(0, len(rows), SQLITE_CHUNK):
+        count = min(SQLITE_CHUNK, len(rows) - start)
+        insert = sqlite_events_insert(count, returning=True)
+        cursor.execute(insert, params[start * width : (start + count) * width])
+        new_ids.extend(event_id for (event_id,) in cursor.fetchall())
+    cursor.close()
+    return new_ids
 
 
 def sqlite_time(value: datetime) -> str:
@@ -327,9 +350,7 @@ def ingest(
         if connection.dialect.name == "postgresql":
             accepted = connection.execute(PG_INGEST, as_arrays(ordered, EVENT_COLUMNS)).scalar_one()
         else:
-            insert = sqlite_events_insert(len(ordered), returning=True)
-            result = connection.exec_driver_sql(insert, tuple(sqlite_params(ordered)))
-            new_ids = list(result.scalars())
+            new_ids = _sqlite_insert_events(connection, ordered)
             accepted = len(new_ids)
             if new_ids:
                 views = (account_id, json.dumps(new_ids))
