@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from microdrama.admin.service import forget_cached_settings
 from microdrama.app import create_app
 from microdrama.config import Settings
 from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
@@ -70,6 +71,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     """The test's engine, on a database emptied before the test."""
     engine = make_engine(database_url)
     _empty_all_tables(engine)
+    forget_cached_settings()
     yield engine
     engine.dispose()
 

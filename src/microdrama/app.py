@@ -66,10 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from microdrama.accounts.routes import install_accounts
     from microdrama.accounts.routes import router as accounts_router
+    from microdrama.admin.routes import router as admin_router
     from microdrama.analytics.routes import router as analytics_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
+    from microdrama.payouts.routes import router as payouts_router
     from microdrama.paywall.routes import router as paywall_router
     from microdrama.shop.order_routes import router as shop_order_router
     from microdrama.shop.pages import router as backoffice_pages_router
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.shop.routes import router as shop_router
     from microdrama.studio.pages import router as studio_pages
     from microdrama.studio.routes import router as studio_router
+    from microdrama.subtitles.routes import router as subtitles_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
@@ -90,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_router)
+    app.include_router(admin_router)
+    app.include_router(payouts_router)
+    app.include_router(subtitles_router)
     app.include_router(placement_edit_router)
     app.include_router(backoffice_pages_router)
     app.include_router(shop_report_router)

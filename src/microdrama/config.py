@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     checkin_streak_bonus_coins: int = 5
     checkin_max_coins: int = 40
     idempotency_keep_hours: int = 24
+    # Payouts: the smallest amount a creator or brand may ask for (admins can change it).
+    payout_minimum_cents: int = Field(default=1000, ge=0)
+    # Subtitles: the largest WebVTT / SRT file accepted.
+    max_subtitle_bytes: int = 1024 * 1024
     # Shop: the platform's fee on every order, and how long checkout holds stock for payment.
     shop_platform_fee_percent: int = Field(default=10, ge=0, le=100)
     shop_reservation_minutes: int = Field(default=15, ge=1, le=24 * 60)

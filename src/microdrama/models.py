@@ -1,10 +1,12 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
+from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.analytics.models import EpisodeView, PlaybackEvent
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
+from microdrama.payouts.models import PayoutRequest
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
 from microdrama.shop.models import (
@@ -18,6 +20,7 @@ from microdrama.shop.models import (
     ProductVariant,
 )
 from microdrama.studio.models import Upload
+from microdrama.subtitles.models import SubtitleTrack
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
@@ -47,13 +50,17 @@ __all__ = [
     "Order",
     "OrderLine",
     "PaymentEvent",
+    "PayoutRequest",
     "Placement",
     "PlacementEvent",
+    "PlatformSetting",
     "PlaybackEvent",
     "Product",
     "ProductVariant",
     "Purchase",
     "Series",
+    "SettingChange",
+    "SubtitleTrack",
     "TranscodeJob",
     "TrustedDevice",
     "Unlock",

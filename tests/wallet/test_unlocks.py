@@ -9,12 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from microdrama.accounts.models import Account
+from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind
 from tests.factories import make_series
+from tests.shop.helpers import signed_in
 from tests.wallet.money import top_up
 
 
@@ -94,6 +95,35 @@ def test_unlock_spends_bonus_coins_first_and_pays_the_creator_share(
     )
     assert earnings == 42  # 60 % of the 70 paid coins; bonus coins carry no money
     assert client.get(f"/api/episodes/{second['id']}/access").json()["reason"] == "unlocked"
+    assert wallet.verify(db=db) == []
+
+
+def test_the_operators_revenue_share_applies_to_the_next_unlock(
+    client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    series = make_series(db, episodes=4, free_episodes=1)
+    series.episode_price_coins = 100
+    db.commit()
+    viewer_id = _by_cookie_after(client)
+    top_up(db_factory, settings, viewer_id, coins=500)
+    episodes = _episodes(client, series.id)
+    assert _unlock(client, int(episodes[1]["id"])).status_code == 200  # at the default 60 %
+    admin, _ = signed_in(db_factory, settings, role=Role.admin, name="Operator")
+    changed = client.put(
+        "/api/admin/settings", json={"creator_revenue_share_percent": 75}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+
+    assert _unlock(client, int(episodes[2]["id"])).status_code == 200
+
+    db.expire_all()
+    earnings = db.scalar(
+        select(LedgerAccount.balance).where(
+            LedgerAccount.kind == LedgerAccountKind.creator_earnings,
+            LedgerAccount.owner_id == series.owner_id,
+        )
+    )
+    assert earnings == 60 + 75
     assert wallet.verify(db=db) == []
 
 

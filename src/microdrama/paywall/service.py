@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from microdrama.accounts.models import Account
+from microdrama.admin import service as admin
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
@@ -268,6 +269,7 @@ def unlock_with_coins(
         details={"episode_id": episode_id, "series_id": facts.series_id},
         now=now,
         wallet=coins,
+        share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
         creator_earnings_id=facts.earnings_id,
     )
     _grant_unlocks(
@@ -326,6 +328,7 @@ def unlock_rest_of_series(
         details={"series_id": series.id, "episode_ids": [e.id for e in locked]},
         now=now,
         wallet=coins,
+        share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
     )
     # Each episode records its share of the cap price so a later refund can be per episode.
     _grant_unlocks(

@@ -41,6 +41,7 @@ class LedgerAccountKind(enum.StrEnum):
     promotions = "promotions"  # the other side of bonus coins granted / expired
     payment_clearing = "payment_clearing"  # money received from (or refunded through) providers
     platform_cash = "platform_cash"  # money the platform holds
+    payouts_payable = "payouts_payable"  # approved payouts not yet sent (platform liability)
 
 
 class LedgerAccount(Base):

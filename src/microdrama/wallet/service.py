@@ -208,6 +208,14 @@ def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
         ).all()
 
 
+# Accounts a refund may leave owing money to the platform (earnings already paid out).
+CLAWBACK_KINDS = frozenset({K.creator_earnings, K.brand_revenue})
+
+
+def _may_owe(account: LedgerAccount, clawback: bool) -> bool:
+    return account.may_go_negative or (clawback and account.kind in CLAWBACK_KINDS)
+
+
 def post(
     *,
     db: Session,
@@ -217,8 +225,13 @@ def post(
     actor_id: int | None = None,
     memo: str = "",
     details: dict[str, object] | None = None,
+    clawback: bool = False,
 ) -> LedgerTransaction:
     """Post one balanced transaction and move the stored balances with it.
+
+    `clawback` (refunds): a creator's or brand's earnings may go below zero when what is taken
+    back was already paid out; the debt is settled by their next earnings (payouts see nothing
+    available until then). Viewers' wallets never go negative.
 
     Only people's accounts (wallets, earnings) keep a stored balance, locked and checked here.
     The platform's counter-accounts are touched by nearly every posting; locking one row for
@@ -234,7 +247,7 @@ def post(
         raise LedgerError(f"unbalanced transaction {kind}: {dict(sums)}")
     _lock(db, [a for a, _ in legs])
     for account, amount in legs:
-        if account.balance + amount < 0 and not account.may_go_negative:
+        if account.balance + amount < 0 and not _may_owe(account, clawback):
             raise LedgerError(f"ledger account {account.id} ({account.kind}) would go negative")
     transaction = LedgerTransaction(
         kind=kind, reference=reference, actor_id=actor_id, memo=memo, details=details or {}
@@ -452,9 +465,9 @@ def expire_bonus(*, db: Session, now: datetime | None = None) -> int:
     return sum(_sweep_expired(db, owner, now) for owner in owners)
 
 
-def creator_share(*, settings: Settings, paid_coins: int) -> int:
+def creator_share(*, share_percent: int, paid_coins: int) -> int:
     """The creator's part of paid coins spent: floor of the share; the platform keeps the rest."""
-    return paid_coins * settings.creator_revenue_share_percent // 100
+    return paid_coins * share_percent // 100
 
 
 @dataclass(frozen=True)
@@ -722,12 +735,14 @@ def spend_for_unlock(
     now: datetime | None = None,
     wallet: Wallet | None = None,
     creator_earnings_id: int | None = None,
+    share_percent: int | None = None,
 ) -> UnlockPayment:
     """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
     creator's share of the paid coins goes to their earnings in the same transaction.
 
     `wallet` is the viewer's wallet already locked by the caller (else it is locked here);
-    `creator_earnings_id` the creator's earnings account if the caller read it already.
+    `creator_earnings_id` the creator's earnings account if the caller read it already;
+    `share_percent` the creator's revenue share (the operator's setting; default: configuration).
     A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
     (only when there are bonus coins), the transaction, its entries, the lots and the stored
     balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
@@ -765,7 +780,9 @@ def spend_for_unlock(
         new_remaining.update((lot.id, 0) for lot in expired_lots)
     bonus_used = min(bonus, price_coins)
     paid_used = price_coins - bonus_used
-    to_creator = creator_share(settings=settings, paid_coins=paid_used)
+    if share_percent is None:
+        share_percent = settings.creator_revenue_share_percent
+    to_creator = creator_share(share_percent=share_percent, paid_coins=paid_used)
     if bonus - bonus_used < 0 or wallet.paid - paid_used < 0:
         raise LedgerError(f"the wallet of account {viewer_id} would go negative")
     transaction_id = _insert_transaction(
@@ -835,6 +852,7 @@ def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -
         db=db,
         kind="unlock_refund",
         legs=reversed_legs,
+        clawback=True,
         reference=f"refund:{transaction.reference or transaction.id}",
         actor_id=transaction.actor_id,
         memo=reason,
@@ -982,6 +1000,7 @@ def refund_order_payment(*, db: Session, order_id: int) -> LedgerTransaction:
         db=db,
         kind="order_refund",
         legs=legs,
+        clawback=True,
         reference=f"refund:order:{order_id}",
         actor_id=payment.actor_id,
         memo=f"Refund of shop order #{order_id}",
@@ -1111,7 +1130,7 @@ def verify(*, db: Session) -> list[str]:
                 f"ledger account {account.id} ({account.kind}, owner {account.owner_id}): "
                 f"stored balance {account.balance} but entries sum to {recomputed}"
             )
-        if account.balance < 0 and not account.may_go_negative:
+        if account.balance < 0 and account.kind not in CLAWBACK_KINDS:
             problems.append(
                 f"ledger account {account.id} ({account.kind}) is negative: {account.balance}"
             )

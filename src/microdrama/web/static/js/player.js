@@ -15,6 +15,7 @@ import { attachStream, clock, onNextFrame, playWithSoundIfAllowed } from "./medi
 import { createPaywall } from "./paywall.js";
 import { trackProgress } from "./progress.js";
 import { createShop } from "./shop.js";
+import { createSubtitles } from "./subtitles.js";
 import { watchReminder } from "./reminder.js";
 
 const data = JSON.parse(document.getElementById("player-data").textContent);
@@ -101,6 +102,9 @@ const shop = createShop({
 });
 window.__shop = shop.state;
 
+const subtitles = createSubtitles({ button: $("cc-button"), box: $("captions") });
+window.__subtitles = subtitles.state;
+
 const reminder = watchReminder(root, data.viewer.watch_reminder_minutes);
 
 const progress = trackProgress(
@@ -167,6 +171,7 @@ function markFirstFrame(slot) {
 /** Load an episode into a slot; `small` keeps only a few seconds buffered (prefetch). */
 async function load(slot, episode, { startSeconds = 0, small = false } = {}) {
   shop.prefetch(episode.id); // its placements, in parallel with the playlist
+  subtitles.attach(slot.video, episode.id);
   slot.stream?.destroy();
   slot.stream = null;
   slot.episodeId = episode.id;
@@ -217,6 +222,7 @@ async function start(slot, startSeconds) {
     slot.video.currentTime = startSeconds;
   }
   markFirstFrame(slot);
+  subtitles.follow(slot.video);
   muted = await playWithSoundIfAllowed(slot.video, muted);
   showMuted();
 }

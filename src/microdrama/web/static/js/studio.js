@@ -346,6 +346,7 @@ class SeriesPage {
         el("button", { type: "button", class: "button small", "aria-label": "Move up", disabled: index === 0, onclick: () => this.move(index, -1), "data-testid": "move-up" }, "↑"),
         el("button", { type: "button", class: "button small", "aria-label": "Move down", disabled: index === count - 1, onclick: () => this.move(index, 1), "data-testid": "move-down" }, "↓"),
         el("button", { type: "button", class: "button small", onclick: () => this.replace(episode), "data-testid": "replace-episode" }, "Replace video"),
+        el("a", { class: "button small", href: `/studio/episodes/${episode.id}/subtitles`, "data-testid": "episode-subtitles" }, "Subtitles"),
         episode.deletable
           ? el(
               "button",

@@ -1,0 +1,47 @@
+"""Admin API for platform settings (coin packs and VIP plans live in payments' routes)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
+
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import CurrentAdmin
+from microdrama.admin import service
+from microdrama.admin.pages import router as pages_router
+from microdrama.admin.schemas import SettingChangeRead, SettingsRead, SettingsUpdate, SettingsValues
+from microdrama.config import Settings
+from microdrama.db import DbSession
+
+router = APIRouter(tags=["admin"])
+router.include_router(pages_router)
+
+
+def settings_read(db: Session, settings: Settings) -> SettingsRead:
+    changes = []
+    for change in service.history(db=db):
+        who = accounts.get(db=db, account_id=change.changed_by_id)
+        read = SettingChangeRead.model_validate(change)
+        read.changed_by = (who.email or who.display_name) if who is not None else ""
+        changes.append(read)
+    return SettingsRead(
+        values=SettingsValues(**service.current(db=db, settings=settings)),
+        defaults=SettingsValues(**{k: s.default(settings) for k, s in service.SPECS.items()}),
+        changes=changes,
+    )
+
+
+@router.get("/api/admin/settings", response_model=SettingsRead)
+def read_settings(request: Request, db: DbSession, admin: CurrentAdmin) -> SettingsRead:
+    """The platform settings, their configured defaults and the latest changes (admin)."""
+    return settings_read(db, request.app.state.settings)
+
+
+@router.put("/api/admin/settings", response_model=SettingsRead)
+def put_settings(
+    body: SettingsUpdate, request: Request, db: DbSession, admin: CurrentAdmin
+) -> SettingsRead:
+    """Change platform settings (admin); every change is recorded with who, when, old and new."""
+    settings = request.app.state.settings
+    service.update(db=db, settings=settings, admin_id=admin.id, changes=body.changes())
+    return settings_read(db, settings)

@@ -1,0 +1,277 @@
+"""Statements and payouts API: the same routes for creators (/api/studio/...) and brands
+(/api/brand/...), each on their own earnings, and the admin's decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from microdrama import idempotency
+from microdrama.accounts import service as accounts
+from microdrama.accounts.deps import CurrentAdmin, require_role
+from microdrama.accounts.models import Account, Role
+from microdrama.admin import service as platform
+from microdrama.config import Settings
+from microdrama.db import DbSession
+from microdrama.payouts import service
+from microdrama.payouts.models import PayoutRequest, PayoutStatus
+from microdrama.payouts.pages import router as pages_router
+from microdrama.payouts.schemas import (
+    AdminPayoutRead,
+    CurrencyStatementRead,
+    EarningsRead,
+    EarningsSummary,
+    PayoutCreate,
+    PayoutRead,
+    PayoutReject,
+    StatementRead,
+)
+from microdrama.wallet.models import LedgerAccountKind
+
+router = APIRouter(tags=["payouts"])
+router.include_router(pages_router)
+
+MonthPath = Annotated[str, Path(max_length=7, description="YYYY-MM (UTC)")]
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def statement_read(statement: service.Statement) -> StatementRead:
+    return StatementRead(
+        month=str(statement.month),
+        owner_id=statement.owner_id,
+        owner_name=statement.owner_name,
+        account_kind=statement.account_kind.value,
+        starts_at=statement.month.starts_at,
+        ends_at=statement.month.ends_at,
+        generated_at=statement.generated_at,
+        currencies=[
+            CurrencyStatementRead.model_validate(section, from_attributes=True)
+            for section in statement.currencies
+        ],
+    )
+
+
+def earnings_summary(
+    db: Session, settings: Settings, owner: Account, kind: LedgerAccountKind
+) -> EarningsSummary:
+    return EarningsSummary(
+        accounts=[
+            EarningsRead(**e.__dict__)
+            for e in service.earnings(db=db, settings=settings, owner=owner, kind=kind)
+        ],
+        minimum_payout_cents=platform.payout_minimum_cents(db, settings=settings),
+        payouts=[
+            PayoutRead.model_validate(p)
+            for p in service.list_payouts(db=db, owner_id=owner.id, kind=kind)
+        ],
+    )
+
+
+def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRouter:
+    """Earnings, statements and payout requests of one kind of earner."""
+    earner = APIRouter(prefix=prefix)
+    # A default, not an Annotated alias: string annotations cannot name a local.
+    earner_role = Depends(require_role(role))
+    who = "creator" if role == Role.creator else "brand"
+
+    @earner.get("/earnings", response_model=EarningsSummary, name=f"{who}_earnings")
+    def get_earnings(
+        request: Request, db: DbSession, owner: Account = earner_role
+    ) -> EarningsSummary:
+        """Balances from the ledger, amounts held by pending payouts, and payout requests."""
+        return earnings_summary(db, _settings(request), owner, kind)
+
+    @earner.get("/statements/{month}.csv", name=f"{who}_statement_csv")
+    def get_statement_csv(
+        month: MonthPath, db: DbSession, owner: Account = earner_role
+    ) -> Response:
+        """The month's statement as CSV: one row per ledger transaction, running balance."""
+        statement = service.monthly_statement(
+            db=db, owner=owner, kind=kind, month=service.Month.parse(month)
+        )
+        return Response(
+            service.statement_csv(statement),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="statement-{month}.csv"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @earner.get("/statements/{month}", response_model=StatementRead, name=f"{who}_statement")
+    def get_statement(
+        month: MonthPath, db: DbSession, owner: Account = earner_role
+    ) -> StatementRead:
+        """The month's statement: opening balance, lines by kind, entries, closing balance."""
+        statement = service.monthly_statement(
+            db=db, owner=owner, kind=kind, month=service.Month.parse(month)
+        )
+        return statement_read(statement)
+
+    @earner.post(
+        "/payouts",
+        status_code=201,
+        response_model=None,
+        responses={201: {"model": PayoutRead}},
+        name=f"{who}_request_payout",
+    )
+    def create_payout(
+        request: Request,
+        response: Response,
+        body: PayoutCreate,
+        db: DbSession,
+        owner: Account = earner_role,
+    ) -> dict[str, Any]:
+        """Ask for a payout of (part of) the available earnings (needs an Idempotency-Key)."""
+        settings = _settings(request)
+
+        def effect(money_db: Session) -> idempotency.Outcome:
+            payout = service.request_payout(
+                db=money_db,
+                settings=settings,
+                owner=owner,
+                kind=kind,
+                currency=body.currency,
+                amount=body.amount,
+            )
+            return 201, PayoutRead.model_validate(payout).model_dump(mode="json")
+
+        return _run(request, response, db, owner.id, body.model_dump_json().encode(), effect)
+
+    return earner
+
+
+def _run(
+    request: Request,
+    response: Response,
+    db: Session,
+    account_id: int,
+    body: bytes,
+    effect: Callable[[Session], idempotency.Outcome],
+) -> dict[str, Any]:
+    """Apply a money-moving effect once per Idempotency-Key, in its own transaction."""
+    key = idempotency.require_key(request)
+    db.commit()  # the request's session must not hold SQLite's write lock meanwhile
+    outcome, replayed = idempotency.run_idempotent(
+        factory=request.app.state.sessionmaker,
+        account_id=account_id,
+        key=key,
+        request_hash=idempotency.fingerprint(
+            method=request.method, path=request.url.path, body=body
+        ),
+        keep_hours=_settings(request).idempotency_keep_hours,
+        effect=effect,
+    )
+    return idempotency.respond(outcome, replayed, response)
+
+
+router.include_router(
+    _earner_routes("/api/studio", LedgerAccountKind.creator_earnings, Role.creator)
+)
+router.include_router(_earner_routes("/api/brand", LedgerAccountKind.brand_revenue, Role.brand))
+
+
+# --- admin ----------------------------------------------------------------------------------
+
+
+def admin_payout_read(db: Session, payout: PayoutRequest) -> AdminPayoutRead:
+    read = AdminPayoutRead.model_validate(payout, from_attributes=True)
+    owner = accounts.get(db=db, account_id=payout.account_id)
+    if owner is not None:
+        read.account_name, read.account_email = owner.display_name, owner.email
+        read.account_role = owner.role.value
+    return read
+
+
+@router.get("/api/admin/payouts", response_model=list[AdminPayoutRead])
+def admin_payouts(
+    db: DbSession,
+    admin: CurrentAdmin,
+    status: Annotated[PayoutStatus | None, Query()] = None,
+) -> list[AdminPayoutRead]:
+    """Payout requests, newest first, optionally of one status (admin)."""
+    return [admin_payout_read(db, p) for p in service.list_payouts(db=db, status=status)]
+
+
+def _decision(
+    request: Request,
+    response: Response,
+    db: Session,
+    admin: Account,
+    decide: Callable[[Session], PayoutRequest],
+    body: bytes = b"",
+) -> dict[str, Any]:
+    def effect(money_db: Session) -> idempotency.Outcome:
+        payout = decide(money_db)
+        return 200, admin_payout_read(money_db, payout).model_dump(mode="json")
+
+    return _run(request, response, db, admin.id, body, effect)
+
+
+@router.post(
+    "/api/admin/payouts/{payout_id}/approve",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
+def approve(
+    payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """Approve: the amount moves from the earnings to payouts payable (Idempotency-Key)."""
+    return _decision(
+        request,
+        response,
+        db,
+        admin,
+        lambda money_db: service.approve_payout(db=money_db, admin=admin, payout_id=payout_id),
+    )
+
+
+@router.post(
+    "/api/admin/payouts/{payout_id}/reject",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
+def reject(
+    payout_id: int,
+    body: PayoutReject,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    admin: CurrentAdmin,
+) -> dict[str, Any]:
+    """Reject with a reason: nothing moves and the held amount is available again."""
+    return _decision(
+        request,
+        response,
+        db,
+        admin,
+        lambda money_db: service.reject_payout(
+            db=money_db, admin=admin, payout_id=payout_id, reason=body.reason
+        ),
+        body.model_dump_json().encode(),
+    )
+
+
+@router.post(
+    "/api/admin/payouts/{payout_id}/paid",
+    response_model=None,
+    responses={200: {"model": AdminPayoutRead}},
+)
+def mark_paid(
+    payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+) -> dict[str, Any]:
+    """Record that an approved payout was sent: it leaves through payment clearing."""
+    return _decision(
+        request,
+        response,
+        db,
+        admin,
+        lambda money_db: service.mark_paid(db=money_db, admin=admin, payout_id=payout_id),
+    )

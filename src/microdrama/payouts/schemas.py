@@ -1,0 +1,97 @@
+"""Statements and payouts API shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from microdrama.payouts.models import PayoutStatus
+from microdrama.wallet.models import Currency
+
+
+class EarningsRead(BaseModel):
+    currency: Currency
+    balance: int
+    pending: int
+    available: int
+    available_cents: int
+
+
+class PayoutRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    currency: Currency
+    amount: int
+    amount_cents: int
+    status: PayoutStatus
+    rejection_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    paid_at: datetime | None
+
+
+class AdminPayoutRead(PayoutRead):
+    account_name: str = ""
+    account_email: str | None = None
+    account_role: str = ""
+
+
+class EarningsSummary(BaseModel):
+    accounts: list[EarningsRead]
+    minimum_payout_cents: int
+    payouts: list[PayoutRead]
+
+
+class PayoutCreate(BaseModel):
+    """Ask for `amount` of the earnings in `currency` (coins, or cents) to be paid out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: Currency
+    amount: int = Field(gt=0, le=10**12)
+
+
+class PayoutReject(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class StatementLineRead(BaseModel):
+    category: str
+    label: str
+    count: int
+    amount: int
+
+
+class StatementEntryRead(BaseModel):
+    transaction_id: int
+    at: datetime
+    kind: str
+    category: str
+    label: str
+    memo: str
+    amount: int
+    balance_after: int
+
+
+class CurrencyStatementRead(BaseModel):
+    currency: Currency
+    opening_balance: int
+    closing_balance: int
+    lines: list[StatementLineRead]
+    entries: list[StatementEntryRead]
+
+
+class StatementRead(BaseModel):
+    month: str
+    owner_id: int
+    owner_name: str
+    account_kind: str
+    starts_at: datetime
+    ends_at: datetime
+    generated_at: datetime
+    currencies: list[CurrencyStatementRead]

@@ -1,0 +1,141 @@
+"""Subtitles API: the tracks a player offers, and the creator's upload and cue editor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+
+from microdrama.accounts.deps import CurrentCreator, known_viewer
+from microdrama.db import DbSession
+from microdrama.errors import PayloadTooLarge
+from microdrama.media.storage import Storage
+from microdrama.subtitles import service
+from microdrama.subtitles.models import SubtitleTrack
+from microdrama.subtitles.pages import router as pages_router
+from microdrama.subtitles.schemas import CueData, CuesRead, CuesWrite, TrackRead
+from microdrama.subtitles.service import LANGUAGE_PATTERN
+
+router = APIRouter(tags=["subtitles"])
+router.include_router(pages_router)
+
+Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, max_length=16)]
+
+
+def _storage(request: Request) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+def track_read(storage: Storage, track: SubtitleTrack) -> TrackRead:
+    return TrackRead(
+        language=track.language,
+        label=track.label,
+        url=storage.url(track.storage_key),
+        cue_count=track.cue_count,
+        updated_at=track.updated_at,
+    )
+
+
+def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
+    return CuesRead(
+        language=track.language,
+        label=track.label,
+        url=storage.url(track.storage_key),
+        cues=[CueData(**c.__dict__) for c in service.read_cues(storage=storage, track=track)],
+    )
+
+
+@router.get("/api/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
+def episode_tracks(episode_id: int, request: Request, db: DbSession) -> list[TrackRead]:
+    """The subtitle tracks the player offers for an episode it may play (WebVTT URLs)."""
+    viewer = known_viewer(request, db)
+    tracks = service.playable_tracks(
+        db=db, settings=request.app.state.settings, episode_id=episode_id, viewer=viewer
+    )
+    return [track_read(_storage(request), t) for t in tracks]
+
+
+@router.get("/api/studio/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
+def studio_tracks(
+    episode_id: int, request: Request, db: DbSession, creator: CurrentCreator
+) -> list[TrackRead]:
+    """The episode's tracks, for its creator (drafts included)."""
+    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
+    return [track_read(_storage(request), t) for t in service.tracks(db=db, episode_id=episode.id)]
+
+
+@router.post(
+    "/api/studio/episodes/{episode_id}/subtitles/{language}",
+    response_model=CuesRead,
+    status_code=201,
+)
+async def upload_track(
+    episode_id: int,
+    language: Language,
+    request: Request,
+    db: DbSession,
+    creator: CurrentCreator,
+    file: Annotated[UploadFile, File(description="A WebVTT (.vtt) or SubRip (.srt) file")],
+    label: Annotated[str | None, Form(max_length=80)] = None,
+) -> CuesRead:
+    """Upload a WebVTT or SRT file as the episode's track in that language (replacing it);
+    SRT is converted to WebVTT. A file that does not parse is a 422 naming the line."""
+    limit = request.app.state.settings.max_subtitle_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"Subtitle files may be at most {limit // 1024} KiB.", limit=limit)
+    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
+    cues = service.parse(data, filename=file.filename or "")
+    track = service.save_track(
+        db=db,
+        storage=_storage(request),
+        episode=episode,
+        language=language,
+        label=(label or "").strip() or None,
+        cues=cues,
+    )
+    return cues_read(_storage(request), track)
+
+
+@router.get("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
+def get_cues(
+    episode_id: int, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+) -> CuesRead:
+    """The track's cues as JSON, for editing."""
+    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
+    track = service.get_track(db=db, episode=episode, language=language)
+    return cues_read(_storage(request), track)
+
+
+@router.put("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
+def put_cues(
+    episode_id: int,
+    language: Language,
+    body: CuesWrite,
+    request: Request,
+    db: DbSession,
+    creator: CurrentCreator,
+) -> CuesRead:
+    """Replace the track's cues (creating the track in that language if it is new)."""
+    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
+    track = service.save_track(
+        db=db,
+        storage=_storage(request),
+        episode=episode,
+        language=language,
+        label=body.label,
+        cues=[service.Cue(c.start_ms, c.end_ms, c.text) for c in body.cues],
+    )
+    return cues_read(_storage(request), track)
+
+
+@router.delete("/api/studio/episodes/{episode_id}/subtitles/{language}", status_code=204)
+def delete_cues(
+    episode_id: int, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+) -> Response:
+    """Remove the track in that language."""
+    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
+    track = service.get_track(db=db, episode=episode, language=language)
+    service.delete_track(db=db, storage=_storage(request), track=track)
+    return Response(status_code=204)

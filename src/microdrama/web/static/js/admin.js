@@ -1,0 +1,106 @@
+// The operator's page: coin packs and VIP plans (payments' upsert-by-code API), the creators'
+// revenue share and the payout minimum (audited platform settings).
+
+import { api, money } from "./api.js";
+import { dateTime, el, problem, say, slot } from "./desk.js";
+
+const root = document.querySelector("[data-testid=admin-page]");
+const settingsForm = root.querySelector("[data-form=settings]");
+
+const PACK_FIELDS = [
+  ["price_cents", "number", { min: 50 }],
+  ["coins", "number", { min: 1 }],
+  ["bonus_coins", "number", { min: 0 }],
+  ["bonus_valid_days", "number", { min: 1 }],
+  ["sort_order", "number", {}],
+  ["active", "checkbox", {}],
+];
+const PLAN_FIELDS = [
+  ["name", "text", { maxlength: 80 }],
+  ["period_days", "number", { min: 1 }],
+  ["price_cents", "number", { min: 50 }],
+  ["sort_order", "number", {}],
+  ["active", "checkbox", {}],
+];
+
+function input(name, type, extra, value) {
+  const field = el("input", { name, type, "aria-label": name.replaceAll("_", " "), ...extra });
+  if (type === "checkbox") field.checked = Boolean(value);
+  else field.value = value ?? "";
+  return field;
+}
+
+function read(row, fields) {
+  const body = {};
+  for (const [name, type] of fields) {
+    const field = row.querySelector(`[name=${name}]`);
+    body[name] = type === "checkbox" ? field.checked : type === "number" ? Number(field.value) : field.value.trim();
+  }
+  return body;
+}
+
+/** One editable row; a new row (item null) has a code input. */
+function editRow(kind, fields, item) {
+  const codeCell = item
+    ? el("td", {}, el("code", {}, item.code))
+    : el("td", {}, input("code", "text", { placeholder: "new code", pattern: "[a-z0-9][a-z0-9_-]{0,39}" }, ""));
+  const row = el("tr", { "data-code": item?.code ?? "", "data-testid": `${kind}-row` }, codeCell);
+  for (const [name, type, extra] of fields) {
+    row.append(el("td", { class: type === "number" ? "num" : "" }, input(name, type, extra, item ? item[name] : type === "checkbox" ? true : "")));
+  }
+  const save = el("button", { type: "button", "data-testid": `${kind}-save` }, item ? "Save" : "Add");
+  save.addEventListener("click", async () => {
+    const code = item?.code ?? row.querySelector("[name=code]").value.trim();
+    const path = kind === "pack" ? "coin-packs" : "vip-plans";
+    save.disabled = true;
+    try {
+      const saved = await api("PUT", `/api/admin/${path}/${encodeURIComponent(code)}`, { body: read(row, fields) });
+      say(root, "error", "");
+      say(root, "notice", kind === "pack"
+        ? `Saved ${saved.code}: ${saved.coins} coins + ${saved.bonus_coins} bonus for ${money(saved.price_cents, saved.currency)}${saved.active ? "" : " (off sale)"}.`
+        : `Saved ${saved.code}: ${saved.name}, ${money(saved.price_cents, saved.currency)} every ${saved.period_days} days${saved.active ? "" : " (off sale)"}.`);
+      await loadStore();
+    } catch (error) {
+      say(root, "error", problem(error));
+    } finally {
+      save.disabled = false;
+    }
+  });
+  row.append(el("td", {}, save));
+  return row;
+}
+
+async function loadStore() {
+  const store = await api("GET", "/api/admin/store");
+  slot(root, "packs").replaceChildren(...store.coin_packs.map((p) => editRow("pack", PACK_FIELDS, p)), editRow("pack", PACK_FIELDS, null));
+  slot(root, "plans").replaceChildren(...store.vip_plans.map((p) => editRow("plan", PLAN_FIELDS, p)), editRow("plan", PLAN_FIELDS, null));
+}
+
+function showSettings(data) {
+  for (const [name, value] of Object.entries(data.values)) settingsForm.elements[name].value = value;
+  slot(root, "defaults").textContent =
+    `Defaults from the configuration: ${data.defaults.creator_revenue_share_percent} % share, ` +
+    `${money(data.defaults.payout_minimum_cents)} minimum payout.`;
+  slot(root, "changes").replaceChildren(...data.changes.map((c) => el("tr", { "data-testid": "settings-change" },
+    el("td", {}, dateTime.format(new Date(c.changed_at))),
+    el("td", {}, c.changed_by),
+    el("td", {}, c.key),
+    el("td", { class: "num" }, String(c.old_value ?? "")),
+    el("td", { class: "num" }, String(c.new_value)))));
+}
+
+settingsForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = Object.fromEntries([...new FormData(settingsForm)].map(([k, v]) => [k, Number(v)]));
+  try {
+    showSettings(await api("PUT", "/api/admin/settings", { body }));
+    say(root, "error", "");
+    say(root, "notice", "Settings saved.");
+  } catch (error) {
+    say(root, "error", problem(error));
+  }
+});
+
+Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore()])
+  .catch((error) => say(root, "error", problem(error)))
+  .finally(() => root.setAttribute("aria-busy", "false"));

@@ -1,0 +1,60 @@
+// The operator's payout queue: approve / reject (with a reason) / mark paid.
+
+import { api, formatNumber, money, withIntent } from "./api.js";
+import { dateTime, el, problem, say, slot } from "./desk.js";
+
+const root = document.querySelector("[data-testid=admin-payouts-page]");
+const filter = slot(root, "filter");
+
+const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
+
+async function decide(payout, action, body) {
+  try {
+    const done = await withIntent(`payout:${payout.id}:${action}`, (key) =>
+      api("POST", `/api/admin/payouts/${payout.id}/${action}`, { body, idempotencyKey: key }));
+    say(root, "error", "");
+    say(root, "notice", `Payout #${done.id} is now ${done.status}.`);
+  } catch (error) {
+    say(root, "error", problem(error));
+  }
+  await load();
+}
+
+function actions(payout) {
+  const cell = el("td", { class: "row" });
+  if (payout.status === "pending") {
+    const approve = el("button", { type: "button", class: "primary", "data-testid": "payout-approve" }, "Approve");
+    approve.addEventListener("click", () => decide(payout, "approve"));
+    const reason = el("input", { type: "text", placeholder: "Reason to reject", maxlength: 300, "aria-label": "Reason", "data-testid": "payout-reason" });
+    const reject = el("button", { type: "button", "data-testid": "payout-reject" }, "Reject");
+    reject.addEventListener("click", () => {
+      if (!reason.value.trim()) return say(root, "error", "Give a reason to reject.");
+      decide(payout, "reject", { reason: reason.value.trim() });
+    });
+    cell.append(approve, reason, reject);
+  } else if (payout.status === "approved") {
+    const paid = el("button", { type: "button", class: "primary", "data-testid": "payout-paid" }, "Mark paid");
+    paid.addEventListener("click", () => decide(payout, "paid"));
+    cell.append(paid);
+  } else if (payout.rejection_reason) {
+    cell.append(payout.rejection_reason);
+  }
+  return cell;
+}
+
+async function load() {
+  const query = filter.value ? `?status=${filter.value}` : "";
+  const payouts = await api("GET", `/api/admin/payouts${query}`);
+  slot(root, "rows").replaceChildren(...payouts.map((p) => el("tr", { "data-testid": "admin-payout-row", "data-id": p.id, "data-status": p.status },
+    el("td", {}, String(p.id)),
+    el("td", {}, `${p.account_name} (${p.account_role}${p.account_email ? `, ${p.account_email}` : ""})`),
+    el("td", {}, dateTime.format(new Date(p.created_at))),
+    el("td", { class: "num" }, amountText(p.amount, p.currency)),
+    el("td", { class: "num" }, money(p.amount_cents)),
+    el("td", {}, el("span", { class: `status ${p.status}` }, p.status)),
+    actions(p))));
+  slot(root, "empty").hidden = payouts.length > 0;
+}
+
+filter.addEventListener("change", () => load().catch((error) => say(root, "error", problem(error))));
+load().catch((error) => say(root, "error", problem(error))).finally(() => root.setAttribute("aria-busy", "false"));

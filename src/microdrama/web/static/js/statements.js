@@ -1,0 +1,54 @@
+// Statements overview: earnings from the ledger, payout requests (Idempotency-Key per intent).
+
+import { api, formatNumber, money, withIntent } from "./api.js";
+import { dateTime, el, problem, say, slot } from "./desk.js";
+
+const root = document.querySelector("[data-testid=statements-page]");
+const base = root.dataset.api;
+const form = root.querySelector("[data-form=payout]");
+
+const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
+
+function show(summary) {
+  const cards = summary.accounts.map((a) => el("article", { "data-testid": "earnings-card", "data-currency": a.currency },
+    el("h3", {}, a.currency === "USD" ? "Dollars" : "Coins"),
+    el("p", { class: "figure", "data-testid": "earnings-available" }, amountText(a.available, a.currency)),
+    el("p", { class: "hint" }, `available · ${money(a.available_cents)} to pay out`),
+    el("p", { class: "hint" }, `balance ${amountText(a.balance, a.currency)} · held by pending requests ${amountText(a.pending, a.currency)}`)));
+  slot(root, "earnings").replaceChildren(...cards);
+  slot(root, "earnings-empty").hidden = cards.length > 0;
+  slot(root, "minimum").textContent = `The smallest payout is ${money(summary.minimum_payout_cents)}. Coins are paid at their value; a pending request holds its amount until an admin decides.`;
+  slot(root, "payouts").replaceChildren(...summary.payouts.map((p) => el("tr", { "data-testid": "payout-row", "data-status": p.status },
+    el("td", {}, String(p.id)),
+    el("td", {}, dateTime.format(new Date(p.created_at))),
+    el("td", { class: "num" }, amountText(p.amount, p.currency)),
+    el("td", { class: "num" }, money(p.amount_cents)),
+    el("td", {}, el("span", { class: `status ${p.status}` }, p.status)),
+    el("td", {}, p.rejection_reason || ""))));
+}
+
+async function refresh() {
+  show(await api("GET", `${base}/earnings`));
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = { currency: form.elements.currency.value, amount: Number(form.elements.amount.value) };
+  const button = form.querySelector("button");
+  button.disabled = true;
+  try {
+    const payout = await withIntent(`payout:${base}:${body.currency}:${body.amount}`, (key) =>
+      api("POST", `${base}/payouts`, { body, idempotencyKey: key }));
+    say(root, "error", "");
+    say(root, "notice", `Payout #${payout.id} requested: ${amountText(payout.amount, payout.currency)} (${money(payout.amount_cents)}).`);
+    form.reset();
+    await refresh();
+  } catch (error) {
+    say(root, "notice", "");
+    say(root, "error", problem(error));
+  } finally {
+    button.disabled = false;
+  }
+});
+
+refresh().catch((error) => say(root, "error", problem(error))).finally(() => root.setAttribute("aria-busy", "false"));

@@ -1,0 +1,210 @@
+// The studio's subtitle editor: one track per language; upload a WebVTT/SRT file or edit the
+// cues as a list, preview the episode with the cue under the playhead, save as JSON (PUT).
+
+import { ApiError, api } from "./api.js";
+import { attachStream } from "./media.js";
+import { el, problem, say, slot } from "./desk.js";
+
+const root = document.querySelector("[data-testid=subtitle-editor]");
+const data = JSON.parse(document.getElementById("editor-data").textContent);
+const base = `/api/studio/episodes/${data.episode_id}/subtitles`;
+const video = root.querySelector("video");
+const languages = slot(root, "languages");
+const labelInput = slot(root, "label");
+let tracks = [];
+let language = null;
+let cues = []; // [{start_ms, end_ms, text}] as edited, saved or not
+let dirty = false;
+
+/** "1:02.500" (or "62.5", "00:01:02.500") → milliseconds; NaN when unreadable. */
+export function parseTime(text) {
+  const parts = text.trim().replace(",", ".").split(":");
+  if (!parts.length || parts.length > 3 || parts.some((p) => p === "" || Number.isNaN(Number(p)))) return NaN;
+  return Math.round(parts.reduce((total, part) => total * 60 + Number(part), 0) * 1000);
+}
+
+export function formatTime(ms) {
+  const minutes = Math.floor(ms / 60000);
+  const seconds = ((ms % 60000) / 1000).toFixed(3).padStart(6, "0");
+  return `${minutes}:${seconds}`;
+}
+
+function markDirty(value = true) {
+  dirty = value;
+  slot(root, "dirty").textContent = dirty ? "Unsaved changes" : "";
+}
+
+function timeInput(cue, field, index) {
+  const input = el("input", { type: "text", class: "time", value: formatTime(cue[field]), "aria-label": `Cue ${index + 1} ${field === "start_ms" ? "start" : "end"}`, "data-testid": `cue-${field === "start_ms" ? "start" : "end"}` });
+  input.addEventListener("change", () => {
+    const ms = parseTime(input.value);
+    input.setCustomValidity(Number.isNaN(ms) ? "Write a time like 1:02.500" : "");
+    if (Number.isNaN(ms)) return input.reportValidity();
+    cue[field] = ms;
+    markDirty();
+    showCurrent();
+  });
+  return input;
+}
+
+function renderCues() {
+  slot(root, "cues").replaceChildren(...cues.map((cue, index) => {
+    const text = el("textarea", { rows: 2, maxlength: 500, "aria-label": `Cue ${index + 1} text`, "data-testid": "cue-text" });
+    text.value = cue.text;
+    text.addEventListener("input", () => {
+      cue.text = text.value;
+      markDirty();
+      showCurrent();
+    });
+    const remove = el("button", { type: "button", "aria-label": `Delete cue ${index + 1}`, "data-testid": "cue-delete" }, "Delete");
+    remove.addEventListener("click", () => {
+      cues.splice(index, 1);
+      markDirty();
+      renderCues();
+    });
+    const seek = el("button", { type: "button", "aria-label": `Play from cue ${index + 1}` }, "▶");
+    seek.addEventListener("click", () => {
+      video.currentTime = cue.start_ms / 1000;
+      video.play().catch(() => {});
+    });
+    return el("tr", { class: "cue-row", "data-testid": "cue-row" },
+      el("td", {}, timeInput(cue, "start_ms", index)),
+      el("td", {}, timeInput(cue, "end_ms", index)),
+      el("td", {}, text),
+      el("td", {}, el("div", { class: "cue-actions" }, seek, remove)));
+  }));
+  showCurrent();
+}
+
+/** The cue under the playhead, shown over the preview and highlighted in the list. */
+function showCurrent() {
+  const ms = video.currentTime * 1000;
+  const rows = slot(root, "cues").children;
+  const current = [];
+  cues.forEach((cue, index) => {
+    const on = cue.start_ms <= ms && ms < cue.end_ms;
+    rows[index]?.classList.toggle("is-current", on);
+    if (on) current.push(cue.text);
+  });
+  const box = slot(root, "preview-cue");
+  box.replaceChildren(...current.map((text) => el("span", {}, text)));
+}
+
+function showTracks() {
+  const options = tracks.map((t) => el("option", { value: t.language }, `${t.label} (${t.language}) · ${t.cue_count} cues`));
+  if (language && !tracks.some((t) => t.language === language)) options.push(el("option", { value: language }, `${language} (new, not saved)`));
+  languages.replaceChildren(...options);
+  languages.value = language ?? "";
+  languages.disabled = options.length === 0;
+  slot(root, "language-name").textContent = language ? `· ${language}` : "· choose or start a language";
+}
+
+async function open(lang) {
+  if (dirty && !confirm("Discard unsaved changes?")) {
+    languages.value = language;
+    return;
+  }
+  language = lang;
+  const track = tracks.find((t) => t.language === lang);
+  labelInput.value = track?.label ?? "";
+  cues = track ? (await api("GET", `${base}/${encodeURIComponent(lang)}`)).cues : [];
+  markDirty(false);
+  showTracks();
+  renderCues();
+}
+
+async function loadTracks() {
+  tracks = await api("GET", base);
+}
+
+function useAnswer(answer) {
+  cues = answer.cues;
+  language = answer.language;
+  labelInput.value = answer.label;
+  markDirty(false);
+}
+
+async function save() {
+  if (!language) return say(root, "error", "Choose a language first.");
+  const body = { cues: cues.map(({ start_ms, end_ms, text }) => ({ start_ms, end_ms, text })) };
+  if (labelInput.value.trim()) body.label = labelInput.value.trim();
+  try {
+    useAnswer(await api("PUT", `${base}/${encodeURIComponent(language)}`, { body }));
+    await loadTracks();
+    showTracks();
+    renderCues();
+    say(root, "error", "");
+    say(root, "notice", `Saved ${cues.length} cues in ${language}.`);
+  } catch (error) {
+    say(root, "notice", "");
+    say(root, "error", problem(error));
+  }
+}
+
+root.querySelector("[data-action=save]").addEventListener("click", save);
+root.querySelector("[data-action=add]").addEventListener("click", () => {
+  const start = Math.round(video.currentTime * 1000);
+  cues.push({ start_ms: start, end_ms: start + 2000, text: "New line" });
+  cues.sort((a, b) => a.start_ms - b.start_ms);
+  markDirty();
+  renderCues();
+});
+root.querySelector("[data-action=new]").addEventListener("click", () => {
+  const code = slot(root, "new-language").value.trim();
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return say(root, "error", "A language code looks like en, es or pt-BR.");
+  say(root, "error", "");
+  open(code).catch((error) => say(root, "error", problem(error)));
+  labelInput.value = labelInput.value || code;
+});
+root.querySelector("[data-action=delete-track]").addEventListener("click", async () => {
+  if (!language || !confirm(`Delete the ${language} subtitles?`)) return;
+  try {
+    if (tracks.some((t) => t.language === language)) await api("DELETE", `${base}/${encodeURIComponent(language)}`);
+    markDirty(false);
+    await loadTracks();
+    await open(tracks[0]?.language ?? null);
+    say(root, "notice", "Track deleted.");
+  } catch (error) {
+    say(root, "error", problem(error));
+  }
+});
+languages.addEventListener("change", () => open(languages.value).catch((error) => say(root, "error", problem(error))));
+
+root.querySelector("[data-form=upload]").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const code = language || slot(root, "new-language").value.trim() || data.default_language;
+  const form = new FormData(event.target);
+  if (labelInput.value.trim()) form.set("label", labelInput.value.trim());
+  const response = await fetch(`${base}/${encodeURIComponent(code)}`, { method: "POST", body: form, credentials: "same-origin" })
+    .catch(() => null);
+  const answer = response ? await response.json().catch(() => null) : null;
+  if (!response || !response.ok) {
+    say(root, "notice", "");
+    return say(root, "error", problem(new ApiError(response?.status ?? 0, answer)));
+  }
+  useAnswer(answer);
+  await loadTracks();
+  showTracks();
+  renderCues();
+  event.target.reset();
+  say(root, "error", "");
+  say(root, "notice", `Uploaded ${answer.cues.length} cues in ${answer.language}.`);
+});
+
+video.addEventListener("timeupdate", showCurrent);
+video.addEventListener("seeked", showCurrent);
+window.addEventListener("beforeunload", (event) => {
+  if (dirty) event.preventDefault();
+});
+
+if (data.playlist_url) {
+  attachStream(video, data.playlist_url, { onFatal: () => { slot(root, "preview-note").textContent = "The preview could not be loaded."; } });
+} else {
+  slot(root, "preview-note").textContent = "The episode is still being prepared: the preview appears once it is ready.";
+}
+window.__subtitleEditor = { get cues() { return cues; }, get language() { return language; }, get dirty() { return dirty; } };
+
+loadTracks()
+  .then(() => open(tracks[0]?.language ?? null))
+  .catch((error) => say(root, "error", problem(error)))
+  .finally(() => root.setAttribute("aria-busy", "false"));
