@@ -8,17 +8,18 @@ transactions always take the same unique-key locks in the same global order.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import case, func, select, text
+from sqlalchemy import Connection, case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
@@ -134,49 +135,44 @@ def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[R
     return parsed, rejected
 
 
+# A valid event as a table row, in EVENT_COLUMNS order.
+EventRow = tuple[int, str, str, int, int, str, int, datetime, datetime]
+
+
 def validate_batch(
     *,
     db: Session,
     raw_events: Sequence[Any],
     now: datetime,
+    account_id: int = 0,
     episodes: EpisodeFactsCache | None = None,
-) -> tuple[list[dict[str, Any]], list[RejectedEvent]]:
-    """The batch's valid events as table rows, and the rejects."""
+) -> tuple[list[EventRow], list[RejectedEvent]]:
+    """The batch's valid events as table rows (tuples in EVENT_COLUMNS order), and the rejects."""
     parsed, rejected = _parse(raw_events)
     episode_ids = {event.episode_id for _, event in parsed}
     facts = episodes.lookup(db, episode_ids) if episodes else _episode_facts(db, episode_ids)
-    rows: list[dict[str, Any]] = []
+    latest, earliest = now + FUTURE_SKEW, now - MAX_AGE
+    complete = EventKind.complete
+    rows: list[EventRow] = []
     for index, event in parsed:
         episode = facts.get(event.episode_id)
-        error = None
+        occurred_at = event.occurred_at
+        position_ms = event.position_ms
         if episode is None:
             error = f"episode_id: no episode {event.episode_id}"
-        elif event.occurred_at > now + FUTURE_SKEW:
+        elif occurred_at > latest:
             error = "occurred_at: in the future"
-        elif event.occurred_at < now - MAX_AGE:
+        elif occurred_at < earliest:
             error = "occurred_at: older than 7 days"
-        elif episode.duration_ms and event.position_ms > episode.duration_ms + POSITION_SLACK_MS:
-            error = f"position_ms: beyond the episode's end ({episode.duration_ms} ms)"
-        if error is not None or episode is None:
-            rejected.append(RejectedEvent(index=index, error=error or "invalid"))
+        elif (duration := episode.duration_ms) and position_ms > duration + POSITION_SLACK_MS:
+            error = f"position_ms: beyond the episode's end ({duration} ms)"
+        else:
+            if duration:
+                position_ms = duration if event.kind is complete else min(position_ms, duration)
+            row = (account_id, event.event_id, event.kind.value, episode.series_id)
+            rows.append((*row, event.episode_id, event.session_id, position_ms, occurred_at, now))
             continue
-        position_ms = event.position_ms
-        if episode.duration_ms:
-            position_ms = min(position_ms, episode.duration_ms)
-            if event.kind == EventKind.complete:
-                position_ms = episode.duration_ms
-        rows.append(
-            {
-                "event_id": event.event_id,
-                "kind": event.kind.value,
-                "series_id": episode.series_id,
-                "episode_id": event.episode_id,
-                "session_id": event.session_id,
-                "position_ms": position_ms,
-                "occurred_at": event.occurred_at,
-                "received_at": now,
-            }
-        )
+        rejected.append(RejectedEvent(index=index, error=error))
     rejected.sort(key=lambda r: r.index)
     return rows, rejected
 
@@ -186,12 +182,49 @@ EVENT_COLUMNS = (
     ("series_id", "integer"), ("episode_id", "integer"), ("session_id", "varchar"),
     ("position_ms", "integer"), ("occurred_at", "timestamptz"), ("received_at", "timestamptz"),
 )  # fmt: skip
-VIEW_COLUMNS = (
-    ("account_id", "integer"), ("session_id", "varchar"), ("episode_id", "integer"),
-    ("series_id", "integer"), ("started_at", "timestamptz"), ("last_at", "timestamptz"),
-    ("played", "boolean"), ("furthest_ms", "integer"), ("completed", "boolean"),
-    ("swiped_away", "boolean"), ("paywall_shown_at", "timestamptz"), ("unlocked", "boolean"),
-)  # fmt: skip
+_EVENT_NAMES = ", ".join(name for name, _ in EVENT_COLUMNS)
+_VIEW_NAMES = (
+    "account_id, session_id, episode_id, series_id, started_at, last_at, played, furthest_ms, "
+    "completed, swiped_away, paywall_shown_at, unlocked"
+)
+_VIEW_KEY = "account_id, session_id, episode_id"
+
+
+def _view_aggregates() -> str:
+    """A view row from its events (GROUP BY the view key): the same figures as rebuild_views,
+    as SQL both backends run."""
+    playing = ", ".join(f"'{kind.value}'" for kind in sorted(PLAYING_KINDS))
+
+    def flag(condition: str) -> str:
+        return f"max(CASE WHEN {condition} THEN 1 ELSE 0 END) = 1"
+
+    return ", ".join(
+        [
+            _VIEW_KEY, "min(series_id)", "min(occurred_at)", "max(occurred_at)",
+            flag(f"kind IN ({playing})"),
+            f"max(CASE WHEN kind IN ({playing}) THEN position_ms ELSE 0 END)",
+            flag("kind = 'complete'"), flag("kind = 'swipe_away'"),
+            "min(CASE WHEN kind = 'paywall_shown' THEN occurred_at END)", flag("kind = 'unlock'"),
+        ]
+    )  # fmt: skip
+
+
+def _merge_views(least: str, greatest: str) -> str:
+    """The upsert's merge of a stored view with new events' view: every column max/min/or."""
+    return (
+        f"ON CONFLICT ({_VIEW_KEY}) DO UPDATE SET "
+        f"started_at = {least}(episode_views.started_at, excluded.started_at), "
+        f"last_at = {greatest}(episode_views.last_at, excluded.last_at), "
+        "played = episode_views.played OR excluded.played, "
+        f"furthest_ms = {greatest}(episode_views.furthest_ms, excluded.furthest_ms), "
+        "completed = episode_views.completed OR excluded.completed, "
+        "swiped_away = episode_views.swiped_away OR excluded.swiped_away, "
+        # SQLite's min() with a NULL is NULL (PostgreSQL's LEAST skips NULLs): coalesce.
+        "paywall_shown_at = coalesce("
+        f"{least}(episode_views.paywall_shown_at, excluded.paywall_shown_at), "
+        "episode_views.paywall_shown_at, excluded.paywall_shown_at), "
+        "unlocked = episode_views.unlocked OR excluded.unlocked"
+    )
 
 
 def _unnest(columns: tuple[tuple[str, str], ...]) -> str:
@@ -202,71 +235,95 @@ def _unnest(columns: tuple[tuple[str, str], ...]) -> str:
     return f"SELECT {names} FROM unnest({arrays}) AS rows({names})"
 
 
-# PostgreSQL: rows as arrays, taken in key order so concurrent batches lock in one order.
-PG_INSERT_EVENTS = text(
-    f"INSERT INTO playback_events ({', '.join(n for n, _ in EVENT_COLUMNS)}) "
+# PostgreSQL: one statement, one round trip. The events go in in key order (ON CONFLICT DO
+# NOTHING: duplicates skipped), the new ones are folded into their views, which are upserted
+# in key order, so concurrent batches take the unique-key locks in one global order; the
+# answer is the number of new events. (A data-modifying WITH runs to completion, and the views'
+# sorted aggregate reads every new event before it writes its first view.)
+PG_INGEST = text(
+    f"WITH new AS (INSERT INTO playback_events ({_EVENT_NAMES}) "
     f"{_unnest(EVENT_COLUMNS)} ORDER BY account_id, event_id "
-    "ON CONFLICT (account_id, event_id) DO NOTHING RETURNING event_id"
-)
-PG_UPSERT_VIEWS = text(
-    f"INSERT INTO episode_views ({', '.join(n for n, _ in VIEW_COLUMNS)}) "
-    f"{_unnest(VIEW_COLUMNS)} ORDER BY account_id, session_id, episode_id "
-    "ON CONFLICT (account_id, session_id, episode_id) DO UPDATE SET "
-    "started_at = LEAST(episode_views.started_at, excluded.started_at), "
-    "last_at = GREATEST(episode_views.last_at, excluded.last_at), "
-    "played = episode_views.played OR excluded.played, "
-    "furthest_ms = GREATEST(episode_views.furthest_ms, excluded.furthest_ms), "
-    "completed = episode_views.completed OR excluded.completed, "
-    "swiped_away = episode_views.swiped_away OR excluded.swiped_away, "
-    "paywall_shown_at = LEAST(episode_views.paywall_shown_at, excluded.paywall_shown_at), "
-    "unlocked = episode_views.unlocked OR excluded.unlocked"
+    "ON CONFLICT (account_id, event_id) DO NOTHING "
+    "RETURNING account_id, session_id, episode_id, series_id, kind, position_ms, occurred_at), "
+    f"views AS (INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} FROM new "
+    f"GROUP BY {_VIEW_KEY} ORDER BY {_VIEW_KEY} {_merge_views('LEAST', 'GREATEST')}) "
+    "SELECT count(*) FROM new"
 )
 
-
-def as_arrays(
-    rows: Sequence[dict[str, Any]], columns: tuple[tuple[str, str], ...]
-) -> dict[str, list[Any]]:
-    return {name: [row[name] for row in rows] for name, _ in columns}
-
-
-@dataclass(frozen=True)
-class _Statements:
-    insert_events: Any
-    upsert_views: Any
+# SQLite (one writer at a time, so no lock order to keep): the new events' ids back from the
+# insert, then their views folded and upserted from the stored rows in one statement.
+_SQLITE_EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SQLITE_UPSERT_VIEWS = (
+    f"INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} "
+    "FROM playback_events WHERE account_id = ? AND event_id IN (SELECT value FROM json_each(?)) "
+    f"GROUP BY {_VIEW_KEY} ORDER BY {_VIEW_KEY} {_merge_views('min', 'max')}"
+)
 
 
 @cache
-def _sqlite_statements() -> _Statements:
-    """SQLite's two ingestion statements, built once and run as executemany (SQLAlchemy
-    batches the rows into multi-row VALUES with RETURNING; the compiled form is cached)."""
-    insert_events = (
-        sqlite.insert(PlaybackEvent)
-        .on_conflict_do_nothing(index_elements=["account_id", "event_id"])
-        .returning(PlaybackEvent.event_id)
-    )
-    upsert = sqlite.insert(EpisodeView)
-    new = upsert.excluded
-    table = EpisodeView.__table__.c
-    upsert_views = upsert.on_conflict_do_update(
-        index_elements=["account_id", "session_id", "episode_id"],
-        set_={
-            # SQLite's two-argument min() and max() are scalar functions.
-            "started_at": func.min(table.started_at, new.started_at),
-            "last_at": func.max(table.last_at, new.last_at),
-            "played": table.played | new.played,
-            "furthest_ms": func.max(table.furthest_ms, new.furthest_ms),
-            "completed": table.completed | new.completed,
-            "swiped_away": table.swiped_away | new.swiped_away,
-            # min() with a NULL is NULL here (PostgreSQL's LEAST skips NULLs): coalesce.
-            "paywall_shown_at": func.coalesce(
-                func.min(table.paywall_shown_at, new.paywall_shown_at),
-                table.paywall_shown_at,
-                new.paywall_shown_at,
-            ),
-            "unlocked": table.unlocked | new.unlocked,
-        },
-    )
-    return _Statements(insert_events=insert_events, upsert_views=upsert_views)
+def sqlite_events_insert(rows: int, *, returning: bool) -> str:
+    """A multi-row INSERT of `rows` events (the statement text is cached per row count)."""
+    values = ", ".join([_SQLITE_EVENT_VALUES] * rows)
+    tail = " ON CONFLICT (account_id, event_id) DO NOTHING RETURNING event_id" if returning else ""
+    return f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES {values}{tail}"
+
+
+# Rows per INSERT on SQLite: SQLite keeps each distinct statement text prepared (per
+# connection, 128 of them), and preparing a statement of hundreds of rows costs about as much
+# as running it; in chunks of at most 64 rows, every statement text is one of 64.
+SQLITE_CHUNK = 64
+
+
+def _sqlite_insert_events(connection: Connection, rows: Sequence[EventRow]) -> list[str]:
+    """Insert the rows (skipping those already stored); the ids of the new ones."""
+    params = sqlite_params(rows)
+    width = len(EVENT_COLUMNS)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    new_ids: list[str] = []
+    for start in range(0, len(rows), SQLITE_CHUNK):
+        count = min(SQLITE_CHUNK, len(rows) - start)
+        insert = sqlite_events_insert(count, returning=True)
+        cursor.execute(insert, params[start * width : (start + count) * width])
+        new_ids.extend(event_id for (event_id,) in cursor.fetchall())
+    cursor.close()
+    return new_ids
+
+
+def sqlite_time(value: datetime) -> str:
+    """A UTC time as SQLAlchemy stores it in SQLite (`YYYY-MM-DD HH:MM:SS.ffffff`, naive)."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def sqlite_params(rows: Sequence[EventRow]) -> list[Any]:
+    """Event rows as the flat parameter list of sqlite_events_insert (times as stored)."""
+    params: list[Any] = []
+    received: dict[datetime, str] = {}
+    for row in rows:
+        at = received.get(row[8])
+        if at is None:
+            at = received[row[8]] = sqlite_time(row[8])
+        params.extend(row[:7])
+        params.append(sqlite_time(row[7]))
+        params.append(at)
+    return params
+
+
+def as_arrays(
+    rows: Sequence[Sequence[Any]], columns: tuple[tuple[str, str], ...]
+) -> dict[str, list[Any]]:
+    """Rows (tuples in `columns` order) as one list per column, for the unnest statements."""
+    by_column = zip(*rows, strict=True)
+    return {name: list(values) for (name, _), values in zip(columns, by_column, strict=True)}
+
+
+_SQLITE_WRITER = threading.Lock()
+
+
+def batch_writer(db: Session) -> AbstractContextManager[Any]:
+    """Held around a batch's writes and commit. On SQLite (one writer at a time anyway) this
+    process's batches queue on a lock and start the moment the previous one commits, instead of
+    SQLite's busy handler polling with sleeps of 1, 2, 5, 10… ms; PostgreSQL needs nothing."""
+    return _SQLITE_WRITER if db.get_bind().dialect.name == "sqlite" else nullcontext()
 
 
 def ingest(
@@ -280,72 +337,25 @@ def ingest(
     """Store a batch of one viewer's events: new ones once, duplicates ignored, bad ones
     reported by index; the views the new events belong to are updated in the same transaction."""
     now = now or utcnow()
-    rows, rejected = validate_batch(db=db, raw_events=raw_events, now=now, episodes=episodes)
-    unique: dict[str, dict[str, Any]] = {}
+    rows, rejected = validate_batch(
+        db=db, raw_events=raw_events, now=now, account_id=account_id, episodes=episodes
+    )
+    unique: dict[str, EventRow] = {}
     for row in rows:
-        unique.setdefault(row["event_id"], {**row, "account_id": account_id})
+        unique.setdefault(row[1], row)
     ordered = [unique[event_id] for event_id in sorted(unique)]
-    new_ids: set[str] = set()
+    accepted = 0
     if ordered:
         connection = db.connection()
         if connection.dialect.name == "postgresql":
-            result = connection.execute(PG_INSERT_EVENTS, as_arrays(ordered, EVENT_COLUMNS))
+            accepted = connection.execute(PG_INGEST, as_arrays(ordered, EVENT_COLUMNS)).scalar_one()
         else:
-            result = connection.execute(_sqlite_statements().insert_events, ordered)
-        new_ids = set(result.scalars())
-    upsert_views(db=db, events=[row for row in ordered if row["event_id"] in new_ids])
-    return IngestResult(
-        accepted=len(new_ids), duplicates=len(rows) - len(new_ids), rejected=rejected
-    )
-
-
-def fold_views(events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events folded into view rows, one per (viewer, session, episode), in key order."""
-    views: dict[tuple[int, str, int], dict[str, Any]] = {}
-    for event in events:
-        key = (event["account_id"], event["session_id"], event["episode_id"])
-        kind = event["kind"]
-        at = event["occurred_at"]
-        view = views.get(key)
-        if view is None:
-            view = views[key] = {
-                "account_id": key[0],
-                "session_id": key[1],
-                "episode_id": key[2],
-                "series_id": event["series_id"],
-                "started_at": at,
-                "last_at": at,
-                "played": False,
-                "furthest_ms": 0,
-                "completed": False,
-                "swiped_away": False,
-                "paywall_shown_at": None,
-                "unlocked": False,
-            }
-        view["started_at"] = min(view["started_at"], at)
-        view["last_at"] = max(view["last_at"], at)
-        if kind in PLAYING_KINDS:
-            view["played"] = True
-            view["furthest_ms"] = max(view["furthest_ms"], event["position_ms"])
-        view["completed"] |= kind == EventKind.complete
-        view["swiped_away"] |= kind == EventKind.swipe_away
-        view["unlocked"] |= kind == EventKind.unlock
-        if kind == EventKind.paywall_shown:
-            shown = view["paywall_shown_at"]
-            view["paywall_shown_at"] = at if shown is None else min(shown, at)
-    return [views[key] for key in sorted(views)]
-
-
-def upsert_views(*, db: Session, events: Sequence[dict[str, Any]]) -> None:
-    """Merge events into their views; every merge is max/min/or, so order never matters."""
-    views = fold_views(events)
-    if not views:
-        return
-    connection = db.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(PG_UPSERT_VIEWS, as_arrays(views, VIEW_COLUMNS))
-    else:
-        connection.execute(_sqlite_statements().upsert_views, views)
+            new_ids = _sqlite_insert_events(connection, ordered)
+            accepted = len(new_ids)
+            if new_ids:
+                views = (account_id, json.dumps(new_ids))
+                connection.exec_driver_sql(SQLITE_UPSERT_VIEWS, views)
+    return IngestResult(accepted=accepted, duplicates=len(rows) - accepted, rejected=rejected)
 
 
 def rebuild_views(*, db: Session, series_id: int | None = None) -> None:

@@ -420,6 +420,7 @@ function initModeration() {
         showError(error);
       }
     });
+    for (const button of form.querySelectorAll("button")) button.disabled = false;
   }
 }
 
