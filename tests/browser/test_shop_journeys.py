@@ -1,35 +1,43 @@
 """Shoppable episodes in a real Chromium: the product card over the playing episode, the sheet,
-and buying from it (cart, checkout with the sandbox card, the paid order).
+and buying from it (cart, checkout with the sandbox card, the paid order), then what the brand's
+dashboard and the creator's earnings page show for it.
 
-One 8-second episode with a hoodie placed from 2 s to 6 s (a brand's product, a campaign the
-series' creator accepted). Waits are on what the viewer sees and on the video's own clock.
+Two series of one 8-second episode each, a hoodie placed from 2 s to 6 s in both (a brand's
+product, one campaign per series that their creator accepted): the card test watches the first,
+the buying journey the second, so that placement's numbers are the journey's alone. Waits are on
+what the viewer sees and on the video's own clock. The brand and the creator sign in with a real
+cookie session.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.deps import SESSION_COOKIE
+from microdrama.accounts.models import Role, SessionKind
 from microdrama.catalog.models import Series
-from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
-from microdrama.shop import reports
+from microdrama.config import Settings
+from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.models import ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
-from tests.browser.conftest import SeriesPlan, Site, serve_site
+from tests.browser.conftest import DESKTOP, SeriesPlan, Site, serve_site
 
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 30_000
 SERIES = "Shop Girl"
+BUY_SERIES = "Shop Girl: The Wedding"
 PRODUCT = "Contract Bride hoodie"
 IMAGE = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E"
@@ -39,15 +47,23 @@ PLAYING = """(episodeId) => window.__player && window.__player.episodeId === epi
   && window.__player.video.currentTime > 0.2 && !window.__player.video.paused"""
 
 
-def _place_a_product(database_url: str, series_id: int, episode_id: int) -> None:
+@dataclass
+class Placed:
+    watch_placement_id: int  # in SERIES: the card test's
+    buy_placement_id: int  # in BUY_SERIES: the buying journey's
+    brand_token: str
+    creator_token: str
+
+
+def _place_products(database_url: str, site: Site) -> Placed:
+    """The brand Maison's hoodie, placed from 2 s to 6 s in the first episode of each series (a
+    campaign at 12 % per series, accepted by their creator); cookie sessions for the brand and
+    the creator."""
+    settings = Settings(environment="test", data_dir=site.data_dir, database_url=database_url)
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)
     with session_scope(factory) as db:
         brand = accounts.create_account(db=db, display_name="Maison", role=Role.brand)
-        series = db.get(Series, series_id)
-        assert series is not None
-        creator = accounts.get(db=db, account_id=series.owner_id)
-        assert creator is not None
         product = shop.create_product(
             db=db,
             brand=brand,
@@ -64,46 +80,91 @@ def _place_a_product(database_url: str, series_id: int, episode_id: int) -> None
                 ],
             ),
         )
-        campaign = shop.create_campaign(
-            db=db,
-            brand=brand,
-            data=CampaignCreate(
-                series_id=series_id,
-                title="Autumn drop",
-                budget_cents=500_000,
-                starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                ends_at=datetime(2027, 1, 1, tzinfo=UTC),
-                commission_percent=12,
-            ),
+        placement_ids = []
+        for title in (SERIES, BUY_SERIES):
+            seeded = site.series[title]
+            series = db.get(Series, seeded.id)
+            assert series is not None
+            creator = accounts.get(db=db, account_id=series.owner_id)
+            assert creator is not None
+            creator.role = Role.creator
+            campaign = shop.create_campaign(
+                db=db,
+                brand=brand,
+                data=CampaignCreate(
+                    series_id=seeded.id,
+                    title=f"Autumn drop · {title}",
+                    budget_cents=500_000,
+                    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+                    commission_percent=12,
+                ),
+            )
+            shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
+            placement = shop.create_placement(
+                db=db,
+                author=brand,
+                campaign=campaign,
+                data=PlacementCreate(
+                    episode_id=seeded.episode_ids[0],
+                    product_id=product.id,
+                    start_ms=2_000,
+                    end_ms=6_000,
+                    x_permille=80,
+                    y_permille=450,
+                ),
+            )
+            db.flush()
+            placement_ids.append(placement.id)
+        brand_token, _ = accounts.start_session(
+            db=db, settings=settings, account=brand, kind=SessionKind.cookie
         )
-        shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
-        shop.create_placement(
-            db=db,
-            author=brand,
-            campaign=campaign,
-            data=PlacementCreate(
-                episode_id=episode_id,
-                product_id=product.id,
-                start_ms=2_000,
-                end_ms=6_000,
-                x_permille=80,
-                y_permille=450,
-            ),
+        creator_token, _ = accounts.start_session(
+            db=db, settings=settings, account=creator, kind=SessionKind.cookie
         )
+        placed = Placed(placement_ids[0], placement_ids[1], brand_token, creator_token)
     engine.dispose()
+    return placed
 
 
 @pytest.fixture(scope="module")
 def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    plan = [SeriesPlan(SERIES, "romance", "teal", [8.0])]
+    plan = [
+        SeriesPlan(SERIES, "romance", "teal", [8.0]),
+        SeriesPlan(BUY_SERIES, "romance", "purple", [8.0]),
+    ]
     with serve_site(database_url, tmp_path_factory, plan) as served:
-        seeded = served.series[SERIES]
-        _place_a_product(database_url, seeded.id, seeded.episode_ids[0])
         yield served
 
 
+@pytest.fixture(scope="module")
+def placed(database_url: str, site: Site) -> Placed:
+    return _place_products(database_url, site)
+
+
+@pytest.fixture
+def signed_in(browser: Browser, site: Site) -> Iterator[Callable[[str], Page]]:
+    """Pages (desktop) of accounts signed in with a cookie session; no page may throw."""
+    contexts = []
+    errors: list[str] = []
+
+    def open_page(token: str) -> Page:
+        context = browser.new_context(base_url=site.base_url, viewport=DESKTOP)
+        context.set_default_timeout(20_000)
+        context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": site.base_url}])
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not errors, errors
+
+
 def test_the_product_card_shows_during_its_placement_and_opens_the_sheet_while_playing(
-    phone_page: Page, site: Site
+    phone_page: Page, site: Site, placed: Placed
 ) -> None:
     page = phone_page
     episode = site.series[SERIES].episode_ids[0]
@@ -155,42 +216,35 @@ def test_the_product_card_shows_during_its_placement_and_opens_the_sheet_while_p
     expect(sheet.get_by_test_id("product-title")).to_have_text(PRODUCT)
 
 
-def _shop_numbers(database_url: str) -> dict[str, int]:
-    """The hoodie's stock, its placement's clicks and orders, and the creator's commission."""
+def _stock(database_url: str) -> int:
+    """The stock of the hoodie's M / Red variant."""
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as db:
         stock = db.scalar(select(ProductVariant.stock).where(ProductVariant.sku == "HOODIE-1-M"))
-        brand = db.scalar(select(Account).where(Account.display_name == "Maison"))
-        series = db.scalar(select(Series).where(Series.title == SERIES))
-        assert brand is not None and series is not None and stock is not None
-        creator = accounts.get(db=db, account_id=series.owner_id)
-        assert creator is not None
-        today = utcnow().date()
-        period = reports.date_range(since=today, until=today, today=today)
-        funnel = reports.funnels(db=db, brand=brand, group_by="placement", period=period)
-        earned = reports.commissions(db=db, creator=creator, period=period)
     engine.dispose()
-    [row] = funnel["rows"]
-    return {
-        "stock": stock,
-        "clicks": row["clicks"],
-        "orders": row["orders"],
-        "commission_cents": earned["total_commission_cents"],
-    }
+    assert stock is not None
+    return stock
 
 
-def test_a_viewer_buys_from_the_episode_and_the_order_is_paid(
-    phone_page: Page, site: Site, database_url: str
+def test_a_viewer_buys_from_the_episode_and_the_brand_and_the_creator_see_it(
+    phone_page: Page,
+    site: Site,
+    placed: Placed,
+    database_url: str,
+    signed_in: Callable[[str], Page],
 ) -> None:
     page = phone_page
-    before = _shop_numbers(database_url)
-    episode = site.series[SERIES].episode_ids[0]
+    stock_before = _stock(database_url)
+    episode = site.series[BUY_SERIES].episode_ids[0]
     page.goto(f"/watch/{episode}")
     page.wait_for_function(PLAYING, arg=episode, timeout=WAIT_MS)
 
-    # During the episode: tap the card, add to cart; the episode keeps playing.
+    # During the episode: the card slides in within a second of 2 s; tap it, add to cart; the
+    # episode keeps playing.
     card = page.get_by_test_id("product-card")
     expect(card).to_be_visible(timeout=WAIT_MS)
+    shown_at = page.evaluate(f"window.__shop.shown[{placed.buy_placement_id}].currentTime")
+    assert 1.9 <= shown_at <= 3.0, shown_at
     card.click()
     sheet = page.get_by_test_id("product-sheet")
     expect(sheet.get_by_test_id("product-title")).to_have_text(PRODUCT)
@@ -236,8 +290,48 @@ def test_a_viewer_buys_from_the_episode_and_the_order_is_paid(
     expect(page.get_by_test_id("order-row")).to_have_count(1)
     expect(page.get_by_test_id("order-row")).to_contain_text("Paid")
 
-    after = _shop_numbers(database_url)
-    assert after["stock"] == before["stock"] - 1
-    assert after["clicks"] == before["clicks"] + 1
-    assert after["orders"] == before["orders"] + 1
-    assert after["commission_cents"] == before["commission_cents"] + 588  # 12 % of $49.00
+    # Stock went down by one: the database, and the brand's products page.
+    assert _stock(database_url) == stock_before - 1
+    brand = signed_in(placed.brand_token)
+    brand.goto("/brand/products")
+    variant = (
+        brand.get_by_test_id("product")
+        .filter(has_text=PRODUCT)
+        .get_by_test_id("variant-row")
+        .filter(has_text="M / Red")
+    )
+    expect(variant.get_by_test_id("variant-stock")).to_have_value(str(stock_before - 1))
+
+    # The brand's dashboard, grouped by placement: one click and one order on that placement.
+    brand.goto("/brand?group_by=campaign")
+    brand.get_by_test_id("group-switch").get_by_role("button", name="Placement").click()
+    expect(
+        brand.get_by_test_id("group-switch").get_by_role("button", name="Placement")
+    ).to_have_attribute("aria-pressed", "true")
+    row = brand.locator(
+        f'[data-testid="funnel-row"][data-key="placement:{placed.buy_placement_id}"]'
+    )
+    expect(row).to_contain_text(PRODUCT)
+    expect(row.get_by_test_id("funnel-clicks")).to_have_text("1")
+    expect(row.get_by_test_id("funnel-carts")).to_have_text("1")
+    expect(row.get_by_test_id("funnel-orders")).to_have_text("1")
+    expect(row.get_by_test_id("funnel-revenue")).to_have_text("$49.00")
+    expect(row.get_by_test_id("funnel-commission")).to_have_text("$5.88")  # 12 % of $49.00
+    expect(brand).to_have_url(re.compile(r"group_by=placement"))
+    if shots:
+        brand.screenshot(path=str(Path(shots) / "journey-brand-dashboard.png"), full_page=True)
+
+    # The creator's earnings: the commission on that placement, and in total.
+    creator = signed_in(placed.creator_token)
+    creator.goto("/studio/earnings")
+    earned = creator.locator(
+        f'[data-testid="earnings-row"][data-placement-id="{placed.buy_placement_id}"]'
+    )
+    expect(earned).to_contain_text(BUY_SERIES)
+    expect(earned).to_contain_text("Maison")
+    expect(earned.get_by_test_id("earnings-orders")).to_have_text("1")
+    expect(earned.get_by_test_id("earnings-revenue")).to_have_text("$49.00")
+    expect(earned.get_by_test_id("earnings-commission")).to_have_text("$5.88")
+    expect(creator.get_by_test_id("earnings-total")).to_have_text("$5.88")
+    if shots:
+        creator.screenshot(path=str(Path(shots) / "journey-studio-earnings.png"), full_page=True)

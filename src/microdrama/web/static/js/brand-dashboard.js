@@ -20,6 +20,9 @@ window.__dashboard = state;
 
 const roas = (value) => (value === null || value === undefined ? "–" : `${(value / 1000).toFixed(2)}×`);
 const count = (n) => n.toLocaleString("en-US");
+// The cells' test ids (funnel-clicks, funnel-orders, …), in the order of the table's columns.
+const COLUMNS = ["impressions", "viewers", "clicks", "ctr", "carts", "cart-rate", "orders", "order-rate", "revenue", "commission", "roas"];
+const cell = (text, i) => el("td", { text, dataset: { testid: `funnel-${COLUMNS[i]}` } });
 
 function query() {
   const q = new URLSearchParams({ group_by: state.group_by });
@@ -52,7 +55,7 @@ function renderTable(report) {
         "tr",
         { dataset: { testid: "funnel-row", key: row.key } },
         el("td", { text: row.label }),
-        ...cells(row, report.currency).map((text) => el("td", { text })),
+        ...cells(row, report.currency).map(cell),
       ),
     ),
   );
@@ -61,7 +64,7 @@ function renderTable(report) {
       "tr",
       { dataset: { testid: "funnel-totals" } },
       el("td", { text: "Total" }),
-      ...cells(report.totals, report.currency).map((text) => el("td", { text })),
+      ...cells(report.totals, report.currency).map(cell),
     ),
   );
   slot("empty").hidden = report.rows.length > 0;

@@ -23,9 +23,9 @@ async function load() {
           { dataset: { testid: "earnings-row", placementId: row.placement_id } },
           el("td", { text: `${row.series_title} · Ep ${row.episode_number} · ${row.product_title} (#${row.placement_id})` }),
           el("td", { text: row.brand_name }),
-          el("td", { text: String(row.orders) }),
-          el("td", { text: money(row.revenue_cents, report.currency) }),
-          el("td", { text: money(row.commission_cents, report.currency) }),
+          el("td", { text: String(row.orders), dataset: { testid: "earnings-orders" } }),
+          el("td", { text: money(row.revenue_cents, report.currency), dataset: { testid: "earnings-revenue" } }),
+          el("td", { text: money(row.commission_cents, report.currency), dataset: { testid: "earnings-commission" } }),
         ),
       ),
     );
