@@ -42,9 +42,15 @@ function actions(payout) {
   return cell;
 }
 
+let latestLoad = 0;
+
 async function load() {
+  // Only the newest answer is drawn: a slow reload after a decision must not overwrite the
+  // list of a filter chosen since.
+  const mine = ++latestLoad;
   const query = filter.value ? `?status=${filter.value}` : "";
   const payouts = await api("GET", `/api/admin/payouts${query}`);
+  if (mine !== latestLoad) return;
   slot(root, "rows").replaceChildren(...payouts.map((p) => el("tr", { "data-testid": "admin-payout-row", "data-id": p.id, "data-status": p.status },
     el("td", {}, String(p.id)),
     el("td", {}, `${p.account_name} (${p.account_role}${p.account_email ? `, ${p.account_email}` : ""})`),
