@@ -38,7 +38,8 @@ def test_the_funnel_by_placement_campaign_and_series_counts_what_viewers_did(
     assert by_placement["until"] == utcnow().date().isoformat()
     rows = {row["key"]: row for row in by_placement["rows"]}
     row = rows[f"placement:{first['id']}"]
-    assert row["label"] == "Ep 1 · Contract Bride hoodie · 0:05\u20130:12"
+    assert row["label"] == f"{row['series_title']} · Ep 1 · Contract Bride hoodie · 0:05\u20130:12"
+    assert row["series_title"]  # two series' placements must not look alike
     assert (row["impressions"], row["unique_viewers"], row["clicks"]) == (2, 2, 1)
     assert (row["add_to_carts"], row["orders"], row["revenue_cents"]) == (0, 0, 0)
     assert (row["click_through_permille"], row["roas_permille"]) == (500, None)

@@ -179,9 +179,10 @@ def _groups(
             episode = catalog.get_episode(db=db, episode_id=p.episode_id)
             number = episode.number if episode else None
             span = f"{_clock(p.start_ms)}\u2013{_clock(p.end_ms)}"
+            series_title = series_titles[campaign.series_id]
             groups[p.id] = _Group(
                 key=f"placement:{p.id}",
-                label=f"Ep {number} · {p.product.title} · {span}",
+                label=f"{series_title} · Ep {number} · {p.product.title} · {span}",
                 series_id=campaign.series_id,
                 series_title=series_titles[campaign.series_id],
                 campaign_id=campaign.id,
