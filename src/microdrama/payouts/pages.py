@@ -7,11 +7,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microdrama.accounts.models import Role
-from microdrama.admin.pages import page_account, render
 from microdrama.db import DbSession
 from microdrama.errors import DomainError
 from microdrama.payouts import service
 from microdrama.wallet.models import LedgerAccountKind
+from microdrama.web.routes import page_account
+from microdrama.web.routes import render_page as render
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,13 +8,12 @@ campaign, its episodes and products) and leave the rest to ES modules talking to
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.deps import ensure_device_token, known_viewer
+from microdrama.accounts.deps import ensure_device_token
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
@@ -22,7 +21,7 @@ from microdrama.errors import NotFound
 from microdrama.paywall.entitlement import entitlement
 from microdrama.shop import service
 from microdrama.shop.models import Campaign
-from microdrama.web.routes import PAGE_CACHE, templates
+from microdrama.web.routes import PAGE_CACHE, page_account, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,18 +41,8 @@ def _render(
 
 def _who(request: Request, db: DbSession, role: Role) -> Account | Response:
     """The signed-in account with this role (admins pass); else the sign-in page or a 403."""
-    account = known_viewer(request, db)
-    if account is None or account.is_guest:
-        target = quote(request.url.path, safe="/")
-        return RedirectResponse(f"/signin?next={target}", status_code=303)
-    if account.role not in (role, Role.admin):
-        message = (
-            "This page is for brand accounts."
-            if role == Role.brand
-            else "This page is for creators."
-        )
-        return _render(request, "not_found.html", {"message": message}, status_code=403)
-    return account
+    refusal = "This page is for creators." if role == Role.creator else None
+    return page_account(request, db, role, refusal=refusal)
 
 
 def _context(account: Account, section: str, **data: Any) -> dict[str, Any]:

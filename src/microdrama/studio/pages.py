@@ -15,7 +15,7 @@ from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.studio import service
-from microdrama.web.routes import templates
+from microdrama.web.routes import page_account, templates
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "private, no-store"}
@@ -90,16 +90,9 @@ def edit_series(series_id: int, request: Request, db: DbSession) -> Response:
 @router.get("/admin/moderation", response_class=HTMLResponse)
 def moderation(request: Request, db: DbSession) -> Response:
     """The review queue: approve now, schedule, or reject with a reason."""
-    account = _account(request, db)
-    if account is None:
-        return RedirectResponse("/signin?next=/admin/moderation", status_code=303)
-    if account.role != Role.admin:
-        return _page(
-            request,
-            "not_found.html",
-            {"message": "Only operators can moderate series."},
-            status=403,
-        )
+    account = page_account(request, db, Role.admin, refusal="Only operators can moderate series.")
+    if isinstance(account, Response):
+        return account
     queue = service.moderation_queue(db=db, storage=request.app.state.storage)
     return _page(
         request,

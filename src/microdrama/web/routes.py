@@ -12,9 +12,10 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
@@ -22,7 +23,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from microdrama.accounts.deps import CurrentViewer, ensure_device_token, known_viewer
-from microdrama.accounts.models import Account
+from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
@@ -46,6 +47,30 @@ PAGE_CACHE = "private, no-cache"
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
+
+
+def render_page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """A page for one viewer (never kept by shared caches)."""
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers={"Cache-Control": PAGE_CACHE}
+    )
+
+
+def page_account(
+    request: Request, db: DbSession, role: Role, *, refusal: str | None = None
+) -> Account | Response:
+    """The signed-in account if it has the role (admins always); otherwise the answer to give:
+    guests go to sign in and come back, other roles get a 403 page saying `refusal`."""
+    account = known_viewer(request, db)
+    if account is None or account.is_guest:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    if account.role not in {role, Role.admin}:
+        message = refusal or f"This page is for {role.value} accounts."
+        return render_page(request, "not_found.html", {"message": message}, status_code=403)
+    return account
 
 
 @cache
