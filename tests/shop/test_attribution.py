@@ -11,39 +11,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.shop.models import PlacementEvent
-from tests.shop.helpers import (
-    Headers,
-    creator_with_series,
-    list_product,
-    request_campaign,
-    signed_in,
-)
+from tests.shop.helpers import Headers, placed_campaign, signed_in
 
 
 def _placed(
     client: TestClient, db_factory: sessionmaker[Session], settings: Settings
 ) -> tuple[Headers, dict[str, Any], list[dict[str, Any]]]:
     """A brand with an accepted campaign and two placements (episodes 1 and 2)."""
-    brand, _ = signed_in(db_factory, settings, role=Role.brand, name="Maison")
-    creator, series = creator_with_series(db_factory, settings)
-    product = list_product(client, brand)
-    campaign = request_campaign(client, brand, series.id)
-    client.post(f"/api/studio/campaigns/{campaign['id']}/accept", headers=creator)
-    placements = []
-    for episode in series.episodes[:2]:
-        response = client.post(
-            f"/api/brand/campaigns/{campaign['id']}/placements",
-            json={
-                "episode_id": episode.id,
-                "product_id": product["id"],
-                "start_ms": 5_000,
-                "end_ms": 12_000,
-            },
-            headers=brand,
-        )
-        assert response.status_code == 201, response.text
-        placements.append(response.json())
-    return brand, campaign, placements
+    shop = placed_campaign(client, db_factory, settings, brand_name="Maison")
+    return shop["brand"], shop["campaign"], shop["placements"]
 
 
 def _event(client: TestClient, placement_id: int, kind: str, event_id: str) -> int:
