@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, exists, func, null, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -183,6 +185,89 @@ def _upsert_unlocks(dialect: str) -> Any:
     )
 
 
+def _unlocks_bought(transaction_id: ColumnElement[int]) -> Any:
+    """PostgreSQL: the unlock rows a payment buys, as an INSERT ... SELECT (the same upsert as
+    _grant_unlocks) from the payment's transaction id, sent in the payment's statement."""
+    bought = (
+        func.unnest(
+            bindparam("bought_episode_ids", type_=ARRAY(Integer)),
+            bindparam("bought_series_ids", type_=ARRAY(Integer)),
+        )
+        .table_valued("episode_id", "series_id")
+        .render_derived(name="bought")
+    )
+    upsert = postgresql.insert(_unlocks).from_select(
+        [
+            "account_id",
+            "episode_id",
+            "series_id",
+            "method",
+            "price_coins",
+            "ledger_transaction_id",
+            "created_at",
+            "revoked_at",
+        ],
+        select(
+            bindparam("bought_account_id", type_=_unlocks.c.account_id.type),
+            bought.c.episode_id,
+            bought.c.series_id,
+            bindparam("bought_method", type_=_unlocks.c.method.type),
+            bindparam("bought_price_coins", type_=_unlocks.c.price_coins.type),
+            transaction_id,
+            bindparam("bought_at", type_=_unlocks.c.created_at.type),
+            null(),
+        ),
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[_unlocks.c.account_id, _unlocks.c.episode_id],
+        set_={
+            "method": upsert.excluded.method,
+            "price_coins": upsert.excluded.price_coins,
+            "ledger_transaction_id": upsert.excluded.ledger_transaction_id,
+            "created_at": upsert.excluded.created_at,
+            "revoked_at": None,
+        },
+    )
+
+
+def _paid_for_unlocks(
+    db: Session,
+    *,
+    viewer_id: int,
+    episodes: Sequence[tuple[int, int]],
+    method: UnlockMethod,
+    price_coins: int,
+) -> wallet.PaidFor:
+    """The unlock rows a payment buys, for wallet.spend_for_unlock to write with the payment."""
+    return wallet.PaidFor(
+        statement=_unlocks_bought,
+        params={
+            "bought_account_id": viewer_id,
+            "bought_episode_ids": [episode_id for episode_id, _series_id in episodes],
+            "bought_series_ids": [series_id for _episode_id, series_id in episodes],
+            "bought_method": method,
+            "bought_price_coins": price_coins,
+            "bought_at": utcnow(),
+        },
+        record=lambda transaction_id: _grant_unlocks(
+            db,
+            viewer_id=viewer_id,
+            episodes=episodes,
+            method=method,
+            price_coins=price_coins,
+            ledger_transaction_id=transaction_id,
+        ),
+    )
+
+
+def _forget_unlocks(db: Session, viewer_id: int, episodes: Sequence[tuple[int, int]]) -> None:
+    """Unlock rows just written by Core statements: expire their ORM copies (if any)."""
+    for episode_id, _series_id in episodes:
+        loaded = db.identity_map.get(identity_key(Unlock, (viewer_id, episode_id)))
+        if loaded is not None:
+            db.expire(loaded)
+
+
 def _grant_unlocks(
     db: Session,
     *,
@@ -211,10 +296,7 @@ def _grant_unlocks(
             for episode_id, series_id in episodes
         ],
     )
-    for episode_id, _series_id in episodes:
-        loaded = db.identity_map.get(identity_key(Unlock, (viewer_id, episode_id)))
-        if loaded is not None:
-            db.expire(loaded)
+    _forget_unlocks(db, viewer_id, episodes)
 
 
 def unlock_with_coins(
@@ -271,15 +353,15 @@ def unlock_with_coins(
         wallet=coins,
         share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
         creator_earnings_id=facts.earnings_id,
+        paid_for=_paid_for_unlocks(
+            db,
+            viewer_id=viewer_id,
+            episodes=[(episode_id, facts.series_id)],
+            method=UnlockMethod.coins,
+            price_coins=price,
+        ),
     )
-    _grant_unlocks(
-        db,
-        viewer_id=viewer_id,
-        episodes=[(episode_id, facts.series_id)],
-        method=UnlockMethod.coins,
-        price_coins=price,
-        ledger_transaction_id=payment.transaction_id,
-    )
+    _forget_unlocks(db, viewer_id, [(episode_id, facts.series_id)])
     # Expired bonus coins were swept by the payment, so its balance is the live one.
     return _answered(episode_id, "unlocked", charged=price, balance=payment.balance_coins)
 
@@ -317,6 +399,7 @@ def unlock_rest_of_series(
         ),
         price_coins=rest.cap_price_coins,
     )
+    bought = [(e.id, series.id) for e in locked]
     payment = wallet.spend_for_unlock(
         db=db,
         settings=settings,
@@ -329,16 +412,16 @@ def unlock_rest_of_series(
         now=now,
         wallet=coins,
         share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
+        # Each episode records its share of the cap price so a later refund can be per episode.
+        paid_for=_paid_for_unlocks(
+            db,
+            viewer_id=viewer.id,
+            episodes=bought,
+            method=UnlockMethod.series,
+            price_coins=0,
+        ),
     )
-    # Each episode records its share of the cap price so a later refund can be per episode.
-    _grant_unlocks(
-        db,
-        viewer_id=viewer.id,
-        episodes=[(e.id, series.id) for e in locked],
-        method=UnlockMethod.series,
-        price_coins=0,
-        ledger_transaction_id=payment.transaction_id,
-    )
+    _forget_unlocks(db, viewer.id, bought)
     return {
         "series_id": series.id,
         "unlocked_episodes": len(locked),

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TypeVar, cast
+from functools import cache
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
+    Integer,
     Table,
     and_,
     bindparam,
@@ -25,6 +28,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.util import identity_key
@@ -625,6 +630,16 @@ def creator_earnings_id_clause(owner_id: ColumnElement[int]) -> ColumnElement[in
     return _account_id_subquery(K.creator_earnings, owner_id)
 
 
+def _balanced(kind: str, legs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The non-zero legs of a coin transaction, checked to sum to zero before anything is sent."""
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if not legs:
+        raise LedgerError("a transaction needs at least one non-zero entry")
+    if sum(amount for _account, amount in legs):
+        raise LedgerError(f"unbalanced transaction {kind}: {legs}")
+    return legs
+
+
 def _insert_transaction(
     db: Session,
     *,
@@ -637,11 +652,7 @@ def _insert_transaction(
 ) -> int:
     """Insert one balanced coin transaction and its entries (two statements); the caller moves
     the stored balances of the accounts it has locked (_MOVE_BALANCE)."""
-    legs = [(account, amount) for account, amount in legs if amount != 0]
-    if not legs:
-        raise LedgerError("a transaction needs at least one non-zero entry")
-    if sum(amount for _account, amount in legs):
-        raise LedgerError(f"unbalanced transaction {kind}: {legs}")
+    legs = _balanced(kind, legs)
     conn = db.connection()
     transaction_id: int = conn.execute(
         _INSERT_TRANSACTION,
@@ -709,6 +720,38 @@ def _settle_credits(db: Session) -> None:
         _forget_loaded(db, LedgerAccount, list(pending))
 
 
+@cache
+def _with_credit(statement: Any) -> Any:
+    """`WITH last AS (statement) UPDATE ledger_accounts SET balance = balance + :credit ...`"""
+    return (
+        update(_accounts)
+        .where(_accounts.c.id == bindparam("credit_account"))
+        .values(balance=_accounts.c.balance + bindparam("credit"))
+        .add_cte(statement.cte("last_write"))
+    )
+
+
+def execute_with_credits(*, db: Session, statement: Any, params: Mapping[str, Any]) -> None:
+    """Send the transaction's last write (nothing may follow it but COMMIT) together with the
+    pending credit, on PostgreSQL: one round trip instead of two, and the creator's earnings
+    row is still locked only from that statement to COMMIT. `statement` is built once (the
+    combined statement is cached for it). Elsewhere, or with several credits pending (each
+    row is locked in primary-key order by its own UPDATE), the two are sent one after the
+    other as before."""
+    conn = db.connection()
+    pending: dict[int, int] | None = db.info.get(_PENDING)
+    if conn.dialect.name == "postgresql" and pending and len(pending) == 1:
+        ((account, amount),) = pending.items()
+        conn.execute(
+            _with_credit(statement), {**params, "credit_account": account, "credit": amount}
+        )
+        del db.info[_PENDING]
+        _forget_loaded(db, LedgerAccount, [account])
+        return
+    conn.execute(statement, params)
+    _settle_credits(db)
+
+
 @event.listens_for(Session, "before_commit")
 def _settle_before_commit(db: Session) -> None:
     if _PENDING in db.info:
@@ -720,6 +763,118 @@ def _drop_when_over(db: Session, transaction: SessionTransaction) -> None:
     # Rolled back or closed without a commit: the entries are gone, so are their credits.
     if transaction.parent is None:
         db.info.pop(_PENDING, None)
+
+
+# --- an unlock's writes in one statement (PostgreSQL) ----------------------------------------
+# The unlock's posting (its transaction, entries, bonus lots and the viewer's balances) and
+# what the caller records with it (the unlock rows) go to PostgreSQL as one data-modifying
+# statement: one round trip instead of four, the same rows written. Everything was decided
+# and checked against the locked balances before it is sent. SQLite has no data-modifying
+# CTEs: there the same writes are sent one by one.
+
+RecordBought = Callable[[ColumnElement[int]], Any]
+
+
+@dataclass(frozen=True)
+class PaidFor:
+    """What a payment buys, written with the payment.
+
+    On PostgreSQL `statement(transaction_id)` is the caller's INSERT, built from the new ledger
+    transaction's id and sent in the payment's own statement (pass a module-level function:
+    the combined statement is built once for it and reused); `params` are its bound values.
+    Elsewhere `record(transaction_id)` writes it after the payment.
+    """
+
+    statement: RecordBought
+    params: Mapping[str, Any]
+    record: Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class _Posting:
+    kind: str
+    legs: list[tuple[int, int]]
+    reference: str | None
+    actor_id: int
+    memo: str
+    details: dict[str, object]
+
+
+def _arrays(name: str, **columns: tuple[str, type[Integer]]) -> Any:
+    """`unnest(:param, ...) AS name(column, ...)`: rows from parallel arrays bound as parameters."""
+    return (
+        func.unnest(*(bindparam(param, type_=ARRAY(type_)) for param, type_ in columns.values()))
+        .table_valued(*columns)
+        .render_derived(name=name)
+    )
+
+
+@cache
+def _unlock_posting(record_bought: RecordBought | None) -> Any:
+    """WITH tx AS (INSERT transaction RETURNING id), entries, lots, balances[, bought] SELECT id."""
+    tx = (
+        insert(_transactions)
+        .values(
+            kind=bindparam("tx_kind"),
+            reference=bindparam("tx_reference"),
+            actor_id=bindparam("tx_actor_id"),
+            memo=bindparam("tx_memo"),
+            details=bindparam("tx_details"),
+            created_at=bindparam("tx_created_at"),
+        )
+        .returning(_transactions.c.id)
+        .cte("tx")
+    )
+    transaction_id = select(tx.c.id).scalar_subquery()  # one row
+    leg = _arrays("leg", account_id=("leg_accounts", Integer), amount=("leg_amounts", BigInteger))
+    lot = _arrays("lot", id=("lot_ids", Integer), remaining=("lot_remaining", Integer))
+    move = _arrays("move", account_id=("move_accounts", Integer), delta=("move_deltas", BigInteger))
+    writes = [
+        insert(_entries)
+        .from_select(
+            ["transaction_id", "ledger_account_id", "amount"],
+            select(transaction_id, leg.c.account_id, leg.c.amount),
+        )
+        .cte("entries"),
+        update(_lots).where(_lots.c.id == lot.c.id).values(remaining=lot.c.remaining).cte("lots"),
+        update(_accounts)
+        .where(_accounts.c.id == move.c.account_id)
+        .values(balance=_accounts.c.balance + move.c.delta)
+        .cte("balances"),
+    ]
+    if record_bought is not None:
+        writes.append(record_bought(transaction_id).cte("bought"))
+    return select(tx.c.id).add_cte(*writes)
+
+
+def _post_unlock_at_once(
+    conn: Connection,
+    *,
+    posting: _Posting,
+    lots: dict[int, int],
+    moves: dict[int, int],
+    paid_for: PaidFor | None,
+) -> int:
+    """Send the unlock's writes as one statement (PostgreSQL); returns the transaction's id."""
+    params: dict[str, Any] = {
+        "tx_kind": posting.kind,
+        "tx_reference": posting.reference,
+        "tx_actor_id": posting.actor_id,
+        "tx_memo": posting.memo,
+        "tx_details": posting.details,
+        "tx_created_at": utcnow(),
+        "leg_accounts": [account for account, _amount in posting.legs],
+        "leg_amounts": [amount for _account, amount in posting.legs],
+        "lot_ids": list(lots),
+        "lot_remaining": list(lots.values()),
+        "move_accounts": list(moves),
+        "move_deltas": list(moves.values()),
+    }
+    statement = _unlock_posting(paid_for.statement if paid_for is not None else None)
+    if paid_for is not None:
+        params.update(paid_for.params)
+    transaction_id: int = conn.execute(statement, params).scalar_one()
+    return transaction_id
 
 
 def spend_for_unlock(
@@ -736,13 +891,15 @@ def spend_for_unlock(
     wallet: Wallet | None = None,
     creator_earnings_id: int | None = None,
     share_percent: int | None = None,
+    paid_for: PaidFor | None = None,
 ) -> UnlockPayment:
     """Pay for an unlock: bonus coins first (soonest to expire first), then paid coins; the
     creator's share of the paid coins goes to their earnings in the same transaction.
 
     `wallet` is the viewer's wallet already locked by the caller (else it is locked here);
     `creator_earnings_id` the creator's earnings account if the caller read it already;
-    `share_percent` the creator's revenue share (the operator's setting; default: configuration).
+    `share_percent` the creator's revenue share (the operator's setting; default: configuration);
+    `paid_for` what the payment buys (the caller's rows), written with it.
     A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
     (only when there are bonus coins), the transaction, its entries, the lots and the stored
     balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
@@ -785,16 +942,36 @@ def spend_for_unlock(
     to_creator = creator_share(share_percent=share_percent, paid_coins=paid_used)
     if bonus - bonus_used < 0 or wallet.paid - paid_used < 0:
         raise LedgerError(f"the wallet of account {viewer_id} would go negative")
-    transaction_id = _insert_transaction(
-        db,
-        kind="unlock",
-        legs=[
-            (wallet.bonus_id, -bonus_used),
-            (promotions, bonus_used),
+    remaining = bonus_used
+    for lot in lots:
+        if not remaining:
+            break
+        if lot.id in new_remaining:
+            continue  # expired, swept above
+        take = min(lot.remaining, remaining)
+        new_remaining[lot.id] = lot.remaining - take
+        remaining -= take
+    # The viewer's accounts are locked already; the creator's earnings move at commit.
+    moves = {
+        account: delta
+        for account, delta in (
             (wallet.paid_id, -paid_used),
-            (earnings, to_creator),
-            (revenue, paid_used - to_creator),
-        ],
+            (wallet.bonus_id, -expired - bonus_used),
+        )
+        if delta
+    }
+    posting = _Posting(
+        kind="unlock",
+        legs=_balanced(
+            "unlock",
+            [
+                (wallet.bonus_id, -bonus_used),
+                (promotions, bonus_used),
+                (wallet.paid_id, -paid_used),
+                (earnings, to_creator),
+                (revenue, paid_used - to_creator),
+            ],
+        ),
         reference=reference,
         actor_id=viewer_id,
         memo=memo,
@@ -805,30 +982,29 @@ def spend_for_unlock(
             "creator_coins": to_creator,
         },
     )
-    remaining = bonus_used
-    for lot in lots:
-        if not remaining:
-            break
-        if lot.id in new_remaining:
-            continue  # expired, swept above
-        take = min(lot.remaining, remaining)
-        new_remaining[lot.id] = lot.remaining - take
-        remaining -= take
-    if new_remaining:
-        conn.execute(
-            _SET_LOT_REMAINING,
-            [{"row_id": lot, "new_remaining": left} for lot, left in new_remaining.items()],
+    if conn.dialect.name == "postgresql":
+        transaction_id = _post_unlock_at_once(
+            conn, posting=posting, lots=new_remaining, moves=moves, paid_for=paid_for
         )
-    # The viewer's accounts are locked already; the creator's earnings move at commit.
-    moves = {
-        account: delta
-        for account, delta in (
-            (wallet.paid_id, -paid_used),
-            (wallet.bonus_id, -expired - bonus_used),
+        _forget_loaded(db, LedgerAccount, list(moves))
+    else:
+        transaction_id = _insert_transaction(
+            db,
+            kind=posting.kind,
+            legs=posting.legs,
+            reference=posting.reference,
+            actor_id=posting.actor_id,
+            memo=posting.memo,
+            details=posting.details,
         )
-        if delta
-    }
-    _move_balances(db, moves)
+        if new_remaining:
+            conn.execute(
+                _SET_LOT_REMAINING,
+                [{"row_id": lot, "new_remaining": left} for lot, left in new_remaining.items()],
+            )
+        _move_balances(db, moves)
+        if paid_for is not None:
+            paid_for.record(transaction_id)
     if to_creator:
         _credit_at_commit(db, earnings, to_creator)
     _forget_loaded(db, BonusLot, list(new_remaining))

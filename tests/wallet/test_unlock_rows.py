@@ -1,0 +1,174 @@
+"""An unlock writes exactly these rows, on SQLite (statement by statement) and on PostgreSQL
+(one data-modifying statement, docs/performance.md): the same test, the same rows expected."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama import idempotency
+from microdrama.accounts.models import Account
+from microdrama.config import Settings
+from microdrama.db import utcnow
+from microdrama.paywall import service as paywall
+from microdrama.paywall.models import Unlock, UnlockMethod
+from microdrama.wallet import service as wallet
+from microdrama.wallet.models import (
+    BonusLot,
+    IdempotencyRecord,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+)
+from tests.factories import make_series
+from tests.wallet.money import top_up
+
+
+def _unlock_as_the_route_does(
+    factory: sessionmaker[Session], settings: Settings, viewer_id: int, episode_id: int, key: str
+) -> dict[str, Any]:
+    (status, body), replayed = idempotency.run_idempotent(
+        factory=factory,
+        account_id=viewer_id,
+        key=key,
+        request_hash=f"unlock {episode_id}",
+        keep_hours=24,
+        effect=lambda db: (
+            200,
+            paywall.unlock_with_coins(
+                db=db, settings=settings, viewer_id=viewer_id, episode_id=episode_id
+            ),
+        ),
+    )
+    assert status == 200 and not replayed
+    return body
+
+
+def _postings(db: Session, viewer_id: int) -> list[tuple[str, str, dict[str, Any], list[Any]]]:
+    """The viewer's ledger transactions, oldest first: kind, memo, details and the entries
+    (account kind and owner, amount) in the order they were written."""
+    postings = []
+    for transaction in db.scalars(
+        select(LedgerTransaction)
+        .where(LedgerTransaction.actor_id == viewer_id, LedgerTransaction.kind != "purchase")
+        .order_by(LedgerTransaction.id)
+    ):
+        entries = db.execute(
+            select(LedgerAccount.kind, LedgerAccount.owner_id, LedgerEntry.amount)
+            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.ledger_account_id)
+            .where(LedgerEntry.transaction_id == transaction.id)
+            .order_by(LedgerEntry.id)
+        ).all()
+        postings.append(
+            (
+                transaction.kind,
+                transaction.memo,
+                transaction.details,
+                [(kind.value, owner, amount) for kind, owner, amount in entries],
+            )
+        )
+    return postings
+
+
+def test_an_unlock_paid_with_expired_and_live_bonus_writes_the_same_rows_on_every_backend(
+    db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    series = make_series(db, title="Night Shift", episodes=3, free_episodes=0)
+    series.episode_price_coins = 60
+    viewer = Account(display_name="v")
+    db.add(viewer)
+    db.commit()
+    v, creator, episode = viewer.id, series.owner_id, series.episodes[0]
+    top_up(db_factory, settings, v, coins=100, bonus_coins=30, amount_cents=100)
+    top_up(db_factory, settings, v, coins=0, bonus_coins=20, amount_cents=0)
+    first_lot, second_lot = db.scalars(
+        select(BonusLot).where(BonusLot.owner_id == v).order_by(BonusLot.id)
+    ).all()
+    first_lot.expires_at = utcnow() - timedelta(minutes=1)
+    db.commit()
+
+    # Paid for: the 30 expired bonus coins go back first, then 20 live bonus + 40 paid.
+    answer = _unlock_as_the_route_does(db_factory, settings, v, episode.id, key="first")
+    # Refunded (the unlock is revoked), then bought again: the unlock row is revived.
+    wallet.run_money_transaction(
+        db_factory,
+        lambda s: paywall.refund_unlock(db=s, viewer_id=v, episode_id=episode.id, reason="oops"),
+    )
+    again = _unlock_as_the_route_does(db_factory, settings, v, episode.id, key=uuid.uuid4().hex)
+
+    assert answer == {
+        "episode_id": episode.id,
+        "allowed": True,
+        "reason": "unlocked",
+        "charged_coins": 60,
+        "balance_coins": 60,
+    }
+    assert again["balance_coins"] == 60  # the refund's 20 bonus + 40 paid, spent again
+    db.expire_all()
+    facts = {"episode_id": episode.id, "series_id": series.id}
+    paid = {"paid_coins": 40, "bonus_coins": 20, "creator_coins": 24}
+    unlock_entries = [
+        ("viewer_bonus", v, -20),
+        ("promotions", None, 20),
+        ("viewer_paid", v, -40),
+        ("creator_earnings", creator, 24),
+        ("platform_revenue", None, 16),
+    ]
+    postings = _postings(db, v)
+    refund_id = postings[2][2]["refunded_transaction_id"]
+    assert postings == [
+        (
+            "bonus_expiry",
+            "30 bonus coins expired",
+            {"lots": [first_lot.id]},
+            [("viewer_bonus", v, -30), ("promotions", None, 30)],
+        ),
+        ("unlock", "Unlocked Night Shift · episode 1", {**facts, **paid}, unlock_entries),
+        (
+            "unlock_refund",
+            "oops",
+            {"refunded_transaction_id": refund_id},
+            [(kind, owner, -amount) for kind, owner, amount in unlock_entries],
+        ),
+        ("unlock", "Unlocked Night Shift · episode 1", {**facts, **paid}, unlock_entries),
+    ]
+    unlock_ids = db.scalars(
+        select(LedgerTransaction.id)
+        .where(LedgerTransaction.actor_id == v, LedgerTransaction.kind == "unlock")
+        .order_by(LedgerTransaction.id)
+    ).all()
+    assert refund_id == unlock_ids[0]
+    balances = {
+        account.kind.value: account.balance
+        for account in db.scalars(
+            select(LedgerAccount).where(LedgerAccount.owner_id.in_([v, creator]))
+        )
+    }
+    assert balances == {"viewer_paid": 60, "viewer_bonus": 0, "creator_earnings": 24}
+    lots = db.execute(
+        select(BonusLot.source, BonusLot.granted, BonusLot.remaining)
+        .where(BonusLot.owner_id == v)
+        .order_by(BonusLot.id)
+    ).all()
+    assert [tuple(lot) for lot in lots] == [
+        ("pack_bonus", 30, 0),
+        ("pack_bonus", 20, 0),
+        ("refund", 20, 0),
+    ]
+    unlock = db.get(Unlock, (v, episode.id))
+    assert unlock is not None
+    assert (
+        unlock.series_id,
+        unlock.method,
+        unlock.price_coins,
+        unlock.ledger_transaction_id,
+        unlock.revoked_at,
+    ) == (series.id, UnlockMethod.coins, 60, unlock_ids[1], None)
+    record = db.get(IdempotencyRecord, (v, "first"))
+    assert record is not None
+    assert (record.status_code, record.response) == (200, answer)
+    assert wallet.verify(db=db) == []
