@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from psycopg import pq
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -65,7 +68,41 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+    engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
+    event.listen(engine, "checkout", partial(_begin_on_checkout, engine.dialect))
+    return engine
+
+
+def _begin_on_checkout(dialect: Any, dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling whose liveness test is the transaction's own BEGIN.
+
+    SQLAlchemy's `pool_pre_ping` sends `SELECT 1` at every checkout, then psycopg sends `BEGIN`
+    before the first statement: two round trips where one tells as much. Here the checkout
+    sends psycopg's `BEGIN` itself (psycopg then finds the connection in a transaction and
+    sends nothing more); a dead connection fails it, and DisconnectionError makes the pool
+    replace it, as SQLAlchemy's documented checkout-event recipe does. Connections that are
+    not in psycopg's default mode (autocommit, an isolation level, read-only) get the usual
+    ping. A checkout that runs nothing is rolled back at check-in (one round trip, as the
+    ping was)."""
+    if (
+        getattr(dbapi_conn, "pgconn", None) is None
+        or dbapi_conn.autocommit
+        or dbapi_conn.isolation_level is not None
+        or dbapi_conn.read_only is not None
+        or dbapi_conn.deferrable is not None
+        or dbapi_conn.pgconn.transaction_status != pq.TransactionStatus.IDLE
+    ):
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"ping failed: {exc}") from exc
+        return
+    try:
+        status = dbapi_conn.pgconn.exec_(b"BEGIN").status
+    except Exception as exc:
+        raise DisconnectionError(f"BEGIN failed: {exc}") from exc
+    if status != pq.ExecStatus.COMMAND_OK:
+        raise DisconnectionError(f"BEGIN failed: {dbapi_conn.pgconn.error_message!r}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
