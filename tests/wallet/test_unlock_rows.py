@@ -85,7 +85,7 @@ def test_an_unlock_paid_with_expired_and_live_bonus_writes_the_same_rows_on_ever
     v, creator, episode = viewer.id, series.owner_id, series.episodes[0]
     top_up(db_factory, settings, v, coins=100, bonus_coins=30, amount_cents=100)
     top_up(db_factory, settings, v, coins=0, bonus_coins=20, amount_cents=0)
-    first_lot, second_lot = db.scalars(
+    first_lot, _second_lot = db.scalars(
         select(BonusLot).where(BonusLot.owner_id == v).order_by(BonusLot.id)
     ).all()
     first_lot.expires_at = utcnow() - timedelta(minutes=1)
