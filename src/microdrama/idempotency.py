@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.db import dialect_insert, utcnow
 from microdrama.errors import Conflict, DomainError
 from microdrama.wallet.models import IdempotencyRecord
-from microdrama.wallet.service import execute_with_credits, run_money_transaction
+from microdrama.wallet.service import run_money_transaction, write_at_commit
 
 HEADER = "Idempotency-Key"
 Outcome = tuple[int, dict[str, Any]]
@@ -137,8 +137,8 @@ def run_idempotent(
             # A refused request is an answer too: replaying it must not charge later.
             raise _Refused((exc.status_code, exc.as_json())) from exc
         db.flush()
-        # The last write before COMMIT: the creator's credit (wallet) goes with it.
-        execute_with_credits(
+        # Nothing reads it back in this transaction: it goes with the COMMIT (wallet).
+        write_at_commit(
             db=db,
             statement=_ANSWER,
             params={
