@@ -86,10 +86,10 @@ class WalletBalance:
 def _is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError) and "database is locked" in str(exc):
         return True  # SQLite: another writer held the lock past busy_timeout
-    # PostgreSQL serialization_failure and deadlock_detected (psycopg's own error when raised
-    # by the pipelined COMMIT, see _commit).
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    return getattr(orig, "sqlstate", None) in {"40001", "40P01"}
+    if isinstance(exc, DBAPIError):
+        # PostgreSQL serialization_failure and deadlock_detected.
+        return getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}
+    return False
 
 
 def run_money_transaction(
@@ -720,53 +720,35 @@ def _settle_credits(db: Session) -> None:
         _forget_loaded(db, LedgerAccount, list(pending))
 
 
-_AT_COMMIT = "wallet_writes_at_commit"
-
-
-def write_at_commit(*, db: Session, statement: Any, params: Mapping[str, Any]) -> None:
-    """A write whose result nothing reads (the idempotency answer), sent with the COMMIT.
-
-    On PostgreSQL it is queued and `run_money_transaction` sends it, the pending credits and
-    the COMMIT in one message; a session committed otherwise sends it before its COMMIT.
-    Elsewhere, or inside a savepoint, it is sent at once."""
-    conn = db.connection()
-    if conn.dialect.name != "postgresql" or db.in_nested_transaction():
-        conn.execute(statement, params)
-        return
-    db.info.setdefault(_AT_COMMIT, []).append((statement, params))
-
-
-def _send_at_commit(db: Session) -> None:
-    writes: list[tuple[Any, Mapping[str, Any]]] | None = db.info.pop(_AT_COMMIT, None)
-    if writes:
-        conn = db.connection()
-        for statement, params in writes:
-            conn.execute(statement, params)
-    _settle_credits(db)
-
-
 def _commit(db: Session) -> None:
-    """Commit the money transaction. On PostgreSQL the queued writes, the pending credits and
-    the COMMIT go in one message (psycopg's pipeline mode): the creator's earnings row is
-    locked only while the server runs the UPDATE and the COMMIT, with no round trip and no
-    Python (nor a thread waiting for its turn) in between."""
-    if (_PENDING in db.info or _AT_COMMIT in db.info) and not db.in_nested_transaction():
+    """Commit the money transaction. On PostgreSQL the pending credits and the COMMIT go to
+    the server as one query (the simple query protocol runs several statements; what is
+    written into it are integers): the creator's earnings row is then locked only while the
+    server runs the UPDATE and the COMMIT, with no round trip and no Python (nor a thread
+    waiting for its turn) in between. Elsewhere, or inside a savepoint, the session commits
+    as usual (the before_commit hook applies the credits)."""
+    if _PENDING in db.info and not db.in_nested_transaction():
         conn = db.connection()
         if conn.dialect.name == "postgresql":
             db.flush()  # nothing may be left to flush after the COMMIT below
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            with raw.pipeline():
-                _send_at_commit(db)
-                raw.commit()
-            # The session ends its transaction: psycopg finds it committed and sends nothing.
+            pending: dict[int, int] = db.info.pop(_PENDING)
+            conn.exec_driver_sql(
+                "".join(
+                    f"UPDATE ledger_accounts SET balance = balance + {int(pending[account])} "
+                    f"WHERE id = {int(account)}; "
+                    for account in sorted(pending)
+                )
+                + "COMMIT"
+            )
+            _forget_loaded(db, LedgerAccount, list(pending))
+            # The session ends its transaction: psycopg finds it committed, sends nothing.
     db.commit()
 
 
 @event.listens_for(Session, "before_commit")
 def _settle_before_commit(db: Session) -> None:
-    if _PENDING in db.info or _AT_COMMIT in db.info:
-        _send_at_commit(db)
+    if _PENDING in db.info:
+        _settle_credits(db)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -774,7 +756,6 @@ def _drop_when_over(db: Session, transaction: SessionTransaction) -> None:
     # Rolled back or closed without a commit: the entries are gone, so are their credits.
     if transaction.parent is None:
         db.info.pop(_PENDING, None)
-        db.info.pop(_AT_COMMIT, None)
 
 
 # --- an unlock's writes in one statement (PostgreSQL) ----------------------------------------
