@@ -1,5 +1,6 @@
 """Periodic chores: expire bonus coins, renew VIP passes, put back the stock of shop orders left
-unpaid, forget old idempotency keys, expired sessions, old sign-in attempts and abandoned uploads.
+unpaid, forget old idempotency keys, expired sessions, old sign-in attempts and abandoned uploads,
+and fold playback events into the analytics rollup (SQLite).
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
+from microdrama.analytics.service import fold_new_events
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
@@ -34,6 +36,7 @@ class Chores:
     shop_reservations_released: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
+    events_folded: int = 0
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -55,6 +58,8 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     pruned = wallet.run_money_transaction(
         factory, lambda db: accounts.prune(db=db, settings=settings)
     )
+    # SQLite: events a stopped server stored but had not yet folded into the rollup.
+    events_folded = fold_new_events(factory.kw["bind"])
     return Chores(
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
@@ -63,6 +68,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         shop_reservations_released=released,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
+        events_folded=events_folded,
     )
 
 
