@@ -6,6 +6,7 @@ from datetime import datetime
 
 import typer
 
+import microdrama.models  # noqa: F401  (every table mapped: the catalog's relationships need them)
 from microdrama.config import get_settings
 from microdrama.db import make_engine, make_sessionmaker, utcnow
 from microdrama.errors import DomainError
