@@ -75,6 +75,14 @@ def test_the_month_pool_is_split_by_vip_watch_time_and_credited_to_each_creator_
     )
     assert answer.status_code == 200, answer.text
     revenue_before = _platform_revenue_usd(db_factory)
+    # The operator can watch the month so far; creators cannot.
+    so_far = client.get(f"/api/admin/vip-share/{month}", headers=scene.admin).json()
+    assert (so_far["settled"], so_far["month_over"], so_far["pool_cents"]) == (False, False, 3998)
+    assert [(s["series_id"], s["amount_cents"], s["transaction_id"]) for s in so_far["shares"]] == [
+        (scene.bride, 2132, None),
+        (scene.heir, 1866, None),
+    ]
+    assert client.get(f"/api/admin/vip-share/{month}", headers=scene.nova).status_code == 403
 
     with pytest.raises(vip_share.MonthNotOver):
         vip_share.settle(factory=db_factory, settings=settings, month=month, now=utcnow())
@@ -117,6 +125,11 @@ def test_the_month_pool_is_split_by_vip_watch_time_and_credited_to_each_creator_
     ]
     assert _shares_posted(db_factory) == 2
     assert _usd_earnings(db_factory, scene.nova_id) == 2132
+    settled = client.get(f"/api/admin/vip-share/{month}", headers=scene.admin).json()
+    assert settled["settled"] and settled["share_percent"] == 50
+    assert [s["transaction_id"] for s in settled["shares"]] == [
+        s.transaction_id for s in result.shares
+    ]
 
     # The creator sees it on the series dashboard (in dollars) and on the month's statement.
     report = client.get(f"/api/studio/series/{scene.bride}/analytics", headers=scene.nova).json()

@@ -18,7 +18,7 @@ For a calendar month (UTC) that has ended:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -65,11 +65,12 @@ class Settlement:
     total_watch_ms: int
     shares: list[SeriesShare]
     settled_before: bool = False  # an earlier run settled the month: nothing posted now
+    preview: bool = False  # computed, not posted (the month so far, if it has not ended)
 
     @property
     def posted(self) -> int:
         """Ledger transactions this run posted."""
-        if self.settled_before:
+        if self.settled_before or self.preview:
             return 0
         return sum(1 for share in self.shares if share.transaction_id is not None)
 
@@ -155,6 +156,30 @@ def vip_watch(*, db: Session, month: Month) -> list[SeriesWatch]:
 # --- settling -------------------------------------------------------------------------------
 
 
+def _plan(db: Session, settings: Settings, month: Month) -> Settlement:
+    """The month's pool and split from the ledger and the views as they are now (no posting)."""
+    income = ledger.net_vip_income_cents(db=db, since=month.starts_at, until=month.ends_at)
+    percent = platform.creator_revenue_share_percent(db, settings=settings)
+    pool = pool_cents(vip_income_cents=income, share_percent=percent)
+    watch = vip_watch(db=db, month=month) if pool > 0 else []
+    amounts = split_pool(pool_cents=pool, weights={w.series_id: w.watch_ms for w in watch})
+    shares = [
+        SeriesShare(w.series_id, w.title, w.creator_id, w.watch_ms, amounts[w.series_id], None)
+        for w in watch
+    ]
+    total_ms = sum(w.watch_ms for w in watch)
+    return Settlement(month, income, percent, pool, total_ms, shares, preview=True)
+
+
+def preview_month(*, db: Session, settings: Settings, month: Month) -> Settlement:
+    """A month's settlement as posted, or else what settling it would post now (for a month
+    not over yet: its figures so far). Posts nothing."""
+    earlier = ledger.month_shares(db=db, month=str(month))
+    if earlier:
+        return _read_back(db, month, earlier)
+    return _plan(db, settings, month)
+
+
 def settle_month(*, db: Session, settings: Settings, month: Month, now: datetime) -> Settlement:
     """Share the month's VIP pool with the creators in the ledger (the caller commits), or read
     back the settlement an earlier run made. `MonthNotOver` until the month has ended."""
@@ -167,39 +192,29 @@ def settle_month(*, db: Session, settings: Settings, month: Month, now: datetime
     earlier = ledger.month_shares(db=db, month=str(month))
     if earlier:
         return _read_back(db, month, earlier)
-    income = ledger.net_vip_income_cents(db=db, since=month.starts_at, until=month.ends_at)
-    percent = platform.creator_revenue_share_percent(db, settings=settings)
-    pool = pool_cents(vip_income_cents=income, share_percent=percent)
-    watch = vip_watch(db=db, month=month) if pool > 0 else []
-    total_ms = sum(w.watch_ms for w in watch)
-    amounts = split_pool(pool_cents=pool, weights={w.series_id: w.watch_ms for w in watch})
+    plan = _plan(db, settings, month)
     shares = []
-    for series in watch:
-        amount = amounts[series.series_id]
+    for share in plan.shares:
         posted = None
-        if amount > 0:
+        if share.amount_cents > 0:
             posted = ledger.credit_vip_share(
                 db=db,
                 month=str(month),
-                series_id=series.series_id,
-                creator_id=series.creator_id,
-                amount_cents=amount,
-                memo=f"VIP share, {month.title}: {series.title}",
+                series_id=share.series_id,
+                creator_id=share.creator_id,
+                amount_cents=share.amount_cents,
+                memo=f"VIP share, {month.title}: {share.title}",
                 details={
-                    "amount_cents": amount,
-                    "watch_ms": series.watch_ms,
-                    "total_watch_ms": total_ms,
-                    "pool": pool,
-                    "share_percent": percent,
-                    "vip_income_cents": income,
+                    "amount_cents": share.amount_cents,
+                    "watch_ms": share.watch_ms,
+                    "total_watch_ms": plan.total_watch_ms,
+                    "pool": plan.pool_cents,
+                    "share_percent": plan.share_percent,
+                    "vip_income_cents": plan.vip_income_cents,
                 },
             ).id
-        shares.append(
-            SeriesShare(
-                series.series_id, series.title, series.creator_id, series.watch_ms, amount, posted
-            )
-        )
-    return Settlement(month, income, percent, pool, total_ms, shares)
+        shares.append(replace(share, transaction_id=posted))
+    return replace(plan, shares=shares, preview=False)
 
 
 def _read_back(db: Session, month: Month, postings: list[LedgerTransaction]) -> Settlement:
