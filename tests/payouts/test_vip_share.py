@@ -82,6 +82,7 @@ def test_the_month_pool_is_split_by_vip_watch_time_and_credited_to_each_creator_
         (scene.bride, 2132, None),
         (scene.heir, 1866, None),
     ]
+    assert [s["creator_name"] for s in so_far["shares"]] == ["Studio Nova", "Heir Co"]
     assert client.get(f"/api/admin/vip-share/{month}", headers=scene.nova).status_code == 403
 
     with pytest.raises(vip_share.MonthNotOver):

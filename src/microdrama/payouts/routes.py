@@ -296,8 +296,12 @@ def read_vip_share(
         pool_cents=settlement.pool_cents,
         total_watch_ms=settlement.total_watch_ms,
         note=settlement.nothing_to_share,
-        shares=[
-            VipShareLineRead.model_validate(share, from_attributes=True)
-            for share in settlement.shares
-        ],
+        shares=[_vip_share_line(db, share) for share in settlement.shares],
     )
+
+
+def _vip_share_line(db: Session, share: vip_share.SeriesShare) -> VipShareLineRead:
+    line = VipShareLineRead.model_validate(share, from_attributes=True)
+    creator = accounts.get(db=db, account_id=share.creator_id)
+    line.creator_name = creator.display_name if creator is not None else ""
+    return line

@@ -101,6 +101,7 @@ class VipShareLineRead(BaseModel):
     series_id: int
     title: str
     creator_id: int
+    creator_name: str = ""
     watch_ms: int
     amount_cents: int
     transaction_id: int | None  # None: not posted (not settled yet, or rounded to nothing)
