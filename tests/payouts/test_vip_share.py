@@ -3,8 +3,10 @@ credited through the ledger once, and shown on the dashboard, the statement and 
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -250,4 +252,31 @@ def test_housekeeping_settles_the_last_month_whose_views_are_final_once(
     third = run_once(factory=db_factory, settings=settings)
     assert (third.vip_share_month, third.vip_share_posted) == (str(due), 0)
     assert _shares_posted(db_factory) == 2
+    assert _verify(db_factory) == []
+
+
+def test_settlements_racing_each_other_post_the_month_once(
+    app: FastAPI, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    scene = a_month_of_vip_viewing(app, db_factory, settings)
+    month = Month.of(utcnow())
+    start = threading.Barrier(4)
+
+    def settle(_: int) -> vip_share.Settlement:
+        start.wait()  # four housekeeping processes waking up at once
+        return vip_share.settle(
+            factory=db_factory, settings=settings, month=month, now=month.ends_at
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(settle, range(4)))
+
+    assert sorted(r.posted for r in results) == [0, 0, 0, 2]
+    for result in results:
+        assert [(s.series_id, s.amount_cents) for s in result.shares] == [
+            (scene.bride, 2559),
+            (scene.heir, 2239),
+        ]
+    assert _shares_posted(db_factory) == 2
+    assert _usd_earnings(db_factory, scene.nova_id) == 2559
     assert _verify(db_factory) == []
