@@ -24,6 +24,7 @@ from microdrama.analytics.schemas import (
     RevenueSource,
     SeriesDashboard,
 )
+from microdrama.analytics.service import fold_new_events
 from microdrama.catalog.models import Episode, Series
 from microdrama.payments.models import VipPass
 from microdrama.paywall.models import Unlock, UnlockMethod
@@ -283,7 +284,9 @@ def revenue(*, db: Session, series: Series, period: DateRange) -> list[RevenueSo
 def series_dashboard(
     *, db: Session, series: Series, period: DateRange | None = None
 ) -> SeriesDashboard:
-    """Everything the studio's analytics page shows for one series."""
+    """Everything the studio's analytics page shows for one series (the rollup first brought
+    up to date with every stored event)."""
+    fold_new_events(db.get_bind())  # type: ignore[arg-type]
     period = period or DateRange()
     episodes = db.scalars(
         select(Episode).where(Episode.series_id == series.id).order_by(Episode.number)

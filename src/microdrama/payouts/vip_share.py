@@ -21,13 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.admin import service as platform
 from microdrama.analytics.models import EpisodeView
 from microdrama.analytics.service import MAX_AGE as EVENTS_MAX_AGE
+from microdrama.analytics.service import fold_new_events
 from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
 from microdrama.errors import Conflict
@@ -177,12 +178,16 @@ def preview_month(*, db: Session, settings: Settings, month: Month) -> Settlemen
     earlier = ledger.month_shares(db=db, month=str(month))
     if earlier:
         return _read_back(db, month, earlier)
+    engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    fold_new_events(engine)  # SQLite: the rollup brought up to date with every stored event
     return _plan(db, settings, month)
 
 
 def settle_month(*, db: Session, settings: Settings, month: Month, now: datetime) -> Settlement:
     """Share the month's VIP pool with the creators in the ledger (the caller commits), or read
-    back the settlement an earlier run made. `MonthNotOver` until the month has ended."""
+    back the settlement an earlier run made. `MonthNotOver` until the month has ended. The
+    caller brings the views' rollup up to date first (`settle` does)."""
     if now < month.ends_at:
         raise MonthNotOver(
             f"{month} has not ended yet: its VIP pool can be shared from "
@@ -254,6 +259,9 @@ def settle(
     """`settle_month` in a money transaction of its own. Two runs at once (two housekeeping
     processes): the second one's postings collide on their unique references and roll back,
     and its retry reads back what the first one settled."""
+    # SQLite: views still waiting to be folded into the rollup count too (folded before the
+    # money transaction takes the write lock).
+    fold_new_events(factory.kw["bind"])
     try:
         return wallet.run_money_transaction(
             factory, lambda db: settle_month(db=db, settings=settings, month=month, now=now)
