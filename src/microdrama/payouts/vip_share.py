@@ -184,16 +184,20 @@ def preview_month(*, db: Session, settings: Settings, month: Month) -> Settlemen
     return _plan(db, settings, month)
 
 
-def settle_month(*, db: Session, settings: Settings, month: Month, now: datetime) -> Settlement:
-    """Share the month's VIP pool with the creators in the ledger (the caller commits), or read
-    back the settlement an earlier run made. `MonthNotOver` until the month has ended. The
-    caller brings the views' rollup up to date first (`settle` does)."""
+def _require_over(month: Month, now: datetime) -> None:
     if now < month.ends_at:
         raise MonthNotOver(
             f"{month} has not ended yet: its VIP pool can be shared from "
             f"{month.ends_at:%Y-%m-%d} 00:00 UTC.",
             month=str(month),
         )
+
+
+def settle_month(*, db: Session, settings: Settings, month: Month, now: datetime) -> Settlement:
+    """Share the month's VIP pool with the creators in the ledger (the caller commits), or read
+    back the settlement an earlier run made. `MonthNotOver` until the month has ended. The
+    caller brings the views' rollup up to date first (`settle` does)."""
+    _require_over(month, now)
     earlier = ledger.month_shares(db=db, month=str(month))
     if earlier:
         return _read_back(db, month, earlier)
@@ -259,6 +263,7 @@ def settle(
     """`settle_month` in a money transaction of its own. Two runs at once (two housekeeping
     processes): the second one's postings collide on their unique references and roll back,
     and its retry reads back what the first one settled."""
+    _require_over(month, now)
     # SQLite: views still waiting to be folded into the rollup count too (folded before the
     # money transaction takes the write lock).
     fold_new_events(factory.kw["bind"])
