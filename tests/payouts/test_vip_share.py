@@ -39,9 +39,9 @@ def _usd_earnings(factory: sessionmaker[Session], owner_id: int) -> int:
         return account.balance
 
 
-def _platform_revenue_usd(factory: sessionmaker[Session]) -> int:
+def _platform_cash_usd(factory: sessionmaker[Session]) -> int:
     with factory() as db:
-        account = wallet.ledger_account(db=db, kind=K.platform_revenue, currency=Currency.usd)
+        account = wallet.ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd)
         return wallet.account_balance(db=db, account=account)
 
 
@@ -76,7 +76,7 @@ def test_the_month_pool_is_split_by_vip_watch_time_and_credited_to_each_creator_
         "/api/admin/settings", json={"creator_revenue_share_percent": 50}, headers=scene.admin
     )
     assert answer.status_code == 200, answer.text
-    revenue_before = _platform_revenue_usd(db_factory)
+    revenue_before = _platform_cash_usd(db_factory)
     # The operator can watch the month so far; creators cannot.
     so_far = client.get(f"/api/admin/vip-share/{month}", headers=scene.admin).json()
     assert (so_far["settled"], so_far["month_over"], so_far["pool_cents"]) == (False, False, 3998)
@@ -102,7 +102,7 @@ def test_the_month_pool_is_split_by_vip_watch_time_and_credited_to_each_creator_
     ]
     assert _usd_earnings(db_factory, scene.nova_id) == 2132
     assert _usd_earnings(db_factory, scene.heir_studio_id) == 1866
-    assert revenue_before - _platform_revenue_usd(db_factory) == 3998  # the pool, to the cent
+    assert revenue_before - _platform_cash_usd(db_factory) == 3998  # the pool, to the cent
     assert _verify(db_factory) == []
     with db_factory() as db:
         posting = db.scalars(

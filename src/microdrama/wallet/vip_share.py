@@ -85,17 +85,18 @@ def credit_vip_share(
     memo: str,
     details: dict[str, Any],
 ) -> LedgerTransaction:
-    """Move a series' share of the month's VIP pool from platform revenue to its creator's
-    USD earnings (the account commerce commission goes to, paid out the same way)."""
+    """Move a series' share of the month's VIP pool from platform cash (where VIP payments
+    land) to its creator's USD earnings (the account commerce commission goes to, paid out
+    the same way)."""
     usd = Currency.usd
     prefetch_accounts(
-        db=db, specs=[(K.platform_revenue, usd, None), (K.creator_earnings, usd, creator_id)]
+        db=db, specs=[(K.platform_cash, usd, None), (K.creator_earnings, usd, creator_id)]
     )
     return post(
         db=db,
         kind=KIND,
         legs=[
-            (ledger_account(db=db, kind=K.platform_revenue, currency=usd), -amount_cents),
+            (ledger_account(db=db, kind=K.platform_cash, currency=usd), -amount_cents),
             (
                 ledger_account(db=db, kind=K.creator_earnings, currency=usd, owner_id=creator_id),
                 amount_cents,
