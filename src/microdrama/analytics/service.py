@@ -335,10 +335,12 @@ def batch_writer(db: Session) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A batch ready to store: its valid events as rows (one per event id, in id order), how
-    many valid events it held (a batch may repeat itself) and the rejected ones."""
+    """A batch ready to store: its valid events as the backend's parameters, how many valid
+    events it held (a batch may repeat itself) and the rejected ones. PostgreSQL: column
+    arrays, one row per event id in id order (the lock order); SQLite: one tuple per event,
+    times as stored (one writer, so any order; a repeat is a conflict like any other)."""
 
-    rows: list[EventRow]
+    params: dict[str, list[Any]] | list[tuple[Any, ...]]
     valid: int
     rejected: list[RejectedEvent]
 
@@ -351,30 +353,33 @@ def prepare(
     now: datetime | None = None,
     episodes: EpisodeFactsCache | None = None,
 ) -> PreparedBatch:
-    """Validate a batch of one viewer's events and turn it into rows (no writes)."""
+    """Validate a batch of one viewer's events and turn it into the backend's parameters (no
+    writes: all of this happens before the batch waits for its turn to write)."""
     rows, rejected = validate_batch(
         db=db, raw_events=raw_events, now=now or utcnow(), account_id=account_id,
         episodes=episodes,
     )  # fmt: skip
+    if _is_sqlite(db):
+        return PreparedBatch(params=sqlite_rows(rows), valid=len(rows), rejected=rejected)
     unique: dict[str, EventRow] = {}
     for row in rows:
         unique.setdefault(row[1], row)
     ordered = [unique[event_id] for event_id in sorted(unique)]
-    return PreparedBatch(rows=ordered, valid=len(rows), rejected=rejected)
+    arrays = as_arrays(ordered, EVENT_COLUMNS) if ordered else {}
+    return PreparedBatch(params=arrays, valid=len(rows), rejected=rejected)
 
 
 def store(*, db: Session, batch: PreparedBatch) -> IngestResult:
     """Store a prepared batch: new events once, duplicates ignored (inside batch_writer).
     On PostgreSQL the views they belong to are updated in the same statement."""
     accepted = 0
-    if batch.rows:
+    if batch.params:
         connection = db.connection()
-        if connection.dialect.name == "postgresql":
-            arrays = as_arrays(batch.rows, EVENT_COLUMNS)
-            accepted = connection.execute(PG_INGEST, arrays).scalar_one()
+        if isinstance(batch.params, dict):
+            accepted = connection.execute(PG_INGEST, batch.params).scalar_one()
         else:
             cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            cursor.executemany(SQLITE_INSERT_EVENT, sqlite_rows(batch.rows))
+            cursor.executemany(SQLITE_INSERT_EVENT, batch.params)
             accepted = cursor.rowcount
             cursor.close()
     duplicates = batch.valid - accepted
