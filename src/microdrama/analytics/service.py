@@ -281,21 +281,21 @@ SQLITE_FOLD = (
 VIEWS_MARK = "episode_views"
 
 
+# The time zone pydantic gives a time sent in UTC ("…Z", "+00:00"): one shared object.
+_PARSED_UTC = TypeAdapter(datetime).validate_json('"2000-01-01T00:00:00Z"').tzinfo
+
+
 def sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (`YYYY-MM-DD HH:MM:SS.ffffff`, naive)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not _PARSED_UTC and value.tzinfo is not UTC:  # players send UTC
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
 def sqlite_rows(rows: Sequence[EventRow]) -> list[tuple[Any, ...]]:
     """Event rows as SQLITE_INSERT_EVENT's parameters (times as SQLAlchemy stores them)."""
-    received: dict[datetime, str] = {}
-    params: list[tuple[Any, ...]] = []
-    for row in rows:
-        at = received.get(row[8])
-        if at is None:
-            at = received[row[8]] = sqlite_time(row[8])
-        params.append((*row[:7], sqlite_time(row[7]), at))
-    return params
+    received = sqlite_time(rows[0][8]) if rows else ""  # one batch, one arrival time
+    return [(*row[:7], sqlite_time(row[7]), received) for row in rows]
 
 
 def as_arrays(
