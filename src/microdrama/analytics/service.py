@@ -21,14 +21,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from microdrama.analytics.models import (
     PLAYING_KINDS,
@@ -104,11 +105,15 @@ class InvalidBatch(DomainError):
     code = "invalid_batch"
 
 
-class _BatchBody(BaseModel):
-    events: list[EventIn] = Field(max_length=MAX_BATCH)
+class _BatchBody(TypedDict):
+    events: Annotated[list[EventIn], Field(max_length=MAX_BATCH)]
 
 
 _BODY = TypeAdapter(_BatchBody)
+
+
+class _Checked(list[EventIn]):
+    """Events already validated (parse_body's fast path): not checked again."""
 
 
 def parse_body(body: bytes) -> list[Any]:
@@ -118,7 +123,7 @@ def parse_body(body: bytes) -> list[Any]:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BODY_BYTES} bytes.")
     try:
-        return list(_BODY.validate_json(body).events)
+        return _Checked(_BODY.validate_json(body)["events"])
     except ValidationError:
         pass
     try:
@@ -135,7 +140,7 @@ def parse_body(body: bytes) -> list[Any]:
 
 def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
     """The events already validated (parse_body's fast path), else validated one by one."""
-    if all(isinstance(event, EventIn) for event in raw_events):
+    if isinstance(raw_events, _Checked):
         return list(enumerate(raw_events)), []
     try:
         return list(enumerate(_BATCH.validate_python(raw_events))), []
@@ -165,17 +170,18 @@ def validate_batch(
 ) -> tuple[list[EventRow], list[RejectedEvent]]:
     """The batch's valid events as table rows (tuples in EVENT_COLUMNS order), and the rejects."""
     parsed, rejected = _parse(raw_events)
-    episode_ids = {event.episode_id for _, event in parsed}
+    episode_ids = {event["episode_id"] for _, event in parsed}
     facts = episodes.lookup(db, episode_ids) if episodes else _episode_facts(db, episode_ids)
     latest, earliest = now + FUTURE_SKEW, now - MAX_AGE
-    complete = EventKind.complete
+    complete = EventKind.complete.value
     rows: list[EventRow] = []
     for index, event in parsed:
-        episode = facts.get(event.episode_id)
-        occurred_at = event.occurred_at
-        position_ms = event.position_ms
+        episode_id, kind = event["episode_id"], event["kind"]
+        episode = facts.get(episode_id)
+        occurred_at = event["occurred_at"]
+        position_ms = event.get("position_ms", 0)
         if episode is None:
-            error = f"episode_id: no episode {event.episode_id}"
+            error = f"episode_id: no episode {episode_id}"
         elif occurred_at > latest:
             error = "occurred_at: in the future"
         elif occurred_at < earliest:
@@ -184,9 +190,9 @@ def validate_batch(
             error = f"position_ms: beyond the episode's end ({duration} ms)"
         else:
             if duration:
-                position_ms = duration if event.kind is complete else min(position_ms, duration)
-            row = (account_id, event.event_id, event.kind.value, episode.series_id)
-            rows.append((*row, event.episode_id, event.session_id, position_ms, occurred_at, now))
+                position_ms = duration if kind == complete else min(position_ms, duration)
+            row = (account_id, event["event_id"], kind, episode.series_id, episode_id)
+            rows.append((*row, event["session_id"], position_ms, occurred_at, now))
             continue
         rejected.append(RejectedEvent(index=index, error=error))
     rejected.sort(key=lambda r: r.index)
