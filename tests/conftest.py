@@ -26,6 +26,7 @@ from microdrama.admin.service import forget_cached_settings
 from microdrama.app import create_app
 from microdrama.config import Settings
 from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
+from microdrama.payouts.vip_share import forget_final_months
 
 PG_URL = os.environ.get("MICRODRAMA_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -72,6 +73,7 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     _empty_all_tables(engine)
     forget_cached_settings()
+    forget_final_months()
     yield engine
     engine.dispose()
 

@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.public_cache = TTLCache[bytes](ttl_seconds=2.0)
 
     install_error_handlers(app)
+    from microdrama.analytics.routes import events_router
+
+    app.include_router(events_router)  # the players' event batches: the busiest route, first
     app.include_router(catalog_router)
     app.include_router(playback_router)
 

@@ -1,4 +1,4 @@
-"""The microdrama command line: serve, worker, seed-demo, migrate, ingest."""
+"""The microdrama command line: serve, worker, seed-demo, migrate, ingest, vip-share..."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
 from microdrama.payments.cli import app as payments_app
+from microdrama.payouts.cli import app as vip_share_app
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",
@@ -264,12 +265,14 @@ def create_admin(
 
 
 app.add_typer(payments_app, name="payments")
+app.add_typer(vip_share_app, name="vip-share")
 
 
 @app.command()
 def housekeeping() -> None:
-    """Expire bonus coins, renew due VIP passes, forget old idempotency keys, abandoned uploads,
-    expired sessions and old sign-in attempts (run from cron)."""
+    """Expire bonus coins, renew due VIP passes, share last month's VIP pool with creators,
+    forget old idempotency keys, abandoned uploads, expired sessions and old sign-in attempts
+    (run from cron)."""
     from microdrama.db import make_sessionmaker
     from microdrama.housekeeping import run_once
 
@@ -279,9 +282,14 @@ def housekeeping() -> None:
         chores = run_once(factory=make_sessionmaker(engine), settings=settings)
     finally:
         engine.dispose()
+    vip_share = (
+        f"VIP share of {chores.vip_share_month}: {chores.vip_share_posted} series credited, "
+        if chores.vip_share_month
+        else ""
+    )
     typer.echo(
         f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
-        f"{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
+        f"{vip_share}{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
         f"{chores.shop_reservations_released} unpaid shop orders released, "
         f"{chores.stale_uploads_deleted} abandoned uploads, {chores.sessions_ended} expired "
         f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted"

@@ -1,5 +1,7 @@
-"""Periodic chores: expire bonus coins, renew VIP passes, put back the stock of shop orders left
-unpaid, forget old idempotency keys, expired sessions, old sign-in attempts and abandoned uploads.
+"""Periodic chores: expire bonus coins, renew VIP passes, share last month's VIP pool with
+creators, put back the stock of shop orders left unpaid, forget old idempotency keys, expired
+sessions, old sign-in attempts and abandoned uploads, and fold playback events into the
+analytics rollup (SQLite).
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -15,10 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
+from microdrama.analytics.service import fold_new_events
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
 from microdrama.payments import service as payments
+from microdrama.payouts import vip_share
 from microdrama.shop import orders
 from microdrama.wallet import service as wallet
 
@@ -34,6 +38,9 @@ class Chores:
     shop_reservations_released: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
+    events_folded: int = 0
+    vip_share_month: str = ""  # the month whose VIP pool this round settled (or found settled)
+    vip_share_posted: int = 0  # series credited with their share by this round
 
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
@@ -55,6 +62,11 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     pruned = wallet.run_money_transaction(
         factory, lambda db: accounts.prune(db=db, settings=settings)
     )
+    # SQLite: events a stopped server stored but had not yet folded into the rollup.
+    events_folded = fold_new_events(factory.kw["bind"])
+    # Last, so the other chores run even if this one fails. A month found settled is remembered
+    # by the process, so the rounds after it cost nothing.
+    settlement = vip_share.settle_due_month(factory=factory, settings=settings, now=utcnow())
     return Chores(
         bonus_coins_expired=expired,
         vip_renewals=len(renewals),
@@ -63,6 +75,9 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         shop_reservations_released=released,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
+        events_folded=events_folded,
+        vip_share_month=str(settlement.month) if settlement else "",
+        vip_share_posted=settlement.posted if settlement else 0,
     )
 
 

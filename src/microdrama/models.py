@@ -2,7 +2,7 @@
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.admin.models import PlatformSetting, SettingChange
-from microdrama.analytics.models import EpisodeView, PlaybackEvent
+from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
@@ -58,6 +58,7 @@ __all__ = [
     "Product",
     "ProductVariant",
     "Purchase",
+    "RollupMark",
     "Series",
     "SettingChange",
     "SubtitleTrack",

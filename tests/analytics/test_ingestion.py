@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,13 @@ def stored(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(PlaybackEvent)) or 0
 
 
+def views(db: Session) -> list[EpisodeView]:
+    """The rollup as a reader sees it (SQLite folds new events in first)."""
+    service.fold_new_events(db.get_bind())  # type: ignore[arg-type]
+    db.expire_all()
+    return list(db.scalars(select(EpisodeView)))
+
+
 def test_a_batch_is_stored_and_a_resent_batch_adds_nothing(client: TestClient, db: Session) -> None:
     series = make_series(db, episodes=2)
     db.commit()
@@ -44,7 +52,7 @@ def test_a_batch_is_stored_and_a_resent_batch_adds_nothing(client: TestClient, d
     assert answer.json() == {"accepted": 3, "duplicates": 0, "rejected": []}
     assert again.json() == {"accepted": 0, "duplicates": 3, "rejected": []}
     assert stored(db) == 3
-    view = db.scalars(select(EpisodeView)).one()
+    (view,) = views(db)
     assert (view.played, view.completed, view.furthest_ms) == (True, True, 30_000)
 
 
@@ -114,7 +122,7 @@ def test_the_same_event_ids_from_two_devices_are_two_viewers_events(
     client.post("/api/events", json={"events": batch})
 
     assert stored(db) == 2
-    assert db.scalar(select(func.count()).select_from(EpisodeView)) == 2
+    assert len(views(db)) == 2
 
 
 def test_the_rollup_built_at_ingestion_equals_one_rebuilt_from_the_events(
@@ -132,11 +140,10 @@ def test_the_rollup_built_at_ingestion_equals_one_rebuilt_from_the_events(
         client.post("/api/events", json={"events": batch})
 
     def snapshot() -> list[tuple[Any, ...]]:
-        db.expire_all()
         return sorted(
             (v.session_id, v.episode_id, v.played, v.furthest_ms, v.completed, v.swiped_away,
              v.paywall_shown_at is not None, v.unlocked)
-            for v in db.scalars(select(EpisodeView))
+            for v in views(db)
         )  # fmt: skip
 
     incremental = snapshot()
@@ -149,3 +156,55 @@ def test_the_rollup_built_at_ingestion_equals_one_rebuilt_from_the_events(
         ("s1", two, False, 0, False, False, True, True),
         ("s2", two, True, 7_500, False, True, False, False),
     ]
+
+
+def test_folding_batch_by_batch_gives_the_rollup_folding_all_at_once_gives(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=1)
+    db.commit()
+    episode = series.episodes[0].id
+    start, late, early = (event(episode, "start"), event(episode, "progress", 20_000),
+                          event(episode, "progress", 5_000))  # fmt: skip
+    per_batch = []
+    for batch in ([late], [start, late], [early], [early, start]):  # resent, out of order
+        client.post("/api/events", json={"events": batch})
+        per_batch.append([(v.furthest_ms, v.played, v.started_at) for v in views(db)])
+    service.rebuild_views(db=db)
+    db.commit()
+
+    assert per_batch[-1] == [(v.furthest_ms, v.played, v.started_at) for v in views(db)]
+    assert [rows[0][0] for rows in per_batch] == [20_000] * 4
+    assert per_batch[0][0][2] > per_batch[1][0][2]  # the start moved the view's beginning back
+
+
+def test_new_events_reach_the_rollup_without_anyone_reading_it(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=1)
+    db.commit()
+    client.post("/api/events", json={"events": [event(series.episodes[0].id, "start")]})
+
+    deadline = time.monotonic() + 10  # the folder runs every 2 s while events come in
+    while not db.scalar(select(func.count()).select_from(EpisodeView)):
+        assert time.monotonic() < deadline, "the new event was never folded into a view"
+        time.sleep(0.2)
+        db.rollback()
+
+
+def test_events_stored_after_the_newest_ones_were_deleted_are_still_counted(
+    client: TestClient, db: Session
+) -> None:
+    kept, dropped = make_series(db, episodes=1), make_series(db, episodes=1)
+    db.commit()
+    client.post("/api/events", json={"events": [event(kept.episodes[0].id, "start")]})
+    client.post("/api/events", json={"events": [event(dropped.episodes[0].id, "start")]})
+    assert len(views(db)) == 2
+    db.delete(db.get(type(dropped), dropped.id))  # its events go with it: the newest ids
+    db.commit()
+
+    client.post(
+        "/api/events", json={"events": [event(kept.episodes[0].id, "start", session_id="s9")]}
+    )
+
+    assert sorted(v.session_id for v in views(db)) == ["s1", "s9"]

@@ -92,6 +92,13 @@ def test_operator_settings_and_a_payout_from_request_to_statement(
         expect(admin.get_by_test_id("desk-notice")).to_have_text("Settings saved.")
         expect(admin.get_by_test_id("settings-change")).to_have_count(1)
         expect(admin.get_by_test_id("settings-change")).to_contain_text("60")
+        # The VIP share of the month so far (no VIP sold here: no pool to share).
+        month = str(Month.of(utcnow()))
+        admin.get_by_test_id("vip-share-month").fill(month)
+        admin.get_by_test_id("vip-share-show").click()
+        summary = admin.get_by_test_id("vip-share-summary")
+        expect(summary).to_contain_text(f"{month}, so far (the month is not over)")
+        expect(summary).to_contain_text("\u00d7 65 % = pool $0.00. Nothing to share: no pool")
         pack = admin.locator("[data-testid=pack-row][data-code=coins_500]")
         pack.locator("[name=price_cents]").fill("599")
         pack.locator("[name=active]").uncheck()

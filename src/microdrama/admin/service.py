@@ -36,7 +36,8 @@ SPECS = {
     for spec in (
         SettingSpec(
             CREATOR_REVENUE_SHARE,
-            "Creators' share of the paid coins of every unlock, in percent",
+            "Creators' share of the paid coins of every unlock and of the monthly VIP pool, "
+            "in percent",
             0,
             100,
         ),

@@ -24,9 +24,11 @@ from microdrama.analytics.schemas import (
     RevenueSource,
     SeriesDashboard,
 )
+from microdrama.analytics.service import fold_new_events
 from microdrama.catalog.models import Episode, Series
 from microdrama.payments.models import VipPass
 from microdrama.paywall.models import Unlock, UnlockMethod
+from microdrama.wallet import vip_share
 from microdrama.wallet.models import (
     Currency,
     LedgerAccount,
@@ -249,9 +251,7 @@ def revenue(*, db: Session, series: Series, period: DateRange) -> list[RevenueSo
         )
     )
     vip = db.scalar(
-        _creator_entries(series, Currency.coin, period).where(
-            LedgerTransaction.kind.startswith("vip")
-        )
+        _creator_entries(series, Currency.usd, period).where(vip_share.is_series_share(series.id))
     )
     commission = db.scalar(
         _creator_entries(series, Currency.usd, period).where(
@@ -267,9 +267,10 @@ def revenue(*, db: Session, series: Series, period: DateRange) -> list[RevenueSo
         ),
         RevenueSource(
             source="vip_share",
-            currency=Currency.coin.value,
+            currency=Currency.usd.value,
             amount=int(vip or 0),
-            note="VIP income is not shared with creators yet: no ledger posting credits it",
+            note="this series' part of each month's VIP pool, by its VIP watch time on paid "
+            "episodes; credited when the month is settled (early in the next month)",
         ),
         RevenueSource(
             source="commerce_commission",
@@ -283,7 +284,9 @@ def revenue(*, db: Session, series: Series, period: DateRange) -> list[RevenueSo
 def series_dashboard(
     *, db: Session, series: Series, period: DateRange | None = None
 ) -> SeriesDashboard:
-    """Everything the studio's analytics page shows for one series."""
+    """Everything the studio's analytics page shows for one series (the rollup first brought
+    up to date with every stored event)."""
+    fold_new_events(db.get_bind())  # type: ignore[arg-type]
     period = period or DateRange()
     episodes = db.scalars(
         select(Episode).where(Episode.series_id == series.id).order_by(Episode.number)

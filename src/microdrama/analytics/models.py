@@ -2,9 +2,11 @@
 
 `playback_events` keeps the raw events, unique by (viewer, client event id), so a batch sent
 twice (a retried beacon) stores nothing twice. `episode_views` is the rollup the dashboards
-read: one row per (viewer, playback session, episode), maintained at ingestion with
-order-independent upserts (max, min, or) from the events that were new, so it never depends on
-the order or the number of times events arrive, and can be rebuilt from the events at any time.
+read: one row per (viewer, playback session, episode), maintained with order-independent
+upserts (max, min, or) from the events that were new, so it never depends on the order or the
+number of times events arrive, and can be rebuilt from the events at any time. PostgreSQL
+folds a batch's new events in the statement that stores them; SQLite folds them a moment later
+(`RollupMark` remembers how far; see analytics.service).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class PlaybackEvent(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "event_id", name="uq_playback_events_viewer_event"),
         Index("ix_playback_events_series_time", "series_id", "occurred_at"),
+        # Ids never reused (SQLite would reuse the largest after a delete): the rollup's mark.
+        {"sqlite_autoincrement": True},
     )
 
     # BIGINT on PostgreSQL; SQLite's rowid alias must be declared INTEGER.
@@ -88,3 +92,17 @@ class EpisodeView(Base):
     swiped_away: Mapped[bool] = mapped_column(default=False)
     paywall_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unlocked: Mapped[bool] = mapped_column(default=False)  # the player said "unlocked here"
+
+
+class RollupMark(Base):
+    """How far a rollup has folded `playback_events` (SQLite: every id up to `last_event_id`).
+
+    SQLite has one writer at a time and AUTOINCREMENT ids, so events commit in id order and a
+    mark is exact. (PostgreSQL hands out ids before commit, out of commit order: it folds in
+    the ingesting statement instead and keeps no mark.)"""
+
+    __tablename__ = "analytics_rollup_marks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,5 +1,11 @@
 """Event ingestion: validate each event alone, store it once, and keep the per-view rollup.
 
+A batch is prepared (parsed, checked, turned into rows) before it takes its turn to write, and
+stored in one transaction. PostgreSQL folds the new events into `episode_views` in the
+statement that stores them; SQLite stores them as a plain insert and folds them a moment later
+(`fold_new_events`: by a background folder every couple of seconds, and by every reader of the
+rollup before it reads), so its one writer spends its turn on the events alone.
+
 Deadlock-free under concurrency by construction: a batch inserts its events in (viewer,
 event id) order and then upserts its views in (viewer, session, episode) order, so two
 transactions always take the same unique-key locks in the same global order.
@@ -8,26 +14,37 @@ transactions always take the same unique-key locks in the same global order.
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError
-from sqlalchemy import Connection, case, func, select, text
+from pydantic import Field, TypeAdapter, ValidationError
+from sqlalchemy import Connection, Engine, case, func, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import insert as sa_insert
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
-from microdrama.analytics.models import PLAYING_KINDS, EpisodeView, EventKind, PlaybackEvent
+from microdrama.analytics.models import (
+    PLAYING_KINDS,
+    EpisodeView,
+    EventKind,
+    PlaybackEvent,
+    RollupMark,
+)
 from microdrama.analytics.schemas import MAX_BATCH, EventIn, IngestResult, RejectedEvent
 from microdrama.cache import TTLCache
 from microdrama.catalog.models import Episode
-from microdrama.db import utcnow
+from microdrama.db import begin_immediate, utcnow
 from microdrama.errors import DomainError, PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 # Clocks drift; a beacon may be sent late (a tab frozen in the background) but not years late.
 FUTURE_SKEW = timedelta(minutes=5)
@@ -88,11 +105,15 @@ class InvalidBatch(DomainError):
     code = "invalid_batch"
 
 
-class _BatchBody(BaseModel):
-    events: list[EventIn] = Field(max_length=MAX_BATCH)
+class _BatchBody(TypedDict):
+    events: Annotated[list[EventIn], Field(max_length=MAX_BATCH)]
 
 
 _BODY = TypeAdapter(_BatchBody)
+
+
+class _Checked(list[EventIn]):
+    """Events already validated (parse_body's fast path): not checked again."""
 
 
 def parse_body(body: bytes) -> list[Any]:
@@ -102,7 +123,7 @@ def parse_body(body: bytes) -> list[Any]:
     if len(body) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"A batch may be at most {MAX_BODY_BYTES} bytes.")
     try:
-        return list(_BODY.validate_json(body).events)
+        return _Checked(_BODY.validate_json(body)["events"])
     except ValidationError:
         pass
     try:
@@ -119,7 +140,7 @@ def parse_body(body: bytes) -> list[Any]:
 
 def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
     """The events already validated (parse_body's fast path), else validated one by one."""
-    if all(isinstance(event, EventIn) for event in raw_events):
+    if isinstance(raw_events, _Checked):
         return list(enumerate(raw_events)), []
     try:
         return list(enumerate(_BATCH.validate_python(raw_events))), []
@@ -149,17 +170,18 @@ def validate_batch(
 ) -> tuple[list[EventRow], list[RejectedEvent]]:
     """The batch's valid events as table rows (tuples in EVENT_COLUMNS order), and the rejects."""
     parsed, rejected = _parse(raw_events)
-    episode_ids = {event.episode_id for _, event in parsed}
+    episode_ids = {event["episode_id"] for _, event in parsed}
     facts = episodes.lookup(db, episode_ids) if episodes else _episode_facts(db, episode_ids)
     latest, earliest = now + FUTURE_SKEW, now - MAX_AGE
-    complete = EventKind.complete
+    complete = EventKind.complete.value
     rows: list[EventRow] = []
     for index, event in parsed:
-        episode = facts.get(event.episode_id)
-        occurred_at = event.occurred_at
-        position_ms = event.position_ms
+        episode_id, kind = event["episode_id"], event["kind"]
+        episode = facts.get(episode_id)
+        occurred_at = event["occurred_at"]
+        position_ms = event.get("position_ms", 0)
         if episode is None:
-            error = f"episode_id: no episode {event.episode_id}"
+            error = f"episode_id: no episode {episode_id}"
         elif occurred_at > latest:
             error = "occurred_at: in the future"
         elif occurred_at < earliest:
@@ -168,9 +190,9 @@ def validate_batch(
             error = f"position_ms: beyond the episode's end ({duration} ms)"
         else:
             if duration:
-                position_ms = duration if event.kind is complete else min(position_ms, duration)
-            row = (account_id, event.event_id, event.kind.value, episode.series_id)
-            rows.append((*row, event.episode_id, event.session_id, position_ms, occurred_at, now))
+                position_ms = duration if kind == complete else min(position_ms, duration)
+            row = (account_id, event["event_id"], kind, episode.series_id, episode_id)
+            rows.append((*row, event["session_id"], position_ms, occurred_at, now))
             continue
         rejected.append(RejectedEvent(index=index, error=error))
     rejected.sort(key=lambda r: r.index)
@@ -250,62 +272,36 @@ PG_INGEST = text(
     "SELECT count(*) FROM new"
 )
 
-# SQLite (one writer at a time, so no lock order to keep): the new events' ids back from the
-# insert, then their views folded and upserted from the stored rows in one statement.
-_SQLITE_EVENT_VALUES = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-SQLITE_UPSERT_VIEWS = (
+# SQLite: the events alone, one prepared one-row INSERT run for every row (the fastest insert
+# we measured there); the database counts the rows it stored (conflicts store nothing).
+SQLITE_INSERT_EVENT = (
+    f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
+    "ON CONFLICT (account_id, event_id) DO NOTHING"
+)
+# ...and later the events past the mark folded into their views, in one statement.
+SQLITE_FOLD = (
     f"INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} "
-    "FROM playback_events WHERE account_id = ? AND event_id IN (SELECT value FROM json_each(?)) "
+    "FROM playback_events WHERE id > ? AND id <= ? "
     f"GROUP BY {_VIEW_KEY} ORDER BY {_VIEW_KEY} {_merge_views('min', 'max')}"
 )
+VIEWS_MARK = "episode_views"
 
 
-@cache
-def sqlite_events_insert(rows: int, *, returning: bool) -> str:
-    """A multi-row INSERT of `rows` events (the statement text is cached per row count)."""
-    values = ", ".join([_SQLITE_EVENT_VALUES] * rows)
-    tail = " ON CONFLICT (account_id, event_id) DO NOTHING RETURNING event_id" if returning else ""
-    return f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES {values}{tail}"
-
-
-# Rows per INSERT on SQLite: SQLite keeps each distinct statement text prepared (per
-# connection, 128 of them), and preparing a statement of hundreds of rows costs about as much
-# as running it; in chunks of at most 64 rows, every statement text is one of 64.
-SQLITE_CHUNK = 64
-
-
-def _sqlite_insert_events(connection: Connection, rows: Sequence[EventRow]) -> list[str]:
-    """Insert the rows (skipping those already stored); the ids of the new ones."""
-    params = sqlite_params(rows)
-    width = len(EVENT_COLUMNS)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    new_ids: list[str] = []
-    for start in range(0, len(rows), SQLITE_CHUNK):
-        count = min(SQLITE_CHUNK, len(rows) - start)
-        insert = sqlite_events_insert(count, returning=True)
-        cursor.execute(insert, params[start * width : (start + count) * width])
-        new_ids.extend(event_id for (event_id,) in cursor.fetchall())
-    cursor.close()
-    return new_ids
+# The time zone pydantic gives a time sent in UTC ("…Z", "+00:00"): one shared object.
+_PARSED_UTC = TypeAdapter(datetime).validate_json('"2000-01-01T00:00:00Z"').tzinfo
 
 
 def sqlite_time(value: datetime) -> str:
     """A UTC time as SQLAlchemy stores it in SQLite (`YYYY-MM-DD HH:MM:SS.ffffff`, naive)."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not _PARSED_UTC and value.tzinfo is not UTC:  # players send UTC
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
 
 
-def sqlite_params(rows: Sequence[EventRow]) -> list[Any]:
-    """Event rows as the flat parameter list of sqlite_events_insert (times as stored)."""
-    params: list[Any] = []
-    received: dict[datetime, str] = {}
-    for row in rows:
-        at = received.get(row[8])
-        if at is None:
-            at = received[row[8]] = sqlite_time(row[8])
-        params.extend(row[:7])
-        params.append(sqlite_time(row[7]))
-        params.append(at)
-    return params
+def sqlite_rows(rows: Sequence[EventRow]) -> list[tuple[Any, ...]]:
+    """Event rows as SQLITE_INSERT_EVENT's parameters (times as SQLAlchemy stores them)."""
+    received = sqlite_time(rows[0][8]) if rows else ""  # one batch, one arrival time
+    return [(*row[:7], sqlite_time(row[7]), received) for row in rows]
 
 
 def as_arrays(
@@ -319,11 +315,81 @@ def as_arrays(
 _SQLITE_WRITER = threading.Lock()
 
 
-def batch_writer(db: Session) -> AbstractContextManager[Any]:
+def _is_sqlite(bind: Session | Connection | Engine) -> bool:
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "sqlite"
+
+
+@contextmanager
+def batch_writer(db: Session) -> Iterator[None]:
     """Held around a batch's writes and commit. On SQLite (one writer at a time anyway) this
     process's batches queue on a lock and start the moment the previous one commits, instead of
-    SQLite's busy handler polling with sleeps of 1, 2, 5, 10… ms; PostgreSQL needs nothing."""
-    return _SQLITE_WRITER if db.get_bind().dialect.name == "sqlite" else nullcontext()
+    SQLite's busy handler polling with sleeps of 1, 2, 5, 10… ms; PostgreSQL needs nothing.
+
+    What the session already wrote (the guest account a device's first request creates) is
+    committed before queueing: waiting for the lock while holding SQLite's would stall the
+    batch ahead until its busy timeout."""
+    if not _is_sqlite(db):
+        yield
+        return
+    raw = db.connection().connection.dbapi_connection
+    if raw is not None and raw.in_transaction:
+        db.commit()
+    with _SQLITE_WRITER:
+        yield
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch ready to store: its valid events as the backend's parameters, how many valid
+    events it held (a batch may repeat itself) and the rejected ones. PostgreSQL: column
+    arrays, one row per event id in id order (the lock order); SQLite: one tuple per event,
+    times as stored (one writer, so any order; a repeat is a conflict like any other)."""
+
+    params: dict[str, list[Any]] | list[tuple[Any, ...]]
+    valid: int
+    rejected: list[RejectedEvent]
+
+
+def prepare(
+    *,
+    db: Session,
+    account_id: int,
+    raw_events: Sequence[Any],
+    now: datetime | None = None,
+    episodes: EpisodeFactsCache | None = None,
+) -> PreparedBatch:
+    """Validate a batch of one viewer's events and turn it into the backend's parameters (no
+    writes: all of this happens before the batch waits for its turn to write)."""
+    rows, rejected = validate_batch(
+        db=db, raw_events=raw_events, now=now or utcnow(), account_id=account_id,
+        episodes=episodes,
+    )  # fmt: skip
+    if _is_sqlite(db):
+        return PreparedBatch(params=sqlite_rows(rows), valid=len(rows), rejected=rejected)
+    unique: dict[str, EventRow] = {}
+    for row in rows:
+        unique.setdefault(row[1], row)
+    ordered = [unique[event_id] for event_id in sorted(unique)]
+    arrays = as_arrays(ordered, EVENT_COLUMNS) if ordered else {}
+    return PreparedBatch(params=arrays, valid=len(rows), rejected=rejected)
+
+
+def store(*, db: Session, batch: PreparedBatch) -> IngestResult:
+    """Store a prepared batch: new events once, duplicates ignored (inside batch_writer).
+    On PostgreSQL the views they belong to are updated in the same statement."""
+    accepted = 0
+    if batch.params:
+        connection = db.connection()
+        if isinstance(batch.params, dict):
+            accepted = connection.execute(PG_INGEST, batch.params).scalar_one()
+        else:
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor.executemany(SQLITE_INSERT_EVENT, batch.params)
+            accepted = cursor.rowcount
+            cursor.close()
+    duplicates = batch.valid - accepted
+    return IngestResult(accepted=accepted, duplicates=duplicates, rejected=batch.rejected)
 
 
 def ingest(
@@ -334,33 +400,81 @@ def ingest(
     now: datetime | None = None,
     episodes: EpisodeFactsCache | None = None,
 ) -> IngestResult:
-    """Store a batch of one viewer's events: new ones once, duplicates ignored, bad ones
-    reported by index; the views the new events belong to are updated in the same transaction."""
-    now = now or utcnow()
-    rows, rejected = validate_batch(
-        db=db, raw_events=raw_events, now=now, account_id=account_id, episodes=episodes
-    )
-    unique: dict[str, EventRow] = {}
-    for row in rows:
-        unique.setdefault(row[1], row)
-    ordered = [unique[event_id] for event_id in sorted(unique)]
-    accepted = 0
-    if ordered:
-        connection = db.connection()
-        if connection.dialect.name == "postgresql":
-            accepted = connection.execute(PG_INGEST, as_arrays(ordered, EVENT_COLUMNS)).scalar_one()
-        else:
-            new_ids = _sqlite_insert_events(connection, ordered)
-            accepted = len(new_ids)
-            if new_ids:
-                views = (account_id, json.dumps(new_ids))
-                connection.exec_driver_sql(SQLITE_UPSERT_VIEWS, views)
-    return IngestResult(accepted=accepted, duplicates=len(rows) - accepted, rejected=rejected)
+    """Prepare and store a batch of one viewer's events (the caller commits)."""
+    batch = prepare(db=db, account_id=account_id, raw_events=raw_events, now=now, episodes=episodes)
+    return store(db=db, batch=batch)
+
+
+def _fold(connection: Connection) -> int:
+    """Fold the events past the mark into their views and move the mark (SQLite, inside the
+    caller's write transaction); the number of ids folded. PostgreSQL: nothing to do."""
+    if connection.dialect.name != "sqlite":
+        return 0
+    mark = connection.scalar(select(RollupMark.last_event_id).where(RollupMark.name == VIEWS_MARK))
+    top = connection.scalar(select(func.max(PlaybackEvent.id)))
+    done = mark or 0
+    if top is None or top <= done:
+        return 0
+    connection.exec_driver_sql(SQLITE_FOLD, (done, top))
+    values = {"last_event_id": top, "updated_at": utcnow()}
+    if mark is None:
+        connection.execute(sa_insert(RollupMark).values(name=VIEWS_MARK, **values))
+    else:
+        connection.execute(
+            sa_update(RollupMark).where(RollupMark.name == VIEWS_MARK).values(**values)
+        )
+    return top - done
+
+
+def fold_new_events(engine: Engine) -> int:
+    """Bring `episode_views` up to date with every stored event, in a short transaction of its
+    own (SQLite; PostgreSQL is always up to date). Every reader of the rollup calls it first,
+    so what it reads is exact. Don't call it while this thread holds SQLite's write lock in
+    another session (it would wait for that session's commit)."""
+    if not _is_sqlite(engine):
+        return 0
+    with _SQLITE_WRITER, engine.begin() as connection:
+        begin_immediate(connection)
+        return _fold(connection)
+
+
+class RollupFolder:
+    """Folds new events into the rollup every `interval_seconds` while events come in (one per
+    process that ingests on SQLite), so a reader's catch-up is never more than a moment's
+    events. A round that fails is logged and retried by the next."""
+
+    def __init__(self, engine: Engine, interval_seconds: float = 2.0) -> None:
+        self.engine = engine
+        self.interval_seconds = interval_seconds
+        self._dirty = threading.Event()
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def nudge(self) -> None:
+        """Events were stored: fold them within the interval."""
+        self._dirty.set()
+        if not self._started:
+            with self._start_lock:
+                if not self._started:
+                    thread = threading.Thread(target=self._run, name="rollup", daemon=True)
+                    thread.start()
+                    self._started = True
+
+    def _run(self) -> None:
+        while self._dirty.wait():
+            time.sleep(self.interval_seconds)  # let a moment's events gather
+            self._dirty.clear()
+            try:
+                fold_new_events(self.engine)
+            except Exception:
+                log.exception("folding playback events into episode_views failed")
 
 
 def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
     """Recompute the rollup from the stored events in one SQL statement (after a bulk import,
-    or to check that the incremental rollup is right)."""
+    or to check that the incremental rollup is right). On SQLite the mark moves past every
+    stored event first (the events of other series are folded, this series' rebuilt)."""
+    _fold(db.connection())
     events = PlaybackEvent.__table__.c
     delete = sa_delete(EpisodeView)
     if series_id is not None:

@@ -15,8 +15,8 @@ from microdrama.accounts.deps import CurrentAdmin, require_role
 from microdrama.accounts.models import Account, Role
 from microdrama.admin import service as platform
 from microdrama.config import Settings
-from microdrama.db import DbSession
-from microdrama.payouts import service
+from microdrama.db import DbSession, utcnow
+from microdrama.payouts import service, vip_share
 from microdrama.payouts.models import PayoutRequest, PayoutStatus
 from microdrama.payouts.pages import router as pages_router
 from microdrama.payouts.schemas import (
@@ -28,6 +28,8 @@ from microdrama.payouts.schemas import (
     PayoutRead,
     PayoutReject,
     StatementRead,
+    VipShareLineRead,
+    VipShareRead,
 )
 from microdrama.wallet.models import LedgerAccountKind
 
@@ -275,3 +277,31 @@ def mark_paid(
         admin,
         lambda money_db: service.mark_paid(db=money_db, admin=admin, payout_id=payout_id),
     )
+
+
+@router.get("/api/admin/vip-share/{month}", response_model=VipShareRead)
+def read_vip_share(
+    month: MonthPath, request: Request, db: DbSession, admin: CurrentAdmin
+) -> VipShareRead:
+    """A month's VIP pool and its split by series: as settled in the ledger, or else what
+    settling it would post now (the month so far, if it has not ended). Posts nothing."""
+    found = service.Month.parse(month)
+    settlement = vip_share.preview_month(db=db, settings=_settings(request), month=found)
+    return VipShareRead(
+        month=str(found),
+        settled=not settlement.preview,
+        month_over=utcnow() >= found.ends_at,
+        vip_income_cents=settlement.vip_income_cents,
+        share_percent=settlement.share_percent,
+        pool_cents=settlement.pool_cents,
+        total_watch_ms=settlement.total_watch_ms,
+        note=settlement.nothing_to_share,
+        shares=[_vip_share_line(db, share) for share in settlement.shares],
+    )
+
+
+def _vip_share_line(db: Session, share: vip_share.SeriesShare) -> VipShareLineRead:
+    line = VipShareLineRead.model_validate(share, from_attributes=True)
+    creator = accounts.get(db=db, account_id=share.creator_id)
+    line.creator_name = creator.display_name if creator is not None else ""
+    return line

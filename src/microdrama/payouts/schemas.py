@@ -95,3 +95,25 @@ class StatementRead(BaseModel):
     ends_at: datetime
     generated_at: datetime
     currencies: list[CurrencyStatementRead]
+
+
+class VipShareLineRead(BaseModel):
+    series_id: int
+    title: str
+    creator_id: int
+    creator_name: str = ""
+    watch_ms: int
+    amount_cents: int
+    transaction_id: int | None  # None: not posted (not settled yet, or rounded to nothing)
+
+
+class VipShareRead(BaseModel):
+    month: str
+    settled: bool  # posted in the ledger; otherwise what settling would post now
+    month_over: bool
+    vip_income_cents: int
+    share_percent: int
+    pool_cents: int
+    total_watch_ms: int
+    note: str  # why nothing is (or would be) posted; "" otherwise
+    shares: list[VipShareLineRead]

@@ -1,11 +1,12 @@
 // The operator's page: coin packs and VIP plans (payments' upsert-by-code API), the creators'
-// revenue share and the payout minimum (audited platform settings).
+// revenue share and the payout minimum (audited platform settings), and the monthly VIP share.
 
 import { api, money } from "./api.js";
 import { dateTime, el, problem, say, slot } from "./desk.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
 const settingsForm = root.querySelector("[data-form=settings]");
+const vipShareForm = root.querySelector("[data-form=vip-share]");
 
 const PACK_FIELDS = [
   ["price_cents", "number", { min: 50 }],
@@ -101,6 +102,35 @@ settingsForm.addEventListener("submit", async (event) => {
   }
 });
 
-Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore()])
+async function loadVipShare(month) {
+  const share = await api("GET", `/api/admin/vip-share/${encodeURIComponent(month)}`);
+  const state = share.settled ? "settled" : share.month_over ? "not settled yet" : "so far (the month is not over)";
+  slot(root, "vip-share-summary").textContent =
+    `${share.month}, ${state}: net VIP income ${money(share.vip_income_cents)} × ${share.share_percent} % = ` +
+    `pool ${money(share.pool_cents)}.` + (share.note ? ` Nothing to share: ${share.note}.` : "");
+  slot(root, "vip-shares").replaceChildren(...share.shares.map((s) => el("tr", { "data-testid": "vip-share-row" },
+    el("td", {}, s.title),
+    el("td", {}, s.creator_name),
+    el("td", { class: "num" }, `${(s.watch_ms / 1000).toLocaleString()} s`),
+    el("td", { class: "num" }, money(s.amount_cents)),
+    el("td", { class: "num" }, s.transaction_id ? `#${s.transaction_id}` : "—"))));
+}
+
+vipShareForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await loadVipShare(vipShareForm.elements.month.value);
+    say(root, "error", "");
+  } catch (error) {
+    say(root, "error", problem(error));
+  }
+});
+
+// The month shown first: the previous one (UTC), the one housekeeping settles next.
+const today = new Date();
+const previous = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
+vipShareForm.elements.month.value = previous.toISOString().slice(0, 7);
+
+Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore(), loadVipShare(vipShareForm.elements.month.value)])
   .catch((error) => say(root, "error", problem(error)))
   .finally(() => root.setAttribute("aria-busy", "false"));
