@@ -688,10 +688,11 @@ def _forget_loaded(
 # --- credits applied at commit ----------------------------------------------------------------
 # A creator's earnings row is touched by every unlock of every one of their series: whoever
 # updates it holds its row lock until commit, and every other unlock of the creator waits. So
-# the stored balance of that credit (its ledger entry is written at once) moves in the last
-# statement before COMMIT, and the lock is held for two round trips instead of five. Credits
-# only ever add to a balance, so nothing is decided on them; wallet functions that read stored
-# balances apply the pending credits first (_settle_credits).
+# the stored balance of that credit (its ledger entry is written at once) moves last: on
+# PostgreSQL in the same query as the COMMIT (_commit), so the lock is held only while the
+# server runs the two; elsewhere in the last statement before COMMIT. Credits only ever add to
+# a balance, so nothing is decided on them; wallet functions that read stored balances apply
+# the pending credits first (_settle_credits).
 
 _PENDING = "wallet_credits_at_commit"
 
@@ -894,8 +895,9 @@ def spend_for_unlock(
     `share_percent` the creator's revenue share (the operator's setting; default: configuration);
     `paid_for` what the payment buys (the caller's rows), written with it.
     A handful of Core statements: the wallet lock, the counter accounts, the open bonus lots
-    (only when there are bonus coins), the transaction, its entries, the lots and the stored
-    balances; the creator's earnings row is locked last, by its UPDATE, for the shortest time.
+    (only when there are bonus coins), then the transaction, its entries, the lots, the stored
+    balances and `paid_for` (on PostgreSQL one data-modifying statement, _post_unlock_at_once);
+    the creator's earnings row is locked last, at commit, for the shortest time.
     """
     now = now or utcnow()
     if price_coins <= 0:
