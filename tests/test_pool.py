@@ -62,3 +62,18 @@ def test_work_in_a_checked_out_connection_is_one_transaction_and_ends_with_it(
         assert state == "idle"  # not "idle in transaction": the checkout's BEGIN was ended
     finally:
         other.dispose()
+
+
+def test_a_connection_can_still_be_given_its_own_isolation_level(database_url: str) -> None:
+    _postgresql_only(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
+            assert conn.scalar(text("show transaction_isolation")) == "serializable"
+        with engine.connect() as conn:
+            autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+            assert autocommit.scalar(text("select 1")) == 1
+        with engine.connect() as conn:  # back to the default for the next checkout
+            assert conn.scalar(text("show transaction_isolation")) == "read committed"
+    finally:
+        engine.dispose()

@@ -70,7 +70,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     engine = create_engine(url, pool_size=10, max_overflow=20, **kwargs)
     event.listen(engine, "checkout", partial(_begin_on_checkout, engine.dialect))
+    event.listen(engine, "set_connection_execution_options", _before_characteristics)
+    event.listen(
+        engine,
+        "engine_connect",
+        lambda conn: _before_characteristics(conn, conn.get_execution_options()),
+    )
     return engine
+
+
+# Execution options psycopg refuses to change inside a transaction.
+_CHARACTERISTICS = frozenset({"isolation_level", "postgresql_readonly", "postgresql_deferrable"})
+
+
+def _before_characteristics(conn: Connection, opts: Any) -> None:
+    """A connection about to get another isolation level (or read-only, deferrable) must not
+    be in a transaction: roll back the checkout's BEGIN. Nothing ran in it, since SQLAlchemy
+    refuses these options once a transaction of its own has begun."""
+    if _CHARACTERISTICS.intersection(opts):
+        raw = conn.connection.dbapi_connection
+        pgconn = getattr(raw, "pgconn", None)
+        if pgconn is not None and pgconn.transaction_status == pq.TransactionStatus.INTRANS:
+            raw.rollback()  # type: ignore[union-attr]
 
 
 def _begin_on_checkout(dialect: Any, dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
