@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.db import dialect_insert, utcnow
 from microdrama.errors import Conflict, DomainError
 from microdrama.wallet.models import IdempotencyRecord
-from microdrama.wallet.service import run_money_transaction, write_at_commit
+from microdrama.wallet.service import run_money_transaction
 
 HEADER = "Idempotency-Key"
 Outcome = tuple[int, dict[str, Any]]
@@ -137,16 +137,9 @@ def run_idempotent(
             # A refused request is an answer too: replaying it must not charge later.
             raise _Refused((exc.status_code, exc.as_json())) from exc
         db.flush()
-        # Nothing reads the answer back in this transaction: it goes with the COMMIT.
-        write_at_commit(
-            db=db,
-            statement=_ANSWER,
-            params={
-                "record_account": account_id,
-                "record_key": key,
-                "status": status,
-                "body": body,
-            },
+        conn.execute(
+            _ANSWER,
+            {"record_account": account_id, "record_key": key, "status": status, "body": body},
         )
         return (status, body), False
 

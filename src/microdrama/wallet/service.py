@@ -14,11 +14,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar, cast
 
-import psycopg
-from psycopg import ClientCursor
-from psycopg.types.json import Json
 from sqlalchemy import (
-    JSON,
     BigInteger,
     ColumnElement,
     Integer,
@@ -32,7 +28,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -726,72 +721,26 @@ def _settle_credits(db: Session) -> None:
         _forget_loaded(db, LedgerAccount, list(pending))
 
 
-_AT_COMMIT = "wallet_writes_at_commit"
-
-
-def write_at_commit(*, db: Session, statement: Any, params: Mapping[str, Any]) -> None:
-    """A last write nothing reads back (the idempotency answer), sent with the COMMIT.
-
-    On PostgreSQL it is kept until `run_money_transaction` commits and goes in the same query
-    as the pending credits and the COMMIT (bound on the client: integer, string and JSON
-    parameters only); a session committed any other way sends it before its COMMIT. On
-    SQLite, or inside a savepoint, it is sent at once."""
-    conn = db.connection()
-    if conn.dialect.name != "postgresql" or db.in_nested_transaction():
-        conn.execute(statement, params)
-        return
-    db.info.setdefault(_AT_COMMIT, []).append((statement, params))
-
-
-@cache
-def _bound_on_client(statement: Any) -> tuple[str, frozenset[str]]:
-    """The statement's PostgreSQL text with %(name)s placeholders, and its JSON parameters."""
-    compiled = statement.compile(dialect=postgresql.psycopg.dialect())
-    return str(compiled), frozenset(
-        name for name, bind in compiled.binds.items() if isinstance(bind.type, JSON)
-    )
-
-
-def _client_value(name: str, value: Any, json_params: frozenset[str]) -> Any:
-    if name in json_params:
-        return Json(value)
-    if value is None or type(value) in (int, str):
-        return value
-    raise TypeError(f"{name}: only integers, strings and JSON are bound on the client")
-
-
-def _send_writes_at_commit(db: Session) -> None:
-    writes: list[tuple[Any, Mapping[str, Any]]] | None = db.info.pop(_AT_COMMIT, None)
-    for statement, params in writes or ():
-        db.connection().execute(statement, params)
-
-
 def _commit(db: Session) -> None:
-    """Commit the money transaction. On PostgreSQL the last writes, the pending credits and
-    the COMMIT go to the server as one query (the simple query protocol runs several
-    statements; values are bound by psycopg's client-side binding, the credits are integers):
-    one round trip, and the creator's earnings row is locked only while the server runs the
-    UPDATE and the COMMIT, with no round trip and no Python (nor a thread waiting for its
-    turn) in between. Elsewhere, or inside a savepoint, the session commits as usual (its
-    before_commit hook sends them)."""
-    if (_PENDING in db.info or _AT_COMMIT in db.info) and not db.in_nested_transaction():
+    """Commit the money transaction. On PostgreSQL the pending credits and the COMMIT go to
+    the server as one query (the simple query protocol runs several statements; what is
+    written into it are integers): the creator's earnings row is then locked only while the
+    server runs the UPDATE and the COMMIT, with no round trip and no Python (nor a thread
+    waiting for its turn) in between. Elsewhere, or inside a savepoint, the session commits
+    as usual (the before_commit hook applies the credits)."""
+    if _PENDING in db.info and not db.in_nested_transaction():
         conn = db.connection()
         if conn.dialect.name == "postgresql":
             db.flush()  # nothing may be left to flush after the COMMIT below
-            raw = cast(psycopg.Connection[Any], conn.connection.dbapi_connection)
-            writes: list[tuple[Any, Mapping[str, Any]]] = db.info.pop(_AT_COMMIT, [])
-            pending: dict[int, int] = db.info.pop(_PENDING, {})
-            parts = []
-            for statement, params in writes:
-                text, json_params = _bound_on_client(statement)
-                values = {k: _client_value(k, v, json_params) for k, v in params.items()}
-                parts.append(ClientCursor(raw).mogrify(text, values))
-            parts += [
-                f"UPDATE ledger_accounts SET balance = balance + {int(pending[account])} "
-                f"WHERE id = {int(account)}"
-                for account in sorted(pending)
-            ]
-            conn.exec_driver_sql("; ".join([*parts, "COMMIT"]))
+            pending: dict[int, int] = db.info.pop(_PENDING)
+            conn.exec_driver_sql(
+                "".join(
+                    f"UPDATE ledger_accounts SET balance = balance + {int(pending[account])} "
+                    f"WHERE id = {int(account)}; "
+                    for account in sorted(pending)
+                )
+                + "COMMIT"
+            )
             _forget_loaded(db, LedgerAccount, list(pending))
             # The session ends its transaction: psycopg finds it committed, sends nothing.
     db.commit()
@@ -799,7 +748,6 @@ def _commit(db: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _settle_before_commit(db: Session) -> None:
-    _send_writes_at_commit(db)
     if _PENDING in db.info:
         _settle_credits(db)
 
@@ -809,7 +757,6 @@ def _drop_when_over(db: Session, transaction: SessionTransaction) -> None:
     # Rolled back or closed without a commit: the entries are gone, so are their credits.
     if transaction.parent is None:
         db.info.pop(_PENDING, None)
-        db.info.pop(_AT_COMMIT, None)
 
 
 # --- an unlock's writes in one statement (PostgreSQL) ----------------------------------------
