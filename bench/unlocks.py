@@ -221,6 +221,7 @@ def _service_process(
             key=uuid.uuid4().hex,
             request_hash=f"unlock {episode_id}",
             keep_hours=24,
+            claim_first=False,  # as the unlock route
             effect=lambda db: (
                 200,
                 paywall.unlock_with_coins(
@@ -310,7 +311,7 @@ def statements_per_unlock(url: str, episodes: list[int]) -> tuple[int, int]:
     def unlock(episode_id: int) -> None:
         idempotency.run_idempotent(
             factory=factory, account_id=viewer_id, key=uuid.uuid4().hex,
-            request_hash="bench", keep_hours=24,
+            request_hash="bench", keep_hours=24, claim_first=False,  # as the route
             effect=lambda db: (200, paywall.unlock_with_coins(
                 db=db, settings=settings, viewer_id=viewer_id, episode_id=episode_id)),
         )  # fmt: skip

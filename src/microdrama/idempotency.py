@@ -3,6 +3,11 @@
 The record is written in the same database transaction as the effect, so either both exist or
 neither does. A concurrent request with the same key waits on the record's primary key (row
 lock on PostgreSQL, the single writer on SQLite) and then replays the first answer.
+
+Effects that only write to this database may claim their key *last* (`claim_first=False`):
+the record goes in with the answer, one statement instead of a claim and an answer; when the
+key turns out to be taken (a twin committed first, a replay, a reused key) the transaction is
+rolled back, effect included, and the request goes round again claiming first.
 """
 
 from __future__ import annotations
@@ -102,14 +107,33 @@ def run_idempotent(
     request_hash: str,
     keep_hours: int,
     effect: Callable[[Session], Outcome],
+    claim_first: bool = True,
 ) -> tuple[Outcome, bool]:
     """Apply effect once per (account, key); returns the answer and whether it was a replay.
 
     Two statements around the effect: INSERT ... ON CONFLICT DO NOTHING of the record (a
     concurrent twin waits on it until we commit, then replays), UPDATE of its answer. A
     refusal (DomainError) rolls the whole transaction back and is stored by a second one.
-    """
+
+    `claim_first=False`, for effects that write nothing outside this database and lock what
+    they decide on (a twin then waits on those locks instead of the key): one statement after
+    the effect, INSERT ... ON CONFLICT DO NOTHING of the record with its answer. Nothing
+    inserted means the key was taken: everything is rolled back and the request goes round
+    again claiming first (replay, 409 for another body, or a key past retention)."""
     key_of = {"account_id": account_id, "key": key}
+
+    def attempt_claiming_last(db: Session) -> tuple[Outcome, bool]:
+        conn = db.connection()
+        try:
+            status, body = effect(db)
+        except DomainError as exc:
+            raise _Refused((exc.status_code, exc.as_json())) from exc
+        db.flush()
+        record = {**key_of, "request_hash": request_hash, "status_code": status, "response": body}
+        stored = conn.execute(_claim(conn.dialect.name), {**record, "created_at": utcnow()})
+        if stored.first() is None:
+            raise _Taken
+        return (status, body), False
 
     def attempt(db: Session, *, refusal: Outcome | None) -> tuple[Outcome, bool]:
         conn = db.connection()
@@ -146,11 +170,15 @@ def run_idempotent(
     refusal: Outcome | None = None
     for tries_left in reversed(range(5)):
         try:
+            if not claim_first and refusal is None:
+                return run_money_transaction(factory, attempt_claiming_last)
             return run_money_transaction(factory, partial(attempt, refusal=refusal))
         except (IntegrityError, _Vanished):
             if not tries_left:
                 raise
             # the twin committed first: go round again and replay its answer
+        except _Taken:
+            claim_first = True  # rolled back: now find out what holds the key
         except _Refused as refused:
             refusal = refused.outcome
     raise AssertionError("unreachable")
@@ -158,6 +186,10 @@ def run_idempotent(
 
 class _Vanished(Exception):
     """The conflicting record was deleted before it could be read."""
+
+
+class _Taken(Exception):
+    """Claiming last, the key was found taken: the effect is rolled back."""
 
 
 def respond(outcome: Outcome, replayed: bool, response: Response) -> dict[str, Any]:

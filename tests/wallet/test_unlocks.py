@@ -180,6 +180,27 @@ def test_same_key_with_another_request_is_a_409(client: TestClient, db: Session)
     assert answer.json()["error"] == "idempotency_conflict"
 
 
+def test_a_reused_key_charges_nothing_for_the_other_episode(
+    client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    # The unlock claims its key with its answer, after charging: the second charge must be
+    # rolled back with the transaction that found the key taken.
+    series = make_series(db, episodes=4, free_episodes=1)
+    db.commit()
+    top_up(db_factory, settings, _by_cookie_after(client), coins=500)
+    second, third = (int(e["id"]) for e in _episodes(client, series.id)[1:3])
+    assert _unlock(client, second, key="reused").status_code == 200
+
+    answer = _unlock(client, third, key="reused")
+
+    assert answer.status_code == 409
+    assert client.get("/api/wallet").json()["total_coins"] == 500 - series.episode_price_coins
+    assert client.get(f"/api/episodes/{third}/access").json()["allowed"] is False
+    assert [i["kind"] for i in client.get("/api/wallet/history").json()["items"]] == [
+        "unlock", "purchase"
+    ]  # fmt: skip
+
+
 def test_unlock_without_an_idempotency_key_is_refused(client: TestClient, db: Session) -> None:
     series = make_series(db, episodes=2, free_episodes=1)
     db.commit()

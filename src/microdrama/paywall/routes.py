@@ -50,6 +50,9 @@ def _run(
         ),
         keep_hours=settings.idempotency_keep_hours,
         effect=effect,
+        # Unlocks write only here and lock the viewer's wallet before deciding anything:
+        # the key goes in with the answer, one statement fewer on the paywall's hot path.
+        claim_first=False,
     )
     return idempotency.respond(outcome, replayed, response)
 
