@@ -51,6 +51,13 @@ def get_by_device(*, db: Session, device_token: str) -> Account | None:
     )
 
 
+def account_id_by_device(*, db: Session, device_token: str) -> int | None:
+    """The id of the account bound to this device cookie, if any (get_by_device's id)."""
+    return db.scalar(
+        select(Account.id).where(Account.device_token_hash == hash_device_token(device_token))
+    )
+
+
 def get_or_create_guest(*, db: Session, device_token: str) -> Account:
     """The device's guest account, created on first use (safe when two requests race)."""
     account = get_by_device(db=db, device_token=device_token)

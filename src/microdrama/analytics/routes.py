@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from microdrama.accounts.deps import CurrentCreator, current_viewer
+from microdrama.accounts.deps import CurrentCreator, current_viewer_id
 from microdrama.analytics import dashboard, service
 from microdrama.analytics.schemas import IngestResult, SeriesDashboard
 from microdrama.catalog import service as catalog
@@ -49,9 +49,9 @@ async def ingest_events(request: Request, response: Response) -> IngestResult:
 
     def store() -> IngestResult:
         with session_scope(state.sessionmaker) as db:
-            viewer = current_viewer(request, response, db)
+            viewer_id = current_viewer_id(request, response, db)
             batch = service.prepare(
-                db=db, account_id=viewer.id, raw_events=service.parse_body(body),
+                db=db, account_id=viewer_id, raw_events=service.parse_body(body),
                 episodes=episodes,
             )  # fmt: skip
             with service.batch_writer(db):  # only the writes wait for their turn

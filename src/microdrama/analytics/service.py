@@ -156,8 +156,9 @@ def _parse(raw_events: Sequence[Any]) -> tuple[list[tuple[int, EventIn]], list[R
     return parsed, rejected
 
 
-# A valid event as a table row, in EVENT_COLUMNS order.
-EventRow = tuple[int, str, str, int, int, str, int, datetime, datetime]
+# A valid event as a table row, in EVENT_COLUMNS order (times as datetimes, or as SQLite's
+# stored strings).
+EventRow = tuple[int, str, str, int, int, str, int, datetime | str, datetime | str]
 
 
 def validate_batch(
@@ -167,12 +168,18 @@ def validate_batch(
     now: datetime,
     account_id: int = 0,
     episodes: EpisodeFactsCache | None = None,
+    as_stored_in_sqlite: bool = False,
 ) -> tuple[list[EventRow], list[RejectedEvent]]:
-    """The batch's valid events as table rows (tuples in EVENT_COLUMNS order), and the rejects."""
+    """The batch's valid events as table rows (tuples in EVENT_COLUMNS order), and the rejects.
+    `as_stored_in_sqlite`: the two times as the strings SQLAlchemy writes in SQLite."""
     parsed, rejected = _parse(raw_events)
     episode_ids = {event["episode_id"] for _, event in parsed}
     facts = episodes.lookup(db, episode_ids) if episodes else _episode_facts(db, episode_ids)
-    latest, earliest = now + FUTURE_SKEW, now - MAX_AGE
+    # In the time zone object pydantic gives times sent in UTC: comparing two times that share
+    # it skips the UTC offsets (a tenth of the cost per event).
+    latest = (now + FUTURE_SKEW).astimezone(_PARSED_UTC)
+    earliest = (now - MAX_AGE).astimezone(_PARSED_UTC)
+    received: datetime | str = sqlite_time(now) if as_stored_in_sqlite else now
     complete = EventKind.complete.value
     rows: list[EventRow] = []
     for index, event in parsed:
@@ -191,8 +198,9 @@ def validate_batch(
         else:
             if duration:
                 position_ms = duration if kind == complete else min(position_ms, duration)
+            at = sqlite_time(occurred_at) if as_stored_in_sqlite else occurred_at
             row = (account_id, event["event_id"], kind, episode.series_id, episode_id)
-            rows.append((*row, event["session_id"], position_ms, occurred_at, now))
+            rows.append((*row, event["session_id"], position_ms, at, received))
             continue
         rejected.append(RejectedEvent(index=index, error=error))
     rejected.sort(key=lambda r: r.index)
@@ -298,12 +306,6 @@ def sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def sqlite_rows(rows: Sequence[EventRow]) -> list[tuple[Any, ...]]:
-    """Event rows as SQLITE_INSERT_EVENT's parameters (times as SQLAlchemy stores them)."""
-    received = sqlite_time(rows[0][8]) if rows else ""  # one batch, one arrival time
-    return [(*row[:7], sqlite_time(row[7]), received) for row in rows]
-
-
 def as_arrays(
     rows: Sequence[Sequence[Any]], columns: tuple[tuple[str, str], ...]
 ) -> dict[str, list[Any]]:
@@ -361,12 +363,15 @@ def prepare(
 ) -> PreparedBatch:
     """Validate a batch of one viewer's events and turn it into the backend's parameters (no
     writes: all of this happens before the batch waits for its turn to write)."""
+    sqlite = _is_sqlite(db)
     rows, rejected = validate_batch(
         db=db, raw_events=raw_events, now=now or utcnow(), account_id=account_id,
-        episodes=episodes,
+        episodes=episodes, as_stored_in_sqlite=sqlite,
     )  # fmt: skip
-    if _is_sqlite(db):
-        return PreparedBatch(params=sqlite_rows(rows), valid=len(rows), rejected=rejected)
+    if sqlite:
+        return PreparedBatch(
+            params=list(rows), valid=len(rows), rejected=rejected
+        )  # one writer: any order
     unique: dict[str, EventRow] = {}
     for row in rows:
         unique.setdefault(row[1], row)
