@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.admin.service import forget_cached_settings
 from microdrama.app import create_app
-from microdrama.config import Settings
+from microdrama.config import Settings, get_settings
 from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
 from microdrama.payouts.vip_share import forget_final_months
 
@@ -135,3 +135,13 @@ def app(settings: Settings, engine: Engine) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: object) -> Iterator[None]:
+    """The `microdrama` command's settings come from the environment: point it at the test's
+    (migrated) database for the test's duration."""
+    monkeypatch.setenv("MICRODRAMA_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -14,7 +11,6 @@ from typer.testing import CliRunner
 from microdrama.accounts.deps import CurrentAccount, CurrentAdmin, CurrentCreator
 from microdrama.accounts.models import Account, Role
 from microdrama.cli import app as cli
-from microdrama.config import get_settings
 from tests.accounts.helpers import PASSWORD, log_in, sign_up
 
 
@@ -56,14 +52,6 @@ def test_guests_must_sign_in_and_each_role_opens_its_own_doors(
     _set_role(db, Role.admin)  # admins pass every role check
     assert client.get("/test/creator").status_code == 200
     assert client.get("/test/admin").status_code == 200
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: object) -> Iterator[None]:
-    monkeypatch.setenv("MICRODRAMA_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_create_admin_makes_a_new_operator_who_can_sign_in(

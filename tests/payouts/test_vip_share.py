@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from microdrama.cli import app as cli
-from microdrama.config import Settings, get_settings
+from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.housekeeping import run_once
 from microdrama.payouts import vip_share
@@ -187,14 +186,6 @@ def test_a_month_without_vip_watch_on_paid_episodes_or_without_net_income_posts_
         now=month.ends_at,
     )  # fmt: skip
     assert empty.pool_cents == 0 and empty.nothing_to_share.startswith("no pool")
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, engine: object) -> Iterator[None]:
-    monkeypatch.setenv("MICRODRAMA_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_the_command_settles_last_month_once_and_refuses_the_current_one(

@@ -172,7 +172,12 @@ _UNLOCK_FACTS = (
 @cache
 def _upsert_unlocks(dialect: str) -> Any:
     """INSERT of unlock rows that revives a revoked one (ON CONFLICT DO UPDATE)."""
-    upsert = dialect_insert(dialect, _unlocks)
+    return _reviving(dialect_insert(dialect, _unlocks))
+
+
+def _reviving(upsert: Any) -> Any:
+    """An INSERT into unlocks whose conflict (the viewer already had the episode) takes the new
+    payment's method, price, transaction and time and clears a revocation."""
     return upsert.on_conflict_do_update(
         index_elements=[_unlocks.c.account_id, _unlocks.c.episode_id],
         set_={
@@ -218,16 +223,7 @@ def _unlocks_bought(transaction_id: ColumnElement[int]) -> Any:
             null(),
         ),
     )
-    return upsert.on_conflict_do_update(
-        index_elements=[_unlocks.c.account_id, _unlocks.c.episode_id],
-        set_={
-            "method": upsert.excluded.method,
-            "price_coins": upsert.excluded.price_coins,
-            "ledger_transaction_id": upsert.excluded.ledger_transaction_id,
-            "created_at": upsert.excluded.created_at,
-            "revoked_at": None,
-        },
-    )
+    return _reviving(upsert)
 
 
 def _paid_for_unlocks(
