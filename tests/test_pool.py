@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.db import make_engine
+from tests.conftest import PG_URL
 
-
-def _postgresql_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the checkout BEGIN is PostgreSQL's (SQLite has no server to lose)")
+# PostgreSQL's only (SQLite has no server to lose): run on its database alone.
+pytestmark = pytest.mark.parametrize(
+    "database_url", ["postgresql"] if PG_URL else [], indirect=True
+)
 
 
 def _backend_pid(engine: Engine) -> int:
@@ -22,7 +23,6 @@ def _backend_pid(engine: Engine) -> int:
 
 
 def test_a_connection_the_server_dropped_is_replaced_at_checkout(database_url: str) -> None:
-    _postgresql_only(database_url)
     engine = make_engine(database_url)
     other = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
@@ -42,7 +42,6 @@ def test_a_connection_the_server_dropped_is_replaced_at_checkout(database_url: s
 def test_work_in_a_checked_out_connection_is_one_transaction_and_ends_with_it(
     database_url: str, engine: Engine
 ) -> None:
-    _postgresql_only(database_url)
     other = create_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         with Session(engine) as db:
@@ -65,7 +64,6 @@ def test_work_in_a_checked_out_connection_is_one_transaction_and_ends_with_it(
 
 
 def test_a_connection_can_still_be_given_its_own_isolation_level(database_url: str) -> None:
-    _postgresql_only(database_url)
     engine = make_engine(database_url)
     try:
         with engine.connect().execution_options(isolation_level="SERIALIZABLE") as conn:
