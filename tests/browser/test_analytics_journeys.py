@@ -16,9 +16,9 @@ from microdrama.analytics.models import PlaybackEvent
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from tests.browser.conftest import SeriesPlan, Site, serve_site
+from tests.browser.conftest import SQLITE_ONLY, SeriesPlan, Site, serve_site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 WAIT_MS = 30_000
 

@@ -26,10 +26,10 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.schemas import ProductCreate, VariantCreate
-from tests.browser.conftest import DESKTOP, SeriesPlan, Site, serve_site
+from tests.browser.conftest import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
 from tests.shop.orders_helpers import ADDRESS, PAYS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 SERIES = "Boutique Nights"
 PRODUCT = "Velvet lipstick"

@@ -31,9 +31,9 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.models import ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
-from tests.browser.conftest import DESKTOP, SeriesPlan, Site, serve_site
+from tests.browser.conftest import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 WAIT_MS = 30_000
 SERIES = "Shop Girl"
