@@ -63,7 +63,9 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         factory, lambda db: accounts.prune(db=db, settings=settings)
     )
     # SQLite: events a stopped server stored but had not yet folded into the rollup.
-    events_folded = fold_new_events(factory.kw["bind"])
+    with factory() as db:
+        engine = db.get_bind()
+    events_folded = fold_new_events(engine)  # type: ignore[arg-type]
     # Last, so the other chores run even if this one fails. A month found settled is remembered
     # by the process, so the rounds after it cost nothing.
     settlement = vip_share.settle_due_month(factory=factory, settings=settings, now=utcnow())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select
+from sqlalchemy import ColumnElement, CursorResult, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,18 +44,18 @@ def _hash_session_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _bound_to(device_token: str) -> ColumnElement[bool]:
+    return Account.device_token_hash == hash_device_token(device_token)
+
+
 def get_by_device(*, db: Session, device_token: str) -> Account | None:
     """The account bound to this device cookie, if any."""
-    return db.scalar(
-        select(Account).where(Account.device_token_hash == hash_device_token(device_token))
-    )
+    return db.scalar(select(Account).where(_bound_to(device_token)))
 
 
 def account_id_by_device(*, db: Session, device_token: str) -> int | None:
     """The id of the account bound to this device cookie, if any (get_by_device's id)."""
-    return db.scalar(
-        select(Account.id).where(Account.device_token_hash == hash_device_token(device_token))
-    )
+    return db.scalar(select(Account.id).where(_bound_to(device_token)))
 
 
 def get_or_create_guest(*, db: Session, device_token: str) -> Account:

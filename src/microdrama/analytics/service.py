@@ -369,9 +369,8 @@ def prepare(
         episodes=episodes, as_stored_in_sqlite=sqlite,
     )  # fmt: skip
     if sqlite:
-        return PreparedBatch(
-            params=list(rows), valid=len(rows), rejected=rejected
-        )  # one writer: any order
+        # One writer at a time: any order will do, and a repeat is a conflict like any other.
+        return PreparedBatch(params=rows, valid=len(rows), rejected=rejected)
     unique: dict[str, EventRow] = {}
     for row in rows:
         unique.setdefault(row[1], row)
