@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -170,6 +171,21 @@ def upgrade_database(engine: Engine) -> None:
         begin_immediate(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+@contextmanager
+def sqlite_autocommit(raw: sqlite3.Connection) -> Iterator[None]:
+    """Run SQLite statements as their own transactions (what SQLAlchemy's AUTOCOMMIT isolation
+    level does to the driver connection): one statement is stored and committed in the one
+    call into SQLite. Only outside a transaction, which the change of level would commit."""
+    if raw.in_transaction:
+        raise RuntimeError("sqlite_autocommit inside a transaction")
+    level = raw.isolation_level
+    raw.isolation_level = None
+    try:
+        yield
+    finally:
+        raw.isolation_level = level
 
 
 def begin_immediate(connection: Connection) -> None:

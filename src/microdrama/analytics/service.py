@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, cast
 
 from pydantic import Field, TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, case, func, select, text
@@ -41,7 +43,7 @@ from microdrama.analytics.models import (
 from microdrama.analytics.schemas import MAX_BATCH, EventIn, IngestResult, RejectedEvent
 from microdrama.cache import TTLCache
 from microdrama.catalog.models import Episode
-from microdrama.db import begin_immediate, utcnow
+from microdrama.db import begin_immediate, sqlite_autocommit, utcnow
 from microdrama.errors import DomainError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -280,12 +282,20 @@ PG_INGEST = text(
     "SELECT count(*) FROM new"
 )
 
-# SQLite: the events alone, one prepared one-row INSERT run for every row (the fastest insert
-# we measured there); the database counts the rows it stored (conflicts store nothing).
-SQLITE_INSERT_EVENT = (
-    f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) "
-    "ON CONFLICT (account_id, event_id) DO NOTHING"
-)
+# SQLite: the events alone, all of a batch's rows in one multi-row INSERT run as its own
+# transaction (see `store`); the database counts the rows it stored (conflicts store nothing).
+_SQLITE_ROW = f"({', '.join('?' * len(EVENT_COLUMNS))})"
+
+
+@lru_cache(maxsize=MAX_BATCH)
+def sqlite_insert_events(count: int) -> str:
+    """The INSERT of `count` event rows (500 rows are 4,500 parameters: SQLite allows 32,766)."""
+    return (
+        f"INSERT INTO playback_events ({_EVENT_NAMES}) VALUES {', '.join([_SQLITE_ROW] * count)} "
+        "ON CONFLICT (account_id, event_id) DO NOTHING"
+    )
+
+
 # ...and later the events past the mark folded into their views, in one statement.
 SQLITE_FOLD = (
     f"INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} "
@@ -381,32 +391,24 @@ def prepare(
 
 def store(*, db: Session, batch: PreparedBatch) -> IngestResult:
     """Store a prepared batch: new events once, duplicates ignored (inside batch_writer).
-    On PostgreSQL the views they belong to are updated in the same statement."""
+    PostgreSQL: the views they belong to are updated in the same statement; the caller
+    commits. SQLite: the batch is committed when this returns (the session must have nothing
+    uncommitted: batch_writer sees to it)."""
     accepted = 0
     if batch.params:
         connection = db.connection()
         if isinstance(batch.params, dict):
             accepted = connection.execute(PG_INGEST, batch.params).scalar_one()
         else:
-            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            cursor.executemany(SQLITE_INSERT_EVENT, batch.params)
-            accepted = cursor.rowcount
-            cursor.close()
+            # One statement, its own transaction: stored and committed in one call into SQLite,
+            # which gives the interpreter lock back once (a one-row INSERT per event, then a
+            # COMMIT, waited for it after each: under load most of the writer's turn).
+            raw = cast(sqlite3.Connection, connection.connection.driver_connection)
+            flat = [value for row in batch.params for value in row]
+            with sqlite_autocommit(raw):
+                accepted = raw.execute(sqlite_insert_events(len(batch.params)), flat).rowcount
     duplicates = batch.valid - accepted
     return IngestResult(accepted=accepted, duplicates=duplicates, rejected=batch.rejected)
-
-
-def ingest(
-    *,
-    db: Session,
-    account_id: int,
-    raw_events: Sequence[Any],
-    now: datetime | None = None,
-    episodes: EpisodeFactsCache | None = None,
-) -> IngestResult:
-    """Prepare and store a batch of one viewer's events (the caller commits)."""
-    batch = prepare(db=db, account_id=account_id, raw_events=raw_events, now=now, episodes=episodes)
-    return store(db=db, batch=batch)
 
 
 def _fold(connection: Connection) -> int:
