@@ -28,6 +28,7 @@ def server_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, 
         "MICRODRAMA_EMBEDDED_WORKER": "false",
         "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
         "MICRODRAMA_X264_PRESET": "ultrafast",
+        "MICRODRAMA_SANDBOX_AD_SECONDS": "2",  # the journeys watch it in real time
         **extra,
     }
 

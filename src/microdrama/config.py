@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # Rewarded ads: the ad network signs its server-side verification callbacks with this.
     ad_network_secret: str = "ad-network-sandbox-secret"
     ad_unlocks_per_day: int = 5
+    # How long the built-in sandbox ad plays (and must have played before it rewards).
+    sandbox_ad_seconds: int = Field(default=8, ge=1, le=60)
 
     # Content protection: lifetime of the token in an HLS key URL.
     key_token_seconds: int = Field(default=300, ge=10, le=300)

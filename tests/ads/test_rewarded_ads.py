@@ -42,7 +42,7 @@ def _viewer(db: Session, client: TestClient) -> Account:
 def _started_ago(
     client: TestClient, db: Session, settings: Settings, episode: Episode, seconds: float
 ) -> str:
-    """An ad session the viewer started `seconds` ago (the ad is 8 s long)."""
+    """An ad session the viewer started `seconds` ago (the ad is 8 s long by default)."""
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     session = ads.start_ad_session(
         db=db,

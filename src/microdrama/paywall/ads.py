@@ -42,8 +42,6 @@ from microdrama.paywall import service as paywall_service
 from microdrama.paywall.entitlement import entitlement
 from microdrama.paywall.models import AdReward, UnlockMethod
 
-AD_KEY = "ads/sandbox/rewarded-v1.mp4"
-AD_DURATION_MS = 8_000
 AD_SESSION_SALT = "microdrama.ad-session"
 # An ad session older than this cannot be completed any more (the viewer left long ago).
 AD_SESSION_MAX_AGE_MS = 60 * 60 * 1000
@@ -128,22 +126,28 @@ def ads_left_today(
     return max(0, settings.ad_unlocks_per_day - (used or 0))
 
 
+def ad_duration_ms(settings: Settings) -> int:
+    return settings.sandbox_ad_seconds * 1000
+
+
 def ensure_sandbox_ad(*, storage: Storage, settings: Settings) -> str:
-    """The built-in ad's storage key, rendering the video with ffmpeg on first use."""
-    if storage.exists(AD_KEY):
-        return AD_KEY
+    """The built-in ad's storage key, rendering the video with ffmpeg on first use (one video
+    per length, so a changed setting never plays an ad of the old length)."""
+    key = f"ads/sandbox/rewarded-v1-{settings.sandbox_ad_seconds}s.mp4"
+    if storage.exists(key):
+        return key
     with _render_lock:
-        if storage.exists(AD_KEY):
-            return AD_KEY
+        if storage.exists(key):
+            return key
         with tempfile.TemporaryDirectory(prefix="microdrama-ad-") as tmp:
             out = Path(tmp) / "ad.mp4"
             subprocess.run(_ad_command(settings, out), check=True, capture_output=True, timeout=120)
-            storage.save_file(AD_KEY, out)
-    return AD_KEY
+            storage.save_file(key, out)
+    return key
 
 
 def _ad_command(settings: Settings, out: Path) -> list[str]:
-    seconds = AD_DURATION_MS / 1000
+    seconds = settings.sandbox_ad_seconds
     text = ""
     if FONT.exists():
         lines = [
@@ -211,7 +215,7 @@ def start_ad_session(
     return AdSession(
         ad_session=str(token),
         ad_url=storage.url(key),
-        duration_ms=AD_DURATION_MS,
+        duration_ms=ad_duration_ms(settings),
         ads_left_today=left,
     )
 
@@ -277,10 +281,8 @@ def complete_ad_session(
     elapsed_ms = _now_ms(now) - issued_ms
     if elapsed_ms > AD_SESSION_MAX_AGE_MS or elapsed_ms < 0:
         raise AdSessionInvalid("This ad session has expired; start the ad again.")
-    if elapsed_ms < AD_DURATION_MS:
-        raise AdNotFinished(
-            "The ad has not finished yet.", remaining_ms=AD_DURATION_MS - elapsed_ms
-        )
+    if elapsed_ms < (duration_ms := ad_duration_ms(settings)):
+        raise AdNotFinished("The ad has not finished yet.", remaining_ms=duration_ms - elapsed_ms)
     # The session's nonce is the network's transaction id: completing twice is a replay.
     query = callback_query(
         settings=settings,
