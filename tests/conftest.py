@@ -79,19 +79,18 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 def _empty_all_tables(engine: Engine) -> None:
+    """DELETE from every table, children first: on a test's few rows it takes ~7 ms on
+    PostgreSQL, where TRUNCATE of the 38 tables took ~100 ms (ids are not restarted: no test
+    may count on them, as on SQLite)."""
     tables = list(reversed(Base.metadata.sorted_tables))
-    if engine.dialect.name != "postgresql":
-        with engine.begin() as conn:
-            for table in tables:
-                conn.execute(table.delete())
-        return
-    names = ", ".join(f'"{t.name}"' for t in tables)
     # A previous test's server process or worker thread may still be finishing a transaction:
-    # TRUNCATE then waits for its locks, and PostgreSQL can pick it as a deadlock victim. Retry.
+    # the deletes then wait for its row locks, and PostgreSQL can pick them as a deadlock
+    # victim. Retry.
     for attempt in range(5):
         try:
             with engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                for table in tables:
+                    conn.execute(table.delete())
             return
         except OperationalError as error:
             if attempt == 4 or "deadlock" not in str(error.orig).lower():
