@@ -26,7 +26,7 @@ import random
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import timedelta
 
 from common import emit_json, require_tool, seed_catalog_rows
 from sqlalchemy import create_engine, text
@@ -118,7 +118,13 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
     from microdrama.accounts import service as accounts
     from microdrama.accounts.models import Account, Role
     from microdrama.catalog import service as catalog
-    from microdrama.db import make_engine, make_sessionmaker, session_scope, upgrade_database
+    from microdrama.db import (
+        make_engine,
+        make_sessionmaker,
+        session_scope,
+        upgrade_database,
+        utcnow,
+    )
     from microdrama.shop import service as shop
     from microdrama.shop.schemas import (
         CampaignCreate,
@@ -142,9 +148,9 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
                 brand=brand,
                 data=CampaignCreate(
                     series_id=series.id,
-                    budget_cents=0,
-                    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+                    budget_cents=1_000_000,
+                    starts_at=utcnow() - timedelta(days=1),
+                    ends_at=utcnow() + timedelta(days=365),
                     commission_percent=15,
                 ),
             )

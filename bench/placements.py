@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import urllib.request
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 from common import (
@@ -38,7 +38,7 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
     from microdrama.accounts import service as accounts
     from microdrama.accounts.models import Role
     from microdrama.catalog import service as catalog
-    from microdrama.db import make_engine, make_sessionmaker, session_scope
+    from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
     from microdrama.shop import service as shop
     from microdrama.shop.schemas import (
         CampaignCreate,
@@ -61,8 +61,8 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
                 data=CampaignCreate(
                     series_id=series_id,
                     budget_cents=100_000,
-                    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+                    starts_at=utcnow() - timedelta(days=1),
+                    ends_at=utcnow() + timedelta(days=365),
                     commission_percent=10,
                 ),
             )

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from microdrama.accounts.deps import SESSION_COOKIE
 from microdrama.accounts.models import Role, SessionKind
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
-from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.shop import service as shop
 from microdrama.shop.models import ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
@@ -95,8 +95,8 @@ def _place_products(database_url: str, site: Site) -> Placed:
                     series_id=seeded.id,
                     title=f"Autumn drop · {title}",
                     budget_cents=500_000,
-                    starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-                    ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+                    starts_at=utcnow() - timedelta(days=1),
+                    ends_at=utcnow() + timedelta(days=365),
                     commission_percent=12,
                 ),
             )

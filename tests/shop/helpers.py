@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -11,7 +12,7 @@ from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role, SessionKind
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
-from microdrama.db import session_scope
+from microdrama.db import session_scope, utcnow
 from tests.factories import make_series
 
 Headers = dict[str, str]
@@ -62,17 +63,22 @@ def list_product(client: TestClient, brand: Headers, **overrides: Any) -> dict[s
     return dict(response.json())
 
 
-def request_campaign(client: TestClient, brand: Headers, series_id: int) -> dict[str, Any]:
-    """A campaign asking the series' creator for placements; returns the 201 answer."""
+def request_campaign(
+    client: TestClient, brand: Headers, series_id: int, **fields: Any
+) -> dict[str, Any]:
+    """A campaign asking the series' creator for placements, running from yesterday for 30
+    days unless `fields` say otherwise; returns the 201 answer."""
+    now = utcnow()
     response = client.post(
         "/api/brand/campaigns",
         json={
             "series_id": series_id,
             "title": "Autumn drop",
             "budget_cents": 500_000,
-            "starts_at": "2026-12-01T00:00:00Z",
-            "ends_at": "2026-12-31T00:00:00Z",
+            "starts_at": (now - timedelta(days=1)).isoformat(),
+            "ends_at": (now + timedelta(days=30)).isoformat(),
             "commission_percent": 12,
+            **fields,
         },
         headers=brand,
     )
@@ -81,15 +87,20 @@ def request_campaign(client: TestClient, brand: Headers, series_id: int) -> dict
 
 
 def placed_campaign(
-    client: TestClient, factory: sessionmaker[Session], settings: Settings, *, brand_name: str
+    client: TestClient,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    brand_name: str,
+    **campaign_fields: Any,
 ) -> dict[str, Any]:
-    """A brand's accepted campaign on a creator's series, with the hoodie placed in episodes 1
-    and 2 (0:05 to 0:12): {brand, brand_id, creator, creator_id, series, product, campaign,
-    placements}."""
+    """A brand's accepted campaign (`campaign_fields` as in request_campaign) on a creator's
+    series, with the hoodie placed in episodes 1 and 2 (0:05 to 0:12): {brand, brand_id,
+    creator, creator_id, series, product, campaign, placements}."""
     brand, brand_id = signed_in(factory, settings, role=Role.brand, name=brand_name)
     creator, series = creator_with_series(factory, settings)
     product = list_product(client, brand)
-    campaign = request_campaign(client, brand, series.id)
+    campaign = request_campaign(client, brand, series.id, **campaign_fields)
     client.post(f"/api/studio/campaigns/{campaign['id']}/accept", headers=creator)
     placements = []
     for episode in series.episodes[:2]:

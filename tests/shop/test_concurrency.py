@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role
+from microdrama.db import utcnow
 from microdrama.shop import service as shop
 from microdrama.shop.models import Order, OrderStatus, ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
@@ -56,9 +57,9 @@ def _products(db: Session, stocks: list[int]) -> tuple[list[int], int]:
         brand=brand,
         data=CampaignCreate(
             series_id=series.id,
-            budget_cents=0,
-            starts_at=datetime(2026, 1, 1, tzinfo=UTC),
-            ends_at=datetime(2027, 1, 1, tzinfo=UTC),
+            budget_cents=1_000_000,
+            starts_at=utcnow() - timedelta(days=1),
+            ends_at=utcnow() + timedelta(days=365),
             commission_percent=20,
         ),
     )

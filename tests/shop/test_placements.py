@@ -189,3 +189,16 @@ def test_invalid_products_and_campaigns_name_the_field(
     )
     assert backwards.status_code == 422
     assert backwards.json()["problems"][0]["field"] == "ends_at"
+    no_budget = client.post(
+        "/api/brand/campaigns",
+        json={
+            "series_id": series.id,
+            "budget_cents": 0,
+            "starts_at": "2026-12-01T00:00:00Z",
+            "ends_at": "2026-12-31T00:00:00Z",
+            "commission_percent": 10,
+        },
+        headers=brand,
+    )
+    assert no_budget.status_code == 422
+    assert no_budget.json()["problems"][0]["field"] == "budget_cents"

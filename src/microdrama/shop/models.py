@@ -203,6 +203,10 @@ class OrderStatus(enum.StrEnum):
     refunded = "refunded"
 
 
+# Orders whose money stays where the payment put it: they count as sales and earn commissions.
+EARNING_STATUSES = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered)
+
+
 class Order(Base):
     """One brand's goods bought by a viewer in one checkout. Stock is reserved by taking it off
     the variants at checkout; an order cancelled before payment puts it back."""

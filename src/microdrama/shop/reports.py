@@ -20,10 +20,10 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.errors import DomainError
 from microdrama.shop.models import (
+    EARNING_STATUSES,
     Campaign,
     Order,
     OrderLine,
-    OrderStatus,
     Placement,
     PlacementEvent,
     PlacementEventKind,
@@ -35,7 +35,6 @@ GroupBy = Literal["placement", "campaign", "series"]
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # Orders whose money the brand keeps: paid and still not refunded.
-EARNING_STATUSES = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered)
 COUNTED_KINDS = {
     PlacementEventKind.impression: "impressions",
     PlacementEventKind.click: "clicks",

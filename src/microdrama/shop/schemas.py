@@ -76,7 +76,8 @@ class CampaignCreate(BaseModel):
 
     series_id: int = Field(ge=1)
     title: str = Field(default="", max_length=200)
-    budget_cents: int = Field(ge=0, le=10_000_000_000)
+    # What the brand will pay creators in commission; the placements hide once it is spent.
+    budget_cents: int = Field(ge=1, le=10_000_000_000)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     commission_percent: int = Field(ge=0, le=100)

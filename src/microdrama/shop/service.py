@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, distinct, func, select
+from sqlalchemy import ColumnElement, Row, ScalarSelect, and_, case, distinct, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
 from microdrama.shop.models import (
+    EARNING_STATUSES,
     Campaign,
     CampaignStatus,
     Order,
     OrderLine,
-    OrderStatus,
     Placement,
     PlacementEvent,
     PlacementEventKind,
@@ -259,11 +260,38 @@ def list_placements(*, db: Session, campaign: Campaign) -> list[Placement]:
     return list(db.scalars(query))
 
 
+def campaign_spent_cents() -> ScalarSelect[int]:
+    """The commissions a campaign's orders have earned (paid, not refunded), correlated to
+    `Campaign`: what its budget is spent on."""
+    placement = aliased(Placement)
+    return (
+        select(func.coalesce(func.sum(OrderLine.commission_cents), 0))
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(placement, placement.id == OrderLine.placement_id)
+        .where(placement.campaign_id == Campaign.id, Order.status.in_(EARNING_STATUSES))
+        .correlate(Campaign)
+        .scalar_subquery()
+    )
+
+
+def campaign_is_live(now: datetime) -> ColumnElement[bool]:
+    """An accepted campaign between its start and its end whose orders' commissions are still
+    below its budget: its placements show. (An order paid after the budget ran out still pays
+    its commission: a card open at that moment is honoured, as ad networks overdeliver.)"""
+    return and_(
+        Campaign.status == CampaignStatus.accepted,
+        Campaign.starts_at <= now,
+        Campaign.ends_at > now,
+        campaign_spent_cents() < Campaign.budget_cents,
+    )
+
+
 def episode_placements(
-    *, db: Session, episode_id: int, viewer: Account | None
+    *, db: Session, episode_id: int, viewer: Account | None, now: datetime | None = None
 ) -> list[ShownPlacement]:
     """What the player shows during an episode of a series the viewer can see: placements of
-    accepted campaigns with active products, each with its variants' stock flags."""
+    live campaigns (accepted, running, budget left) with active products, each with its
+    variants' stock flags."""
     episode = catalog.get_episode(db=db, episode_id=episode_id)
     if episode is None:
         raise NotFound("No such episode.", episode_id=episode_id)
@@ -275,7 +303,7 @@ def episode_placements(
         .where(
             Placement.episode_id == episode_id,
             Placement.removed_at.is_(None),
-            Campaign.status == CampaignStatus.accepted,
+            campaign_is_live(now or utcnow()),
             Product.active.is_(True),
         )
         .options(selectinload(Placement.product).selectinload(Product.variants))
@@ -380,7 +408,7 @@ def _revenue_cents(db: Session, placement_ids: Any) -> int:
         .join(Order, Order.id == OrderLine.order_id)
         .where(
             OrderLine.placement_id.in_(placement_ids),
-            Order.status.in_([OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered]),
+            Order.status.in_(EARNING_STATUSES),
         )
     )
     return int(db.scalar(query) or 0)
