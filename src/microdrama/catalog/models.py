@@ -61,6 +61,11 @@ class EpisodeState(enum.StrEnum):
     processing = "processing"
     ready = "ready"
     failed = "failed"
+    # A published series' new episode, transcoded, until an operator approves it: viewers see
+    # only `ready` episodes, so it stays out of the feed, the series and the player meanwhile.
+    in_review = "in_review"
+    # Its video was refused (`review_note` says why): replace the video or delete the episode.
+    rejected = "rejected"
 
 
 class Episode(Base):
@@ -80,6 +85,8 @@ class Episode(Base):
     state: Mapped[EpisodeState] = mapped_column(
         Enum(EpisodeState, native_enum=False, length=16), default=EpisodeState.processing
     )
+    # Why an operator refused the episode's new video (a new episode or a replacement).
+    review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     series: Mapped[Series] = relationship(back_populates="episodes")

@@ -198,14 +198,21 @@ def add_episode(
 
 
 def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
-    """Carry an asset's outcome (ready + duration, or failed) onto the episodes that use it."""
+    """Carry an asset's outcome (ready + duration, or failed) onto the episodes that use it.
+
+    A published series' episodes are reviewed one by one: a new episode's video, once ready,
+    waits `in_review`, and a replacement video waits beside the current one (which keeps
+    playing) until an operator approves it (`studio.service.approve_episode`). Drafts and
+    series in review are reviewed whole, when they are submitted."""
     from microdrama.media.models import AssetStatus
 
     episodes = db.scalars(select(Episode).where(Episode.media_asset_id == asset.id)).all()
     for episode in episodes:
         if asset.status == AssetStatus.ready:
-            episode.state = EpisodeState.ready
             episode.duration_ms = asset.duration_ms
+            if episode.state in (EpisodeState.processing, EpisodeState.failed):
+                held = _reviewed_alone(episode)
+                episode.state = EpisodeState.in_review if held else EpisodeState.ready
         elif asset.status == AssetStatus.failed:
             episode.state = EpisodeState.failed
         else:
@@ -215,10 +222,23 @@ def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
     if asset.status == AssetStatus.ready:
         replaced = db.scalars(select(Episode).where(Episode.replacement_asset_id == asset.id))
         for episode in replaced.all():
-            episode.media_asset_id = asset.id
-            episode.replacement_asset_id = None
-            episode.state = EpisodeState.ready
-            episode.duration_ms = asset.duration_ms
+            if not _reviewed_alone(episode):
+                take_replacement(episode)
+
+
+def _reviewed_alone(episode: Episode) -> bool:
+    return episode.series.status == SeriesStatus.published
+
+
+def take_replacement(episode: Episode) -> None:
+    """The episode's ready replacement becomes its video (the old asset is left unused)."""
+    replacement = episode.replacement_asset
+    assert replacement is not None
+    episode.media_asset = replacement
+    episode.replacement_asset = None
+    episode.state = EpisodeState.ready
+    episode.duration_ms = replacement.duration_ms
+    episode.review_note = None
 
 
 def owned_series_ids(*, db: Session, owner: Account) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
@@ -25,6 +26,7 @@ from microdrama.studio import service, uploads
 from microdrama.studio.schemas import (
     Approval,
     EpisodeOrder,
+    EpisodeReviewItem,
     EpisodeUpdate,
     Rejection,
     ReviewItem,
@@ -209,6 +211,47 @@ def reject(
     """Send the series back to its creator with the reason."""
     service.reject(db=db, series_id=series_id, reason=data.reason)
     return _read(request, db, series_id, admin)
+
+
+@router.get("/api/admin/moderation/episodes")
+def episode_review_queue(
+    request: Request, db: DbSession, admin: CurrentAdmin
+) -> list[EpisodeReviewItem]:
+    """Published series' episodes whose new video waits for review, oldest first."""
+    return service.episode_review_queue(db=db, storage=request.app.state.storage)
+
+
+@router.get("/api/admin/moderation/episodes/{episode_id}/video")
+def episode_review_video(
+    episode_id: int, request: Request, db: DbSession, admin: CurrentAdmin
+) -> FileResponse:
+    """The uploaded original of the video to review (ranges supported, never cached)."""
+    video = service.pending_episode_video(db=db, episode_id=episode_id)
+    path = request.app.state.storage.path(video.source_key)
+    return FileResponse(path, headers={"Cache-Control": "private, no-store"})
+
+
+@router.post("/api/admin/moderation/episodes/{episode_id}/approve")
+def approve_episode(
+    episode_id: int, request: Request, db: DbSession, admin: CurrentAdmin
+) -> StudioSeriesRead:
+    """The new episode joins its series / the new video replaces the old; answers the series."""
+    storage = request.app.state.storage
+    episode = service.approve_episode(db=db, storage=storage, episode_id=episode_id)
+    _changed(request)
+    return _read(request, db, episode.series_id, admin)
+
+
+@router.post("/api/admin/moderation/episodes/{episode_id}/reject")
+def reject_episode(
+    episode_id: int, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
+) -> StudioSeriesRead:
+    """Refuse the new video with the reason its creator sees; answers the series."""
+    storage = request.app.state.storage
+    episode = service.reject_episode(
+        db=db, storage=storage, episode_id=episode_id, reason=data.reason
+    )
+    return _read(request, db, episode.series_id, admin)
 
 
 # Resumable uploads (tus 1.0: core, creation, termination) ----------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,10 +47,14 @@ class StudioEpisodeRead(BaseModel):
     job_state: str | None
     progress: float
     error: str | None
-    replacing: bool
+    replacing: bool  # a replacement video is being transcoded (or failed)
     replacement_state: str | None
     replacement_error: str | None
     deletable: bool
+    # Its new video (a new episode of a published series, or a replacement) waits for an
+    # operator; review_note: why the last one was refused.
+    awaiting_review: bool = False
+    review_note: str | None = None
 
 
 class StudioSeriesRead(BaseModel):
@@ -123,6 +128,22 @@ class ReviewItem(BaseModel):
     free_episodes: int
     poster_url: str | None
     first_episode_id: int | None
+
+
+class EpisodeReviewItem(BaseModel):
+    """A published series' episode whose new video waits for an operator: a new episode
+    (`kind` "new_episode") or a new video for a live one ("new_video")."""
+
+    episode_id: int
+    number: int
+    title: str
+    kind: Literal["new_episode", "new_video"]
+    series_id: int
+    series_title: str
+    owner_name: str
+    duration_ms: int
+    thumbnail_url: str | None
+    video_url: str  # the uploaded original, for operators only
 
 
 class UploadRead(BaseModel):

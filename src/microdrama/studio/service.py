@@ -7,17 +7,19 @@ import secrets
 from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account, Role
+from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.media.models import MediaAsset, TranscodeJob
+from microdrama.media.models import AssetStatus, MediaAsset, TranscodeJob
 from microdrama.media.storage import Storage
 from microdrama.studio.schemas import (
+    EpisodeReviewItem,
     ReviewItem,
     SeriesUpdate,
     StudioEpisodeRead,
@@ -222,9 +224,20 @@ def _deletable(series: Series, episode: Episode) -> bool:
     return series.status == SeriesStatus.draft or episode.state != EpisodeState.ready
 
 
+def _pending_video(episode: Episode) -> MediaAsset | None:
+    """The episode's new video waiting for an operator, if any: a ready replacement (of a
+    published series' episode), else the video of an episode `in_review`."""
+    replacement = episode.replacement_asset
+    if replacement is not None and replacement.status == AssetStatus.ready:
+        return replacement
+    return episode.media_asset if episode.state == EpisodeState.in_review else None
+
+
 def _episode_read(storage: Storage, series: Series, episode: Episode) -> StudioEpisodeRead:
     asset = episode.media_asset
     replacement = episode.replacement_asset
+    if replacement is not None and replacement.status == AssetStatus.ready:
+        replacement = None  # transcoded: it waits for review, not for the transcoder
     job_state, progress, error = _latest_job_state(replacement or asset)
     if replacement is not None:
         _, _, current_error = _latest_job_state(asset)
@@ -244,6 +257,8 @@ def _episode_read(storage: Storage, series: Series, episode: Episode) -> StudioE
         replacement_state=replacement.status.value if replacement else None,
         replacement_error=replacement.error if replacement else None,
         deletable=_deletable(series, episode),
+        awaiting_review=_pending_video(episode) is not None,
+        review_note=episode.review_note,
     )
 
 
@@ -342,22 +357,25 @@ def delete_episode(*, db: Session, storage: Storage, series: Series, episode_id:
     db.delete(episode)
     db.flush()
     for asset in assets:
-        still_used = db.scalar(
-            select(func.count())
-            .select_from(Episode)
-            .where(
-                (Episode.media_asset_id == asset.id) | (Episode.replacement_asset_id == asset.id)
-            )
-        )
-        if not still_used:
-            # Its jobs go first (a worker holding one gives it up when it finds it gone).
-            db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
-            db.expire(asset, ["jobs"])
-            db.delete(asset)
-            db.flush()
-            storage.delete_prefix(f"assets/{asset.id}")
+        _delete_if_unused(db, storage, asset)
     _renumber(db, series, remaining)
     return series
+
+
+def _delete_if_unused(db: Session, storage: Storage, asset: MediaAsset) -> None:
+    """Delete an asset no episode uses any more, with its jobs and its files."""
+    still_used = db.scalar(
+        select(func.count())
+        .select_from(Episode)
+        .where((Episode.media_asset_id == asset.id) | (Episode.replacement_asset_id == asset.id))
+    )
+    if not still_used:
+        # Its jobs go first (a worker holding one gives it up when it finds it gone).
+        db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
+        db.expire(asset, ["jobs"])
+        db.delete(asset)
+        db.flush()
+        storage.delete_prefix(f"assets/{asset.id}")
 
 
 def episode_for_replacement(*, series: Series, episode_id: int) -> Episode:
@@ -466,3 +484,103 @@ def reject(*, db: Session, series_id: int, reason: str) -> Series:
     series.review_note = reason
     db.flush()
     return series
+
+
+# Review of a published series' new episodes and videos -------------------------------------
+
+
+def episode_review_queue(*, db: Session, storage: Storage) -> list[EpisodeReviewItem]:
+    """Published series' episodes whose new video waits for an operator, oldest first."""
+    replacement = aliased(MediaAsset)
+    rows = db.scalars(
+        select(Episode)
+        .join(Series, Series.id == Episode.series_id)
+        .outerjoin(replacement, replacement.id == Episode.replacement_asset_id)
+        .where(
+            Series.status == SeriesStatus.published,
+            or_(Episode.state == EpisodeState.in_review, replacement.status == AssetStatus.ready),
+        )
+        .order_by(Episode.id)
+        .options(
+            selectinload(Episode.series),
+            selectinload(Episode.media_asset),
+            selectinload(Episode.replacement_asset),
+        )
+    ).all()
+    items = []
+    for episode in rows:
+        video = _pending_video(episode)
+        assert video is not None
+        owner = accounts.get(db=db, account_id=episode.series.owner_id)
+        thumbs = video.thumbnails
+        thumb = thumbs[len(thumbs) // 2]["key"] if thumbs else video.poster_key
+        items.append(
+            EpisodeReviewItem(
+                episode_id=episode.id,
+                number=episode.number,
+                title=episode.title or f"Episode {episode.number}",
+                kind="new_video" if video is episode.replacement_asset else "new_episode",
+                series_id=episode.series_id,
+                series_title=episode.series.title,
+                owner_name=owner.display_name if owner else "?",
+                duration_ms=video.duration_ms,
+                thumbnail_url=storage.url(thumb) if thumb else None,
+                video_url=f"/api/admin/moderation/episodes/{episode.id}/video",
+            )
+        )
+    return items
+
+
+def _awaiting_review(db: Session, episode_id: int) -> tuple[Episode, MediaAsset]:
+    episode = db.scalar(
+        select(Episode)
+        .where(Episode.id == episode_id)
+        .with_for_update()
+        .options(selectinload(Episode.series))
+    )
+    if episode is None:
+        raise NotFound("No such episode.", episode_id=episode_id)
+    video = _pending_video(episode) if episode.series.status == SeriesStatus.published else None
+    if video is None:
+        raise WrongReviewState(
+            "This episode has no new video waiting for review.", status=episode.state.value
+        )
+    return episode, video
+
+
+def pending_episode_video(*, db: Session, episode_id: int) -> MediaAsset:
+    """The uploaded original of the video an operator is asked to review."""
+    return _awaiting_review(db, episode_id)[1]
+
+
+def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episode:
+    """The new video goes live: a new episode joins the series, a replacement takes over (and
+    the video it replaces is deleted: the episode's key now opens only the new one's segments,
+    so a player still on the old playlist reloads either way)."""
+    episode, video = _awaiting_review(db, episode_id)
+    if video is episode.replacement_asset:
+        old = episode.media_asset
+        catalog_service.take_replacement(episode)
+        db.flush()
+        if old is not None:
+            _delete_if_unused(db, storage, old)
+    else:
+        episode.state = EpisodeState.ready
+        episode.review_note = None
+    db.flush()
+    return episode
+
+
+def reject_episode(*, db: Session, storage: Storage, episode_id: int, reason: str) -> Episode:
+    """Refuse the new video with a reason the creator sees: a refused replacement is deleted
+    (the current video keeps playing), a refused new episode stays hidden as `rejected`."""
+    episode, video = _awaiting_review(db, episode_id)
+    episode.review_note = reason
+    if video is episode.replacement_asset:
+        episode.replacement_asset = None
+        db.flush()
+        _delete_if_unused(db, storage, video)
+    else:
+        episode.state = EpisodeState.rejected
+    db.flush()
+    return episode
