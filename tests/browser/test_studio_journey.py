@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Route, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from microdrama.accounts import service as accounts
 from microdrama.db import make_engine, make_sessionmaker, session_scope
@@ -95,6 +95,37 @@ class CutOff:
         route.continue_()
 
 
+def _new_series(page: Page, email: str, title: str) -> int:
+    """Sign up as `email`, open a studio and create a draft series: its id."""
+    page.goto("/signup")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/(account)?$"))
+    page.goto("/studio")
+    page.get_by_test_id("studio-join-button").click()
+    page.get_by_test_id("new-series").click()
+    page.get_by_test_id("field-title").fill(title)
+    page.get_by_test_id("field-synopsis").fill("She signs a contract at midnight.")
+    page.get_by_test_id("field-genre").fill("romance")
+    page.get_by_test_id("field-tags").fill("ceo, contract")
+    page.get_by_test_id("save-series").click()
+    page.wait_for_url(re.compile(r".*/studio/series/\d+$"))
+    expect(page.get_by_test_id("status-badge")).to_have_text("draft")
+    return int(page.url.rsplit("/", 1)[1])
+
+
+def _moderation(ops: BrowserContext) -> Page:
+    """The operator, signed in, on the moderation page."""
+    admin = ops.new_page()
+    admin.goto("/signin?next=/admin/moderation")
+    admin.fill("input[name=email]", ADMIN_EMAIL)
+    admin.fill("input[name=password]", PASSWORD)
+    admin.click("button[type=submit]")
+    expect(admin.get_by_test_id("moderation-page")).to_be_visible()
+    return admin
+
+
 def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     browser: Browser, studio_site: str, tmp_path: Path
 ) -> None:
@@ -112,25 +143,8 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    # Sign up and open a studio.
-    page.goto("/signup")
-    page.fill("input[name=email]", "nova@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/(account)?$"))
-    page.goto("/studio")
-    page.get_by_test_id("studio-join-button").click()
-    page.get_by_test_id("new-series").click()
-
-    # Create the series.
-    page.get_by_test_id("field-title").fill(TITLE)
-    page.get_by_test_id("field-synopsis").fill("She signs a contract at midnight.")
-    page.get_by_test_id("field-genre").fill("romance")
-    page.get_by_test_id("field-tags").fill("ceo, contract")
-    page.get_by_test_id("save-series").click()
-    page.wait_for_url(re.compile(r".*/studio/series/\d+$"))
-    series_id = int(page.url.rsplit("/", 1)[1])
-    expect(page.get_by_test_id("status-badge")).to_have_text("draft")
+    # Sign up, open a studio and create the series.
+    series_id = _new_series(page, "nova@example.com", TITLE)
 
     # Both clips at once; the second one's connection drops after three chunks.
     cut = CutOff("ep2.mp4", after_bytes=3 * CHUNK_BYTES)
@@ -186,11 +200,7 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
 
     # An operator approves it from the moderation queue.
     ops = _context(browser, studio_site)
-    admin = ops.new_page()
-    admin.goto("/signin?next=/admin/moderation")
-    admin.fill("input[name=email]", ADMIN_EMAIL)
-    admin.fill("input[name=password]", PASSWORD)
-    admin.click("button[type=submit]")
+    admin = _moderation(ops)
     item = admin.get_by_test_id("review-item").filter(has_text=TITLE)
     expect(item).to_contain_text("2 episodes")
     item.get_by_test_id("approve").click()
@@ -215,3 +225,59 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     expect(page.get_by_test_id("status-badge")).to_have_text("published")
     creator.close()
     assert json.dumps(errors) == "[]"
+
+
+def test_a_new_episode_of_a_published_series_goes_live_once_an_operator_approves_it(
+    browser: Browser, studio_site: str, tmp_path: Path
+) -> None:
+    title = "Second Chance Wife"
+    first = copy_to(cached_clip(seconds=2, label="S1", color="teal"), tmp_path / "s1.mp4")
+    second = copy_to(cached_clip(seconds=3, label="S2", color="navy"), tmp_path / "s2.mp4")
+    creator = _context(browser, studio_site)
+    page = creator.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    series_id = _new_series(page, "mira@example.com", title)
+    page.get_by_test_id("file-input").set_input_files([first])
+    ready = page.get_by_test_id("studio-episode").and_(page.locator("[data-state=ready]"))
+    expect(ready).to_have_count(1, timeout=WAIT_MS)
+    page.get_by_test_id("submit-review").click()
+    expect(page.get_by_test_id("status-badge")).to_have_text("in review")
+    ops = _context(browser, studio_site)
+    admin = _moderation(ops)
+    admin.get_by_test_id("review-item").filter(has_text=title).get_by_test_id("approve").click()
+    expect(admin.get_by_test_id("review-item").filter(has_text=title)).to_have_count(0)
+
+    # The published series gets a second episode: it transcodes, then waits for review.
+    page.reload()
+    expect(page.get_by_test_id("status-badge")).to_have_text("published")
+    page.get_by_test_id("file-input").set_input_files([second])
+    waiting = page.get_by_test_id("studio-episode").and_(page.locator("[data-state=in_review]"))
+    expect(waiting).to_have_count(1, timeout=WAIT_MS)
+    expect(waiting.get_by_test_id("episode-review")).to_have_text("waiting for review")
+    assert page.request.get(f"/api/series/{series_id}").json()["episode_count"] == 1
+
+    # The operator watches the upload and approves it.
+    admin.reload()
+    item = admin.get_by_test_id("episode-review-item").filter(has_text=title)
+    expect(item).to_contain_text("2. Episode 2")
+    expect(item).to_contain_text("New episode")
+    video = item.get_by_test_id("episode-review-video")
+    video.evaluate("v => v.play()")
+    admin.wait_for_function(
+        "v => v.readyState >= 2 && v.currentTime > 0.2", arg=video.element_handle(), timeout=WAIT_MS
+    )
+    assert round(video.evaluate("v => v.duration")) == 3
+    item.get_by_test_id("approve-episode").click()
+    expect(item).to_have_count(0)
+    expect(admin.get_by_test_id("moderation-error")).to_be_hidden()
+    ops.close()
+
+    series = page.request.get(f"/api/series/{series_id}").json()
+    assert [e["number"] for e in series["episodes"]] == [1, 2]
+    page.reload()
+    live = page.get_by_test_id("studio-episode").and_(page.locator("[data-number='2']"))
+    expect(live).to_have_attribute("data-state", "ready")
+    expect(live.get_by_test_id("episode-review")).to_have_count(0)
+    creator.close()
+    assert not errors, errors

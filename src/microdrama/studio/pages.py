@@ -89,17 +89,20 @@ def edit_series(series_id: int, request: Request, db: DbSession) -> Response:
 
 @router.get("/admin/moderation", response_class=HTMLResponse)
 def moderation(request: Request, db: DbSession) -> Response:
-    """The review queue: approve now, schedule, or reject with a reason."""
+    """The review queue: series (approve now, schedule, or reject with a reason), then published
+    series' new episodes and videos (approve or reject)."""
     account = page_account(request, db, Role.admin, refusal="Only operators can moderate series.")
     if isinstance(account, Response):
         return account
     queue = service.moderation_queue(db=db, storage=request.app.state.storage)
+    episodes = service.episode_review_queue(db=db, storage=request.app.state.storage)
     return _page(
         request,
         "admin_moderation.html",
         {
             "account": account,
             "queue": queue,
+            "episode_queue": episodes,
             "queue_json": [q.model_dump(mode="json") for q in queue],
         },
     )

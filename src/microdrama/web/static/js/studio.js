@@ -326,6 +326,15 @@ class SeriesPage {
     } else {
       status = el("span", { class: "studio-hint" }, clock(episode.duration_ms));
     }
+    // A published series' new episode or new video waits for an operator; a refusal says why.
+    let review = null;
+    if (episode.awaiting_review) {
+      const what = episode.state === "in_review" ? "waiting for review" : "new video waiting for review";
+      review = el("span", { class: "studio-hint", "data-testid": "episode-review" }, what);
+    } else if (episode.review_note) {
+      const what = episode.state === "rejected" ? "refused" : "new video refused";
+      review = el("span", { class: "studio-error-text", "data-testid": "episode-review" }, `${what}: ${episode.review_note}`);
+    }
     const price = episode.number <= s.free_episodes ? "free" : `${s.episode_price_coins} coins`;
     return el(
       "li",
@@ -338,6 +347,7 @@ class SeriesPage {
       el("span", { class: "episode-name" }, `${episode.number}. ${episode.title}`),
       el("span", { class: "badge badge-" + episode.state, "data-testid": "episode-state" }, episode.state),
       status,
+      review,
       episode.replacement_error ? el("span", { class: "studio-error-text" }, `replacement failed: ${episode.replacement_error}`) : null,
       el("span", { class: "studio-hint" }, price),
       el(
@@ -399,6 +409,22 @@ class SeriesPage {
 // Moderation ----------------------------------------------------------------------------------
 
 function initModeration() {
+  for (const form of document.querySelectorAll("[data-form=episode-review]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      showError(null);
+      const decision = event.submitter?.value || "approve";
+      const url = `/api/admin/moderation/episodes/${form.dataset.episodeId}/${decision}`;
+      try {
+        const reason = String(new FormData(form).get("reason") || "");
+        await api("POST", url, decision === "reject" ? { body: { reason } } : {});
+        form.closest("[data-testid=episode-review-item]").remove();
+      } catch (error) {
+        showError(error);
+      }
+    });
+    for (const button of form.querySelectorAll("button")) button.disabled = false;
+  }
   for (const form of document.querySelectorAll("[data-form=review]")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
