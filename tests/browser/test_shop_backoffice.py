@@ -173,8 +173,11 @@ def test_brand_requests_a_campaign_creator_accepts_it_in_the_inbox(
     expect(item.get_by_test_id("campaign-editor")).to_be_visible()
     _screenshot(creator_page, "studio-campaigns")
 
+    expect(row.get_by_test_id("delivery")).to_have_text("waiting for the creator · $0.00 spent")
+
     brand_page.reload()
     expect(row.get_by_test_id("status")).to_have_text("accepted")
+    expect(row.get_by_test_id("delivery")).to_have_text("showing · $0.00 spent")
 
 
 def test_brand_draws_a_placement_on_the_timeline_then_edits_and_deletes_it(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,13 @@ def _shown(factory: sessionmaker[Session], episode: int, at: datetime | None = N
         return [p.id for p in placements]
 
 
+def _delivery(client: TestClient, shop: dict[str, Any]) -> tuple[str, int]:
+    """The campaign as its brand's list shows it: (delivery, spent cents)."""
+    campaigns = client.get("/api/brand/campaigns", headers=shop["brand"]).json()
+    mine = next(c for c in campaigns if c["id"] == shop["campaign"]["id"])
+    return mine["delivery"], mine["spent_cents"]
+
+
 def test_placements_show_from_the_campaigns_start_until_its_end(
     client: TestClient, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
@@ -37,6 +45,11 @@ def test_placements_show_from_the_campaigns_start_until_its_end(
     assert _shown(db_factory, episode_id, starts) == [placement_id]
     assert _shown(db_factory, episode_id, ends - second) == [placement_id]
     assert _shown(db_factory, episode_id, ends) == []  # over
+    with db_factory() as db:
+        campaign = db.get(Campaign, shop["campaign"]["id"])
+        assert campaign is not None
+        stages = [shop_service.delivery(campaign, 0, at) for at in (starts - second, starts, ends)]
+    assert stages == ["scheduled", "live", "ended"]
     assert [p["id"] for p in client.get(f"/api/episodes/{episode_id}/placements").json()] == [
         placement_id
     ]
@@ -57,9 +70,11 @@ def test_a_spent_budget_hides_the_placements_and_a_refund_brings_them_back(
 
     assert order["status"] == "paid"
     assert _shown(db_factory, episode_id) == []
+    assert _delivery(client, shop) == ("budget_spent", 588)
     refund = client.post(
         f"/api/brand/orders/{order['id']}/refund",
         headers={**shop["brand"], "Idempotency-Key": uuid.uuid4().hex},
     )
     assert refund.status_code == 200, refund.text
     assert _shown(db_factory, episode_id) == [placement_id]
+    assert _delivery(client, shop) == ("live", 0)

@@ -62,7 +62,12 @@ def _variant(variant: ProductVariant) -> VariantRead:
     )
 
 
-def _campaign(campaign: Campaign) -> CampaignRead:
+def _campaigns(db: DbSession, campaigns: list[Campaign]) -> list[CampaignRead]:
+    spent = service.campaign_spending(db=db, campaign_ids=[c.id for c in campaigns])
+    return [_campaign(c, spent.get(c.id, 0)) for c in campaigns]
+
+
+def _campaign(campaign: Campaign, spent_cents: int) -> CampaignRead:
     return CampaignRead(
         id=campaign.id,
         brand_id=campaign.brand_id,
@@ -74,6 +79,8 @@ def _campaign(campaign: Campaign) -> CampaignRead:
         commission_percent=campaign.commission_percent,
         status=campaign.status.value,
         decided_at=campaign.decided_at,
+        spent_cents=spent_cents,
+        delivery=service.delivery(campaign, spent_cents),
     )
 
 
@@ -139,13 +146,13 @@ def update_variant(
 @router.post("/api/brand/campaigns", status_code=201)
 def create_campaign(data: CampaignCreate, db: DbSession, brand: CurrentBrand) -> CampaignRead:
     """Ask a series' creator to accept the brand's placements."""
-    return _campaign(service.create_campaign(db=db, brand=brand, data=data))
+    return _campaign(service.create_campaign(db=db, brand=brand, data=data), spent_cents=0)
 
 
 @router.get("/api/brand/campaigns")
 def list_brand_campaigns(db: DbSession, brand: CurrentBrand) -> list[CampaignRead]:
     """The brand's own campaigns and their status."""
-    return [_campaign(c) for c in service.list_brand_campaigns(db=db, brand=brand)]
+    return _campaigns(db, service.list_brand_campaigns(db=db, brand=brand))
 
 
 @router.get("/api/brand/campaigns/{campaign_id}/placements")
@@ -184,14 +191,14 @@ def campaign_funnel(campaign_id: int, db: DbSession, brand: CurrentBrand) -> Cam
 @router.get("/api/studio/campaigns")
 def list_incoming_campaigns(db: DbSession, creator: CurrentCreator) -> list[CampaignRead]:
     """Campaigns requesting the creator's series."""
-    return [_campaign(c) for c in service.list_incoming_campaigns(db=db, creator=creator)]
+    return _campaigns(db, service.list_incoming_campaigns(db=db, creator=creator))
 
 
 @router.post("/api/studio/campaigns/{campaign_id}/accept")
 def accept_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -> CampaignRead:
     """Accept a brand's campaign on one of the creator's series."""
     campaign = service.decide_campaign(db=db, creator=creator, campaign_id=campaign_id, accept=True)
-    return _campaign(campaign)
+    return _campaigns(db, [campaign])[0]
 
 
 @router.post("/api/studio/campaigns/{campaign_id}/decline")
@@ -200,7 +207,7 @@ def decline_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -
     campaign = service.decide_campaign(
         db=db, creator=creator, campaign_id=campaign_id, accept=False
     )
-    return _campaign(campaign)
+    return _campaigns(db, [campaign])[0]
 
 
 @router.get("/api/studio/campaigns/{campaign_id}/placements")

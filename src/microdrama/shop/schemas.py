@@ -102,6 +102,10 @@ class CampaignRead(BaseModel):
     commission_percent: int
     status: str
     decided_at: datetime | None
+    # Commissions its orders earned so far, and whether its placements show now: requested,
+    # declined, scheduled, live, ended or budget_spent.
+    spent_cents: int
+    delivery: str
 
 
 class PlacementCreate(BaseModel):

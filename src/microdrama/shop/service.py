@@ -274,6 +274,33 @@ def campaign_spent_cents() -> ScalarSelect[int]:
     )
 
 
+def campaign_spending(*, db: Session, campaign_ids: list[int]) -> dict[int, int]:
+    """Each campaign's spent budget: the commissions its orders earned (as campaign_spent_cents)."""
+    if not campaign_ids:
+        return {}
+    query = (
+        select(Placement.campaign_id, func.sum(OrderLine.commission_cents))
+        .join(OrderLine, OrderLine.placement_id == Placement.id)
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(Placement.campaign_id.in_(campaign_ids), Order.status.in_(EARNING_STATUSES))
+        .group_by(Placement.campaign_id)
+    )
+    return {campaign_id: int(cents or 0) for campaign_id, cents in db.execute(query)}
+
+
+def delivery(campaign: Campaign, spent_cents: int, now: datetime | None = None) -> str:
+    """Where a campaign stands for the brand: requested / declined, or scheduled, live, ended,
+    budget_spent (the same rules as campaign_is_live)."""
+    if campaign.status != CampaignStatus.accepted:
+        return campaign.status.value
+    now = now or utcnow()
+    if now < campaign.starts_at:
+        return "scheduled"
+    if now >= campaign.ends_at:
+        return "ended"
+    return "budget_spent" if spent_cents >= campaign.budget_cents else "live"
+
+
 def campaign_is_live(now: datetime) -> ColumnElement[bool]:
     """An accepted campaign between its start and its end whose orders' commissions are still
     below its budget: its placements show. (An order paid after the budget ran out still pays

@@ -7,6 +7,16 @@ const data = pageData();
 const form = slot("form");
 const titles = data.series_titles || {};
 
+// Whether the placements show now (accepted campaigns), in the brand's words.
+const DELIVERY = {
+  requested: "waiting for the creator",
+  declined: "declined",
+  scheduled: "starts later",
+  live: "showing",
+  ended: "ended",
+  budget_spent: "budget spent",
+};
+
 function row(campaign) {
   return el(
     "tr",
@@ -16,6 +26,10 @@ function row(campaign) {
     el("td", {}, statusBadge(campaign.status)),
     el("td", { text: `${campaign.commission_percent} %` }),
     el("td", { text: money(campaign.budget_cents) }),
+    el("td", {
+      dataset: { testid: "delivery" },
+      text: `${DELIVERY[campaign.delivery] || campaign.delivery} · ${money(campaign.spent_cents)} spent`,
+    }),
     el("td", { text: `${day(campaign.starts_at)} → ${day(campaign.ends_at)}` }),
     el(
       "td",
