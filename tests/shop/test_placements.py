@@ -176,29 +176,15 @@ def test_invalid_products_and_campaigns_name_the_field(
     )  # fmt: skip
     assert (duplicate.status_code, duplicate.json()["error"]) == (409, "duplicate_sku")
 
-    backwards = client.post(
-        "/api/brand/campaigns",
-        json={
-            "series_id": series.id,
-            "budget_cents": 100,
-            "starts_at": "2026-12-31T00:00:00Z",
-            "ends_at": "2026-12-01T00:00:00Z",
-            "commission_percent": 10,
-        },
-        headers=brand,
-    )
-    assert backwards.status_code == 422
-    assert backwards.json()["problems"][0]["field"] == "ends_at"
-    no_budget = client.post(
-        "/api/brand/campaigns",
-        json={
-            "series_id": series.id,
-            "budget_cents": 0,
-            "starts_at": "2026-12-01T00:00:00Z",
-            "ends_at": "2026-12-31T00:00:00Z",
-            "commission_percent": 10,
-        },
-        headers=brand,
-    )
-    assert no_budget.status_code == 422
-    assert no_budget.json()["problems"][0]["field"] == "budget_cents"
+    campaign = {
+        "series_id": series.id,
+        "budget_cents": 100,
+        "starts_at": "2026-12-01T00:00:00Z",
+        "ends_at": "2026-12-31T00:00:00Z",
+        "commission_percent": 10,
+    }
+    backwards = {"starts_at": "2026-12-31T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z"}
+    for change, field in [(backwards, "ends_at"), ({"budget_cents": 0}, "budget_cents")]:
+        refused = client.post("/api/brand/campaigns", json={**campaign, **change}, headers=brand)
+        assert refused.status_code == 422
+        assert refused.json()["problems"][0]["field"] == field
