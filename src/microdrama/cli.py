@@ -291,7 +291,8 @@ def housekeeping() -> None:
         f"{chores.bonus_coins_expired} bonus coins expired, {chores.vip_renewals} VIP renewals, "
         f"{vip_share}{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
         f"{chores.shop_reservations_released} unpaid shop orders released, "
-        f"{chores.stale_uploads_deleted} abandoned uploads, {chores.sessions_ended} expired "
+        f"{chores.stale_uploads_deleted} abandoned uploads, "
+        f"{chores.unused_videos_deleted} unused videos, {chores.sessions_ended} expired "
         f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted"
     )
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
@@ -14,7 +15,7 @@ from psycopg import pq
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -24,6 +25,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -125,6 +129,30 @@ def _begin_on_checkout(dialect: Any, dbapi_conn: Any, _record: Any, _proxy: Any)
         raise DisconnectionError(f"BEGIN failed: {exc}") from exc
     if status != pq.ExecStatus.COMMAND_OK:
         raise DisconnectionError(f"BEGIN failed: {dbapi_conn.pgconn.error_message!r}")
+
+
+_AFTER_COMMIT = "microdrama.after_commit"
+
+
+def after_commit(db: Session, action: Callable[[], None]) -> None:
+    """Run `action` once the session's transaction has committed, never if it rolls back: for
+    what the database cannot undo, like deleting a video's files along with its rows."""
+    db.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:  # the commit stands; a file left behind is only space
+            log.exception("an after-commit action failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_commit(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

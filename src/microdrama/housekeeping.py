@@ -1,7 +1,7 @@
 """Periodic chores: expire bonus coins, renew VIP passes, share last month's VIP pool with
 creators, put back the stock of shop orders left unpaid, forget old idempotency keys, expired
-sessions, old sign-in attempts and abandoned uploads, and fold playback events into the
-analytics rollup (SQLite).
+sessions, old sign-in attempts, abandoned uploads and videos no episode uses any more, and fold
+playback events into the analytics rollup (SQLite).
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -21,6 +21,8 @@ from microdrama.analytics.service import fold_new_events
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.idempotency import purge_expired
+from microdrama.media import service as media
+from microdrama.media.storage import LocalStorage
 from microdrama.payments import service as payments
 from microdrama.payouts import vip_share
 from microdrama.shop import orders
@@ -35,6 +37,7 @@ class Chores:
     vip_renewals: int
     idempotency_keys_forgotten: int
     stale_uploads_deleted: int = 0
+    unused_videos_deleted: int = 0
     shop_reservations_released: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
@@ -59,6 +62,9 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
 
     with session_scope(factory) as db:
         uploads = purge_stale_uploads(db=db, settings=settings)
+    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    with session_scope(factory) as db:
+        videos = media.purge_unused_assets(db=db, storage=storage)
     pruned = wallet.run_money_transaction(
         factory, lambda db: accounts.prune(db=db, settings=settings)
     )
@@ -74,6 +80,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         vip_renewals=len(renewals),
         idempotency_keys_forgotten=forgotten,
         stale_uploads_deleted=uploads,
+        unused_videos_deleted=videos,
         shop_reservations_released=released,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,

@@ -3,13 +3,18 @@ its transcode progress, replacing a video, and the errors a client can run into.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from microdrama import housekeeping
 from microdrama.accounts.models import Role
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
-from microdrama.media.models import JobState, TranscodeJob
+from microdrama.db import session_scope, utcnow
+from microdrama.media.models import JobState, MediaAsset, TranscodeJob
 from microdrama.studio.models import Upload
 from tests.clips import cached_clip, cached_text_file
 from tests.shop.helpers import signed_in
@@ -226,7 +231,7 @@ def test_terminating_an_upload_forgets_it_and_its_bytes(
 
 
 def test_a_replacement_video_takes_over_only_once_it_is_ready(
-    client: TestClient, run_job: RunJob, db_factory: sessionmaker[Session]
+    client: TestClient, run_job: RunJob, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     series_id = _series(client)
     tus_upload(client, series_id, cached_clip(seconds=2, label="OLD"))
@@ -255,6 +260,23 @@ def test_a_replacement_video_takes_over_only_once_it_is_ready(
         assert [j.state for j in jobs] == [JobState.done, JobState.done]
         row = db.get(Episode, episode["id"])
         assert row is not None and row.media_asset_id == jobs[1].asset_id
+
+    # The replaced video is deleted by housekeeping once it is a day old, not before.
+    old_files = settings.media_dir / "assets" / str(old_asset)
+    assert housekeeping.run_once(factory=db_factory, settings=settings).unused_videos_deleted == 0
+    assert old_files.is_dir()
+    with session_scope(db_factory) as db:
+        db.execute(
+            update(MediaAsset)
+            .where(MediaAsset.id == old_asset)
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+    assert housekeeping.run_once(factory=db_factory, settings=settings).unused_videos_deleted == 1
+    assert not old_files.exists()
+    with db_factory() as db:
+        assert db.get(MediaAsset, old_asset) is None
+        assert [j.asset_id for j in db.query(TranscodeJob)] == [jobs[1].asset_id]
+    assert client.get(url).json()["episodes"][0]["state"] == "ready"
 
 
 def test_deleting_an_uploaded_episode_removes_its_video_and_job(

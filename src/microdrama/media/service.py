@@ -6,17 +6,19 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog_service
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import after_commit, utcnow
 from microdrama.errors import Conflict, Forbidden, NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
@@ -152,6 +154,43 @@ def upload_episode(
 def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
     """Delete every stored object of an asset (after a failed request, or on deletion)."""
     storage.delete_prefix(asset_prefix(asset_id))
+
+
+def delete_if_unused(*, db: Session, storage: Storage, asset: MediaAsset) -> bool:
+    """Delete an asset no episode uses (as its video or as a replacement) any more: its jobs and
+    its row now, its files once that is committed."""
+    from microdrama.catalog.models import Episode
+
+    uses = (Episode.media_asset_id == asset.id) | (Episode.replacement_asset_id == asset.id)
+    if db.scalar(select(func.count()).select_from(Episode).where(uses)):
+        return False
+    # Its jobs go first (a worker holding one gives it up when it finds it gone).
+    db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
+    db.expire(asset, ["jobs"])
+    db.delete(asset)
+    db.flush()
+    after_commit(db, partial(discard_asset_files, storage=storage, asset_id=asset.id))
+    return True
+
+
+# A replaced video is kept this long after it was made before housekeeping deletes it: room for
+# a transaction in flight that is about to use it.
+UNUSED_ASSET_GRACE = timedelta(days=1)
+
+
+def purge_unused_assets(*, db: Session, storage: Storage, now: datetime | None = None) -> int:
+    """Delete the videos no episode uses any more (a draft's video replaced when its
+    replacement finished transcoding, leftovers of a crash), older than a day: housekeeping."""
+    from microdrama.catalog.models import Episode
+
+    cutoff = (now or utcnow()) - UNUSED_ASSET_GRACE
+    in_use = select(Episode.id).where(
+        (Episode.media_asset_id == MediaAsset.id) | (Episode.replacement_asset_id == MediaAsset.id)
+    )
+    unused = db.scalars(
+        select(MediaAsset).where(MediaAsset.created_at < cutoff, ~in_use.exists())
+    ).all()
+    return sum(delete_if_unused(db=db, storage=storage, asset=asset) for asset in unused)
 
 
 def _may_see(account: Account, asset: MediaAsset) -> bool:

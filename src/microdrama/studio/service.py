@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from microdrama.accounts import service as accounts
@@ -16,7 +16,8 @@ from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.media.models import AssetStatus, MediaAsset, TranscodeJob
+from microdrama.media import service as media_service
+from microdrama.media.models import AssetStatus, MediaAsset
 from microdrama.media.storage import Storage
 from microdrama.studio.schemas import (
     EpisodeReviewItem,
@@ -357,25 +358,9 @@ def delete_episode(*, db: Session, storage: Storage, series: Series, episode_id:
     db.delete(episode)
     db.flush()
     for asset in assets:
-        _delete_if_unused(db, storage, asset)
+        media_service.delete_if_unused(db=db, storage=storage, asset=asset)
     _renumber(db, series, remaining)
     return series
-
-
-def _delete_if_unused(db: Session, storage: Storage, asset: MediaAsset) -> None:
-    """Delete an asset no episode uses any more, with its jobs and its files."""
-    still_used = db.scalar(
-        select(func.count())
-        .select_from(Episode)
-        .where((Episode.media_asset_id == asset.id) | (Episode.replacement_asset_id == asset.id))
-    )
-    if not still_used:
-        # Its jobs go first (a worker holding one gives it up when it finds it gone).
-        db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
-        db.expire(asset, ["jobs"])
-        db.delete(asset)
-        db.flush()
-        storage.delete_prefix(f"assets/{asset.id}")
 
 
 def episode_for_replacement(*, series: Series, episode_id: int) -> Episode:
@@ -563,7 +548,7 @@ def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episod
         catalog_service.take_replacement(episode)
         db.flush()
         if old is not None:
-            _delete_if_unused(db, storage, old)
+            media_service.delete_if_unused(db=db, storage=storage, asset=old)
     else:
         episode.state = EpisodeState.ready
         episode.review_note = None
@@ -579,7 +564,7 @@ def reject_episode(*, db: Session, storage: Storage, episode_id: int, reason: st
     if video is episode.replacement_asset:
         episode.replacement_asset = None
         db.flush()
-        _delete_if_unused(db, storage, video)
+        media_service.delete_if_unused(db=db, storage=storage, asset=video)
     else:
         episode.state = EpisodeState.rejected
     db.flush()
