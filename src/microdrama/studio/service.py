@@ -516,13 +516,11 @@ def episode_review_queue(*, db: Session, storage: Storage) -> list[EpisodeReview
     return items
 
 
-def _awaiting_review(db: Session, episode_id: int) -> tuple[Episode, MediaAsset]:
-    episode = db.scalar(
-        select(Episode)
-        .where(Episode.id == episode_id)
-        .with_for_update()
-        .options(selectinload(Episode.series))
-    )
+def _awaiting_review(
+    db: Session, episode_id: int, *, lock: bool = True
+) -> tuple[Episode, MediaAsset]:
+    query = select(Episode).where(Episode.id == episode_id).options(selectinload(Episode.series))
+    episode = db.scalar(query.with_for_update() if lock else query)
     if episode is None:
         raise NotFound("No such episode.", episode_id=episode_id)
     video = _pending_video(episode) if episode.series.status == SeriesStatus.published else None
@@ -534,8 +532,9 @@ def _awaiting_review(db: Session, episode_id: int) -> tuple[Episode, MediaAsset]
 
 
 def pending_episode_video(*, db: Session, episode_id: int) -> MediaAsset:
-    """The uploaded original of the video an operator is asked to review."""
-    return _awaiting_review(db, episode_id)[1]
+    """The uploaded original of the video an operator is asked to review (no row lock: the
+    answer streams a file)."""
+    return _awaiting_review(db, episode_id, lock=False)[1]
 
 
 def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episode:
