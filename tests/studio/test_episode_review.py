@@ -69,6 +69,14 @@ def test_new_episodes_of_a_published_series_wait_for_an_operator(
     video = client.get(queue[0]["video_url"], headers=admin)
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"  # the uploaded MP4
 
+    out_of_order = client.post(
+        f"/api/admin/moderation/episodes/{queue[1]['episode_id']}/approve", headers=admin
+    )
+    assert (out_of_order.status_code, out_of_order.json()["error"]) == (
+        409, "earlier_episode_not_live",
+    )  # fmt: skip
+    assert "Episode 2 is not live yet" in out_of_order.json()["message"]
+
     approved = client.post(f"/api/admin/moderation/episodes/{second['id']}/approve", headers=admin)
     refused = client.post(
         f"/api/admin/moderation/episodes/{queue[1]['episode_id']}/reject",

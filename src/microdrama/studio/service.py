@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from microdrama.accounts import service as accounts
@@ -62,6 +62,11 @@ class InvalidSchedule(DomainError):
 class WrongReviewState(DomainError):
     status_code = 409
     code = "wrong_review_state"
+
+
+class EarlierEpisodeNotLive(DomainError):
+    status_code = 409
+    code = "earlier_episode_not_live"
 
 
 # Series ------------------------------------------------------------------------------------
@@ -542,6 +547,21 @@ def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episod
     the video it replaces is deleted: the episode's key now opens only the new one's segments,
     so a player still on the old playlist reloads either way)."""
     episode, video = _awaiting_review(db, episode_id)
+    if video is not episode.replacement_asset:
+        # Viewers binge in order: a series never goes live with a hole in its numbering.
+        earlier = db.scalar(
+            select(func.min(Episode.number)).where(
+                Episode.series_id == episode.series_id,
+                Episode.number < episode.number,
+                Episode.state != EpisodeState.ready,
+            )
+        )
+        if earlier is not None:
+            raise EarlierEpisodeNotLive(
+                f"Episode {earlier} is not live yet: approve it first, or the creator replaces "
+                "or deletes it.",
+                episode_number=earlier,
+            )
     if video is episode.replacement_asset:
         old = episode.media_asset
         catalog_service.take_replacement(episode)
