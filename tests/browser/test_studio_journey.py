@@ -271,7 +271,6 @@ def test_a_new_episode_of_a_published_series_goes_live_once_an_operator_approves
     item.get_by_test_id("approve-episode").click()
     expect(item).to_have_count(0)
     expect(admin.get_by_test_id("moderation-error")).to_be_hidden()
-    ops.close()
 
     series = page.request.get(f"/api/series/{series_id}").json()
     assert [e["number"] for e in series["episodes"]] == [1, 2]
@@ -279,5 +278,22 @@ def test_a_new_episode_of_a_published_series_goes_live_once_an_operator_approves
     live = page.get_by_test_id("studio-episode").and_(page.locator("[data-number='2']"))
     expect(live).to_have_attribute("data-state", "ready")
     expect(live.get_by_test_id("episode-review")).to_have_count(0)
+
+    # A third episode is refused: the creator reads why, viewers never see it.
+    page.get_by_test_id("file-input").set_input_files([first])
+    third = page.get_by_test_id("studio-episode").and_(page.locator("[data-number='3']"))
+    expect(third).to_have_attribute("data-state", "in_review", timeout=WAIT_MS)
+    admin.reload()
+    item = admin.get_by_test_id("episode-review-item").filter(has_text=title)
+    item.get_by_test_id("reject-episode-reason").fill("Episode 1 again, uploaded twice.")
+    item.get_by_test_id("reject-episode").click()
+    expect(item).to_have_count(0)
+    ops.close()
+    page.reload()
+    expect(third).to_have_attribute("data-state", "rejected")
+    expect(third.get_by_test_id("episode-review")).to_have_text(
+        "refused: Episode 1 again, uploaded twice."
+    )
+    assert page.request.get(f"/api/series/{series_id}").json()["episode_count"] == 2
     creator.close()
     assert not errors, errors
