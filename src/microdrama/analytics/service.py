@@ -355,10 +355,11 @@ def batch_writer(db: Session) -> Iterator[None]:
 class PreparedBatch:
     """A batch ready to store: its valid events as the backend's parameters, how many valid
     events it held (a batch may repeat itself) and the rejected ones. PostgreSQL: column
-    arrays, one row per event id in id order (the lock order); SQLite: one tuple per event,
-    times as stored (one writer, so any order; a repeat is a conflict like any other)."""
+    arrays, one row per event id in id order (the lock order); SQLite: the multi-row INSERT's
+    values, row after row, times as stored (one writer, so any order; a repeat is a conflict
+    like any other)."""
 
-    params: dict[str, list[Any]] | list[tuple[Any, ...]]
+    params: dict[str, list[Any]] | list[Any]
     valid: int
     rejected: list[RejectedEvent]
 
@@ -380,7 +381,8 @@ def prepare(
     )  # fmt: skip
     if sqlite:
         # One writer at a time: any order will do, and a repeat is a conflict like any other.
-        return PreparedBatch(params=rows, valid=len(rows), rejected=rejected)
+        values = [value for row in rows for value in row]
+        return PreparedBatch(params=values, valid=len(rows), rejected=rejected)
     unique: dict[str, EventRow] = {}
     for row in rows:
         unique.setdefault(row[1], row)
@@ -404,9 +406,9 @@ def store(*, db: Session, batch: PreparedBatch) -> IngestResult:
             # which gives the interpreter lock back once (a one-row INSERT per event, then a
             # COMMIT, waited for it after each: under load most of the writer's turn).
             raw = cast(sqlite3.Connection, connection.connection.driver_connection)
-            flat = [value for row in batch.params for value in row]
             with sqlite_autocommit(raw):
-                accepted = raw.execute(sqlite_insert_events(len(batch.params)), flat).rowcount
+                insert = sqlite_insert_events(batch.valid)
+                accepted = raw.execute(insert, batch.params).rowcount
     duplicates = batch.valid - accepted
     return IngestResult(accepted=accepted, duplicates=duplicates, rejected=batch.rejected)
 

@@ -275,17 +275,11 @@ def campaign_spent_cents() -> ScalarSelect[int]:
 
 
 def campaign_spending(*, db: Session, campaign_ids: list[int]) -> dict[int, int]:
-    """Each campaign's spent budget: the commissions its orders earned (as campaign_spent_cents)."""
+    """Each campaign's spent budget (campaign_spent_cents for each of them)."""
     if not campaign_ids:
         return {}
-    query = (
-        select(Placement.campaign_id, func.sum(OrderLine.commission_cents))
-        .join(OrderLine, OrderLine.placement_id == Placement.id)
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Placement.campaign_id.in_(campaign_ids), Order.status.in_(EARNING_STATUSES))
-        .group_by(Placement.campaign_id)
-    )
-    return {campaign_id: int(cents or 0) for campaign_id, cents in db.execute(query)}
+    query = select(Campaign.id, campaign_spent_cents()).where(Campaign.id.in_(campaign_ids))
+    return {campaign_id: int(cents) for campaign_id, cents in db.execute(query)}
 
 
 def delivery(campaign: Campaign, spent_cents: int, now: datetime | None = None) -> str:

@@ -230,20 +230,27 @@ def _deletable(series: Series, episode: Episode) -> bool:
     return series.status == SeriesStatus.draft or episode.state != EpisodeState.ready
 
 
-def _pending_video(episode: Episode) -> MediaAsset | None:
-    """The episode's new video waiting for an operator, if any: a ready replacement (of a
-    published series' episode), else the video of an episode `in_review`."""
+def _held_replacement(episode: Episode) -> MediaAsset | None:
+    """A transcoded replacement still beside the current video: one of a published series'
+    episode, waiting for an operator (a draft's takes over when it is ready)."""
     replacement = episode.replacement_asset
     if replacement is not None and replacement.status == AssetStatus.ready:
         return replacement
+    return None
+
+
+def _pending_video(episode: Episode) -> MediaAsset | None:
+    """The episode's new video waiting for an operator, if any: a held replacement, else the
+    video of an episode `in_review`."""
+    if (held := _held_replacement(episode)) is not None:
+        return held
     return episode.media_asset if episode.state == EpisodeState.in_review else None
 
 
 def _episode_read(storage: Storage, series: Series, episode: Episode) -> StudioEpisodeRead:
     asset = episode.media_asset
-    replacement = episode.replacement_asset
-    if replacement is not None and replacement.status == AssetStatus.ready:
-        replacement = None  # transcoded: it waits for review, not for the transcoder
+    # A held replacement waits for review, not for the transcoder.
+    replacement = None if _held_replacement(episode) else episode.replacement_asset
     job_state, progress, error = _latest_job_state(replacement or asset)
     if replacement is not None:
         _, _, current_error = _latest_job_state(asset)
