@@ -119,3 +119,39 @@ def test_positions_past_the_end_are_clamped_and_bad_ones_refused(
     assert negative.status_code == 422
     assert negative.json()["error"] == "invalid_request"
     assert missing.status_code == 404
+
+
+def test_rewatching_an_early_episode_keeps_continue_watching_where_the_binge_stopped(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=8, duration_ms=60_000)
+    db.commit()
+    episodes = _episode_ids(client, series.id)
+    for finished in episodes[:5]:
+        client.post(f"/api/episodes/{finished}/progress", json={"position_ms": 60_000})
+    client.post(f"/api/episodes/{episodes[5]}/progress", json={"position_ms": 41_000})
+
+    # Back to episode 1 for a moment, as the trial did.
+    client.post(f"/api/episodes/{episodes[0]}/progress", json={"position_ms": 3_000})
+
+    item = client.get("/api/me/continue-watching").json()["items"][0]
+    assert (item["episode_number"], item["position_ms"]) == (6, 41_000)
+
+
+def test_after_a_rewatch_the_episode_after_the_furthest_finished_one_is_offered(
+    client: TestClient, db: Session
+) -> None:
+    series = make_series(db, episodes=8, duration_ms=60_000)
+    db.commit()
+    episodes = _episode_ids(client, series.id)
+    for finished in episodes[:6]:
+        client.post(f"/api/episodes/{finished}/progress", json={"position_ms": 60_000})
+
+    client.post(f"/api/episodes/{episodes[1]}/progress", json={"position_ms": 60_000})
+
+    item = client.get("/api/me/continue-watching").json()["items"][0]
+    assert (item["episode_id"], item["episode_number"], item["position_ms"]) == (
+        episodes[6],
+        7,
+        0,
+    )

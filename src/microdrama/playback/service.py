@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import EpisodeState
+from microdrama.catalog.schemas import SeriesRead
 from microdrama.db import utcnow
 from microdrama.errors import NotFound
 from microdrama.media.storage import Storage
@@ -66,40 +67,52 @@ def series_progress(*, db: Session, viewer: Account, series_id: int) -> list[Pro
 def continue_watching(
     *, db: Session, storage: Storage, viewer: Account, limit: int = 10
 ) -> list[ContinueItem]:
-    """Per series, where to pick up: the last episode touched, or the one after it if finished."""
+    """Per series, most recent first, where the binge stopped (not where it was last touched)."""
     rows = db.scalars(
         select(WatchProgress)
         .where(WatchProgress.account_id == viewer.id)
         .order_by(WatchProgress.updated_at.desc())
         .limit(200)
     ).all()
+    by_series: dict[int, list[WatchProgress]] = {}
+    for row in rows:  # dicts keep insertion order: the most recently watched series first
+        by_series.setdefault(row.series_id, []).append(row)
     items: list[ContinueItem] = []
-    seen: set[int] = set()
-    for row in rows:
-        if row.series_id in seen or len(items) >= limit:
-            continue
-        seen.add(row.series_id)
+    for series_id, series_rows in by_series.items():
+        if len(items) >= limit:
+            break
         try:
-            series = catalog.get_visible(db=db, series_id=row.series_id, viewer=viewer)
+            series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
         except NotFound:
             continue
         read = catalog.series_read(storage=storage, series=series)
-        current = next((e for e in read.episodes if e.id == row.episode_id), None)
-        if current is None:
-            continue
-        position_ms = row.position_ms
-        if row.completed:
-            following = next((e for e in read.episodes if e.id == current.next_episode_id), None)
-            if following is None:
-                continue  # finished the whole series
-            current, position_ms = following, 0
-        items.append(
-            ContinueItem(
-                series=read,
-                episode_id=current.id,
-                episode_number=current.number,
-                position_ms=position_ms,
-                duration_ms=current.duration_ms,
-            )
-        )
+        item = _resume_point(read, series_rows)
+        if item is not None:
+            items.append(item)
     return items
+
+
+def _resume_point(read: SeriesRead, rows: list[WatchProgress]) -> ContinueItem | None:
+    """The furthest episode with progress, or the one after it when that one is finished.
+
+    Rewatching an early episode must not pull the row back to it: a viewer who stopped at
+    episode 6 and looked at episode 1 again still wants episode 6 offered.
+    """
+    order = {e.id: i for i, e in enumerate(read.episodes)}
+    watched = [r for r in rows if r.episode_id in order]
+    if not watched:
+        return None
+    furthest = max(watched, key=lambda r: order[r.episode_id])
+    index, position_ms = order[furthest.episode_id], furthest.position_ms
+    if furthest.completed:
+        index, position_ms = index + 1, 0
+        if index >= len(read.episodes):
+            return None  # finished the whole series
+    episode = read.episodes[index]
+    return ContinueItem(
+        series=read,
+        episode_id=episode.id,
+        episode_number=episode.number,
+        position_ms=position_ms,
+        duration_ms=episode.duration_ms,
+    )
