@@ -178,9 +178,9 @@ def test_ladder_never_upscales_but_keeps_one_rung_for_a_small_source() -> None:
 @pytest.mark.parametrize(
     ("make_file", "problem"),
     [
-        (cached_text_file, "not a video"),
-        (cached_truncated, "not a video"),
-        (cached_audio_only, "no video stream"),
+        (cached_text_file, "isn't a video we can read"),
+        (cached_truncated, "isn't a video we can read"),
+        (cached_audio_only, "has no picture"),
     ],
     ids=["text-renamed-mp4", "truncated", "audio-only"],
 )

@@ -76,9 +76,9 @@ def test_creator_uploads_an_episode_and_watches_its_job_reach_ready(
 @pytest.mark.parametrize(
     ("make_file", "words"),
     [
-        (cached_text_file, "not a video"),
-        (cached_truncated, "truncated or corrupt"),
-        (cached_audio_only, "no video stream"),
+        (cached_text_file, "isn't a video we can read"),
+        (cached_truncated, "isn't a video we can read"),
+        (cached_audio_only, "has no picture"),
     ],
     ids=["text-renamed-mp4", "truncated", "audio-only"],
 )
@@ -96,6 +96,9 @@ def test_unusable_file_is_refused_with_a_clear_422_and_leaves_nothing_behind(
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_media"
     assert words in response.json()["message"]
+    # ffprobe's own words name the server's paths and its demuxers: never shown to people.
+    assert "Invalid data" not in response.text
+    assert "uploads" not in response.text and str(settings.data_dir) not in response.text
     assert _row_counts(db) == (0, 0)
     assert _stored_files(storage, settings) == []
     assert client.get(f"/api/series/{series_id}").json()["episodes"] == []

@@ -124,6 +124,11 @@ def test_a_file_that_is_not_a_video_is_refused_when_its_last_byte_arrives(
 
     assert answer.status_code == 422
     assert answer.json()["error"] == "invalid_media"
+    # The creator reads what to do, not ffprobe's text with the server's upload path.
+    assert answer.json()["message"] == (
+        "This file isn't a video we can read. Upload an MP4, MOV or WebM file."
+    )
+    assert "uploads" not in answer.text and "Invalid data" not in answer.text
     upload = client.get(url).json()
     assert upload["state"] == "failed"
     assert upload["error"] == answer.json()["message"]

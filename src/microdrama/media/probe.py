@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,6 +14,11 @@ from microdrama.config import Settings
 from microdrama.errors import InvalidMedia
 
 PROBE_TIMEOUT_S = 60
+# What a creator reads when ffprobe cannot make sense of a file. ffprobe's own words name
+# server paths and demuxer internals, so they go to the log, never to the person.
+NOT_A_VIDEO = "This file isn't a video we can read. Upload an MP4, MOV or WebM file."
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -81,17 +87,16 @@ def probe(path: Path, *, settings: Settings) -> SourceInfo:
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
-        raise InvalidMedia("The file could not be read in time; is it a video?") from exc
+        log.warning("ffprobe timed out after %s s on %s", PROBE_TIMEOUT_S, path)
+        raise InvalidMedia(NOT_A_VIDEO) from exc
     if result.returncode != 0:
-        reason = _last_error_line(result.stderr)
-        raise InvalidMedia(
-            f"This file is not a video we can read (it may be truncated or corrupt): {reason}.",
-            reason=reason,
-        )
+        log.warning("ffprobe refused %s: %s", path, _last_error_line(result.stderr))
+        raise InvalidMedia(NOT_A_VIDEO)
     try:
         data = json.loads(result.stdout or "{}")
     except json.JSONDecodeError as exc:
-        raise InvalidMedia("This file is not a video we can read.") from exc
+        log.warning("ffprobe printed no JSON for %s: %.200s", path, result.stdout)
+        raise InvalidMedia(NOT_A_VIDEO) from exc
 
     streams: list[dict[str, Any]] = data.get("streams") or []
     fmt: dict[str, Any] = data.get("format") or {}
@@ -104,19 +109,18 @@ def probe(path: Path, *, settings: Settings) -> SourceInfo:
     if not videos:
         kinds = sorted({str(s.get("codec_type")) for s in streams}) or ["nothing"]
         raise InvalidMedia(
-            f"The file has no video stream (it holds {', '.join(kinds)}); upload a video.",
-            streams=kinds,
+            "This file has no picture in it. Upload an MP4, MOV or WebM video.", streams=kinds
         )
     video = videos[0]
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
-        raise InvalidMedia("The video stream has no picture size; the file may be corrupt.")
+        raise InvalidMedia("This video's picture can't be read; the file may be damaged.")
     if abs(_rotation(video)) % 180 == 90:
         width, height = height, width
 
     duration_s = _duration_s(video, fmt)
     if duration_s <= 0:
-        raise InvalidMedia("The video's length cannot be read; the file may be truncated.")
+        raise InvalidMedia("This video's length can't be read; the file may be cut short.")
     if duration_s > settings.max_source_seconds:
         raise InvalidMedia(
             f"The video is {duration_s:.0f} s long; the limit is "
