@@ -6,7 +6,41 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from microdrama.validation_messages import describe, summarize
+
+
+class ErrorProblem(BaseModel):
+    """One thing wrong with a request, to be shown next to its field."""
+
+    field: str | None = Field(
+        description='Dotted path of the field in the request ("title", "items.0.quantity"); '
+        "null when the request as a whole is wrong (not JSON, not an object).",
+    )
+    code: str = Field(
+        description="Stable machine code: required, too_short, too_long, too_small, too_large, "
+        "not_a_number, wrong_type, bad_format, not_allowed, unknown_field, invalid_json, "
+        "invalid, or a domain-specific code (invalid_email, duplicate_sku...).",
+    )
+    message: str = Field(description='A plain sentence for people: "Title can\'t be empty."')
+
+
+class ErrorResponse(BaseModel):
+    """Every refused request answers this shape (4xx): `error` is a stable code, `message` a
+    sentence for people, `problems` says which fields to fix. Some errors add details (for
+    example `price_coins` and `balance_coins` with `insufficient_coins`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="Stable code: invalid_request, not_found, episode_locked...")
+    message: str = Field(description="A short sentence for people, safe to show as it is.")
+    problems: list[ErrorProblem] = Field(
+        default_factory=list,
+        description="Per-field problems (invalid_request, and domain errors about one field).",
+    )
 
 
 class DomainError(Exception):
@@ -21,7 +55,12 @@ class DomainError(Exception):
         self.details = details
 
     def as_json(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, **self.details}
+        answer = {"error": self.code, "message": self.message, **self.details}
+        field = self.details.get("field")
+        if isinstance(field, str) and field and "problems" not in self.details:
+            # The same per-field shape as a validation error, so a form shows it by its field.
+            answer["problems"] = [{"field": field, "code": self.code, "message": self.message}]
+        return answer
 
 
 class NotFound(DomainError):
@@ -56,12 +95,48 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"][1:]), "problem": err["msg"]}
-            for err in exc.errors()
-        ]
-        summary = "; ".join(f"{p['field'] or 'body'}: {p['problem']}" for p in problems)
-        return JSONResponse(
-            {"error": "invalid_request", "message": summary, "problems": problems},
-            status_code=422,
+        problems = [describe(err) for err in exc.errors()]
+        answer = ErrorResponse(
+            error="invalid_request",
+            message=summarize(problems),
+            problems=[ErrorProblem(**p._asdict()) for p in problems],
         )
+        return JSONResponse(answer.model_dump(), status_code=422)
+
+    install_error_schema(app)
+
+
+_REF = "#/components/schemas/"
+_REFUSED = "Refused: the answer says why (`error`, `message`) and which fields (`problems`)."
+
+
+def install_error_schema(app: FastAPI) -> None:
+    """Document ErrorResponse as every operation's 422 and 4XX answer in /openapi.json,
+    instead of FastAPI's default HTTPValidationError (a shape this API never sends)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            openapi_version=app.openapi_version,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        model_schema = ErrorResponse.model_json_schema(ref_template=_REF + "{model}")
+        components.update(model_schema.pop("$defs", {}))
+        components["ErrorResponse"] = model_schema
+        answer = {"content": {"application/json": {"schema": {"$ref": _REF + "ErrorResponse"}}}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                responses["422"] = {"description": "Validation error: " + _REFUSED, **answer}
+                responses.setdefault("4XX", {"description": _REFUSED, **answer})
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -119,10 +119,10 @@ def test_a_signed_in_account_cannot_sign_up_again(client: TestClient) -> None:
 
 def test_signup_explains_what_is_wrong_with_the_email_or_password(client: TestClient) -> None:
     cases = {
-        ("ana@example.com", "short"): "password: must be at least 8 characters",
-        ("ana@example.com", "x" * 129): "password: must be at most 128 characters",
-        ("not-an-email", PASSWORD): "email: is not a valid email address",
-        ("ana@", PASSWORD): "email: is not a valid email address",
+        ("ana@example.com", "short"): "Password must be at least 8 characters.",
+        ("ana@example.com", "x" * 129): "Password must be at most 128 characters.",
+        ("not-an-email", PASSWORD): "Email is not a valid email address.",
+        ("ana@", PASSWORD): "Email is not a valid email address.",
     }
     for (email, password), message in cases.items():
         response = client.post("/api/auth/signup", json={"email": email, "password": password})

@@ -27,6 +27,7 @@ from microdrama.studio.schemas import (
     StudioSeriesCreate,
     StudioSeriesRead,
 )
+from microdrama.validation_messages import label as field_label
 
 POSTER_SIZE = (720, 1280)  # 9:16
 POSTER_THUMB_SIZE = (180, 320)
@@ -154,7 +155,7 @@ def update_series(*, db: Session, series: Series, data: SeriesUpdate) -> Series:
     """Change the fields sent; prices are checked against the episodes the series has."""
     for name, value in data.changes().items():
         if value is None and name != "series_cap_price_coins":
-            raise InvalidPrices(f"`{name}` cannot be empty.", field=name)
+            raise InvalidPrices(f"{field_label(name)} can't be empty.", field=name)
         setattr(series, name, value)
     check_prices(series=series)
     db.flush()

@@ -1,0 +1,134 @@
+"""Refused requests answer one documented shape whose messages people can read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.accounts.models import Role
+from microdrama.config import Settings
+from tests.shop.helpers import signed_in
+from tests.studio.helpers import new_series, open_studio
+
+PYDANTIC_WORDS = ("String should", "Input should", "List should", "Value error", "after validation")
+
+
+def _problems(answer: Any) -> dict[str, dict[str, str]]:
+    return {p["field"]: p for p in answer.json()["problems"]}
+
+
+def test_a_bad_series_form_says_what_to_fix_beside_each_field(client: TestClient) -> None:
+    open_studio(client)
+
+    answer = client.post(
+        "/api/studio/series",
+        json={"title": "", "free_episodes": -1, "tags": ["x"] * 300, "episode_price_coins": "a"},
+    )
+
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error"] == "invalid_request"
+    by_field = _problems(answer)
+    assert by_field["title"] == {
+        "field": "title",
+        "code": "required",
+        "message": "Title can't be empty.",
+    }
+    assert by_field["free_episodes"]["message"] == "Free episodes can't be negative."
+    assert by_field["free_episodes"]["code"] == "too_small"
+    assert by_field["tags"]["message"] == "Choose at most 20 tags (you sent 300)."
+    assert by_field["episode_price_coins"]["message"] == "Episode price must be a whole number."
+    # The summary names every field's problem in the same words, and no pydantic jargon.
+    assert body["message"].startswith("Please check 4 fields:")
+    assert "Title can't be empty." in body["message"]
+    assert not any(words in answer.text for words in PYDANTIC_WORDS)
+
+
+def test_limits_are_said_with_the_field_and_its_unit(client: TestClient) -> None:
+    open_studio(client)
+    series_id = new_series(client)["id"]
+    url = f"/api/studio/series/{series_id}"
+
+    long_title = client.patch(url, json={"title": "x" * 201})
+    pricey = client.patch(url, json={"episode_price_coins": 10_001})
+    unknown = client.patch(url, json={"mood": "noir"})
+    reminder = client.patch("/api/me/settings", json={"watch_reminder_minutes": 1})
+
+    assert long_title.json()["message"] == "Title must be at most 200 characters."
+    assert pricey.json()["message"] == "Episode price must be at most 10,000 coins."
+    assert unknown.json()["problems"] == [
+        {"field": "mood", "code": "unknown_field", "message": "Mood isn't a field this form takes."}
+    ]
+    assert reminder.status_code == 422, reminder.text
+    assert reminder.json()["message"] == "Watch reminder must be at least 5 minutes."
+
+
+def test_a_short_rejection_reason_is_explained_in_plain_words(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    open_studio(client)
+    series_id = new_series(client)["id"]
+    operator, _ = signed_in(db_factory, settings, role=Role.admin, name="Ops")
+
+    answer = client.post(
+        f"/api/admin/moderation/{series_id}/reject", json={"reason": "no"}, headers=operator
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["problems"] == [
+        {"field": "reason", "code": "too_short", "message": "Reason must be at least 3 characters."}
+    ]
+
+
+def test_a_request_that_is_not_json_is_refused_as_a_whole(client: TestClient) -> None:
+    open_studio(client)
+
+    answer = client.post(
+        "/api/studio/series", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["problems"] == [
+        {"field": None, "code": "invalid_json", "message": "The request isn't valid JSON."}
+    ]
+
+
+def test_a_domain_error_about_one_field_lists_it_as_a_problem(client: TestClient) -> None:
+    open_studio(client)
+    series_id = new_series(client)["id"]
+    url = f"/api/studio/series/{series_id}"
+
+    answer = client.patch(url, json={"free_episodes": None})
+
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["message"] == "Free episodes can't be empty."
+    assert body["problems"] == [
+        {"field": "free_episodes", "code": "invalid_prices", "message": body["message"]}
+    ]
+
+
+def test_the_openapi_document_describes_the_error_shape_on_every_operation(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+    ref = "#/components/schemas/ErrorResponse"
+
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert {"error", "message", "problems"} <= set(schemas["ErrorResponse"]["properties"])
+    problem = schemas["ErrorProblem"]["properties"]
+    assert {"field", "code", "message"} <= set(problem)
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    assert len(operations) > 50
+    for path, method, operation in operations:
+        for status in ("422", "4XX"):
+            answer = operation["responses"][status]["content"]["application/json"]
+            assert answer["schema"] == {"$ref": ref}, (method, path, status)
+    assert "HTTPValidationError" not in str(document)
