@@ -24,6 +24,8 @@ _LABELS: dict[str, str] = {
     "vip_plan": "VIP plan",
     "cvc": "Security code",
     "url": "Web address",
+    "starts_at": "Start",
+    "ends_at": "End",
 }
 
 # A name's unit suffix is dropped from its label and said after the limit instead:
@@ -234,15 +236,16 @@ _MAKERS: dict[str, _Maker] = {
 }
 
 
-def _own_sentence(lab: str, message: str) -> str:
-    """A validator's own message as a sentence: "must be after the start" gets the label."""
+def _own_sentence(lab: str | None, message: str) -> str:
+    """A validator's own message as a sentence: "must be after the start" gets the label
+    (a check of the whole request, without a field, is only capitalised)."""
     message = message.strip()
     if message.startswith(("Value error, ", "Assertion failed, ")):
         message = message.split(", ", 1)[1]
     if not message:
         return f"{lab} isn't valid."
     if message[0].islower():
-        message = f"{lab} {message}"
+        message = f"{lab} {message}" if lab else message[0].upper() + message[1:]
     return message if message.endswith((".", "!", "?")) else f"{message}."
 
 
@@ -258,7 +261,7 @@ def describe(error: Mapping[str, Any]) -> Problem:
     elif kind in ("value_error", "assertion_error") or kind not in BUILTIN_ERROR_TYPES:
         # Our validators' own words; a custom type keeps its code (e.g. "invalid_email").
         code = "invalid" if kind in BUILTIN_ERROR_TYPES else kind
-        message = _own_sentence(lab, str(error.get("msg", "")))
+        message = _own_sentence(lab if name else None, str(error.get("msg", "")))
     else:
         code, message = "invalid", f"{lab} isn't valid."
     # A JSON syntax error's location is a character offset, not a field.

@@ -35,7 +35,7 @@ class PlacementUpdate(BaseModel):
     def _ends_after_start(cls, end_ms: int | None, info: ValidationInfo) -> int | None:
         start_ms = info.data.get("start_ms")
         if start_ms is not None and end_ms is not None and end_ms <= start_ms:
-            raise ValueError("must be after start_ms")
+            raise ValueError("must be after the start")
         return end_ms
 
 

@@ -87,7 +87,7 @@ class CampaignCreate(BaseModel):
     def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
         starts_at = info.data.get("starts_at")
         if starts_at is not None and ends_at <= starts_at:
-            raise ValueError("must be after starts_at")
+            raise ValueError("must be after the start")
         return ends_at
 
 
@@ -123,7 +123,7 @@ class PlacementCreate(BaseModel):
     def _ends_after_start(cls, end_ms: int, info: ValidationInfo) -> int:
         start_ms = info.data.get("start_ms")
         if start_ms is not None and end_ms <= start_ms:
-            raise ValueError("must be after start_ms")
+            raise ValueError("must be after the start")
         return end_ms
 
 
