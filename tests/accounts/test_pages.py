@@ -78,7 +78,8 @@ def test_the_sign_up_form_sends_a_taken_email_to_sign_in(client: TestClient) -> 
     )
 
     assert response.status_code == 409
-    assert "already exists" in response.text
+    assert "An account with this email already exists" in response.text
+    assert "Email An account" not in response.text
 
 
 def test_signing_in_and_out_through_the_forms(client: TestClient) -> None:
@@ -164,4 +165,5 @@ def test_the_settings_form_explains_an_out_of_range_value(client: TestClient) ->
     )
 
     assert response.status_code == 422
-    assert "Input should be greater than or equal to 5" in response.text
+    assert "Watch reminder must be at least 5 minutes." in response.text
+    assert "Input should" not in response.text

@@ -29,6 +29,7 @@ from microdrama.accounts.models import Account
 from microdrama.accounts.schemas import LoginRequest, SettingsUpdate, SignupRequest
 from microdrama.accounts.signin import log_in_counting_failures, start_cookie_session
 from microdrama.db import DbSession
+from microdrama.validation_messages import describe
 from microdrama.web.routes import templates
 
 router = APIRouter(include_in_schema=False)
@@ -83,11 +84,11 @@ def _csrf_ok(request: Request, sent: str) -> bool:
 
 
 def _first_problem(exc: ValidationError) -> dict[str, str]:
-    """Field → problem, in words people read ("password must be at least 8 characters")."""
+    """Field → problem, in words people read ("Password must be at least 8 characters.")."""
     problems: dict[str, str] = {}
     for err in exc.errors():
         field = str(err["loc"][0]) if err["loc"] else "form"
-        problems.setdefault(field, err["msg"])
+        problems.setdefault(field, describe(err).message)
     return problems
 
 
