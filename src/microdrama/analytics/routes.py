@@ -147,6 +147,6 @@ def series_analytics_page(
     return templates.TemplateResponse(
         request,
         "studio_analytics.html",
-        {"series": series},
+        {"series": series, "account": creator},
         headers={"Cache-Control": "private, no-cache"},
     )
