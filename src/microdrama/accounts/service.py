@@ -92,6 +92,36 @@ def get_by_email(*, db: Session, email: str) -> Account | None:
     return db.scalar(select(Account).where(Account.email == email))
 
 
+def get_named(*, db: Session, display_name: str) -> Account | None:
+    """The oldest named (non-guest) account with this display name (the demo's owners)."""
+    return db.scalar(
+        select(Account)
+        .where(Account.display_name == display_name, Account.is_guest.is_(False))
+        .order_by(Account.id)
+        .limit(1)
+    )
+
+
+def list_brands(*, db: Session) -> list[Account]:
+    """Every brand account, by name (the operator's brand picker)."""
+    return list(
+        db.scalars(select(Account).where(Account.role == Role.brand).order_by(Account.display_name, Account.id))
+    )
+
+
+def set_login(*, db: Session, account: Account, email: str, password: str) -> Account:
+    """Give a named account an email and password it signs in with (demo owners, made by the
+    seed without a login); `EmailTaken` when another account has the email."""
+    owner = get_by_email(db=db, email=email)
+    if owner is not None and owner.id != account.id:
+        raise EmailTaken("An account with this email already exists.")
+    account.email = email
+    account.password_hash = hash_password(password)
+    account.is_guest = False
+    db.flush()
+    return account
+
+
 # Sign-up ---------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from microdrama.demo.accounts import print_logins
 from microdrama.demo.seed import SeedProgress, SeedResult
 
 
@@ -76,3 +77,5 @@ def print_summary(console: Console, result: SeedResult) -> None:
         )
     console.print(table)
     console.print(f"{result.clips_rendered} clips rendered and transcoded.")
+    if result.logins is not None:
+        print_logins(console, result.logins)

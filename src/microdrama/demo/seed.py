@@ -42,6 +42,7 @@ from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
+from microdrama.demo.accounts import DemoLogins, ensure_demo_accounts
 from microdrama.demo.catalog import (
     DEMO_BRAND_NAME,
     DEMO_CREATOR_NAME,
@@ -89,6 +90,8 @@ class SeedResult:
     # The demo brand's placements in place after the run (new or from an earlier run).
     placements: int = 0
     seconds: float = 0.0
+    # The demo's logins (demo/accounts.py); `created` says which are new this run.
+    logins: DemoLogins | None = None
 
     @property
     def ok(self) -> bool:
@@ -194,13 +197,13 @@ def seed_demo(
             creator = _demo_creator(db)
             if if_empty and _other_series_exist(db, creator):
                 return SeedResult(skipped=True, seconds=time.monotonic() - started)
-            creator = creator or accounts_service.create_account(
-                db=db, display_name=DEMO_CREATOR_NAME, role=Role.creator
-            )
+            logins = ensure_demo_accounts(db=db, settings=settings)
+            creator = logins.creator
             creator_id = creator.id
             result, planned = _plan(
                 db, creator, catalog, episodes_per_series, seconds, width, height
             )
+            result.logins = logins
         to_render = [p for p in planned if p.spec is not None]
         progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
         with tempfile.TemporaryDirectory(prefix="microdrama-demo-") as tmp:
