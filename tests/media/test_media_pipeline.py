@@ -17,6 +17,7 @@ from microdrama.catalog.models import EpisodeState, Series
 from microdrama.config import Settings
 from microdrama.errors import InvalidMedia
 from microdrama.media import service
+from microdrama.media.jobs import UNDECODABLE
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import SourceInfo
 from microdrama.media.storage import LocalStorage
@@ -227,7 +228,8 @@ def test_file_that_passes_probe_but_cannot_be_decoded_fails_its_job_with_the_rea
     assert job is not None and asset is not None and episode is not None
     assert job.state == JobState.failed
     assert job.error == "ffmpeg: Invalid data found when processing input"
-    assert (asset.status, asset.error) == (AssetStatus.failed, job.error)
+    # The creator reads what to do; ffmpeg's words stay on the job for operators.
+    assert (asset.status, asset.error) == (AssetStatus.failed, UNDECODABLE)
     assert episode.state == EpisodeState.failed
     assert not storage.exists(f"assets/{asset_id}/hls/master.m3u8")
     assert not run_job(), "a failed job is not retried"

@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, float], None]
 # Progress is written at most this often: a progress bar needs no more, the database less.
 PROGRESS_WRITE_INTERVAL_S = 0.5
+# What a creator reads when ffmpeg gives up on a file that probed fine.
+UNDECODABLE = (
+    "This video couldn't be converted for playback; the file may be damaged. "
+    "Export it again as an MP4 and replace it."
+)
 
 
 def default_worker_id() -> str:
@@ -254,6 +259,7 @@ def process_claim(
     stop_relay = _relay(stop, cancel)
     prefix = f"{service.asset_prefix(asset_id)}/hls"
     reason: str | None = None
+    public_reason: str | None = None  # ffmpeg's words and paths stay in the job and the log
     result = None
     # A new key for every attempt: a retry re-encrypts everything, nothing old stays valid.
     aes_key = new_aes_key()
@@ -285,10 +291,13 @@ def process_claim(
                 storage.delete_prefix(prefix)
                 storage.save_tree(prefix, work_dir)
                 result = output
-            except (TranscodeError, InvalidMedia) as exc:
-                reason = exc.message if isinstance(exc, InvalidMedia) else str(exc)
+            except InvalidMedia as exc:
+                reason = exc.message
+            except TranscodeError as exc:
+                reason, public_reason = str(exc), UNDECODABLE
             except FileNotFoundError as exc:
                 reason = f"the source file is missing from storage: {exc}"
+                public_reason = "The uploaded file is missing on the server; upload it again."
     except TranscodeCancelled:
         if stop is not None and stop.is_set():
             with session_scope(sessionmaker) as db:
@@ -302,7 +311,10 @@ def process_claim(
         if job is None:  # the lease ran out and another worker owns the job now
             return None
         if result is None:
-            service.mark_job_failed(db=db, job=job, reason=reason or "unknown error")
+            log.warning("job %s failed: %s", claim.job_id, reason)
+            service.mark_job_failed(
+                db=db, job=job, reason=reason or "unknown error", public_reason=public_reason
+            )
             storage.delete_prefix(prefix)
             state = JobState.failed
         else:

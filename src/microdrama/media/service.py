@@ -322,13 +322,16 @@ def mark_asset_ready(
     db.flush()
 
 
-def mark_job_failed(*, db: Session, job: TranscodeJob, reason: str) -> None:
-    """The job failed for good: the reason is kept on the job and the asset, episodes fail."""
+def mark_job_failed(
+    *, db: Session, job: TranscodeJob, reason: str, public_reason: str | None = None
+) -> None:
+    """The job failed for good, episodes fail: the job keeps the technical reason, the asset
+    (what its creator reads in the studio) the plain one when they differ."""
     job.state = JobState.failed
     job.error = reason
     job.lease_expires_at = None
     job.finished_at = utcnow()
     job.asset.status = AssetStatus.failed
-    job.asset.error = reason
+    job.asset.error = public_reason or reason
     catalog_service.sync_episodes_with_asset(db=db, asset=job.asset)
     db.flush()
