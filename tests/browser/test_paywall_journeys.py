@@ -71,7 +71,7 @@ def test_guest_hits_the_paywall_buys_coins_unlocks_and_the_episode_plays(
     # Autoplay reaches episode 3: the sheet over the last frame of episode 2, nothing loaded.
     sheet = page.get_by_role("dialog", name="Episode 3 is locked")
     expect(sheet).to_be_visible(timeout=WAIT_MS)
-    expect(sheet.get_by_test_id("paywall-price")).to_have_text("60 coins · $0.60")
+    expect(sheet.get_by_test_id("paywall-price")).to_have_text("60 coins ($0.60)")
     expect(sheet.get_by_test_id("paywall-balance")).to_contain_text("Your balance: 0 coins")
     expect(sheet.get_by_role("heading", name="You need 60 more coins")).to_be_visible()
     expect(sheet.get_by_test_id("paywall-unlock")).to_be_hidden()
@@ -102,7 +102,7 @@ def test_guest_hits_the_paywall_buys_coins_unlocks_and_the_episode_plays(
     expect(page.get_by_test_id("wallet-balance")).to_contain_text("40")
     rows = page.get_by_test_id("history-row")
     expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text(f"Unlocked {SERIES} · episode 3")
+    expect(rows.nth(0)).to_contain_text(f"Unlocked episode 3 of {SERIES}")
     expect(rows.nth(0)).to_contain_text("\u221260 coins")  # a real minus sign
     expect(rows.nth(1)).to_contain_text("+100 coins")
     expect(rows.nth(1)).to_contain_text("paid $0.99")

@@ -127,14 +127,14 @@ def test_an_unlock_paid_with_expired_and_live_bonus_writes_the_same_rows_on_ever
             {"lots": [first_lot.id]},
             [("viewer_bonus", v, -30), ("promotions", None, 30)],
         ),
-        ("unlock", "Unlocked Night Shift · episode 1", {**facts, **paid}, unlock_entries),
+        ("unlock", "Unlocked episode 1 of Night Shift", {**facts, **paid}, unlock_entries),
         (
             "unlock_refund",
             "oops",
             {"refunded_transaction_id": refund_id},
             [(kind, owner, -amount) for kind, owner, amount in unlock_entries],
         ),
-        ("unlock", "Unlocked Night Shift · episode 1", {**facts, **paid}, unlock_entries),
+        ("unlock", "Unlocked episode 1 of Night Shift", {**facts, **paid}, unlock_entries),
     ]
     unlock_ids = db.scalars(
         select(LedgerTransaction.id)

@@ -33,6 +33,7 @@ from microdrama.payments.schemas import (
     WebhookAnswer,
 )
 from microdrama.payments.signing import SIGNATURE_HEADER
+from microdrama.wording import money
 
 router = APIRouter(tags=["payments"])
 
@@ -231,12 +232,6 @@ def vip_auto_renew(body: AutoRenewUpdate, db: DbSession, viewer: CurrentViewer) 
 
 
 # --- the sandbox's checkout page ------------------------------------------------------------
-
-
-def money(amount_cents: int, currency: str) -> str:
-    """A price as people read it: "$4.99", "12.50 EUR"."""
-    text = f"{amount_cents // 100}.{amount_cents % 100:02d}"
-    return f"${text}" if currency == "USD" else f"{text} {currency}"
 
 
 def _checkout_page(

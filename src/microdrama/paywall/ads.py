@@ -41,6 +41,7 @@ from microdrama.media.storage import Storage
 from microdrama.paywall import service as paywall_service
 from microdrama.paywall.entitlement import entitlement
 from microdrama.paywall.models import AdReward, UnlockMethod
+from microdrama.wallet import service as wallet
 
 AD_SESSION_SALT = "microdrama.ad-session"
 # An ad session older than this cannot be completed any more (the viewer left long ago).
@@ -352,18 +353,24 @@ def verify_callback(
     current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
     try:
         with db.begin_nested():
-            db.add(
-                AdReward(
-                    transaction_id=transaction_id,
-                    account_id=viewer_id,
-                    episode_id=episode_id,
-                    created_at=now or utcnow(),
-                )
+            reward = AdReward(
+                transaction_id=transaction_id,
+                account_id=viewer_id,
+                episode_id=episode_id,
+                created_at=now or utcnow(),
             )
+            db.add(reward)
             db.flush()
             if not current.allowed:
                 paywall_service.grant_unlock(
                     db=db, viewer_id=viewer_id, episode=episode, method=UnlockMethod.ad
+                )
+                wallet.record_ad_unlock(
+                    db=db,
+                    viewer_id=viewer_id,
+                    reference=f"ad_reward:{reward.id}",
+                    memo=f"Unlocked episode {episode.number} of {episode.series.title}",
+                    details={"episode_id": episode.id, "series_id": episode.series_id},
                 )
     except IntegrityError as exc:  # the same transaction id, committed a moment ago
         raise AdCallbackReplayed("This ad view was already rewarded.") from exc

@@ -25,6 +25,7 @@ from microdrama.payments import service as payments
 from microdrama.paywall.entitlement import decide, entitlement, price_cents
 from microdrama.paywall.models import Unlock, UnlockMethod
 from microdrama.wallet import service as wallet
+from microdrama.wording import plural
 
 WEEK = timedelta(days=7)
 
@@ -343,7 +344,7 @@ def unlock_with_coins(
         creator_id=facts.owner_id,
         price_coins=price,
         reference=f"unlock:{viewer_id}:{episode_id}:{now.timestamp():.6f}",
-        memo=f"Unlocked {facts.title} · episode {facts.number}",
+        memo=f"Unlocked episode {facts.number} of {facts.title}",
         details={"episode_id": episode_id, "series_id": facts.series_id},
         now=now,
         wallet=coins,
@@ -403,7 +404,7 @@ def unlock_rest_of_series(
         creator_id=series.owner_id,
         price_coins=rest.cap_price_coins,
         reference=f"unlock-rest:{viewer.id}:{series.id}:{now.timestamp():.6f}",
-        memo=f"Unlocked the rest of {series.title} ({len(locked)} episodes)",
+        memo=f"Unlocked the rest of {series.title} ({plural(len(locked), 'episode')})",
         details={"series_id": series.id, "episode_ids": [e.id for e in locked]},
         now=now,
         wallet=coins,

@@ -14,6 +14,7 @@ from microdrama.wallet import service
 from microdrama.wallet.schemas import (
     BonusExpiring,
     CheckinRead,
+    CheckinToday,
     History,
     HistoryItemRead,
     WalletRead,
@@ -27,6 +28,7 @@ def wallet(db: DbSession, viewer: CurrentViewer) -> WalletRead:
     """Coins by kind, bonus coins about to expire, and this week's spending against the limit."""
     balance = service.balances(db=db, account_id=viewer.id)
     lots = service.bonus_expiring(db=db, account_id=viewer.id)
+    today = service.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
     return WalletRead(
         paid_coins=balance.paid,
         bonus_coins=balance.bonus,
@@ -38,6 +40,7 @@ def wallet(db: DbSession, viewer: CurrentViewer) -> WalletRead:
         spent_this_week_coins=service.spent_since(
             db=db, account_id=viewer.id, since=utcnow() - timedelta(days=7)
         ),
+        checked_in_today=CheckinToday(coins=today.coins, streak=today.streak) if today else None,
     )
 
 

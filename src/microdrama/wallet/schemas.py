@@ -12,6 +12,13 @@ class BonusExpiring(BaseModel):
     expires_at: datetime
 
 
+class CheckinToday(BaseModel):
+    """Today's check-in, already made: the wallet shows it instead of an active button."""
+
+    coins: int
+    streak: int
+
+
 class WalletRead(BaseModel):
     paid_coins: int
     bonus_coins: int
@@ -19,11 +26,15 @@ class WalletRead(BaseModel):
     bonus_expiring: list[BonusExpiring]
     weekly_spend_limit_coins: int | None
     spent_this_week_coins: int
+    # None until the account checks in today (in UTC days, as the check-in itself counts).
+    checked_in_today: CheckinToday | None = None
 
 
 class HistoryItemRead(BaseModel):
     id: int
     kind: str
+    # The kind in words ("Shop order", "Watched an ad"); `memo` is the line's own description.
+    label: str
     memo: str
     paid_coins: int
     bonus_coins: int

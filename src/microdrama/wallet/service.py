@@ -269,6 +269,23 @@ def post(
     return transaction
 
 
+def record_ad_unlock(
+    *, db: Session, viewer_id: int, reference: str, memo: str, details: dict[str, object]
+) -> LedgerTransaction:
+    """Write an episode unlocked by a rewarded ad into the viewer's wallet history.
+
+    No coins or money move, so the transaction has no entries (nothing to balance, nothing
+    `verify` or any statement sums); it is journalled here so the history lists it in order,
+    with the same paging, beside the unlocks the viewer paid for.
+    """
+    transaction = LedgerTransaction(
+        kind="ad_unlock", reference=reference, actor_id=viewer_id, memo=memo, details=details
+    )
+    db.add(transaction)
+    db.flush()
+    return transaction
+
+
 def account_balance(*, db: Session, account: LedgerAccount) -> int:
     """Any ledger account's balance: stored for people's accounts, summed for the platform's."""
     _settle_credits(db)
@@ -1228,10 +1245,37 @@ def spent_since(
 # --- reading and checking ------------------------------------------------------------------
 
 
+# What each kind of movement is called in the wallet's history; the memo says the details.
+HISTORY_LABELS = {
+    "purchase": "Coin pack",
+    "vip": "VIP pass",
+    "unlock": "Episode unlock",
+    "unlock_refund": "Unlock refunded",
+    "ad_unlock": "Watched an ad",
+    "refund": "Refund",
+    "bonus": "Bonus coins",
+    "bonus_expiry": "Bonus coins expired",
+    "order_payment": "Shop order",
+    "order_refund": "Shop order refunded",
+    "payout": "Payout requested",
+    "payout_paid": "Payout sent",
+    "vip_share": "VIP pool share",
+}
+BONUS_LABELS = {"checkin": "Daily check-in", "pack_bonus": "Coin pack bonus"}
+
+
+def history_label(kind: str, details: dict[str, object]) -> str:
+    """A kind of movement in words ("Shop order", "Daily check-in"), never the raw kind."""
+    if kind == "bonus":
+        return BONUS_LABELS.get(str(details.get("source", "")), HISTORY_LABELS[kind])
+    return HISTORY_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
 @dataclass(frozen=True)
 class HistoryItem:
     id: int
     kind: str
+    label: str
     memo: str
     paid_coins: int
     bonus_coins: int
@@ -1261,7 +1305,8 @@ def history(
         HistoryItem(
             id=t.id,
             kind=t.kind,
-            memo=t.memo,
+            label=history_label(t.kind, t.details),
+            memo=t.memo or history_label(t.kind, t.details),
             paid_coins=deltas[(t.id, paid.id)],
             bonus_coins=deltas[(t.id, bonus.id)],
             amount_cents=int(t.details.get("amount_cents", 0) or 0),
@@ -1363,6 +1408,14 @@ def daily_checkin(
         memo=f"Daily check-in, day {streak} of your streak",
     )
     return CheckinResult(coins=coins, streak=streak, already_checked_in=False)
+
+
+def checkin_state(*, db: Session, account_id: int, today: date) -> CheckinResult | None:
+    """Today's check-in if the account already made it, so every page and device knows."""
+    existing = db.get(DailyCheckin, (account_id, today))
+    if existing is None:
+        return None
+    return CheckinResult(coins=existing.coins, streak=existing.streak, already_checked_in=True)
 
 
 def bonus_expiring(*, db: Session, account_id: int, now: datetime | None = None) -> list[BonusLot]:

@@ -18,6 +18,8 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
@@ -27,13 +29,14 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
-from microdrama.db import DbSession
+from microdrama.db import DbSession, utcnow
 from microdrama.errors import NotFound
 from microdrama.paywall import service as paywall
 from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
 from microdrama.wallet import service as wallet
+from microdrama.wording import coin_price, money, plural
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -110,12 +113,17 @@ def clock(duration_ms: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def money(amount_cents: int) -> str:
-    """A price in dollars as people read it: "$0.60"."""
-    return f"${amount_cents // 100}.{amount_cents % 100:02d}"
+@pass_context
+def _coin_price(context: Context, coins: int) -> str:
+    """`{{ price_coins | coin_price }}`: "60 coins ($0.60)", at the configured coin value."""
+    settings = context["request"].app.state.settings
+    return coin_price(coins, price_cents(settings=settings, coins=coins))
 
 
 templates.env.globals["static_url"] = static_url
+templates.env.filters["plural"] = plural
+templates.env.filters["money"] = money
+templates.env.filters["coin_price"] = _coin_price
 templates.env.filters["json_script"] = _json_script
 templates.env.filters["runtime"] = runtime
 templates.env.filters["clock"] = clock
@@ -244,9 +252,6 @@ def series_page(series_id: int, request: Request, db: DbSession) -> Response:
         "progress": by_episode,
         "resume": resume,
         "unlocked": set(_unlocked_episode_ids(db, viewer, series)),
-        "episode_price": money(
-            price_cents(settings=request.app.state.settings, coins=read.episode_price_coins)
-        ),
         "viewer": _viewer_summary(db, viewer),
     }
     return _render(request, "series.html", context)
@@ -289,7 +294,14 @@ def wallet_page(request: Request, db: DbSession) -> Response:
     """Balance, coin packs, VIP, the daily check-in and the complete history (filled in by
     wallet.js from the wallet API, so a purchase or check-in refreshes it in place)."""
     viewer = _known_viewer(request, db)
-    return _render(request, "wallet.html", {"viewer": _viewer_summary(db, viewer)})
+    # The button's state comes from the server: it belongs to the account, not the device.
+    checkin = (
+        wallet.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
+        if viewer is not None
+        else None
+    )
+    context = {"viewer": _viewer_summary(db, viewer), "checkin": checkin}
+    return _render(request, "wallet.html", context)
 
 
 def _resume_point(

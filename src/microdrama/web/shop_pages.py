@@ -14,17 +14,12 @@ from microdrama.errors import DomainError
 from microdrama.payments.service import check_return_to
 from microdrama.shop import orders
 from microdrama.web.routes import _known_viewer, _render, templates
+from microdrama.wording import money
 
 router = APIRouter(include_in_schema=False)
 
 
-def cents(amount_cents: int, currency: str = "USD") -> str:
-    """A price as people read it: "$49.00", "12.50 EUR"."""
-    text = f"{amount_cents // 100:,}.{amount_cents % 100:02d}"
-    return f"${text}" if currency == "USD" else f"{text} {currency}"
-
-
-templates.env.filters["cents"] = cents
+templates.env.filters["cents"] = money  # the one money format (microdrama.wording)
 
 
 def _back(back: str | None) -> str:

@@ -81,8 +81,19 @@ export async function withIntent(action, call) {
 
 const number = new Intl.NumberFormat("en-US");
 
+/** A count with its noun: "1 episode", "3 episodes", "1,200 coins" (wording.plural on the server). */
+export function plural(n, singular, pluralForm = `${singular}s`) {
+  return `${number.format(n)} ${n === 1 ? singular : pluralForm}`;
+}
+
 export function coins(n) {
-  return `${number.format(n)} coin${n === 1 ? "" : "s"}`;
+  return plural(n, "coin");
+}
+
+/** A price in coins with its worth in money, as the server writes it: "80 coins ($0.80)".
+ *  `cents` always comes from the API (one conversion, on the server). */
+export function coinPrice(n, cents) {
+  return `${coins(n)} (${money(cents)})`;
 }
 
 export function money(cents, currency = "USD") {
@@ -94,7 +105,7 @@ export function period(days) {
   if (days === 7) return "week";
   if (days === 30 || days === 31) return "month";
   if (days === 365 || days === 366) return "year";
-  return `${days} days`;
+  return plural(days, "day");
 }
 
 export function formatNumber(n) {

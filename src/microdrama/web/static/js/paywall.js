@@ -9,11 +9,13 @@ import { analytics } from "./analytics.js";
 import {
   api,
   checkout,
+  coinPrice,
   coins,
   explain,
   formatNumber,
   money,
   period,
+  plural,
   settledPurchase,
   showBalance,
   withIntent,
@@ -71,8 +73,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     current = { episode, access: a };
     const short = Math.max(0, a.price_coins - a.balance_coins);
     slot("number").textContent = String(episode.number);
-    slot("price-coins").textContent = coins(a.price_coins);
-    slot("price-money").textContent = money(a.price_cents);
+    slot("price").textContent = coinPrice(a.price_coins, a.price_cents);
     slot("balance").textContent = coins(a.balance_coins);
     showBalance(a.balance_coins);
 
@@ -87,7 +88,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       const saving = rest.sum_coins - rest.cap_price_coins;
       const need = rest.cap_price_coins - a.balance_coins;
       slot("rest-label").textContent =
-        `Unlock all ${rest.episodes} remaining episodes for ${coins(rest.cap_price_coins)} (${money(rest.cap_price_cents)})`;
+        `Unlock all ${plural(rest.episodes, "remaining episode")} for ${coinPrice(rest.cap_price_coins, rest.cap_price_cents)}`;
       slot("rest-save").textContent = [
         saving > 0 ? `save ${coins(saving)}` : "",
         need > 0 ? `you need ${formatNumber(need)} more` : "",
@@ -104,7 +105,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     }
 
     slot("packs-heading").textContent = short > 0
-      ? `You need ${formatNumber(short)} more coins — get a coin pack`
+      ? `You need ${plural(short, "more coin")} — get a coin pack`
       : "Get more coins";
     sheet.classList.toggle("is-short", short > 0);
     button("auto-unlock").checked = Boolean(a.auto_unlock);
@@ -129,7 +130,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       buy.setAttribute("data-testid", "coin-pack");
       const bonus = pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : "";
       buy.setAttribute("aria-label",
-        `Buy ${formatNumber(pack.coins)} coins${bonus} for ${money(pack.price_cents, pack.currency)}`);
+        `Buy ${coins(pack.coins)}${bonus} for ${money(pack.price_cents, pack.currency)}`);
       buy.innerHTML = `<b></b><small></small><span></span>`;
       buy.querySelector("b").textContent = formatNumber(pack.coins);
       buy.querySelector("small").textContent = pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins";

@@ -20,6 +20,7 @@ const signed = (n) => (n > 0 ? `+${formatNumber(n)}` : n < 0 ? `−${formatNumbe
 
 function showWallet(wallet) {
   showBalance(wallet.total_coins);
+  showCheckin(wallet.checked_in_today);
   slot("paid").textContent = formatNumber(wallet.paid_coins);
   slot("bonus").textContent = formatNumber(wallet.bonus_coins);
   slot("expiring").replaceChildren(...wallet.bonus_expiring.map((lot) => {
@@ -70,7 +71,7 @@ async function buy(product) {
 function showStore(store, vip) {
   slot("packs").replaceChildren(...store.coin_packs.map((pack) => tile(
     "pack", "coin-pack",
-    `Buy ${formatNumber(pack.coins)} coins${pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : ""} for ${money(pack.price_cents, pack.currency)}`,
+    `Buy ${coins(pack.coins)}${pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : ""} for ${money(pack.price_cents, pack.currency)}`,
     [["b", formatNumber(pack.coins)], ["small", pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins"],
       ["span", money(pack.price_cents, pack.currency)]],
     () => buy({ coin_pack: pack.code }),
@@ -90,11 +91,6 @@ function showStore(store, vip) {
   )));
 }
 
-const KIND_LABELS = {
-  purchase: "Purchase", vip: "VIP", unlock: "Unlock", unlock_refund: "Unlock refunded",
-  refund: "Refund", bonus: "Bonus", bonus_expiry: "Bonus expired",
-};
-
 function historyRow(item) {
   const row = document.createElement("li");
   row.className = `history-row kind-${item.kind}`;
@@ -104,15 +100,15 @@ function historyRow(item) {
   const what = document.createElement("div");
   what.className = "history-what";
   const title = document.createElement("b");
-  title.textContent = item.memo || KIND_LABELS[item.kind] || item.kind;
+  title.textContent = item.memo || item.label;
   const when = document.createElement("small");
-  when.textContent = `${KIND_LABELS[item.kind] || item.kind} · ${timeFormat.format(new Date(item.created_at))}`;
+  when.textContent = `${item.label} · ${timeFormat.format(new Date(item.created_at))}`;
   what.append(title, when);
   const amounts = document.createElement("div");
   amounts.className = "history-amounts";
   const delta = document.createElement("b");
   delta.className = coinsDelta > 0 ? "plus" : coinsDelta < 0 ? "minus" : "";
-  delta.textContent = coinsDelta ? `${signed(coinsDelta)} coins` : "";
+  delta.textContent = coinsDelta ? `${signed(coinsDelta)} ${Math.abs(coinsDelta) === 1 ? "coin" : "coins"}` : "";
   amounts.append(delta);
   if (item.bonus_coins && item.paid_coins) {
     const split = document.createElement("small");
@@ -153,19 +149,14 @@ async function refresh() {
   showStore(store, vip);
 }
 
-function checkinKey() {
-  const now = new Date();
-  return `md_checkin:${now.getFullYear()}-${now.getMonth() + 1}-${now.getDate()}`;
-}
-
-function showCheckin(result) {
+/** Today's check-in as the server knows it (null: not yet), the same on every device. */
+function showCheckin(today) {
   const button = action("checkin");
-  button.disabled = true;
-  button.textContent = "Checked in";
-  const days = `${result.streak}-day streak`;
-  slot("checkin-text").textContent = result.already_checked_in
-    ? `Already checked in today (+${formatNumber(result.coins)}) · ${days}. Come back tomorrow.`
-    : `+${coins(result.coins)} today · ${days}. Come back tomorrow for more.`;
+  button.disabled = Boolean(today);
+  button.textContent = today ? "Checked in" : "Check in";
+  slot("checkin-text").textContent = today
+    ? `Checked in today (+${coins(today.coins)}) · ${today.streak}-day streak. Come back tomorrow.`
+    : "Free bonus coins every day; come back tomorrow to grow your streak.";
 }
 
 action("checkin").addEventListener("click", async () => {
@@ -173,7 +164,6 @@ action("checkin").addEventListener("click", async () => {
   action("checkin").disabled = true;
   try {
     const result = await api("POST", "/api/wallet/checkin");
-    localStorage.setItem(checkinKey(), JSON.stringify({ ...result, already_checked_in: true }));
     showCheckin(result);
     showBalance(result.balance_coins);
     await refresh();
@@ -184,11 +174,6 @@ action("checkin").addEventListener("click", async () => {
 });
 
 action("more").addEventListener("click", () => loadHistory({ more: true }).catch((error) => say("error", explain(error))));
-
-try {
-  const saved = JSON.parse(localStorage.getItem(checkinKey()));
-  if (saved) showCheckin(saved);
-} catch {}
 
 async function main() {
   const purchaseId = new URLSearchParams(location.search).get("purchase");
