@@ -292,6 +292,35 @@ def test_creator_places_a_product_by_typing_times_in_the_studio_editor(
     expect(page.get_by_test_id("editor-ghost")).to_have_text(PRODUCT)
 
 
+def test_an_end_typed_before_the_start_is_refused_with_a_message_not_swapped(
+    creator_page: Page, people: Accounts
+) -> None:
+    page = creator_page
+    page.goto("/studio/campaigns")
+    page.get_by_test_id("inbox-item").filter(has_text="Lip season").get_by_test_id(
+        "campaign-editor"
+    ).click()
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    campaign_id = int(page.url.split("/")[-2])
+    before = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
+
+    page.get_by_test_id("editor-new").click()
+    page.get_by_test_id("editor-start").fill("6")
+    page.get_by_test_id("editor-end").fill("2")
+    page.get_by_test_id("editor-end").press("Tab")
+
+    # The times stay as typed, and the editor says what is wrong.
+    expect(page.get_by_test_id("editor-start")).to_have_value("6.0")
+    expect(page.get_by_test_id("editor-end")).to_have_value("2.0")
+    expect(page.get_by_test_id("bo-error")).to_contain_text("after the start")
+
+    # Saving anyway: the server refuses it, the editor shows its plain message, nothing is stored.
+    page.get_by_test_id("editor-save").click()
+    expect(page.get_by_test_id("bo-error")).to_have_text("End must be after the start.")
+    after = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
+    assert after == before
+
+
 def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> None:
     page = brand_page
     page.goto("/brand/products")

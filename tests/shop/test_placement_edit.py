@@ -127,6 +127,29 @@ def test_an_edit_is_checked_like_a_new_placement(
     ]
 
 
+def test_an_end_before_the_start_is_refused_in_plain_words_never_swapped(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    brand, _ = signed_in(db_factory, settings, role=Role.brand, name="Maison")
+    creator, series = creator_with_series(db_factory, settings, duration_ms=60_000)
+    product, campaign, placement = _placed(client, brand, creator, series)
+    backwards = {"start_ms": 20_000, "end_ms": 8_000}
+
+    for answer in [
+        client.patch(f"/api/studio/placements/{placement['id']}", json=backwards, headers=creator),
+        client.post(
+            f"/api/brand/campaigns/{campaign['id']}/placements",
+            json={"episode_id": series.episodes[0].id, "product_id": product["id"], **backwards},
+            headers=brand,
+        ),
+    ]:
+        assert answer.status_code == 422
+        assert answer.json()["message"] == "End must be after the start."
+
+    stored = client.get(f"/api/brand/campaigns/{campaign['id']}/placements", headers=brand)
+    assert [(p["start_ms"], p["end_ms"]) for p in stored.json()] == [(5_000, 12_000)]
+
+
 def test_deleting_a_placement_hides_it_but_keeps_its_numbers_in_the_funnel(
     client: TestClient, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:

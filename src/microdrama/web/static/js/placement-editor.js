@@ -66,7 +66,7 @@ function msAt(clientX) {
 // Rendering ----------------------------------------------------------------------------------
 
 function renderSelection() {
-  const hasRange = state.start_ms !== null && state.end_ms !== null;
+  const hasRange = state.start_ms !== null && state.end_ms !== null && state.end_ms > state.start_ms;
   selection.hidden = !hasRange;
   if (hasRange) {
     selection.style.left = `${(state.start_ms / duration()) * 100}%`;
@@ -308,7 +308,17 @@ for (const name of ["start", "end"]) {
   field(name).addEventListener("change", () => {
     const start = Number.parseFloat(field("start").value);
     const end = Number.parseFloat(field("end").value);
-    if (Number.isFinite(start) && Number.isFinite(end)) setRange(snap(start * 1000), snap(end * 1000));
+    if (!Number.isFinite(start) || !Number.isFinite(end)) return;
+    // Typed times stay as typed: an end before the start is a mistake to point out, not to
+    // fix by swapping the two behind the person's back.
+    state.start_ms = clamp(snap(start * 1000), 0, duration());
+    state.end_ms = clamp(snap(end * 1000), 0, duration());
+    renderSelection();
+    if (state.end_ms <= state.start_ms) {
+      showError(`The end (${clockTenths(state.end_ms)}) must be after the start (${clockTenths(state.start_ms)}).`);
+    } else {
+      slot("error").hidden = true;
+    }
   });
 }
 for (const name of ["x", "y"]) {
@@ -322,7 +332,8 @@ for (const name of ["x", "y"]) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (state.saving) return;
-  if (state.start_ms === null || state.end_ms === null || state.end_ms <= state.start_ms) {
+  // An end before the start goes to the server all the same: its refusal is what is shown.
+  if (state.start_ms === null || state.end_ms === null) {
     showError("Drag on the timeline (or type a start and an end) to choose when the card shows.");
     return;
   }
