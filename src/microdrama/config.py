@@ -9,14 +9,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-secret-change-me"
+from microdrama import instance_secrets
+
+# Secrets that, unless set in the environment, are generated on first run into
+# data_dir/secrets.json: a published default would open every install that kept it.
+GENERATED_SECRETS = ("secret_key", "sandbox_webhook_secret", "ad_network_secret")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICRODRAMA_", env_file=".env", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
-    secret_key: str = DEV_SECRET
+    # Signs key tokens, ad sessions and form tokens. Empty: generated (see GENERATED_SECRETS).
+    secret_key: str = ""
     data_dir: Path = Path("data")
     # Empty means "SQLite file inside data_dir".
     database_url: str = ""
@@ -76,14 +81,16 @@ class Settings(BaseSettings):
     # Payments: "sandbox" (built in, the embedded default) or "stripe".
     payment_provider: Literal["sandbox", "stripe"] = "sandbox"
     # Signs sandbox webhooks the way Stripe signs its own (t=...,v1=HMAC-SHA256).
-    sandbox_webhook_secret: str = "whsec_sandbox_dev_only"
+    # Empty: generated (see GENERATED_SECRETS).
+    sandbox_webhook_secret: str = ""
     stripe_api_key: str = ""
     stripe_webhook_secret: str = ""
     webhook_tolerance_seconds: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
 
     # Rewarded ads: the ad network signs its server-side verification callbacks with this.
-    ad_network_secret: str = "ad-network-sandbox-secret"
+    # Empty: generated (see GENERATED_SECRETS).
+    ad_network_secret: str = ""
     ad_unlocks_per_day: int = 5
     # How long the built-in sandbox ad plays (and must have played before it rewards).
     sandbox_ad_seconds: int = Field(default=8, ge=1, le=60)
@@ -92,12 +99,18 @@ class Settings(BaseSettings):
     key_token_seconds: int = Field(default=300, ge=10, le=300)
 
     @model_validator(mode="after")
-    def _refuse_default_secret_outside_development(self) -> Settings:
+    def _secrets_of_this_install(self) -> Settings:
         if self.environment == "production":
-            if self.secret_key == DEV_SECRET:
+            # Generated secrets live in one folder of one machine; production names its own.
+            if not self.secret_key:
                 raise ValueError("MICRODRAMA_SECRET_KEY must be set in production")
             if self.payment_provider == "sandbox":
                 raise ValueError("the sandbox payment provider is refused in production")
+        missing = [name for name in GENERATED_SECRETS if not getattr(self, name)]
+        if missing:
+            stored = instance_secrets.load_or_create(self.data_dir, GENERATED_SECRETS)
+            for name in missing:
+                setattr(self, name, stored[name])
         return self
 
     @property

@@ -67,7 +67,7 @@ def test_flipping_any_single_byte_breaks_the_signature(settings: Settings) -> No
 
     sandbox = SandboxProvider(settings)
     payload, header = signed(
-        {"id": "evt_1", "type": "x", "data": {"object": {}}}, "whsec_sandbox_dev_only"
+        {"id": "evt_1", "type": "x", "data": {"object": {}}}, settings.sandbox_webhook_secret
     )
     assert sandbox.construct_event(payload=payload, signature_header=header)["id"] == "evt_1"
     for index in range(len(payload)):
