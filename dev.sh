@@ -53,7 +53,8 @@ setup_frontend() {
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   local vendor="$ROOT/src/microdrama/web/static/vendor"
   if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] ||
-    [ ! -f node_modules/tus-js-client/dist/tus.min.js ] || [ package.json -nt node_modules/.package-lock.json ]; then
+    [ ! -f node_modules/tus-js-client/dist/tus.min.js ] || [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] ||
+    [ package.json -nt node_modules/.package-lock.json ]; then
     say "installing front-end packages (npm)"
     npm install --no-audit --no-fund --silent >/dev/null
   fi
@@ -61,6 +62,9 @@ setup_frontend() {
   cp node_modules/hls.js/dist/hls.min.js "$vendor/hls.min.js"
   cp node_modules/chart.js/dist/chart.umd.min.js "$vendor/chart.umd.min.js"
   cp node_modules/tus-js-client/dist/tus.min.js "$vendor/tus.min.js"
+  # /docs serves Swagger UI from here, so the API docs work offline.
+  mkdir -p "$vendor/swagger-ui"
+  cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css "$vendor/swagger-ui/"
 }
 
 setup_media_tools() {

@@ -52,6 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Vertical micro-drama series: feed, binge player, HLS media pipeline.",
         lifespan=lifespan,
+        # /docs is served by web.docs from local assets (FastAPI's default loads a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.settings = settings
@@ -85,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.studio.routes import router as studio_router
     from microdrama.subtitles.routes import router as subtitles_router
     from microdrama.wallet.routes import router as wallet_router
+    from microdrama.web.docs import install_docs
     from microdrama.web.routes import mount_static
     from microdrama.web.routes import router as web_router
     from microdrama.web.shop_pages import router as shop_pages_router
@@ -108,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
+    install_docs(app)
     mount_media(app)
     mount_static(app)
     return app

@@ -39,3 +39,22 @@ class TooManyAttempts(DomainError):
 class CsrfFailed(DomainError):
     status_code = 403
     code = "csrf_failed"
+
+
+class ApplicationPending(DomainError):
+    """A second brand application while one waits for an operator."""
+
+    status_code = 409
+    code = "application_pending"
+
+
+class AlreadyBrand(DomainError):
+    status_code = 409
+    code = "already_brand"
+
+
+class ApplicationDecided(DomainError):
+    """Approving or refusing an application an operator has already decided."""
+
+    status_code = 409
+    code = "application_decided"

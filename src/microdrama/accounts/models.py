@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, false
+from sqlalchemy import Enum, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microdrama.db import Base, UTCDateTime, utcnow
@@ -90,3 +90,45 @@ class TrustedDevice(Base):
     )
     device_token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class BrandApplicationStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
+class BrandApplication(Base):
+    """A person asking for their account to become a brand; an operator approves or refuses."""
+
+    __tablename__ = "brand_applications"
+    __table_args__ = (
+        # One pending application per account, also when two requests race.
+        Index(
+            "uq_brand_applications_one_pending",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    company_name: Mapped[str] = mapped_column(String(80))
+    website: Mapped[str] = mapped_column(String(300))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    status: Mapped[BrandApplicationStatus] = mapped_column(
+        Enum(BrandApplicationStatus, native_enum=False, length=16),
+        default=BrandApplicationStatus.pending,
+    )
+    # Shown to the applicant when refused.
+    refusal_reason: Mapped[str | None] = mapped_column(String(500))
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

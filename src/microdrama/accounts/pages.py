@@ -92,6 +92,12 @@ def _first_problem(exc: ValidationError) -> dict[str, str]:
     return problems
 
 
+# The same helpers for the accounts domain's other form pages (becoming a brand).
+form_page = _page
+csrf_ok = _csrf_ok
+first_problem = _first_problem
+
+
 def _signed_in(request: Request, db: DbSession) -> Account | None:
     viewer = known_viewer(request, db)
     return viewer if viewer is not None and not viewer.is_guest else None

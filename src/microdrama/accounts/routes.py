@@ -8,6 +8,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from microdrama.accounts import service
+from microdrama.accounts.brand_application_pages import router as brand_application_pages
+from microdrama.accounts.brand_application_routes import router as brand_application_router
 from microdrama.accounts.csrf import CsrfMiddleware
 from microdrama.accounts.deps import (
     DEVICE_COOKIE,
@@ -33,6 +35,8 @@ from microdrama.db import DbSession
 
 router = APIRouter(tags=["accounts"])
 router.include_router(pages_router)
+router.include_router(brand_application_router)
+router.include_router(brand_application_pages)
 
 
 def me_read(account: Account) -> MeRead:

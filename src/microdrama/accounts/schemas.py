@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from microdrama.accounts.models import Role
+from microdrama.accounts.models import BrandApplicationStatus, Role
 
 PASSWORD_MIN_CHARS = 8
 # argon2 takes any length, but a megabyte "password" is a denial-of-service attempt.
@@ -111,3 +111,122 @@ class SettingsUpdate(BaseModel):
     def changes(self) -> dict[str, Any]:
         """The fields the client actually sent, with their new values."""
         return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+# Becoming a brand --------------------------------------------------------------------------
+
+COMPANY_NAME_MAX_CHARS = 80
+WEBSITE_MAX_CHARS = 300
+APPLICATION_NOTE_MAX_CHARS = 1000
+REFUSAL_REASON_MIN_CHARS = 3
+REFUSAL_REASON_MAX_CHARS = 500
+# A host with at least one dot, no spaces; http(s) only (the operator clicks it).
+_WEBSITE = re.compile(r"^https?://[^\s/@]+\.[^\s/@]+(/\S*)?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _plain_text(value: str, *, what: str) -> str:
+    """Trimmed text without control characters (NUL breaks PostgreSQL, others break pages)."""
+    if _CONTROL.search(value):
+        raise PydanticCustomError("control_characters", f"{what} can't contain control characters")
+    return value.strip()
+
+
+class BrandApplicationCreate(BaseModel):
+    """What a person sends to ask for a brand account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    company_name: str = Field(max_length=1000, description="Shown as the brand's name.")
+    website: str = Field(max_length=1000, description="The company's site, http(s).")
+    contact_email: str = Field(max_length=1000, description="Where the operator writes back.")
+    note: str = Field(default="", max_length=10_000, description="A few words about the brand.")
+
+    @field_validator("company_name")
+    @classmethod
+    def _company(cls, value: str) -> str:
+        value = _plain_text(value, what="The company name")
+        if len(value) < 2:
+            raise PydanticCustomError(
+                "company_name_missing", "Enter the company's name (2 characters or more)"
+            )
+        if len(value) > COMPANY_NAME_MAX_CHARS:
+            raise PydanticCustomError(
+                "company_name_too_long",
+                f"The company name can be at most {COMPANY_NAME_MAX_CHARS} characters",
+            )
+        return value
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str) -> str:
+        value = _plain_text(value, what="The website")
+        if value and "://" not in value:
+            value = f"https://{value}"  # people type "luma.example"
+        if len(value) > WEBSITE_MAX_CHARS or not _WEBSITE.match(value):
+            raise PydanticCustomError(
+                "invalid_website", "Enter the company's website, like https://example.com"
+            )
+        return value
+
+    @field_validator("contact_email")
+    @classmethod
+    def _contact(cls, value: str) -> str:
+        try:
+            return normalize_email(value)
+        except PydanticCustomError:
+            raise PydanticCustomError(
+                "invalid_email", "Enter an email address, like team@example.com"
+            ) from None
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str) -> str:
+        value = _plain_text(value.replace("\r\n", "\n"), what="The note")
+        if len(value) > APPLICATION_NOTE_MAX_CHARS:
+            raise PydanticCustomError(
+                "note_too_long", f"The note can be at most {APPLICATION_NOTE_MAX_CHARS} characters"
+            )
+        return value
+
+
+class BrandApplicationRefusal(BaseModel):
+    """Why an operator refuses an application; the applicant reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(max_length=10_000)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        value = _plain_text(value, what="The reason")
+        if not REFUSAL_REASON_MIN_CHARS <= len(value) <= REFUSAL_REASON_MAX_CHARS:
+            raise PydanticCustomError(
+                "reason_length",
+                f"Say why in {REFUSAL_REASON_MIN_CHARS} to {REFUSAL_REASON_MAX_CHARS} characters; "
+                "the applicant reads it",
+            )
+        return value
+
+
+class BrandApplicationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    account_id: int
+    company_name: str
+    website: str
+    contact_email: str
+    note: str
+    status: BrandApplicationStatus
+    refusal_reason: str | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class BrandApplicationAdminRead(BrandApplicationRead):
+    """An application as the operator sees it: who applied."""
+
+    applicant_name: str
+    applicant_email: str | None

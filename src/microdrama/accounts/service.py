@@ -105,7 +105,11 @@ def get_named(*, db: Session, display_name: str) -> Account | None:
 def list_brands(*, db: Session) -> list[Account]:
     """Every brand account, by name (the operator's brand picker)."""
     return list(
-        db.scalars(select(Account).where(Account.role == Role.brand).order_by(Account.display_name, Account.id))
+        db.scalars(
+            select(Account)
+            .where(Account.role == Role.brand)
+            .order_by(Account.display_name, Account.id)
+        )
     )
 
 

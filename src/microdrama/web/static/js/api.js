@@ -155,3 +155,89 @@ export function explain(error) {
       return error.message;
   }
 }
+
+// Form errors ----------------------------------------------------------------------------------
+
+/** The form control a problem's field path names: "shipping.name" → [name=name], "tags.3" →
+ *  [name=tags]; `fields` maps API paths to control names where they differ. */
+function controlFor(form, path, fields) {
+  if (!path) return null;
+  const named = (name) => {
+    const control = form.elements.namedItem(name);
+    // A radio group comes back as a list; its first button stands for it.
+    return control && !(control instanceof HTMLElement) ? control[0] || null : control;
+  };
+  if (fields[path]) return named(fields[path]);
+  const parts = String(path).split(".");
+  for (let i = 0; i < parts.length; i++) {
+    const control = named(parts.slice(i).join("."));
+    if (control) return control;
+  }
+  for (let j = parts.length - 1; j > 0; j--) {
+    const control = named(parts.slice(0, j).join("."));
+    if (control) return control;
+  }
+  return null;
+}
+
+// Per form, the listeners that clear its current messages: dropped with those messages.
+const clearers = new WeakMap();
+
+/** Take every message a previous showFormErrors put on this form away. */
+export function clearFormErrors(form) {
+  clearers.get(form)?.abort();
+  clearers.delete(form);
+  for (const note of form.querySelectorAll("[data-field-error]")) note.remove();
+  for (const control of form.querySelectorAll("[aria-invalid=true]")) {
+    control.removeAttribute("aria-invalid");
+    control.removeAttribute("aria-describedby");
+  }
+}
+
+let noteIds = 0;
+
+/**
+ * Show an API refusal on a form the way people expect: each problem's message right under its
+ * field (marked aria-invalid and described by it), cleared as soon as that field changes, the
+ * summary in `summary` (an element, or a function given the text), and the first bad field
+ * focused. Problems whose field is not on the form are only in the summary. Answers the number
+ * of fields marked, so a caller can tell a field problem from a refusal of the whole action.
+ */
+export function showFormErrors(form, error, { summary = null, fields = {} } = {}) {
+  clearFormErrors(form);
+  const problems = error instanceof ApiError ? error.body.problems || [] : [];
+  const text = error instanceof ApiError ? explain(error) : String(error?.message || error || "");
+  if (typeof summary === "function") summary(text);
+  else if (summary) {
+    summary.textContent = text;
+    summary.hidden = !text;
+  }
+  const listening = new AbortController();
+  clearers.set(form, listening);
+  let first = null;
+  let marked = 0;
+  for (const problem of problems) {
+    const control = controlFor(form, problem.field, fields);
+    if (!control || control.getAttribute("aria-invalid") === "true") continue;
+    const note = document.createElement("span");
+    note.className = "field-error";
+    note.id = `field-error-${++noteIds}`;
+    note.dataset.fieldError = problem.field;
+    note.setAttribute("role", "alert");
+    note.textContent = problem.message;
+    control.setAttribute("aria-invalid", "true");
+    control.setAttribute("aria-describedby", note.id);
+    control.insertAdjacentElement("afterend", note);
+    const clear = () => {
+      note.remove();
+      control.removeAttribute("aria-invalid");
+      control.removeAttribute("aria-describedby");
+    };
+    control.addEventListener("input", clear, { signal: listening.signal });
+    control.addEventListener("change", clear, { signal: listening.signal });
+    first = first || control;
+    marked += 1;
+  }
+  first?.focus();
+  return marked;
+}
