@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi.testclient import TestClient
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
+from microdrama.validation_messages import describe
 from tests.shop.helpers import signed_in
 from tests.studio.helpers import new_series, open_studio
 
@@ -132,3 +135,32 @@ def test_the_openapi_document_describes_the_error_shape_on_every_operation(
             answer = operation["responses"][status]["content"]["application/json"]
             assert answer["schema"] == {"$ref": ref}, (method, path, status)
     assert "HTTPValidationError" not in str(document)
+
+
+def _refuse_shouting(value: str) -> str:
+    if value.isupper():
+        raise PydanticCustomError("shouting", "is all capitals; write it as a sentence")
+    return value
+
+
+class _Pitch(BaseModel):
+    # A checked string type with bounds, as the shared request types are built.
+    logline: Annotated[str, AfterValidator(_refuse_shouting)] = Field(min_length=3)
+
+
+def _messages(**fields: object) -> list[tuple[str | None, str, str]]:
+    try:
+        _Pitch.model_validate(fields)
+    except ValidationError as refused:
+        return [tuple(describe(e)) for e in refused.errors()]  # type: ignore[misc]
+    return []
+
+
+def test_our_own_error_types_keep_their_words_and_text_bounds_speak_of_characters() -> None:
+    assert _messages(logline="HELP") == [
+        ("logline", "shouting", "Logline is all capitals; write it as a sentence.")
+    ]
+    assert _messages(logline="ok") == [
+        ("logline", "too_short", "Logline must be at least 3 characters.")
+    ]
+    assert _messages() == [("logline", "required", "Logline is required.")]

@@ -123,11 +123,21 @@ def _too_short_string(lab: str, _u: Any, ctx: Mapping[str, Any], _i: Any) -> tup
     return "too_short", f"{lab} must be at least {_chars(n)}."
 
 
-def _too_short_list(lab: str, _u: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
+def _too_short_list(lab: str, u: Any, ctx: Mapping[str, Any], given: Any) -> tuple[str, str]:
+    # A length bound placed after a validator (`Annotated[str, AfterValidator(...)]` with
+    # min_length) reports pydantic's generic too_short even for text.
+    if isinstance(given, str):
+        return _too_short_string(lab, u, ctx, given)
     return "too_short", f"Choose at least {_items(ctx.get('min_length'), lab.lower())}."
 
 
-def _too_long_list(lab: str, _u: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
+def _too_long_string(lab: str, _u: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
+    return "too_long", f"{lab} must be at most {_chars(ctx.get('max_length'))}."
+
+
+def _too_long_list(lab: str, u: Any, ctx: Mapping[str, Any], given: Any) -> tuple[str, str]:
+    if isinstance(given, str):  # as in _too_short_list
+        return _too_long_string(lab, u, ctx, given)
     limit, sent = ctx.get("max_length"), ctx.get("actual_length")
     sentence = f"Choose at most {_items(limit, lab.lower())}"
     return "too_long", f"{sentence} (you sent {sent})." if sent is not None else f"{sentence}."
@@ -157,10 +167,7 @@ def _fixed(code: str, template: str) -> _Maker:
 _MAKERS: dict[str, _Maker] = {
     "missing": _fixed("required", "{label} is required."),
     "string_too_short": _too_short_string,
-    "string_too_long": lambda lab, _u, ctx, _i: (
-        "too_long",
-        f"{lab} must be at most {_chars(ctx.get('max_length'))}.",
-    ),
+    "string_too_long": _too_long_string,
     "too_short": _too_short_list,
     "too_long": _too_long_list,
     "greater_than_equal": _at_least,

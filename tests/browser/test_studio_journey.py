@@ -151,7 +151,11 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     page.route("**/api/studio/uploads**", cut)
     page.get_by_test_id("file-input").set_input_files([first, second])
     rows = page.get_by_test_id("upload-row")
-    expect(rows.filter(has_text="ep1.mp4")).to_have_attribute("data-state", "done", timeout=WAIT_MS)
+    # A finished upload's row goes on to follow its episode (transcoding, then ready).
+    uploaded = re.compile("done|transcoding|ready")
+    expect(rows.filter(has_text="ep1.mp4")).to_have_attribute(
+        "data-state", uploaded, timeout=WAIT_MS
+    )
     expect(rows.filter(has_text="ep2.mp4")).to_have_attribute(
         "data-state", "paused", timeout=WAIT_MS
     )
@@ -166,7 +170,7 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     expect(page.get_by_test_id("unfinished-upload")).to_contain_text("ep2.mp4")
     page.get_by_test_id("file-input").set_input_files([second])
     expect(page.get_by_test_id("upload-row")).to_have_attribute(
-        "data-state", "done", timeout=WAIT_MS
+        "data-state", uploaded, timeout=WAIT_MS
     )
     resumed = page.evaluate("() => window.__studio.uploads['ep2.mp4'].resumedFrom")
     assert resumed is not None and resumed.endswith(cut.url)
@@ -181,6 +185,9 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     episodes = page.get_by_test_id("studio-episode")
     expect(episodes).to_have_count(2)
     expect(episodes.and_(page.locator("[data-state=ready]"))).to_have_count(2, timeout=WAIT_MS)
+    # The upload's row no longer says "Uploaded; transcoding…" once its episode is ready.
+    expect(page.get_by_test_id("upload-row")).to_have_attribute("data-state", "ready")
+    expect(page.get_by_test_id("upload-row")).to_contain_text("Ready.")
 
     # Prices: a cap above the paid episodes is refused with the ceiling, then a fair one saved.
     page.get_by_test_id("field-free").fill("1")
@@ -188,6 +195,9 @@ def test_a_creator_uploads_resumes_prices_and_publishes_through_review(
     page.get_by_test_id("field-cap").fill("100")
     page.get_by_test_id("save-series").click()
     expect(page.get_by_test_id("studio-error")).to_contain_text("at most 70 coins")
+    expect(page.locator("[data-testid=field-cap] + .field-error")).to_contain_text(
+        "at most 70 coins"
+    )
     page.get_by_test_id("field-cap").fill("60")
     page.get_by_test_id("save-series").click()
     expect(page.get_by_test_id("saved")).to_be_visible()
@@ -295,5 +305,53 @@ def test_a_new_episode_of_a_published_series_goes_live_once_an_operator_approves
         "refused: Episode 1 again, uploaded twice."
     )
     assert page.request.get(f"/api/series/{series_id}").json()["episode_count"] == 2
+    creator.close()
+    assert not errors, errors
+
+
+def test_a_bad_form_says_what_to_fix_beside_each_field_and_a_refused_upload_looks_refused(
+    browser: Browser, studio_site: str, tmp_path: Path
+) -> None:
+    creator = _context(browser, studio_site)
+    page = creator.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    _new_series(page, "lux@example.com", "Glass Heart")
+
+    # An empty title and negative free episodes: each message sits under its own field.
+    page.get_by_test_id("field-title").fill("")
+    page.get_by_test_id("field-free").fill("-1")
+    page.get_by_test_id("save-series").click()
+    title_error = page.locator("[data-testid=field-title] + .field-error")
+    free_error = page.locator("[data-testid=field-free] + .field-error")
+    expect(title_error).to_have_text("Title can't be empty.")
+    expect(free_error).to_have_text("Free episodes can't be negative.")
+    summary = page.get_by_test_id("studio-error")
+    expect(summary).to_contain_text("Please check 2 fields")
+    assert "should" not in summary.inner_text()
+    expect(page.get_by_test_id("field-title")).to_be_focused()
+    expect(page.get_by_test_id("field-title")).to_have_attribute("aria-invalid", "true")
+    # Fixing a field takes its message away; the other stays until it is fixed too.
+    page.get_by_test_id("field-title").fill("Glass Heart")
+    expect(title_error).to_have_count(0)
+    expect(free_error).to_be_visible()
+    page.get_by_test_id("field-free").fill("2")
+    page.get_by_test_id("save-series").click()
+    expect(page.get_by_test_id("saved")).to_be_visible()
+    expect(page.locator(".field-error")).to_have_count(0)
+
+    # A text file renamed .mp4 is refused in words a creator can act on, and looks refused.
+    notes = tmp_path / "notes.mp4"
+    notes.write_text("Episode ideas: the wedding, the contract, the midnight call.\n" * 50)
+    page.get_by_test_id("file-input").set_input_files([notes])
+    row = page.get_by_test_id("upload-row")
+    expect(row).to_have_attribute("data-state", "failed", timeout=WAIT_MS)
+    expect(row).to_contain_text(
+        "Refused: This file isn't a video we can read. Upload an MP4, MOV or WebM file."
+    )
+    text = row.inner_text()
+    assert "uploads/" not in text and "Invalid data" not in text, text
+    bar_colour = row.locator("progress").evaluate("bar => getComputedStyle(bar).accentColor")
+    assert bar_colour == "rgb(255, 77, 109)", bar_colour
     creator.close()
     assert not errors, errors

@@ -1,6 +1,6 @@
 // The studio: series form, poster, resumable uploads (tus-js-client, global `tus`), episodes
 // with live transcode progress, review; and the operators' moderation queue.
-import { api, ApiError } from "./api.js";
+import { api, ApiError, clearFormErrors, showFormErrors } from "./api.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const UPLOADS_URL = "/api/studio/uploads";
@@ -87,6 +87,7 @@ class SeriesPage {
     this.series = data ? JSON.parse(data.textContent) : null;
     this.pollTimer = null;
     this.active = new Set(); // uploads running in this page
+    this.uploadRows = []; // finished uploads' rows, told their episode's state on each refresh
     hooks.page = this;
   }
 
@@ -120,6 +121,7 @@ class SeriesPage {
 
   async save(form) {
     showError(null);
+    clearFormErrors(form);
     const creating = !this.id;
     try {
       const body = formBody(form, creating);
@@ -134,7 +136,7 @@ class SeriesPage {
       setTimeout(() => (saved.hidden = true), 2500);
       this.render();
     } catch (error) {
-      showError(error);
+      showFormErrors(form, error, { summary: $("[data-slot=error]") });
     }
   }
 
@@ -178,6 +180,7 @@ class SeriesPage {
         row.dataset.state = state;
         status.textContent = text;
         if (percent !== undefined) bar.value = percent;
+        status.setAttribute("role", state === "failed" ? "alert" : "status");
       },
     };
   }
@@ -212,26 +215,32 @@ class SeriesPage {
       },
       onError: (error) => {
         this.active.delete(upload);
-        const body = error.originalResponse?.getBody?.();
-        let message = error.message;
-        try {
-          message = JSON.parse(body).message || message;
-        } catch {}
         const status = error.originalResponse?.getStatus?.();
         state.state = status && status >= 400 && status < 500 ? "failed" : "paused";
+        // tus-js-client's own message is for developers (method, URL, request id): people read
+        // the API's message, or a plain one.
+        let message = state.state === "failed" ? "The server refused this file." : "the connection dropped";
+        try {
+          message = JSON.parse(error.originalResponse?.getBody?.()).message || message;
+        } catch {}
         state.error = message;
         ui.set(
           state.state,
           state.state === "failed"
             ? `Refused: ${message}`
-            : `Stopped (${message.split("\n")[0]}). Drop the same file again to resume.`,
+            : `Stopped (${message}). Drop the same file again to resume.`,
         );
         this.refresh();
       },
-      onSuccess: () => {
+      onSuccess: async () => {
         this.active.delete(upload);
         state.state = "done";
         ui.set("done", "Uploaded; transcoding…", 100);
+        try {
+          // The row follows its episode from now on: transcoding, then ready (or failed).
+          const finished = await api("GET", upload.url);
+          if (finished.episode_id) this.uploadRows.push({ ui, episodeId: finished.episode_id, replacing: !!replaceEpisodeId });
+        } catch {}
         this.refresh();
       },
     });
@@ -376,9 +385,29 @@ class SeriesPage {
     );
   }
 
+  /** Each finished upload's row says where its episode is: transcoding, ready or failed. */
+  renderUploadRows() {
+    for (const { ui, episodeId, replacing } of this.uploadRows) {
+      const episode = this.series.episodes.find((e) => e.id === episodeId);
+      if (!episode) continue;
+      const pct = Math.floor((episode.progress || 0) * 100);
+      const error = replacing ? episode.replacement_error : episode.error;
+      if (error || (!replacing && episode.state === "failed")) {
+        ui.set("failed", `Failed: ${error || "the video could not be converted."}`);
+      } else if (episode.state === "processing" || (replacing && episode.replacing)) {
+        ui.set("transcoding", episode.job_state === "queued" ? "Uploaded; queued for transcoding…" : `Uploaded; transcoding ${pct}%…`);
+      } else if (episode.awaiting_review) {
+        ui.set("ready", "Ready; waiting for review.");
+      } else {
+        ui.set("ready", "Ready.");
+      }
+    }
+  }
+
   render() {
     const s = this.series;
     if (!s) return;
+    this.renderUploadRows();
     const episodes = s.episodes;
     $("[data-slot=episodes]").replaceChildren(...episodes.map((e, i) => this.episodeRow(e, i, episodes.length)));
     const badge = $("[data-slot=status]");
@@ -420,7 +449,7 @@ function initModeration() {
         await api("POST", url, decision === "reject" ? { body: { reason } } : {});
         form.closest("[data-testid=episode-review-item]").remove();
       } catch (error) {
-        showError(error);
+        showFormErrors(form, error, { summary: $("[data-slot=error]") });
       }
     });
     for (const button of form.querySelectorAll("button")) button.disabled = false;
@@ -443,7 +472,7 @@ function initModeration() {
         }
         form.closest("[data-testid=review-item]").remove();
       } catch (error) {
-        showError(error);
+        showFormErrors(form, error, { summary: $("[data-slot=error]") });
       }
     });
     for (const button of form.querySelectorAll("button")) button.disabled = false;
