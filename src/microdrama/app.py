@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.accounts.routes import router as accounts_router
     from microdrama.admin.routes import router as admin_router
     from microdrama.analytics.routes import router as analytics_router
+    from microdrama.demo.about import router as demo_about_router
     from microdrama.media.routes import mount_media
     from microdrama.media.routes import router as media_router
     from microdrama.payments.routes import router as payments_router
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
+    app.include_router(demo_about_router)
     install_docs(app)
     mount_media(app)
     mount_static(app)
