@@ -13,13 +13,37 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from PIL import ImageFont
 
 FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 FONT_REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_SERIF_ITALIC = "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Italic.ttf"
 END_CARD_SECONDS = 3.0
 AUDIO_RATE = 44100
+
+
+@dataclass(frozen=True)
+class SafeArea:
+    """A rectangle of the 720x1280 design, in design pixels: captions stay inside it."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+# Where the burned-in captions may go. A 9:16 frame cropped to fill a 390x844 phone loses 64 px
+# at each side (the player letterboxes it there instead, see app.css, but other phones crop a
+# little); on every screen the top bar and the unmute pill reach ~145 px down, the feed's title
+# and buttons start ~880 px down (a three-line title), and the side buttons ~605 px across.
+SAFE_AREA = SafeArea(left=130, top=160, right=590, bottom=840)
 
 
 @dataclass(frozen=True)
@@ -190,19 +214,107 @@ def _drawtext(
     )
 
 
-def _wrap(text: str, width: int) -> str:
-    """Break a caption into lines of at most `width` characters (drawtext does not wrap)."""
+@cache
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def text_width(text: str, *, font: str, size: int) -> float:
+    """The widest line of `text` in pixels, drawn with `font` at `size` (as drawtext draws it)."""
+    face = _font(font, size)
+    return max(face.getlength(line) for line in text.split("\n"))
+
+
+def _wrap(text: str, *, font: str, size: int, max_px: float) -> str:
+    """Break a caption into lines no wider than `max_px` (drawtext does not wrap)."""
     lines: list[str] = []
     current = ""
     for word in text.split():
-        if current and len(current) + 1 + len(word) > width:
+        candidate = f"{current} {word}".strip()
+        if current and text_width(candidate, font=font, size=size) > max_px:
             lines.append(current)
             current = word
         else:
-            current = f"{current} {word}".strip()
+            current = candidate
     if current:
         lines.append(current)
     return "\n".join(lines)
+
+
+def _fitting_size(text: str, *, font: str, size: int, max_px: float) -> int:
+    """The largest font size up to `size` at which one line of `text` fits in `max_px`."""
+    while size > 12 and text_width(text, font=font, size=size) > max_px:
+        size -= 2
+    return size
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One block of burned-in text, laid out on the 720x1280 design."""
+
+    name: str
+    text: str
+    font: str
+    size: int
+    line_spacing: int = 0
+    # The box drawn around the text (the dialogue's), in design pixels on each side.
+    box_border: int = 0
+
+
+# Sizes of the 720x1280 design.
+TITLE_SIZE, EPISODE_SIZE, SCENE_SIZE, DIALOGUE_SIZE = 46, 26, 24, 36
+TBC_SIZE, NEXT_SIZE = 58, 28
+TITLE_SPACING, DIALOGUE_SPACING, DIALOGUE_BORDER = 12, 12, 22
+
+
+def captions(spec: ClipSpec) -> dict[str, Caption]:
+    """The clip's texts, wrapped and sized so that each fits the safe area's width."""
+    safe = SAFE_AREA.width
+    dialogue_px = safe - 2 * DIALOGUE_BORDER
+    tbc = "To be continued…"
+    items = [
+        Caption(
+            "title",
+            _wrap(spec.series_title.upper(), font=FONT_BOLD, size=TITLE_SIZE, max_px=safe),
+            FONT_BOLD,
+            TITLE_SIZE,
+            line_spacing=TITLE_SPACING,
+        ),
+        Caption(
+            "episode",
+            _wrap(
+                f"EPISODE {spec.episode_number}  ·  {spec.episode_title}",
+                font=FONT_REGULAR,
+                size=EPISODE_SIZE,
+                max_px=safe,
+            ),
+            FONT_REGULAR,
+            EPISODE_SIZE,
+            line_spacing=8,
+        ),
+        Caption(
+            "scene",
+            _wrap(spec.scene, font=FONT_REGULAR, size=SCENE_SIZE, max_px=safe),
+            FONT_REGULAR,
+            SCENE_SIZE,
+            line_spacing=6,
+        ),
+        Caption(
+            "dialogue",
+            _wrap(
+                f"“{spec.dialogue}”", font=FONT_SERIF_ITALIC, size=DIALOGUE_SIZE, max_px=dialogue_px
+            ),
+            FONT_SERIF_ITALIC,
+            DIALOGUE_SIZE,
+            line_spacing=DIALOGUE_SPACING,
+            box_border=DIALOGUE_BORDER,
+        ),
+        Caption(
+            "tbc", tbc, FONT_BOLD, _fitting_size(tbc, font=FONT_BOLD, size=TBC_SIZE, max_px=safe)
+        ),
+        Caption("next", f"Episode {spec.episode_number + 1} is next", FONT_REGULAR, NEXT_SIZE),
+    ]
+    return {c.name: c for c in items}
 
 
 def build_command(
@@ -223,27 +335,30 @@ def build_command(
 
     end = max(d - END_CARD_SECONDS, d * 0.6)
     seed = spec.episode_number * 7 + len(spec.series_title)
-    title = _wrap(spec.series_title.upper(), 17)
-    texts = {
-        "title": title,
-        "episode": f"EPISODE {spec.episode_number}  ·  {spec.episode_title}",
-        "scene": spec.scene,
-        "dialogue": _wrap(f"“{spec.dialogue}”", 26),
-        "tbc": "To be continued…",
-        "next": f"Episode {spec.episode_number + 1} is next",
-    }
+    texts = captions(spec)
     files: dict[str, Path] = {}
-    for name, text in texts.items():
+    for name, caption in texts.items():
         path = text_dir / f"{output.stem}.{name}.txt"
-        path.write_text(text, encoding="utf-8")
+        path.write_text(caption.text, encoding="utf-8")
         files[name] = path
 
-    # The header grows with the number of title lines.
-    title_lines = title.count("\n") + 1
-    title_y = 70
-    episode_y = title_y + title_lines * 46 + (title_lines - 1) * 12 + 20
-    bar_y = episode_y + 46
+    def lines(name: str) -> int:
+        return texts[name].text.count("\n") + 1
+
+    def block_h(name: str) -> int:
+        caption = texts[name]
+        return lines(name) * caption.size + (lines(name) - 1) * caption.line_spacing
+
+    # Everything sits inside the safe area: the header from its top, growing with the number of
+    # title lines; the dialogue's box ends at its bottom.
+    safe = SAFE_AREA
+    title_y = safe.top + 8
+    episode_y = title_y + block_h("title") + 20
+    bar_y = episode_y + block_h("episode") + 20
     band_h = bar_y + 44
+    scene_y = band_h + 30
+    dialogue = texts["dialogue"]
+    dialogue_y = safe.bottom - dialogue.box_border - block_h("dialogue")
     shadow = f":shadowcolor=black@0.6:shadowx={px(2)}:shadowy={px(2)}"
     # Fade the captions in and out rather than popping them (alpha accepts time expressions).
     dialogue_from, dialogue_to = min(2.0, d * 0.2), end - 0.4
@@ -252,73 +367,57 @@ def build_command(
     )
     fade_scene = f":alpha='min(1,max(0,min(t/0.8,({dialogue_from + 2.5:.2f}-t)/0.6)))'"
     fade_card = f":alpha='min(1,max(0,(t-{end:.2f})/0.6))'"
+
+    def text(name: str, color: str, x: str, y: str, extra: str = "") -> str:
+        caption = texts[name]
+        spacing = f":line_spacing={px(caption.line_spacing)}" if caption.line_spacing else ""
+        return _drawtext(
+            files[name],
+            font=caption.font,
+            size=px(caption.size),
+            color=color,
+            x=x,
+            y=y,
+            extra=f"{spacing}{extra}",
+        )
+
     overlays = [
         f"fade=t=in:st=0:d={min(0.6, d / 8):.2f}",
         # A dark band behind the title block keeps it legible on every background.
         f"drawbox=x=0:y=0:w={w}:h={px(band_h)}:color=black@0.35:t=fill",
-        f"drawbox=x={px(60)}:y={px(bar_y)}:w={px(120)}:h={px(6)}:color={look.accent_color}:t=fill",
-        _drawtext(
-            files["title"],
-            font=FONT_BOLD,
-            size=px(46),
-            color=look.title_color,
-            x=f"{px(60)}",
-            y=f"{px(title_y)}",
-            extra=f"{shadow}:line_spacing={px(12)}",
-        ),
-        _drawtext(
-            files["episode"],
-            font=FONT_REGULAR,
-            size=px(26),
-            color=look.title_color,
-            x=f"{px(60)}",
-            y=f"{px(episode_y)}",
-            extra=shadow,
-        ),
-        _drawtext(
-            files["dialogue"],
-            font=FONT_SERIF_ITALIC,
-            size=px(40),
-            color="white",
-            x="(w-text_w)/2",
-            y="h*0.68",
-            extra=(
-                f":line_spacing={px(14)}:box=1:boxcolor={look.caption_box}:boxborderw={px(24)}"
-                f"{fade_dialogue}"
-            ),
+        f"drawbox=x={px(safe.left)}:y={px(bar_y)}:w={px(120)}:h={px(6)}:"
+        f"color={look.accent_color}:t=fill",
+        text("title", look.title_color, f"{px(safe.left)}", f"{px(title_y)}", shadow),
+        text("episode", look.title_color, f"{px(safe.left)}", f"{px(episode_y)}", shadow),
+        # Centred on the frame, which is the safe area's centre too.
+        text(
+            "dialogue",
+            "white",
+            "(w-text_w)/2",
+            f"{px(dialogue_y)}",
+            f":box=1:boxcolor={look.caption_box}:boxborderw={px(dialogue.box_border)}"
+            f"{fade_dialogue}",
         ),
     ]
     if spec.scene:
         overlays.append(
-            _drawtext(
-                files["scene"],
-                font=FONT_REGULAR,
-                size=px(24),
-                color=look.title_color,
-                x=f"{px(60)}",
-                y=f"{px(band_h + 30)}",
-                extra=f"{shadow}{fade_scene}",
+            text(
+                "scene",
+                look.title_color,
+                f"{px(safe.left)}",
+                f"{px(scene_y)}",
+                f"{shadow}{fade_scene}",
             )
         )
     overlays += [
         f"drawbox=x=0:y=0:w={w}:h={h}:color=black@0.55:t=fill:enable='gte(t,{end:.2f})'",
-        _drawtext(
-            files["tbc"],
-            font=FONT_BOLD,
-            size=px(58),
-            color=look.accent_color,
-            x="(w-text_w)/2",
-            y="(h-text_h)/2",
-            extra=f"{shadow}{fade_card}",
-        ),
-        _drawtext(
-            files["next"],
-            font=FONT_REGULAR,
-            size=px(28),
-            color=look.title_color,
-            x="(w-text_w)/2",
-            y=f"(h-text_h)/2+{px(80)}",
-            extra=f"{shadow}{fade_card}",
+        text("tbc", look.accent_color, "(w-text_w)/2", "(h-text_h)/2", f"{shadow}{fade_card}"),
+        text(
+            "next",
+            look.title_color,
+            "(w-text_w)/2",
+            f"(h-text_h)/2+{px(80)}",
+            f"{shadow}{fade_card}",
         ),
         f"fade=t=out:st={d - 0.3:.2f}:d=0.3",
     ]
