@@ -317,6 +317,10 @@ def test_an_end_typed_before_the_start_is_refused_with_a_message_not_swapped(
     # Saving anyway: the server refuses it, the editor shows its plain message, nothing is stored.
     page.get_by_test_id("editor-save").click()
     expect(page.get_by_test_id("bo-error")).to_have_text("End must be after the start.")
+    # ... and beside the End box, which gets the focus to be fixed.
+    end_error = page.locator("[data-testid=editor-end] + .field-error")
+    expect(end_error).to_have_text("End must be after the start.")
+    expect(page.get_by_test_id("editor-end")).to_be_focused()
     after = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
     assert after == before
 
@@ -348,7 +352,17 @@ def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> Non
     page.get_by_test_id("product-price-input").fill("10")
     page.get_by_test_id("product-create").click()
     expect(page.get_by_test_id("bo-error")).to_contain_text("SKU")
+    sku_error = page.locator("[data-testid=product-sku-input] + .field-error")
+    expect(sku_error).to_have_text("You already have a product with this SKU.")
+    expect(page.get_by_test_id("product-sku-input")).to_be_focused()
     assert len(page.request.get("/api/brand/products").json()) == len(products)
+    # Typing a new SKU takes the message away; a price that is no amount is said under Price.
+    page.get_by_test_id("product-sku-input").fill("SCARF-2")
+    expect(sku_error).to_have_count(0)
+    page.get_by_test_id("product-price-input").fill("ten")
+    page.get_by_test_id("product-create").click()
+    price_error = page.locator("[data-testid=product-price-input] + .field-error")
+    expect(price_error).to_have_text("A price is an amount like 49 or 49.90.")
 
 
 def _lip_season(page: Page) -> int:

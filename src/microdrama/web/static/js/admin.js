@@ -1,7 +1,7 @@
 // The operator's page: coin packs and VIP plans (payments' upsert-by-code API), the creators'
 // revenue share and the payout minimum (audited platform settings), and the monthly VIP share.
 
-import { api, money } from "./api.js";
+import { api, clearFormErrors, money, showFormErrors } from "./api.js";
 import { dateTime, el, problem, say, slot } from "./desk.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
@@ -62,7 +62,8 @@ function editRow(kind, fields, item) {
         : `Saved ${saved.code}: ${saved.name}, ${money(saved.price_cents, saved.currency)} every ${saved.period_days} days${saved.active ? "" : " (off sale)"}.`);
       await loadStore();
     } catch (error) {
-      say(root, "error", problem(error));
+      say(root, "notice", "");
+      showFormErrors(row, error, { summary: (text) => say(root, "error", text) });
     } finally {
       save.disabled = false;
     }
@@ -95,10 +96,12 @@ settingsForm.addEventListener("submit", async (event) => {
   const body = Object.fromEntries([...new FormData(settingsForm)].map(([k, v]) => [k, Number(v)]));
   try {
     showSettings(await api("PUT", "/api/admin/settings", { body }));
+    clearFormErrors(settingsForm);
     say(root, "error", "");
     say(root, "notice", "Settings saved.");
   } catch (error) {
-    say(root, "error", problem(error));
+    say(root, "notice", "");
+    showFormErrors(settingsForm, error, { summary: (text) => say(root, "error", text) });
   }
 });
 

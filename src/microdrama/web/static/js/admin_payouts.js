@@ -1,6 +1,6 @@
 // The operator's payout queue: approve / reject (with a reason) / mark paid.
 
-import { api, formatNumber, money, withIntent } from "./api.js";
+import { api, formatNumber, money, showFormErrors, withIntent } from "./api.js";
 import { dateTime, el, problem, say, slot } from "./desk.js";
 
 const root = document.querySelector("[data-testid=admin-payouts-page]");
@@ -8,13 +8,16 @@ const filter = slot(root, "filter");
 
 const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
 
-async function decide(payout, action, body) {
+async function decide(payout, action, body, cell = null) {
   try {
     const done = await withIntent(`payout:${payout.id}:${action}`, (key) =>
       api("POST", `/api/admin/payouts/${payout.id}/${action}`, { body, idempotencyKey: key }));
     say(root, "error", "");
     say(root, "notice", `Payout #${done.id} is now ${done.status}.`);
   } catch (error) {
+    say(root, "notice", "");
+    // A refused reason is shown under its box; the list is kept so the box stays to fix.
+    if (cell && showFormErrors(cell, error, { summary: (text) => say(root, "error", text) })) return;
     say(root, "error", problem(error));
   }
   await load();
@@ -25,11 +28,11 @@ function actions(payout) {
   if (payout.status === "pending") {
     const approve = el("button", { type: "button", class: "primary", "data-testid": "payout-approve" }, "Approve");
     approve.addEventListener("click", () => decide(payout, "approve"));
-    const reason = el("input", { type: "text", placeholder: "Reason to reject", maxlength: 300, "aria-label": "Reason", "data-testid": "payout-reason" });
+    const reason = el("input", { type: "text", placeholder: "Reason to reject", maxlength: 300, "aria-label": "Reason", name: "reason", "data-testid": "payout-reason" });
     const reject = el("button", { type: "button", "data-testid": "payout-reject" }, "Reject");
     reject.addEventListener("click", () => {
       if (!reason.value.trim()) return say(root, "error", "Give a reason to reject.");
-      decide(payout, "reject", { reason: reason.value.trim() });
+      decide(payout, "reject", { reason: reason.value.trim() }, cell);
     });
     cell.append(approve, reason, reject);
   } else if (payout.status === "approved") {

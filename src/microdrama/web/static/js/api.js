@@ -158,19 +158,18 @@ export function explain(error) {
 
 // Form errors ----------------------------------------------------------------------------------
 
-/** The form control a problem's field path names: "shipping.name" → [name=name], "tags.3" →
- *  [name=tags]; `fields` maps API paths to control names where they differ. */
+/** The control a problem's field path names inside `form` (a form, or any element holding
+ *  named inputs, like a table row): "shipping.name" → [name=name], "tags.3" → [name=tags];
+ *  `fields` maps API paths to control names where they differ. */
 function controlFor(form, path, fields) {
   if (!path) return null;
-  const named = (name) => {
-    const control = form.elements.namedItem(name);
-    // A radio group comes back as a list; its first button stands for it.
-    return control && !(control instanceof HTMLElement) ? control[0] || null : control;
-  };
+  const named = (name) => form.querySelector(`[name="${CSS.escape(name)}"]`);
   if (fields[path]) return named(fields[path]);
   const parts = String(path).split(".");
   for (let i = 0; i < parts.length; i++) {
-    const control = named(parts.slice(i).join("."));
+    const name = parts.slice(i).join(".");
+    // A form says "price" or "starts" where the API says price_cents or starts_at.
+    const control = named(name) || named(name.replace(/_(cents|coins|ms|at|ids?)$/, ""));
     if (control) return control;
   }
   for (let j = parts.length - 1; j > 0; j--) {

@@ -1,6 +1,6 @@
 // Small helpers shared by the brand's and the creator's shop pages.
 
-import { ApiError } from "./api.js";
+import { ApiError, clearFormErrors, showFormErrors } from "./api.js";
 
 /** The JSON the page inlined for its script. */
 export function pageData() {
@@ -17,11 +17,22 @@ export function notify(text) {
   box.hidden = false;
 }
 
-export function fail(error) {
+/** Show an error at the top of the page; with a `form`, each field's problem under it too
+ *  (`fields` maps API field paths to the form's control names where they differ). */
+export function fail(error, { form = null, fields = {} } = {}) {
   slot("notice").hidden = true;
   const box = slot("error");
+  if (form) {
+    showFormErrors(form, error, { summary: box, fields });
+    return;
+  }
   box.textContent = error instanceof ApiError ? error.message : String(error?.message || error);
   box.hidden = false;
+}
+
+/** A problem found before sending, shown like the server's: under the field and at the top. */
+export function failField(form, name, message) {
+  fail(new ApiError(422, { error: "invalid_request", message, problems: [{ field: name, message }] }), { form });
 }
 
 /** An element with attributes (`dataset`, `on*` listeners, plain attributes) and children. */
@@ -67,13 +78,15 @@ export function statusBadge(status) {
   return el("span", { class: `status status-${status}`, dataset: { testid: "status" }, text: status });
 }
 
-/** Run an API call from a button: disabled while it runs, errors shown in the page's alert. */
-export async function busy(button, call) {
+/** Run an API call from a button: disabled while it runs, errors shown in the page's alert
+ *  (and under the fields of `where.form`, see fail). */
+export async function busy(button, call, where = {}) {
   button.disabled = true;
+  if (where.form) clearFormErrors(where.form);
   try {
     return await call();
   } catch (error) {
-    fail(error);
+    fail(error, where);
     return undefined;
   } finally {
     button.disabled = false;

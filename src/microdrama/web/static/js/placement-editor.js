@@ -2,7 +2,7 @@
 // shows, click the frame for where it points, choose the product, save. Brands and creators use
 // the same page; only the API prefix differs (/api/brand or /api/studio).
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, clearFormErrors, showFormErrors } from "./api.js";
 import { attachStream } from "./media.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
@@ -346,6 +346,7 @@ form.addEventListener("submit", async (event) => {
     y_permille: state.y_permille,
   };
   state.saving = true;
+  clearFormErrors(form);
   try {
     const saved = state.editing
       ? await api("PATCH", `${base}/placements/${state.editing.id}`, { body })
@@ -354,7 +355,9 @@ form.addEventListener("submit", async (event) => {
     edit(state.placements.find((p) => p.id === saved.id) || saved);
     showNotice(`Saved: ${productTitle(saved.product_id)} from ${clockTenths(saved.start_ms)} to ${clockTenths(saved.end_ms)}.`);
   } catch (error) {
-    showError(error);
+    slot("notice").hidden = true;
+    // Each refusal under its field (start_ms → Start, x_permille → X), the summary on top.
+    showFormErrors(form, error, { summary: slot("error"), fields: { x_permille: "x", y_permille: "y" } });
   } finally {
     state.saving = false;
   }

@@ -2,7 +2,7 @@
 // shipping form (then the payment provider's page), the orders list and one order, which
 // waits for the payment's confirmation right after checkout.
 
-import { ApiError, api, money, withIntent } from "./api.js";
+import { ApiError, api, clearFormErrors, money, showFormErrors, withIntent } from "./api.js";
 
 const main = document.querySelector("main[data-page]");
 const slot = (name, root = main) => root.querySelector(`[data-slot="${name}"]`);
@@ -165,7 +165,7 @@ function checkoutPage() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showError(null);
-    for (const input of form.querySelectorAll("input")) input.removeAttribute("aria-invalid");
+    clearFormErrors(form);
     const shipping = Object.fromEntries(new FormData(form).entries());
     shipping.country = (shipping.country || "").trim().toUpperCase();
     const body = { shipping };
@@ -186,15 +186,8 @@ function checkoutPage() {
       location.assign(started.checkout_url);
     } catch (error) {
       button.disabled = false;
-      if (error instanceof ApiError && error.code === "invalid_request") {
-        for (const problem of error.body.problems || []) {
-          const name = String(problem.field || "").replace(/^shipping\./, "");
-          if (form.elements[name]) form.elements[name].setAttribute("aria-invalid", "true");
-        }
-        showError("Please check the highlighted fields.");
-      } else {
-        showError(error);
-      }
+      // "shipping.name" is the Full name box: each problem under its box, the summary on top.
+      showFormErrors(form, error, { summary: (text) => showError(text || null) });
     }
   });
 }

@@ -1,6 +1,6 @@
 // Statements overview: earnings from the ledger, payout requests (Idempotency-Key per intent).
 
-import { api, formatNumber, money, withIntent } from "./api.js";
+import { api, clearFormErrors, formatNumber, money, showFormErrors, withIntent } from "./api.js";
 import { dateTime, el, problem, say, slot } from "./desk.js";
 
 const root = document.querySelector("[data-testid=statements-page]");
@@ -40,12 +40,13 @@ form.addEventListener("submit", async (event) => {
     const payout = await withIntent(`payout:${base}:${body.currency}:${body.amount}`, (key) =>
       api("POST", `${base}/payouts`, { body, idempotencyKey: key }));
     say(root, "error", "");
+    clearFormErrors(form);
     say(root, "notice", `Payout #${payout.id} requested: ${amountText(payout.amount, payout.currency)} (${money(payout.amount_cents)}).`);
     form.reset();
     await refresh();
   } catch (error) {
     say(root, "notice", "");
-    say(root, "error", problem(error));
+    showFormErrors(form, error, { summary: (text) => say(root, "error", text) });
   } finally {
     button.disabled = false;
   }
