@@ -16,7 +16,7 @@ from microdrama.analytics.models import PlaybackEvent
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from tests.browser.conftest import SQLITE_ONLY, SeriesPlan, Site, serve_site
+from tests.browser.conftest import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
@@ -25,8 +25,11 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """One published series of three short free episodes."""
-    plan = [SeriesPlan("Contract Bride", "romance", "teal", [4.0, 4.0, 4.0])]
+    """One published series of three short free episodes, and one nobody watches."""
+    plan = [
+        SeriesPlan("Contract Bride", "romance", "teal", [4.0, 4.0, 4.0]),
+        SeriesPlan("Quiet Hours", "drama", "purple", [2.0]),
+    ]
     with serve_site(database_url, tmp_path_factory, plan) as served:
         yield served
 
@@ -121,3 +124,55 @@ def test_watching_then_leaving_the_page_stores_the_events_and_the_creator_sees_t
     assert download.value.suggested_filename == f"series-{series.id}-analytics.csv"
     context.close()
     assert not errors, errors
+
+
+def _studio_page(
+    browser: Browser, site: Site, database_url: str, series_id: int, viewport: dict[str, int]
+) -> Page:
+    context = browser.new_context(base_url=site.base_url, viewport=viewport)  # type: ignore[arg-type]
+    context.add_cookies([_owner_cookie(database_url, site, series_id)])  # type: ignore[list-item]
+    studio = context.new_page()
+    studio.goto(f"/studio/series/{series_id}/analytics")
+    expect(studio.get_by_test_id("studio-analytics")).to_have_attribute("aria-busy", "false")
+    return studio
+
+
+def test_a_series_nobody_has_watched_says_no_data_yet_instead_of_a_flat_zero_line(
+    browser: Browser, site: Site, database_url: str
+) -> None:
+    series = site.series["Quiet Hours"]
+    studio = _studio_page(browser, site, database_url, series.id, DESKTOP)
+
+    for panel in ["retention-chart", "funnel-chart", "continuation-chart"]:
+        area = studio.get_by_test_id(panel).locator("xpath=..")
+        expect(area.get_by_test_id("no-data")).to_contain_text("No data yet")
+        expect(studio.get_by_test_id(panel)).to_be_hidden()
+    table = studio.get_by_test_id("episode-table")
+    expect(table.get_by_test_id("no-data")).to_contain_text("No data yet")
+    expect(table.get_by_test_id("episode-row")).to_have_count(0)
+    assert studio.evaluate("() => Object.keys(window.__studioAnalytics.charts)") == []
+    studio.context.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_revenue_by_source_fits_inside_its_card(
+    browser: Browser, site: Site, database_url: str, viewport: dict[str, int]
+) -> None:
+    series = site.series["Contract Bride"]
+    studio = _studio_page(browser, site, database_url, series.id, viewport)
+    table = studio.get_by_test_id("revenue-table")
+    expect(table.get_by_test_id("revenue-row")).to_have_count(3)
+
+    fits = studio.evaluate(
+        """() => {
+            const table = document.querySelector("[data-testid=revenue-table]");
+            const card = table.closest(".sa-panel");
+            return {
+                table: table.getBoundingClientRect().right <= card.getBoundingClientRect().right,
+                card: card.scrollWidth <= card.clientWidth,
+                page: document.documentElement.scrollWidth <= window.innerWidth,
+            };
+        }"""
+    )
+    assert fits == {"table": True, "card": True, "page": True}
+    studio.context.close()

@@ -38,20 +38,55 @@ function cell(row, text) {
   row.append(td);
 }
 
+// A series nobody has watched yet: a flat 0 % line or a table of zeros reads like a verdict,
+// so charts and tables say "No data yet" instead.
+const NO_DATA = "No data yet: numbers appear here once viewers start watching.";
+
+function noData(name, isEmpty) {
+  const canvas = root.querySelector(`[data-testid=${name}-chart]`);
+  let note = canvas.parentElement.querySelector(".sa-empty");
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "sa-empty";
+    note.dataset.testid = "no-data";
+    canvas.parentElement.append(note);
+  }
+  note.textContent = NO_DATA;
+  note.hidden = !isEmpty;
+  canvas.hidden = isEmpty;
+  if (isEmpty) {
+    charts[name]?.destroy();
+    delete charts[name];
+  }
+  return isEmpty;
+}
+
+function noDataRow(table) {
+  const row = document.createElement("tr");
+  const td = document.createElement("td");
+  td.colSpan = table.querySelectorAll("thead th").length;
+  td.className = "sa-empty";
+  td.dataset.testid = "no-data";
+  td.textContent = NO_DATA;
+  row.append(td);
+  return row;
+}
+
 function draw(report) {
+  const watched = report.views > 0;
   const totals = {
     views: report.views.toLocaleString(),
     unique_viewers: report.unique_viewers.toLocaleString(),
-    completion_rate: pct(report.completion_rate),
-    average_watch: secs(report.average_watch_ms),
-    conversion_rate: pct(report.paywall.conversion_rate),
-    binge: report.binge.average_episodes.toFixed(2),
+    completion_rate: watched ? pct(report.completion_rate) : "–",
+    average_watch: watched ? secs(report.average_watch_ms) : "–",
+    conversion_rate: watched ? pct(report.paywall.conversion_rate) : "–",
+    binge: watched ? report.binge.average_episodes.toFixed(2) : "–",
   };
   for (const [name, text] of Object.entries(totals)) {
     root.querySelector(`[data-total=${name}]`).textContent = text;
   }
   const longest = Math.max(0, ...report.episodes.map((e) => e.retention.length));
-  chart("retention", {
+  if (!noData("retention", !watched)) chart("retention", {
     type: "line",
     data: {
       labels: Array.from({ length: longest }, (_, s) => `${s}s`),
@@ -74,7 +109,7 @@ function draw(report) {
     }),
   );
   const funnel = report.paywall;
-  chart("funnel", {
+  if (!noData("funnel", !watched)) chart("funnel", {
     type: "bar",
     data: {
       labels: ["Reached the paywall", "Unlocked", "with coins", "with VIP", "with an ad"],
@@ -87,7 +122,7 @@ function draw(report) {
     options: { plugins: { legend: { display: false } } },
   });
   const continued = report.episodes.filter((e) => e.continuation_rate != null);
-  chart("continuation", {
+  if (!noData("continuation", !watched)) chart("continuation", {
     type: "bar",
     data: {
       labels: continued.map((e) => `Ep ${e.number} → ${e.number + 1}`),
@@ -106,6 +141,12 @@ function draw(report) {
     return row;
   }));
   const body = root.querySelector("[data-testid=episode-table] tbody");
+  // Without views the column headings would only stretch the table past a phone's width.
+  body.closest("table").tHead.hidden = !watched;
+  if (!watched) {
+    body.replaceChildren(noDataRow(body.closest("table")));
+    return;
+  }
   body.replaceChildren(...report.episodes.map((e) => {
     const row = document.createElement("tr");
     row.dataset.testid = "episode-row";
