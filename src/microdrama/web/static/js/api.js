@@ -237,6 +237,10 @@ export function showFormErrors(form, error, { summary = null, fields = {} } = {}
     first = first || control;
     marked += 1;
   }
-  first?.focus();
+  if (first) {
+    // Centred, not at the very top where a sticky page header would cover it.
+    first.focus({ preventScroll: true });
+    first.scrollIntoView({ block: "center" });
+  }
   return marked;
 }
