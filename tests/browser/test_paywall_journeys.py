@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import SeriesPlan, Site, serve_site
 
@@ -189,3 +189,36 @@ def test_a_gentle_reminder_after_the_daily_watch_time_the_viewer_chose(
     page.wait_for_function(PLAYING, arg=first, timeout=WAIT_MS)
     page.evaluate("window.__reminder.add(60)")
     expect(page.get_by_test_id("watch-reminder")).to_have_count(0)
+
+
+def _sign_in(page: Page, path: str, email: str) -> None:
+    page.goto(path)
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/(account)?$"))
+
+
+def test_after_signing_out_and_in_the_wallet_remembers_todays_check_in(
+    page: Page, browser: Browser, site: Site
+) -> None:
+    email = f"checkin-{uuid.uuid4().hex[:8]}@example.com"
+    _sign_in(page, "/signup", email)
+    page.goto("/wallet")
+    page.get_by_test_id("checkin").click()
+    expect(page.get_by_test_id("checkin")).to_have_text("Checked in")
+    page.goto("/account")
+    page.get_by_test_id("logout-form").get_by_role("button").click()
+    page.wait_for_load_state()
+
+    # Signing in again in a browser with nothing stored (another phone, cleared data).
+    other = browser.new_context(base_url=site.base_url)
+    again = other.new_page()
+    _sign_in(again, "/signin", email)
+    again.goto("/wallet")
+
+    expect(again.get_by_test_id("wallet-page")).to_have_attribute("aria-busy", "false")
+    expect(again.get_by_test_id("checkin")).to_be_disabled()
+    expect(again.get_by_test_id("checkin")).to_have_text("Checked in")
+    expect(again.get_by_test_id("wallet-history")).to_contain_text("Daily check-in")
+    other.close()

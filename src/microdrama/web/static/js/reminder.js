@@ -3,6 +3,8 @@
 // Time watched is counted on this device per local day (localStorage), only while a video
 // actually plays. window.__reminder exposes it for tests: `seconds`, `add(seconds)`.
 
+import { plural } from "./api.js";
+
 const MAX_TICK_MS = 2000; // a longer gap means the tab slept: not watching
 
 function today() {
@@ -45,7 +47,7 @@ export function watchReminder(root, minutes) {
         <button class="button" type="button" data-action="dismiss">Keep watching</button>
         <a class="reminder-settings" href="/account">Reminder settings</a>
       </div>`;
-    element.querySelector("span").textContent = `${watched} minute${watched === 1 ? "" : "s"}`;
+    element.querySelector("span").textContent = plural(watched, "minute");
     element.querySelector("[data-action=dismiss]").addEventListener("click", () => {
       write(`md_reminded:${day}`, 1);
       element.remove();

@@ -10,7 +10,7 @@
 // variant (with the placement, for attribution) while the episode keeps playing; "Buy now" goes
 // to the checkout page with just that item.
 
-import { ApiError, api, money } from "./api.js";
+import { ApiError, api, money, plural } from "./api.js";
 
 /**
  * Attribution: `impression` when a card is shown, `click` when the sheet opens for it, sent to
@@ -284,7 +284,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
       if (sheetPlacementId !== null) body.placement_id = sheetPlacementId;
       const cart = await api("POST", "/api/cart/items", { body });
       const count = cart.items.reduce((n, item) => n + item.quantity, 0);
-      note(`Added to your cart (${count} item${count === 1 ? "" : "s"}).`, {
+      note(`Added to your cart (${plural(count, "item")}).`, {
         link: { href: "/cart", text: "View cart" },
       });
     } catch (error) {
