@@ -16,6 +16,7 @@ from microdrama.config import Settings
 from microdrama.db import DbSession, utcnow
 from microdrama.payments.providers import PaymentProvider, get_provider
 from microdrama.shop import orders
+from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.models import CartItem, Order, OrderStatus
 from microdrama.shop.order_schemas import (
     CartItemCreate,
@@ -239,7 +240,7 @@ def cancel_order(
 
 
 @router.get("/api/brand/orders")
-def list_brand_orders(db: DbSession, brand: CurrentBrand) -> list[OrderRead]:
+def list_brand_orders(db: DbSession, brand: BrandInView) -> list[OrderRead]:
     """Paid (and later) orders of the brand's goods, newest first."""
     return [order_read(db, o) for o in orders.list_brand_orders(db=db, brand=brand)]
 

@@ -7,9 +7,9 @@ campaign, its episodes and products) and leave the rest to ES modules talking to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microdrama.accounts import service as accounts
@@ -20,6 +20,7 @@ from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.paywall.entitlement import entitlement
 from microdrama.shop import service
+from microdrama.shop.brand_view import MAX_ACCOUNT_ID, brand_for
 from microdrama.shop.models import Campaign
 from microdrama.web.routes import PAGE_CACHE, page_account, templates
 
@@ -85,45 +86,77 @@ def _brand_names(db: DbSession, campaigns: list[Campaign]) -> dict[int, str]:
 # Brand -------------------------------------------------------------------------------------
 
 
+# An operator's pick of the brand to look at (see shop/brand_view.py).
+BrandPick = Annotated[int | None, Query(ge=1, le=MAX_ACCOUNT_ID)]
+
+
+def _brand_page(
+    request: Request, db: DbSession, pick: int | None
+) -> tuple[Account, Account] | Response:
+    """(who is asking, the brand they look at), or the answer to give instead."""
+    account = _who(request, db, Role.brand)
+    if isinstance(account, Response):
+        return account
+    try:
+        return account, brand_for(db, account, pick)
+    except NotFound as exc:
+        return _render(request, "not_found.html", {"message": exc.message}, status_code=404)
+
+
+def _brand_context(
+    db: DbSession, account: Account, brand: Account, section: str, **data: Any
+) -> dict[str, Any]:
+    """The page's context; an operator's also lists the brands to pick from, and its script
+    sends the pick along with every call (`brand_id`)."""
+    if account.role != Role.admin:
+        return _context(account, section, brand_id=None, **data)
+    picked = brand.id if brand.role == Role.brand else None
+    context = _context(account, section, brand_id=picked, **data)
+    choices = [{"id": b.id, "name": b.display_name} for b in accounts.list_brands(db=db)]
+    context["brand_view"] = {"id": picked, "name": brand.display_name, "choices": choices}
+    return context
+
+
 @router.get("/brand", response_class=HTMLResponse)
-def brand_dashboard(request: Request, db: DbSession) -> Response:
+def brand_dashboard(request: Request, db: DbSession, brand: BrandPick = None) -> Response:
     """The funnel by placement, campaign or series; charts; CSV export."""
-    brand = _who(request, db, Role.brand)
-    if isinstance(brand, Response):
-        return brand
-    return _render(request, "shop/dashboard.html", _context(brand, "dashboard"))
+    viewing = _brand_page(request, db, brand)
+    if isinstance(viewing, Response):
+        return viewing
+    context = _brand_context(db, *viewing, "dashboard")
+    return _render(request, "shop/dashboard.html", context)
 
 
 @router.get("/brand/products", response_class=HTMLResponse)
-def brand_products(request: Request, db: DbSession) -> Response:
+def brand_products(request: Request, db: DbSession, brand: BrandPick = None) -> Response:
     """The catalog: products, variants and stock."""
-    brand = _who(request, db, Role.brand)
-    if isinstance(brand, Response):
-        return brand
-    return _render(request, "shop/products.html", _context(brand, "products"))
+    viewing = _brand_page(request, db, brand)
+    if isinstance(viewing, Response):
+        return viewing
+    return _render(request, "shop/products.html", _brand_context(db, *viewing, "products"))
 
 
 @router.get("/brand/campaigns", response_class=HTMLResponse)
-def brand_campaigns(request: Request, db: DbSession) -> Response:
+def brand_campaigns(request: Request, db: DbSession, brand: BrandPick = None) -> Response:
     """The brand's campaigns with their status, and a form to request a new one."""
-    brand = _who(request, db, Role.brand)
-    if isinstance(brand, Response):
-        return brand
+    viewing = _brand_page(request, db, brand)
+    if isinstance(viewing, Response):
+        return viewing
     feed = catalog.list_feed(db=db, storage=request.app.state.storage, limit=SERIES_CHOICES)
-    campaigns = service.list_brand_campaigns(db=db, brand=brand)
+    campaigns = service.list_brand_campaigns(db=db, brand=viewing[1])
     titles = {item.id: item.title for item in feed} | _series_titles(db, campaigns)
     choices = [{"id": item.id, "title": item.title} for item in feed]
-    context = _context(brand, "campaigns", series=choices, series_titles=titles)
+    context = _brand_context(db, *viewing, "campaigns", series=choices, series_titles=titles)
     return _render(request, "shop/campaigns.html", context)
 
 
 @router.get("/brand/orders", response_class=HTMLResponse)
-def brand_orders(request: Request, db: DbSession) -> Response:
+def brand_orders(request: Request, db: DbSession, brand: BrandPick = None) -> Response:
     """Orders of the brand's products: ship, deliver, refund."""
-    brand = _who(request, db, Role.brand)
-    if isinstance(brand, Response):
-        return brand
-    return _render(request, "shop/orders.html", _context(brand, "orders"))
+    viewing = _brand_page(request, db, brand)
+    if isinstance(viewing, Response):
+        return viewing
+    return _render(request, "shop/orders.html", _brand_context(db, *viewing, "orders"))
 
 
 def _editor(

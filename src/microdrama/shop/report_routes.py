@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from microdrama.accounts.deps import CurrentBrand, CurrentCreator
+from microdrama.accounts.deps import CurrentCreator
 from microdrama.db import DbSession, utcnow
 from microdrama.shop import reports
+from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.reports import GroupBy
 
 router = APIRouter(tags=["shop"])
@@ -22,7 +23,7 @@ def _period(since: date | None, until: date | None) -> reports.DateRange:
 @router.get("/api/brand/funnels")
 def funnels(
     db: DbSession,
-    brand: CurrentBrand,
+    brand: BrandInView,
     group_by: GroupBy = "placement",
     since: date | None = None,
     until: date | None = None,
@@ -35,7 +36,7 @@ def funnels(
 @router.get("/api/brand/funnels.csv", response_class=Response)
 def funnels_csv(
     db: DbSession,
-    brand: CurrentBrand,
+    brand: BrandInView,
     group_by: GroupBy = "placement",
     since: date | None = None,
     until: date | None = None,
@@ -53,7 +54,7 @@ def funnels_csv(
 
 @router.get("/api/brand/funnels/daily")
 def funnels_daily(
-    db: DbSession, brand: CurrentBrand, since: date | None = None, until: date | None = None
+    db: DbSession, brand: BrandInView, since: date | None = None, until: date | None = None
 ) -> dict[str, Any]:
     """The brand's funnel per day, every day of the range."""
     return reports.daily(db=db, brand=brand, period=_period(since, until))

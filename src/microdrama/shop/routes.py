@@ -11,6 +11,7 @@ from microdrama.accounts.deps import CurrentBrand, CurrentCreator, CurrentViewer
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import NotFound
 from microdrama.shop import service
+from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.models import (
     Campaign,
     Placement,
@@ -101,13 +102,13 @@ def _placement(placement: Placement) -> PlacementRead:
 
 
 @router.post("/api/brand/products", status_code=201)
-def create_product(data: ProductCreate, db: DbSession, brand: CurrentBrand) -> ProductRead:
+def create_product(data: ProductCreate, db: DbSession, brand: BrandInView) -> ProductRead:
     """Add a product (and its variants) to the brand's catalog."""
     return _product(service.create_product(db=db, brand=brand, data=data))
 
 
 @router.get("/api/brand/products")
-def list_products(db: DbSession, brand: CurrentBrand) -> list[ProductRead]:
+def list_products(db: DbSession, brand: BrandInView) -> list[ProductRead]:
     """The brand's own products."""
     return [_product(p) for p in service.list_products(db=db, brand=brand)]
 
@@ -144,13 +145,13 @@ def update_variant(
 
 
 @router.post("/api/brand/campaigns", status_code=201)
-def create_campaign(data: CampaignCreate, db: DbSession, brand: CurrentBrand) -> CampaignRead:
+def create_campaign(data: CampaignCreate, db: DbSession, brand: BrandInView) -> CampaignRead:
     """Ask a series' creator to accept the brand's placements."""
     return _campaign(service.create_campaign(db=db, brand=brand, data=data), spent_cents=0)
 
 
 @router.get("/api/brand/campaigns")
-def list_brand_campaigns(db: DbSession, brand: CurrentBrand) -> list[CampaignRead]:
+def list_brand_campaigns(db: DbSession, brand: BrandInView) -> list[CampaignRead]:
     """The brand's own campaigns and their status."""
     return _campaigns(db, service.list_brand_campaigns(db=db, brand=brand))
 

@@ -1,7 +1,8 @@
 // /brand/campaigns: request a campaign on a series, list campaigns with status, open the editor.
 
 import { api } from "./api.js";
-import { busy, day, el, fail, failField, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
+import { withBrand } from "./brand-view.js";
+import { busy, day, el, fail, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
 
 const data = pageData();
 const form = slot("form");
@@ -45,7 +46,7 @@ function row(campaign) {
 }
 
 async function load() {
-  const campaigns = await api("GET", "/api/brand/campaigns");
+  const campaigns = await api("GET", withBrand("/api/brand/campaigns"));
   slot("rows").replaceChildren(...campaigns.map(row));
   slot("empty").hidden = campaigns.length > 0;
 }
@@ -58,7 +59,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const budget = parseCents(form.elements.budget.value);
   if (budget === null) {
-    failField(form, "budget", "The budget is an amount like 5000 or 5000.00.");
+    fail("The budget is an amount like 5000 or 5000.00.");
     return;
   }
   const body = {
@@ -70,8 +71,8 @@ form.addEventListener("submit", async (event) => {
     ends_at: `${form.elements.ends.value}T23:59:59Z`,
   };
   const created = await busy(form.querySelector('[type="submit"]'), () =>
-    api("POST", "/api/brand/campaigns", { body }),
-  { form });
+    api("POST", withBrand("/api/brand/campaigns"), { body }),
+  );
   if (created) {
     notify(`Sent to the creator of ${titles[created.series_id] || "the series"}: they accept or decline it.`);
     form.elements.title.value = "";

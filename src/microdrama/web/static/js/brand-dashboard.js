@@ -2,6 +2,7 @@
 // over a date range, with a funnel bar chart, a daily line chart, rates, ROAS and a CSV export.
 
 import { api } from "./api.js";
+import { withBrand } from "./brand-view.js";
 import { el, fail, money, permille, slot } from "./backoffice.js";
 
 const GROUPS = ["placement", "campaign", "series"];
@@ -127,8 +128,8 @@ function renderCharts(report, daily) {
 
 async function load() {
   const q = query();
-  history.replaceState(null, "", `/brand?${q}`);
-  slot("csv").href = `/api/brand/funnels.csv?${q}`;
+  history.replaceState(null, "", withBrand(`/brand?${q}`));
+  slot("csv").href = withBrand(`/api/brand/funnels.csv?${q}`);
   for (const button of document.querySelectorAll("[data-group]")) {
     button.setAttribute("aria-pressed", String(button.dataset.group === state.group_by));
   }
@@ -136,8 +137,8 @@ async function load() {
   range.delete("group_by");
   try {
     const [report, daily] = await Promise.all([
-      api("GET", `/api/brand/funnels?${q}`),
-      api("GET", `/api/brand/funnels/daily?${range}`),
+      api("GET", withBrand(`/api/brand/funnels?${q}`)),
+      api("GET", withBrand(`/api/brand/funnels/daily?${range}`)),
     ]);
     state.report = report;
     state.daily = daily;
@@ -146,7 +147,7 @@ async function load() {
     state.until = report.until;
     slot("since").value = report.since;
     slot("until").value = report.until;
-    slot("csv").href = `/api/brand/funnels.csv?${query()}`;
+    slot("csv").href = withBrand(`/api/brand/funnels.csv?${query()}`);
     slot("error").hidden = true;
     renderKpis(report);
     renderTable(report);

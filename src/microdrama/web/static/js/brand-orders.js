@@ -1,6 +1,7 @@
 // /brand/orders: orders of the brand's products; ship, deliver or refund them.
 
 import { api, withIntent } from "./api.js";
+import { withBrand } from "./brand-view.js";
 import { busy, el, fail, money, notify, slot, statusBadge } from "./backoffice.js";
 
 // What a brand may do next with an order in each status.
@@ -55,7 +56,7 @@ function orderItem(order) {
 }
 
 async function load() {
-  const orders = await api("GET", "/api/brand/orders");
+  const orders = await api("GET", withBrand("/api/brand/orders"));
   slot("list").replaceChildren(...orders.map(orderItem));
   slot("empty").hidden = orders.length > 0;
 }
