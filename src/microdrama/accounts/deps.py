@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from microdrama.accounts import service
+from microdrama.accounts import service, sessions
 from microdrama.accounts.errors import SignInRequired
 from microdrama.accounts.models import Account, Role, SessionKind
 from microdrama.db import DbSession
@@ -75,6 +75,12 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def session_token(request: Request) -> str | None:
+    """The token of the session the request is signed in with (bearer first, then cookie)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return bearer_token(request) or (cookie if cookie else None)
+
+
 def signed_in_account(request: Request, db: Session) -> Account | None:
     """The account of a bearer token or session cookie; None when neither is live.
     A bearer token that is not live is refused outright (API clients must sign in again)."""
@@ -83,10 +89,14 @@ def signed_in_account(request: Request, db: Session) -> Account | None:
         account = service.account_for_session(db=db, token=token, kind=SessionKind.bearer)
         if account is None:
             raise SignInRequired("Your access token is invalid or expired; sign in again.")
+        sessions.note_seen(db=db, token=token)
         return account
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return service.account_for_session(db=db, token=cookie, kind=SessionKind.cookie)
+        account = service.account_for_session(db=db, token=cookie, kind=SessionKind.cookie)
+        if account is not None:
+            sessions.note_seen(db=db, token=cookie)
+        return account
     return None
 
 

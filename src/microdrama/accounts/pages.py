@@ -3,20 +3,23 @@ CSRF token bound to the device cookie."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
-from microdrama.accounts import service
+from microdrama.accounts import service, sessions
 from microdrama.accounts.csrf import form_token, form_token_valid
 from microdrama.accounts.deps import (
     SESSION_COOKIE,
+    CurrentAccount,
     CurrentViewer,
     clear_session_cookie,
     device_token,
     known_viewer,
+    session_token,
     set_device_cookie,
 )
 from microdrama.accounts.errors import (
@@ -25,12 +28,19 @@ from microdrama.accounts.errors import (
     InvalidCredentials,
     TooManyAttempts,
 )
-from microdrama.accounts.models import Account
+from microdrama.accounts.models import Account, SessionKind
 from microdrama.accounts.schemas import LoginRequest, SettingsUpdate, SignupRequest
-from microdrama.accounts.signin import log_in_counting_failures, start_cookie_session
-from microdrama.db import DbSession
+from microdrama.accounts.session_schemas import PasswordChange
+from microdrama.accounts.signin import (
+    check_current_password_counting_failures,
+    log_in_counting_failures,
+    start_cookie_session,
+)
+from microdrama.db import DbSession, utcnow
+from microdrama.errors import Conflict, NotFound
 from microdrama.validation_messages import describe
 from microdrama.web.routes import templates
+from microdrama.wording import plural
 
 router = APIRouter(include_in_schema=False)
 
@@ -187,10 +197,143 @@ def signup_submit(
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, db: DbSession, saved: bool = False) -> Response:
-    """Email, role, spending settings and logout; guests are invited to sign up."""
+def account_page(
+    request: Request,
+    db: DbSession,
+    saved: bool = False,
+    password_changed: bool = False,
+    signed_out: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+) -> Response:
+    """Email, role, spending settings, where the account is signed in, password and logout;
+    guests are invited to sign up."""
     viewer = known_viewer(request, db)
-    return _page(request, "account.html", {"viewer": viewer, "saved": saved, "errors": {}})
+    notice = None
+    if password_changed:
+        notice = "Password changed. Your other sessions were signed out."
+    elif signed_out == 0:
+        notice = "That session had already ended."
+    elif signed_out is not None:
+        notice = f"Signed out of {plural(signed_out, 'other session')}."
+    return _account_page(request, db, viewer, {"saved": saved, "notice": notice})
+
+
+def _account_page(
+    request: Request,
+    db: DbSession,
+    viewer: Account | None,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The account page, with the list of sessions when someone is signed in."""
+    listed = []
+    if viewer is not None and not viewer.is_guest:
+        listed = sessions.list_sessions(db=db, account=viewer, current_token=session_token(request))
+    full = {
+        "viewer": viewer,
+        "saved": False,
+        "errors": {},
+        "password_errors": {},
+        "sessions": [_session_view(s) for s in listed],
+        "other_sessions": sum(1 for s in listed if not s.current),
+        **context,
+    }
+    return _page(request, "account.html", full, status_code)
+
+
+def _session_view(session: sessions.SignedInSession, now: datetime | None = None) -> dict[str, Any]:
+    """What the sessions list shows of one session, in words."""
+    now = now or utcnow()
+    age = now - session.last_seen_at
+    if session.current or age < sessions.LAST_SEEN_RESOLUTION:
+        seen = "Active now"
+    elif age < timedelta(hours=1):
+        seen = f"Last seen {plural(int(age.total_seconds() // 60), 'minute')} ago"
+    elif age < timedelta(days=1):
+        seen = f"Last seen {plural(int(age.total_seconds() // 3600), 'hour')} ago"
+    else:
+        seen = f"Last seen {plural(age.days, 'day')} ago"
+    kind = session.client.kind
+    label = session.client.label
+    if session.kind == SessionKind.bearer and session.client.browser is None:
+        label, kind = "App or API token", "other"
+    return {
+        "id": session.id,
+        "label": label,
+        "kind": kind,
+        "seen": seen,
+        "signed_in": f"{session.created_at:%-d %b %Y}",
+        "ip": session.ip,
+        "current": session.current,
+    }
+
+
+@router.post("/account/sessions/{session_id}/end", response_class=HTMLResponse)
+def end_session_submit(
+    request: Request,
+    db: DbSession,
+    account: CurrentAccount,
+    session_id: Annotated[str, Path(min_length=1, max_length=64)],
+    csrf_token: FormText = "",
+) -> Response:
+    """Sign one of the account's other sessions out."""
+    if not _csrf_ok(request, csrf_token):
+        return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
+    ended = 1
+    try:
+        sessions.end_session_by_id(db=db, account=account, session_id=session_id)
+    except NotFound:
+        ended = 0  # ended meanwhile (another tab, expiry): the list shows what is left
+    return RedirectResponse(f"/account?signed_out={ended}#sessions", status_code=303)
+
+
+@router.post("/account/sessions/end-others", response_class=HTMLResponse)
+def end_other_sessions_submit(
+    request: Request, db: DbSession, account: CurrentAccount, csrf_token: FormText = ""
+) -> Response:
+    """Sign out everywhere but this browser."""
+    if not _csrf_ok(request, csrf_token):
+        return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
+    ended = sessions.end_other_sessions(
+        db=db, account=account, current_token=session_token(request)
+    )
+    return RedirectResponse(f"/account?signed_out={ended}#sessions", status_code=303)
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password_submit(
+    request: Request,
+    db: DbSession,
+    account: CurrentAccount,
+    current_password: FormText = "",
+    new_password: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Change the password (confirmed with the current one); other sessions are signed out."""
+    if not _csrf_ok(request, csrf_token):
+        return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
+    try:
+        body = PasswordChange(current_password=current_password, new_password=new_password)
+    except ValidationError as exc:
+        errors = _first_problem(exc)
+        if "current_password" in errors:
+            errors["current_password"] = "Enter your current password."
+        return _account_page(request, db, account, {"password_errors": errors}, 422)
+    try:
+        check_current_password_counting_failures(request, db, account, body.current_password)
+    except (sessions.WrongCurrentPassword, Conflict) as exc:
+        errors = {"current_password": exc.message}
+        return _account_page(request, db, account, {"password_errors": errors}, exc.status_code)
+    except TooManyAttempts as exc:
+        retry = {"Retry-After": str(exc.retry_after_seconds)}
+        response = _account_page(
+            request, db, account, {"password_errors": {"current_password": exc.message}}, 429
+        )
+        response.headers.update(retry)
+        return response
+    sessions.change_password(
+        db=db, account=account, new_password=body.new_password, current_token=session_token(request)
+    )
+    return RedirectResponse("/account?password_changed=true#password", status_code=303)
 
 
 def _optional_int(value: str) -> int | str | None:

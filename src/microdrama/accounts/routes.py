@@ -30,11 +30,17 @@ from microdrama.accounts.schemas import (
     SignupRequest,
     TokenRead,
 )
-from microdrama.accounts.signin import log_in_counting_failures, start_cookie_session
+from microdrama.accounts.session_routes import router as session_router
+from microdrama.accounts.signin import (
+    log_in_counting_failures,
+    record_request_client,
+    start_cookie_session,
+)
 from microdrama.db import DbSession
 
 router = APIRouter(tags=["accounts"])
 router.include_router(pages_router)
+router.include_router(session_router)
 router.include_router(brand_application_router)
 router.include_router(brand_application_pages)
 
@@ -84,6 +90,7 @@ def issue_token(body: LoginRequest, request: Request, db: DbSession) -> TokenRea
     token, session = service.start_session(
         db=db, settings=request.app.state.settings, account=account, kind=SessionKind.bearer
     )
+    record_request_client(request, session)
     return TokenRead(access_token=token, expires_at=session.expires_at)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from microdrama.accounts import service
+from microdrama.accounts import service, sessions
 from microdrama.accounts.deps import SESSION_COOKIE, device_token, set_session_cookie
 from microdrama.accounts.errors import InvalidCredentials
-from microdrama.accounts.models import Account, SessionKind
+from microdrama.accounts.models import Account, AuthSession, SessionKind
 from microdrama.db import DbSession, session_scope
 
 
@@ -41,7 +41,32 @@ def start_cookie_session(
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:
         service.end_session(db=db, token=previous)
-    token, _ = service.start_session(
+    token, session = service.start_session(
         db=db, settings=request.app.state.settings, account=account, kind=SessionKind.cookie
     )
+    record_request_client(request, session)
     set_session_cookie(request, response, token)
+
+
+def record_request_client(request: Request, session: AuthSession) -> None:
+    """Remember the browser and address that signed in, for the account's sessions list."""
+    sessions.record_client(
+        session=session, user_agent=request.headers.get("user-agent"), ip=client_ip(request)
+    )
+
+
+def check_current_password_counting_failures(
+    request: Request, db: DbSession, account: Account, password: str
+) -> None:
+    """Confirm the account's current password before a change; a wrong one counts as a failed
+    sign-in (in a transaction of its own, as the request's is rolled back by the error)."""
+    ip = client_ip(request)
+    try:
+        sessions.check_current_password(
+            db=db, settings=request.app.state.settings, account=account, password=password, ip=ip
+        )
+    except sessions.WrongCurrentPassword:
+        assert account.email is not None  # checked before the password is
+        with session_scope(request.app.state.sessionmaker) as counting:
+            service.record_login_failure(db=counting, email=account.email, ip=ip)
+        raise
