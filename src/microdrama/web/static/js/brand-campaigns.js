@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { busy, day, el, fail, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
+import { busy, day, el, fail, failField, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
 
 const data = pageData();
 const form = slot("form");
@@ -59,7 +59,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const budget = parseCents(form.elements.budget.value);
   if (budget === null) {
-    fail("The budget is an amount like 5000 or 5000.00.");
+    failField(form, "budget", "The budget is an amount like 5000 or 5000.00.");
     return;
   }
   const body = {
@@ -72,7 +72,7 @@ form.addEventListener("submit", async (event) => {
   };
   const created = await busy(form.querySelector('[type="submit"]'), () =>
     api("POST", withBrand("/api/brand/campaigns"), { body }),
-  );
+  { form });
   if (created) {
     notify(`Sent to the creator of ${titles[created.series_id] || "the series"}: they accept or decline it.`);
     form.elements.title.value = "";

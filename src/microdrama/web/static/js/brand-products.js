@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { busy, el, fail, money, notify, parseCents, slot } from "./backoffice.js";
+import { busy, el, fail, failField, money, notify, parseCents, slot } from "./backoffice.js";
 
 const form = slot("form");
 
@@ -95,7 +95,7 @@ form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const f = form.elements;
   const cents = parseCents(f.price.value);
-  if (cents === null) return fail("A price is an amount like 49 or 49.90.");
+  if (cents === null) return failField(form, "price", "A price is an amount like 49 or 49.90.");
   const body = {
     title: f.title.value,
     sku: f.sku.value,
@@ -107,7 +107,10 @@ form.addEventListener("submit", async (event) => {
       ? [{ name: f.variant_name.value, sku: f.variant_sku.value || `${f.sku.value}-1`, stock: Number(f.variant_stock.value) }]
       : [],
   };
-  const created = await busy(form.querySelector('[type="submit"]'), () => api("POST", withBrand("/api/brand/products"), { body }));
+  const created = await busy(form.querySelector('[type="submit"]'), () => api("POST", withBrand("/api/brand/products"), { body }), {
+    form,
+    fields: { image_urls: "image_url", "image_urls.0": "image_url", variants: "variant_name", "variants.0.name": "variant_name", "variants.0.sku": "variant_sku", "variants.0.stock": "variant_stock" },
+  });
   if (created) {
     notify(`Added ${created.title} to your catalog.`);
     form.reset();
