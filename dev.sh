@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for people and CI:
-#   ./dev.sh serve   set up, migrate, seed the demo the first time, run the app
+#   ./dev.sh serve   set up, migrate, run the app (seeding the demo in the background the
+#                    first time)
 #   ./dev.sh test    set up, then ruff, mypy and the whole pytest suite
 # Both install what they need: a virtualenv, Python packages, hls.js (npm), ffmpeg and
 # (for tests) Chromium from the system package manager when missing.
@@ -14,11 +15,28 @@ say() { printf '\033[1;35m==>\033[0m %s\n' "$*" >&2; }
 apt_install() {
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # Another install (unattended-upgrades, a second terminal) may hold dpkg's lock: wait for it
+  # instead of failing on "Could not get lock /var/lib/dpkg/lock-frontend".
+  local wait_for_lock=(-o DPkg::Lock::Timeout=600)
   say "installing system packages: $*"
-  if [ ! -f /tmp/.microdrama-apt-updated ]; then
-    $sudo apt-get update -qq && touch /tmp/.microdrama-apt-updated
+  if apt_locked; then
+    say "waiting for another apt/dpkg to finish… (up to 10 minutes)"
   fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if [ ! -f /tmp/.microdrama-apt-updated ]; then
+    $sudo apt-get "${wait_for_lock[@]}" update -qq && touch /tmp/.microdrama-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get "${wait_for_lock[@]}" install -y -qq \
+    --no-install-recommends "$@" >/dev/null
+}
+
+# Whether another process holds apt's or dpkg's lock right now (only to say that we wait).
+apt_locked() {
+  local lock
+  command -v fuser >/dev/null 2>&1 || return 1
+  for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock; do
+    [ -e "$lock" ] && fuser "$lock" >/dev/null 2>&1 && return 0
+  done
+  return 1
 }
 
 find_python() {
@@ -85,8 +103,9 @@ case "$cmd" in
     setup_frontend
     setup_media_tools
     "$VENV/bin/microdrama" migrate
-    "$VENV/bin/microdrama" seed-demo --if-empty
-    exec "$VENV/bin/microdrama" serve "$@"
+    # The server answers as soon as the schema is migrated; on first run the demo series are
+    # made in the background and each appears in the feed as soon as it is ready.
+    exec "$VENV/bin/microdrama" serve --seed-demo "$@"
     ;;
   test)
     setup_python

@@ -12,6 +12,7 @@ from microdrama.cache import TTLCache
 from microdrama.catalog.routes import router as catalog_router
 from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker
+from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.errors import install_error_handlers
 from microdrama.media.storage import LocalStorage
 from microdrama.playback.routes import router as playback_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)  # the players' event batches: the busiest route, first
     app.include_router(catalog_router)
     app.include_router(playback_router)
+    app.include_router(demo_status_router)
 
     from microdrama.accounts.routes import install_accounts
     from microdrama.accounts.routes import router as accounts_router

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+from microdrama.cli_database import migrated_engine
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
 from microdrama.payments.cli import app as payments_app
 from microdrama.payouts.cli import app as vip_share_app
+
+if TYPE_CHECKING:
+    from microdrama.demo.seed import SeedProgress
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",
@@ -34,25 +39,67 @@ def serve(
     host: str = typer.Option(None, help="Address to bind (default from settings)."),
     port: int = typer.Option(None, help="Port to bind (default from settings)."),
     workers: int = typer.Option(1, help="Web processes (use >1 only with PostgreSQL)."),
+    seed_demo: bool = typer.Option(
+        False,
+        "--seed-demo",
+        help="On first run (no series yet), make the demo series in the background while "
+        "serving; each appears in the feed as soon as it is ready.",
+    ),
+    demo_series: int = typer.Option(3, min=1, max=4, help="With --seed-demo: how many series."),
+    demo_episodes: int = typer.Option(8, min=1, max=12, help="With --seed-demo: episodes each."),
+    demo_seconds: float = typer.Option(
+        20.0, min=2.0, max=60.0, help="With --seed-demo: length of each episode."
+    ),
 ) -> None:
     """Run the web app and API (with an embedded transcode worker unless disabled)."""
+    import signal
+
     import uvicorn
 
+    from microdrama.demo.background import BackgroundSeed, DemoSize
+
     settings = get_settings()
+    migrated_engine(settings).dispose()  # the schema first: every request needs it
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"microdrama is running at http://{host}:{port}/  (API docs: /docs)")
-    uvicorn.run(
-        "microdrama.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
-    )
+    seeder = None
+    if seed_demo:
+        size = DemoSize(series=demo_series, episodes=demo_episodes, seconds=demo_seconds)
+        seeder = BackgroundSeed(settings=settings, progress=_seed_progress(), size=size)
+        seeder.start()
+        # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler found
+        # before it started: the default one would end the process before the seed is stopped
+        # below. Turned into the KeyboardInterrupt that uvicorn.run returns from, as on Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        uvicorn.run(
+            "microdrama.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.trusted_proxies,
+        )
+    finally:
+        if seeder is not None:
+            seeder.stop()
+
+
+def _seed_progress() -> SeedProgress:
+    """Live bars on a terminal; elsewhere (a log file, a pipe) a plain line every few seconds."""
+    import sys
+
+    from microdrama.demo.progress import PlainSeedProgress, RichSeedProgress
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+
+        return RichSeedProgress(Console())
+    return PlainSeedProgress(sys.stdout)
 
 
 @app.command()
@@ -70,7 +117,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     stop = threading.Event()
 
@@ -117,7 +164,7 @@ def ingest(
     from microdrama.media.storage import LocalStorage
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     sessions = make_sessionmaker(engine)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     try:
@@ -173,19 +220,20 @@ def seed_demo(
     """
     from rich.console import Console
 
-    from microdrama.demo.progress import RichSeedProgress, print_summary
+    from microdrama.demo.progress import print_summary
     from microdrama.demo.seed import seed_demo as run_seed
 
-    console = Console()
+    settings = get_settings()
+    migrated_engine(settings).dispose()
     result = run_seed(
-        settings=get_settings(),
+        settings=settings,
         series_count=series,
         episodes_per_series=episodes,
         seconds=seconds,
         if_empty=if_empty,
-        progress=RichSeedProgress(console),
+        progress=_seed_progress(),
     )
-    print_summary(console, result)
+    print_summary(Console(), result)
     if not result.ok:
         raise typer.Exit(1)
 
@@ -201,7 +249,7 @@ def ledger_verify() -> None:
     from microdrama.wallet import service as wallet
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     with session_scope(make_sessionmaker(engine)) as db:
         problems = wallet.verify(db=db)
     engine.dispose()
@@ -219,7 +267,7 @@ def ledger_expire_bonus() -> None:
     from microdrama.wallet import service as wallet
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     expired = wallet.run_money_transaction(
         make_sessionmaker(engine), lambda db: wallet.expire_bonus(db=db)
     )
@@ -244,7 +292,7 @@ def create_admin(
     from microdrama.db import make_sessionmaker, session_scope
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     try:
         email = normalize_email(email)
         with session_scope(make_sessionmaker(engine)) as db:
@@ -277,7 +325,7 @@ def housekeeping() -> None:
     from microdrama.housekeeping import run_once
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     try:
         chores = run_once(factory=make_sessionmaker(engine), settings=settings)
     finally:

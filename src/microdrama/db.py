@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from psycopg import pq
@@ -17,6 +17,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -183,16 +186,33 @@ def get_db(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def upgrade_database(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (the same path in production and tests)."""
+def _alembic_config() -> Config:
     from pathlib import Path
 
-    from alembic import command
     from alembic.config import Config
 
     root = Path(__file__).resolve().parents[2]
     config = Config(str(root / "alembic.ini"))
     config.set_main_option("script_location", str(root / "migrations"))
+    return config
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database stands at the newest Alembic revision (False for an empty one)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == heads
+
+
+def upgrade_database(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (the same path in production and tests)."""
+    from alembic import command
+
+    config = _alembic_config()
     with engine.begin() as connection:
         # Python's sqlite3 runs DDL outside any transaction unless one was opened explicitly;
         # without this, a migration failing half-way would leave half its tables behind.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -173,10 +175,11 @@ def create_series(*, db: Session, owner: Account, data: SeriesCreate) -> Series:
     return series
 
 
-def publish(*, db: Session, series: Series) -> Series:
-    """Make the series visible in the feed (moderation arrives with the studio issue)."""
+def publish(*, db: Session, series: Series, at: datetime | None = None) -> Series:
+    """Make the series visible in the feed (moderation arrives with the studio issue); `at`
+    dates the publication (the demo seed orders its series in the feed with it)."""
     series.status = SeriesStatus.published
-    series.published_at = series.published_at or utcnow()
+    series.published_at = series.published_at or at or utcnow()
     db.flush()
     return series
 

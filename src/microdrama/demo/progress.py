@@ -1,6 +1,9 @@
-"""The seed's progress as rich bars (clips rendered, episodes transcoded) and its summary."""
+"""The seed's progress as rich bars on a terminal, plain lines elsewhere, and its summary."""
 
 from __future__ import annotations
+
+import time
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -48,11 +51,59 @@ class RichSeedProgress(SeedProgress):
             # MofN shows whole episodes; the bar itself moves with the running job's progress.
             self._progress.update(self._ready, completed=done, detail=detail)
 
+    def published(self, title: str) -> None:
+        self._progress.console.print(f"[green]published[/green] {title}: it plays in the feed now")
+
     def finish(self) -> None:
         if self._render is None:  # never started: the run was skipped
             return
         self._progress.update(self._render, detail="")
         self._progress.stop()
+
+
+class PlainSeedProgress(SeedProgress):
+    """A line every `every_seconds` ("seed: 9/24 episodes ready, 2 transcoding") for output
+    that is not a terminal (a log file, a pipe, a service manager), where live bars print
+    nothing readable until the end."""
+
+    def __init__(self, out: TextIO, *, every_seconds: float = 5.0) -> None:
+        self.out = out
+        self.every_seconds = every_seconds
+        self.total = 0
+        self.ready = 0
+        self.running = 0
+        self.published_titles: list[str] = []
+        self.said = ""
+        self.said_at = 0.0
+
+    def _line(self) -> str:
+        return f"seed: {self.ready}/{self.total} episodes ready, {self.running} transcoding"
+
+    def _say(self, line: str) -> None:
+        self.out.write(line + "\n")
+        self.out.flush()
+        self.said_at = time.monotonic()
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None:
+        self.total = episodes_total
+        self._say(
+            f"seed: preparing {episodes_total} demo episodes ({episodes_to_render} clips to render)"
+        )
+
+    def transcoding(self, *, done: float, running: list[str]) -> None:
+        self.ready, self.running = int(done), len(running)
+        line = self._line()
+        # Every few seconds, and not the same line twice in a row.
+        if line != self.said and time.monotonic() - self.said_at >= self.every_seconds:
+            self._say(line)
+            self.said = line
+
+    def published(self, title: str) -> None:
+        self._say(f"seed: {title} published ({self.ready}/{self.total} episodes ready)")
+
+    def finish(self) -> None:
+        if self.total:
+            self._say(f"seed: ended with {self.ready}/{self.total} episodes ready")
 
 
 def print_summary(console: Console, result: SeedResult) -> None:

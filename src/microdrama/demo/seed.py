@@ -7,8 +7,15 @@ What a run does, and what happens when it is interrupted:
   `media.service.upload_episode` (the upload route's own function: probe, store the source,
   queue a transcode job) and committed on its own. In-process worker threads run the queue
   with `media.jobs.run_next_job` while the rendering goes on.
-* A series is published only once **every** one of its episodes is ready, so the feed never
-  shows a half-seeded series, whatever moment a crash happens at.
+* The catalog is worked through in order: the first series' clips are rendered, ingested and
+  (the job queue runs oldest first) transcoded before the others', so it plays early while the
+  rest are still being made. A series is published as soon as **every** one of its episodes is
+  ready (not before, so the feed never shows a half-seeded series, whatever moment a crash
+  happens at), with a publication time that keeps the catalog's order in the newest-first
+  feed. Progress goes to a file in the data folder (`microdrama.demo.status`) that the feed
+  shows.
+* `stop` (set when the server that started the seed shuts down) ends the run early: renders
+  not yet started are dropped, and the next run resumes what is left.
 * A rerun resumes instead of duplicating: a demo series that is already published is left
   alone; a draft demo series left by an interrupted run keeps its episodes, gets the missing
   ones, and its queued jobs are transcoded (a job the dead run was holding is claimed again
@@ -17,7 +24,8 @@ What a run does, and what happens when it is interrupted:
 * Once the series are done, a demo brand (`DEMO_BRAND_NAME`) gets its products, an accepted
   campaign on each of the first two demo series and placements in their episodes 1 and 2, all
   through `shop.service` in one short transaction. Each piece is looked up before it is made,
-  so a rerun adds only what is missing.
+  so a rerun adds only what is missing. It runs after each series is published, so the first
+  series shows its products while the others are still transcoding.
 * `if_empty` skips the whole run when the database holds any series other than unfinished
   demo drafts, so `dev.sh serve` seeds once and completes an interrupted seed on next start.
 """
@@ -30,7 +38,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -54,6 +62,7 @@ from microdrama.demo.catalog import (
     DemoSeries,
 )
 from microdrama.demo.clips import ClipSpec, render_clip
+from microdrama.demo.status import HEARTBEAT_SECONDS, SeedStatus, write_status
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
@@ -90,6 +99,8 @@ class SeedResult:
     # The demo brand's placements in place after the run (new or from an earlier run).
     placements: int = 0
     seconds: float = 0.0
+    # The run was asked to stop before it was done (a rerun completes it).
+    stopped: bool = False
     # The demo's logins (demo/accounts.py); `created` says which are new this run.
     logins: DemoLogins | None = None
 
@@ -99,7 +110,7 @@ class SeedResult:
 
 
 class SeedProgress:
-    """Receives progress; the command line shows it as a bar, tests ignore it."""
+    """Receives progress; the command line shows it as bars or lines, tests ignore it."""
 
     def start(self, *, episodes_total: int, episodes_to_render: int) -> None: ...
 
@@ -107,7 +118,54 @@ class SeedProgress:
 
     def transcoding(self, *, done: float, running: list[str]) -> None: ...
 
+    def published(self, title: str) -> None: ...
+
     def finish(self) -> None: ...
+
+
+class _StatusFile(SeedProgress):
+    """Passes progress on and keeps the status file in the data folder current."""
+
+    def __init__(self, data_dir: Path, inner: SeedProgress, *, series_total: int) -> None:
+        self.data_dir = data_dir
+        self.inner = inner
+        self.status = SeedStatus(running=True, series_total=series_total)
+        self.written: SeedStatus | None = None
+        self.written_at = 0.0
+
+    def _write(self, *, force: bool = False) -> None:
+        # Only changes and a heartbeat: the feed treats a file left untouched as a dead seed.
+        heartbeat_due = time.monotonic() - self.written_at >= HEARTBEAT_SECONDS
+        if force or heartbeat_due or self.status != self.written:
+            write_status(self.data_dir, self.status)
+            self.written = SeedStatus(**vars(self.status))
+            self.written_at = time.monotonic()
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None:
+        self.status.episodes_total = episodes_total
+        self._write(force=True)
+        self.inner.start(episodes_total=episodes_total, episodes_to_render=episodes_to_render)
+
+    def rendered(self, title: str) -> None:
+        self.inner.rendered(title)
+
+    def transcoding(self, *, done: float, running: list[str]) -> None:
+        self.status.episodes_ready = int(done)
+        self.status.transcoding = len(running)
+        self._write()
+        self.inner.transcoding(done=done, running=running)
+
+    def published(self, title: str) -> None:
+        self.status.series_published += 1
+        self._write()
+        self.inner.published(title)
+
+    def finish(self) -> None:
+        self.status.running = False
+        try:
+            self._write(force=True)
+        finally:
+            self.inner.finish()
 
 
 @dataclass
@@ -183,10 +241,14 @@ def seed_demo(
     width: int = 720,
     height: int = 1280,
     progress: SeedProgress | None = None,
+    stop: threading.Event | None = None,
 ) -> SeedResult:
-    """Create, render, ingest, transcode and publish the demo series (see the module notes)."""
+    """Create, render, ingest, transcode and publish the demo series (see the module notes).
+
+    `transcode_workers=0` leaves the transcoding to workers running elsewhere (the server's
+    embedded worker when `serve` seeds in the background)."""
     started = time.monotonic()
-    progress = progress or SeedProgress()
+    stop = stop or threading.Event()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
@@ -205,6 +267,9 @@ def seed_demo(
             )
             result.logins = logins
         to_render = [p for p in planned if p.spec is not None]
+        progress = _StatusFile(
+            settings.data_dir, progress or SeedProgress(), series_total=len(result.series)
+        )
         progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
         with tempfile.TemporaryDirectory(prefix="microdrama-demo-") as tmp:
             _render_ingest_transcode(
@@ -218,14 +283,17 @@ def seed_demo(
                 render_parallel=render_parallel,
                 transcode_workers=transcode_workers,
                 progress=progress,
+                stop=stop,
             )
-        result.clips_rendered = len(to_render)
+        result.stopped = stop.is_set()
+        result.clips_rendered = len([p for p in to_render if p.job_id is not None])
         with session_scope(sessions) as db:
             result.placements = _seed_brand(db, creator_id, result)
         result.seconds = time.monotonic() - started
         return result
     finally:
-        progress.finish()
+        if progress is not None:
+            progress.finish()
         engine.dispose()
 
 
@@ -240,9 +308,9 @@ def _plan(
 ) -> tuple[SeedResult, list[_Planned]]:
     seeded_in_order: dict[int, SeededSeries] = {}
     planned: list[_Planned] = []
-    # Work through the catalog backwards: series are published as they complete and the feed
-    # shows the newest first, so the first series of the catalog ends up on top.
-    for index in reversed(range(len(catalog))):
+    # The first series first: its clips are rendered and queued for transcoding before the
+    # others', so it is the first to play.
+    for index in range(len(catalog)):
         demo = catalog[index]
         series = _demo_series(db, creator, demo.title)
         if series is None:
@@ -286,16 +354,18 @@ def _render_ingest_transcode(
     render_parallel: int,
     transcode_workers: int,
     progress: SeedProgress,
+    stop: threading.Event,
 ) -> None:
     live_progress: dict[int, float] = {}
-    stop = threading.Event()
+    # The seed's own workers stop when the run ends (or is stopped), whatever the caller does.
+    workers_stop = threading.Event()
 
     def on_progress(job_id: int, fraction: float) -> None:
         live_progress[job_id] = fraction
 
     def work(slot: int) -> None:
         worker_id = f"{media_jobs.default_worker_id()}/seed-demo/{slot}"
-        while not stop.is_set():
+        while not workers_stop.is_set():
             try:
                 worked = media_jobs.run_next_job(
                     sessionmaker=sessions,
@@ -303,40 +373,43 @@ def _render_ingest_transcode(
                     settings=settings,
                     worker_id=worker_id,
                     on_progress=on_progress,
-                    stop=stop,
+                    stop=workers_stop,
                 )
             except Exception:  # keep serving the queue: the job's lease expires, it is retried
                 log.exception("seed-demo worker %s: unexpected error", worker_id)
                 worked = False
             if not worked:
-                stop.wait(min(settings.worker_poll_seconds, 0.5))
+                workers_stop.wait(min(settings.worker_poll_seconds, 0.5))
 
     workers = [
         threading.Thread(target=work, args=(i,), name=f"seed-demo-transcode-{i}", daemon=True)
-        for i in range(max(1, transcode_workers))
+        for i in range(transcode_workers)
     ]
     for thread in workers:
         thread.start()
+    pool = ThreadPoolExecutor(max_workers=max(1, render_parallel))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, render_parallel)) as pool:
-            renders: dict[Future[Path], _Planned] = {}
-            for item in planned:
-                if item.spec is not None:
-                    path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
-                    renders[pool.submit(render_clip, item.spec, path)] = item
-            _follow(
-                sessions=sessions,
-                storage=storage,
-                settings=settings,
-                creator_id=creator_id,
-                result=result,
-                planned=planned,
-                renders=renders,
-                live_progress=live_progress,
-                progress=progress,
-            )
+        renders: dict[Future[Path], _Planned] = {}
+        for item in planned:
+            if item.spec is not None:
+                path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
+                renders[pool.submit(render_clip, item.spec, path)] = item
+        _follow(
+            sessions=sessions,
+            storage=storage,
+            settings=settings,
+            creator_id=creator_id,
+            result=result,
+            planned=planned,
+            renders=renders,
+            live_progress=live_progress,
+            progress=progress,
+            stop=stop,
+        )
     finally:
-        stop.set()
+        # Renders not yet started are dropped when stopping; running ones end within seconds.
+        pool.shutdown(wait=True, cancel_futures=True)
+        workers_stop.set()
         for thread in workers:
             thread.join()
 
@@ -352,12 +425,16 @@ def _follow(
     renders: dict[Future[Path], _Planned],
     live_progress: dict[int, float],
     progress: SeedProgress,
+    stop: threading.Event,
 ) -> None:
     """Ingest clips as they are rendered, watch the jobs, publish each series once complete."""
     pending = set(renders)
     finished: dict[int, JobState] = {}
     open_series = {i for i, s in enumerate(result.series) if not s.outcome.endswith("published")}
-    while pending or open_series:
+    # Publication times step back from now in catalog order, so the newest-first feed lists
+    # the first series on top although it is published first.
+    published_at = utcnow()
+    while (pending or open_series) and not stop.is_set():
         if pending:
             done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
             for future in done:
@@ -383,7 +460,11 @@ def _follow(
             fraction += len(finished)
         progress.transcoding(done=fraction, running=running)
         for index in sorted(open_series):
-            _maybe_publish(sessions, result, planned, finished, index, open_series)
+            at = published_at - timedelta(seconds=index)
+            if _maybe_publish(sessions, result, planned, finished, index, open_series, at):
+                progress.published(result.series[index].title)
+                with session_scope(sessions) as db:
+                    _seed_brand(db, creator_id, result)
 
 
 def _ingest(
@@ -423,10 +504,12 @@ def _maybe_publish(
     finished: dict[int, JobState],
     index: int,
     open_series: set[int],
-) -> None:
+    published_at: datetime,
+) -> bool:
+    """Publish the series if all of its episodes are done; True if it was published now."""
     items = [p for p in planned if p.series_index == index]
     if any(p.job_id is None or p.job_id not in finished for p in items):
-        return
+        return False
     seeded = result.series[index]
     open_series.discard(index)
     failed = [
@@ -440,9 +523,10 @@ def _maybe_publish(
         seeded.runtime_ms = sum(e.duration_ms for e in ready)
         if failed or not ready:
             seeded.outcome = f"unpublished: episodes {failed} failed to transcode"
-            return
-        catalog_service.publish(db=db, series=series)
+            return False
+        catalog_service.publish(db=db, series=series, at=published_at)
         seeded.outcome = "published"
+        return True
 
 
 def _seed_brand(db: Session, creator_id: int, result: SeedResult) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy.orm import Session
 
+from microdrama.cli_database import migrated_engine
 from microdrama.config import get_settings
-from microdrama.db import make_engine, make_sessionmaker
+from microdrama.db import make_sessionmaker
 from microdrama.payments.models import CoinPack, VipPlan
 
 app = typer.Typer(help="Coin packs, VIP plans and VIP renewals.", no_args_is_help=True)
@@ -23,7 +24,7 @@ def seed_catalog() -> None:
         return service.catalog(db=db)
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     try:
         packs, plans = run_money_transaction(make_sessionmaker(engine), seed)
     finally:
@@ -43,7 +44,7 @@ def renew_vip() -> None:
     from microdrama.wallet.service import run_money_transaction
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     try:
         renewals = run_money_transaction(
             make_sessionmaker(engine),

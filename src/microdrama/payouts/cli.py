@@ -7,8 +7,9 @@ from datetime import datetime
 import typer
 
 import microdrama.models  # noqa: F401  (every table mapped: the catalog's relationships need them)
+from microdrama.cli_database import migrated_engine
 from microdrama.config import get_settings
-from microdrama.db import make_engine, make_sessionmaker, utcnow
+from microdrama.db import make_sessionmaker, utcnow
 from microdrama.errors import DomainError
 from microdrama.payouts import vip_share
 from microdrama.payouts.service import Month
@@ -26,7 +27,7 @@ def settle(
     """Credit each series' creator with their share of a month's VIP pool (safe to rerun:
     a month is settled once; a rerun prints what was settled)."""
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = migrated_engine(settings)
     now = utcnow()
     try:
         chosen = Month.parse(month) if month else vip_share.previous_month(now)

@@ -30,6 +30,7 @@ from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
 from microdrama.db import DbSession, utcnow
+from microdrama.demo.status import read_progress as read_demo_progress
 from microdrama.errors import NotFound
 from microdrama.paywall import service as paywall
 from microdrama.paywall.entitlement import price_cents
@@ -198,6 +199,7 @@ def feed_page(request: Request, db: DbSession) -> Response:
         "first": first,
         "continue_watching": resume,
         "viewer": _viewer_summary(db, viewer),
+        "demo": read_demo_progress(request.app.state.settings.data_dir),
     }
     return _render(request, "feed.html", context)
 

@@ -25,6 +25,11 @@ const state = {
   /** Move to the next card; `{ instant: true }` skips the smooth scroll (benchmarks). */
   next: (options = {}) => go(activeIndex + 1, options),
   previous: (options = {}) => go(activeIndex - 1, options),
+  /** Look again for series past the last card (the demo seed publishes while people watch). */
+  refresh: () => {
+    feed.dataset.exhausted = "false";
+    return loadMore();
+  },
 };
 window.__feed = state;
 
