@@ -109,6 +109,7 @@ function historyRow(item) {
   const delta = document.createElement("b");
   delta.className = coinsDelta > 0 ? "plus" : coinsDelta < 0 ? "minus" : "";
   delta.textContent = coinsDelta ? `${signed(coinsDelta)} ${Math.abs(coinsDelta) === 1 ? "coin" : "coins"}` : "";
+  if (item.kind === "ad_unlock") delta.textContent = "free"; // paid for by watching the ad
   amounts.append(delta);
   if (item.bonus_coins && item.paid_coins) {
     const split = document.createElement("small");
