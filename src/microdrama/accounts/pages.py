@@ -207,14 +207,20 @@ def account_page(
     """Email, role, spending settings, where the account is signed in, password and logout;
     guests are invited to sign up."""
     viewer = known_viewer(request, db)
-    notice = None
+    # Each notice sits in its own section: the redirect scrolls there, not to the top.
+    password_notice = sessions_notice = None
     if password_changed:
-        notice = "Password changed. Your other sessions were signed out."
-    elif signed_out == 0:
-        notice = "That session had already ended."
+        password_notice = "Password changed. Your other sessions were signed out."
+    if signed_out == 0:
+        sessions_notice = "That session had already ended."
     elif signed_out is not None:
-        notice = f"Signed out of {plural(signed_out, 'other session')}."
-    return _account_page(request, db, viewer, {"saved": saved, "notice": notice})
+        sessions_notice = f"Signed out of {plural(signed_out, 'other session')}."
+    context = {
+        "saved": saved,
+        "password_notice": password_notice,
+        "sessions_notice": sessions_notice,
+    }
+    return _account_page(request, db, viewer, context)
 
 
 def _account_page(
