@@ -196,3 +196,18 @@ def test_an_ad_callback_signed_with_the_published_ad_secret_unlocks_nothing(
     assert db.scalar(select(func.count()).select_from(Unlock)) == 0
     access = client.get(f"/api/episodes/{paid.id}/access").json()
     assert access["allowed"] is False
+
+
+def test_no_published_secret_is_left_in_the_code() -> None:
+    source = Path(__file__).resolve().parents[1] / "src" / "microdrama"
+    published = (PUBLISHED_SECRET_KEY, PUBLISHED_WEBHOOK_SECRET, PUBLISHED_AD_NETWORK_SECRET)
+
+    found = [
+        f"{path.relative_to(source)}: {secret}"
+        for path in source.rglob("*")
+        if path.is_file() and path.suffix in {".py", ".html", ".js", ".json", ".toml"}
+        for secret in published
+        if secret in path.read_text(encoding="utf-8", errors="replace")
+    ]
+
+    assert found == []

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from psycopg import pq
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
@@ -31,6 +41,12 @@ NAMING_CONVENTION = {
 
 
 log = logging.getLogger(__name__)
+
+
+# The ids of tables that grow with traffic (the ledger, orders, attribution events): bigint on
+# PostgreSQL, whose integer ends at 2^31-1. SQLite's INTEGER is 64-bit already and must stay
+# INTEGER for a primary key to be the autoincrementing rowid.
+BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

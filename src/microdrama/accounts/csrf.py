@@ -27,7 +27,9 @@ def form_token_valid(*, secret_key: str, device_token: str | None, sent: str | N
     """True when the form's token was made by us for this very device."""
     if not device_token or not sent:
         return False
-    return hmac.compare_digest(form_token(secret_key=secret_key, device_token=device_token), sent)
+    expected = form_token(secret_key=secret_key, device_token=device_token)
+    # As bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+    return hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
 
 
 class CsrfMiddleware:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from microdrama.accounts.models import BrandApplicationStatus, Role
+from microdrama.types import Line
 
 PASSWORD_MIN_CHARS = 8
 # argon2 takes any length, but a megabyte "password" is a denial-of-service attempt.
@@ -47,9 +48,9 @@ def check_password(value: str) -> str:
 class SignupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=1000)
-    password: str = Field(max_length=10_000)
-    display_name: str | None = Field(default=None, max_length=80)
+    email: Line = Field(max_length=1000)
+    password: Line = Field(max_length=10_000)
+    display_name: Line | None = Field(default=None, max_length=80)
 
     _email = field_validator("email")(normalize_email)
     _password = field_validator("password")(check_password)
@@ -64,7 +65,8 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Not validated beyond size: a wrong email is just a failed sign-in.
-    email: str = Field(min_length=1, max_length=EMAIL_MAX_CHARS)
+    email: Line = Field(min_length=1, max_length=EMAIL_MAX_CHARS)
+    # Any text: a password is only hashed, and one set before controls were refused must work.
     password: str = Field(min_length=1, max_length=PASSWORD_MAX_CHARS)
 
     @field_validator("email")

@@ -17,6 +17,7 @@ from microdrama.analytics.schemas import IngestResult, SeriesDashboard
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import DomainError
+from microdrama.types import PathId
 
 router = APIRouter(tags=["analytics"])
 # The hottest route, in a router of its own that the app includes first: FastAPI tries routes
@@ -83,7 +84,7 @@ def _dashboard(
 
 @router.get("/api/studio/series/{series_id}/analytics", response_model=SeriesDashboard)
 def series_analytics(
-    series_id: int,
+    series_id: PathId,
     db: DbSession,
     creator: CurrentCreator,
     first_day: DateFrom = None,
@@ -101,7 +102,7 @@ CSV_COLUMNS = [
 
 @router.get("/api/studio/series/{series_id}/analytics.csv")
 def series_analytics_csv(
-    series_id: int,
+    series_id: PathId,
     db: DbSession,
     creator: CurrentCreator,
     first_day: DateFrom = None,
@@ -138,7 +139,7 @@ def series_analytics_csv(
 @router.get("/studio/series/{series_id}/analytics", response_class=HTMLResponse,
             include_in_schema=False)  # fmt: skip
 def series_analytics_page(
-    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> Response:
     """The studio's analytics page: charts and the per-episode table, filled by analytics.js."""
     from microdrama.web.routes import templates

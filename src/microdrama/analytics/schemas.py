@@ -12,6 +12,8 @@ from typing import (
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 from typing_extensions import TypedDict
 
+from microdrama.types import Id
+
 MAX_BATCH = 500
 
 ClientId = Annotated[
@@ -32,7 +34,7 @@ class EventIn(TypedDict):
 
     event_id: ClientId
     kind: EventKindName
-    episode_id: Annotated[int, Field(ge=1)]
+    episode_id: Id
     session_id: ClientId
     position_ms: NotRequired[Annotated[int, Field(ge=0, le=24 * 3600 * 1000)]]  # default 0
     occurred_at: AwareDatetime

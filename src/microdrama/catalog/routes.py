@@ -12,6 +12,7 @@ from microdrama.catalog import service
 from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesRead
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import NotFound
+from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -39,7 +40,7 @@ async def feed(
 
 
 @router.get("/series/{series_id}", response_model=SeriesRead)
-async def get_series(series_id: int, request: Request) -> Response:
+async def get_series(series_id: PathId, request: Request) -> Response:
     """The series page: poster, synopsis and the episode grid."""
     state = request.app.state
 
@@ -71,7 +72,7 @@ async def get_series(series_id: int, request: Request) -> Response:
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeRead)
 def get_episode(
-    episode_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> EpisodeRead:
     """One episode with its playlist and its neighbours."""
     return service.episode_read(

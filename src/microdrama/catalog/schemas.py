@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from microdrama.types import Line, Text
+
 
 class SeriesCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
-    synopsis: str = Field(default="", max_length=4000)
-    genre: str = Field(default="drama", min_length=1, max_length=60)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    language: str = Field(default="en", min_length=2, max_length=16)
-    content_warnings: list[str] = Field(default_factory=list, max_length=20)
+    title: Line = Field(min_length=1, max_length=200)
+    synopsis: Text = Field(default="", max_length=4000)
+    genre: Line = Field(default="drama", min_length=1, max_length=60)
+    tags: list[Line] = Field(default_factory=list, max_length=20)
+    language: Line = Field(default="en", min_length=2, max_length=16)
+    content_warnings: list[Line] = Field(default_factory=list, max_length=20)
     free_episodes: int = Field(default=5, ge=0, le=500)
     episode_price_coins: int = Field(default=60, ge=0, le=10_000)
     accent_color: str = Field(default="#222222", pattern=r"^#[0-9a-fA-F]{6}$")

@@ -25,6 +25,7 @@ from microdrama.errors import DomainError, PayloadTooLarge
 from microdrama.media import service
 from microdrama.media.schemas import AssetRead, EpisodeUploadRead, JobRead
 from microdrama.media.storage import Storage
+from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["media"])
 
@@ -158,7 +159,7 @@ def _episode_number(raw: str | None) -> int | None:
     "/studio/series/{series_id}/episodes", response_model=EpisodeUploadRead, status_code=202
 )
 async def upload_episode(
-    series_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+    series_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> EpisodeUploadRead:
     """Upload an episode's source video (multipart `file`, optional `title`, `number`)."""
     settings: Settings = request.app.state.settings
@@ -199,13 +200,15 @@ async def upload_episode(
 
 
 @router.get("/studio/jobs/{job_id}", response_model=JobRead)
-def get_job(job_id: int, db: DbSession, viewer: CurrentViewer) -> JobRead:
+def get_job(job_id: PathId, db: DbSession, viewer: CurrentViewer) -> JobRead:
     """A transcode job's state and progress (for the uploader)."""
     return service.job_read(job=service.get_owned_job(db=db, job_id=job_id, account=viewer))
 
 
 @router.get("/studio/assets/{asset_id}", response_model=AssetRead)
-def get_asset(asset_id: int, request: Request, db: DbSession, viewer: CurrentViewer) -> AssetRead:
+def get_asset(
+    asset_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+) -> AssetRead:
     """An uploaded asset: status, renditions, poster and thumbnails (for the uploader)."""
     asset = service.get_owned_asset(db=db, asset_id=asset_id, account=viewer)
     return service.asset_read(db=db, storage=request.app.state.storage, asset=asset)

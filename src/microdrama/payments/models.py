@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
 
 
 class CoinPack(Base):
@@ -58,7 +58,7 @@ class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (UniqueConstraint("provider", "provider_ref"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[PurchaseKind] = mapped_column(Enum(PurchaseKind, native_enum=False, length=16))
     coin_pack_id: Mapped[int | None] = mapped_column(ForeignKey("coin_packs.id"))
@@ -102,7 +102,7 @@ class VipPass(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     plan_id: Mapped[int] = mapped_column(ForeignKey("vip_plans.id"))
-    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchases.id"), unique=True)
+    purchase_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("purchases.id"), unique=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     auto_renew: Mapped[bool] = mapped_column(default=True)

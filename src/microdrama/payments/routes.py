@@ -33,6 +33,7 @@ from microdrama.payments.schemas import (
     WebhookAnswer,
 )
 from microdrama.payments.signing import SIGNATURE_HEADER
+from microdrama.types import BigPathId, PathKey
 from microdrama.wording import money
 
 router = APIRouter(tags=["payments"])
@@ -159,7 +160,7 @@ def create_purchase(
 
 
 @router.get("/api/purchases/{purchase_id}", response_model=PurchaseRead)
-def get_purchase(purchase_id: int, db: DbSession, viewer: CurrentViewer) -> PurchaseRead:
+def get_purchase(purchase_id: BigPathId, db: DbSession, viewer: CurrentViewer) -> PurchaseRead:
     """One of the viewer's own purchases (others' are not found)."""
     purchase = service.get_purchase(db=db, purchase_id=purchase_id, account_id=viewer.id)
     return purchase_read(db, purchase)
@@ -171,7 +172,7 @@ def get_purchase(purchase_id: int, db: DbSession, viewer: CurrentViewer) -> Purc
     responses={200: {"model": PurchaseRead}, 202: {"model": PurchaseRead}},
 )
 def refund_purchase(
-    purchase_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+    purchase_id: BigPathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
 ) -> dict[str, Any]:
     """Refund a paid purchase in full through its provider (admin): 200 once applied (the
     sandbox answers at once), 202 while Stripe's charge.refunded event is on its way."""
@@ -282,7 +283,7 @@ def _safe_return_to(return_to: str | None) -> str:
 
 @router.get("/sandbox/checkout/{session_id}", include_in_schema=False)
 def sandbox_checkout(
-    session_id: str, request: Request, db: DbSession, return_to: str = "/"
+    session_id: PathKey, request: Request, db: DbSession, return_to: str = "/"
 ) -> HTMLResponse:
     """The sandbox's own card page for one checkout session."""
     if _settings(request).payment_provider != "sandbox":
@@ -293,7 +294,7 @@ def sandbox_checkout(
 
 @router.post("/sandbox/checkout/{session_id}", include_in_schema=False)
 def sandbox_pay(
-    session_id: str,
+    session_id: PathKey,
     request: Request,
     db: DbSession,
     card_number: FormText = "",

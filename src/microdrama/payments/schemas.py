@@ -7,8 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from microdrama.payments.models import PurchaseKind, PurchaseStatus
+from microdrama.types import Line
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+# Where a pack or plan sits in the store; any small number (the column is an integer).
+SORT_ORDER_MAX = 1_000_000
 
 
 class CoinPackRead(BaseModel):
@@ -52,18 +55,18 @@ class CoinPackWrite(BaseModel):
     bonus_coins: int = Field(default=0, ge=0, le=10_000_000)
     bonus_valid_days: int = Field(default=30, ge=1, le=3650)
     active: bool = True
-    sort_order: int = 0
+    sort_order: int = Field(default=0, ge=-SORT_ORDER_MAX, le=SORT_ORDER_MAX)
 
 
 class VipPlanWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=80)
+    name: Line = Field(min_length=1, max_length=80)
     period_days: int = Field(ge=1, le=3660)
     price_cents: int = Field(ge=50, le=100_000_00)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     active: bool = True
-    sort_order: int = 0
+    sort_order: int = Field(default=0, ge=-SORT_ORDER_MAX, le=SORT_ORDER_MAX)
 
 
 class PurchaseCreate(BaseModel):
@@ -71,9 +74,9 @@ class PurchaseCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    coin_pack: str | None = Field(default=None, max_length=40)
-    vip_plan: str | None = Field(default=None, max_length=40)
-    return_to: str | None = Field(default=None, max_length=500)
+    coin_pack: Line | None = Field(default=None, max_length=40)
+    vip_plan: Line | None = Field(default=None, max_length=40)
+    return_to: Line | None = Field(default=None, max_length=500)
 
     @model_validator(mode="after")
     def _exactly_one_product(self) -> PurchaseCreate:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
 from microdrama.wallet.models import Currency
 
 
@@ -43,5 +43,9 @@ class PayoutRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    approve_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
-    paid_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    approve_transaction_id: Mapped[int | None] = mapped_column(
+        BIG_ID, ForeignKey("ledger_transactions.id")
+    )
+    paid_transaction_id: Mapped[int | None] = mapped_column(
+        BIG_ID, ForeignKey("ledger_transactions.id")
+    )

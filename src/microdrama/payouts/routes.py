@@ -31,6 +31,7 @@ from microdrama.payouts.schemas import (
     VipShareLineRead,
     VipShareRead,
 )
+from microdrama.types import PathId
 from microdrama.wallet.models import LedgerAccountKind
 
 router = APIRouter(tags=["payouts"])
@@ -223,7 +224,7 @@ def _decision(
     responses={200: {"model": AdminPayoutRead}},
 )
 def approve(
-    payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+    payout_id: PathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
 ) -> dict[str, Any]:
     """Approve: the amount moves from the earnings to payouts payable (Idempotency-Key)."""
     return _decision(
@@ -241,7 +242,7 @@ def approve(
     responses={200: {"model": AdminPayoutRead}},
 )
 def reject(
-    payout_id: int,
+    payout_id: PathId,
     body: PayoutReject,
     request: Request,
     response: Response,
@@ -267,7 +268,7 @@ def reject(
     responses={200: {"model": AdminPayoutRead}},
 )
 def mark_paid(
-    payout_id: int, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+    payout_id: PathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
 ) -> dict[str, Any]:
     """Record that an approved payout was sent: it leaves through payment clearing."""
     return _decision(

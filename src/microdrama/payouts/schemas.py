@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from microdrama.payouts.models import PayoutStatus
+from microdrama.types import Text
 from microdrama.wallet.models import Currency
 
 
@@ -57,7 +58,7 @@ class PayoutCreate(BaseModel):
 class PayoutReject(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=1, max_length=300)
+    reason: Text = Field(min_length=1, max_length=300)
 
 
 class StatementLineRead(BaseModel):

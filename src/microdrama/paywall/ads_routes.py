@@ -13,6 +13,7 @@ from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
 from microdrama.db import DbSession
 from microdrama.paywall import ads
+from microdrama.types import Id, PathKey
 from microdrama.wallet.service import run_money_transaction
 
 # Included by paywall.routes.router (which has no prefix of its own).
@@ -22,7 +23,7 @@ ads_router = APIRouter(prefix="/api/ads", tags=["ads"])
 class AdSessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    episode_id: int
+    episode_id: Id
 
 
 def _grant_json(grant: ads.AdGrant) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def start_ad_session(
 
 @ads_router.post("/sessions/{ad_session}/complete")
 def complete_ad_session(
-    ad_session: str, request: Request, db: DbSession, viewer: CurrentViewer
+    ad_session: PathKey, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> dict[str, Any]:
     """The ad played to the end: the sandbox ad network verifies it and the episode unlocks."""
     db.commit()  # the viewer row must be visible to the transaction below

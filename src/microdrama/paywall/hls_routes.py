@@ -15,6 +15,7 @@ from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.media import protection
 from microdrama.paywall.entitlement import entitlement, episode_locked_error
+from microdrama.types import PathId
 
 # Included by paywall.routes.router (which has no prefix of its own).
 hls_router = APIRouter(prefix="/api", tags=["playback"])
@@ -39,7 +40,7 @@ def _entitled_episode(
 
 @hls_router.get("/episodes/{episode_id}/hls/master.m3u8")
 def master_playlist(
-    episode_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> Response:
     """An episode's master playlist, for viewers entitled to play it."""
     settings: Settings = request.app.state.settings
@@ -52,7 +53,7 @@ def master_playlist(
 
 @hls_router.get("/episodes/{episode_id}/hls/{rendition}/index.m3u8")
 def media_playlist(
-    episode_id: int, rendition: str, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, rendition: str, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> Response:
     """One rendition's playlist with a key URL bound to this viewer and episode."""
     settings: Settings = request.app.state.settings
@@ -70,7 +71,7 @@ def media_playlist(
 
 @hls_router.get("/keys/{episode_id}")
 def segment_key(
-    episode_id: int,
+    episode_id: PathId,
     request: Request,
     db: DbSession,
     viewer: CurrentViewer,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
 
 
 class UnlockMethod(enum.StrEnum):
@@ -31,7 +31,9 @@ class Unlock(Base):
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     method: Mapped[UnlockMethod] = mapped_column(Enum(UnlockMethod, native_enum=False, length=16))
     price_coins: Mapped[int] = mapped_column(default=0)
-    ledger_transaction_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transactions.id"))
+    ledger_transaction_id: Mapped[int | None] = mapped_column(
+        BIG_ID, ForeignKey("ledger_transactions.id")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Set by a refund that takes the unlock back; a revoked unlock grants nothing.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,7 @@ from microdrama.db import DbSession
 from microdrama.paywall import service
 from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
+from microdrama.types import INT_MAX, PathId
 
 router = APIRouter(tags=["paywall"])
 router.include_router(hls_router)
@@ -23,12 +24,12 @@ router.include_router(ads_router)
 class UnlockRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    method: str = "coins"
+    method: Literal["coins"] = "coins"  # the only way this route unlocks (ads: /api/ads)
 
 
 @router.get("/api/episodes/{episode_id}/access")
 def access(
-    episode_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> dict[str, Any]:
     """Can the viewer play it, and if not: the price in coins and money, the balance, the rest
     of the series at the cap price."""
@@ -59,7 +60,7 @@ def _run(
 
 @router.post("/api/episodes/{episode_id}/unlock")
 def unlock_episode(
-    episode_id: int,
+    episode_id: PathId,
     data: UnlockRequest,
     request: Request,
     response: Response,
@@ -80,12 +81,12 @@ def unlock_episode(
 
 @router.post("/api/series/{series_id}/unlock-rest")
 def unlock_rest(
-    series_id: int,
+    series_id: PathId,
     request: Request,
     response: Response,
     db: DbSession,
     viewer: CurrentViewer,
-    from_number: int = 1,
+    from_number: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
 ) -> dict[str, Any]:
     """Unlock every remaining locked episode at the series cap price (needs an Idempotency-Key)."""
     db.commit()

@@ -13,20 +13,21 @@ from microdrama.playback.schemas import (
     ProgressUpdate,
     SeriesProgress,
 )
+from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["playback"])
 
 
 @router.post("/episodes/{episode_id}/progress", response_model=ProgressRead)
 def save_progress(
-    episode_id: int, update: ProgressUpdate, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, update: ProgressUpdate, db: DbSession, viewer: CurrentViewer
 ) -> ProgressRead:
     """Save the viewer's position (the player calls this every few seconds and on page hide)."""
     return service.save_progress(db=db, viewer=viewer, episode_id=episode_id, update=update)
 
 
 @router.get("/series/{series_id}/progress", response_model=SeriesProgress)
-def series_progress(series_id: int, db: DbSession, viewer: CurrentViewer) -> SeriesProgress:
+def series_progress(series_id: PathId, db: DbSession, viewer: CurrentViewer) -> SeriesProgress:
     """Watched state and saved position of each episode, for the series page's grid."""
     episodes = service.series_progress(db=db, viewer=viewer, series_id=series_id)
     return SeriesProgress(series_id=series_id, episodes=episodes)

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
 
 
 class Product(Base):
@@ -151,7 +151,7 @@ class PlacementEvent(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     placement_id: Mapped[int] = mapped_column(
         ForeignKey("placements.id", ondelete="CASCADE"), index=True
     )
@@ -178,7 +178,7 @@ class CartItem(Base):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
@@ -217,7 +217,7 @@ class Order(Base):
         Index("ix_orders_status_reserved_until", "status", "reserved_until"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(
@@ -227,7 +227,7 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     # {name, line1, line2, city, postal_code, region, country}
     shipping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), unique=True)
+    purchase_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("purchases.id"), unique=True)
     # While pending_payment: the reserved stock goes back after this moment.
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The split, frozen when the payment is booked (sums to total_cents).
@@ -256,8 +256,10 @@ class OrderLine(Base):
         CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
     variant_id: Mapped[int | None] = mapped_column(
         ForeignKey("product_variants.id", ondelete="SET NULL"), index=True
     )

@@ -29,6 +29,7 @@ from microdrama.shop.order_schemas import (
     OrderRead,
     ShippingAddress,
 )
+from microdrama.types import BigPathId
 from microdrama.wallet.service import run_money_transaction
 
 router = APIRouter(tags=["shop"])
@@ -142,7 +143,7 @@ def add_cart_item(data: CartItemCreate, db: DbSession, viewer: CurrentViewer) ->
 
 @router.patch("/api/cart/items/{item_id}")
 def update_cart_item(
-    item_id: int, data: CartItemUpdate, db: DbSession, viewer: CurrentViewer
+    item_id: BigPathId, data: CartItemUpdate, db: DbSession, viewer: CurrentViewer
 ) -> CartRead:
     """Change an item's quantity."""
     orders.update_cart_item(db=db, viewer=viewer, item_id=item_id, quantity=data.quantity)
@@ -150,7 +151,7 @@ def update_cart_item(
 
 
 @router.delete("/api/cart/items/{item_id}")
-def remove_cart_item(item_id: int, db: DbSession, viewer: CurrentViewer) -> CartRead:
+def remove_cart_item(item_id: BigPathId, db: DbSession, viewer: CurrentViewer) -> CartRead:
     """Take an item out of the cart."""
     orders.remove_cart_item(db=db, viewer=viewer, item_id=item_id)
     return _cart(db, orders.cart_items(db=db, viewer=viewer))
@@ -213,7 +214,9 @@ def list_orders(request: Request, db: DbSession, viewer: CurrentViewer) -> list[
 
 
 @router.get("/api/orders/{order_id}")
-def get_order(order_id: int, request: Request, db: DbSession, viewer: CurrentViewer) -> OrderRead:
+def get_order(
+    order_id: BigPathId, request: Request, db: DbSession, viewer: CurrentViewer
+) -> OrderRead:
     """One of the viewer's orders (anyone else's is not found)."""
     _release_expired(request, db, viewer.id)
     return order_read(db, orders.get_order(db=db, viewer=viewer, order_id=order_id))
@@ -221,7 +224,7 @@ def get_order(order_id: int, request: Request, db: DbSession, viewer: CurrentVie
 
 @router.post("/api/orders/{order_id}/cancel")
 def cancel_order(
-    order_id: int, request: Request, db: DbSession, viewer: CurrentViewer
+    order_id: BigPathId, request: Request, db: DbSession, viewer: CurrentViewer
 ) -> OrderRead:
     """Give up an order still waiting for payment; its items go back on sale."""
     viewer_id = viewer.id
@@ -246,14 +249,14 @@ def list_brand_orders(db: DbSession, brand: BrandInView) -> list[OrderRead]:
 
 
 @router.post("/api/brand/orders/{order_id}/ship")
-def ship_order(order_id: int, db: DbSession, brand: CurrentBrand) -> OrderRead:
+def ship_order(order_id: BigPathId, db: DbSession, brand: CurrentBrand) -> OrderRead:
     """Mark a paid order shipped."""
     order = orders.advance(db=db, brand=brand, order_id=order_id, to=OrderStatus.shipped)
     return order_read(db, order)
 
 
 @router.post("/api/brand/orders/{order_id}/deliver")
-def deliver_order(order_id: int, db: DbSession, brand: CurrentBrand) -> OrderRead:
+def deliver_order(order_id: BigPathId, db: DbSession, brand: CurrentBrand) -> OrderRead:
     """Mark a shipped order delivered."""
     order = orders.advance(db=db, brand=brand, order_id=order_id, to=OrderStatus.delivered)
     return order_read(db, order)
@@ -265,7 +268,7 @@ def deliver_order(order_id: int, db: DbSession, brand: CurrentBrand) -> OrderRea
     responses={200: {"model": OrderRead}, 202: {"model": OrderRead}},
 )
 def refund_order(
-    order_id: int, request: Request, response: Response, db: DbSession, brand: CurrentBrand
+    order_id: BigPathId, request: Request, response: Response, db: DbSession, brand: CurrentBrand
 ) -> dict[str, Any]:
     """Refund an order in full through its provider: 200 once applied (the sandbox answers at
     once), 202 while Stripe's refund event is on its way."""

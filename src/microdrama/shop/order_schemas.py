@@ -6,16 +6,18 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from microdrama.types import Id, Line
+
 MAX_QUANTITY = 20
 
 
 class CartItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    variant_id: int = Field(ge=1)
+    variant_id: Id
     quantity: int = Field(default=1, ge=1, le=MAX_QUANTITY)
     # The placement the viewer added it from (attribution); None from the cart page.
-    placement_id: int | None = Field(default=None, ge=1)
+    placement_id: Id | None = None
 
 
 class CartItemUpdate(BaseModel):
@@ -49,12 +51,12 @@ class CartRead(BaseModel):
 class ShippingAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=120)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str = Field(default="", max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=120)
+    line1: Line = Field(min_length=1, max_length=200)
+    line2: Line = Field(default="", max_length=200)
+    city: Line = Field(min_length=1, max_length=100)
     postal_code: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$")
-    region: str = Field(default="", max_length=100)
+    region: Line = Field(default="", max_length=100)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. US")
 
 
@@ -66,7 +68,7 @@ class CheckoutCreate(BaseModel):
 
     shipping: ShippingAddress
     items: list[CartItemCreate] | None = Field(default=None, min_length=1, max_length=20)
-    brand_id: int | None = Field(default=None, ge=1)
+    brand_id: Id | None = None
 
 
 class OrderItemRead(BaseModel):

@@ -22,6 +22,7 @@ from microdrama.paywall.entitlement import entitlement
 from microdrama.shop import service
 from microdrama.shop.brand_view import MAX_ACCOUNT_ID, brand_for
 from microdrama.shop.models import Campaign
+from microdrama.types import PathId
 from microdrama.web.routes import PAGE_CACHE, page_account, templates
 
 router = APIRouter(include_in_schema=False)
@@ -204,7 +205,7 @@ def _editor(
 
 
 @router.get("/brand/campaigns/{campaign_id}/editor", response_class=HTMLResponse)
-def brand_editor(campaign_id: int, request: Request, db: DbSession) -> Response:
+def brand_editor(campaign_id: PathId, request: Request, db: DbSession) -> Response:
     """The timeline placement editor for one of the brand's campaigns."""
     brand = _who(request, db, Role.brand)
     if isinstance(brand, Response):
@@ -237,7 +238,7 @@ def studio_campaigns(request: Request, db: DbSession) -> Response:
 
 
 @router.get("/studio/campaigns/{campaign_id}/editor", response_class=HTMLResponse)
-def studio_editor(campaign_id: int, request: Request, db: DbSession) -> Response:
+def studio_editor(campaign_id: PathId, request: Request, db: DbSession) -> Response:
     """The timeline placement editor for a campaign on one of the creator's series."""
     creator = _who(request, db, Role.creator)
     if isinstance(creator, Response):

@@ -16,6 +16,8 @@ from microdrama.db import utcnow
 from microdrama.errors import Conflict, NotFound
 from microdrama.shop import service
 from microdrama.shop.models import Campaign, CampaignStatus, Placement, PlacementEvent, Product
+from microdrama.shop.schemas import MAX_PLACEMENT_MS
+from microdrama.types import Id
 
 
 class PlacementUpdate(BaseModel):
@@ -23,10 +25,10 @@ class PlacementUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    episode_id: int | None = Field(default=None, ge=1)
-    product_id: int | None = Field(default=None, ge=1)
-    start_ms: int | None = Field(default=None, ge=0)
-    end_ms: int | None = Field(default=None, ge=1)
+    episode_id: Id | None = None
+    product_id: Id | None = None
+    start_ms: int | None = Field(default=None, ge=0, le=MAX_PLACEMENT_MS)
+    end_ms: int | None = Field(default=None, ge=1, le=MAX_PLACEMENT_MS)
     x_permille: int | None = Field(default=None, ge=0, le=1000)
     y_permille: int | None = Field(default=None, ge=0, le=1000)
 

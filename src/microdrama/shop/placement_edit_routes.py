@@ -10,6 +10,7 @@ from microdrama.shop import placement_edit
 from microdrama.shop.models import Placement
 from microdrama.shop.placement_edit import PlacementUpdate
 from microdrama.shop.schemas import PlacementRead
+from microdrama.types import PathId
 
 router = APIRouter(tags=["shop"])
 
@@ -37,7 +38,11 @@ def _forget_shown(request: Request, db: DbSession) -> None:
 
 @router.patch("/api/brand/placements/{placement_id}")
 def update_brand_placement(
-    placement_id: int, data: PlacementUpdate, request: Request, db: DbSession, brand: CurrentBrand
+    placement_id: PathId,
+    data: PlacementUpdate,
+    request: Request,
+    db: DbSession,
+    brand: CurrentBrand,
 ) -> PlacementRead:
     """Change the time, position, episode or product of one of the brand's placements."""
     placement = placement_edit.get_placement_for_brand(
@@ -50,7 +55,7 @@ def update_brand_placement(
 
 @router.delete("/api/brand/placements/{placement_id}", status_code=204)
 def delete_brand_placement(
-    placement_id: int, request: Request, db: DbSession, brand: CurrentBrand
+    placement_id: PathId, request: Request, db: DbSession, brand: CurrentBrand
 ) -> Response:
     """Stop showing one of the brand's placements (its numbers stay in the funnel)."""
     placement = placement_edit.get_placement_for_brand(
@@ -63,7 +68,7 @@ def delete_brand_placement(
 
 @router.patch("/api/studio/placements/{placement_id}")
 def update_studio_placement(
-    placement_id: int,
+    placement_id: PathId,
     data: PlacementUpdate,
     request: Request,
     db: DbSession,
@@ -80,7 +85,7 @@ def update_studio_placement(
 
 @router.delete("/api/studio/placements/{placement_id}", status_code=204)
 def delete_studio_placement(
-    placement_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    placement_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> Response:
     """Stop showing a placement in one of the creator's series."""
     placement = placement_edit.get_placement_for_creator(

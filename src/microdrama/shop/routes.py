@@ -35,6 +35,7 @@ from microdrama.shop.schemas import (
     VariantRead,
     VariantUpdate,
 )
+from microdrama.types import PathId
 
 router = APIRouter(tags=["shop"])
 
@@ -114,14 +115,14 @@ def list_products(db: DbSession, brand: BrandInView) -> list[ProductRead]:
 
 
 @router.get("/api/brand/products/{product_id}")
-def get_product(product_id: int, db: DbSession, brand: CurrentBrand) -> ProductRead:
+def get_product(product_id: PathId, db: DbSession, brand: CurrentBrand) -> ProductRead:
     """One of the brand's products."""
     return _product(service.get_own_product(db=db, brand=brand, product_id=product_id))
 
 
 @router.patch("/api/brand/products/{product_id}")
 def update_product(
-    product_id: int, data: ProductUpdate, db: DbSession, brand: CurrentBrand
+    product_id: PathId, data: ProductUpdate, db: DbSession, brand: CurrentBrand
 ) -> ProductRead:
     """Change a product's title, description, images, price or active flag."""
     product = service.update_product(db=db, brand=brand, product_id=product_id, data=data)
@@ -130,7 +131,7 @@ def update_product(
 
 @router.post("/api/brand/products/{product_id}/variants", status_code=201)
 def add_variant(
-    product_id: int, data: VariantCreate, db: DbSession, brand: CurrentBrand
+    product_id: PathId, data: VariantCreate, db: DbSession, brand: CurrentBrand
 ) -> VariantRead:
     """Add a variant (size, colour) to one of the brand's products."""
     return _variant(service.add_variant(db=db, brand=brand, product_id=product_id, data=data))
@@ -138,7 +139,7 @@ def add_variant(
 
 @router.patch("/api/brand/variants/{variant_id}")
 def update_variant(
-    variant_id: int, data: VariantUpdate, db: DbSession, brand: CurrentBrand
+    variant_id: PathId, data: VariantUpdate, db: DbSession, brand: CurrentBrand
 ) -> VariantRead:
     """Change a variant's name, price override or stock."""
     return _variant(service.update_variant(db=db, brand=brand, variant_id=variant_id, data=data))
@@ -158,7 +159,7 @@ def list_brand_campaigns(db: DbSession, brand: BrandInView) -> list[CampaignRead
 
 @router.get("/api/brand/campaigns/{campaign_id}/placements")
 def list_brand_placements(
-    campaign_id: int, db: DbSession, brand: CurrentBrand
+    campaign_id: PathId, db: DbSession, brand: CurrentBrand
 ) -> list[PlacementRead]:
     """The placements of one of the brand's campaigns."""
     campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
@@ -167,7 +168,7 @@ def list_brand_placements(
 
 @router.post("/api/brand/campaigns/{campaign_id}/placements", status_code=201)
 def create_brand_placement(
-    campaign_id: int, data: PlacementCreate, db: DbSession, brand: CurrentBrand
+    campaign_id: PathId, data: PlacementCreate, db: DbSession, brand: CurrentBrand
 ) -> PlacementRead:
     """Place one of the brand's products in an episode of an accepted campaign's series."""
     campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
@@ -175,13 +176,13 @@ def create_brand_placement(
 
 
 @router.get("/api/brand/placements/{placement_id}/funnel")
-def placement_funnel(placement_id: int, db: DbSession, brand: CurrentBrand) -> PlacementFunnel:
+def placement_funnel(placement_id: PathId, db: DbSession, brand: CurrentBrand) -> PlacementFunnel:
     """Impressions, unique viewers, clicks and click-through of one of the brand's placements."""
     return service.placement_funnel(db=db, brand=brand, placement_id=placement_id)
 
 
 @router.get("/api/brand/campaigns/{campaign_id}/funnel")
-def campaign_funnel(campaign_id: int, db: DbSession, brand: CurrentBrand) -> CampaignFunnel:
+def campaign_funnel(campaign_id: PathId, db: DbSession, brand: CurrentBrand) -> CampaignFunnel:
     """The funnel of one of the brand's campaigns, in total and per placement."""
     return service.campaign_funnel(db=db, brand=brand, campaign_id=campaign_id)
 
@@ -196,14 +197,14 @@ def list_incoming_campaigns(db: DbSession, creator: CurrentCreator) -> list[Camp
 
 
 @router.post("/api/studio/campaigns/{campaign_id}/accept")
-def accept_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -> CampaignRead:
+def accept_campaign(campaign_id: PathId, db: DbSession, creator: CurrentCreator) -> CampaignRead:
     """Accept a brand's campaign on one of the creator's series."""
     campaign = service.decide_campaign(db=db, creator=creator, campaign_id=campaign_id, accept=True)
     return _campaigns(db, [campaign])[0]
 
 
 @router.post("/api/studio/campaigns/{campaign_id}/decline")
-def decline_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -> CampaignRead:
+def decline_campaign(campaign_id: PathId, db: DbSession, creator: CurrentCreator) -> CampaignRead:
     """Decline a brand's campaign on one of the creator's series."""
     campaign = service.decide_campaign(
         db=db, creator=creator, campaign_id=campaign_id, accept=False
@@ -213,7 +214,7 @@ def decline_campaign(campaign_id: int, db: DbSession, creator: CurrentCreator) -
 
 @router.get("/api/studio/campaigns/{campaign_id}/placements")
 def list_studio_placements(
-    campaign_id: int, db: DbSession, creator: CurrentCreator
+    campaign_id: PathId, db: DbSession, creator: CurrentCreator
 ) -> list[PlacementRead]:
     """The placements of a campaign on one of the creator's series."""
     campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
@@ -222,7 +223,7 @@ def list_studio_placements(
 
 @router.post("/api/studio/campaigns/{campaign_id}/placements", status_code=201)
 def create_studio_placement(
-    campaign_id: int, data: PlacementCreate, db: DbSession, creator: CurrentCreator
+    campaign_id: PathId, data: PlacementCreate, db: DbSession, creator: CurrentCreator
 ) -> PlacementRead:
     """The creator places the campaign brand's product in one of the series' episodes."""
     campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
@@ -238,7 +239,7 @@ _SHOWN = TypeAdapter(list[ShownPlacement])
 
 
 @router.get("/api/episodes/{episode_id}/placements", response_model=list[ShownPlacement])
-async def episode_placements(episode_id: int, request: Request) -> Response:
+async def episode_placements(episode_id: PathId, request: Request) -> Response:
     """The product cards to show during an episode, for anyone who can see its series.
 
     Episodes of published series are the same for everyone: answered from the per-process
@@ -266,7 +267,7 @@ async def episode_placements(episode_id: int, request: Request) -> Response:
 
 @router.post("/api/placements/{placement_id}/events", status_code=204)
 def record_placement_event(
-    placement_id: int, data: PlacementEventCreate, db: DbSession, viewer: CurrentViewer
+    placement_id: PathId, data: PlacementEventCreate, db: DbSession, viewer: CurrentViewer
 ) -> Response:
     """The player reports that a product card was shown or opened; a resent event counts once."""
     service.record_event(

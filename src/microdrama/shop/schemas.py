@@ -7,13 +7,17 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from microdrama.types import Id, Line, Text
+
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+# A placement's times fall inside an episode; a day is far past any (and fits the column).
+MAX_PLACEMENT_MS = 24 * 3600 * 1000
 
 
 class VariantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=120)
+    name: Line = Field(min_length=1, max_length=120)
     sku: str = Field(pattern=SKU_PATTERN)
     stock: int = Field(default=0, ge=0, le=1_000_000)
     price_cents: int | None = Field(default=None, ge=0, le=100_000_000)
@@ -22,7 +26,7 @@ class VariantCreate(BaseModel):
 class VariantUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: Line | None = Field(default=None, min_length=1, max_length=120)
     stock: int | None = Field(default=None, ge=0, le=1_000_000)
     price_cents: int | None = Field(default=None, ge=0, le=100_000_000)
 
@@ -30,9 +34,9 @@ class VariantUpdate(BaseModel):
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
-    image_urls: list[str] = Field(default_factory=list, max_length=10)
+    title: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=4000)
+    image_urls: list[Line] = Field(default_factory=list, max_length=10)
     price_cents: int = Field(ge=0, le=100_000_000)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     sku: str = Field(pattern=SKU_PATTERN)
@@ -43,9 +47,9 @@ class ProductCreate(BaseModel):
 class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
-    image_urls: list[str] | None = Field(default=None, max_length=10)
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=4000)
+    image_urls: list[Line] | None = Field(default=None, max_length=10)
     price_cents: int | None = Field(default=None, ge=0, le=100_000_000)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     active: bool | None = None
@@ -74,10 +78,10 @@ class ProductRead(BaseModel):
 class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    series_id: int = Field(ge=1)
-    title: str = Field(default="", max_length=200)
+    series_id: Id
+    title: Line = Field(default="", max_length=200)
     # What the brand will pay creators in commission; the placements hide once it is spent.
-    budget_cents: int = Field(ge=1, le=10_000_000_000)
+    budget_cents: int = Field(ge=1, le=1_000_000_000)  # $10M (the column is an integer)
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     commission_percent: int = Field(ge=0, le=100)
@@ -111,10 +115,10 @@ class CampaignRead(BaseModel):
 class PlacementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    episode_id: int = Field(ge=1)
-    product_id: int = Field(ge=1)
-    start_ms: int = Field(ge=0)
-    end_ms: int = Field(ge=1)
+    episode_id: Id
+    product_id: Id
+    start_ms: int = Field(ge=0, le=MAX_PLACEMENT_MS)
+    end_ms: int = Field(ge=1, le=MAX_PLACEMENT_MS)
     x_permille: int = Field(default=500, ge=0, le=1000)
     y_permille: int = Field(default=500, ge=0, le=1000)
 

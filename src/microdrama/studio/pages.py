@@ -15,6 +15,7 @@ from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.studio import service
+from microdrama.types import PathId
 from microdrama.web.routes import page_account, templates
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,7 @@ def new_series(request: Request, db: DbSession) -> Response:
 
 
 @router.get("/studio/series/{series_id}", response_class=HTMLResponse)
-def edit_series(series_id: int, request: Request, db: DbSession) -> Response:
+def edit_series(series_id: PathId, request: Request, db: DbSession) -> Response:
     """Edit form, poster, uploads, episodes with their transcode state, review."""
     account = _account(request, db)
     if account is None:

@@ -35,6 +35,7 @@ from microdrama.studio.schemas import (
     StudioSeriesRead,
     UploadRead,
 )
+from microdrama.types import Id, PathId, PathKey
 
 router = APIRouter(tags=["studio"])
 
@@ -85,7 +86,7 @@ def create_series(
 
 @router.get("/api/studio/series/{series_id}")
 def get_series(
-    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """One of the creator's series: every episode in every state, with transcode progress."""
     return _read(request, db, series_id, creator)
@@ -93,7 +94,7 @@ def get_series(
 
 @router.patch("/api/studio/series/{series_id}")
 def update_series(
-    series_id: int, data: SeriesUpdate, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, data: SeriesUpdate, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """Change metadata and prices (the cap price is checked against the episodes)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
@@ -104,7 +105,7 @@ def update_series(
 
 @router.post("/api/studio/series/{series_id}/poster")
 async def upload_poster(
-    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """A poster image (multipart `file`): stored as a 9:16 poster and a thumbnail."""
     series = await run_in_threadpool(
@@ -137,7 +138,7 @@ async def upload_poster(
 
 @router.put("/api/studio/series/{series_id}/episodes/order")
 def reorder_episodes(
-    series_id: int, data: EpisodeOrder, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, data: EpisodeOrder, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """Put the episodes in a new order (every episode id once); numbers stay 1..n."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
@@ -148,8 +149,8 @@ def reorder_episodes(
 
 @router.patch("/api/studio/series/{series_id}/episodes/{episode_id}")
 def rename_episode(
-    series_id: int,
-    episode_id: int,
+    series_id: PathId,
+    episode_id: PathId,
     data: EpisodeUpdate,
     request: Request,
     db: DbSession,
@@ -164,7 +165,7 @@ def rename_episode(
 
 @router.delete("/api/studio/series/{series_id}/episodes/{episode_id}")
 def delete_episode(
-    series_id: int, episode_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, episode_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """Delete a draft episode; the episodes after it move up one number."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
@@ -180,7 +181,7 @@ def delete_episode(
 
 @router.post("/api/studio/series/{series_id}/submit")
 def submit_for_review(
-    series_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> StudioSeriesRead:
     """Send the series to the moderation queue (needs a ready episode and valid prices)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
@@ -196,7 +197,7 @@ def moderation_queue(request: Request, db: DbSession, admin: CurrentAdmin) -> li
 
 @router.post("/api/admin/moderation/{series_id}/approve")
 def approve(
-    series_id: int, data: Approval, request: Request, db: DbSession, admin: CurrentAdmin
+    series_id: PathId, data: Approval, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """Publish now, or schedule for `publish_at`."""
     service.approve(db=db, series_id=series_id, publish_at=data.publish_at)
@@ -206,7 +207,7 @@ def approve(
 
 @router.post("/api/admin/moderation/{series_id}/reject")
 def reject(
-    series_id: int, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
+    series_id: PathId, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """Send the series back to its creator with the reason."""
     service.reject(db=db, series_id=series_id, reason=data.reason)
@@ -223,7 +224,7 @@ def episode_review_queue(
 
 @router.get("/api/admin/moderation/episodes/{episode_id}/video")
 def episode_review_video(
-    episode_id: int, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> FileResponse:
     """The uploaded original of the video to review (ranges supported, never cached)."""
     video = service.pending_episode_video(db=db, episode_id=episode_id)
@@ -233,7 +234,7 @@ def episode_review_video(
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/approve")
 def approve_episode(
-    episode_id: int, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """The new episode joins its series / the new video replaces the old; answers the series."""
     storage = request.app.state.storage
@@ -244,7 +245,7 @@ def approve_episode(
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/reject")
 def reject_episode(
-    episode_id: int, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """Refuse the new video with the reason its creator sees; answers the series."""
     storage = request.app.state.storage
@@ -309,7 +310,7 @@ def tus_create(request: Request, db: DbSession, creator: CurrentCreator) -> Resp
 
 
 @router.head(uploads.UPLOADS_URL + "/{upload_id}")
-def tus_head(upload_id: str, db: DbSession, creator: CurrentCreator) -> Response:
+def tus_head(upload_id: PathKey, db: DbSession, creator: CurrentCreator) -> Response:
     """Where an upload stands: how many bytes the server has."""
     upload = uploads.get_own_upload(db=db, upload_id=upload_id, account=creator)
     if upload.state == uploads.UploadState.failed:
@@ -322,7 +323,7 @@ def tus_head(upload_id: str, db: DbSession, creator: CurrentCreator) -> Response
 
 @router.get(uploads.UPLOADS_URL)
 def list_uploads(
-    series_id: Annotated[int, Query(ge=1)], db: DbSession, creator: CurrentCreator
+    series_id: Annotated[Id, Query()], db: DbSession, creator: CurrentCreator
 ) -> list[UploadRead]:
     """The creator's uploads into a series (unfinished ones can be resumed)."""
     service.get_own_series(db=db, series_id=series_id, account=creator)
@@ -333,13 +334,13 @@ def list_uploads(
 
 
 @router.get(uploads.UPLOADS_URL + "/{upload_id}")
-def get_upload(upload_id: str, db: DbSession, creator: CurrentCreator) -> UploadRead:
+def get_upload(upload_id: PathKey, db: DbSession, creator: CurrentCreator) -> UploadRead:
     """An upload as JSON: offset, bytes received, and the episode it became."""
     return uploads.upload_read(uploads.get_own_upload(db=db, upload_id=upload_id, account=creator))
 
 
 @router.patch(uploads.UPLOADS_URL + "/{upload_id}")
-async def tus_patch(upload_id: str, request: Request) -> Response:
+async def tus_patch(upload_id: PathKey, request: Request) -> Response:
     """Append bytes at Upload-Offset; the last chunk turns the file into an episode."""
     uploads.check_version(request.headers.get("tus-resumable"))
     if request.headers.get("content-type") != "application/offset+octet-stream":
@@ -414,7 +415,7 @@ def _complete(request: Request, upload_id: str) -> None:
 
 @router.delete(uploads.UPLOADS_URL + "/{upload_id}")
 def tus_delete(
-    upload_id: str, request: Request, db: DbSession, creator: CurrentCreator
+    upload_id: PathKey, request: Request, db: DbSession, creator: CurrentCreator
 ) -> Response:
     """Abandon an upload and its bytes (tus termination)."""
     uploads.check_version(request.headers.get("tus-resumable"))

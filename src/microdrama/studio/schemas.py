@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from microdrama.catalog.schemas import SeriesCreate
+from microdrama.types import Id, Line, Text
 
 
 class StudioSeriesCreate(SeriesCreate):
@@ -21,12 +22,12 @@ class SeriesUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    synopsis: str | None = Field(default=None, max_length=4000)
-    genre: str | None = Field(default=None, min_length=1, max_length=60)
-    tags: list[str] | None = Field(default=None, max_length=20)
-    language: str | None = Field(default=None, min_length=2, max_length=16)
-    content_warnings: list[str] | None = Field(default=None, max_length=20)
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    synopsis: Text | None = Field(default=None, max_length=4000)
+    genre: Line | None = Field(default=None, min_length=1, max_length=60)
+    tags: list[Line] | None = Field(default=None, max_length=20)
+    language: Line | None = Field(default=None, min_length=2, max_length=16)
+    content_warnings: list[Line] | None = Field(default=None, max_length=20)
     free_episodes: int | None = Field(default=None, ge=0, le=500)
     episode_price_coins: int | None = Field(default=None, ge=0, le=10_000)
     series_cap_price_coins: int | None = Field(default=None, ge=1, le=10_000_000)
@@ -86,13 +87,13 @@ class StudioSeriesRead(BaseModel):
 class EpisodeOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    episode_ids: list[int] = Field(min_length=1, max_length=10_000)
+    episode_ids: list[Id] = Field(min_length=1, max_length=10_000)
 
 
 class EpisodeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    title: str = Field(max_length=200)
+    title: Line = Field(max_length=200)
 
 
 class Approval(BaseModel):
@@ -106,7 +107,7 @@ class Approval(BaseModel):
 class Rejection(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Text = Field(min_length=3, max_length=2000)
 
 
 class ReviewItem(BaseModel):

@@ -10,6 +10,7 @@ from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.subtitles import service
+from microdrama.types import PathId
 from microdrama.web.routes import page_account
 from microdrama.web.routes import render_page as render
 
@@ -17,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/studio/episodes/{episode_id}/subtitles", response_class=HTMLResponse)
-def subtitle_editor(episode_id: int, request: Request, db: DbSession) -> Response:
+def subtitle_editor(episode_id: PathId, request: Request, db: DbSession) -> Response:
     """Upload WebVTT/SRT per language, edit cues beside a preview of the episode."""
     account = page_account(request, db, Role.creator)
     if isinstance(account, Response):

@@ -15,6 +15,7 @@ from microdrama.subtitles.models import SubtitleTrack
 from microdrama.subtitles.pages import router as pages_router
 from microdrama.subtitles.schemas import CueData, CuesRead, CuesWrite, TrackRead
 from microdrama.subtitles.service import LANGUAGE_PATTERN
+from microdrama.types import Line, PathId
 
 router = APIRouter(tags=["subtitles"])
 router.include_router(pages_router)
@@ -47,7 +48,7 @@ def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
 
 
 @router.get("/api/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
-def episode_tracks(episode_id: int, request: Request, db: DbSession) -> list[TrackRead]:
+def episode_tracks(episode_id: PathId, request: Request, db: DbSession) -> list[TrackRead]:
     """The subtitle tracks the player offers for an episode it may play (WebVTT URLs)."""
     viewer = known_viewer(request, db)
     tracks = service.playable_tracks(
@@ -58,7 +59,7 @@ def episode_tracks(episode_id: int, request: Request, db: DbSession) -> list[Tra
 
 @router.get("/api/studio/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
 def studio_tracks(
-    episode_id: int, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> list[TrackRead]:
     """The episode's tracks, for its creator (drafts included)."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
@@ -71,13 +72,13 @@ def studio_tracks(
     status_code=201,
 )
 async def upload_track(
-    episode_id: int,
+    episode_id: PathId,
     language: Language,
     request: Request,
     db: DbSession,
     creator: CurrentCreator,
     file: Annotated[UploadFile, File(description="A WebVTT (.vtt) or SubRip (.srt) file")],
-    label: Annotated[str | None, Form(max_length=80)] = None,
+    label: Annotated[Line | None, Form(max_length=80)] = None,
 ) -> CuesRead:
     """Upload a WebVTT or SRT file as the episode's track in that language (replacing it);
     SRT is converted to WebVTT. A file that does not parse is a 422 naming the line."""
@@ -100,7 +101,7 @@ async def upload_track(
 
 @router.get("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
 def get_cues(
-    episode_id: int, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId, language: Language, request: Request, db: DbSession, creator: CurrentCreator
 ) -> CuesRead:
     """The track's cues as JSON, for editing."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
@@ -110,7 +111,7 @@ def get_cues(
 
 @router.put("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
 def put_cues(
-    episode_id: int,
+    episode_id: PathId,
     language: Language,
     body: CuesWrite,
     request: Request,
@@ -132,7 +133,7 @@ def put_cues(
 
 @router.delete("/api/studio/episodes/{episode_id}/subtitles/{language}", status_code=204)
 def delete_cues(
-    episode_id: int, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId, language: Language, request: Request, db: DbSession, creator: CurrentCreator
 ) -> Response:
     """Remove the track in that language."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)

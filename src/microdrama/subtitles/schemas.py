@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from microdrama.subtitles.service import LANGUAGE_PATTERN, MAX_CUE_MS, MAX_CUES
+from microdrama.types import Line, Text
 
 
 class TrackRead(BaseModel):
@@ -22,7 +23,7 @@ class CueData(BaseModel):
 
     start_ms: int = Field(ge=0, le=MAX_CUE_MS)
     end_ms: int = Field(gt=0, le=MAX_CUE_MS)
-    text: str = Field(min_length=1, max_length=500)
+    text: Text = Field(min_length=1, max_length=500)
 
 
 class CuesWrite(BaseModel):
@@ -30,7 +31,7 @@ class CuesWrite(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    label: str | None = Field(default=None, min_length=1, max_length=80)
+    label: Line | None = Field(default=None, min_length=1, max_length=80)
     cues: list[CueData] = Field(max_length=MAX_CUES)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
 
 
 class Currency(enum.StrEnum):
@@ -66,7 +66,7 @@ class LedgerTransaction(Base):
     __tablename__ = "ledger_transactions"
     __table_args__ = (Index("ix_ledger_transactions_actor_time", "actor_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))  # purchase, unlock, refund, bonus, expiry...
     # A unique business reference ("purchase:12:paid") makes double-posting impossible.
     reference: Mapped[str | None] = mapped_column(String(120), unique=True)
@@ -84,8 +84,10 @@ class LedgerTransaction(Base):
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), index=True)
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        BIG_ID, ForeignKey("ledger_transactions.id"), index=True
+    )
     ledger_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)  # signed, in the account's currency units
 
@@ -104,7 +106,7 @@ class BonusLot(Base):
     remaining: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(40))  # pack_bonus, checkin, promotion
-    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
+    transaction_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("ledger_transactions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

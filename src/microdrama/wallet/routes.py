@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.db import DbSession, utcnow
+from microdrama.types import BigId
 from microdrama.wallet import service
 from microdrama.wallet.schemas import (
     BonusExpiring,
@@ -49,7 +50,7 @@ def history(
     db: DbSession,
     viewer: CurrentViewer,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[BigId | None, Query()] = None,
 ) -> History:
     """Every movement of the viewer's coins and money, newest first."""
     items = service.history(db=db, account_id=viewer.id, limit=limit, before_id=before)

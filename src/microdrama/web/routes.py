@@ -36,6 +36,7 @@ from microdrama.paywall import service as paywall
 from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
+from microdrama.types import PathId
 from microdrama.wallet import service as wallet
 from microdrama.wording import coin_price, money, plural
 
@@ -238,7 +239,7 @@ def feed_fragment(
 
 
 @router.get("/series/{series_id}", response_class=HTMLResponse)
-def series_page(series_id: int, request: Request, db: DbSession) -> Response:
+def series_page(series_id: PathId, request: Request, db: DbSession) -> Response:
     """Poster, synopsis, runtime and the episode grid with the viewer's watched state."""
     viewer = _known_viewer(request, db)
     try:
@@ -261,7 +262,7 @@ def series_page(series_id: int, request: Request, db: DbSession) -> Response:
 
 @router.get("/watch/{episode_id}", response_class=HTMLResponse)
 def watch_page(
-    episode_id: int, request: Request, db: DbSession, t: float | None = None
+    episode_id: PathId, request: Request, db: DbSession, t: float | None = None
 ) -> Response:
     """The binge player, opened on one episode (at second `t`, or where the viewer left it)."""
     viewer = _known_viewer(request, db)

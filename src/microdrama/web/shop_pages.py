@@ -13,6 +13,7 @@ from microdrama.db import DbSession
 from microdrama.errors import DomainError
 from microdrama.payments.service import check_return_to
 from microdrama.shop import orders
+from microdrama.types import BigPathId, Id
 from microdrama.web.routes import _known_viewer, _render, templates
 from microdrama.wording import money
 
@@ -39,9 +40,9 @@ def cart_page(request: Request) -> Response:
 def checkout_page(
     request: Request,
     db: DbSession,
-    variant: int | None = None,
-    placement: int | None = None,
-    brand: int | None = None,
+    variant: Id | None = None,
+    placement: Id | None = None,
+    brand: Id | None = None,
     back: str | None = None,
 ) -> Response:
     """The shipping form for the cart (one brand's part of it with ?brand=) or for one variant
@@ -76,7 +77,7 @@ def orders_page(request: Request) -> Response:
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
-def order_page(order_id: int, request: Request) -> Response:
+def order_page(order_id: BigPathId, request: Request) -> Response:
     """One order: its status (waiting for the payment's confirmation right after checkout),
     items and address."""
     context = {"page": "order", "order_id": order_id, "back": "/orders"}
