@@ -304,3 +304,17 @@ def test_user_agents_are_named_as_people_know_them() -> None:
     }
     for user_agent, label in cases.items():
         assert describe_user_agent(user_agent).label == label, user_agent
+
+
+def test_a_new_password_with_control_characters_is_refused_like_at_sign_up(app: FastAPI) -> None:
+    phone = _browser(app, IPHONE_SAFARI, "198.51.100.23")
+    sign_up(phone)
+
+    answer = phone.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": "new\x00password"}
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["problems"][0]["field"] == "new_password"
+    with TestClient(app) as other:
+        assert log_in(other, password=PASSWORD) == 200

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from microdrama.accounts.models import SessionKind
 from microdrama.accounts.schemas import PASSWORD_MAX_CHARS, check_password
 from microdrama.accounts.user_agents import DeviceKind
+from microdrama.types import Line
 
 
 class SessionRead(BaseModel):
@@ -34,8 +35,9 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Any text, as at sign-in: a password set before controls were refused must still work.
     current_password: str = Field(min_length=1, max_length=PASSWORD_MAX_CHARS)
-    new_password: str = Field(max_length=10_000)
+    new_password: Line = Field(max_length=10_000)
 
     _new_password = field_validator("new_password")(check_password)
 
