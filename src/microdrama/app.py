@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.shop.order_routes import router as shop_order_router
     from microdrama.shop.pages import router as backoffice_pages_router
     from microdrama.shop.placement_edit_routes import router as placement_edit_router
+    from microdrama.shop.product_image_routes import router as product_image_router
     from microdrama.shop.report_routes import router as shop_report_router
     from microdrama.shop.routes import router as shop_router
     from microdrama.studio.pages import router as studio_pages
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payouts_router)
     app.include_router(subtitles_router)
     app.include_router(placement_edit_router)
+    app.include_router(product_image_router)
     app.include_router(backoffice_pages_router)
     app.include_router(shop_report_router)
     app.include_router(shop_order_router)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from microdrama.accounts import service as accounts
@@ -26,7 +27,7 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.schemas import ProductCreate, VariantCreate
-from tests.browser.conftest import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
+from tests.browser.conftest import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
 from tests.shop.orders_helpers import ADDRESS, PAYS
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -528,3 +529,52 @@ def test_an_order_from_a_placement_shows_on_the_dashboard_orders_and_earnings_pa
     # The refund took the creator's commission back.
     creator_page.reload()
     expect(creator_page.get_by_test_id("earnings-total")).to_have_text("$0.00")
+
+
+def test_brand_uploads_a_product_image_and_viewers_see_it_in_the_sheet_and_the_cart(
+    brand_page: Page, browser: Browser, site: Site, people: Accounts, tmp_path: Path
+) -> None:
+    # Last in the module: the viewer's clicks and cart would count in the dashboard's funnel.
+    page = brand_page
+    page.goto("/brand/products")
+    card = page.get_by_test_id("product").filter(has_text=PRODUCT)
+    expect(card.get_by_test_id("product-image")).to_have_text("No image yet")
+
+    # A text file named like a picture: refused in words, nothing stored.
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"shopping list, not a picture")
+    card.get_by_test_id("product-image-input").set_input_files(str(notes))
+    expect(page.get_by_test_id("bo-error")).to_have_text(
+        "This file is not an image we can read; send a JPEG, PNG or WebP picture."
+    )
+    expect(card.get_by_test_id("product-image").locator("img")).to_have_count(0)
+
+    picture = tmp_path / "lipstick.png"
+    Image.new("RGB", (600, 600), (190, 20, 60)).save(picture)
+    card.get_by_test_id("product-image-input").set_input_files(str(picture))
+    shown = card.get_by_test_id("product-image").locator("img")
+    expect(shown).to_have_count(1)
+    expect(page.get_by_test_id("bo-notice")).to_contain_text("New image")
+    url = shown.get_attribute("src")
+    assert url and url.startswith(f"/media/products/{people.product_id}/")
+    _screenshot(page, "brand-products-image")
+
+    viewer = browser.new_context(base_url=site.base_url, viewport=PHONE)
+    watch = viewer.new_page()
+    watch.goto(f"/watch/{people.episode_id}")
+    watch.get_by_test_id("shop-button").click()
+    item = watch.get_by_test_id("shop-item").filter(has_text=PRODUCT)
+    expect(item.locator(".product-thumb img")).to_have_attribute("src", url)
+    item.click()
+    sheet = watch.get_by_test_id("product-sheet")
+    expect(sheet.locator("[data-slot=image] img")).to_have_attribute("src", url)
+    assert watch.evaluate(
+        "() => document.querySelector('[data-slot=image] img').complete"
+        " && document.querySelector('[data-slot=image] img').naturalWidth > 0"
+    )
+
+    added = watch.request.post("/api/cart/items", data={"variant_id": people.variant_id})
+    assert added.status == 201, added.text()
+    watch.goto("/cart")
+    expect(watch.locator(".thumb img").first).to_have_attribute("src", url)
+    viewer.close()

@@ -15,7 +15,7 @@ from microdrama.accounts.models import Account
 from microdrama.config import Settings
 from microdrama.db import DbSession, utcnow
 from microdrama.payments.providers import PaymentProvider, get_provider
-from microdrama.shop import orders
+from microdrama.shop import orders, product_images
 from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.models import CartItem, Order, OrderStatus
 from microdrama.shop.order_schemas import (
@@ -83,6 +83,9 @@ def _cart(db: Session, items: list[CartItem]) -> CartRead:
 
 def order_read(db: Session, order: Order) -> OrderRead:
     brand = accounts.get(db=db, account_id=order.brand_id)
+    images = product_images.first_image_by_variant(
+        db=db, variant_ids=[line.variant_id for line in order.lines if line.variant_id]
+    )
     return OrderRead(
         id=order.id,
         status=order.status.value,
@@ -101,6 +104,7 @@ def order_read(db: Session, order: Order) -> OrderRead:
                 quantity=line.quantity,
                 unit_price_cents=line.unit_price_cents,
                 placement_id=line.placement_id,
+                image_url=images.get(line.variant_id) if line.variant_id else None,
             )
             for line in order.lines
         ],

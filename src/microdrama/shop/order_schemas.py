@@ -78,6 +78,8 @@ class OrderItemRead(BaseModel):
     quantity: int
     unit_price_cents: int
     placement_id: int | None
+    # The product's shown image today (an order keeps no copy): None when it has none.
+    image_url: str | None = None
 
 
 class OrderRead(BaseModel):

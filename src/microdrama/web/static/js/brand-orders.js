@@ -49,6 +49,7 @@ function orderItem(order) {
       " ",
       statusBadge(order.status),
       el("p", { class: "bo-hint", text: items }),
+      el("div", { class: "bo-thumbs" }, ...order.items.filter((i) => i.image_url).map((i) => el("img", { src: i.image_url, alt: i.product_title, width: 40, height: 40, loading: "lazy", dataset: { testid: "order-item-image" } }))),
       el("p", { class: "bo-hint", text: `${ship} · ordered ${when(order.created_at)}${order.paid_at ? ` · paid ${when(order.paid_at)}` : ""}` }),
     ),
     actions,

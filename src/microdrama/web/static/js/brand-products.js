@@ -1,6 +1,6 @@
 // /brand/products: the brand's catalog; products, their variants and stock, edited in place.
 
-import { api } from "./api.js";
+import { api, ApiError } from "./api.js";
 import { withBrand } from "./brand-view.js";
 import { busy, el, fail, failField, money, notify, parseCents, slot } from "./backoffice.js";
 
@@ -30,6 +30,62 @@ function variantRow(product, variant) {
     el("td", {}, price),
     el("td", {}, save),
   );
+}
+
+// The server's limit too (shop/product_images.py): checked here so a huge file is not sent.
+const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+
+async function sendImage(product, file) {
+  if (file.size > MAX_IMAGE_BYTES) {
+    throw new ApiError(422, { message: "The image is larger than 8 MB; send a smaller JPEG, PNG or WebP picture." });
+  }
+  const body = new FormData();
+  body.append("file", file);
+  let response;
+  try {
+    response = await fetch(`/api/brand/products/${product.id}/images`, { method: "POST", body, credentials: "same-origin" });
+  } catch {
+    throw new ApiError(0, { message: "No connection. Check your network and try again." });
+  }
+  const answer = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, answer);
+  return answer;
+}
+
+/** The shown image with "Upload image" (it becomes the shown one) and "Remove image". */
+function imageBlock(product) {
+  const shown = product.image_urls[0];
+  const picture = el(
+    "div",
+    { class: "bo-product-image", dataset: { testid: "product-image" } },
+    shown ? el("img", { src: shown, alt: product.title }) : el("span", { text: "No image yet" }),
+  );
+  const input = el("input", { type: "file", accept: "image/jpeg,image/png,image/webp", class: "visually-hidden", dataset: { testid: "product-image-input" } });
+  const choose = el("label", { class: "button small" }, shown ? "Upload another image" : "Upload image", input);
+  input.addEventListener("change", async () => {
+    const file = input.files?.[0];
+    if (!file) return;
+    choose.classList.add("is-busy");
+    try {
+      await sendImage(product, file);
+      notify(`New image for ${product.title}.`);
+      await load();
+    } catch (error) {
+      fail(error);
+    } finally {
+      input.value = "";
+      choose.classList.remove("is-busy");
+    }
+  });
+  const remove = el("button", { class: "button small ghost", type: "button", text: "Remove image", hidden: !shown, dataset: { testid: "product-image-remove" } });
+  remove.addEventListener("click", async () => {
+    const removed = await busy(remove, () => api("DELETE", `/api/brand/products/${product.id}/images/0`));
+    if (removed) {
+      notify(`Removed the image of ${product.title}.`);
+      await load();
+    }
+  });
+  return { picture, actions: el("div", { class: "bo-actions" }, choose, remove) };
 }
 
 function productCard(product) {
@@ -67,11 +123,22 @@ function productCard(product) {
     }
   });
 
+  const imageParts = imageBlock(product);
   return el(
     "article",
     { class: "bo-card", dataset: { testid: "product", productId: product.id } },
-    el("h2", { text: `${product.title}` }),
-    el("p", { class: "bo-hint", text: `SKU ${product.sku} · ${money(product.price_cents, product.currency)}${product.active ? "" : " · hidden"}` }),
+    el(
+      "div",
+      { class: "bo-product-head" },
+      imageParts.picture,
+      el(
+        "div",
+        {},
+        el("h2", { text: `${product.title}` }),
+        el("p", { class: "bo-hint", text: `SKU ${product.sku} · ${money(product.price_cents, product.currency)}${product.active ? "" : " · hidden"}` }),
+        imageParts.actions,
+      ),
+    ),
     el("div", { class: "bo-row" }, field("Title", title), field("Price", price)),
     el("div", { class: "bo-row" }, field("Image URL", image), el("label", { class: "bo-field" }, "Shown to viewers", active)),
     el("div", { class: "bo-actions" }, save),

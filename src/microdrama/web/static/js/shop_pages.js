@@ -244,7 +244,7 @@ function renderOrder(order) {
   for (const item of order.items) {
     const li = document.createElement("li");
     li.className = "line";
-    li.append(thumb(null), textLine(item.product_title, `${item.variant_name} · ${item.quantity} × ${money(item.unit_price_cents, order.currency)}`),
+    li.append(thumb(item.image_url), textLine(item.product_title, `${item.variant_name} · ${item.quantity} × ${money(item.unit_price_cents, order.currency)}`),
       priceCell(money(item.unit_price_cents * item.quantity, order.currency)));
     lines.append(li);
   }
