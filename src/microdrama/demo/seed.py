@@ -33,6 +33,7 @@ What a run does, and what happens when it is interrupted:
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -72,6 +73,8 @@ from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 
 POLL_SECONDS = 0.25
+# CPU niceness of the renders of every series but the first (see _render_with_niceness).
+LATER_RENDER_NICENESS = 10
 
 log = logging.getLogger(__name__)
 
@@ -390,10 +393,13 @@ def _render_ingest_transcode(
     pool = ThreadPoolExecutor(max_workers=max(1, render_parallel))
     try:
         renders: dict[Future[Path], _Planned] = {}
+        first_series = min((p.series_index for p in planned), default=0)
         for item in planned:
             if item.spec is not None:
                 path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
-                renders[pool.submit(render_clip, item.spec, path)] = item
+                niceness = 0 if item.series_index == first_series else LATER_RENDER_NICENESS
+                future = pool.submit(_render_with_niceness, item.spec, path, niceness)
+                renders[future] = item
         _follow(
             sessions=sessions,
             storage=storage,
@@ -412,6 +418,23 @@ def _render_ingest_transcode(
         workers_stop.set()
         for thread in workers:
             thread.join()
+
+
+def _render_with_niceness(spec: ClipSpec, path: Path, niceness: int) -> Path:
+    """Render a clip; later series' clips at a lower CPU priority, so that the transcodes of
+    the first series (which people wait for) are not slowed by rendering ahead.
+
+    Linux keeps a niceness per thread and a child process inherits its thread's: setting it
+    here lowers this render thread and its ffmpeg. The pool renders the first series' clips
+    first, so a thread only ever gets nicer (raising priority again would need privileges)."""
+    if niceness and hasattr(os, "setpriority"):
+        try:
+            thread_id = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, thread_id)
+            os.setpriority(os.PRIO_PROCESS, thread_id, max(current, niceness))
+        except OSError:  # not allowed here: render at the usual priority
+            pass
+    return render_clip(spec, path)
 
 
 def _follow(
