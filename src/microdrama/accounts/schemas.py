@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from microdrama.accounts.models import BrandApplicationStatus, Role
-from microdrama.types import Line
+from microdrama.types import Line, Text
 
 PASSWORD_MIN_CHARS = 8
 # argon2 takes any length, but a megabyte "password" is a denial-of-service attempt.
@@ -124,13 +124,10 @@ REFUSAL_REASON_MIN_CHARS = 3
 REFUSAL_REASON_MAX_CHARS = 500
 # A host with at least one dot, no spaces; http(s) only (the operator clicks it).
 _WEBSITE = re.compile(r"^https?://[^\s/@]+\.[^\s/@]+(/\S*)?$", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-def _plain_text(value: str, *, what: str) -> str:
-    """Trimmed text without control characters (NUL breaks PostgreSQL, others break pages)."""
-    if _CONTROL.search(value):
-        raise PydanticCustomError("control_characters", f"{what} can't contain control characters")
+def _plain_text(value: str) -> str:
+    """Trimmed text (control characters were refused by the field's type: Line or Text)."""
     return value.strip()
 
 
@@ -139,15 +136,15 @@ class BrandApplicationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    company_name: str = Field(max_length=1000, description="Shown as the brand's name.")
-    website: str = Field(max_length=1000, description="The company's site, http(s).")
-    contact_email: str = Field(max_length=1000, description="Where the operator writes back.")
-    note: str = Field(default="", max_length=10_000, description="A few words about the brand.")
+    company_name: Line = Field(max_length=1000, description="Shown as the brand's name.")
+    website: Line = Field(max_length=1000, description="The company's site, http(s).")
+    contact_email: Line = Field(max_length=1000, description="Where the operator writes back.")
+    note: Text = Field(default="", max_length=10_000, description="A few words about the brand.")
 
     @field_validator("company_name")
     @classmethod
     def _company(cls, value: str) -> str:
-        value = _plain_text(value, what="The company name")
+        value = _plain_text(value)
         if len(value) < 2:
             raise PydanticCustomError(
                 "company_name_missing", "Enter the company's name (2 characters or more)"
@@ -162,7 +159,7 @@ class BrandApplicationCreate(BaseModel):
     @field_validator("website")
     @classmethod
     def _website(cls, value: str) -> str:
-        value = _plain_text(value, what="The website")
+        value = _plain_text(value)
         if value and "://" not in value:
             value = f"https://{value}"  # people type "luma.example"
         if len(value) > WEBSITE_MAX_CHARS or not _WEBSITE.match(value):
@@ -184,7 +181,7 @@ class BrandApplicationCreate(BaseModel):
     @field_validator("note")
     @classmethod
     def _note(cls, value: str) -> str:
-        value = _plain_text(value.replace("\r\n", "\n"), what="The note")
+        value = _plain_text(value.replace("\r\n", "\n"))
         if len(value) > APPLICATION_NOTE_MAX_CHARS:
             raise PydanticCustomError(
                 "note_too_long", f"The note can be at most {APPLICATION_NOTE_MAX_CHARS} characters"
@@ -197,12 +194,12 @@ class BrandApplicationRefusal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(max_length=10_000)
+    reason: Text = Field(max_length=10_000)
 
     @field_validator("reason")
     @classmethod
     def _reason(cls, value: str) -> str:
-        value = _plain_text(value, what="The reason")
+        value = _plain_text(value)
         if not REFUSAL_REASON_MIN_CHARS <= len(value) <= REFUSAL_REASON_MAX_CHARS:
             raise PydanticCustomError(
                 "reason_length",
