@@ -60,6 +60,7 @@ def test_the_demo_brand_places_its_products_in_episodes_1_and_2_once(
     assert result.placements == again.placements == 4
     assert again.clips_rendered == 0
     titles = set()
+    images = set()
     for seeded in result.series:
         page = client.get(f"/api/series/{seeded.series_id}").json()
         for episode in page["episodes"]:
@@ -67,7 +68,14 @@ def test_the_demo_brand_places_its_products_in_episodes_1_and_2_once(
             assert 0 <= card["start_ms"] < card["end_ms"] <= episode["duration_ms"]
             assert len(card["product"]["variants"]) == 2
             titles.add(card["product"]["title"])
+            images.add(card["product"]["image_url"])
     assert len(titles) == 4
+    # Each demo product has its own drawn picture, served as a JPEG (and a rerun keeps it).
+    assert len(images) == 4
+    for url in images:
+        picture = client.get(url)
+        assert picture.status_code == 200
+        assert picture.headers["content-type"] == "image/jpeg"
 
 
 def test_if_empty_leaves_a_catalog_that_has_series_alone(

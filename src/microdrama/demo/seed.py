@@ -63,6 +63,7 @@ from microdrama.demo.catalog import (
     DemoSeries,
 )
 from microdrama.demo.clips import ClipSpec, render_clip
+from microdrama.demo.product_images import give_demo_images
 from microdrama.demo.status import HEARTBEAT_SECONDS, SeedStatus, write_status
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
@@ -291,7 +292,7 @@ def seed_demo(
         result.stopped = stop.is_set()
         result.clips_rendered = len([p for p in to_render if p.job_id is not None])
         with session_scope(sessions) as db:
-            result.placements = _seed_brand(db, creator_id, result)
+            result.placements = _seed_brand(db, storage, creator_id, result)
         result.seconds = time.monotonic() - started
         return result
     finally:
@@ -487,7 +488,7 @@ def _follow(
             if _maybe_publish(sessions, result, planned, finished, index, open_series, at):
                 progress.published(result.series[index].title)
                 with session_scope(sessions) as db:
-                    _seed_brand(db, creator_id, result)
+                    _seed_brand(db, storage, creator_id, result)
 
 
 def _ingest(
@@ -552,7 +553,7 @@ def _maybe_publish(
         return True
 
 
-def _seed_brand(db: Session, creator_id: int, result: SeedResult) -> int:
+def _seed_brand(db: Session, storage: Storage, creator_id: int, result: SeedResult) -> int:
     """The demo brand, its products, accepted campaigns and placements on the published demo
     series (whatever is missing); returns how many demo placements exist."""
     creator = accounts_service.get(db=db, account_id=creator_id)
@@ -566,6 +567,7 @@ def _seed_brand(db: Session, creator_id: int, result: SeedResult) -> int:
             select(Product).where(Product.owner_id == brand.id, Product.sku == data.sku)
         )
         products.append(product or shop_service.create_product(db=db, brand=brand, data=data))
+    give_demo_images(db=db, storage=storage, products=products)
     count = 0
     for series_index, seeded in enumerate(result.series):
         wanted = [p for p in DEMO_PLACEMENTS if p[1] == series_index]
