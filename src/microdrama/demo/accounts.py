@@ -12,6 +12,7 @@ only what is missing.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ LOGINS_FILE = "demo-logins.json"
 DEMO_VIEWER_COINS = 500
 # The viewer's coins are a promotion grant; a year, so a demo folder kept around still works.
 DEMO_VIEWER_COINS_VALID_DAYS = 365
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,12 @@ def ensure_demo_accounts(*, db: Session, settings: Settings) -> DemoLogins:
     db.flush()
     if result.created or set(passwords) != {login.key for login in result.logins}:
         _write_logins(settings, result.logins)
+        # No passwords in logs: where to read them (a background seed prints no summary).
+        log.info(
+            "demo logins for %s are in %s (and on /about in development)",
+            ", ".join(result.created),
+            result.path,
+        )
     return result
 
 
