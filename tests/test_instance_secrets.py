@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -85,6 +88,27 @@ def test_processes_starting_together_agree_on_one_set_of_secrets(tmp_path: Path)
     assert len(seen) == 8 and all(values == seen[0] for values in seen)
     assert json.loads(secrets_path(data_dir).read_text()) == seen[0]
     assert [p.name for p in data_dir.iterdir()] == ["secrets.json"]  # no temporary files left
+
+
+def test_web_processes_started_together_on_one_data_folder_sign_alike(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MICRODRAMA_")} | {
+        "MICRODRAMA_DATA_DIR": str(data_dir)
+    }
+    script = (
+        "from microdrama.config import Settings; s = Settings(_env_file=None); "
+        "print(s.secret_key, s.sandbox_webhook_secret, s.ad_network_secret)"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+
+    outputs = {process.communicate(timeout=60)[0] for process in processes}
+
+    assert all(process.returncode == 0 for process in processes)
+    assert len(outputs) == 1
+    assert outputs.pop().split() == list(json.loads(secrets_path(data_dir).read_text()).values())
 
 
 def test_secrets_set_in_the_environment_win_and_nothing_is_written(
