@@ -143,9 +143,15 @@ def _refuse_shouting(value: str) -> str:
     return value
 
 
+class _Beat(BaseModel):
+    seconds: int = Field(ge=1)
+
+
 class _Pitch(BaseModel):
     # A checked string type with bounds, as the shared request types are built.
     logline: Annotated[str, AfterValidator(_refuse_shouting)] = Field(min_length=3)
+    tags: list[str] = Field(default_factory=list, max_length=2)
+    beats: list[_Beat] = Field(default_factory=list)
 
 
 def _messages(**fields: object) -> list[tuple[str | None, str, str]]:
@@ -164,3 +170,15 @@ def test_our_own_error_types_keep_their_words_and_text_bounds_speak_of_character
         ("logline", "too_short", "Logline must be at least 3 characters.")
     ]
     assert _messages() == [("logline", "required", "Logline is required.")]
+
+
+def test_a_problem_inside_a_list_says_which_item_counting_from_one() -> None:
+    assert _messages(logline="A vow", beats=[{"seconds": 5}, {"seconds": 0}]) == [
+        ("beats.1.seconds", "too_small", "Beat 2: Seconds must be at least 1.")
+    ]
+    assert _messages(logline="A vow", tags=["ceo", 7]) == [
+        ("tags.1", "wrong_type", "Tag 2 must be text.")
+    ]
+    assert _messages(logline="A vow", tags=["a", "b", "c"]) == [
+        ("tags", "too_long", "Choose at most 2 tags (you sent 3).")
+    ]

@@ -66,6 +66,26 @@ def _name(loc: Sequence[int | str]) -> str | None:
     return None
 
 
+def _singular(label_text: str) -> str:
+    if label_text.endswith("ies"):
+        return label_text[:-3] + "y"
+    if label_text.endswith("s") and not label_text.endswith("ss"):
+        return label_text[:-1]
+    return label_text
+
+
+def _item(loc: Sequence[int | str]) -> tuple[str | None, str | None]:
+    """Which list item a location points into, as people count: ("cues", 0, "text") is in
+    "Cue 1"; ("tags", 3) is "Tag 4" itself. Answers (the item, when the error is *inside* it)
+    and (the item, when the error is the item)."""
+    parts = [p for p in loc if p not in _LOCATION_ROOTS]
+    for i in range(len(parts) - 1, 0, -1):
+        if isinstance(parts[i], int) and isinstance(parts[i - 1], str):
+            item = f"{_singular(label(str(parts[i - 1])))} {int(parts[i]) + 1}"
+            return (None, item) if i == len(parts) - 1 else (item, None)
+    return None, None
+
+
 def _split_unit(name: str) -> tuple[str, tuple[str, str] | None]:
     head, _, tail = name.rpartition("_")
     if head and tail in _UNITS:
@@ -262,7 +282,8 @@ def describe(error: Mapping[str, Any]) -> Problem:
     kind = str(error.get("type", ""))
     name = _name(loc)
     unit = _split_unit(name)[1] if name else None
-    lab = label(name)
+    inside, itself = _item(loc)
+    lab = itself or label(name)
     if kind in _MAKERS:
         code, message = _MAKERS[kind](lab, unit, error.get("ctx") or {}, error.get("input"))
     elif kind in ("value_error", "assertion_error") or kind not in BUILTIN_ERROR_TYPES:
@@ -271,6 +292,8 @@ def describe(error: Mapping[str, Any]) -> Problem:
         message = _own_sentence(lab if name else None, str(error.get("msg", "")))
     else:
         code, message = "invalid", f"{lab} isn't valid."
+    if inside:
+        message = f"{inside}: {message}"
     # A JSON syntax error's location is a character offset, not a field.
     field = None if kind in ("json_invalid", "json_type") else field_path(loc)
     return Problem(field=field, code=code, message=message)

@@ -124,8 +124,8 @@ def test_cues_are_edited_as_json_and_each_save_is_a_new_file(
     for bad, problem in (
         ({"cues": [{"start_ms": 2000, "end_ms": 1000, "text": "x"}]}, "must end after it starts"),
         ({"cues": [{"start_ms": 0, "end_ms": 1000, "text": "a --> b"}]}, "-->"),
-        ({"cues": [{"start_ms": 0, "end_ms": 1000, "text": ""}]}, "text"),
-        ({"cues": [{"start_ms": -5, "end_ms": 1000, "text": "x"}]}, "start_ms"),
+        ({"cues": [{"start_ms": 0, "end_ms": 1000, "text": ""}]}, "Cue 1: Text can't be empty."),
+        ({"cues": [{"start_ms": -5, "end_ms": 1000, "text": "x"}]}, "Cue 1: Start can't be"),
     ):
         refused = client.put(f"{base}/pt-BR", json=bad, headers=creator)
         assert refused.status_code == 422, bad
