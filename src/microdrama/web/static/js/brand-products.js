@@ -143,10 +143,14 @@ function productCard(product) {
     el("div", { class: "bo-row" }, field("Image URL", image), el("label", { class: "bo-field" }, "Shown to viewers", active)),
     el("div", { class: "bo-actions" }, save),
     el(
-      "table",
-      { class: "bo-table" },
-      el("thead", {}, el("tr", {}, el("th", { text: "Variant" }), el("th", { text: "Stock" }), el("th", { text: "Price" }), el("th"))),
-      el("tbody", {}, ...product.variants.map((v) => variantRow(product, v))),
+      "div",
+      { class: "bo-table-wrap" },
+      el(
+        "table",
+        { class: "bo-table bo-variants" },
+        el("thead", {}, el("tr", {}, el("th", { text: "Variant" }), el("th", { text: "Stock" }), el("th", { text: "Price" }), el("th"))),
+        el("tbody", {}, ...product.variants.map((v) => variantRow(product, v))),
+      ),
     ),
     el("div", { class: "bo-row" }, newName, newSku, newStock, add),
   );
