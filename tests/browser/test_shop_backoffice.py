@@ -322,6 +322,7 @@ def test_an_end_typed_before_the_start_is_refused_with_a_message_not_swapped(
     end_error = page.locator("[data-testid=editor-end] + .field-error")
     expect(end_error).to_have_text("End must be after the start.")
     expect(page.get_by_test_id("editor-end")).to_be_focused()
+    _screenshot(page, "editor-end-error")
     after = page.request.get(f"/api/studio/campaigns/{campaign_id}/placements").json()
     assert after == before
 
@@ -356,6 +357,7 @@ def test_brand_lists_a_product_and_restocks_its_variant(brand_page: Page) -> Non
     sku_error = page.locator("[data-testid=product-sku-input] + .field-error")
     expect(sku_error).to_have_text("You already have a product with this SKU.")
     expect(page.get_by_test_id("product-sku-input")).to_be_focused()
+    _screenshot(page, "brand-products-sku-error")
     assert len(page.request.get("/api/brand/products").json()) == len(products)
     # Typing a new SKU takes the message away; a price that is no amount is said under Price.
     page.get_by_test_id("product-sku-input").fill("SCARF-2")
