@@ -182,3 +182,16 @@ def test_a_problem_inside_a_list_says_which_item_counting_from_one() -> None:
     assert _messages(logline="A vow", tags=["a", "b", "c"]) == [
         ("tags", "too_long", "Choose at most 2 tags (you sent 3).")
     ]
+
+
+def test_a_field_with_a_format_says_what_it_looks_like(client: TestClient) -> None:
+    answer = client.post(
+        "/api/checkout",
+        json={"shipping": {"country": "usa"}, "items": [{"variant_id": 1, "quantity": 1}]},
+        headers={"Idempotency-Key": "format-test"},
+    )
+
+    assert answer.status_code == 422, answer.text
+    by_field = _problems(answer)
+    assert by_field["shipping.country"]["message"] == "Country must be a two-letter code like US."
+    assert by_field["shipping.name"]["message"] == "Name is required."

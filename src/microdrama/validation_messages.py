@@ -28,6 +28,17 @@ _LABELS: dict[str, str] = {
     "ends_at": "End",
 }
 
+# What a pattern wants, said per field (a regular expression means nothing to people).
+_FORMATS: dict[str, str] = {
+    "country": "Country must be a two-letter code like US.",
+    "currency": "Currency must be a three-letter code like USD.",
+    "sku": "SKU may hold letters, digits, dots, dashes and underscores (up to 64), "
+    "starting with a letter or a digit.",
+    "postal_code": "Postal code must be 2 to 12 letters, digits, spaces or dashes.",
+    "accent_color": "Accent color must be a colour like #ff2d55.",
+    "language": "Language must be a language code like en or pt-BR.",
+}
+
 # A name's unit suffix is dropped from its label and said after the limit instead:
 # "Watch reminder must be at least 5 minutes", "Episode price can't be negative".
 _UNITS: dict[str, tuple[str, str]] = {
@@ -284,7 +295,9 @@ def describe(error: Mapping[str, Any]) -> Problem:
     unit = _split_unit(name)[1] if name else None
     inside, itself = _item(loc)
     lab = itself or label(name)
-    if kind in _MAKERS:
+    if kind == "string_pattern_mismatch" and name in _FORMATS:
+        code, message = "bad_format", _FORMATS[name]
+    elif kind in _MAKERS:
         code, message = _MAKERS[kind](lab, unit, error.get("ctx") or {}, error.get("input"))
     elif kind in ("value_error", "assertion_error") or kind not in BUILTIN_ERROR_TYPES:
         # Our validators' own words; a custom type keeps its code (e.g. "invalid_email").
