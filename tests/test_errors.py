@@ -195,3 +195,31 @@ def test_a_field_with_a_format_says_what_it_looks_like(client: TestClient) -> No
     by_field = _problems(answer)
     assert by_field["shipping.country"]["message"] == "Country must be a two-letter code like US."
     assert by_field["shipping.name"]["message"] == "Name is required."
+
+
+def test_unknown_addresses_and_unreadable_bodies_answer_the_same_shape(client: TestClient) -> None:
+    missing = client.get("/api/no-such-thing")
+    wrong_method = client.delete("/api/feed")
+    not_json = client.post(
+        "/api/auth/login", content=b"[" * 100_000, headers={"Content-Type": "application/json"}
+    )
+
+    for answer, status, code in (
+        (missing, 404, "not_found"),
+        (wrong_method, 405, "method_not_allowed"),
+        (not_json, 400, "bad_request"),
+    ):
+        assert answer.status_code == status, answer.text
+        body = answer.json()
+        assert body["error"] == code
+        assert "detail" not in body
+        assert not any(word in body["message"] for word in PYDANTIC_WORDS)
+
+
+def test_a_browser_opening_an_unknown_page_gets_the_sites_page(client: TestClient) -> None:
+    answer = client.get("/no-such-page", headers={"Accept": "text/html,*/*;q=0.8"})
+
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Nothing here" in answer.text
+    assert "Back to the feed" in answer.text

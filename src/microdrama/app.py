@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from microdrama.subtitles.routes import router as subtitles_router
     from microdrama.wallet.routes import router as wallet_router
     from microdrama.web.docs import install_docs
-    from microdrama.web.routes import mount_static
+    from microdrama.web.routes import install_page_errors, mount_static
     from microdrama.web.routes import router as web_router
     from microdrama.web.shop_pages import router as shop_pages_router
 
@@ -121,4 +121,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     mount_media(app)
     mount_static(app)
+    install_page_errors(app)
     return app

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from microdrama.validation_messages import describe, summarize
 
@@ -103,7 +104,29 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return JSONResponse(answer.model_dump(), status_code=422)
 
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return http_error_answer(exc)
+
     install_error_schema(app)
+
+
+# Starlette's own refusals (an unknown address, a wrong method, a body that is not JSON) in
+# the same shape as ours, with words for people instead of "Not Found".
+_HTTP_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "The request could not be read: send valid JSON."),
+    404: ("not_found", "There is nothing at this address."),
+    405: ("method_not_allowed", "This address does not accept that kind of request."),
+    413: ("payload_too_large", "The request is too large."),
+    415: ("unsupported_media_type", "Send the request as JSON."),
+}
+
+
+def http_error_answer(exc: HTTPException) -> JSONResponse:
+    """The ErrorResponse for one of Starlette's HTTPExceptions (its headers kept)."""
+    code, message = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
+    answer = ErrorResponse(error=code, message=message)
+    return JSONResponse(answer.model_dump(), status_code=exc.status_code, headers=exc.headers)
 
 
 _REF = "#/components/schemas/"

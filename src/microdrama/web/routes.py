@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
@@ -31,7 +32,7 @@ from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
-from microdrama.errors import NotFound
+from microdrama.errors import NotFound, http_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
@@ -332,6 +333,24 @@ class CachedStaticFiles(StaticFiles):
             versioned = b"v=" in scope.get("query_string", b"")
             response.headers["Cache-Control"] = IMMUTABLE_CACHE if versioned else REVALIDATE_CACHE
         return response
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """A browser that opens an unknown address gets the site's own "Nothing here" page; API
+    clients (and anything not asking for HTML) keep the JSON error shape."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _page_or_json(request: Request, exc: StarletteHTTPException) -> Response:
+        wants_page = (
+            request.method == "GET"
+            and exc.status_code == 404
+            and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(("/api/", "/media/", "/static/"))
+        )
+        if wants_page:
+            message = "There is nothing at this address."
+            return render_page(request, "not_found.html", {"message": message}, status_code=404)
+        return http_error_answer(exc)
 
 
 def mount_static(app: FastAPI) -> None:
