@@ -22,16 +22,16 @@ from microdrama.media.models import AssetStatus, JobState, MediaAsset, Transcode
 from microdrama.media.probe import SourceInfo
 from microdrama.media.storage import LocalStorage
 from microdrama.media.transcode import plan_ladder
-from tests.clips import (
+from tests.support.clips import (
     cached_audio_only,
     cached_clip,
     cached_garbled,
     cached_text_file,
     cached_truncated,
 )
-from tests.factories import make_creator
-from tests.hls import decrypt_with_ffmpeg, key_line, looks_like_mpegts
-from tests.media.conftest import RunJob
+from tests.support.factories import make_creator
+from tests.support.hls import decrypt_with_ffmpeg, key_line, looks_like_mpegts
+from tests.support.media import RunJob
 
 pytestmark = pytest.mark.slow
 
@@ -230,6 +230,10 @@ def test_file_that_passes_probe_but_cannot_be_decoded_fails_its_job_with_the_rea
     assert job.error == "ffmpeg: Invalid data found when processing input"
     # The creator reads what to do; ffmpeg's words stay on the job for operators.
     assert (asset.status, asset.error) == (AssetStatus.failed, UNDECODABLE)
+    # What the studio's job API answers the creator is the plain reason too.
+    assert service.job_read(job=job).error == UNDECODABLE
+    shown = service.asset_read(db=db, storage=storage, asset=asset).job
+    assert shown is not None and shown.error == UNDECODABLE
     assert episode.state == EpisodeState.failed
     assert not storage.exists(f"assets/{asset_id}/hls/master.m3u8")
     assert not run_job(), "a failed job is not retried"

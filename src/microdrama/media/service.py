@@ -225,6 +225,12 @@ def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob
     return job
 
 
+def public_job_error(job: TranscodeJob) -> str | None:
+    """What a creator may read of a job's failure: the asset's plain reason. The job's own
+    `error` keeps ffmpeg's words (paths of this server included) for operators and the log."""
+    return job.asset.error if job.state == JobState.failed else None
+
+
 def job_read(*, job: TranscodeJob) -> JobRead:
     """The job as the API shows it."""
     return JobRead(
@@ -233,7 +239,7 @@ def job_read(*, job: TranscodeJob) -> JobRead:
         state=job.state.value,
         progress=round(job.progress, 4),
         attempts=job.attempts,
-        error=job.error,
+        error=public_job_error(job),
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

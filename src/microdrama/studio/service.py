@@ -223,7 +223,7 @@ def _latest_job_state(asset: MediaAsset | None) -> tuple[str | None, float, str 
     job = asset.jobs[-1] if asset.jobs else None
     if job is None:
         return None, 0.0, asset.error
-    return job.state.value, round(job.progress, 4), job.error or asset.error
+    return job.state.value, round(job.progress, 4), media_service.public_job_error(job)
 
 
 def _deletable(series: Series, episode: Episode) -> bool:
