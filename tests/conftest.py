@@ -8,8 +8,6 @@ server is an error, not a skip.
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,25 +16,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.admin.service import forget_cached_settings
 from microdrama.app import create_app
 from microdrama.config import Settings, get_settings
-from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
+from microdrama.db import make_engine, make_sessionmaker, upgrade_database
 from microdrama.payouts.vip_share import forget_final_months
+from tests.support.database import PG_URL, _empty_all_tables, _pg_schema_url
 
-PG_URL = os.environ.get("MICRODRAMA_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-
-
-def _pg_schema_url(base_url: str, schema: str) -> str:
-    url = make_url(base_url)
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -76,26 +65,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     forget_final_months()
     yield engine
     engine.dispose()
-
-
-def _empty_all_tables(engine: Engine) -> None:
-    """DELETE from every table, children first: on a test's few rows it takes ~7 ms on
-    PostgreSQL, where TRUNCATE of the 38 tables took ~100 ms (ids are not restarted: no test
-    may count on them, as on SQLite)."""
-    tables = list(reversed(Base.metadata.sorted_tables))
-    # A previous test's server process or worker thread may still be finishing a transaction:
-    # the deletes then wait for its row locks, and PostgreSQL can pick them as a deadlock
-    # victim. Retry.
-    for attempt in range(5):
-        try:
-            with engine.begin() as conn:
-                for table in tables:
-                    conn.execute(table.delete())
-            return
-        except OperationalError as error:
-            if attempt == 4 or "deadlock" not in str(error.orig).lower():
-                raise
-            time.sleep(0.2 * (attempt + 1))
 
 
 @pytest.fixture

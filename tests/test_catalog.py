@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import make_series
-from tests.studio.helpers import open_studio
+from tests.support.factories import make_series
+from tests.support.studio import open_studio
 
 
 def test_feed_shows_published_series_with_episode_count_and_runtime(

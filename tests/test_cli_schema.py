@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from microdrama.cli import app
 from microdrama.config import get_settings
-from tests.conftest import PG_URL, _pg_schema_url
+from tests.support.database import PG_URL, _pg_schema_url
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.validation_messages import describe
-from tests.shop.helpers import signed_in
-from tests.studio.helpers import new_series, open_studio
+from tests.support.accounts import signed_in
+from tests.support.studio import new_series, open_studio
 
 PYDANTIC_WORDS = ("String should", "Input should", "List should", "Value error", "after validation")
 

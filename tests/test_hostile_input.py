@@ -31,8 +31,9 @@ from microdrama.config import Settings
 from microdrama.db import session_scope
 from microdrama.shop.models import CartItem
 from microdrama.types import Line, Text
-from tests.payments.helpers import admin_headers
-from tests.shop.helpers import placed_campaign, signed_in
+from tests.support.accounts import signed_in
+from tests.support.payments import admin_headers
+from tests.support.shop import placed_campaign
 
 # The edges of the id columns: PostgreSQL's integer and bigint, SQLite's integer, and below 1.
 HOSTILE_IDS = [0, -1, 2**31, 2**63, 2**64]

@@ -27,8 +27,8 @@ from microdrama.payments import service as payments
 from microdrama.payments.models import PurchaseStatus
 from microdrama.paywall import ads
 from microdrama.paywall.models import AdReward, Unlock
-from tests.factories import make_series
-from tests.payments.helpers import completed_event, signed, start_purchase, viewer
+from tests.support.factories import make_series
+from tests.support.payments import completed_event, signed, start_purchase, viewer
 
 # The defaults earlier versions shipped in their source: anyone could sign with them.
 PUBLISHED_SECRET_KEY = "dev-secret-change-me"

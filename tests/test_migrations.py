@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 import microdrama.models  # noqa: F401  (registers every table)
 from microdrama.db import Base, make_engine, upgrade_database
-from tests.conftest import PG_URL, _pg_schema_url
+from tests.support.database import PG_URL, _pg_schema_url
 
 ROOT = Path(__file__).resolve().parents[1]
 

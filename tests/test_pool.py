@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.db import make_engine
-from tests.conftest import PG_URL
+from tests.support.database import PG_URL
 
 # PostgreSQL's only (SQLite has no server to lose): run on its database alone.
 pytestmark = pytest.mark.parametrize(

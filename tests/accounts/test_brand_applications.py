@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
 
 APPLICATION = {
     "company_name": "Verde Tea Co.",

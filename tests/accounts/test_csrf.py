@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.accounts.helpers import PASSWORD, sign_up
-from tests.factories import make_series
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.factories import make_series
 
 
 def _first_episode(client: TestClient, db: Session) -> int:

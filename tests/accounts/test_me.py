@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from tests.accounts.helpers import sign_up
+from tests.support.accounts import sign_up
 
 
 def test_a_new_guest_sees_who_they_are_with_no_limits(client: TestClient) -> None:

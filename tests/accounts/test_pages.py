@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE
-from tests.accounts.helpers import PASSWORD, sign_up
-from tests.factories import make_series
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.factories import make_series
 
 
 def _csrf(html: str) -> str:

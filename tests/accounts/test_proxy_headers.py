@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from tests.servers import free_port, server_env, wait_until_serving
+from tests.support.servers import free_port, server_env, wait_until_serving
 
 
 def _fail_login(base_url: str, forwarded_for: str) -> int:

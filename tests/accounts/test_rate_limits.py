@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from microdrama.config import Settings
-from tests.accounts.helpers import PASSWORD, browser_at, log_in, sign_up
+from tests.support.accounts import PASSWORD, browser_at, log_in, sign_up
 
 WRONG = "wrong password"
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from microdrama.accounts.deps import CurrentAccount, CurrentAdmin, CurrentCreator
 from microdrama.accounts.models import Account, Role
 from microdrama.cli import app as cli
-from tests.accounts.helpers import PASSWORD, log_in, sign_up
+from tests.support.accounts import PASSWORD, log_in, sign_up
 
 
 def _guarded_routes(app: FastAPI) -> None:

@@ -16,8 +16,8 @@ from microdrama.accounts.models import Account, AuthSession
 from microdrama.accounts.passwords import MEMORY_COST_KIB, TIME_COST
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from tests.accounts.helpers import PASSWORD, log_in, sign_up
-from tests.factories import make_series
+from tests.support.accounts import PASSWORD, log_in, sign_up
+from tests.support.factories import make_series
 
 
 def _signed_up_elsewhere(client: TestClient, email: str = "ana@example.com") -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from microdrama.accounts.models import AuthSession
 from microdrama.accounts.user_agents import describe_user_agent
 from microdrama.db import utcnow
-from tests.accounts.helpers import PASSWORD, log_in, sign_up
+from tests.support.accounts import PASSWORD, log_in, sign_up
 
 MAC_CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE
 from microdrama.accounts.models import Account, AuthSession, TrustedDevice
-from tests.accounts.helpers import PASSWORD, sign_up
-from tests.factories import make_series
+from tests.support.accounts import PASSWORD, sign_up
+from tests.support.factories import make_series
 
 
 def _episode_ids(client: TestClient, series_id: int) -> list[int]:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.admin import service as platform
 from microdrama.config import Settings
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
 
 
 def test_revenue_share_starts_at_the_configured_default_and_changes_are_audited(

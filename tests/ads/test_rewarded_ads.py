@@ -22,7 +22,7 @@ from microdrama.media.storage import LocalStorage
 from microdrama.paywall import ads
 from microdrama.paywall.entitlement import entitlement
 from microdrama.paywall.models import AdReward, Unlock, UnlockMethod
-from tests.factories import make_series
+from tests.support.factories import make_series
 
 pytestmark = pytest.mark.slow
 

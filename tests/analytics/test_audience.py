@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from microdrama.analytics import dashboard
 from microdrama.catalog.models import Series
-from tests.analytics.audience import EpisodePlan, Post, drive, plan_sessions
-from tests.factories import make_series
+from tests.support.audience import EpisodePlan, Post, drive, plan_sessions
+from tests.support.factories import make_series
 
 SESSIONS = 2_000
 

@@ -20,10 +20,10 @@ from microdrama.config import Settings
 from microdrama.db import session_scope
 from microdrama.paywall import service as paywall
 from microdrama.paywall.models import UnlockMethod
-from tests.analytics.test_ingestion import event
-from tests.factories import make_creator, make_series
-from tests.payments.helpers import pay, start_purchase, viewer
-from tests.wallet.money import top_up
+from tests.support.analytics import event
+from tests.support.factories import make_creator, make_series
+from tests.support.payments import pay, start_purchase, viewer
+from tests.support.wallet import top_up
 
 
 def bearer(factory: sessionmaker[Session], settings: Settings, account_id: int) -> dict[str, str]:

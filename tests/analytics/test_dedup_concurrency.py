@@ -16,8 +16,8 @@ from microdrama.accounts.models import Account
 from microdrama.accounts.service import hash_device_token, new_device_token
 from microdrama.analytics import service
 from microdrama.analytics.models import EpisodeView, PlaybackEvent
-from tests.factories import make_series
-from tests.servers import running_server, server_env
+from tests.support.factories import make_series
+from tests.support.servers import running_server, server_env
 
 EVENTS = 10_000
 CLIENTS = 8

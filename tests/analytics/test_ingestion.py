@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,19 +12,8 @@ from sqlalchemy.orm import Session
 
 from microdrama.analytics import service
 from microdrama.analytics.models import EpisodeView, PlaybackEvent
-from tests.factories import make_series
-
-
-def event(episode_id: int, kind: str = "progress", position_ms: int = 0, **extra: Any) -> dict:
-    return {
-        "event_id": uuid.uuid4().hex,
-        "kind": kind,
-        "episode_id": episode_id,
-        "session_id": "s1",
-        "position_ms": position_ms,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        **extra,
-    }
+from tests.support.analytics import event
+from tests.support.factories import make_series
 
 
 def stored(db: Session) -> int:

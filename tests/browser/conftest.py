@@ -7,140 +7,13 @@ see each other's watch history.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
-from microdrama.accounts import service as accounts
-from microdrama.catalog import service as catalog
-from microdrama.catalog.schemas import SeriesCreate
-from microdrama.config import Settings
-from microdrama.db import make_engine, make_sessionmaker, session_scope
-from microdrama.media.jobs import run_next_job
-from microdrama.media.service import upload_episode
-from microdrama.media.storage import LocalStorage
-from tests.clips import cached_clip
-from tests.conftest import _empty_all_tables
-from tests.servers import running_server, server_env
-
-# The journeys whose backend-specific code is covered on both databases by the API tests run
-# in the browser on SQLite alone (the suite's time on 2 cores); the viewer's and the paywall's
-# journeys run on both.
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--autoplay-policy=no-user-gesture-required",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
-
-
-@dataclass
-class SeededSeries:
-    id: int
-    title: str
-    episode_ids: list[int] = field(default_factory=list)
-
-
-@dataclass
-class Site:
-    base_url: str
-    data_dir: Path
-    series: dict[str, SeededSeries]
-
-
-@dataclass(frozen=True)
-class SeriesPlan:
-    title: str
-    genre: str
-    color: str
-    episode_seconds: list[float]
-    free_episodes: int = 5
-    episode_price_coins: int = 60
-
-
-def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]:
-    """Create, upload, transcode and publish each planned series."""
-    engine = make_engine(settings.effective_database_url)
-    _empty_all_tables(engine)
-    factory = make_sessionmaker(engine)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
-    seeded: dict[str, SeededSeries] = {}
-    with session_scope(factory) as db:
-        owner = accounts.create_account(db=db, display_name="Test Studio")
-        for n, item in enumerate(plan, start=1):
-            title = item.title
-            series = catalog.create_series(
-                db=db,
-                owner=owner,
-                data=SeriesCreate(
-                    title=title,
-                    genre=item.genre,
-                    synopsis=f"The story of {title}.",
-                    free_episodes=item.free_episodes,
-                    episode_price_coins=item.episode_price_coins,
-                ),
-            )
-            seeded[title] = SeededSeries(id=series.id, title=title)
-            for number, seconds in enumerate(item.episode_seconds, start=1):
-                clip = cached_clip(seconds=seconds, label=f"S{n}E{number}", color=item.color)
-                episode, _asset, _job = upload_episode(
-                    db=db,
-                    storage=storage,
-                    settings=settings,
-                    series=series,
-                    owner=owner,
-                    filename=clip.name,
-                    source=clip,
-                )
-                seeded[title].episode_ids.append(episode.id)
-    while run_next_job(
-        sessionmaker=factory, storage=storage, settings=settings, worker_id="browser-tests"
-    ):
-        pass
-    with session_scope(factory) as db:
-        # Published in plan order, so the feed (newest first) shows the last one on top.
-        for item in seeded.values():
-            series = catalog.get_visible(db=db, series_id=item.id, viewer=owner)
-            assert all(e.state.value == "ready" for e in series.episodes), series.episodes
-            catalog.publish(db=db, series=series)
-            db.flush()
-            time.sleep(0.01)  # distinct published_at on every backend
-    engine.dispose()
-    return seeded
-
-
-@contextmanager
-def serve_site(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, plan: list[SeriesPlan]
-) -> Iterator[Site]:
-    """The planned series, transcoded and published, served by uvicorn on a free port."""
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    settings = Settings(
-        environment="test",
-        data_dir=data_dir,
-        database_url=database_url,
-        embedded_worker=False,
-        ladder_heights=[640, 426, 320],
-        x264_preset="ultrafast",
-    )
-    seeded = _seed(settings, plan)
-    env = server_env(database_url=database_url, data_dir=data_dir)
-    with running_server(env, data_dir / "server.log") as base_url:
-        yield Site(base_url=base_url, data_dir=data_dir, series=seeded)
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SeriesPlan, Site, _context, serve_site
 
 
 @pytest.fixture(scope="module")
@@ -164,17 +37,6 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-def _context(browser: Browser, site: Site, *, phone: bool) -> BrowserContext:
-    context = browser.new_context(
-        base_url=site.base_url,
-        viewport=PHONE if phone else DESKTOP,
-        has_touch=phone,
-        is_mobile=phone,
-    )
-    context.set_default_timeout(20_000)
-    return context
 
 
 @pytest.fixture

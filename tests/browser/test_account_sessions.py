@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import DESKTOP, PHONE, SQLITE_ONLY, Site, serve_site
+from tests.support.browser import DESKTOP, PHONE, SQLITE_ONLY, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

@@ -16,7 +16,7 @@ from microdrama.analytics.models import PlaybackEvent
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from tests.browser.conftest import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
+from tests.support.browser import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

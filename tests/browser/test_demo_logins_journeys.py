@@ -24,10 +24,10 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.demo.accounts import DEMO_VIEWER_COINS, ensure_demo_accounts
 from microdrama.demo.catalog import DEMO_PRODUCTS, DEMO_SERIES
 from microdrama.shop import service as shop
-from tests.browser.conftest import SQLITE_ONLY, Site, _context
-from tests.conftest import _empty_all_tables
-from tests.factories import make_series
-from tests.servers import running_server, server_env
+from tests.support.browser import SQLITE_ONLY, Site, _context
+from tests.support.database import _empty_all_tables
+from tests.support.factories import make_series
+from tests.support.servers import running_server, server_env
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

@@ -20,8 +20,8 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccountKind
-from tests.browser.conftest import SQLITE_ONLY, Site, _context, serve_site
-from tests.payouts.helpers import earn_from_unlocks
+from tests.support.browser import SQLITE_ONLY, Site, _context, serve_site
+from tests.support.payouts import earn_from_unlocks
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

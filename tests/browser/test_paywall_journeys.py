@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import SeriesPlan, Site, serve_site
+from tests.support.browser import SeriesPlan, Site, serve_site
 
 pytestmark = pytest.mark.browser
 

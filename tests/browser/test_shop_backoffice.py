@@ -27,8 +27,8 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.shop import service as shop
 from microdrama.shop.schemas import ProductCreate, VariantCreate
-from tests.browser.conftest import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
-from tests.shop.orders_helpers import ADDRESS, PAYS
+from tests.support.browser import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
+from tests.support.orders import ADDRESS, PAYS
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

@@ -31,7 +31,7 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.shop import service as shop
 from microdrama.shop.models import ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
-from tests.browser.conftest import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
+from tests.support.browser import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

@@ -18,10 +18,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from microdrama.accounts import service as accounts
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from tests.browser.conftest import DESKTOP, SQLITE_ONLY
-from tests.clips import cached_clip, copy_to
-from tests.conftest import _empty_all_tables
-from tests.servers import running_server, server_env
+from tests.support.browser import DESKTOP, SQLITE_ONLY
+from tests.support.clips import cached_clip, copy_to
+from tests.support.database import _empty_all_tables
+from tests.support.servers import running_server, server_env
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

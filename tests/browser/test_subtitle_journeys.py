@@ -17,7 +17,7 @@ from microdrama.accounts.models import SessionKind
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from tests.browser.conftest import SQLITE_ONLY, SeriesPlan, Site, _context, serve_site
+from tests.support.browser import SQLITE_ONLY, SeriesPlan, Site, _context, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 

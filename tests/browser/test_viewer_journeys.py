@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Site
+from tests.support.browser import Site
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.media import jobs
 from microdrama.media.storage import LocalStorage
-from tests.studio.helpers import open_studio
+from tests.support.media import RunJob
+from tests.support.studio import open_studio
 
 
 @pytest.fixture
@@ -31,9 +31,6 @@ def series_id(client: TestClient) -> int:
     response = client.post("/api/studio/series", json={"title": "Midnight Contract"})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
-
-
-RunJob = Callable[..., bool]
 
 
 @pytest.fixture

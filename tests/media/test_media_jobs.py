@@ -25,9 +25,9 @@ from microdrama.media import jobs, service
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.storage import LocalStorage
 from microdrama.media.transcode import die_with_parent
-from tests.clips import cached_clip
-from tests.factories import make_creator, make_series
-from tests.media.conftest import RunJob
+from tests.support.clips import cached_clip
+from tests.support.factories import make_creator, make_series
+from tests.support.media import RunJob
 
 WAIT_S = 60.0
 

@@ -13,7 +13,7 @@ from microdrama.db import session_scope
 from microdrama.payments import service
 from microdrama.payments.models import PaymentEvent, Purchase
 from microdrama.wallet import service as wallet
-from tests.payments.helpers import (
+from tests.support.payments import (
     DECLINED,
     NO_FUNDS,
     admin_headers,

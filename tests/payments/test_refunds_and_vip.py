@@ -21,15 +21,8 @@ from microdrama.payments.models import Purchase, PurchaseStatus, VipPass
 from microdrama.paywall import entitlement as paywall
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import LedgerTransaction
-from tests.factories import make_series
-from tests.payments.helpers import (
-    admin_headers,
-    balance,
-    buy_coins,
-    pay,
-    start_purchase,
-    viewer,
-)
+from tests.support.factories import make_series
+from tests.support.payments import admin_headers, balance, buy_coins, pay, start_purchase, viewer
 
 
 def _refund(app: FastAPI, headers: dict[str, str], purchase_id: int) -> dict[str, Any]:

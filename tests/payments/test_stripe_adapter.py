@@ -17,7 +17,7 @@ from microdrama.payments import service, signing
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
 from microdrama.payments.providers import StripeProvider
 from microdrama.payments.signing import InvalidSignature
-from tests.payments.helpers import completed_event, viewer
+from tests.support.payments import completed_event, viewer
 
 WEBHOOK_SECRET = "whsec_test_stripe_endpoint"
 

@@ -16,7 +16,7 @@ from microdrama.payments import service
 from microdrama.payments.models import PaymentEvent, Purchase, PurchaseStatus
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import LedgerTransaction
-from tests.payments.helpers import balance, completed_event, signed, start_purchase, viewer
+from tests.support.payments import balance, completed_event, signed, start_purchase, viewer
 
 URL = "/api/payments/webhooks/sandbox"
 

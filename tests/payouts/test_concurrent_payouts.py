@@ -16,9 +16,9 @@ from microdrama.config import Settings
 from microdrama.payouts import service as payouts
 from microdrama.payouts.models import PayoutStatus
 from microdrama.wallet import service as wallet
-from tests.payouts.helpers import earn_from_unlocks
-from tests.servers import running_server, server_env
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
+from tests.support.payouts import earn_from_unlocks
+from tests.support.servers import running_server, server_env
 
 
 def test_concurrent_payout_requests_beyond_the_balance_only_what_fits_succeeds(

@@ -13,8 +13,8 @@ from microdrama.db import utcnow
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccountKind
-from tests.payouts.helpers import brand_sale, earn_from_unlocks, refund
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
+from tests.support.payouts import brand_sale, earn_from_unlocks, refund
 
 Headers = dict[str, str]
 

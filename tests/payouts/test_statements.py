@@ -15,8 +15,8 @@ from microdrama.db import utcnow
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind
-from tests.payouts.helpers import backdate, brand_sale, earn_from_unlocks, refund, refund_order
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
+from tests.support.payouts import backdate, brand_sale, earn_from_unlocks, refund, refund_order
 
 
 def _earnings_balance(

@@ -18,8 +18,8 @@ from microdrama.payouts import service as payouts
 from microdrama.payouts.models import PayoutStatus
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccountKind
-from tests.conftest import _empty_all_tables
-from tests.payouts.helpers import backdate, earn_from_unlocks, refund
+from tests.support.database import _empty_all_tables
+from tests.support.payouts import backdate, earn_from_unlocks, refund
 
 EARN = st.tuples(st.just("earn"), st.integers(1, 40).map(lambda n: n * 100), st.integers(0, 2))
 REFUND = st.tuples(st.just("refund"), st.just(0), st.just(0))

@@ -23,9 +23,9 @@ from microdrama.payouts import vip_share
 from microdrama.payouts.service import Month
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import Currency, LedgerAccountKind, LedgerTransaction
-from tests.factories import make_series
-from tests.payments.helpers import viewer
-from tests.payouts.vip_helpers import a_month_of_vip_viewing, buy_vip, move_everything_to, watch
+from tests.support.factories import make_series
+from tests.support.payments import viewer
+from tests.support.vip import a_month_of_vip_viewing, buy_vip, move_everything_to, watch
 
 K = LedgerAccountKind
 

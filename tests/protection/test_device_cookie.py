@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import make_series
+from tests.support.factories import make_series
 
 
 def test_a_playlist_answer_carries_the_new_device_cookie(client: TestClient, db: Session) -> None:

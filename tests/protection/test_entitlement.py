@@ -11,8 +11,8 @@ from microdrama.catalog.models import Episode
 from microdrama.db import utcnow
 from microdrama.paywall import service as paywall
 from microdrama.paywall.entitlement import Entitlement, entitlement
-from tests.factories import make_series
-from tests.protection.conftest import give_vip, unlock
+from tests.support.factories import make_series
+from tests.support.paywall import give_vip, unlock
 
 
 def _viewer(db: Session, role: Role = Role.viewer) -> Account:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from microdrama.config import Settings
 from microdrama.media.protection import KEY_TOKEN_SALT, issue_key_token, key_url
 from microdrama.paywall import service as paywall
-from tests.hls import decodes_cleanly, decrypt_with_ffmpeg, looks_like_mpegts
-from tests.protection.conftest import (
+from tests.support.hls import decodes_cleanly, decrypt_with_ffmpeg, looks_like_mpegts
+from tests.support.paywall import (
     PRICE_COINS,
     ClientFactory,
     Show,

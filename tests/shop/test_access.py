@@ -9,7 +9,8 @@ from microdrama.accounts.models import Role
 from microdrama.catalog.models import Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import session_scope
-from tests.shop.helpers import creator_with_series, list_product, request_campaign, signed_in
+from tests.support.accounts import signed_in
+from tests.support.shop import creator_with_series, list_product, request_campaign
 
 
 def test_another_brand_can_neither_see_nor_change_a_brands_catalog_or_campaigns(

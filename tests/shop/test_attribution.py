@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.shop.models import PlacementEvent
-from tests.shop.helpers import Headers, placed_campaign, signed_in
+from tests.support.accounts import Headers, signed_in
+from tests.support.shop import placed_campaign
 
 
 def _placed(

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from tests.shop.helpers import list_product, placed_campaign, signed_in
+from tests.support.accounts import signed_in
+from tests.support.shop import list_product, placed_campaign
 
 
 def two_brands(

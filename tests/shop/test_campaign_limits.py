@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.shop import service as shop_service
 from microdrama.shop.models import Campaign
-from tests.shop.helpers import placed_campaign
-from tests.shop.orders_helpers import buy
+from tests.support.orders import buy
+from tests.support.shop import placed_campaign
 
 
 def _shown(factory: sessionmaker[Session], episode: int, at: datetime | None = None) -> list[int]:

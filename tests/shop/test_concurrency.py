@@ -22,9 +22,9 @@ from microdrama.shop import service as shop
 from microdrama.shop.models import Order, OrderStatus, ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
 from microdrama.wallet import service as wallet
-from tests.factories import make_series
-from tests.servers import running_server, server_env
-from tests.shop.orders_helpers import ADDRESS
+from tests.support.factories import make_series
+from tests.support.orders import ADDRESS
+from tests.support.servers import running_server, server_env
 
 
 def _two_servers(stack: ExitStack, database_url: str, tmp_path: Path) -> list[str]:

@@ -17,8 +17,8 @@ from microdrama.db import utcnow
 from microdrama.housekeeping import run_once
 from microdrama.shop.models import Order
 from microdrama.wallet.models import LedgerAccountKind as K
-from tests.shop.helpers import placed_campaign, signed_in
-from tests.shop.orders_helpers import (
+from tests.support.accounts import signed_in
+from tests.support.orders import (
     ADDRESS,
     books_are_clean,
     buy,
@@ -27,6 +27,7 @@ from tests.shop.orders_helpers import (
     stock,
     usd_balance,
 )
+from tests.support.shop import placed_campaign
 
 
 def _shop(client: TestClient, db_factory: sessionmaker[Session], settings: Settings) -> Any:

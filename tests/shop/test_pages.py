@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from tests.shop.helpers import placed_campaign, signed_in
+from tests.support.accounts import signed_in
+from tests.support.shop import placed_campaign
 
 BRAND_PAGES = ["/brand", "/brand/products", "/brand/campaigns", "/brand/orders"]
 STUDIO_PAGES = ["/studio/campaigns", "/studio/earnings"]

@@ -9,13 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from tests.shop.helpers import (
-    Headers,
-    creator_with_series,
-    list_product,
-    request_campaign,
-    signed_in,
-)
+from tests.support.accounts import Headers, signed_in
+from tests.support.shop import creator_with_series, list_product, request_campaign
 
 
 def _placement(episode_id: int, product_id: int, **overrides: Any) -> dict[str, Any]:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.shop.product_images import MAX_PRODUCT_IMAGE_BYTES
-from tests.shop.helpers import Headers, list_product, placed_campaign, signed_in
-from tests.shop.orders_helpers import buy
+from tests.support.accounts import Headers, signed_in
+from tests.support.orders import buy
+from tests.support.shop import list_product, placed_campaign
 
 
 def _png(width: int = 1600, height: int = 1200) -> bytes:

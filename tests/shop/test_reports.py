@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from tests.shop.helpers import placed_campaign, signed_in
+from tests.support.accounts import signed_in
+from tests.support.shop import placed_campaign
 
 
 def _event(viewer: TestClient, placement_id: int, kind: str, event_id: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,8 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
 from microdrama.media import jobs
-
-RunJob = Callable[..., bool]
+from tests.support.media import RunJob
 
 
 @pytest.fixture

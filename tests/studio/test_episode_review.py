@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Role
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
-from tests.clips import cached_clip
-from tests.shop.helpers import Headers, signed_in
-from tests.studio.conftest import RunJob
-from tests.studio.helpers import new_series, open_studio, tus_create, tus_patch, tus_upload
+from tests.support.accounts import Headers, signed_in
+from tests.support.clips import cached_clip
+from tests.support.media import RunJob
+from tests.support.studio import new_series, open_studio, tus_create, tus_patch, tus_upload
 
 
 def _published(client: TestClient, run_job: RunJob, admin: Headers) -> tuple[int, int]:

@@ -12,9 +12,9 @@ from microdrama.accounts.models import Role
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
-from tests.factories import make_series
-from tests.shop.helpers import Headers, signed_in
-from tests.studio.helpers import new_series, open_studio
+from tests.support.accounts import Headers, signed_in
+from tests.support.factories import make_series
+from tests.support.studio import new_series, open_studio
 
 
 def _draft(factory: sessionmaker[Session], owner_id: int, **kwargs: object) -> int:

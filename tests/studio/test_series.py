@@ -15,9 +15,9 @@ from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.studio.models import Upload
-from tests.factories import make_series
-from tests.shop.helpers import signed_in
-from tests.studio.helpers import TUS, new_series, open_studio, tus_metadata
+from tests.support.accounts import signed_in
+from tests.support.factories import make_series
+from tests.support.studio import TUS, new_series, open_studio, tus_metadata
 
 
 def _own_series(factory: sessionmaker[Session], owner_id: int, **kwargs: object) -> int:

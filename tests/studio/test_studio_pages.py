@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from tests.shop.helpers import placed_campaign
+from tests.support.shop import placed_campaign
 
 STUDIO_NAV = ["/studio", "/studio/campaigns", "/studio/earnings", "/studio/statements"]
 # Headers the studio pages used to have, each its own: none may remain on a studio page.

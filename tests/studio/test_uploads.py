@@ -16,10 +16,10 @@ from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.media.models import JobState, MediaAsset, TranscodeJob
 from microdrama.studio.models import Upload
-from tests.clips import cached_clip, cached_text_file
-from tests.shop.helpers import signed_in
-from tests.studio.conftest import RunJob
-from tests.studio.helpers import (
+from tests.support.accounts import signed_in
+from tests.support.clips import cached_clip, cached_text_file
+from tests.support.media import RunJob
+from tests.support.studio import (
     TUS,
     new_series,
     open_studio,

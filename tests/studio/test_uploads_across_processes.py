@@ -13,10 +13,10 @@ from microdrama.accounts.models import Role
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import session_scope
-from tests.clips import cached_clip
-from tests.servers import running_server, server_env
-from tests.shop.helpers import signed_in
-from tests.studio.helpers import TUS, tus_metadata
+from tests.support.accounts import signed_in
+from tests.support.clips import cached_clip
+from tests.support.servers import running_server, server_env
+from tests.support.studio import TUS, tus_metadata
 
 CHUNK = {"Content-Type": "application/offset+octet-stream", **TUS}
 

@@ -12,8 +12,8 @@ from microdrama.accounts.models import Role
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import session_scope
-from tests.factories import make_series
-from tests.shop.helpers import signed_in
+from tests.support.accounts import signed_in
+from tests.support.factories import make_series
 
 VTT = b"""WEBVTT
 

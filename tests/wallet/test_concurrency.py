@@ -15,9 +15,9 @@ from microdrama.accounts.models import Account
 from microdrama.accounts.service import hash_device_token, new_device_token
 from microdrama.config import Settings
 from microdrama.wallet import service as wallet
-from tests.factories import make_series
-from tests.servers import running_server, server_env
-from tests.wallet.money import top_up
+from tests.support.factories import make_series
+from tests.support.servers import running_server, server_env
+from tests.support.wallet import top_up
 
 
 def _guest(db: Session) -> tuple[Account, str]:

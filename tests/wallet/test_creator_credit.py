@@ -11,8 +11,8 @@ from microdrama.config import Settings
 from microdrama.paywall import service as paywall
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import LedgerAccount, LedgerAccountKind
-from tests.factories import make_series
-from tests.wallet.money import top_up
+from tests.support.factories import make_series
+from tests.support.wallet import top_up
 
 
 def _earnings(db: Session, creator_id: int) -> int:

@@ -15,7 +15,7 @@ from microdrama.db import utcnow
 from microdrama.housekeeping import run_once
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import BonusLot, IdempotencyRecord
-from tests.wallet.money import top_up
+from tests.support.wallet import top_up
 
 
 def test_housekeeping_expires_bonus_and_forgets_day_old_keys(

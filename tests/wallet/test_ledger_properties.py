@@ -26,8 +26,8 @@ from microdrama.paywall import service as paywall
 from microdrama.paywall.models import UnlockMethod
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind, LedgerTransaction
-from tests.conftest import _empty_all_tables
-from tests.factories import make_series
+from tests.support.database import _empty_all_tables
+from tests.support.factories import make_series
 
 PACKS = [(99, 100, 0), (499, 500, 0), (999, 1000, 100), (1999, 2000, 200)]
 

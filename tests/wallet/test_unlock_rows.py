@@ -24,8 +24,8 @@ from microdrama.wallet.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from tests.factories import make_series
-from tests.wallet.money import top_up
+from tests.support.factories import make_series
+from tests.support.wallet import top_up
 
 
 def _unlock_as_the_route_does(

@@ -14,9 +14,9 @@ from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind
-from tests.factories import make_series
-from tests.shop.helpers import signed_in
-from tests.wallet.money import top_up
+from tests.support.accounts import signed_in
+from tests.support.factories import make_series
+from tests.support.wallet import top_up
 
 
 def _viewer_id(client: TestClient) -> int:

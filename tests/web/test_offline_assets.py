@@ -8,7 +8,7 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import make_series
+from tests.support.factories import make_series
 
 HLS_PRELOAD = re.compile(
     r'<link rel="preload" href="/static/vendor/hls\.min\.js[^"]*" as="script">'

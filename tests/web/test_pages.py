@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import DEVICE_COOKIE
-from tests.factories import make_series
+from tests.support.factories import make_series
 
 
 def test_feed_page_renders_one_card_per_series_with_runtime_and_sets_the_device_cookie(

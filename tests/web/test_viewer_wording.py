@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from microdrama import wording
-from tests.accounts.helpers import log_in, sign_up
-from tests.factories import make_series
+from tests.support.accounts import log_in, sign_up
+from tests.support.factories import make_series
 
 
 def _checkin_button(html: str) -> str:

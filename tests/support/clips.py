@@ -4,7 +4,7 @@ Builders write to the path they are given and return it. `cached_clip` and frien
 distinct file once per test process (in a private temp folder), so a whole test session pays
 for every clip only once; treat cached files as read-only (copy before mutating).
 
-    from tests.clips import make_clip, cached_clip
+    from tests.support.clips import make_clip, cached_clip
     make_clip(tmp_path / "ep1.mp4", seconds=4, label="S1E1", color="teal")
     cached_clip(seconds=3, width=640, height=360)           # landscape, shared
 """

@@ -1,4 +1,4 @@
-"""Builders for shop tests: signed-in brands and creators, a product, an accepted campaign."""
+"""Shop builders: a creator with a published series, a product, an accepted campaign."""
 
 from __future__ import annotations
 
@@ -9,26 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.models import Role, SessionKind
+from microdrama.accounts.models import Role
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
-from tests.factories import make_series
-
-Headers = dict[str, str]
-
-
-def signed_in(
-    factory: sessionmaker[Session], settings: Settings, *, role: Role, name: str
-) -> tuple[Headers, int]:
-    """Bearer headers of a new account with this role, and its id."""
-    with session_scope(factory) as db:
-        account = accounts.create_account(db=db, display_name=name, role=role)
-        token, _ = accounts.start_session(
-            db=db, settings=settings, account=account, kind=SessionKind.bearer
-        )
-        account_id = account.id
-    return {"Authorization": f"Bearer {token}"}, account_id
+from tests.support.accounts import Headers, signed_in
+from tests.support.factories import make_series
 
 
 def creator_with_series(

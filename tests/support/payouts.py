@@ -13,7 +13,7 @@ from microdrama.config import Settings
 from microdrama.db import session_scope
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import LedgerTransaction
-from tests.wallet.money import top_up
+from tests.support.wallet import top_up
 
 _orders = itertools.count(900_001)  # order numbers only in ledger references here
 

@@ -1,0 +1,1 @@
+"""Builders shared by the tests of every domain: accounts, series, orders, clips, servers."""
