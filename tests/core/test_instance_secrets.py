@@ -223,7 +223,7 @@ def test_an_ad_callback_signed_with_the_published_ad_secret_unlocks_nothing(
 
 
 def test_no_published_secret_is_left_in_the_code() -> None:
-    source = Path(__file__).resolve().parents[1] / "src" / "microdrama"
+    source = Path(__file__).resolve().parents[2] / "src" / "microdrama"
     published = (PUBLISHED_SECRET_KEY, PUBLISHED_WEBHOOK_SECRET, PUBLISHED_AD_NETWORK_SECRET)
 
     found = [

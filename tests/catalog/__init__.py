@@ -1,0 +1,1 @@
+"""Tests of the catalog: the feed, series pages, series creation."""

@@ -1,0 +1,1 @@
+"""Tests of playback: saved positions, watched state, continue watching."""
