@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-PASSWORD = "correct horse battery"
+from tests.support.accounts import PASSWORD
+
 TUS = {"Tus-Resumable": "1.0.0"}
 
 

@@ -21,12 +21,10 @@ from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.payments.models import Purchase, VipPass
 from microdrama.wallet.models import LedgerTransaction
-from tests.support.accounts import signed_in
+from tests.support.accounts import Headers, signed_in
 from tests.support.analytics import event
 from tests.support.factories import make_series
 from tests.support.payments import admin_headers, pay, start_purchase, viewer
-
-Headers = dict[str, str]
 
 
 @dataclass
