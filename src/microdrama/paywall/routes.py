@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from microdrama import idempotency
@@ -14,6 +13,7 @@ from microdrama.db import DbSession
 from microdrama.paywall import service
 from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
+from microdrama.paywall.schemas import AccessRead, RestUnlockRead, UnlockRead, UnlockRequest
 from microdrama.types import INT_MAX, PathId
 
 router = APIRouter(tags=["paywall"])
@@ -21,20 +21,16 @@ router.include_router(hls_router)
 router.include_router(ads_router)
 
 
-class UnlockRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    method: Literal["coins"] = "coins"  # the only way this route unlocks (ads: /api/ads)
-
-
 @router.get("/api/episodes/{episode_id}/access")
 def access(
     episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
-) -> dict[str, Any]:
+) -> AccessRead:
     """Can the viewer play it, and if not: the price in coins and money, the balance, the rest
     of the series at the cap price."""
-    return service.access(
-        db=db, settings=request.app.state.settings, viewer=viewer, episode_id=episode_id
+    return AccessRead.model_validate(
+        service.access(
+            db=db, settings=request.app.state.settings, viewer=viewer, episode_id=episode_id
+        )
     )
 
 
@@ -58,7 +54,13 @@ def _run(
     return idempotency.respond(outcome, replayed, response)
 
 
-@router.post("/api/episodes/{episode_id}/unlock")
+# The money routes answer the stored outcome, a refusal's error included: the model documents
+# the 200 answer without validating the replayed error bodies against it.
+@router.post(
+    "/api/episodes/{episode_id}/unlock",
+    response_model=None,
+    responses={200: {"model": UnlockRead}},
+)
 def unlock_episode(
     episode_id: PathId,
     data: UnlockRequest,
@@ -79,7 +81,11 @@ def unlock_episode(
     return _run(request, response, viewer.id, data.model_dump_json().encode(), effect)
 
 
-@router.post("/api/series/{series_id}/unlock-rest")
+@router.post(
+    "/api/series/{series_id}/unlock-rest",
+    response_model=None,
+    responses={200: {"model": RestUnlockRead}},
+)
 def unlock_rest(
     series_id: PathId,
     request: Request,
