@@ -2,7 +2,7 @@
 # One entry point for people and CI:
 #   ./dev.sh serve   set up, migrate, run the app (seeding the demo in the background the
 #                    first time)
-#   ./dev.sh test    set up, then ruff, mypy and the whole pytest suite
+#   ./dev.sh test    set up, then ruff, mypy, tsc + eslint on the scripts, the whole pytest suite
 # Both install what they need: a virtualenv, Python packages, hls.js (npm), ffmpeg and
 # (for tests) Chromium from the system package manager when missing.
 set -euo pipefail
@@ -72,6 +72,7 @@ setup_frontend() {
   local vendor="$ROOT/src/microdrama/web/static/vendor"
   if [ ! -f node_modules/hls.js/dist/hls.min.js ] || [ ! -f node_modules/chart.js/dist/chart.umd.min.js ] ||
     [ ! -f node_modules/tus-js-client/dist/tus.min.js ] || [ ! -f node_modules/swagger-ui-dist/swagger-ui-bundle.js ] ||
+    [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/eslint ] ||
     [ package.json -nt node_modules/.package-lock.json ]; then
     say "installing front-end packages (npm)"
     npm install --no-audit --no-fund --silent >/dev/null
@@ -117,6 +118,9 @@ case "$cmd" in
     "$VENV/bin/ruff" format --check src tests bench migrations
     say "mypy"
     "$VENV/bin/mypy"
+    say "JavaScript: tsc (JSDoc types) and eslint"
+    npx --no-install tsc -p tsconfig.json
+    npx --no-install eslint src/microdrama/web/static/js
     say "pytest (database backends: sqlite${MICRODRAMA_TEST_DATABASE_URL:+ and postgresql})"
     # Two processes (2 cores), a test file per process at a time: a module's fixtures (a served
     # site, a transcoded catalog) are built once. MICRODRAMA_TEST_PROCESSES=0 runs in one.

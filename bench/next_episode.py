@@ -136,7 +136,10 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         with (
             running(
-                uvicorn_command(port), ready_url=f"{base}/api/feed", env=app_env(data_dir, url)
+                uvicorn_command(port),
+                ready_url=f"{base}/api/feed",
+                # The benchmark reads the player's clocks through window.__player.
+                env=app_env(data_dir, url, MICRODRAMA_EXPOSE_TEST_HOOKS="true"),
             ),
             sync_playwright() as playwright,
         ):

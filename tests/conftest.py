@@ -91,6 +91,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         x264_preset="ultrafast",
         job_lease_seconds=3,
         worker_poll_seconds=0.2,
+        expose_test_hooks=True,
     )
 
 

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # Content protection: lifetime of the token in an HLS key URL.
     key_token_seconds: int = Field(default=300, ge=10, le=300)
 
+    # Pages hand their state to browser tests and benchmarks (window.__player, window.__feed...)
+    # only when this is on; viewers' browsers never get them.
+    expose_test_hooks: bool = False
+
     @model_validator(mode="after")
     def _secrets_of_this_install(self) -> Settings:
         if self.environment == "production":

@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import Site
+from tests.support.browser import DESKTOP, Site
+from tests.support.servers import running_server, server_env
 
 pytestmark = pytest.mark.browser
 
@@ -169,3 +170,42 @@ def test_an_episode_that_fails_to_load_says_so_and_can_be_retried(page: Page, si
         "() => window.__player.video.currentTime > 0.5 && window.__player.video.videoWidth > 0",
         timeout=WAIT_MS,
     )
+
+
+# What the page scripts publish for tests and benchmarks when the setting enables them.
+TEST_HOOKS = """() => ['__player', '__paywall', '__shop', '__subtitles', '__reminder',
+  '__analytics', '__feed'].filter((name) => name in window)"""
+
+
+def test_viewers_browsers_get_no_test_hooks_unless_the_setting_enables_them(
+    browser: Browser, page: Page, site: Site, database_url: str
+) -> None:
+    episode = site.series["Contract Bride"].episode_ids[0]
+    env = server_env(
+        database_url=database_url, data_dir=site.data_dir, MICRODRAMA_EXPOSE_TEST_HOOKS="false"
+    )
+    with running_server(env, site.data_dir / "server-without-hooks.log") as base_url:
+        context = browser.new_context(base_url=base_url, viewport=DESKTOP)
+        viewer = context.new_page()
+        errors: list[str] = []
+        viewer.on("pageerror", lambda error: errors.append(str(error)))
+
+        viewer.goto(f"/watch/{episode}")
+        viewer.wait_for_function(
+            "() => document.querySelector('#video-a').currentTime > 0.5", timeout=WAIT_MS
+        )
+        assert viewer.evaluate(TEST_HOOKS) == []
+
+        viewer.goto("/")
+        viewer.wait_for_function(
+            "() => document.querySelector('[data-testid=feed-card] video').currentTime > 0.5",
+            timeout=WAIT_MS,
+        )
+        assert viewer.evaluate(TEST_HOOKS) == []
+        context.close()
+        assert not errors, errors
+
+    # The test servers enable them: the same page hands its state to the journeys.
+    page.goto(f"/watch/{episode}")
+    page.wait_for_function("() => window.__player !== undefined", timeout=WAIT_MS)
+    assert set(page.evaluate(TEST_HOOKS)) >= {"__player", "__paywall", "__shop", "__analytics"}

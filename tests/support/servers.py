@@ -29,6 +29,7 @@ def server_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, 
         "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
         "MICRODRAMA_X264_PRESET": "ultrafast",
         "MICRODRAMA_SANDBOX_AD_SECONDS": "2",  # the journeys watch it in real time
+        "MICRODRAMA_EXPOSE_TEST_HOOKS": "true",  # the journeys read window.__player and its kin
         **extra,
     }
 

@@ -123,7 +123,14 @@ def _coin_price(context: Context, coins: int) -> str:
     return coin_price(coins, price_cents(settings=settings, coins=coins))
 
 
+@pass_context
+def _test_hooks(context: Context) -> bool:
+    """`{% if test_hooks() %}`: whether the page's scripts publish their state for tests."""
+    return bool(context["request"].app.state.settings.expose_test_hooks)
+
+
 templates.env.globals["static_url"] = static_url
+templates.env.globals["test_hooks"] = _test_hooks
 templates.env.filters["plural"] = plural
 templates.env.filters["money"] = money
 templates.env.filters["coin_price"] = _coin_price

@@ -1,7 +1,9 @@
+// @ts-check
 // The operator's brand applications on /admin: approve, or refuse with a reason the applicant reads.
 
 import { api } from "./api.js";
-import { dateTime, el, problem, say, slot } from "./desk.js";
+import { dateTime, problem, say } from "./desk.js";
+import { el, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
 const section = root.querySelector("[data-testid=brand-applications]");
@@ -60,8 +62,8 @@ function row(application) {
 
 async function load() {
   const applications = await api("GET", "/api/admin/brand-applications");
-  slot(section, "applications").replaceChildren(...applications.map(row));
-  slot(section, "applications-empty").hidden = applications.length > 0;
+  slot("applications", section).replaceChildren(...applications.map(row));
+  slot("applications-empty", section).hidden = applications.length > 0;
 }
 
 load()

@@ -1,12 +1,14 @@
+// @ts-check
 // The operator's page: coin packs and VIP plans (payments' upsert-by-code API), the creators'
 // revenue share and the payout minimum (audited platform settings), and the monthly VIP share.
 
 import { api, clearFormErrors, money, showFormErrors } from "./api.js";
-import { dateTime, el, problem, say, slot } from "./desk.js";
+import { dateTime, problem, say } from "./desk.js";
+import { el, fields, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
-const settingsForm = root.querySelector("[data-form=settings]");
-const vipShareForm = root.querySelector("[data-form=vip-share]");
+const settingsForm = /** @type {HTMLFormElement} */ (root.querySelector("[data-form=settings]"));
+const vipShareForm = /** @type {HTMLFormElement} */ (root.querySelector("[data-form=vip-share]"));
 
 const PACK_FIELDS = [
   ["price_cents", "number", { min: 50 }],
@@ -51,7 +53,7 @@ function editRow(kind, fields, item) {
   }
   const save = el("button", { type: "button", "data-testid": `${kind}-save` }, item ? "Save" : "Add");
   save.addEventListener("click", async () => {
-    const code = item?.code ?? row.querySelector("[name=code]").value.trim();
+    const code = item?.code ?? /** @type {HTMLInputElement} */ (row.querySelector("input[name=code]")).value.trim();
     const path = kind === "pack" ? "coin-packs" : "vip-plans";
     save.disabled = true;
     try {
@@ -74,16 +76,16 @@ function editRow(kind, fields, item) {
 
 async function loadStore() {
   const store = await api("GET", "/api/admin/store");
-  slot(root, "packs").replaceChildren(...store.coin_packs.map((p) => editRow("pack", PACK_FIELDS, p)), editRow("pack", PACK_FIELDS, null));
-  slot(root, "plans").replaceChildren(...store.vip_plans.map((p) => editRow("plan", PLAN_FIELDS, p)), editRow("plan", PLAN_FIELDS, null));
+  slot("packs", root).replaceChildren(...store.coin_packs.map((p) => editRow("pack", PACK_FIELDS, p)), editRow("pack", PACK_FIELDS, null));
+  slot("plans", root).replaceChildren(...store.vip_plans.map((p) => editRow("plan", PLAN_FIELDS, p)), editRow("plan", PLAN_FIELDS, null));
 }
 
 function showSettings(data) {
   for (const [name, value] of Object.entries(data.values)) settingsForm.elements[name].value = value;
-  slot(root, "defaults").textContent =
+  slot("defaults", root).textContent =
     `Defaults from the configuration: ${data.defaults.creator_revenue_share_percent} % share, ` +
     `${money(data.defaults.payout_minimum_cents)} minimum payout.`;
-  slot(root, "changes").replaceChildren(...data.changes.map((c) => el("tr", { "data-testid": "settings-change" },
+  slot("changes", root).replaceChildren(...data.changes.map((c) => el("tr", { "data-testid": "settings-change" },
     el("td", {}, dateTime.format(new Date(c.changed_at))),
     el("td", {}, c.changed_by),
     el("td", {}, c.key),
@@ -108,10 +110,10 @@ settingsForm.addEventListener("submit", async (event) => {
 async function loadVipShare(month) {
   const share = await api("GET", `/api/admin/vip-share/${encodeURIComponent(month)}`);
   const state = share.settled ? "settled" : share.month_over ? "not settled yet" : "so far (the month is not over)";
-  slot(root, "vip-share-summary").textContent =
+  slot("vip-share-summary", root).textContent =
     `${share.month}, ${state}: net VIP income ${money(share.vip_income_cents)} × ${share.share_percent} % = ` +
     `pool ${money(share.pool_cents)}.` + (share.note ? ` Nothing to share: ${share.note}.` : "");
-  slot(root, "vip-shares").replaceChildren(...share.shares.map((s) => el("tr", { "data-testid": "vip-share-row" },
+  slot("vip-shares", root).replaceChildren(...share.shares.map((s) => el("tr", { "data-testid": "vip-share-row" },
     el("td", {}, s.title),
     el("td", {}, s.creator_name),
     el("td", { class: "num" }, `${(s.watch_ms / 1000).toLocaleString()} s`),
@@ -122,7 +124,7 @@ async function loadVipShare(month) {
 vipShareForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    await loadVipShare(vipShareForm.elements.month.value);
+    await loadVipShare(fields(vipShareForm).month.value);
     say(root, "error", "");
   } catch (error) {
     say(root, "error", problem(error));
@@ -132,8 +134,8 @@ vipShareForm.addEventListener("submit", async (event) => {
 // The month shown first: the previous one (UTC), the one housekeeping settles next.
 const today = new Date();
 const previous = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
-vipShareForm.elements.month.value = previous.toISOString().slice(0, 7);
+fields(vipShareForm).month.value = previous.toISOString().slice(0, 7);
 
-Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore(), loadVipShare(vipShareForm.elements.month.value)])
+Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore(), loadVipShare(fields(vipShareForm).month.value)])
   .catch((error) => say(root, "error", problem(error)))
   .finally(() => root.setAttribute("aria-busy", "false"));

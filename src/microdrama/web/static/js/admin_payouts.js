@@ -1,10 +1,12 @@
+// @ts-check
 // The operator's payout queue: approve / reject (with a reason) / mark paid.
 
 import { api, formatNumber, money, showFormErrors, withIntent } from "./api.js";
-import { dateTime, el, problem, say, slot } from "./desk.js";
+import { dateTime, problem, say } from "./desk.js";
+import { el, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=admin-payouts-page]");
-const filter = slot(root, "filter");
+const filter = /** @type {HTMLSelectElement} */ (slot("filter", root));
 
 const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
 
@@ -54,7 +56,7 @@ async function load() {
   const query = filter.value ? `?status=${filter.value}` : "";
   const payouts = await api("GET", `/api/admin/payouts${query}`);
   if (mine !== latestLoad) return;
-  slot(root, "rows").replaceChildren(...payouts.map((p) => el("tr", { "data-testid": "admin-payout-row", "data-id": p.id, "data-status": p.status },
+  slot("rows", root).replaceChildren(...payouts.map((p) => el("tr", { "data-testid": "admin-payout-row", "data-id": p.id, "data-status": p.status },
     el("td", {}, String(p.id)),
     el("td", {}, `${p.account_name} (${p.account_role}${p.account_email ? `, ${p.account_email}` : ""})`),
     el("td", {}, dateTime.format(new Date(p.created_at))),
@@ -62,7 +64,7 @@ async function load() {
     el("td", { class: "num" }, money(p.amount_cents)),
     el("td", {}, el("span", { class: `status ${p.status}` }, p.status)),
     actions(p))));
-  slot(root, "empty").hidden = payouts.length > 0;
+  slot("empty", root).hidden = payouts.length > 0;
 }
 
 filter.addEventListener("change", () => load().catch((error) => say(root, "error", problem(error))));

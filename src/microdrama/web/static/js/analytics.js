@@ -1,6 +1,9 @@
+// @ts-check
 // Playback events for the creators' analytics: a queue flushed in batches every few seconds,
 // and by navigator.sendBeacon as the page goes away. Nothing here ever waits on the network
 // in the way of playback: every send is fire-and-forget, and failures keep the events for later.
+
+import { exposeForTests } from "./dom.js";
 
 const ENDPOINT = "/api/events";
 const FLUSH_EVERY_MS = 4000;
@@ -169,4 +172,4 @@ export function createAnalytics({ endpoint = ENDPOINT, flushEveryMs = FLUSH_EVER
 
 /** The page's one tracker (player.js, feed.js and paywall.js share it). */
 export const analytics = createAnalytics();
-window.__analytics = analytics.state;
+exposeForTests("__analytics", analytics.state);

@@ -1,3 +1,4 @@
+// @ts-check
 // Talking to the JSON API: errors as values people can read, idempotency keys, prices.
 
 /** An error answer of the API: `code` is stable (insufficient_coins...), `message` is for people. */
@@ -15,7 +16,13 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch() for JSON: resolves to the parsed body, rejects with an ApiError. */
+/**
+ * fetch() for JSON: resolves to the parsed body, rejects with an ApiError.
+ * @param {string} method
+ * @param {string} url
+ * @param {{ body?: unknown, idempotencyKey?: string }} [options]
+ * @returns {Promise<any>}
+ */
 export async function api(method, url, { body, idempotencyKey } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -96,8 +103,17 @@ export function coinPrice(n, cents) {
   return `${coins(n)} (${money(cents)})`;
 }
 
+/**
+ * Cents as people read them: "$49.00", "€12.50" (a currency the browser does not know: "12.50 XYZ").
+ * @param {number} cents
+ * @param {string} [currency]
+ */
 export function money(cents, currency = "USD") {
-  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
+  try {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
+  } catch {
+    return `${(cents / 100).toFixed(2)} ${currency}`;
+  }
 }
 
 /** A VIP plan's period as people say it: "week", "month", "year", "90 days". */

@@ -1,14 +1,14 @@
+// @ts-check
 // Small helpers shared by the brand's and the creator's shop pages.
 
 import { ApiError, clearFormErrors, showFormErrors } from "./api.js";
+import { el, slot } from "./dom.js";
 
 /** The JSON the page inlined for its script. */
 export function pageData() {
   const node = document.getElementById("page-data");
   return node ? JSON.parse(node.textContent) : {};
 }
-
-export const slot = (name, root = document) => root.querySelector(`[data-slot="${name}"]`);
 
 export function notify(text) {
   slot("error").hidden = true;
@@ -33,30 +33,6 @@ export function fail(error, { form = null, fields = {} } = {}) {
 /** A problem found before sending, shown like the server's: under the field and at the top. */
 export function failField(form, name, message) {
   fail(new ApiError(422, { error: "invalid_request", message, problems: [{ field: name, message }] }), { form });
-}
-
-/** An element with attributes (`dataset`, `on*` listeners, plain attributes) and children. */
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "text") node.textContent = value;
-    else if (value === true) node.setAttribute(key, "");
-    else node.setAttribute(key, String(value));
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
-  return node;
-}
-
-/** Cents as people read them: "$49.00", "€12.50". */
-export function money(cents, currency = "USD") {
-  try {
-    return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(cents / 100);
-  } catch {
-    return `${(cents / 100).toFixed(2)} ${currency}`;
-  }
 }
 
 /** "49", "49.9", "49.90" → 4990 cents, exactly (no floating point); null when not a price. */

@@ -1,11 +1,13 @@
+// @ts-check
 // /brand/campaigns: request a campaign on a series, list campaigns with status, open the editor.
 
-import { api } from "./api.js";
+import { api, money } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { busy, day, el, fail, failField, money, notify, pageData, parseCents, slot, statusBadge } from "./backoffice.js";
+import { busy, day, fail, failField, notify, pageData, parseCents, statusBadge } from "./backoffice.js";
+import { el, fields, slot } from "./dom.js";
 
 const data = pageData();
-const form = slot("form");
+const form = /** @type {HTMLFormElement} */ (slot("form"));
 const titles = data.series_titles || {};
 
 // Whether the placements show now (accepted campaigns), in the brand's words.
@@ -52,30 +54,30 @@ async function load() {
 }
 
 const today = new Date();
-form.elements.starts.value = today.toISOString().slice(0, 10);
-form.elements.ends.value = new Date(today.getTime() + 30 * 86_400_000).toISOString().slice(0, 10);
+fields(form).starts.value = today.toISOString().slice(0, 10);
+fields(form).ends.value = new Date(today.getTime() + 30 * 86_400_000).toISOString().slice(0, 10);
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const budget = parseCents(form.elements.budget.value);
+  const budget = parseCents(fields(form).budget.value);
   if (budget === null) {
     failField(form, "budget", "The budget is an amount like 5000 or 5000.00.");
     return;
   }
   const body = {
-    series_id: Number(form.elements.series_id.value),
-    title: form.elements.title.value,
+    series_id: Number(fields(form).series_id.value),
+    title: fields(form).title.value,
     budget_cents: budget,
-    commission_percent: Number(form.elements.commission_percent.value),
-    starts_at: `${form.elements.starts.value}T00:00:00Z`,
-    ends_at: `${form.elements.ends.value}T23:59:59Z`,
+    commission_percent: Number(fields(form).commission_percent.value),
+    starts_at: `${fields(form).starts.value}T00:00:00Z`,
+    ends_at: `${fields(form).ends.value}T23:59:59Z`,
   };
   const created = await busy(form.querySelector('[type="submit"]'), () =>
     api("POST", withBrand("/api/brand/campaigns"), { body }),
   { form });
   if (created) {
     notify(`Sent to the creator of ${titles[created.series_id] || "the series"}: they accept or decline it.`);
-    form.elements.title.value = "";
+    fields(form).title.value = "";
     await load();
   }
 });

@@ -1,9 +1,11 @@
+// @ts-check
 // /brand: the funnel (impressions → clicks → carts → orders) by placement, campaign or series,
 // over a date range, with a funnel bar chart, a daily line chart, rates, ROAS and a CSV export.
 
-import { api } from "./api.js";
+import { api, money } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { el, fail, money, permille, slot } from "./backoffice.js";
+import { fail, permille } from "./backoffice.js";
+import { el, exposeForTests, slot } from "./dom.js";
 
 const GROUPS = ["placement", "campaign", "series"];
 const params = new URLSearchParams(location.search);
@@ -17,7 +19,7 @@ const state = {
 };
 const charts = {};
 // Test hook (see docs/shop-ui.md).
-window.__dashboard = state;
+exposeForTests("__dashboard", state);
 
 const roas = (value) => (value === null || value === undefined ? "–" : `${(value / 1000).toFixed(2)}×`);
 const count = (n) => n.toLocaleString("en-US");
@@ -91,7 +93,7 @@ function renderKpis(report) {
 function chart(name, config) {
   if (!window.Chart) return; // the vendored Chart.js is missing: the table still tells it all
   charts[name]?.destroy();
-  charts[name] = new window.Chart(slot(`${name}-chart`), config);
+  charts[name] = new window.Chart(/** @type {HTMLCanvasElement} */ (slot(`${name}-chart`)), config);
 }
 
 const axisColor = "rgba(255,255,255,0.72)";
@@ -129,8 +131,8 @@ function renderCharts(report, daily) {
 async function load() {
   const q = query();
   history.replaceState(null, "", withBrand(`/brand?${q}`));
-  slot("csv").href = withBrand(`/api/brand/funnels.csv?${q}`);
-  for (const button of document.querySelectorAll("[data-group]")) {
+  /** @type {HTMLAnchorElement} */ (slot("csv")).href = withBrand(`/api/brand/funnels.csv?${q}`);
+  for (const button of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-group]"))) {
     button.setAttribute("aria-pressed", String(button.dataset.group === state.group_by));
   }
   const range = new URLSearchParams(q);
@@ -145,9 +147,9 @@ async function load() {
     // The server fills in the default range: show it.
     state.since = report.since;
     state.until = report.until;
-    slot("since").value = report.since;
-    slot("until").value = report.until;
-    slot("csv").href = withBrand(`/api/brand/funnels.csv?${query()}`);
+    /** @type {HTMLInputElement} */ (slot("since")).value = report.since;
+    /** @type {HTMLInputElement} */ (slot("until")).value = report.until;
+    /** @type {HTMLAnchorElement} */ (slot("csv")).href = withBrand(`/api/brand/funnels.csv?${query()}`);
     slot("error").hidden = true;
     renderKpis(report);
     renderTable(report);
@@ -158,7 +160,7 @@ async function load() {
   }
 }
 
-for (const button of document.querySelectorAll("[data-group]")) {
+for (const button of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-group]"))) {
   button.addEventListener("click", () => {
     state.group_by = button.dataset.group;
     load();
@@ -166,7 +168,7 @@ for (const button of document.querySelectorAll("[data-group]")) {
 }
 for (const name of ["since", "until"]) {
   slot(name).addEventListener("change", (event) => {
-    state[name] = event.target.value;
+    state[name] = /** @type {HTMLInputElement} */ (event.target).value;
     load();
   });
 }

@@ -1,8 +1,10 @@
+// @ts-check
 // /brand/orders: orders of the brand's products; ship, deliver or refund them.
 
-import { api, withIntent } from "./api.js";
+import { api, money, withIntent } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { busy, el, fail, money, notify, slot, statusBadge } from "./backoffice.js";
+import { busy, fail, notify, statusBadge } from "./backoffice.js";
+import { el, slot } from "./dom.js";
 
 // What a brand may do next with an order in each status.
 const NEXT = {

@@ -1,10 +1,12 @@
+// @ts-check
 // /brand/products: the brand's catalog; products, their variants and stock, edited in place.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, money } from "./api.js";
 import { withBrand } from "./brand-view.js";
-import { busy, el, fail, failField, money, notify, parseCents, slot } from "./backoffice.js";
+import { busy, fail, failField, notify, parseCents } from "./backoffice.js";
+import { el, fields, slot } from "./dom.js";
 
-const form = slot("form");
+const form = /** @type {HTMLFormElement} */ (slot("form"));
 
 function field(label, input) {
   return el("label", { class: "bo-field" }, label, input);
@@ -164,7 +166,7 @@ async function load() {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const f = form.elements;
+  const f = fields(form);
   const cents = parseCents(f.price.value);
   if (cents === null) return failField(form, "price", "A price is an amount like 49 or 49.90.");
   const body = {

@@ -1,3 +1,4 @@
+// @ts-check
 // Which brand the brand pages show: an operator's pick (?brand=<id>, inlined by the page as
 // brand_id) goes along with every list and create call, so the page and its data agree.
 
@@ -12,4 +13,4 @@ export function withBrand(url) {
 // The picker in the header: choosing a brand reloads the page for it (its button does the same
 // without script).
 const picker = document.querySelector("[data-testid=brand-picker]");
-picker?.querySelector("select")?.addEventListener("change", () => picker.requestSubmit());
+picker?.querySelector("select")?.addEventListener("change", () => /** @type {HTMLFormElement} */ (picker).requestSubmit());

@@ -1,6 +1,9 @@
+// @ts-check
 // The feed while the demo is being prepared: polls the seed's progress, moves the bar, and
 // brings in each series as it is published (a reload while the feed is still empty; otherwise
 // the new cards are appended, so a viewer already watching the first series is not disturbed).
+
+import { feedState } from "./feed.js";
 
 const POLL_MS = 2000;
 const box = document.getElementById("demo-progress");
@@ -9,7 +12,7 @@ let published = Number(box?.dataset.published ?? 0);
 function show(progress) {
   box.querySelector("[data-demo-ready]").textContent = progress.episodes_ready;
   box.querySelector("[data-demo-total]").textContent = progress.episodes_total;
-  const bar = box.querySelector("[data-demo-bar]");
+  const bar = /** @type {HTMLProgressElement} */ (box.querySelector("progress[data-demo-bar]"));
   bar.max = Math.max(progress.episodes_total, 1);
   bar.value = progress.episodes_ready;
   bar.textContent = `${progress.episodes_ready} of ${progress.episodes_total}`;
@@ -33,7 +36,7 @@ async function poll() {
   }
   if (newSeries) {
     published = progress.series_published;
-    await window.__feed?.refresh();
+    await feedState.refresh();
   }
   if (!progress.preparing) {
     box.closest(".demo-banner")?.remove();

@@ -1,21 +1,24 @@
+// @ts-check
 // The vertical swipe feed: one series per screen; only the visible card plays.
 //
 // Touch swipes use native CSS scroll-snap; keys and the mouse wheel move one card at a time.
 // The visible card's first episode plays muted (tap to unmute); the next card's playlist and
 // first segment are prefetched; cards further away release their players.
-// window.__feed exposes the state for tests and benchmarks.
+// `feedState` is its state; demo_progress.js refreshes it, tests and benchmarks read window.__feed.
 
 import { analytics } from "./analytics.js";
 import { attachStream, onNextFrame, playWithSoundIfAllowed } from "./media.js";
+import { exposeForTests } from "./dom.js";
 
 const feed = document.getElementById("feed");
 const streams = new Map(); // card -> stream handle
-let cards = [...feed.querySelectorAll(".card")];
+/** @type {HTMLElement[]} */
+let cards = [.../** @type {NodeListOf<HTMLElement>} */ (feed.querySelectorAll(".card"))];
 let activeIndex = -1;
 let muted = true;
 let loadingMore = false;
 
-const state = {
+export const feedState = {
   get index() { return activeIndex; },
   get card() { return cards[activeIndex]; },
   get video() { return cards[activeIndex]?.querySelector("video"); },
@@ -31,7 +34,7 @@ const state = {
     return loadMore();
   },
 };
-window.__feed = state;
+exposeForTests("__feed", feedState);
 
 function prepare(card, { small }) {
   const url = card.dataset.playlist;
@@ -91,7 +94,7 @@ function activate(index) {
   prepare(card, { small: false });
   onNextFrame(video, (now) => {
     card.classList.add("has-frame");
-    if (cards[activeIndex] === card) state.firstFrameAt = now;
+    if (cards[activeIndex] === card) feedState.firstFrameAt = now;
   });
   streams.get(card)?.ready.then(async () => {
     if (cards[activeIndex] !== card) return;
@@ -105,8 +108,8 @@ function activate(index) {
 function go(index, { instant = false } = {}) {
   const target = cards[Math.max(0, Math.min(cards.length - 1, index))];
   if (!target || target === cards[activeIndex]) return;
-  state.nextRequestedAt = performance.now();
-  state.firstFrameAt = null;
+  feedState.nextRequestedAt = performance.now();
+  feedState.firstFrameAt = null;
   const smooth = !instant && !matchMedia("(prefers-reduced-motion: reduce)").matches;
   feed.scrollTo({ top: target.offsetTop, behavior: smooth ? "smooth" : "instant" });
 }
@@ -121,7 +124,7 @@ function showMuted() {
 
 function setMuted(value) {
   muted = value;
-  const video = state.video;
+  const video = feedState.video;
   if (video) {
     video.muted = value;
     if (video.paused) video.play().catch(() => {});
@@ -141,7 +144,7 @@ async function loadMore() {
     const added = [...template.content.querySelectorAll(".card")];
     if (added.length < Number(feed.dataset.pageSize)) feed.dataset.exhausted = "true";
     feed.append(...added);
-    cards = [...feed.querySelectorAll(".card")];
+    cards = [.../** @type {NodeListOf<HTMLElement>} */ (feed.querySelectorAll(".card"))];
     added.forEach((card) => observer.observe(card));
   } finally {
     loadingMore = false;
@@ -151,7 +154,7 @@ async function loadMore() {
 const observer = new IntersectionObserver(
   (entries) => {
     for (const entry of entries) {
-      if (entry.isIntersecting && entry.intersectionRatio >= 0.6) activate(cards.indexOf(entry.target));
+      if (entry.isIntersecting && entry.intersectionRatio >= 0.6) activate(cards.indexOf(/** @type {HTMLElement} */ (entry.target)));
     }
   },
   { root: feed, threshold: [0.6] },
@@ -188,12 +191,12 @@ document.addEventListener("keydown", (event) => {
     k: () => go(activeIndex - 1),
     m: () => setMuted(!muted),
     " ": () => {
-      const video = state.video;
+      const video = feedState.video;
       if (video?.paused) video.play().catch(() => {});
       else video?.pause();
     },
   };
-  if (event.key === " " && event.target.closest?.("button, a")) return;
+  if (event.key === " " && /** @type {HTMLElement} */ (event.target).closest?.("button, a")) return;
   const action = keys[event.key];
   if (action) {
     event.preventDefault();
@@ -202,14 +205,14 @@ document.addEventListener("keydown", (event) => {
 });
 
 feed.addEventListener("click", async (event) => {
-  const button = event.target.closest("[data-action]");
-  const card = event.target.closest(".card");
+  const button = /** @type {HTMLElement} */ (/** @type {HTMLElement} */ (event.target).closest("[data-action]"));
+  const card = /** @type {HTMLElement} */ (/** @type {HTMLElement} */ (event.target).closest(".card"));
   if (!button) {
     // A tap on the video itself: unmute first, then play/pause.
-    if (!card || event.target.closest("a")) return;
+    if (!card || /** @type {HTMLElement} */ (event.target).closest("a")) return;
     if (muted) setMuted(false);
-    else if (state.video?.paused) state.video.play().catch(() => {});
-    else state.video?.pause();
+    else if (feedState.video?.paused) feedState.video.play().catch(() => {});
+    else feedState.video?.pause();
     return;
   }
   const action = button.dataset.action;
@@ -234,8 +237,8 @@ feed.addEventListener("click", async (event) => {
 feed.addEventListener(
   "timeupdate",
   (event) => {
-    const video = event.target;
-    const fill = video.closest(".card")?.querySelector(".bar-fill");
+    const video = /** @type {HTMLVideoElement} */ (event.target);
+    const fill = /** @type {HTMLElement} */ (video.closest(".card")?.querySelector(".bar-fill"));
     if (fill && video.duration) fill.style.width = `${(100 * video.currentTime) / video.duration}%`;
   },
   true,

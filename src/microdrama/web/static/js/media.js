@@ -1,3 +1,4 @@
+// @ts-check
 // HLS playback for a <video>: hls.js where MSE exists, the browser's own HLS otherwise.
 
 let hlsPromise = null;
@@ -11,7 +12,7 @@ export function loadHls() {
       ? Promise.resolve(null)
       : new Promise((resolve) => {
           const script = document.createElement("script");
-          script.src = window.__HLS_URL;
+          script.src = document.body.dataset.hlsUrl; // base.html, with the file's content hash
           script.onload = () => resolve(window.Hls && window.Hls.isSupported() ? window.Hls : null);
           script.onerror = () => resolve(null);
           document.head.append(script);
@@ -24,6 +25,10 @@ export function loadHls() {
  * Start loading `url` into `video`. Returns a handle with `destroy()` and `setBuffer(seconds)`.
  * `onFatal` is called once when the stream cannot be played (after hls.js' own retries).
  * `small` keeps the buffer to a few seconds: used to prefetch what the viewer may watch next.
+ * @param {HTMLVideoElement} video
+ * @param {string} url
+ * @param {{ startSeconds?: number, small?: boolean, onFatal?: (reason: string) => void,
+ *   hint?: { level?: number, bandwidth?: number } }} [options]
  */
 export async function attachStream(video, url, { startSeconds = 0, small = false, onFatal, hint } = {}) {
   const Hls = await loadHls();

@@ -1,3 +1,4 @@
+// @ts-check
 // The paywall sheet: every way to get a locked episode, over the player's last frame.
 //
 // The price in coins and money, the balance, "Unlock for N coins", the rest of the series at
@@ -21,18 +22,24 @@ import {
   withIntent,
 } from "./api.js";
 import { attachStream } from "./media.js";
+import { slot } from "./dom.js";
 
 /**
  * `onUnlocked(episodeIds, episode)` is called when the viewer may now play `episode` (and the
  * other ids): the player marks them playable and starts the episode.
  */
+/**
+ * @param {{ root: HTMLElement, series: any, episodes: any[],
+ *   onUnlocked: (episodeIds: number[], episode: any) => void,
+ *   onOpenChange?: (open: boolean) => void }} options
+ */
 export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange = () => {} }) {
-  const sheet = root.querySelector("#paywall");
-  const slot = (name) => sheet.querySelector(`[data-slot="${name}"]`);
+  const sheet = /** @type {HTMLElement} */ (root.querySelector("#paywall"));
+  /** @param {string} name @returns {HTMLButtonElement & HTMLInputElement} the button (or the auto-unlock switch) */
   const button = (name) => sheet.querySelector(`[data-action="${name}"]`);
-  const toastElement = root.querySelector("#toast");
-  const adPlayer = root.querySelector("#ad-player");
-  const adVideo = root.querySelector("#ad-video");
+  const toastElement = /** @type {HTMLElement} */ (root.querySelector("#toast"));
+  const adPlayer = /** @type {HTMLElement} */ (root.querySelector("#ad-player"));
+  const adVideo = /** @type {HTMLVideoElement} */ (root.querySelector("#ad-video"));
   let store = null;
   let current = null; // {episode, access}
   let busy = false;
@@ -56,7 +63,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   const access = (episode) => api("GET", `/api/episodes/${episode.id}/access`);
 
   function say(name, text) {
-    const element = slot(name);
+    const element = slot(name, sheet);
     element.textContent = text || "";
     element.hidden = !text;
   }
@@ -64,7 +71,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   function setBusy(value) {
     busy = value;
     sheet.setAttribute("aria-busy", String(value));
-    for (const element of sheet.querySelectorAll("button[data-action]:not([data-action=close]), .packs button, .plans button")) {
+    for (const element of /** @type {NodeListOf<HTMLButtonElement>} */ (sheet.querySelectorAll("button[data-action]:not([data-action=close]), .packs button, .plans button"))) {
       element.disabled = value || element.dataset.unaffordable === "true";
     }
   }
@@ -72,9 +79,9 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   function render(episode, a) {
     current = { episode, access: a };
     const short = Math.max(0, a.price_coins - a.balance_coins);
-    slot("number").textContent = String(episode.number);
-    slot("price").textContent = coinPrice(a.price_coins, a.price_cents);
-    slot("balance").textContent = coins(a.balance_coins);
+    slot("number", sheet).textContent = String(episode.number);
+    slot("price", sheet).textContent = coinPrice(a.price_coins, a.price_cents);
+    slot("balance", sheet).textContent = coins(a.balance_coins);
     showBalance(a.balance_coins);
 
     const unlock = button("unlock");
@@ -87,9 +94,9 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     if (!restButton.hidden) {
       const saving = rest.sum_coins - rest.cap_price_coins;
       const need = rest.cap_price_coins - a.balance_coins;
-      slot("rest-label").textContent =
+      slot("rest-label", sheet).textContent =
         `Unlock all ${plural(rest.episodes, "remaining episode")} for ${coinPrice(rest.cap_price_coins, rest.cap_price_cents)}`;
-      slot("rest-save").textContent = [
+      slot("rest-save", sheet).textContent = [
         saving > 0 ? `save ${coins(saving)}` : "",
         need > 0 ? `you need ${formatNumber(need)} more` : "",
       ].filter(Boolean).join(" · ");
@@ -100,11 +107,11 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     const adsLeft = a.ads_left_today;
     adButton.hidden = false;
     if (typeof adsLeft === "number") {
-      slot("ads-left").textContent = adsLeft > 0 ? `${adsLeft} left today` : "none left today";
+      slot("ads-left", sheet).textContent = adsLeft > 0 ? `${adsLeft} left today` : "none left today";
       adButton.dataset.unaffordable = String(adsLeft <= 0);
     }
 
-    slot("packs-heading").textContent = short > 0
+    slot("packs-heading", sheet).textContent = short > 0
       ? `You need ${plural(short, "more coin")} — get a coin pack`
       : "Get more coins";
     sheet.classList.toggle("is-short", short > 0);
@@ -121,7 +128,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       return; // the sheet still offers what needs no store
     }
     const returnTo = `/watch/${current.episode.id}`;
-    const packs = slot("packs");
+    const packs = slot("packs", sheet);
     packs.replaceChildren(...catalog.coin_packs.map((pack) => {
       const item = document.createElement("li");
       const buy = document.createElement("button");
@@ -139,7 +146,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       item.append(buy);
       return item;
     }));
-    const plans = slot("plans");
+    const plans = slot("plans", sheet);
     plans.closest("section").hidden = catalog.vip_plans.length === 0;
     plans.replaceChildren(...catalog.vip_plans.map((plan) => {
       const item = document.createElement("li");
@@ -178,7 +185,7 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
       say("notice", "");
       sheet.hidden = false;
       onOpenChange(true);
-      (button("unlock").hidden ? sheet.querySelector(".packs button, [data-action=close]") : button("unlock"))
+      (button("unlock").hidden ? /** @type {HTMLButtonElement} */ (sheet.querySelector(".packs button, [data-action=close]")) : button("unlock"))
         ?.focus({ preventScroll: true });
     }
   }
@@ -259,21 +266,22 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
   button("close").addEventListener("click", close);
 
   button("auto-unlock").addEventListener("change", async (event) => {
-    const wanted = event.target.checked;
+    const toggle = /** @type {HTMLInputElement} */ (event.target);
+    const wanted = toggle.checked;
     say("error", "");
     try {
       const me = await api("PATCH", "/api/me/settings", { body: { auto_unlock: wanted } });
-      event.target.checked = me.auto_unlock;
+      toggle.checked = me.auto_unlock;
       if (current) current.access.auto_unlock = me.auto_unlock;
       toast(me.auto_unlock ? "Auto-unlock is on: the next episodes unlock as you watch" : "Auto-unlock is off");
     } catch (error) {
-      event.target.checked = !wanted;
+      toggle.checked = !wanted;
       say("error", explain(error));
     }
   });
 
   sheet.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
+    if (/** @type {KeyboardEvent} */ (event).key === "Escape") {
       event.stopPropagation();
       close();
     }
@@ -281,8 +289,8 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
 
   /** The built-in ad, full screen, with a countdown and no skip. Resolves when it has ended. */
   function playAd(session) {
-    const countdown = adPlayer.querySelector('[data-slot="countdown"]');
-    const bar = adPlayer.querySelector('[data-slot="bar"]');
+    const countdown = slot("countdown", adPlayer);
+    const bar = slot("bar", adPlayer);
     const seconds = (session.duration_ms || 15000) / 1000;
     adPlayer.hidden = false;
     return new Promise((resolve, reject) => {

@@ -1,22 +1,23 @@
+// @ts-check
 // The timeline placement editor: pick an episode, drag on the timeline for when the product card
 // shows, click the frame for where it points, choose the product, save. Brands and creators use
 // the same page; only the API prefix differs (/api/brand or /api/studio).
 
 import { api, ApiError, clearFormErrors, showFormErrors } from "./api.js";
 import { attachStream } from "./media.js";
+import { exposeForTests, fields, slot } from "./dom.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
 const base = data.scope === "brand" ? "/api/brand" : "/api/studio";
 const STEP_MS = 100; // times snap to a tenth of a second
-const slot = (name) => document.querySelector(`[data-slot="${name}"]`);
 
-const video = slot("video");
+const video = /** @type {HTMLVideoElement} */ (slot("video"));
 const frame = slot("frame");
 const timeline = slot("timeline");
 const selection = slot("selection");
-const form = slot("form");
-const field = (name) => form.elements.namedItem(name);
-const deleteButton = form.querySelector('[data-action="delete"]');
+const form = /** @type {HTMLFormElement} */ (slot("form"));
+const field = (/** @type {string} */ name) => fields(form)[name];
+const deleteButton = /** @type {HTMLButtonElement} */ (form.querySelector('button[data-action="delete"]'));
 
 const state = {
   episode: null,
@@ -31,7 +32,7 @@ const state = {
 let stream = null;
 
 // Test hook (see docs/shop-ui.md).
-window.__editor = state;
+exposeForTests("__editor", state);
 
 function showNotice(text) {
   const notice = slot("notice");
@@ -214,7 +215,7 @@ async function openEpisode(episodeId) {
   stream?.destroy();
   stream = null;
   slot("duration").textContent = clockTenths(episode.duration_ms);
-  const poster = slot("poster");
+  const poster = /** @type {HTMLImageElement} */ (slot("poster"));
   const locked = slot("locked");
   const canPlay = episode.playable && episode.playlist_url;
   poster.hidden = canPlay || !episode.poster_url;
@@ -246,7 +247,7 @@ let drag = null;
 
 timeline.addEventListener("pointerdown", (event) => {
   if (event.button !== 0) return;
-  const handle = event.target.closest(".handle");
+  const handle = /** @type {HTMLElement} */ (event.target).closest(".handle");
   const at = msAt(event.clientX);
   if (handle) {
     drag = { edge: handle.classList.contains("start") ? "start" : "end" };
@@ -284,10 +285,10 @@ function nudge(edge, delta) {
   seek(edge === "start" ? state.start_ms : state.end_ms);
 }
 
-for (const [edge, handle] of [
+for (const [edge, handle] of /** @type {[string, HTMLElement][]} */ ([
   ["start", slot("handle-start")],
   ["end", slot("handle-end")],
-]) {
+])) {
   handle.addEventListener("keydown", (event) => {
     const step = event.shiftKey ? 1000 : STEP_MS;
     const delta = { ArrowLeft: -step, ArrowDown: -step, ArrowRight: step, ArrowUp: step }[event.key];
@@ -394,7 +395,7 @@ video.addEventListener("loadedmetadata", () => {
 });
 
 slot("episode").addEventListener("change", (event) => {
-  openEpisode(Number(event.target.value)).then(render);
+  openEpisode(Number(/** @type {HTMLInputElement} */ (event.target).value)).then(render);
 });
 
 async function start() {
@@ -409,7 +410,7 @@ async function start() {
     showError("This series has no ready episodes yet.");
     return;
   }
-  slot("episode").value = String(first.id);
+  /** @type {HTMLSelectElement} */ (slot("episode")).value = String(first.id);
   await openEpisode(first.id);
   render();
   document.body.dataset.ready = "true";

@@ -1,3 +1,4 @@
+// @ts-check
 // The binge player: one episode on screen, the next one buffering in a second <video>.
 //
 // Two <video> slots take turns. While an episode plays, the next episode's playlist and first
@@ -17,6 +18,7 @@ import { trackProgress } from "./progress.js";
 import { createShop } from "./shop.js";
 import { createSubtitles } from "./subtitles.js";
 import { watchReminder } from "./reminder.js";
+import { exposeForTests } from "./dom.js";
 
 const data = JSON.parse(document.getElementById("player-data").textContent);
 const series = data.series;
@@ -30,22 +32,24 @@ const $ = (id) => document.getElementById(id);
 const root = $("player");
 const ui = {
   label: $("episode-label"),
-  seek: $("seek"),
+  seek: /** @type {HTMLInputElement} */ ($("seek")),
   now: $("time-current"),
   total: $("time-total"),
   play: $("play-button"),
   mute: $("mute-button"),
   unmute: $("unmute"),
-  next: $("next-button"),
+  next: /** @type {HTMLButtonElement} */ ($("next-button")),
   error: $("error"),
   end: $("series-end"),
   drawer: $("drawer"),
   episodesButton: $("episodes-button"),
-  poster: $("poster"),
+  poster: /** @type {HTMLImageElement} */ ($("poster")),
   lockedPill: $("locked-pill"),
 };
 
-const slots = [$("video-a"), $("video-b")].map((video) => ({ video, stream: null, episodeId: null, token: 0 }));
+/** @typedef {{ video: HTMLVideoElement, stream: any, episodeId: number | null, token: number, failed?: boolean }} VideoSlot */
+/** @type {VideoSlot[]} */
+const slots = [$("video-a"), $("video-b")].map((video) => ({ video: /** @type {HTMLVideoElement} */ (video), stream: null, episodeId: null, token: 0 }));
 let active = slots[0];
 let muted = localStorage.getItem("md_muted") === "true";
 let prefetchStarted = false;
@@ -75,7 +79,7 @@ const player = {
   next: () => advance(),
   play: (episodeId, seconds = 0) => switchTo(byId.get(episodeId), seconds),
 };
-window.__player = player;
+exposeForTests("__player", player);
 
 const paywall = createPaywall({
   root,
@@ -91,7 +95,7 @@ const paywall = createPaywall({
     if (!open && lockedEpisode) showLocked();
   },
 });
-window.__paywall = paywall.state;
+exposeForTests("__paywall", paywall.state);
 
 const shop = createShop({
   root,
@@ -100,10 +104,10 @@ const shop = createShop({
     root.dataset.shop = String(open);
   },
 });
-window.__shop = shop.state;
+exposeForTests("__shop", shop.state);
 
 const subtitles = createSubtitles({ button: $("cc-button"), box: $("captions") });
-window.__subtitles = subtitles.state;
+exposeForTests("__subtitles", subtitles.state);
 
 const reminder = watchReminder(root, data.viewer.watch_reminder_minutes);
 
@@ -327,7 +331,7 @@ function showEpisode(episode) {
 }
 
 function markDrawer() {
-  for (const tile of ui.drawer.querySelectorAll("[data-episode-id]")) {
+  for (const tile of /** @type {NodeListOf<HTMLElement>} */ (ui.drawer.querySelectorAll("[data-episode-id]"))) {
     const id = Number(tile.dataset.episodeId);
     if (playable.has(id)) {
       const lock = tile.querySelector(".badge.locked");
@@ -371,7 +375,7 @@ function togglePlay() {
 function openDrawer(open) {
   ui.drawer.hidden = !open;
   ui.episodesButton.setAttribute("aria-expanded", String(open));
-  if (open) ui.drawer.querySelector(".is-current, button")?.focus();
+  if (open) ui.drawer.querySelector(/** @type {"button"} */ (".is-current, button"))?.focus();
 }
 
 // Every listener checks that its slot is on screen: the standby slot fires events too.
@@ -446,14 +450,14 @@ $("retry-button").addEventListener("click", () => {
 });
 ui.lockedPill.addEventListener("click", reopenPaywall);
 ui.drawer.addEventListener("click", (event) => {
-  const tile = event.target.closest("[data-episode-id]");
+  const tile = /** @type {HTMLElement} */ (/** @type {HTMLElement} */ (event.target).closest("[data-episode-id]"));
   if (!tile) return;
   openDrawer(false);
   const episode = byId.get(Number(tile.dataset.episodeId));
   if (episode.id !== active.episodeId) switchTo(episode, 0);
 });
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest?.("input, textarea, #paywall, #product-sheet") && event.key !== "Escape") return;
+  if (/** @type {HTMLElement} */ (event.target).closest?.("input, textarea, #paywall, #product-sheet") && event.key !== "Escape") return;
   const video = active.video;
   const keys = {
     " ": togglePlay,
@@ -468,7 +472,7 @@ document.addEventListener("keydown", (event) => {
       shop.close();
     },
   };
-  if (event.target.closest?.("button, a") && (event.key === " " || event.key === "Enter")) return;
+  if (/** @type {HTMLElement} */ (event.target).closest?.("button, a") && (event.key === " " || event.key === "Enter")) return;
   const action = keys[event.key];
   if (action) {
     event.preventDefault();

@@ -1,3 +1,4 @@
+// @ts-check
 // Saving where the viewer is: every few seconds, on pause, on end, and as the page goes away.
 
 const SAVE_EVERY_MS = 5000;
@@ -19,6 +20,10 @@ function post(episodeId, positionSeconds, completed, { beacon = false } = {}) {
 /**
  * Track one player: `current()` returns {episodeId, video} of what is on screen.
  * `onSaved(episodeId, seconds, completed)` lets the page update its watched marks.
+ */
+/**
+ * @param {() => any} current
+ * @param {(episodeId: number, seconds: number, completed: boolean) => void} [onSaved]
  */
 export function trackProgress(current, onSaved = () => {}) {
   let lastSavedAt = 0;

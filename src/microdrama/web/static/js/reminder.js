@@ -1,9 +1,11 @@
+// @ts-check
 // A gentle watch-time reminder: after the minutes the viewer chose (/account), once a day.
 //
 // Time watched is counted on this device per local day (localStorage), only while a video
 // actually plays. window.__reminder exposes it for tests: `seconds`, `add(seconds)`.
 
 import { plural } from "./api.js";
+import { exposeForTests } from "./dom.js";
 
 const MAX_TICK_MS = 2000; // a longer gap means the tab slept: not watching
 
@@ -69,10 +71,10 @@ export function watchReminder(root, minutes) {
     if (minutes && seconds >= minutes * 60) show();
   }
 
-  window.__reminder = {
+  exposeForTests("__reminder", {
     get seconds() { return seconds; },
     add,
-  };
+  });
 
   return {
     /** Call on timeupdate while playing. */

@@ -1,3 +1,4 @@
+// @ts-check
 // Shoppable episodes, viewer side: product cards over the playing episode and the product sheet.
 //
 // The episode's placements come from GET /api/episodes/{id}/placements (fetched once per episode,
@@ -11,6 +12,7 @@
 // to the checkout page with just that item.
 
 import { ApiError, api, money, plural } from "./api.js";
+import { slot } from "./dom.js";
 
 /**
  * Attribution: `impression` when a card is shown, `click` when the sheet opens for it, sent to
@@ -33,11 +35,14 @@ export function reportPlacementEvent(placementId, kind) {
 
 const SLIDE_MS = 220;
 
+/**
+ * @param {{ root: HTMLElement, current: () => { episodeId: number | null, video: HTMLVideoElement },
+ *   onOpenChange?: (open: boolean) => void }} options
+ */
 export function createShop({ root, current, onOpenChange = () => {} }) {
   const layer = root.querySelector("#product-cards");
-  const sheet = root.querySelector("#product-sheet");
-  const shopButton = root.querySelector("#shop-button");
-  const slot = (name) => sheet.querySelector(`[data-slot="${name}"]`);
+  const sheet = /** @type {HTMLElement} */ (root.querySelector("#product-sheet"));
+  const shopButton = /** @type {HTMLButtonElement} */ (root.querySelector("#shop-button"));
   const cache = new Map(); // episode id -> Promise<placements[]>
   let episodeId = null;
   let placements = [];
@@ -174,10 +179,10 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
 
   function showList() {
     sheetProduct = null;
-    slot("heading").textContent = "Shop this episode";
-    slot("list-view").hidden = false;
-    slot("product-view").hidden = true;
-    const list = slot("list");
+    slot("heading", sheet).textContent = "Shop this episode";
+    slot("list-view", sheet).hidden = false;
+    slot("product-view", sheet).hidden = true;
+    const list = slot("list", sheet);
     list.replaceChildren();
     for (const { product } of products()) {
       const item = document.createElement("li");
@@ -203,17 +208,17 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
 
   function showProduct(product, { fromList = false } = {}) {
     sheetProduct = product;
-    slot("heading").textContent = "Seen in this episode";
-    slot("list-view").hidden = true;
-    slot("product-view").hidden = false;
-    slot("back").hidden = !fromList;
-    fillImage(slot("image"), product);
-    slot("title").textContent = product.title;
+    slot("heading", sheet).textContent = "Seen in this episode";
+    slot("list-view", sheet).hidden = true;
+    slot("product-view", sheet).hidden = false;
+    slot("back", sheet).hidden = !fromList;
+    fillImage(slot("image", sheet), product);
+    slot("title", sheet).textContent = product.title;
     const variants = product.variants || [];
     const firstInStock = variants.find((v) => v.in_stock) || null;
-    const fieldset = slot("variants");
+    const fieldset = slot("variants", sheet);
     fieldset.hidden = variants.length === 0;
-    const options = slot("variant-options");
+    const options = slot("variant-options", sheet);
     options.replaceChildren();
     for (const variant of variants) {
       const label = document.createElement("label");
@@ -239,9 +244,9 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
   }
 
   function showVariant(product, variant, hasVariants = true) {
-    slot("price").textContent = price(product, variant);
+    slot("price", sheet).textContent = price(product, variant);
     const inStock = hasVariants ? variant !== null && variant.in_stock : true;
-    const stock = slot("stock");
+    const stock = slot("stock", sheet);
     stock.textContent = inStock ? "In stock" : "Out of stock";
     stock.dataset.inStock = String(inStock);
     const canBuy = inStock && variant !== null;
@@ -252,16 +257,16 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
 
   // Buying -----------------------------------------------------------------------------------
 
-  const addButton = sheet.querySelector("[data-action=add-to-cart]");
-  const buyButton = sheet.querySelector("[data-action=buy-now]");
+  const addButton = /** @type {HTMLButtonElement} */ (sheet.querySelector("[data-action=add-to-cart]"));
+  const buyButton = /** @type {HTMLButtonElement} */ (sheet.querySelector("[data-action=buy-now]"));
 
   function chosenVariantId() {
-    const checked = slot("variant-options").querySelector("input:checked");
+    const checked = /** @type {HTMLInputElement} */ (slot("variant-options", sheet).querySelector("input:checked"));
     return checked ? Number(checked.value) : null;
   }
 
   function note(text, { error = false, link = null } = {}) {
-    const element = slot("note");
+    const element = slot("note", sheet);
     element.replaceChildren();
     element.hidden = !text;
     element.dataset.error = String(error);
@@ -311,7 +316,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
     const wasOpen = !sheet.hidden;
     sheet.hidden = false;
     if (!wasOpen) onOpenChange(true);
-    sheet.querySelector("[data-action=close]").focus({ preventScroll: true });
+    /** @type {HTMLButtonElement} */ (sheet.querySelector("[data-action=close]")).focus({ preventScroll: true });
   }
 
   function close() {
@@ -323,7 +328,7 @@ export function createShop({ root, current, onOpenChange = () => {} }) {
   }
 
   sheet.querySelector("[data-action=close]").addEventListener("click", close);
-  slot("back").addEventListener("click", showList);
+  slot("back", sheet).addEventListener("click", showList);
   shopButton.addEventListener("click", () => (sheet.hidden ? open() : close()));
 
   return {

@@ -1,14 +1,15 @@
+// @ts-check
 // The viewer's shop pages: the cart (quantities, remove, checkout per brand), the checkout's
 // shipping form (then the payment provider's page), the orders list and one order, which
 // waits for the payment's confirmation right after checkout.
 
 import { ApiError, api, clearFormErrors, money, showFormErrors, withIntent } from "./api.js";
+import { slot } from "./dom.js";
 
-const main = document.querySelector("main[data-page]");
-const slot = (name, root = main) => root.querySelector(`[data-slot="${name}"]`);
+const main = /** @type {HTMLElement} */ (document.querySelector("main[data-page]"));
 
 function showError(error) {
-  const element = slot("error");
+  const element = slot("error", main);
   element.textContent = error ? (error instanceof ApiError ? error.message : String(error)) : "";
   element.hidden = !error;
 }
@@ -65,9 +66,9 @@ function when(iso) {
 // The cart ------------------------------------------------------------------------------------
 
 async function renderCart(cart) {
-  const groups = slot("groups");
+  const groups = slot("groups", main);
   groups.replaceChildren();
-  slot("empty").hidden = cart.items.length > 0;
+  slot("empty", main).hidden = cart.items.length > 0;
   const brands = new Map();
   for (const item of cart.items) {
     if (!brands.has(item.brand_id)) brands.set(item.brand_id, { name: item.brand_name, items: [] });
@@ -146,7 +147,7 @@ async function cartPage() {
   } catch (error) {
     showError(error);
   }
-  slot("cart").removeAttribute("aria-busy");
+  slot("cart", main).removeAttribute("aria-busy");
 }
 
 // Checkout ------------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ async function cartPage() {
 const ADDRESS_KEY = "md_shipping_address";
 
 function checkoutPage() {
-  const form = slot("shipping");
+  const form = /** @type {HTMLFormElement} */ (slot("shipping", main));
   if (!form) return;
   try {
     const saved = JSON.parse(localStorage.getItem(ADDRESS_KEY) || "null");
@@ -167,7 +168,7 @@ function checkoutPage() {
     showError(null);
     clearFormErrors(form);
     const shipping = Object.fromEntries(new FormData(form).entries());
-    shipping.country = (shipping.country || "").trim().toUpperCase();
+    shipping.country = String(shipping.country || "").trim().toUpperCase();
     const body = { shipping };
     if (buyNow) {
       const item = { variant_id: buyNow.variant_id, quantity: 1 };
@@ -176,7 +177,7 @@ function checkoutPage() {
     } else if (brandId) {
       body.brand_id = brandId;
     }
-    const button = form.querySelector("[type=submit]");
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("[type=submit]"));
     button.disabled = true;
     try {
       const started = await withIntent(`checkout:${JSON.stringify(body)}`, (key) =>
@@ -195,10 +196,10 @@ function checkoutPage() {
 // Orders --------------------------------------------------------------------------------------
 
 async function ordersPage() {
-  const list = slot("list");
+  const list = slot("list", main);
   try {
     const orders = await api("GET", "/api/orders");
-    slot("empty").hidden = orders.length > 0;
+    slot("empty", main).hidden = orders.length > 0;
     for (const order of orders) {
       const li = document.createElement("li");
       li.className = "panel";
@@ -220,7 +221,7 @@ async function ordersPage() {
   } catch (error) {
     showError(error);
   }
-  slot("orders").removeAttribute("aria-busy");
+  slot("orders", main).removeAttribute("aria-busy");
 }
 
 function renderOrder(order) {
@@ -233,13 +234,13 @@ function renderOrder(order) {
     cancelled: "Cancelled.",
     refunded: "Refunded.",
   }[order.status];
-  slot("headline").textContent = headline || "";
-  statusBadge(slot("status"), order.status);
+  slot("headline", main).textContent = headline || "";
+  statusBadge(slot("status", main), order.status);
   const stamp = order.delivered_at || order.shipped_at || order.paid_at || order.created_at;
-  slot("when").textContent = when(stamp);
-  slot("note").textContent = order.note;
-  slot("note").hidden = !order.note;
-  const lines = slot("lines");
+  slot("when", main).textContent = when(stamp);
+  slot("note", main).textContent = order.note;
+  slot("note", main).hidden = !order.note;
+  const lines = slot("lines", main);
   lines.replaceChildren();
   for (const item of order.items) {
     const li = document.createElement("li");
@@ -248,10 +249,10 @@ function renderOrder(order) {
       priceCell(money(item.unit_price_cents * item.quantity, order.currency)));
     lines.append(li);
   }
-  slot("total").textContent = money(order.total_cents, order.currency);
+  slot("total", main).textContent = money(order.total_cents, order.currency);
   const a = order.shipping;
-  slot("address").textContent = `Ships to ${a.name}, ${a.line1}${a.line2 ? `, ${a.line2}` : ""}, ${a.city} ${a.postal_code}${a.region ? `, ${a.region}` : ""}, ${a.country}`;
-  slot("pay-again").hidden = !(order.status === "pending_payment" && !justPaid);
+  slot("address", main).textContent = `Ships to ${a.name}, ${a.line1}${a.line2 ? `, ${a.line2}` : ""}, ${a.city} ${a.postal_code}${a.region ? `, ${a.region}` : ""}, ${a.country}`;
+  slot("pay-again", main).hidden = !(order.status === "pending_payment" && !justPaid);
 }
 
 async function orderPage() {
@@ -269,7 +270,7 @@ async function orderPage() {
   } catch (error) {
     showError(error);
   }
-  slot("order").removeAttribute("aria-busy");
+  slot("order", main).removeAttribute("aria-busy");
 }
 
 const pages = { cart: cartPage, checkout: checkoutPage, orders: ordersPage, order: orderPage };

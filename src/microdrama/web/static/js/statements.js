@@ -1,11 +1,13 @@
+// @ts-check
 // Statements overview: earnings from the ledger, payout requests (Idempotency-Key per intent).
 
 import { api, clearFormErrors, formatNumber, money, showFormErrors, withIntent } from "./api.js";
-import { dateTime, el, problem, say, slot } from "./desk.js";
+import { dateTime, problem, say } from "./desk.js";
+import { el, fields, slot } from "./dom.js";
 
-const root = document.querySelector("[data-testid=statements-page]");
+const root = /** @type {HTMLElement} */ (document.querySelector("[data-testid=statements-page]"));
 const base = root.dataset.api;
-const form = root.querySelector("[data-form=payout]");
+const form = /** @type {HTMLFormElement} */ (root.querySelector("[data-form=payout]"));
 
 const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
 
@@ -15,10 +17,10 @@ function show(summary) {
     el("p", { class: "figure", "data-testid": "earnings-available" }, amountText(a.available, a.currency)),
     el("p", { class: "hint" }, `available · ${money(a.available_cents)} to pay out`),
     el("p", { class: "hint" }, `balance ${amountText(a.balance, a.currency)} · held by pending requests ${amountText(a.pending, a.currency)}`)));
-  slot(root, "earnings").replaceChildren(...cards);
-  slot(root, "earnings-empty").hidden = cards.length > 0;
-  slot(root, "minimum").textContent = `The smallest payout is ${money(summary.minimum_payout_cents)}. Coins are paid at their value; a pending request holds its amount until an admin decides.`;
-  slot(root, "payouts").replaceChildren(...summary.payouts.map((p) => el("tr", { "data-testid": "payout-row", "data-status": p.status },
+  slot("earnings", root).replaceChildren(...cards);
+  slot("earnings-empty", root).hidden = cards.length > 0;
+  slot("minimum", root).textContent = `The smallest payout is ${money(summary.minimum_payout_cents)}. Coins are paid at their value; a pending request holds its amount until an admin decides.`;
+  slot("payouts", root).replaceChildren(...summary.payouts.map((p) => el("tr", { "data-testid": "payout-row", "data-status": p.status },
     el("td", {}, String(p.id)),
     el("td", {}, dateTime.format(new Date(p.created_at))),
     el("td", { class: "num" }, amountText(p.amount, p.currency)),
@@ -33,7 +35,7 @@ async function refresh() {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const body = { currency: form.elements.currency.value, amount: Number(form.elements.amount.value) };
+  const body = { currency: fields(form).currency.value, amount: Number(fields(form).amount.value) };
   const button = form.querySelector("button");
   button.disabled = true;
   try {

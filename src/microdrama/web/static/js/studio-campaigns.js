@@ -1,7 +1,9 @@
+// @ts-check
 // /studio/campaigns: the creator's inbox of brands' campaigns; accept or decline, then place.
 
-import { api } from "./api.js";
-import { busy, day, el, fail, money, notify, pageData, slot, statusBadge } from "./backoffice.js";
+import { api, money } from "./api.js";
+import { busy, day, fail, notify, pageData, statusBadge } from "./backoffice.js";
+import { el, slot } from "./dom.js";
 
 const data = pageData();
 

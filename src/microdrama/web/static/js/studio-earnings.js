@@ -1,12 +1,14 @@
+// @ts-check
 // /studio/earnings: the creator's commission per placement (read from the ledger) and in total.
 
-import { api } from "./api.js";
-import { el, fail, money, slot } from "./backoffice.js";
+import { api, money } from "./api.js";
+import { fail } from "./backoffice.js";
+import { el, exposeForTests, slot } from "./dom.js";
 
 const params = new URLSearchParams(location.search);
 const state = { since: params.get("since") || "", until: params.get("until") || "", report: null };
 // Test hook (see docs/shop-ui.md).
-window.__earnings = state;
+exposeForTests("__earnings", state);
 
 async function load() {
   const q = new URLSearchParams();
@@ -33,8 +35,8 @@ async function load() {
     // The range the server used: given, or its default (the last 30 days, UTC).
     const until = report.until || state.until || new Date().toISOString().slice(0, 10);
     const since = report.since || state.since || new Date(Date.parse(until) - 29 * 86_400_000).toISOString().slice(0, 10);
-    slot("since").value = since;
-    slot("until").value = until;
+    /** @type {HTMLInputElement} */ (slot("since")).value = since;
+    /** @type {HTMLInputElement} */ (slot("until")).value = until;
   } catch (error) {
     fail(error);
   }
@@ -42,7 +44,7 @@ async function load() {
 
 for (const name of ["since", "until"]) {
   slot(name).addEventListener("change", (event) => {
-    state[name] = event.target.value;
+    state[name] = /** @type {HTMLInputElement} */ (event.target).value;
     load();
   });
 }

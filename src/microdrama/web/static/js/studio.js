@@ -1,13 +1,15 @@
+// @ts-check
 // The studio: series form, poster, resumable uploads (tus-js-client, global `tus`), episodes
 // with live transcode progress, review; and the operators' moderation queue.
 import { api, ApiError, clearFormErrors, showFormErrors } from "./api.js";
+import { el, exposeForTests, testOverrides } from "./dom.js";
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const UPLOADS_URL = "/api/studio/uploads";
 const POLL_MS = 1000;
 
-// Hooks for tests: uploads by file name, and overrides set before the page loads.
-const hooks = (window.__studio = window.__studio || {});
+// Hooks for tests (when enabled): uploads by file name, and overrides set before the page loads.
+const hooks = exposeForTests("__studio", testOverrides("__studio") || {});
 hooks.uploads = {};
 
 function showError(error) {
@@ -26,18 +28,6 @@ function list(value) {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children) if (child !== null && child !== undefined) node.append(child);
-  return node;
 }
 
 function clock(ms) {
@@ -213,7 +203,7 @@ class SeriesPage {
         const pct = total ? Math.floor((sent / total) * 100) : 0;
         ui.set("uploading", `${pct}% uploaded`, pct);
       },
-      onError: (error) => {
+      onError: (/** @type {any} */ error) => {
         this.active.delete(upload);
         const status = error.originalResponse?.getStatus?.();
         state.state = status && status >= 400 && status < 500 ? "failed" : "paused";
@@ -438,11 +428,11 @@ class SeriesPage {
 // Moderation ----------------------------------------------------------------------------------
 
 function initModeration() {
-  for (const form of document.querySelectorAll("[data-form=episode-review]")) {
+  for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll("[data-form=episode-review]"))) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       showError(null);
-      const decision = event.submitter?.value || "approve";
+      const decision = /** @type {HTMLButtonElement} */ (/** @type {SubmitEvent} */ (event).submitter)?.value || "approve";
       const url = `/api/admin/moderation/episodes/${form.dataset.episodeId}/${decision}`;
       try {
         const reason = String(new FormData(form).get("reason") || "");
@@ -454,11 +444,11 @@ function initModeration() {
     });
     for (const button of form.querySelectorAll("button")) button.disabled = false;
   }
-  for (const form of document.querySelectorAll("[data-form=review]")) {
+  for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll("[data-form=review]"))) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       showError(null);
-      const decision = event.submitter?.value || "approve";
+      const decision = /** @type {HTMLButtonElement} */ (/** @type {SubmitEvent} */ (event).submitter)?.value || "approve";
       const id = form.dataset.seriesId;
       const data = new FormData(form);
       try {

@@ -1,9 +1,12 @@
+// @ts-check
 // The studio's analytics page: fetch the series' dashboard for the chosen days and draw it.
-const root = document.querySelector("[data-testid=studio-analytics]");
+
+import { exposeForTests } from "./dom.js";
+const root = /** @type {HTMLElement} */ (document.querySelector("[data-testid=studio-analytics]"));
 const seriesId = root.dataset.seriesId;
-const form = root.querySelector("[data-testid=analytics-range]");
-const csvLink = root.querySelector("[data-testid=analytics-csv]");
-const errorBox = root.querySelector("[data-slot=error]");
+const form = /** @type {HTMLFormElement} */ (root.querySelector("[data-testid=analytics-range]"));
+const csvLink = /** @type {HTMLAnchorElement} */ (root.querySelector("[data-testid=analytics-csv]"));
+const errorBox = /** @type {HTMLElement} */ (root.querySelector("[data-slot=error]"));
 const charts = {};
 const PALETTE = ["#ff2d55", "#ff7a45", "#ffd166", "#06d6a0", "#4cc9f0", "#b388ff", "#f72585", "#90be6d"];
 
@@ -21,7 +24,7 @@ function query() {
 
 function chart(name, config) {
   charts[name]?.destroy();
-  const canvas = root.querySelector(`[data-testid=${name}-chart]`);
+  const canvas = /** @type {HTMLCanvasElement} */ (root.querySelector(`[data-testid=${name}-chart]`));
   charts[name] = new window.Chart(canvas, {
     ...config,
     options: {
@@ -43,8 +46,8 @@ function cell(row, text) {
 const NO_DATA = "No data yet: numbers appear here once viewers start watching.";
 
 function noData(name, isEmpty) {
-  const canvas = root.querySelector(`[data-testid=${name}-chart]`);
-  let note = canvas.parentElement.querySelector(".sa-empty");
+  const canvas = /** @type {HTMLCanvasElement} */ (root.querySelector(`[data-testid=${name}-chart]`));
+  let note = /** @type {HTMLElement} */ (canvas.parentElement.querySelector(".sa-empty"));
   if (!note) {
     note = document.createElement("p");
     note.className = "sa-empty";
@@ -170,7 +173,7 @@ async function load() {
     errorBox.hidden = true;
     if (!window.Chart) await new Promise((r) => addEventListener("load", r, { once: true }));
     draw(body);
-    window.__studioAnalytics = { report: body, charts };
+    exposeForTests("__studioAnalytics", { report: body, charts });
   } catch (error) {
     errorBox.textContent = `Could not load the analytics: ${error.message}`;
     errorBox.hidden = false;

@@ -1,3 +1,4 @@
+// @ts-check
 // Subtitles in the player: each episode's WebVTT tracks become <track kind="subtitles">
 // elements on its <video>; the chosen one runs in "hidden" mode and its active cues are drawn
 // in our own caption box (above the controls, styled like the app). The CC button cycles

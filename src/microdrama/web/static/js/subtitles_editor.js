@@ -1,16 +1,18 @@
+// @ts-check
 // The studio's subtitle editor: one track per language; upload a WebVTT/SRT file or edit the
 // cues as a list, preview the episode with the cue under the playhead, save as JSON (PUT).
 
 import { ApiError, api } from "./api.js";
 import { attachStream } from "./media.js";
-import { el, problem, say, slot } from "./desk.js";
+import { problem, say } from "./desk.js";
+import { el, exposeForTests, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=subtitle-editor]");
 const data = JSON.parse(document.getElementById("editor-data").textContent);
 const base = `/api/studio/episodes/${data.episode_id}/subtitles`;
 const video = root.querySelector("video");
-const languages = slot(root, "languages");
-const labelInput = slot(root, "label");
+const languages = /** @type {HTMLSelectElement} */ (slot("languages", root));
+const labelInput = /** @type {HTMLInputElement} */ (slot("label", root));
 let tracks = [];
 let language = null;
 let cues = []; // [{start_ms, end_ms, text}] as edited, saved or not
@@ -31,7 +33,7 @@ export function formatTime(ms) {
 
 function markDirty(value = true) {
   dirty = value;
-  slot(root, "dirty").textContent = dirty ? "Unsaved changes" : "";
+  slot("dirty", root).textContent = dirty ? "Unsaved changes" : "";
 }
 
 function timeInput(cue, field, index) {
@@ -48,7 +50,7 @@ function timeInput(cue, field, index) {
 }
 
 function renderCues() {
-  slot(root, "cues").replaceChildren(...cues.map((cue, index) => {
+  slot("cues", root).replaceChildren(...cues.map((cue, index) => {
     const text = el("textarea", { rows: 2, maxlength: 500, "aria-label": `Cue ${index + 1} text`, "data-testid": "cue-text" });
     text.value = cue.text;
     text.addEventListener("input", () => {
@@ -79,14 +81,14 @@ function renderCues() {
 /** The cue under the playhead, shown over the preview and highlighted in the list. */
 function showCurrent() {
   const ms = video.currentTime * 1000;
-  const rows = slot(root, "cues").children;
+  const rows = slot("cues", root).children;
   const current = [];
   cues.forEach((cue, index) => {
     const on = cue.start_ms <= ms && ms < cue.end_ms;
     rows[index]?.classList.toggle("is-current", on);
     if (on) current.push(cue.text);
   });
-  const box = slot(root, "preview-cue");
+  const box = slot("preview-cue", root);
   box.replaceChildren(...current.map((text) => el("span", {}, text)));
 }
 
@@ -96,7 +98,7 @@ function showTracks() {
   languages.replaceChildren(...options);
   languages.value = language ?? "";
   languages.disabled = options.length === 0;
-  slot(root, "language-name").textContent = language ? `· ${language}` : "· choose or start a language";
+  slot("language-name", root).textContent = language ? `· ${language}` : "· choose or start a language";
 }
 
 async function open(lang) {
@@ -150,7 +152,7 @@ root.querySelector("[data-action=add]").addEventListener("click", () => {
   renderCues();
 });
 root.querySelector("[data-action=new]").addEventListener("click", () => {
-  const code = slot(root, "new-language").value.trim();
+  const code = /** @type {HTMLInputElement} */ (slot("new-language", root)).value.trim();
   if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return say(root, "error", "A language code looks like en, es or pt-BR.");
   say(root, "error", "");
   open(code).catch((error) => say(root, "error", problem(error)));
@@ -172,8 +174,8 @@ languages.addEventListener("change", () => open(languages.value).catch((error) =
 
 root.querySelector("[data-form=upload]").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const code = language || slot(root, "new-language").value.trim() || data.default_language;
-  const form = new FormData(event.target);
+  const code = language || /** @type {HTMLInputElement} */ (slot("new-language", root)).value.trim() || data.default_language;
+  const form = new FormData(/** @type {HTMLFormElement} */ (event.target));
   if (labelInput.value.trim()) form.set("label", labelInput.value.trim());
   const response = await fetch(`${base}/${encodeURIComponent(code)}`, { method: "POST", body: form, credentials: "same-origin" })
     .catch(() => null);
@@ -186,7 +188,7 @@ root.querySelector("[data-form=upload]").addEventListener("submit", async (event
   await loadTracks();
   showTracks();
   renderCues();
-  event.target.reset();
+  /** @type {HTMLFormElement} */ (event.target).reset();
   say(root, "error", "");
   say(root, "notice", `Uploaded ${answer.cues.length} cues in ${answer.language}.`);
 });
@@ -198,11 +200,11 @@ window.addEventListener("beforeunload", (event) => {
 });
 
 if (data.playlist_url) {
-  attachStream(video, data.playlist_url, { onFatal: () => { slot(root, "preview-note").textContent = "The preview could not be loaded."; } });
+  attachStream(video, data.playlist_url, { onFatal: () => { slot("preview-note", root).textContent = "The preview could not be loaded."; } });
 } else {
-  slot(root, "preview-note").textContent = "The episode is still being prepared: the preview appears once it is ready.";
+  slot("preview-note", root).textContent = "The episode is still being prepared: the preview appears once it is ready.";
 }
-window.__subtitleEditor = { get cues() { return cues; }, get language() { return language; }, get dirty() { return dirty; } };
+exposeForTests("__subtitleEditor", { get cues() { return cues; }, get language() { return language; }, get dirty() { return dirty; } });
 
 loadTracks()
   .then(() => open(tracks[0]?.language ?? null))

@@ -1,9 +1,11 @@
+// @ts-check
 // The wallet page: balance, daily check-in, spend limit, coin packs, VIP and history.
 
 import { api, checkout, coins, explain, formatNumber, money, period, settledPurchase, showBalance } from "./api.js";
+import { slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=wallet-page]");
-const slot = (name) => root.querySelector(`[data-slot="${name}"]`);
+/** @param {string} name @returns {HTMLButtonElement} */
 const action = (name) => root.querySelector(`[data-action="${name}"]`);
 const HISTORY_PAGE = 50;
 const dateFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
@@ -11,7 +13,7 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "
 let oldestId = null;
 
 function say(name, text) {
-  const element = slot(name);
+  const element = slot(name, root);
   element.textContent = text || "";
   element.hidden = !text;
 }
@@ -21,21 +23,21 @@ const signed = (n) => (n > 0 ? `+${formatNumber(n)}` : n < 0 ? `−${formatNumbe
 function showWallet(wallet) {
   showBalance(wallet.total_coins);
   showCheckin(wallet.checked_in_today);
-  slot("paid").textContent = formatNumber(wallet.paid_coins);
-  slot("bonus").textContent = formatNumber(wallet.bonus_coins);
-  slot("expiring").replaceChildren(...wallet.bonus_expiring.map((lot) => {
+  slot("paid", root).textContent = formatNumber(wallet.paid_coins);
+  slot("bonus", root).textContent = formatNumber(wallet.bonus_coins);
+  slot("expiring", root).replaceChildren(...wallet.bonus_expiring.map((lot) => {
     const item = document.createElement("li");
     item.textContent = `${coins(lot.coins)} of bonus expire on ${dateFormat.format(new Date(lot.expires_at))}`;
     return item;
   }));
   const limit = wallet.weekly_spend_limit_coins;
-  const bar = slot("limit-bar");
+  const bar = slot("limit-bar", root);
   if (limit === null || limit === undefined) {
-    slot("limit-text").textContent = `No limit set · ${coins(wallet.spent_this_week_coins)} spent in the last 7 days`;
+    slot("limit-text", root).textContent = `No limit set · ${coins(wallet.spent_this_week_coins)} spent in the last 7 days`;
     bar.hidden = true;
   } else {
     const left = Math.max(0, limit - wallet.spent_this_week_coins);
-    slot("limit-text").textContent =
+    slot("limit-text", root).textContent =
       `${formatNumber(wallet.spent_this_week_coins)} of ${coins(limit)} spent in the last 7 days · ${formatNumber(left)} left`;
     bar.hidden = false;
     bar.querySelector("span").style.width = `${Math.min(100, (100 * wallet.spent_this_week_coins) / (limit || 1))}%`;
@@ -69,7 +71,7 @@ async function buy(product) {
 }
 
 function showStore(store, vip) {
-  slot("packs").replaceChildren(...store.coin_packs.map((pack) => tile(
+  slot("packs", root).replaceChildren(...store.coin_packs.map((pack) => tile(
     "pack", "coin-pack",
     `Buy ${coins(pack.coins)}${pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : ""} for ${money(pack.price_cents, pack.currency)}`,
     [["b", formatNumber(pack.coins)], ["small", pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins"],
@@ -78,13 +80,13 @@ function showStore(store, vip) {
   )));
   if (vip.active) {
     const until = vip.ends_at ? dateFormat.format(new Date(vip.ends_at)) : "";
-    slot("vip-text").textContent =
+    slot("vip-text", root).textContent =
       `${vip.plan_name || "VIP"} is active${until ? ` until ${until}` : ""}${vip.auto_renew ? " · renews automatically" : ""}.`;
-    slot("plans").replaceChildren();
+    slot("plans", root).replaceChildren();
     return;
   }
-  slot("vip-text").textContent = "Every episode of every series, no ads.";
-  slot("plans").replaceChildren(...store.vip_plans.map((plan) => tile(
+  slot("vip-text", root).textContent = "Every episode of every series, no ads.";
+  slot("plans", root).replaceChildren(...store.vip_plans.map((plan) => tile(
     "plan", "vip-plan", `Buy ${plan.name} for ${money(plan.price_cents, plan.currency)}`,
     [["b", plan.name.replace(/^VIP\s+/, "")], ["span", `${money(plan.price_cents, plan.currency)} / ${period(plan.period_days)}`]],
     () => buy({ vip_plan: plan.code }),
@@ -134,11 +136,11 @@ async function loadHistory({ more = false } = {}) {
   const query = new URLSearchParams({ limit: String(HISTORY_PAGE) });
   if (more && oldestId) query.set("before", String(oldestId));
   const { items } = await api("GET", `/api/wallet/history?${query}`);
-  const list = slot("history");
+  const list = slot("history", root);
   if (!more) list.replaceChildren();
   list.append(...items.map(historyRow));
   if (items.length) oldestId = items[items.length - 1].id;
-  slot("history-empty").hidden = list.children.length > 0;
+  slot("history-empty", root).hidden = list.children.length > 0;
   action("more").hidden = items.length < HISTORY_PAGE;
 }
 
@@ -155,7 +157,7 @@ function showCheckin(today) {
   const button = action("checkin");
   button.disabled = Boolean(today);
   button.textContent = today ? "Checked in" : "Check in";
-  slot("checkin-text").textContent = today
+  slot("checkin-text", root).textContent = today
     ? `Checked in today (+${coins(today.coins)}) · ${today.streak}-day streak. Come back tomorrow.`
     : "Free bonus coins every day; come back tomorrow to grow your streak.";
 }
