@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from fastapi import APIRouter, Response
 
@@ -11,7 +10,7 @@ from microdrama.accounts.deps import CurrentCreator
 from microdrama.db import DbSession, utcnow
 from microdrama.shop import reports
 from microdrama.shop.brand_view import BrandInView
-from microdrama.shop.reports import GroupBy
+from microdrama.shop.schemas import CommissionReport, FunnelDays, FunnelReport, GroupBy
 
 router = APIRouter(tags=["shop"])
 
@@ -27,10 +26,11 @@ def funnels(
     group_by: GroupBy = "placement",
     since: date | None = None,
     until: date | None = None,
-) -> dict[str, Any]:
+) -> FunnelReport:
     """Impressions → clicks → carts → orders, revenue, commission and ROAS of the brand's
     placements, grouped by placement, campaign or series."""
-    return reports.funnels(db=db, brand=brand, group_by=group_by, period=_period(since, until))
+    report = reports.funnels(db=db, brand=brand, group_by=group_by, period=_period(since, until))
+    return FunnelReport.model_validate(report)
 
 
 @router.get("/api/brand/funnels.csv", response_class=Response)
@@ -55,14 +55,16 @@ def funnels_csv(
 @router.get("/api/brand/funnels/daily")
 def funnels_daily(
     db: DbSession, brand: BrandInView, since: date | None = None, until: date | None = None
-) -> dict[str, Any]:
+) -> FunnelDays:
     """The brand's funnel per day, every day of the range."""
-    return reports.daily(db=db, brand=brand, period=_period(since, until))
+    report = reports.daily(db=db, brand=brand, period=_period(since, until))
+    return FunnelDays.model_validate(report)
 
 
 @router.get("/api/studio/commissions")
 def commissions(
     db: DbSession, creator: CurrentCreator, since: date | None = None, until: date | None = None
-) -> dict[str, Any]:
+) -> CommissionReport:
     """The creator's affiliate commission per placement and in total (from the ledger)."""
-    return reports.commissions(db=db, creator=creator, period=_period(since, until))
+    report = reports.commissions(db=db, creator=creator, period=_period(since, until))
+    return CommissionReport.model_validate(report)

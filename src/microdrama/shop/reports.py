@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, distinct, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -28,10 +28,10 @@ from microdrama.shop.models import (
     PlacementEvent,
     PlacementEventKind,
 )
+from microdrama.shop.schemas import GroupBy
 from microdrama.wallet import service as wallet
 from microdrama.wallet.models import LedgerAccountKind
 
-GroupBy = Literal["placement", "campaign", "series"]
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # Orders whose money the brand keeps: paid and still not refunded.
