@@ -22,7 +22,7 @@ import {
   withIntent,
 } from "./api.js";
 import { attachStream } from "./media.js";
-import { slot } from "./dom.js";
+import { el, slot } from "./dom.js";
 
 /**
  * `onUnlocked(episodeIds, episode)` is called when the viewer may now play `episode` (and the
@@ -130,38 +130,29 @@ export function createPaywall({ root, series, episodes, onUnlocked, onOpenChange
     const returnTo = `/watch/${current.episode.id}`;
     const packs = slot("packs", sheet);
     packs.replaceChildren(...catalog.coin_packs.map((pack) => {
-      const item = document.createElement("li");
-      const buy = document.createElement("button");
-      buy.type = "button";
-      buy.className = "pack";
-      buy.setAttribute("data-testid", "coin-pack");
       const bonus = pack.bonus_coins ? ` plus ${formatNumber(pack.bonus_coins)} bonus` : "";
-      buy.setAttribute("aria-label",
-        `Buy ${coins(pack.coins)}${bonus} for ${money(pack.price_cents, pack.currency)}`);
-      buy.innerHTML = `<b></b><small></small><span></span>`;
-      buy.querySelector("b").textContent = formatNumber(pack.coins);
-      buy.querySelector("small").textContent = pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins";
-      buy.querySelector("span").textContent = money(pack.price_cents, pack.currency);
-      buy.addEventListener("click", () => startCheckout({ coin_pack: pack.code }, returnTo));
-      item.append(buy);
-      return item;
+      return el("li", {}, el("button", {
+        type: "button",
+        class: "pack",
+        "data-testid": "coin-pack",
+        "aria-label": `Buy ${coins(pack.coins)}${bonus} for ${money(pack.price_cents, pack.currency)}`,
+        onclick: () => startCheckout({ coin_pack: pack.code }, returnTo),
+      },
+      el("b", { text: formatNumber(pack.coins) }),
+      el("small", { text: pack.bonus_coins ? `+${formatNumber(pack.bonus_coins)} bonus` : "coins" }),
+      el("span", { text: money(pack.price_cents, pack.currency) })));
     }));
     const plans = slot("plans", sheet);
     plans.closest("section").hidden = catalog.vip_plans.length === 0;
-    plans.replaceChildren(...catalog.vip_plans.map((plan) => {
-      const item = document.createElement("li");
-      const buy = document.createElement("button");
-      buy.type = "button";
-      buy.className = "plan";
-      buy.setAttribute("data-testid", "vip-plan");
-      buy.setAttribute("aria-label", `Buy ${plan.name} for ${money(plan.price_cents, plan.currency)}`);
-      buy.innerHTML = `<b></b><span></span>`;
-      buy.querySelector("b").textContent = plan.name.replace(/^VIP\s+/, "");
-      buy.querySelector("span").textContent = `${money(plan.price_cents, plan.currency)} / ${period(plan.period_days)}`;
-      buy.addEventListener("click", () => startCheckout({ vip_plan: plan.code }, returnTo));
-      item.append(buy);
-      return item;
-    }));
+    plans.replaceChildren(...catalog.vip_plans.map((plan) => el("li", {}, el("button", {
+      type: "button",
+      class: "plan",
+      "data-testid": "vip-plan",
+      "aria-label": `Buy ${plan.name} for ${money(plan.price_cents, plan.currency)}`,
+      onclick: () => startCheckout({ vip_plan: plan.code }, returnTo),
+    },
+    el("b", { text: plan.name.replace(/^VIP\s+/, "") }),
+    el("span", { text: `${money(plan.price_cents, plan.currency)} / ${period(plan.period_days)}` })))));
     setBusy(busy);
   }
 
