@@ -34,6 +34,9 @@ function sessionId() {
   return id;
 }
 
+/**
+ * @param {{ endpoint?: string, flushEveryMs?: number }} [options]
+ */
 export function createAnalytics({ endpoint = ENDPOINT, flushEveryMs = FLUSH_EVERY_MS } = {}) {
   let queue = [];
   let sending = false;

@@ -73,7 +73,13 @@ export const intents = {
   },
 };
 
-/** Run a money-moving call under the action's key; forget the key once the answer is definite. */
+/**
+ * Run a money-moving call under the action's key; forget the key once the answer is definite.
+ * @template T
+ * @param {string} action
+ * @param {(idempotencyKey: string) => Promise<T>} call
+ * @returns {Promise<T>}
+ */
 export async function withIntent(action, call) {
   const key = intents.key(action);
   try {
@@ -88,17 +94,29 @@ export async function withIntent(action, call) {
 
 const number = new Intl.NumberFormat("en-US");
 
-/** A count with its noun: "1 episode", "3 episodes", "1,200 coins" (wording.plural on the server). */
+/**
+ * A count with its noun: "1 episode", "3 episodes", "1,200 coins" (wording.plural on the server).
+ * @param {number} n
+ * @param {string} singular
+ * @param {string} [pluralForm]
+ */
 export function plural(n, singular, pluralForm = `${singular}s`) {
   return `${number.format(n)} ${n === 1 ? singular : pluralForm}`;
 }
 
+/**
+ * @param {number} n
+ */
 export function coins(n) {
   return plural(n, "coin");
 }
 
-/** A price in coins with its worth in money, as the server writes it: "80 coins ($0.80)".
- *  `cents` always comes from the API (one conversion, on the server). */
+/**
+ * A price in coins with its worth in money, as the server writes it: "80 coins ($0.80)".
+ * `cents` always comes from the API (one conversion, on the server).
+ * @param {number} n
+ * @param {number} cents
+ */
 export function coinPrice(n, cents) {
   return `${coins(n)} (${money(cents)})`;
 }
@@ -116,7 +134,10 @@ export function money(cents, currency = "USD") {
   }
 }
 
-/** A VIP plan's period as people say it: "week", "month", "year", "90 days". */
+/**
+ * A VIP plan's period as people say it: "week", "month", "year", "90 days".
+ * @param {number} days
+ */
 export function period(days) {
   if (days === 7) return "week";
   if (days === 30 || days === 31) return "month";
@@ -124,11 +145,17 @@ export function period(days) {
   return plural(days, "day");
 }
 
+/**
+ * @param {number} n
+ */
 export function formatNumber(n) {
   return number.format(n);
 }
 
-/** Every element showing the viewer's balance (the coin pills) says `total` coins. */
+/**
+ * Every element showing the viewer's balance (the coin pills) says `total` coins.
+ * @param {number} total
+ */
 export function showBalance(total) {
   for (const element of document.querySelectorAll("[data-balance]")) {
     element.textContent = number.format(total);
@@ -137,7 +164,12 @@ export function showBalance(total) {
   }
 }
 
-/** Wait until a purchase is settled (paid, failed, refunded) or `timeoutMs` has passed. */
+/**
+ * Wait until a purchase is settled (paid, failed, refunded) or `timeoutMs` has passed.
+ * @param {number | string} id
+ * @param {{ timeoutMs?: number, everyMs?: number }} [options]
+ * @returns {Promise<any>} the purchase as the API answers it
+ */
 export async function settledPurchase(id, { timeoutMs = 30_000, everyMs = 400 } = {}) {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
@@ -147,7 +179,11 @@ export async function settledPurchase(id, { timeoutMs = 30_000, everyMs = 400 } 
   }
 }
 
-/** Start buying a coin pack or VIP plan and go to the provider's checkout page. */
+/**
+ * Start buying a coin pack or VIP plan and go to the provider's checkout page.
+ * @param {{ coin_pack?: string, vip_plan?: string }} product
+ * @param {string} returnTo
+ */
 export async function checkout(product, returnTo) {
   const action = `purchase:${product.coin_pack || product.vip_plan}:${returnTo}`;
   const created = await withIntent(action, (key) =>
@@ -157,7 +193,11 @@ export async function checkout(product, returnTo) {
   return created;
 }
 
-/** The message to show for an API error, with the details the viewer needs. */
+/**
+ * The message to show for an API error, with the details the viewer needs.
+ * @param {unknown} error
+ * @returns {string}
+ */
 export function explain(error) {
   if (!(error instanceof ApiError)) return "Something went wrong. Please try again.";
   const body = error.body;
@@ -198,7 +238,10 @@ function controlFor(form, path, fields) {
 // Per form, the listeners that clear its current messages: dropped with those messages.
 const clearers = new WeakMap();
 
-/** Take every message a previous showFormErrors put on this form away. */
+/**
+ * Take every message a previous showFormErrors put on this form away.
+ * @param {ParentNode} form
+ */
 export function clearFormErrors(form) {
   clearers.get(form)?.abort();
   clearers.delete(form);
@@ -217,11 +260,16 @@ let noteIds = 0;
  * summary in `summary` (an element, or a function given the text), and the first bad field
  * focused. Problems whose field is not on the form are only in the summary. Answers the number
  * of fields marked, so a caller can tell a field problem from a refusal of the whole action.
+ * @param {ParentNode} form
+ * @param {unknown} error
+ * @param {{ summary?: HTMLElement | ((text: string) => void) | null,
+ *   fields?: Record<string, string> }} [options]
+ * @returns {number}
  */
 export function showFormErrors(form, error, { summary = null, fields = {} } = {}) {
   clearFormErrors(form);
   const problems = error instanceof ApiError ? error.body.problems || [] : [];
-  const text = error instanceof ApiError ? explain(error) : String(error?.message || error || "");
+  const text = error instanceof ApiError ? explain(error) : String(/** @type {any} */ (error)?.message || error || "");
   if (typeof summary === "function") summary(text);
   else if (summary) {
     summary.textContent = text;

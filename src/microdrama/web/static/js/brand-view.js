@@ -4,7 +4,10 @@
 
 const data = JSON.parse(document.getElementById("page-data")?.textContent || "{}");
 
-/** The URL with the operator's brand pick added (brands' own pages add nothing). */
+/**
+ * The URL with the operator's brand pick added (brands' own pages add nothing).
+ * @param {string} url
+ */
 export function withBrand(url) {
   if (data.brand_id === null || data.brand_id === undefined) return url;
   return `${url}${url.includes("?") ? "&" : "?"}brand=${encodeURIComponent(data.brand_id)}`;

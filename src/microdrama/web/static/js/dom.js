@@ -5,7 +5,7 @@
  * The element marked `data-slot="name"` inside `root` (the whole page by default). The
  * templates write the slots their script uses, so it is typed as present; a script that needs
  * an input's `.value` or a video's methods names the element type with a JSDoc cast.
- * @template {Element} [T=HTMLElement]
+ * @template {HTMLElement} [T=HTMLElement]
  * @param {string} name
  * @param {ParentNode} [root]
  * @returns {T}

@@ -94,16 +94,25 @@ export async function attachStream(video, url, { startSeconds = 0, small = false
   return { hls: null, setBuffer() {}, hint: () => undefined, destroy() {} };
 }
 
-/** Calls `callback(now)` when the next video frame is presented (or when playback starts). */
+/**
+ * Calls `callback(now)` when the next video frame is presented (or when playback starts).
+ * @param {HTMLVideoElement} video
+ * @param {(now: number) => void} callback
+ */
 export function onNextFrame(video, callback) {
-  if ("requestVideoFrameCallback" in video) {
+  if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
     video.requestVideoFrameCallback((now) => callback(now));
   } else {
     video.addEventListener("playing", () => callback(performance.now()), { once: true });
   }
 }
 
-/** Play, falling back to muted playback when the browser refuses sound. Resolves to muted state. */
+/**
+ * Play, falling back to muted playback when the browser refuses sound. Resolves to muted state.
+ * @param {HTMLVideoElement} video
+ * @param {boolean} wantMuted
+ * @returns {Promise<boolean>}
+ */
 export async function playWithSoundIfAllowed(video, wantMuted) {
   video.muted = wantMuted;
   try {
@@ -117,6 +126,9 @@ export async function playWithSoundIfAllowed(video, wantMuted) {
   }
 }
 
+/**
+ * @param {number} seconds
+ */
 export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds || 0));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;

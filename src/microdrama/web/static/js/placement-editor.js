@@ -48,6 +48,9 @@ function showError(error) {
   box.hidden = false;
 }
 
+/**
+ * @param {number} ms
+ */
 export function clockTenths(ms) {
   const tenths = Math.max(0, Math.round(ms / 100));
   const seconds = Math.floor(tenths / 10);

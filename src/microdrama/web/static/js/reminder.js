@@ -28,7 +28,11 @@ function write(name, value) {
   } catch {}
 }
 
-/** Count playing time; show the reminder in `root` once `minutes` are reached today. */
+/**
+ * Count playing time; show the reminder in `root` once `minutes` are reached today.
+ * @param {HTMLElement} root
+ * @param {number | null} minutes
+ */
 export function watchReminder(root, minutes) {
   let day = today();
   let seconds = read(`md_watched:${day}`);

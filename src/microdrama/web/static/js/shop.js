@@ -19,6 +19,8 @@ import { slot } from "./dom.js";
  * `POST /api/placements/{id}/events` with a fresh event id (a resent event counts once), as a
  * keepalive request so it survives leaving the page. Failures are ignored: watching never waits
  * on attribution.
+ * @param {number} placementId
+ * @param {"impression" | "click"} kind
  */
 export function reportPlacementEvent(placementId, kind) {
   const eventId = `${kind}:${crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`}`.slice(0, 64);

@@ -7,6 +7,9 @@
 const CHOICE = "md_cc"; // "off", or the language last chosen
 const LAST_LANGUAGE = "md_cc_language";
 
+/**
+ * @param {{ button: HTMLElement, box: HTMLElement }} parts
+ */
 export function createSubtitles({ button, box }) {
   const listed = new Map(); // episode id -> Promise of its tracks [{language, label, url}]
   let followed = null; // the <video> on screen

@@ -18,13 +18,19 @@ let language = null;
 let cues = []; // [{start_ms, end_ms, text}] as edited, saved or not
 let dirty = false;
 
-/** "1:02.500" (or "62.5", "00:01:02.500") → milliseconds; NaN when unreadable. */
+/**
+ * "1:02.500" (or "62.5", "00:01:02.500") → milliseconds; NaN when unreadable.
+ * @param {string} text
+ */
 export function parseTime(text) {
   const parts = text.trim().replace(",", ".").split(":");
   if (!parts.length || parts.length > 3 || parts.some((p) => p === "" || Number.isNaN(Number(p)))) return NaN;
   return Math.round(parts.reduce((total, part) => total * 60 + Number(part), 0) * 1000);
 }
 
+/**
+ * @param {number} ms
+ */
 export function formatTime(ms) {
   const minutes = Math.floor(ms / 60000);
   const seconds = ((ms % 60000) / 1000).toFixed(3).padStart(6, "0");
