@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import DEVICE_COOKIE
+from microdrama.app import create_app
+from microdrama.config import Settings
 from tests.support.factories import make_series
 
 
@@ -163,3 +166,19 @@ def test_static_files_are_cached_and_compressed(client: TestClient) -> None:
     assert response.status_code == 200
     assert "immutable" in response.headers["cache-control"]
     assert response.headers.get("content-encoding") == "gzip"
+
+
+def test_viewers_pages_carry_no_test_hooks_unless_the_setting_enables_them(
+    client: TestClient, settings: Settings, engine: Engine
+) -> None:
+    """<body data-test-hooks> is what lets the scripts publish window.__player and its kin
+    (tests/browser/test_viewer_journeys.py checks the scripts); off unless configured."""
+    assert Settings(_env_file=None).expose_test_hooks is False  # type: ignore[call-arg]
+    body = re.compile(r"<body[^>]*>")
+    assert "data-test-hooks" in body.findall(client.get("/").text)[0]  # the test settings
+
+    default = create_app(settings.model_copy(update={"expose_test_hooks": False}))
+    with TestClient(default) as viewer:
+        tag = body.findall(viewer.get("/").text)[0]
+    assert "data-test-hooks" not in tag
+    assert "data-hls-url=" in tag
