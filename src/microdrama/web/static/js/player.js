@@ -3,8 +3,8 @@
 //
 // Two <video> slots take turns. While an episode plays, the next episode's playlist and first
 // segment load into the hidden slot with a small buffer; on `ended` the slots swap, so the next
-// episode starts from already-decoded frames with no gap. window.__player exposes the state
-// for tests and benchmarks (see README / the web report).
+// episode starts from already-decoded frames with no gap. With test hooks enabled (a setting),
+// window.__player exposes the state for tests and benchmarks (see web/README.md).
 //
 // Paid episodes go through the paywall first (paywall.js): a locked episode is never loaded
 // or prefetched; reaching one opens the sheet over the last frame, and once it is unlocked

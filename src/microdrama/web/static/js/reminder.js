@@ -2,7 +2,7 @@
 // A gentle watch-time reminder: after the minutes the viewer chose (/account), once a day.
 //
 // Time watched is counted on this device per local day (localStorage), only while a video
-// actually plays. window.__reminder exposes it for tests: `seconds`, `add(seconds)`.
+// actually plays. With test hooks enabled, window.__reminder exposes it: `seconds`, `add(seconds)`.
 
 import { plural } from "./api.js";
 import { exposeForTests } from "./dom.js";
