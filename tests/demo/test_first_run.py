@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -179,5 +180,10 @@ def test_serve_answers_at_once_on_a_new_data_folder_and_publishes_the_demo_behin
     output = log_path.read_text()
     assert "seed: preparing 4 demo episodes" in output
     assert f"seed: {DEMO_SERIES[0].title} published" in output
+    # The first run prints every role's login (as kept in the data folder) for the newcomer.
+    kept = json.loads((tmp_path / "new-data" / "demo-logins.json").read_text())
+    assert set(kept) == {"creator", "brand", "operator", "viewer"}
+    for login in kept.values():
+        assert login["email"] in output and login["password"] in output
     assert "Traceback" not in output
     assert return_code == 0

@@ -16,7 +16,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from microdrama.demo.accounts import print_logins
+from microdrama.demo.accounts import DemoLogins, print_logins
 from microdrama.demo.seed import SeedProgress, SeedResult
 
 
@@ -53,6 +53,9 @@ class RichSeedProgress(SeedProgress):
 
     def published(self, title: str) -> None:
         self._progress.console.print(f"[green]published[/green] {title}: it plays in the feed now")
+
+    def logins(self, logins: DemoLogins) -> None:
+        print_logins(self.console, logins)
 
     def finish(self) -> None:
         if self._render is None:  # never started: the run was skipped
@@ -101,6 +104,11 @@ class PlainSeedProgress(SeedProgress):
     def published(self, title: str) -> None:
         self._say(f"seed: {title} published ({self.ready}/{self.total} episodes ready)")
 
+    def logins(self, logins: DemoLogins) -> None:
+        # A plain table (no colours, no live redraws) for a log file or a pipe.
+        print_logins(Console(file=self.out, width=120, no_color=True), logins)
+        self.out.flush()
+
     def finish(self) -> None:
         if self.total:
             self._say(f"seed: ended with {self.ready}/{self.total} episodes ready")
@@ -128,5 +136,3 @@ def print_summary(console: Console, result: SeedResult) -> None:
         )
     console.print(table)
     console.print(f"{result.clips_rendered} clips rendered and transcoded.")
-    if result.logins is not None:
-        print_logins(console, result.logins)

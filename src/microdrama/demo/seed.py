@@ -124,6 +124,9 @@ class SeedProgress:
 
     def published(self, title: str) -> None: ...
 
+    def logins(self, logins: DemoLogins) -> None:
+        """The demo's logins, once they are committed (shown at once on a first run)."""
+
     def finish(self) -> None: ...
 
 
@@ -270,6 +273,8 @@ def seed_demo(
                 db, creator, catalog, episodes_per_series, seconds, width, height
             )
             result.logins = logins
+        if progress is not None:
+            progress.logins(logins)
         to_render = [p for p in planned if p.spec is not None]
         progress = _StatusFile(
             settings.data_dir, progress or SeedProgress(), series_total=len(result.series)
