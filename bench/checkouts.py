@@ -43,7 +43,7 @@ def _client_process(
     from microdrama.accounts import service as accounts
     from microdrama.config import Settings
     from microdrama.db import make_engine, make_sessionmaker
-    from microdrama.payments import service as payments
+    from microdrama.payments import sandbox
     from microdrama.payments.providers import SandboxProvider
     from microdrama.shop import orders
     from microdrama.shop.order_schemas import CartItemCreate, CheckoutCreate, ShippingAddress
@@ -90,7 +90,7 @@ def _client_process(
                 refused[slot] += 1
                 continue
             session_id = body["checkout_url"].split("/sandbox/checkout/")[1].split("?")[0]
-            paid = payments.pay_sandbox_checkout(
+            paid = sandbox.pay_sandbox_checkout(
                 sessionmaker=factory,
                 settings=settings,
                 session_id=session_id,
@@ -192,7 +192,7 @@ def checkouts_per_second(
     url: str, clients: int, seconds: int, processes: int, products: int
 ) -> tuple[float, int, int, int]:
     from microdrama.db import make_engine, make_sessionmaker
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import ledger
 
     viewer_ids, variant_ids, placement_ids = _seed(url, clients, products)
     processes = max(1, min(processes, clients))
@@ -208,7 +208,7 @@ def checkouts_per_second(
     refused = sum(r[1] for r in results)
     engine = make_engine(url)
     with make_sessionmaker(engine)() as db:
-        violations = len(wallet.verify(db=db))
+        violations = len(ledger.verify(db=db))
         paid = db.scalar(text("select count(*) from orders where status = 'paid'"))
         sold = db.scalar(
             text("select :total - sum(stock) from product_variants"),

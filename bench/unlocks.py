@@ -137,9 +137,9 @@ def make_viewers(url: str, count: int, *, tokens: bool) -> list[tuple[int, str]]
     from microdrama.accounts import service as accounts
     from microdrama.accounts.models import Account, SessionKind
     from microdrama.config import Settings
-    from microdrama.db import make_engine, make_sessionmaker, utcnow
+    from microdrama.db import make_engine, make_sessionmaker, run_money_transaction, utcnow
     from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import viewer_coins
 
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
@@ -157,7 +157,11 @@ def make_viewers(url: str, count: int, *, tokens: bool) -> list[tuple[int, str]]
             )  # fmt: skip
             db.add(purchase)
             db.flush()
-            wallet.credit_coin_purchase(db=db, settings=settings, purchase=purchase)
+            viewer_coins.credit_coin_purchase(
+                db=db, settings=settings, account_id=viewer.id, purchase_id=purchase.id,
+                coins=purchase.coins, bonus_coins=purchase.bonus_coins,
+                amount_cents=purchase.amount_cents,
+            )  # fmt: skip
             token = ""
             if tokens:
                 token, _ = accounts.start_session(
@@ -165,7 +169,7 @@ def make_viewers(url: str, count: int, *, tokens: bool) -> list[tuple[int, str]]
                 )
             return viewer.id, token
 
-        viewers.append(wallet.run_money_transaction(factory, top_up))
+        viewers.append(run_money_transaction(factory, top_up))
     engine.dispose()
     return viewers
 
@@ -367,7 +371,7 @@ def main() -> None:
     args = parser.parse_args()
     require_tool("pgbench", "sudo apt-get install postgresql-client")
     from microdrama.db import make_engine, make_sessionmaker, upgrade_database
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import ledger
 
     admin = create_engine(args.database, isolation_level="AUTOCOMMIT")
     suffix = uuid.uuid4().hex[:8]
@@ -444,7 +448,7 @@ def main() -> None:
                     )
         engine = make_engine(url)
         with make_sessionmaker(engine)() as db:
-            violations = len(wallet.verify(db=db))
+            violations = len(ledger.verify(db=db))
             posted = db.scalar(
                 text("select count(*) from ledger_transactions where kind = 'unlock'")
             )

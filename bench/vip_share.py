@@ -48,10 +48,10 @@ def build_month(url: str, *, views: int, viewers: int, series: int, filler: int)
     from microdrama.analytics.models import EpisodeView
     from microdrama.catalog.models import Episode
     from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
-    from microdrama.payments import service as payments
+    from microdrama.payments import catalog as store_catalog
     from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPass
     from microdrama.payouts.vip_share import previous_month
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import ledger
     from microdrama.wallet.models import Currency, LedgerAccountKind, LedgerEntry
     from microdrama.wallet.models import LedgerTransaction as Tx
 
@@ -62,15 +62,15 @@ def build_month(url: str, *, views: int, viewers: int, series: int, filler: int)
     series_ids = seed_catalog_rows(url, series=series, episodes=30)
     engine = make_engine(url)
     with session_scope(make_sessionmaker(engine)) as db:
-        payments.ensure_default_catalog(db=db)
-        plan = payments.catalog(db=db)[1][0]
+        store_catalog.ensure_default_catalog(db=db)
+        plan = store_catalog.catalog(db=db)[1][0]
         episodes = db.execute(
             select(Episode.id, Episode.series_id).where(Episode.series_id.in_(series_ids))
         ).all()
-        clearing = wallet.ledger_account(
+        clearing = ledger.ledger_account(
             db=db, kind=LedgerAccountKind.payment_clearing, currency=Currency.usd
         )
-        cash = wallet.ledger_account(
+        cash = ledger.ledger_account(
             db=db, kind=LedgerAccountKind.platform_cash, currency=Currency.usd
         )
         db.flush()
@@ -149,7 +149,7 @@ def measure(url: str, month: Any) -> dict[str, Any]:
     from microdrama.config import Settings
     from microdrama.db import make_engine, make_sessionmaker, utcnow
     from microdrama.payouts import vip_share
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import ledger
 
     settings = Settings(environment="test", database_url=url)
     engine = make_engine(url)
@@ -167,7 +167,7 @@ def measure(url: str, month: Any) -> dict[str, Any]:
     settle_s = time.perf_counter() - began
     reread_s, reread = timed_preview()
     with factory() as db:
-        problems = wallet.verify(db=db)
+        problems = ledger.verify(db=db)
     engine.dispose()
     assert reread.settled_before and not problems, problems
     return {

@@ -246,12 +246,12 @@ app.add_typer(ledger_app, name="ledger")
 def ledger_verify() -> None:
     """Recompute every balance from the entries; exit 1 on any discrepancy."""
     from microdrama.db import make_sessionmaker, session_scope
-    from microdrama.wallet import service as wallet
+    from microdrama.wallet import ledger
 
     settings = get_settings()
     engine = migrated_engine(settings)
     with session_scope(make_sessionmaker(engine)) as db:
-        problems = wallet.verify(db=db)
+        problems = ledger.verify(db=db)
     engine.dispose()
     for problem in problems:
         typer.echo(f"DISCREPANCY: {problem}", err=True)
@@ -263,13 +263,13 @@ def ledger_verify() -> None:
 @ledger_app.command("expire-bonus")
 def ledger_expire_bonus() -> None:
     """Expire bonus coins past their date (run daily, e.g. from cron)."""
-    from microdrama.db import make_sessionmaker
-    from microdrama.wallet import service as wallet
+    from microdrama.db import make_sessionmaker, run_money_transaction
+    from microdrama.wallet import viewer_coins
 
     settings = get_settings()
     engine = migrated_engine(settings)
-    expired = wallet.run_money_transaction(
-        make_sessionmaker(engine), lambda db: wallet.expire_bonus(db=db)
+    expired = run_money_transaction(
+        make_sessionmaker(engine), lambda db: viewer_coins.expire_bonus(db=db)
     )
     engine.dispose()
     typer.echo(f"{expired} bonus coins expired")

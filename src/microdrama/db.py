@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from psycopg import pq
@@ -24,7 +25,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -260,6 +261,45 @@ def begin_immediate(connection: Connection) -> None:
         raw = connection.connection.dbapi_connection
         if raw is not None and not raw.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+T = TypeVar("T")
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True  # SQLite: another writer held the lock past busy_timeout
+    if isinstance(exc, DBAPIError):
+        # PostgreSQL serialization_failure and deadlock_detected.
+        return getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}
+    return False
+
+
+def run_money_transaction(
+    factory: sessionmaker[Session], fn: Callable[[Session], T], *, attempts: int = 8
+) -> T:
+    """Run fn(db) in one committed transaction, retrying serialization failures and deadlocks.
+
+    The wallet's before_commit hook (wallet/commit_hooks.py) sends the creators' pending
+    earnings credits with the COMMIT itself.
+    """
+    for attempt in range(attempts):
+        db = factory()
+        try:
+            # SQLite: the write lock before reading balances (no lost updates).
+            begin_immediate(db.connection())
+            result = fn(db)
+            db.commit()
+            return result
+        except Exception as exc:
+            db.rollback()
+            if attempt + 1 < attempts and _is_retryable(exc):
+                time.sleep(min(0.5, 0.01 * 2**attempt))
+                continue
+            raise
+        finally:
+            db.close()
+    raise AssertionError("unreachable")
 
 
 def dialect_insert(dialect: str, table: Table) -> Any:

@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts import service as accounts
 from microdrama.analytics.service import fold_new_events
 from microdrama.config import Settings
-from microdrama.db import session_scope, utcnow
+from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.idempotency import purge_expired
 from microdrama.media import service as media
 from microdrama.media.storage import LocalStorage
-from microdrama.payments import service as payments
+from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
 from microdrama.shop import orders
-from microdrama.wallet import service as wallet
+from microdrama.wallet import viewer_coins
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,14 @@ class Chores:
 
 def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     """Run every chore once."""
-    expired = wallet.run_money_transaction(factory, lambda db: wallet.expire_bonus(db=db))
-    renewals = wallet.run_money_transaction(
-        factory, lambda db: payments.renew_due_vip_passes(db=db, settings=settings, now=utcnow())
+    expired = run_money_transaction(factory, lambda db: viewer_coins.expire_bonus(db=db))
+    renewals = run_money_transaction(
+        factory, lambda db: renew_due_vip_passes(db=db, settings=settings, now=utcnow())
     )
-    forgotten = wallet.run_money_transaction(
+    forgotten = run_money_transaction(
         factory, lambda db: purge_expired(db=db, keep_hours=settings.idempotency_keep_hours)
     )
-    released = wallet.run_money_transaction(
+    released = run_money_transaction(
         factory, lambda db: orders.release_expired(db=db, now=utcnow())
     )
     from microdrama.studio.uploads import purge_stale_uploads
@@ -65,9 +65,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     with session_scope(factory) as db:
         videos = media.purge_unused_assets(db=db, storage=storage)
-    pruned = wallet.run_money_transaction(
-        factory, lambda db: accounts.prune(db=db, settings=settings)
-    )
+    pruned = run_money_transaction(factory, lambda db: accounts.prune(db=db, settings=settings))
     # SQLite: events a stopped server stored but had not yet folded into the rollup.
     with factory() as db:
         engine = db.get_bind()

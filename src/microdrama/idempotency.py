@@ -15,19 +15,45 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any, cast
 
 from fastapi import Request, Response
-from sqlalchemy import CursorResult, Table, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    JSON,
+    CursorResult,
+    ForeignKey,
+    String,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from microdrama.db import dialect_insert, utcnow
+from microdrama.db import Base, UTCDateTime, dialect_insert, run_money_transaction, utcnow
 from microdrama.errors import Conflict, DomainError
-from microdrama.wallet.models import IdempotencyRecord
-from microdrama.wallet.service import run_money_transaction
+
+
+class IdempotencyRecord(Base):
+    """The stored answer to a money-moving request, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_records"
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of method, path and body: the same key with another request is a 409.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(default=0)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
 
 HEADER = "Idempotency-Key"
 Outcome = tuple[int, dict[str, Any]]

@@ -4,6 +4,7 @@ from microdrama.accounts.models import Account, AuthSession, LoginAttempt, Trust
 from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
+from microdrama.idempotency import IdempotencyRecord
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
 from microdrama.payouts.models import PayoutRequest
@@ -24,7 +25,6 @@ from microdrama.subtitles.models import SubtitleTrack
 from microdrama.wallet.models import (
     BonusLot,
     DailyCheckin,
-    IdempotencyRecord,
     LedgerAccount,
     LedgerEntry,
     LedgerTransaction,

@@ -18,7 +18,7 @@ from microdrama.admin import service as platform
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.payouts.service import Month
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccountKind
 from tests.support.browser import SQLITE_ONLY, Site, _context, serve_site
 from tests.support.payouts import earn_from_unlocks
@@ -152,13 +152,13 @@ def test_operator_settings_and_a_payout_from_request_to_statement(
 
     with factory() as db:
         assert platform.creator_revenue_share_percent(db) == 65
-        earnings = wallet.ledger_account(
+        earnings = ledger.ledger_account(
             db=db,
             kind=LedgerAccountKind.creator_earnings,
             currency=Currency.coin,
             owner_id=creator_id,
         )
         assert earnings.balance == 1_000
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
     engine.dispose()
     assert not errors, errors

@@ -23,7 +23,7 @@ from microdrama.config import GENERATED_SECRETS, Settings
 from microdrama.db import session_scope
 from microdrama.instance_secrets import load_or_create, secrets_path
 from microdrama.media.protection import KEY_TOKEN_SALT, key_url
-from microdrama.payments import service as payments
+from microdrama.payments import purchases
 from microdrama.payments.models import PurchaseStatus
 from microdrama.paywall import ads
 from microdrama.paywall.models import AdReward, Unlock
@@ -179,7 +179,7 @@ def test_a_webhook_signed_with_the_published_sandbox_secret_pays_nothing(
     buyer, _ = viewer(app)
     created = start_purchase(buyer, coin_pack="coins_1000")
     with session_scope(db_factory) as db:
-        purchase = payments.get_purchase(db=db, purchase_id=created["id"])
+        purchase = purchases.get_purchase(db=db, purchase_id=created["id"])
     payload, header = signed(completed_event(purchase), PUBLISHED_WEBHOOK_SECRET)
 
     answer = buyer.post(
@@ -190,7 +190,7 @@ def test_a_webhook_signed_with_the_published_sandbox_secret_pays_nothing(
     assert answer.json()["error"] == "invalid_signature"
     assert buyer.get("/api/wallet").json()["paid_coins"] == 0
     with session_scope(db_factory) as db:
-        assert payments.get_purchase(db=db, purchase_id=created["id"]).status == (
+        assert purchases.get_purchase(db=db, purchase_id=created["id"]).status == (
             PurchaseStatus.pending
         )
 

@@ -21,7 +21,7 @@ from microdrama.demo.accounts import (
     logins_path,
 )
 from microdrama.demo.catalog import DEMO_CREATOR_NAME
-from microdrama.wallet import service as wallet_service
+from microdrama.wallet import ledger
 
 SOURCE_DIR = Path(__file__).resolve().parents[2] / "src"
 
@@ -87,7 +87,7 @@ def test_the_viewer_gets_its_coins_once_through_the_ledger(
     history = client.get("/api/wallet/history").json()
     assert len(history["items"]) == 1
     with session_scope(db_factory) as db:
-        assert wallet_service.verify(db=db) == []  # the balance is what the entries add up to
+        assert ledger.verify(db=db) == []  # the balance is what the entries add up to
 
 
 def test_passwords_are_generated_per_install_and_not_in_the_source(

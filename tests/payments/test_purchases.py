@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
 from microdrama.db import session_scope
-from microdrama.payments import service
+from microdrama.payments import catalog as store_catalog
 from microdrama.payments.models import PaymentEvent, Purchase
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from tests.support.payments import (
     DECLINED,
     NO_FUNDS,
@@ -42,14 +42,14 @@ def test_store_lists_default_packs_with_bonus_and_vip_plans(app: FastAPI) -> Non
 
 
 def test_ensure_default_catalog_keeps_operator_changes(db: Session) -> None:
-    service.ensure_default_catalog(db=db)
-    service.upsert_coin_pack(
+    store_catalog.ensure_default_catalog(db=db)
+    store_catalog.upsert_coin_pack(
         db=db,
         code="coins_500",
         values={"price_cents": 399, "coins": 500, "bonus_coins": 50},
     )
-    service.ensure_default_catalog(db=db)
-    packs, _ = service.catalog(db=db)
+    store_catalog.ensure_default_catalog(db=db)
+    packs, _ = store_catalog.catalog(db=db)
     assert [(p.code, p.price_cents, p.bonus_coins) for p in packs][1] == ("coins_500", 399, 50)
 
 
@@ -75,7 +75,7 @@ def test_viewer_buys_a_pack_with_the_test_card_and_returns_to_the_episode(
     history = client.get("/api/wallet/history").json()["items"]
     assert history[0]["kind"] == "purchase" and history[0]["amount_cents"] == 999
     with session_scope(db_factory) as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_declined_card_fails_the_purchase_and_leaves_the_balance_alone(app: FastAPI) -> None:

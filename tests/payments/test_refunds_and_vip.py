@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Account
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
-from microdrama.db import session_scope, utcnow
-from microdrama.payments import service
+from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.payments.models import Purchase, PurchaseStatus, VipPass
+from microdrama.payments.renewals import renew_due_vip_passes
+from microdrama.payments.vip import active_vip, vip_status
 from microdrama.paywall import entitlement as paywall
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, unlocks
 from microdrama.wallet.models import LedgerTransaction
 from tests.support.factories import make_series
 from tests.support.payments import admin_headers, balance, buy_coins, pay, start_purchase, viewer
@@ -52,7 +53,7 @@ def test_refund_reverses_the_money_and_takes_back_unspent_coins(
         creator_id = series.owner_id
 
     def spend(db: Session) -> None:
-        wallet.spend_for_unlock(
+        unlocks.spend_for_unlock(
             db=db,
             settings=settings,
             viewer_id=account_id,
@@ -62,7 +63,7 @@ def test_refund_reverses_the_money_and_takes_back_unspent_coins(
             memo="test unlock",
         )
 
-    wallet.run_money_transaction(db_factory, spend)
+    run_money_transaction(db_factory, spend)
     assert balance(client) == (850, 0)
 
     refunded = _refund(app, admin_headers(db_factory, settings), purchase_id)
@@ -75,7 +76,7 @@ def test_refund_reverses_the_money_and_takes_back_unspent_coins(
             )
         )
         assert refund is not None and refund.details["coins_taken_back"] == 850
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
     again = client.post(
         f"/api/admin/purchases/{purchase_id}/refund",
@@ -118,12 +119,12 @@ def test_vip_is_active_after_paying_and_inactive_after_expiry(
     assert vip["active"] is True and vip["plan"] == "weekly" and vip["auto_renew"] is True
 
     with session_scope(db_factory) as db:
-        vip_pass = service.active_vip(db=db, account_id=account_id, now=utcnow())
+        vip_pass = active_vip(db=db, account_id=account_id, now=utcnow())
         assert vip_pass is not None
         assert vip_pass.ends_at - vip_pass.starts_at == timedelta(days=7)
         after = vip_pass.ends_at + timedelta(seconds=1)
-        assert service.active_vip(db=db, account_id=account_id, now=after) is None
-        assert service.vip_status(db=db, account_id=account_id, now=after).active is False
+        assert active_vip(db=db, account_id=account_id, now=after) is None
+        assert vip_status(db=db, account_id=account_id, now=after).active is False
 
 
 def test_a_second_vip_purchase_starts_when_the_first_ends(
@@ -147,41 +148,39 @@ def test_renewal_charges_the_saved_card_and_extends_vip(
     client, account_id = viewer(app)
     _buy_vip(client, "weekly")
     with session_scope(db_factory) as db:
-        first = service.active_vip(db=db, account_id=account_id, now=utcnow())
+        first = active_vip(db=db, account_id=account_id, now=utcnow())
         assert first is not None
     an_hour_before_end = first.ends_at - timedelta(hours=1)
     too_early = first.ends_at - timedelta(days=2)
 
-    early = wallet.run_money_transaction(
+    early = run_money_transaction(
         db_factory,
-        lambda db: service.renew_due_vip_passes(db=db, settings=settings, now=too_early),
+        lambda db: renew_due_vip_passes(db=db, settings=settings, now=too_early),
     )
     assert early == []
-    renewals = wallet.run_money_transaction(
+    renewals = run_money_transaction(
         db_factory,
-        lambda db: service.renew_due_vip_passes(db=db, settings=settings, now=an_hour_before_end),
+        lambda db: renew_due_vip_passes(db=db, settings=settings, now=an_hour_before_end),
     )
     assert [r.status for r in renewals] == ["paid"]
     # Running again renews nothing more: the new pass is now the end of the chain.
     assert (
-        wallet.run_money_transaction(
+        run_money_transaction(
             db_factory,
-            lambda db: service.renew_due_vip_passes(
-                db=db, settings=settings, now=an_hour_before_end
-            ),
+            lambda db: renew_due_vip_passes(db=db, settings=settings, now=an_hour_before_end),
         )
         == []
     )
     with session_scope(db_factory) as db:
         after_first = first.ends_at + timedelta(hours=1)
-        second = service.active_vip(db=db, account_id=account_id, now=after_first)
+        second = active_vip(db=db, account_id=account_id, now=after_first)
         assert second is not None and second.id != first.id
         assert second.starts_at == first.ends_at
         assert second.ends_at == first.ends_at + timedelta(days=7)
         renewal = db.get(Purchase, renewals[0].purchase_id)
         assert renewal is not None and renewal.status == PurchaseStatus.paid
         assert renewal.amount_cents == 1999
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_auto_renew_off_lets_vip_lapse(
@@ -192,11 +191,11 @@ def test_auto_renew_off_lets_vip_lapse(
     off = client.post("/api/vip/auto-renew", json={"enabled": False})
     assert off.status_code == 200 and off.json()["auto_renew"] is False
     with session_scope(db_factory) as db:
-        vip_pass = service.active_vip(db=db, account_id=account_id, now=utcnow())
+        vip_pass = active_vip(db=db, account_id=account_id, now=utcnow())
         assert vip_pass is not None
-    renewals = wallet.run_money_transaction(
+    renewals = run_money_transaction(
         db_factory,
-        lambda db: service.renew_due_vip_passes(
+        lambda db: renew_due_vip_passes(
             db=db, settings=settings, now=vip_pass.ends_at - timedelta(hours=1)
         ),
     )
@@ -214,8 +213,8 @@ def test_refunded_vip_is_revoked_at_once(
     _refund(app, admin_headers(db_factory, settings), purchase_id)
     assert client.get("/api/vip").json()["active"] is False
     with session_scope(db_factory) as db:
-        assert service.active_vip(db=db, account_id=account_id, now=utcnow()) is None
-        assert wallet.verify(db=db) == []
+        assert active_vip(db=db, account_id=account_id, now=utcnow()) is None
+        assert ledger.verify(db=db) == []
 
 
 def test_vip_plays_locked_episodes_until_it_expires(
@@ -231,7 +230,7 @@ def test_vip_plays_locked_episodes_until_it_expires(
             select(Episode).where(Episode.series_id == series_id, Episode.number == 4)
         )
         viewer_account = db.get(Account, account_id)
-        vip_pass = service.active_vip(db=db, account_id=account_id, now=utcnow())
+        vip_pass = active_vip(db=db, account_id=account_id, now=utcnow())
         assert episode is not None and vip_pass is not None
         now = paywall.entitlement(db=db, viewer=viewer_account, episode=episode)
         assert (now.allowed, now.reason) == (True, "vip")

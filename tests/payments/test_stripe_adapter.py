@@ -13,7 +13,8 @@ import stripe
 from fastapi import FastAPI
 
 from microdrama.config import Settings
-from microdrama.payments import service, signing
+from microdrama.errors import NotFound
+from microdrama.payments import sandbox, signing
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
 from microdrama.payments.providers import StripeProvider
 from microdrama.payments.signing import InvalidSignature
@@ -224,8 +225,8 @@ def test_purchase_through_stripe_returns_stripes_checkout_page(
 
 
 def test_sandbox_page_is_gone_when_stripe_is_selected(settings: Settings) -> None:
-    with pytest.raises(service.NotFound):
-        service.pay_sandbox_checkout(
+    with pytest.raises(NotFound):
+        sandbox.pay_sandbox_checkout(
             sessionmaker=None,  # type: ignore[arg-type]
             settings=_stripe_settings(settings),
             session_id="cs_sbx_x",

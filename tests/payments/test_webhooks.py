@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
 from microdrama.db import session_scope
-from microdrama.payments import service
+from microdrama.payments import purchases, webhooks
 from microdrama.payments.models import PaymentEvent, Purchase, PurchaseStatus
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import LedgerTransaction
 from tests.support.payments import balance, completed_event, signed, start_purchase, viewer
 
@@ -27,7 +27,7 @@ def _pending_purchase(
     client, _ = viewer(app)
     created = start_purchase(client, coin_pack="coins_1000")
     with session_scope(db_factory) as db:
-        purchase = service.get_purchase(db=db, purchase_id=created["id"])
+        purchase = purchases.get_purchase(db=db, purchase_id=created["id"])
     return purchase, client
 
 
@@ -115,7 +115,7 @@ def test_same_event_delivered_ten_times_at_once_has_one_effect(
 
     def deliver(_: int) -> str:
         start.wait()
-        result = service.handle_webhook(
+        result = webhooks.handle_webhook(
             sessionmaker=db_factory,
             settings=settings,
             provider="sandbox",
@@ -138,7 +138,7 @@ def test_same_event_delivered_ten_times_at_once_has_one_effect(
             )
             == 1
         )
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_two_different_paid_events_for_one_purchase_credit_once(
@@ -150,7 +150,7 @@ def test_two_different_paid_events_for_one_purchase_credit_once(
     def deliver(_: int) -> str:
         payload, header = signed(completed_event(purchase), settings.sandbox_webhook_secret)
         start.wait()
-        return service.handle_webhook(
+        return webhooks.handle_webhook(
             sessionmaker=db_factory,
             settings=settings,
             provider="sandbox",

@@ -15,7 +15,7 @@ from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.payouts import service as payouts
 from microdrama.payouts.models import PayoutStatus
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from tests.support.accounts import signed_in
 from tests.support.payouts import earn_from_unlocks
 from tests.support.servers import running_server, server_env
@@ -56,4 +56,4 @@ def test_concurrent_payout_requests_beyond_the_balance_only_what_fits_succeeds(
     with db_factory() as db:
         held = payouts.list_payouts(db=db, owner_id=creator_id, status=PayoutStatus.pending)
         assert sum(p.amount for p in held) == 2_200
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []

@@ -11,7 +11,7 @@ from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.payouts.service import Month
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccountKind
 from tests.support.accounts import signed_in
 from tests.support.payouts import brand_sale, earn_from_unlocks, refund
@@ -27,8 +27,8 @@ def _platform_balance(
     factory: sessionmaker[Session], kind: LedgerAccountKind, currency: Currency
 ) -> int:
     with factory() as db:
-        account = wallet.ledger_account(db=db, kind=kind, currency=currency)
-        return wallet.account_balance(db=db, account=account)
+        account = ledger.ledger_account(db=db, kind=kind, currency=currency)
+        return ledger.account_balance(db=db, account=account)
 
 
 def test_a_creator_is_paid_out_through_the_ledger_and_the_statement_ties_out(
@@ -101,7 +101,7 @@ def test_a_creator_is_paid_out_through_the_ledger_and_the_statement_ties_out(
     assert lines == {"unlock_share": 3000, "payouts": -2000}
     assert section["closing_balance"] == coins["balance"] == 1000
     with db_factory() as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_a_rejected_payout_moves_nothing_and_releases_the_hold(
@@ -149,7 +149,7 @@ def test_a_rejected_payout_moves_nothing_and_releases_the_hold(
     client.post(f"/api/admin/payouts/{second['id']}/paid", headers=_key(admin))
     assert _platform_balance(db_factory, LedgerAccountKind.payment_clearing, Currency.usd) == 0
     with db_factory() as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_the_admin_sets_the_payout_minimum(
@@ -203,4 +203,4 @@ def test_a_refund_after_the_payout_leaves_the_creator_owing_until_the_next_earni
     (section,) = client.get(f"/api/studio/statements/{month}", headers=creator).json()["currencies"]
     assert section["closing_balance"] == 1800
     with db_factory() as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []

@@ -13,7 +13,7 @@ from microdrama.accounts.models import Role
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.payouts.service import Month
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind
 from tests.support.accounts import signed_in
 from tests.support.payouts import backdate, brand_sale, earn_from_unlocks, refund, refund_order
@@ -23,7 +23,7 @@ def _earnings_balance(
     factory: sessionmaker[Session], owner_id: int, kind: LedgerAccountKind
 ) -> int:
     with factory() as db:
-        account = wallet.ledger_account(
+        account = ledger.ledger_account(
             db=db,
             kind=kind,
             currency=(
@@ -84,7 +84,7 @@ def test_creator_statement_groups_the_month_and_closes_at_the_ledger_balance(
     page = client.get(f"/studio/statements/{month}", headers=creator)
     assert page.status_code == 200 and "Unlock share" in page.text and "540" in page.text
     with db_factory() as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
 
 def test_shop_orders_show_as_brand_revenue_and_commission_with_refunds_netted(
@@ -117,7 +117,7 @@ def test_shop_orders_show_as_brand_revenue_and_commission_with_refunds_netted(
         "category": "commerce", "label": "Commission", "count": 2, "amount": 888
     }  # fmt: skip
     with db_factory() as db:
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []
 
     for bad in ("2026-13", "26-11", "2999-01", "latest"):
         answer = client.get(f"/api/brand/statements/{bad}", headers=brand)

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
-from microdrama.db import make_sessionmaker, utcnow
+from microdrama.db import make_sessionmaker, run_money_transaction, utcnow
 from microdrama.errors import DomainError
 from microdrama.payouts import service as payouts
 from microdrama.payouts.models import PayoutStatus
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccountKind
 from tests.support.database import _empty_all_tables
 from tests.support.payouts import backdate, earn_from_unlocks, refund
@@ -52,7 +52,7 @@ def test_statements_chain_month_to_month_and_close_at_the_ledger_balance(
 
     def money(fn):  # type: ignore[no-untyped-def]
         try:
-            return wallet.run_money_transaction(factory, fn)
+            return run_money_transaction(factory, fn)
         except DomainError:
             return None  # refused requests (too much, below minimum, decided) move nothing
 
@@ -109,7 +109,7 @@ def test_statements_chain_month_to_month_and_close_at_the_ledger_balance(
                     line.amount for line in section.lines
                 )
                 balance = section.closing_balance
-        account = wallet.ledger_account(
+        account = ledger.ledger_account(
             db=db, kind=LedgerAccountKind.creator_earnings, currency=Currency.coin,
             owner_id=creator.id,
         )  # fmt: skip
@@ -120,4 +120,4 @@ def test_statements_chain_month_to_month_and_close_at_the_ledger_balance(
         held = payouts.list_payouts(db=db, owner_id=creator.id, status=PayoutStatus.pending)
         assert shown.balance == account.balance
         assert shown.available == max(0, account.balance - sum(p.amount for p in held))
-        assert wallet.verify(db=db) == []
+        assert ledger.verify(db=db) == []

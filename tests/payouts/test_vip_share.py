@@ -21,7 +21,7 @@ from microdrama.db import utcnow
 from microdrama.housekeeping import run_once
 from microdrama.payouts import vip_share
 from microdrama.payouts.service import Month
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccountKind, LedgerTransaction
 from tests.support.factories import make_series
 from tests.support.payments import viewer
@@ -32,7 +32,7 @@ K = LedgerAccountKind
 
 def _usd_earnings(factory: sessionmaker[Session], owner_id: int) -> int:
     with factory() as db:
-        account = wallet.ledger_account(
+        account = ledger.ledger_account(
             db=db, kind=K.creator_earnings, currency=Currency.usd, owner_id=owner_id
         )
         return account.balance
@@ -40,8 +40,8 @@ def _usd_earnings(factory: sessionmaker[Session], owner_id: int) -> int:
 
 def _platform_cash_usd(factory: sessionmaker[Session]) -> int:
     with factory() as db:
-        account = wallet.ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd)
-        return wallet.account_balance(db=db, account=account)
+        account = ledger.ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd)
+        return ledger.account_balance(db=db, account=account)
 
 
 def _shares_posted(factory: sessionmaker[Session]) -> int:
@@ -58,7 +58,7 @@ def _shares_posted(factory: sessionmaker[Session]) -> int:
 
 def _verify(factory: sessionmaker[Session]) -> list[str]:
     with factory() as db:
-        return wallet.verify(db=db)
+        return ledger.verify(db=db)
 
 
 def _key(headers: dict[str, str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from microdrama.db import utcnow
 from microdrama.shop import service as shop
 from microdrama.shop.models import Order, OrderStatus, ProductVariant
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from tests.support.factories import make_series
 from tests.support.orders import ADDRESS
 from tests.support.servers import running_server, server_env
@@ -119,7 +119,7 @@ def test_fifty_buyers_of_five_units_make_exactly_five_paid_orders(
         assert session.get(ProductVariant, variant_id).stock == 0  # type: ignore[union-attr]
         paid = session.scalar(select(func.count(Order.id)).where(Order.status == OrderStatus.paid))
         assert paid == 5
-        assert wallet.verify(db=session) == []
+        assert ledger.verify(db=session) == []
 
 
 def test_orders_listing_the_same_products_in_opposite_order_never_deadlock(
@@ -142,4 +142,4 @@ def test_orders_listing_the_same_products_in_opposite_order_never_deadlock(
     with db_factory() as session:
         stocks = [session.get(ProductVariant, v).stock for v in (first, second)]  # type: ignore[union-attr]
         assert stocks == [80, 80]
-        assert wallet.verify(db=session) == []
+        assert ledger.verify(db=session) == []

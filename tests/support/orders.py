@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.shop.models import ProductVariant
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import Currency, LedgerAccountKind
 
 PAYS = "4242 4242 4242 4242"
@@ -71,12 +71,12 @@ def usd_balance(
     factory: sessionmaker[Session], kind: LedgerAccountKind, owner_id: int | None
 ) -> int:
     with factory() as db:
-        account = wallet.ledger_account(db=db, kind=kind, currency=Currency.usd, owner_id=owner_id)
-        balance = wallet.account_balance(db=db, account=account)
+        account = ledger.ledger_account(db=db, kind=kind, currency=Currency.usd, owner_id=owner_id)
+        balance = ledger.account_balance(db=db, account=account)
         db.commit()
         return balance
 
 
 def books_are_clean(factory: sessionmaker[Session]) -> bool:
     with factory() as db:
-        return wallet.verify(db=db) == []
+        return ledger.verify(db=db) == []

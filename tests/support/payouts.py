@@ -10,8 +10,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.db import session_scope
-from microdrama.wallet import service as wallet
+from microdrama.db import run_money_transaction, session_scope
+from microdrama.wallet import order_payments, unlocks, viewer_coins
 from microdrama.wallet.models import LedgerTransaction
 from tests.support.wallet import top_up
 
@@ -33,7 +33,7 @@ def earn_from_unlocks(
     for price in prices:
 
         def spend(db: Session, price: int = price) -> int:
-            return wallet.spend_for_unlock(
+            return unlocks.spend_for_unlock(
                 db=db,
                 settings=settings,
                 viewer_id=viewer_id,
@@ -43,7 +43,7 @@ def earn_from_unlocks(
                 memo=f"Unlocked an episode for {price} coins",
             ).transaction_id
 
-        ids.append(wallet.run_money_transaction(factory, spend))
+        ids.append(run_money_transaction(factory, spend))
     return ids
 
 
@@ -53,9 +53,9 @@ def refund(factory: sessionmaker[Session], transaction_id: int) -> None:
     def apply(db: Session) -> None:
         transaction = db.get(LedgerTransaction, transaction_id)
         assert transaction is not None
-        wallet.refund_unlock(db=db, transaction=transaction, reason="Refunded by support")
+        viewer_coins.refund_unlock(db=db, transaction=transaction, reason="Refunded by support")
 
-    wallet.run_money_transaction(factory, apply)
+    run_money_transaction(factory, apply)
 
 
 def brand_sale(
@@ -72,7 +72,7 @@ def brand_sale(
     order_id = next(_orders)
 
     def apply(db: Session) -> None:
-        wallet.book_order_payment(
+        order_payments.book_order_payment(
             db=db,
             order_id=order_id,
             buyer_id=brand_id,
@@ -83,14 +83,14 @@ def brand_sale(
             platform_fee_cents=fee_cents,
         )
 
-    wallet.run_money_transaction(factory, apply)
+    run_money_transaction(factory, apply)
     return order_id
 
 
 def refund_order(factory: sessionmaker[Session], order_id: int) -> None:
     """The shop refunds an order: every share of it is taken back."""
-    wallet.run_money_transaction(
-        factory, lambda db: wallet.refund_order_payment(db=db, order_id=order_id)
+    run_money_transaction(
+        factory, lambda db: order_payments.refund_order_payment(db=db, order_id=order_id)
     )
 
 

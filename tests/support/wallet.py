@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import run_money_transaction, utcnow
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-from microdrama.wallet import service as wallet
+from microdrama.wallet import viewer_coins
 
 
 def top_up(
@@ -34,7 +34,15 @@ def top_up(
         )
         db.add(purchase)
         db.flush()
-        wallet.credit_coin_purchase(db=db, settings=settings, purchase=purchase)
+        viewer_coins.credit_coin_purchase(
+            db=db,
+            settings=settings,
+            account_id=purchase.account_id,
+            purchase_id=purchase.id,
+            coins=purchase.coins,
+            bonus_coins=purchase.bonus_coins,
+            amount_cents=purchase.amount_cents,
+        )
         return purchase.id
 
-    return wallet.run_money_transaction(factory, credit)
+    return run_money_transaction(factory, credit)

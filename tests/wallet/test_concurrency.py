@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts.models import Account
 from microdrama.accounts.service import hash_device_token, new_device_token
 from microdrama.config import Settings
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, viewer_coins
 from tests.support.factories import make_series
 from tests.support.servers import running_server, server_env
 from tests.support.wallet import top_up
@@ -65,8 +65,8 @@ def test_fifty_concurrent_unlocks_with_coins_for_one_charge_exactly_once(
 
     assert statuses == {200: 1, 402: 49}
     with db_factory() as session:
-        assert wallet.balances(db=session, account_id=viewer.id).total == 0
-        assert wallet.verify(db=session) == []
+        assert viewer_coins.balances(db=session, account_id=viewer.id).total == 0
+        assert ledger.verify(db=session) == []
 
 
 def test_one_key_sent_twenty_times_at_once_debits_once_with_identical_answers(
@@ -103,5 +103,5 @@ def test_one_key_sent_twenty_times_at_once_debits_once_with_identical_answers(
     assert {status for status, _ in answers} == {200}
     assert len({body for _, body in answers}) == 1
     with db_factory() as session:
-        assert wallet.balances(db=session, account_id=viewer.id).total == 540
-        assert wallet.verify(db=session) == []
+        assert viewer_coins.balances(db=session, account_id=viewer.id).total == 540
+        assert ledger.verify(db=session) == []

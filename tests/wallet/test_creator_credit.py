@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account
 from microdrama.config import Settings
+from microdrama.db import run_money_transaction
 from microdrama.paywall import service as paywall
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, viewer_coins
 from microdrama.wallet.models import LedgerAccount, LedgerAccountKind
 from tests.support.factories import make_series
 from tests.support.wallet import top_up
@@ -22,7 +23,7 @@ def _earnings(db: Session, creator_id: int) -> int:
             LedgerAccount.owner_id == creator_id,
         )
     )
-    return wallet.account_balance(db=db, account=account) if account is not None else 0
+    return ledger.account_balance(db=db, account=account) if account is not None else 0
 
 
 def test_creator_earnings_move_with_the_unlock_that_commits_and_not_with_one_rolled_back(
@@ -40,7 +41,7 @@ def test_creator_earnings_move_with_the_unlock_that_commits_and_not_with_one_rol
             db=session, settings=settings, viewer_id=viewer.id, episode_id=episode_id
         )
 
-    wallet.run_money_transaction(db_factory, lambda s: unlock(s, episodes[0]))
+    run_money_transaction(db_factory, lambda s: unlock(s, episodes[0]))
     with db_factory() as session:
         assert _earnings(session, series.owner_id) == 36  # 60 % of 60 coins
         unlock(session, episodes[1])
@@ -52,5 +53,5 @@ def test_creator_earnings_move_with_the_unlock_that_commits_and_not_with_one_rol
         session.commit()
     with db_factory() as session:
         assert _earnings(session, series.owner_id) == 72
-        assert wallet.balances(db=session, account_id=viewer.id).total == 500 - 120
-        assert wallet.verify(db=session) == []
+        assert viewer_coins.balances(db=session, account_id=viewer.id).total == 500 - 120
+        assert ledger.verify(db=session) == []

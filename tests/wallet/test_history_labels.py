@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
 from microdrama.paywall import ads
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import LedgerTransaction
 from tests.support.factories import make_series
 from tests.support.wallet import top_up
@@ -52,7 +52,7 @@ def test_an_ad_unlock_shows_in_the_history_beside_paid_unlocks_and_check_ins(
         ("Coin pack", "Bought 500 coins", 500),
     ]
     # The ad unlock moved nothing: the books still balance to the coin.
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
 
 
 def test_a_rewarded_ad_that_unlocks_nothing_adds_no_history_line(

@@ -13,8 +13,9 @@ from microdrama.accounts.models import Account, AuthSession, LoginAttempt, Sessi
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.housekeeping import run_once
-from microdrama.wallet import service as wallet
-from microdrama.wallet.models import BonusLot, IdempotencyRecord
+from microdrama.idempotency import IdempotencyRecord
+from microdrama.wallet import ledger, viewer_coins
+from microdrama.wallet.models import BonusLot
 from tests.support.wallet import top_up
 
 
@@ -42,9 +43,9 @@ def test_housekeeping_expires_bonus_and_forgets_day_old_keys(
     assert chores.bonus_coins_expired == 40
     assert chores.idempotency_keys_forgotten == 1
     with db_factory() as session:
-        assert wallet.balances(db=session, account_id=viewer.id).total == 100
+        assert viewer_coins.balances(db=session, account_id=viewer.id).total == 100
         assert [r.key for r in session.scalars(select(IdempotencyRecord))] == ["new"]
-        assert wallet.verify(db=session) == []
+        assert ledger.verify(db=session) == []
 
 
 def test_housekeeping_deletes_expired_sessions_and_old_sign_in_attempts(

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account
 from microdrama.config import Settings
-from microdrama.db import make_sessionmaker, utcnow
+from microdrama.db import make_sessionmaker, run_money_transaction, utcnow
 from microdrama.errors import DomainError
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPass, VipPlan
 from microdrama.paywall import service as paywall
 from microdrama.paywall.models import UnlockMethod
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, viewer_coins
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind, LedgerTransaction
 from tests.support.database import _empty_all_tables
 from tests.support.factories import make_series
@@ -56,7 +56,7 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
 
         def _money(self, fn):  # type: ignore[no-untyped-def]
             try:
-                return wallet.run_money_transaction(factory, fn)
+                return run_money_transaction(factory, fn)
             except DomainError:
                 return None
 
@@ -77,7 +77,15 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
                 )
                 db.add(purchase)
                 db.flush()
-                wallet.credit_coin_purchase(db=db, settings=app_settings, purchase=purchase)
+                viewer_coins.credit_coin_purchase(
+                    db=db,
+                    settings=app_settings,
+                    account_id=purchase.account_id,
+                    purchase_id=purchase.id,
+                    coins=coins,
+                    bonus_coins=bonus,
+                    amount_cents=cents,
+                )
                 return purchase.id
 
             self.purchases.append(self._money(go))
@@ -107,7 +115,12 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
                 )
                 db.add(purchase)
                 db.flush()
-                wallet.credit_vip_payment(db=db, purchase=purchase)
+                viewer_coins.credit_vip_payment(
+                    db=db,
+                    account_id=purchase.account_id,
+                    purchase_id=purchase.id,
+                    amount_cents=purchase.amount_cents,
+                )
                 db.add(
                     VipPass(
                         account_id=self.viewer_ids[viewer],
@@ -149,7 +162,13 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
             def go(db: Session) -> None:
                 purchase = db.get(Purchase, purchase_id)
                 assert purchase is not None
-                wallet.refund_purchase(db=db, purchase=purchase)
+                viewer_coins.refund_purchase(
+                    db=db,
+                    account_id=purchase.account_id,
+                    purchase_id=purchase.id,
+                    coins=purchase.coins,
+                    amount_cents=purchase.amount_cents,
+                )
                 purchase.status = PurchaseStatus.refunded
 
             self._money(go)
@@ -173,14 +192,14 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
                 ):
                     lot.expires_at = utcnow() - timedelta(seconds=1)
                 db.commit()
-            self._money(lambda db: wallet.expire_bonus(db=db))
+            self._money(lambda db: viewer_coins.expire_bonus(db=db))
 
         @invariant()
         def books_balance(self) -> None:
             if not hasattr(self, "viewer_ids"):
                 return
             with factory() as db:
-                assert wallet.verify(db=db) == []
+                assert ledger.verify(db=db) == []
                 negative = db.scalars(
                     select(LedgerAccount).where(
                         LedgerAccount.may_go_negative.is_(False), LedgerAccount.balance < 0
@@ -188,7 +207,7 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
                 ).all()
                 assert negative == []
                 for viewer_id in self.viewer_ids:
-                    balance = wallet.balances(db=db, account_id=viewer_id)
+                    balance = viewer_coins.balances(db=db, account_id=viewer_id)
                     assert balance.paid >= 0 and balance.bonus >= 0
 
         @invariant()

@@ -13,14 +13,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama import idempotency
 from microdrama.accounts.models import Account
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import run_money_transaction, utcnow
+from microdrama.idempotency import IdempotencyRecord
 from microdrama.paywall import service as paywall
 from microdrama.paywall.models import Unlock, UnlockMethod
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, unlocks
 from microdrama.wallet.models import (
     BonusLot,
-    IdempotencyRecord,
+    Currency,
     LedgerAccount,
+    LedgerAccountKind,
     LedgerEntry,
     LedgerTransaction,
 )
@@ -94,7 +96,7 @@ def test_an_unlock_paid_with_expired_and_live_bonus_writes_the_same_rows_on_ever
     # Paid for: the 30 expired bonus coins go back first, then 20 live bonus + 40 paid.
     answer = _unlock_as_the_route_does(db_factory, settings, v, episode.id, key="first")
     # Refunded (the unlock is revoked), then bought again: the unlock row is revived.
-    wallet.run_money_transaction(
+    run_money_transaction(
         db_factory,
         lambda s: paywall.refund_unlock(db=s, viewer_id=v, episode_id=episode.id, reason="oops"),
     )
@@ -171,4 +173,118 @@ def test_an_unlock_paid_with_expired_and_live_bonus_writes_the_same_rows_on_ever
     record = db.get(IdempotencyRecord, (v, "first"))
     assert record is not None
     assert (record.status_code, record.response) == (200, answer)
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
+
+
+def _paid_through_the_ledger(
+    db: Session, settings: Settings, viewer_id: int, creator_id: int, price_coins: int
+) -> None:
+    """The same unlock written by the ledger's general posting (`ledger.post`, ORM rows): bonus
+    coins first, soonest-expiring lot first, then paid coins; the creator's share of the paid
+    coins to their earnings, the rest to the platform."""
+    kind = LedgerAccountKind
+    paid, bonus = ledger.ensure_wallet(db=db, account_id=viewer_id)
+    lots = db.scalars(
+        select(BonusLot)
+        .where(BonusLot.owner_id == viewer_id, BonusLot.remaining > 0)
+        .order_by(BonusLot.expires_at, BonusLot.id)
+    ).all()
+    bonus_used = min(sum(lot.remaining for lot in lots), price_coins)
+    paid_used = price_coins - bonus_used
+    to_creator = unlocks.creator_share(
+        share_percent=settings.creator_revenue_share_percent, paid_coins=paid_used
+    )
+    left = bonus_used
+    for lot in lots:
+        take = min(lot.remaining, left)
+        lot.remaining -= take
+        left -= take
+
+    def account(k: LedgerAccountKind, owner: int | None = None) -> LedgerAccount:
+        return ledger.ledger_account(db=db, kind=k, currency=Currency.coin, owner_id=owner)
+
+    ledger.post(
+        db=db,
+        kind="unlock",
+        legs=[
+            (bonus, -bonus_used),
+            (account(kind.promotions), bonus_used),
+            (paid, -paid_used),
+            (account(kind.creator_earnings, creator_id), to_creator),
+            (account(kind.platform_revenue), paid_used - to_creator),
+        ],
+        reference=f"twin:{viewer_id}",
+        actor_id=viewer_id,
+        memo="Unlocked episode 2 of Twins",
+        details={"paid_coins": paid_used, "bonus_coins": bonus_used, "creator_coins": to_creator},
+    )
+
+
+def _written(db: Session, viewer_id: int, creator_id: int) -> dict[str, Any]:
+    """What the viewer's unlock left in the books, with the two people named by their role."""
+    role = {viewer_id: "viewer", creator_id: "creator", None: "platform"}
+    transaction = db.scalars(
+        select(LedgerTransaction).where(
+            LedgerTransaction.actor_id == viewer_id, LedgerTransaction.kind == "unlock"
+        )
+    ).one()
+    entries = db.execute(
+        select(LedgerAccount.kind, LedgerAccount.owner_id, LedgerEntry.amount)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.ledger_account_id)
+        .where(LedgerEntry.transaction_id == transaction.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+    balances = db.execute(
+        select(LedgerAccount.kind, LedgerAccount.balance).where(
+            LedgerAccount.owner_id.in_([viewer_id, creator_id])
+        )
+    ).all()
+    lots = db.scalars(
+        select(BonusLot.remaining).where(BonusLot.owner_id == viewer_id).order_by(BonusLot.id)
+    ).all()
+    return {
+        "transaction": (transaction.kind, transaction.memo, transaction.details),
+        "entries": [(kind.value, role[owner], amount) for kind, owner, amount in entries],
+        "balances": sorted((kind.value, balance) for kind, balance in balances),
+        "lots": list(lots),
+    }
+
+
+def test_the_fast_unlock_writes_the_rows_the_ledgers_general_posting_writes(
+    db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    twins = [Account(display_name=name) for name in ("fast", "fast's creator", "slow", "slow's")]
+    db.add_all(twins)
+    db.commit()
+    fast, fast_creator, slow, slow_creator = (account.id for account in twins)
+    for viewer in (fast, slow):
+        top_up(db_factory, settings, viewer, coins=100, bonus_coins=30, amount_cents=100)
+        top_up(db_factory, settings, viewer, coins=0, bonus_coins=20, amount_cents=0)
+
+    run_money_transaction(
+        db_factory,
+        lambda s: unlocks.spend_for_unlock(
+            db=s,
+            settings=settings,
+            viewer_id=fast,
+            creator_id=fast_creator,
+            price_coins=90,
+            reference=f"twin:{fast}",
+            memo="Unlocked episode 2 of Twins",
+        ),
+    )
+    run_money_transaction(
+        db_factory, lambda s: _paid_through_the_ledger(s, settings, slow, slow_creator, 90)
+    )
+
+    db.expire_all()
+    written = _written(db, fast, fast_creator)
+    assert written == _written(db, slow, slow_creator)
+    # 50 bonus coins (the 30 of the first lot, then 20) and 40 paid; the creator's share of 40.
+    assert written["lots"] == [0, 0]
+    assert written["balances"] == [
+        ("creator_earnings", 24),
+        ("viewer_bonus", 0),
+        ("viewer_paid", 60),
+    ]
+    assert ledger.verify(db=db) == []

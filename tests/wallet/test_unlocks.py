@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
-from microdrama.db import utcnow
-from microdrama.wallet import service as wallet
+from microdrama.db import run_money_transaction, utcnow
+from microdrama.wallet import ledger, viewer_coins
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind
 from tests.support.accounts import signed_in
 from tests.support.factories import make_series
@@ -95,7 +95,7 @@ def test_unlock_spends_bonus_coins_first_and_pays_the_creator_share(
     )
     assert earnings == 42  # 60 % of the 70 paid coins; bonus coins carry no money
     assert client.get(f"/api/episodes/{second['id']}/access").json()["reason"] == "unlocked"
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
 
 
 def test_the_operators_revenue_share_applies_to_the_next_unlock(
@@ -124,7 +124,7 @@ def test_the_operators_revenue_share_applies_to_the_next_unlock(
         )
     )
     assert earnings == 60 + 75
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
 
 
 def _by_cookie_after(client: TestClient) -> int:
@@ -147,7 +147,7 @@ def test_not_enough_coins_is_a_clear_402_and_nothing_moves(
     assert body["error"] == "insufficient_coins"
     assert (body["price_coins"], body["balance_coins"]) == (80, 50)
     assert client.get("/api/wallet").json()["total_coins"] == 50
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
 
 
 def test_replayed_key_returns_the_same_answer_and_charges_once(
@@ -265,7 +265,7 @@ def test_rest_of_series_costs_the_cap_price_once(
         client.get(f"/api/episodes/{e['id']}/access").json()["allowed"]
         for e in _episodes(client, series.id)
     )
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
 
 
 def test_expired_bonus_coins_cannot_be_spent(
@@ -282,12 +282,12 @@ def test_expired_bonus_coins_cannot_be_spent(
         session.commit()
 
     with db_factory() as session:
-        assert wallet.balances(db=session, account_id=viewer.id).total == 0
-    expired = wallet.run_money_transaction(db_factory, lambda s: wallet.expire_bonus(db=s))
+        assert viewer_coins.balances(db=session, account_id=viewer.id).total == 0
+    expired = run_money_transaction(db_factory, lambda s: viewer_coins.expire_bonus(db=s))
 
     assert expired == 100
     with db_factory() as session:
-        assert wallet.verify(db=session) == []
+        assert ledger.verify(db=session) == []
     del series
 
 
@@ -305,7 +305,7 @@ def test_ledger_verify_finds_a_tampered_balance(
     client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     top_up(db_factory, settings, _by_cookie_after(client), coins=500)
-    assert wallet.verify(db=db) == []
+    assert ledger.verify(db=db) == []
     paid = db.scalar(
         select(LedgerAccount).where(LedgerAccount.kind == LedgerAccountKind.viewer_paid)
     )
@@ -313,6 +313,6 @@ def test_ledger_verify_finds_a_tampered_balance(
     paid.balance += 1
     db.flush()
 
-    problems = wallet.verify(db=db)
+    problems = ledger.verify(db=db)
 
     assert any("stored balance 501 but entries sum to 500" in p for p in problems)

@@ -26,7 +26,7 @@ from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
 from microdrama.demo.catalog import DEMO_BRAND_NAME, DEMO_CREATOR_NAME
-from microdrama.wallet import service as wallet_service
+from microdrama.wallet import viewer_coins
 
 LOGINS_FILE = "demo-logins.json"
 # Enough for a few paid episodes and a VIP-free binge of the demo series.
@@ -192,7 +192,7 @@ def ensure_demo_accounts(*, db: Session, settings: Settings) -> DemoLogins:
         if account.role != role.role:
             account.role = role.role
         if made and role.role == Role.viewer:
-            wallet_service.grant_bonus(
+            viewer_coins.grant_bonus(
                 db=db,
                 settings=settings,
                 account_id=account.id,

@@ -7,7 +7,9 @@ from sqlalchemy.orm import Session
 
 from microdrama.cli_database import migrated_engine
 from microdrama.config import get_settings
-from microdrama.db import make_sessionmaker
+from microdrama.db import make_sessionmaker, run_money_transaction, utcnow
+from microdrama.payments import catalog as store_catalog
+from microdrama.payments import renewals
 from microdrama.payments.models import CoinPack, VipPlan
 
 app = typer.Typer(help="Coin packs, VIP plans and VIP renewals.", no_args_is_help=True)
@@ -16,12 +18,10 @@ app = typer.Typer(help="Coin packs, VIP plans and VIP renewals.", no_args_is_hel
 @app.command("seed-catalog")
 def seed_catalog() -> None:
     """Add the default coin packs and VIP plans that are missing (edits are kept)."""
-    from microdrama.payments import service
-    from microdrama.wallet.service import run_money_transaction
 
     def seed(db: Session) -> tuple[list[CoinPack], list[VipPlan]]:
-        service.ensure_default_catalog(db=db)
-        return service.catalog(db=db)
+        store_catalog.ensure_default_catalog(db=db)
+        return store_catalog.catalog(db=db)
 
     settings = get_settings()
     engine = migrated_engine(settings)
@@ -39,22 +39,18 @@ def seed_catalog() -> None:
 @app.command("renew-vip")
 def renew_vip() -> None:
     """Charge auto-renewing VIP passes that end within a day (run hourly, e.g. from cron)."""
-    from microdrama.db import utcnow
-    from microdrama.payments import service
-    from microdrama.wallet.service import run_money_transaction
-
     settings = get_settings()
     engine = migrated_engine(settings)
     try:
-        renewals = run_money_transaction(
+        done = run_money_transaction(
             make_sessionmaker(engine),
-            lambda db: service.renew_due_vip_passes(db=db, settings=settings, now=utcnow()),
+            lambda db: renewals.renew_due_vip_passes(db=db, settings=settings, now=utcnow()),
         )
     finally:
         engine.dispose()
-    for renewal in renewals:
+    for renewal in done:
         detail = f" ({renewal.detail})" if renewal.detail else ""
         typer.echo(
             f"account {renewal.account_id}: purchase {renewal.purchase_id} {renewal.status}{detail}"
         )
-    typer.echo(f"{len(renewals)} VIP renewals")
+    typer.echo(f"{len(done)} VIP renewals")

@@ -15,7 +15,9 @@ from microdrama.accounts.deps import CurrentAdmin, CurrentViewer
 from microdrama.config import Settings
 from microdrama.db import DbSession, utcnow
 from microdrama.errors import DomainError, NotFound
-from microdrama.payments import service
+from microdrama.payments import catalog as store_catalog
+from microdrama.payments import purchases, sandbox, webhooks
+from microdrama.payments import vip as vip_passes
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
 from microdrama.payments.providers import TEST_CARDS, PaymentProvider, get_provider, with_query
 from microdrama.payments.schemas import (
@@ -34,6 +36,7 @@ from microdrama.payments.schemas import (
 )
 from microdrama.payments.signing import SIGNATURE_HEADER
 from microdrama.types import BigPathId, PathKey
+from microdrama.web.routes import templates
 from microdrama.wording import money
 
 router = APIRouter(tags=["payments"])
@@ -55,7 +58,7 @@ def _provider(request: Request) -> PaymentProvider:
 
 def purchase_read(db: Session, purchase: Purchase) -> PurchaseRead:
     plan = (
-        service.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
+        store_catalog.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
         if purchase.vip_plan_id is not None
         else None
     )
@@ -64,7 +67,7 @@ def purchase_read(db: Session, purchase: Purchase) -> PurchaseRead:
     )
 
 
-def _vip_read(status: service.VipStatus) -> VipRead:
+def _vip_read(status: vip_passes.VipStatus) -> VipRead:
     return VipRead(**status.__dict__)
 
 
@@ -74,7 +77,7 @@ def _vip_read(status: service.VipStatus) -> VipRead:
 @router.get("/api/store", response_model=StoreRead)
 def store(db: DbSession) -> StoreRead:
     """Coin packs and VIP plans on sale, with prices in cents."""
-    packs, plans = service.catalog(db=db)
+    packs, plans = store_catalog.catalog(db=db)
     return StoreRead(
         coin_packs=[CoinPackRead.model_validate(p) for p in packs],
         vip_plans=[VipPlanRead.model_validate(p) for p in plans],
@@ -84,7 +87,7 @@ def store(db: DbSession) -> StoreRead:
 @router.get("/api/admin/store", response_model=StoreRead)
 def admin_store(db: DbSession, admin: CurrentAdmin) -> StoreRead:
     """Every coin pack and VIP plan, including those taken off sale (admin)."""
-    packs, plans = service.catalog(db=db, include_inactive=True)
+    packs, plans = store_catalog.catalog(db=db, include_inactive=True)
     return StoreRead(
         coin_packs=[CoinPackRead.model_validate(p) for p in packs],
         vip_plans=[VipPlanRead.model_validate(p) for p in plans],
@@ -96,7 +99,7 @@ def put_coin_pack(
     code: CodePath, body: CoinPackWrite, db: DbSession, admin: CurrentAdmin
 ) -> CoinPackRead:
     """Create or change a coin pack (admin); purchases already made keep their terms."""
-    pack = service.upsert_coin_pack(db=db, code=code, values=body.model_dump())
+    pack = store_catalog.upsert_coin_pack(db=db, code=code, values=body.model_dump())
     return CoinPackRead.model_validate(pack)
 
 
@@ -105,7 +108,7 @@ def put_vip_plan(
     code: CodePath, body: VipPlanWrite, db: DbSession, admin: CurrentAdmin
 ) -> VipPlanRead:
     """Create or change a VIP plan (admin)."""
-    plan = service.upsert_vip_plan(db=db, code=code, values=body.model_dump())
+    plan = store_catalog.upsert_vip_plan(db=db, code=code, values=body.model_dump())
     return VipPlanRead.model_validate(plan)
 
 
@@ -131,7 +134,7 @@ def create_purchase(
     settings, provider = _settings(request), _provider(request)
 
     def effect(money_db: Session) -> idempotency.Outcome:
-        created = service.create_purchase(
+        created = purchases.create_purchase(
             db=money_db,
             provider=provider,
             account_id=viewer.id,
@@ -162,7 +165,7 @@ def create_purchase(
 @router.get("/api/purchases/{purchase_id}", response_model=PurchaseRead)
 def get_purchase(purchase_id: BigPathId, db: DbSession, viewer: CurrentViewer) -> PurchaseRead:
     """One of the viewer's own purchases (others' are not found)."""
-    purchase = service.get_purchase(db=db, purchase_id=purchase_id, account_id=viewer.id)
+    purchase = purchases.get_purchase(db=db, purchase_id=purchase_id, account_id=viewer.id)
     return purchase_read(db, purchase)
 
 
@@ -181,7 +184,7 @@ def refund_purchase(
     settings = _settings(request)
 
     def effect(money_db: Session) -> idempotency.Outcome:
-        purchase = service.request_refund(db=money_db, settings=settings, purchase_id=purchase_id)
+        purchase = webhooks.request_refund(db=money_db, settings=settings, purchase_id=purchase_id)
         status = 200 if purchase.status == PurchaseStatus.refunded else 202
         return status, purchase_read(money_db, purchase).model_dump(mode="json")
 
@@ -203,7 +206,7 @@ async def webhook(provider: str, request: Request) -> WebhookAnswer:
     payload = await request.body()
     result = await run_in_threadpool(
         partial(
-            service.handle_webhook,
+            webhooks.handle_webhook,
             sessionmaker=request.app.state.sessionmaker,
             settings=_settings(request),
             provider=provider,
@@ -222,13 +225,15 @@ async def webhook(provider: str, request: Request) -> WebhookAnswer:
 @router.get("/api/vip", response_model=VipRead)
 def vip(db: DbSession, viewer: CurrentViewer) -> VipRead:
     """Whether the viewer is VIP, on which plan, until when, and whether it renews."""
-    return _vip_read(service.vip_status(db=db, account_id=viewer.id, now=utcnow()))
+    return _vip_read(vip_passes.vip_status(db=db, account_id=viewer.id, now=utcnow()))
 
 
 @router.post("/api/vip/auto-renew", response_model=VipRead)
 def vip_auto_renew(body: AutoRenewUpdate, db: DbSession, viewer: CurrentViewer) -> VipRead:
     """Turn automatic renewal of the viewer's VIP on or off."""
-    status = service.set_auto_renew(db=db, account_id=viewer.id, enabled=body.enabled, now=utcnow())
+    status = vip_passes.set_auto_renew(
+        db=db, account_id=viewer.id, enabled=body.enabled, now=utcnow()
+    )
     return _vip_read(status)
 
 
@@ -245,10 +250,8 @@ def _checkout_page(
     error_field: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    from microdrama.web.routes import templates
-
     plan = (
-        service.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
+        store_catalog.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
         if purchase.vip_plan_id is not None
         else None
     )
@@ -276,7 +279,7 @@ def _checkout_page(
 
 def _safe_return_to(return_to: str | None) -> str:
     try:
-        return service.check_return_to(return_to)
+        return purchases.check_return_to(return_to)
     except DomainError:
         return "/"
 
@@ -288,7 +291,7 @@ def sandbox_checkout(
     """The sandbox's own card page for one checkout session."""
     if _settings(request).payment_provider != "sandbox":
         raise NotFound("The sandbox payment provider is not enabled.")
-    purchase = service.get_sandbox_purchase(db=db, session_id=session_id)
+    purchase = purchases.get_sandbox_purchase(db=db, session_id=session_id)
     return _checkout_page(request, db, purchase, return_to=_safe_return_to(return_to))
 
 
@@ -305,7 +308,7 @@ def sandbox_pay(
     """Pay with a test card: back to `return_to?purchase=<id>` when paid, the page with the
     reason when declined."""
     back = _safe_return_to(return_to)
-    result = service.pay_sandbox_checkout(
+    result = sandbox.pay_sandbox_checkout(
         sessionmaker=request.app.state.sessionmaker,
         settings=_settings(request),
         session_id=session_id,

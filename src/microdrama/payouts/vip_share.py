@@ -31,10 +31,10 @@ from microdrama.analytics.service import MAX_AGE as EVENTS_MAX_AGE
 from microdrama.analytics.service import fold_new_events
 from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
+from microdrama.db import run_money_transaction
 from microdrama.errors import Conflict
-from microdrama.payments import service as payments
+from microdrama.payments import vip
 from microdrama.payouts.service import Month
-from microdrama.wallet import service as wallet
 from microdrama.wallet import vip_share as ledger
 from microdrama.wallet.models import LedgerTransaction
 
@@ -143,7 +143,7 @@ def vip_watch(*, db: Session, month: Month) -> list[SeriesWatch]:
             v.started_at < month.ends_at,
             Episode.number > Series.free_episodes,
             v.account_id != Series.owner_id,
-            payments.has_active_vip_clause(
+            vip.has_active_vip_clause(
                 account_id=v.account_id.expression, now=v.started_at.expression
             ),
         )
@@ -268,11 +268,11 @@ def settle(
     # money transaction takes the write lock).
     fold_new_events(factory.kw["bind"])
     try:
-        return wallet.run_money_transaction(
+        return run_money_transaction(
             factory, lambda db: settle_month(db=db, settings=settings, month=month, now=now)
         )
     except IntegrityError:
-        return wallet.run_money_transaction(
+        return run_money_transaction(
             factory, lambda db: settle_month(db=db, settings=settings, month=month, now=now)
         )
 

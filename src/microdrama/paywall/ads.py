@@ -41,7 +41,7 @@ from microdrama.media.storage import Storage
 from microdrama.paywall import service as paywall_service
 from microdrama.paywall.entitlement import entitlement
 from microdrama.paywall.models import AdReward, UnlockMethod
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 
 AD_SESSION_SALT = "microdrama.ad-session"
 # An ad session older than this cannot be completed any more (the viewer left long ago).
@@ -365,7 +365,7 @@ def verify_callback(
                 paywall_service.grant_unlock(
                     db=db, viewer_id=viewer_id, episode=episode, method=UnlockMethod.ad
                 )
-                wallet.record_ad_unlock(
+                ledger.record_ad_unlock(
                     db=db,
                     viewer_id=viewer_id,
                     reference=f"ad_reward:{reward.id}",

@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
-from microdrama.db import DbSession
+from microdrama.db import DbSession, run_money_transaction
 from microdrama.paywall import ads
 from microdrama.paywall.schemas import AdGrantRead, AdSessionCreate, AdSessionRead
 from microdrama.types import PathKey
-from microdrama.wallet.service import run_money_transaction
 
 # Included by paywall.routes.router (which has no prefix of its own).
 ads_router = APIRouter(prefix="/api/ads", tags=["ads"])

@@ -15,7 +15,7 @@ from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError
-from microdrama.payments import service as payments
+from microdrama.payments import vip
 from microdrama.paywall.models import Unlock
 
 Reason = Literal["free", "unlocked", "vip", "owner", "locked"]
@@ -51,7 +51,7 @@ def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLock
 
 def has_active_vip(*, db: Session, account_id: int, now: datetime) -> bool:
     """Whether the account holds a VIP pass at `now` (expired and refunded passes never do)."""
-    return payments.active_vip(db=db, account_id=account_id, now=now) is not None
+    return vip.active_vip(db=db, account_id=account_id, now=now) is not None
 
 
 def has_unlock(*, db: Session, account_id: int, episode_id: int) -> bool:

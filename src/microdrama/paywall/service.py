@@ -21,10 +21,11 @@ from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
 from microdrama.db import UTCDateTime, dialect_insert, utcnow
 from microdrama.errors import DomainError, NotFound
-from microdrama.payments import service as payments
+from microdrama.payments import catalog as store_catalog
+from microdrama.payments import vip
 from microdrama.paywall.entitlement import decide, entitlement, price_cents
 from microdrama.paywall.models import Unlock, UnlockMethod
-from microdrama.wallet import service as wallet
+from microdrama.wallet import unlocks, viewer_coins
 from microdrama.wording import plural
 
 WEEK = timedelta(days=7)
@@ -156,10 +157,10 @@ _UNLOCK_FACTS = (
             _unlocks.c.revoked_at.is_(None),
         )
         .label("unlocked"),
-        payments.has_active_vip_clause(
+        vip.has_active_vip_clause(
             account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
         ).label("vip"),
-        wallet.creator_earnings_id_clause(_series.c.owner_id).label("earnings_id"),
+        unlocks.creator_earnings_id_clause(_series.c.owner_id).label("earnings_id"),
     )
     .select_from(
         _episodes.join(_series, _series.c.id == _episodes.c.series_id).outerjoin(
@@ -234,9 +235,9 @@ def _paid_for_unlocks(
     episodes: Sequence[tuple[int, int]],
     method: UnlockMethod,
     price_coins: int,
-) -> wallet.PaidFor:
-    """The unlock rows a payment buys, for wallet.spend_for_unlock to write with the payment."""
-    return wallet.PaidFor(
+) -> unlocks.PaidFor:
+    """The unlock rows a payment buys, for unlocks.spend_for_unlock to write with the payment."""
+    return unlocks.PaidFor(
         statement=_unlocks_bought,
         params={
             "bought_account_id": viewer_id,
@@ -302,12 +303,12 @@ def unlock_with_coins(
     """Unlock one episode with coins; free, VIP or already-unlocked episodes cost nothing.
 
     The hot path of the paywall, in few statements (docs/performance.md): lock the wallet,
-    read the facts, pay (wallet.spend_for_unlock), record the unlock.
+    read the facts, pay (unlocks.spend_for_unlock), record the unlock.
     """
     now = now or utcnow()
     # Lock the viewer's wallet before deciding anything: concurrent unlocks of one viewer run
     # one after another, and each sees what the previous one did.
-    coins = wallet.lock_wallet(db=db, account_id=viewer_id)
+    coins = unlocks.lock_wallet(db=db, account_id=viewer_id)
     facts = (
         db.connection()
         .execute(_UNLOCK_FACTS, {"viewer_id": viewer_id, "episode_id": episode_id, "now": now})
@@ -327,17 +328,17 @@ def unlock_with_coins(
         has_vip=lambda: bool(facts.vip),
     )
     if current.allowed:
-        balance = coins.paid + wallet.live_bonus(db=db, wallet=coins, owner_id=viewer_id)
+        balance = coins.paid + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id)
         return _answered(episode_id, current.reason, charged=0, balance=balance)
     price = facts.episode_price_coins
     _check_limit(
         limit=facts.weekly_spend_limit_coins,
-        spent=lambda: wallet.spent_since(
+        spent=lambda: unlocks.spent_since(
             db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
         ),
         price_coins=price,
     )
-    payment = wallet.spend_for_unlock(
+    payment = unlocks.spend_for_unlock(
         db=db,
         settings=settings,
         viewer_id=viewer_id,
@@ -374,7 +375,7 @@ def unlock_rest_of_series(
 ) -> dict[str, object]:
     """Buy every still-locked episode of the series at the cap price, in one payment."""
     now = now or utcnow()
-    coins = wallet.lock_wallet(db=db, account_id=viewer_id)
+    coins = unlocks.lock_wallet(db=db, account_id=viewer_id)
     viewer = _viewer(db, viewer_id)
     series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
     locked = _locked_from(db, viewer, series, from_number)
@@ -387,17 +388,17 @@ def unlock_rest_of_series(
             "unlocked_episodes": 0,
             "charged_coins": 0,
             "balance_coins": coins.paid
-            + wallet.live_bonus(db=db, wallet=coins, owner_id=viewer_id),
+            + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id),
         }
     _check_limit(
         limit=viewer.weekly_spend_limit_coins,
-        spent=lambda: wallet.spent_since(
+        spent=lambda: unlocks.spent_since(
             db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
         ),
         price_coins=rest.cap_price_coins,
     )
     bought = [(e.id, series.id) for e in locked]
-    payment = wallet.spend_for_unlock(
+    payment = unlocks.spend_for_unlock(
         db=db,
         settings=settings,
         viewer_id=viewer.id,
@@ -437,7 +438,7 @@ def refund_unlock(*, db: Session, viewer_id: int, episode_id: int, reason: str) 
 
         transaction = db.get(LedgerTransaction, unlock.ledger_transaction_id)
         assert transaction is not None
-        wallet.refund_unlock(db=db, transaction=transaction, reason=reason)
+        viewer_coins.refund_unlock(db=db, transaction=transaction, reason=reason)
     unlock.revoked_at = utcnow()
     db.flush()
     return unlock
@@ -468,7 +469,7 @@ def access(
     episode = _ready_episode(db, episode_id)
     series = episode.series
     current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
-    balance = wallet.balances(db=db, account_id=viewer.id)
+    balance = viewer_coins.balances(db=db, account_id=viewer.id)
     rest = rest_of_series(
         db=db, settings=settings, viewer=viewer, series=series, from_number=episode.number
     )
@@ -502,6 +503,6 @@ def access(
                 "price_cents": plan.price_cents,
                 "currency": plan.currency,
             }
-            for plan in payments.catalog(db=db)[1]
+            for plan in store_catalog.catalog(db=db)[1]
         ],
     }

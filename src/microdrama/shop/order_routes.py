@@ -13,7 +13,7 @@ from microdrama.accounts import service as accounts
 from microdrama.accounts.deps import CurrentBrand, CurrentViewer
 from microdrama.accounts.models import Account
 from microdrama.config import Settings
-from microdrama.db import DbSession, utcnow
+from microdrama.db import DbSession, run_money_transaction, utcnow
 from microdrama.payments.providers import PaymentProvider, get_provider
 from microdrama.shop import orders, product_images
 from microdrama.shop.brand_view import BrandInView
@@ -30,7 +30,6 @@ from microdrama.shop.order_schemas import (
     ShippingAddress,
 )
 from microdrama.types import BigPathId
-from microdrama.wallet.service import run_money_transaction
 
 router = APIRouter(tags=["shop"])
 

@@ -26,8 +26,8 @@ from microdrama.catalog import service as catalog
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.payments import service as payments
-from microdrama.payments.models import Purchase
+from microdrama.payments import purchases, webhooks
+from microdrama.payments.models import Purchase, PurchaseKind
 from microdrama.payments.providers import PaymentProvider
 from microdrama.shop import service as shop
 from microdrama.shop.models import (
@@ -43,7 +43,7 @@ from microdrama.shop.models import (
     ProductVariant,
 )
 from microdrama.shop.order_schemas import MAX_QUANTITY, CartItemCreate, CheckoutCreate
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger, order_payments
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ def checkout(
     db.flush()
     brand = accounts.get(db=db, account_id=brand_id)
     count = sum(line.quantity for line in order.lines)
-    created = payments.create_order_payment(
+    created = purchases.create_order_payment(
         db=db,
         provider=provider,
         account_id=viewer.id,
@@ -434,7 +434,7 @@ def cancel_order(*, db: Session, viewer: Account, order_id: int) -> Order:
     return order
 
 
-# --- payment and refund (called by payments.service inside the webhook's transaction) -------
+# --- payment and refund (called by payments.webhooks inside the webhook's transaction) ------
 
 
 def _lock_order_of(db: Session, purchase: Purchase) -> Order | None:
@@ -472,7 +472,7 @@ def _mark_paid(db: Session, settings: Settings, order: Order, now: datetime) -> 
     order.brand_revenue_cents = brand_cents
     order.commission_cents = sum(commissions.values())
     order.platform_fee_cents = fee
-    wallet.book_order_payment(
+    order_payments.book_order_payment(
         db=db,
         order_id=order.id,
         buyer_id=order.account_id,
@@ -502,7 +502,7 @@ def order_paid(*, db: Session, settings: Settings, purchase: Purchase, now: date
     is returned (the caller refunds through the provider)."""
     order = _lock_order_of(db, purchase)
     if order is None:
-        raise wallet.LedgerError(f"purchase {purchase.id} has no order")
+        raise ledger.LedgerError(f"purchase {purchase.id} has no order")
     if order.status == OrderStatus.pending_payment:
         _mark_paid(db, settings, order, now)  # the reservation becomes the sale
         return False
@@ -520,7 +520,7 @@ def order_paid(*, db: Session, settings: Settings, purchase: Purchase, now: date
         _mark_paid(db, settings, order, now)
         order.note = "Paid after the reservation ran out; the items were still in stock."
         return False
-    wallet.book_order_payment(
+    order_payments.book_order_payment(
         db=db,
         order_id=order.id,
         buyer_id=order.account_id,
@@ -541,8 +541,8 @@ def order_refunded(*, db: Session, purchase: Purchase, now: datetime) -> None:
     goods go back on sale."""
     order = _lock_order_of(db, purchase)
     if order is None:
-        raise wallet.LedgerError(f"purchase {purchase.id} has no order")
-    wallet.refund_order_payment(db=db, order_id=order.id)
+        raise ledger.LedgerError(f"purchase {purchase.id} has no order")
+    order_payments.refund_order_payment(db=db, order_id=order.id)
     if order.status == OrderStatus.paid:
         _return_stock(db, order)
     order.status = OrderStatus.refunded
@@ -624,10 +624,15 @@ def refund(*, db: Session, settings: Settings, brand: Account, order_id: int) ->
     order = get_brand_order(db=db, brand=brand, order_id=order_id)
     refundable = (OrderStatus.paid, OrderStatus.shipped, OrderStatus.delivered)
     if order.status not in refundable or order.purchase_id is None:
-        raise payments.NotRefundable(
+        raise webhooks.NotRefundable(
             f"Only a paid order can be refunded; this one is {order.status.value}.",
             status=order.status.value,
         )
-    payments.request_refund(db=db, settings=settings, purchase_id=order.purchase_id)
+    webhooks.request_refund(db=db, settings=settings, purchase_id=order.purchase_id)
     db.refresh(order)
     return order
+
+
+# Shop orders are a kind of purchase: payments calls these when an order's payment is paid or
+# refunded (payments never imports the shop).
+purchases.register_purchase_kind(PurchaseKind.order, on_paid=order_paid, on_refunded=order_refunded)

@@ -29,7 +29,7 @@ from microdrama.shop.models import (
     PlacementEventKind,
 )
 from microdrama.shop.schemas import GroupBy
-from microdrama.wallet import service as wallet
+from microdrama.wallet import ledger
 from microdrama.wallet.models import LedgerAccountKind
 
 DEFAULT_DAYS = 30
@@ -406,7 +406,7 @@ def commissions(*, db: Session, creator: Account, period: DateRange) -> dict[str
                 "commission_cents": commission,
             }
         )
-    total = wallet.earnings_between(
+    total = ledger.earnings_between(
         db=db,
         owner_id=creator.id,
         kind=LedgerAccountKind.creator_earnings,

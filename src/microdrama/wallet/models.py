@@ -1,4 +1,4 @@
-"""Wallet: the double-entry ledger, bonus-coin lots, daily check-ins and idempotency records.
+"""Wallet: the double-entry ledger, bonus-coin lots and daily check-ins.
 
 Every coin or money movement is one LedgerTransaction whose entries sum to zero per currency.
 Balances are kept on LedgerAccount in the same transaction and recomputed by `ledger verify`.
@@ -120,19 +120,3 @@ class DailyCheckin(Base):
     streak: Mapped[int] = mapped_column(default=1)
     coins: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class IdempotencyRecord(Base):
-    """The stored answer to a money-moving request, replayed for the same key and body."""
-
-    __tablename__ = "idempotency_records"
-
-    account_id: Mapped[int] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    # SHA-256 of method, path and body: the same key with another request is a 409.
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(default=0)
-    response: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from microdrama.wallet.ledger import ledger_account, lock_accounts, post
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind, LedgerTransaction
-from microdrama.wallet.service import ledger_account, lock_accounts, post
 
 K = LedgerAccountKind
 

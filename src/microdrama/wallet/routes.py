@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
-from microdrama.db import DbSession, utcnow
+from microdrama.db import DbSession, run_money_transaction, utcnow
 from microdrama.types import BigId
-from microdrama.wallet import service
+from microdrama.wallet import ledger, unlocks, viewer_coins
 from microdrama.wallet.schemas import (
     BonusExpiring,
     CheckinRead,
@@ -27,9 +27,9 @@ router = APIRouter(prefix="/api/wallet", tags=["wallet"])
 @router.get("", response_model=WalletRead)
 def wallet(db: DbSession, viewer: CurrentViewer) -> WalletRead:
     """Coins by kind, bonus coins about to expire, and this week's spending against the limit."""
-    balance = service.balances(db=db, account_id=viewer.id)
-    lots = service.bonus_expiring(db=db, account_id=viewer.id)
-    today = service.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
+    balance = viewer_coins.balances(db=db, account_id=viewer.id)
+    lots = viewer_coins.bonus_expiring(db=db, account_id=viewer.id)
+    today = viewer_coins.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
     return WalletRead(
         paid_coins=balance.paid,
         bonus_coins=balance.bonus,
@@ -38,7 +38,7 @@ def wallet(db: DbSession, viewer: CurrentViewer) -> WalletRead:
             BonusExpiring(coins=lot.remaining, expires_at=lot.expires_at) for lot in lots
         ],
         weekly_spend_limit_coins=viewer.weekly_spend_limit_coins,
-        spent_this_week_coins=service.spent_since(
+        spent_this_week_coins=unlocks.spent_since(
             db=db, account_id=viewer.id, since=utcnow() - timedelta(days=7)
         ),
         checked_in_today=CheckinToday(coins=today.coins, streak=today.streak) if today else None,
@@ -53,7 +53,7 @@ def history(
     before: Annotated[BigId | None, Query()] = None,
 ) -> History:
     """Every movement of the viewer's coins and money, newest first."""
-    items = service.history(db=db, account_id=viewer.id, limit=limit, before_id=before)
+    items = ledger.history(db=db, account_id=viewer.id, limit=limit, before_id=before)
     return History(items=[HistoryItemRead(**item.__dict__) for item in items])
 
 
@@ -64,10 +64,10 @@ def checkin(request: Request, db: DbSession, viewer: CurrentViewer) -> CheckinRe
     settings = request.app.state.settings
 
     def effect(money_db: Session) -> CheckinRead:
-        result = service.daily_checkin(
+        result = viewer_coins.daily_checkin(
             db=money_db, settings=settings, account_id=viewer.id, today=utcnow().date()
         )
-        balance = service.balances(db=money_db, account_id=viewer.id)
+        balance = viewer_coins.balances(db=money_db, account_id=viewer.id)
         return CheckinRead(**result.__dict__, balance_coins=balance.total)
 
-    return service.run_money_transaction(request.app.state.sessionmaker, effect)
+    return run_money_transaction(request.app.state.sessionmaker, effect)

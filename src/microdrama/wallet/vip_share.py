@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
-from microdrama.payments.models import Purchase, PurchaseKind
+from microdrama.wallet.ledger import ledger_account, post, prefetch_accounts
 from microdrama.wallet.models import (
     Currency,
     LedgerAccount,
@@ -17,7 +17,6 @@ from microdrama.wallet.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from microdrama.wallet.service import ledger_account, post, prefetch_accounts
 
 K = LedgerAccountKind
 KIND = "vip_share"
@@ -33,11 +32,14 @@ def net_vip_income_cents(*, db: Session, since: datetime, until: datetime) -> in
 
     Read from the ledger: `credit_vip_payment` (kind `vip`) moves the price from payment
     clearing into platform cash, and the refund of a VIP purchase (`refund_purchase`, kind
-    `refund`, reference `refund:purchase:<id>`) moves it back; the sum of those transactions'
-    platform cash entries is what the platform kept."""
+    `refund`, reference `refund:` + the payment's `purchase:<id>`) moves it back; the sum of
+    those transactions' platform cash entries is what the platform kept. Only the ledger is
+    read: a refund is a VIP refund when the payment it reverses was posted as `vip`."""
+    vip_payment = aliased(LedgerTransaction)
     is_vip_refund = exists().where(
-        Purchase.kind == PurchaseKind.vip,
-        LedgerTransaction.reference == literal("refund:purchase:") + cast(Purchase.id, String),
+        vip_payment.kind == "vip",
+        # The reference after "refund:", so the lookup uses the unique index on reference.
+        vip_payment.reference == func.substr(LedgerTransaction.reference, len("refund:") + 1),
     )
     total = db.scalar(
         select(func.coalesce(func.sum(LedgerEntry.amount), 0))

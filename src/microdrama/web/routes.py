@@ -38,7 +38,7 @@ from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
 from microdrama.types import PathId
-from microdrama.wallet import service as wallet
+from microdrama.wallet import viewer_coins
 from microdrama.wording import coin_price, money, plural
 
 WEB_DIR = Path(__file__).parent
@@ -155,7 +155,7 @@ def _viewer_summary(db: DbSession, viewer: Account | None) -> dict[str, Any]:
             "watch_reminder_minutes": None,
         }
     return {
-        "balance_coins": wallet.balances(db=db, account_id=viewer.id).total,
+        "balance_coins": viewer_coins.balances(db=db, account_id=viewer.id).total,
         "is_guest": viewer.is_guest,
         "auto_unlock": viewer.auto_unlock,
         "watch_reminder_minutes": viewer.watch_reminder_minutes,
@@ -307,7 +307,7 @@ def wallet_page(request: Request, db: DbSession) -> Response:
     viewer = _known_viewer(request, db)
     # The button's state comes from the server: it belongs to the account, not the device.
     checkin = (
-        wallet.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
+        viewer_coins.checkin_state(db=db, account_id=viewer.id, today=utcnow().date())
         if viewer is not None
         else None
     )

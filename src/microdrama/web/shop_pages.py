@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from microdrama.db import DbSession
 from microdrama.errors import DomainError
-from microdrama.payments.service import check_return_to
+from microdrama.payments.purchases import check_return_to
 from microdrama.shop import orders
 from microdrama.types import BigPathId, Id
 from microdrama.web.routes import _known_viewer, _render, templates
