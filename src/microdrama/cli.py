@@ -48,7 +48,7 @@ def serve(
     demo_series: int = typer.Option(3, min=1, max=4, help="With --seed-demo: how many series."),
     demo_episodes: int = typer.Option(8, min=1, max=12, help="With --seed-demo: episodes each."),
     demo_seconds: float = typer.Option(
-        20.0, min=2.0, max=60.0, help="With --seed-demo: length of each episode."
+        15.0, min=2.0, max=60.0, help="With --seed-demo: length of each episode."
     ),
 ) -> None:
     """Run the web app and API (with an embedded transcode worker unless disabled)."""
@@ -211,7 +211,7 @@ def seed_demo(
     ),
     series: int = typer.Option(3, min=1, max=4, help="How many demo series (up to 4)."),
     episodes: int = typer.Option(8, min=1, max=12, help="Episodes per series."),
-    seconds: float = typer.Option(20.0, min=2.0, max=60.0, help="Length of each episode."),
+    seconds: float = typer.Option(15.0, min=2.0, max=60.0, help="Length of each episode."),
 ) -> None:
     """Generate demo series with ffmpeg and publish them through upload and transcode.
 

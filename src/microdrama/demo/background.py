@@ -26,7 +26,7 @@ class DemoSize:
 
     series: int = 3
     episodes: int = 8
-    seconds: float = 20.0
+    seconds: float = 15.0
     width: int = 720
     height: int = 1280
 

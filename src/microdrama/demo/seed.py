@@ -33,11 +33,10 @@ What a run does, and what happens when it is interrupted:
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,8 +73,6 @@ from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 
 POLL_SECONDS = 0.25
-# CPU niceness of the renders of every series but the first (see _render_with_niceness).
-LATER_RENDER_NICENESS = 10
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +238,7 @@ def seed_demo(
     settings: Settings,
     series_count: int = 3,
     episodes_per_series: int = 8,
-    seconds: float = 20.0,
+    seconds: float = 15.0,
     if_empty: bool = False,
     render_parallel: int = 2,
     transcode_workers: int = 1,
@@ -397,14 +394,18 @@ def _render_ingest_transcode(
     for thread in workers:
         thread.start()
     pool = ThreadPoolExecutor(max_workers=max(1, render_parallel))
+    # Later series wait until the first one is out: its transcodes get both cores, so the
+    # first series plays as early as possible (what a newcomer waits for).
+    first_out = _FirstSeriesOut(first=min((p.series_index for p in planned), default=0))
     try:
         renders: dict[Future[Path], _Planned] = {}
-        first_series = min((p.series_index for p in planned), default=0)
         for item in planned:
             if item.spec is not None:
                 path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
-                niceness = 0 if item.series_index == first_series else LATER_RENDER_NICENESS
-                future = pool.submit(_render_with_niceness, item.spec, path, niceness)
+                if item.series_index == first_out.first:
+                    future = pool.submit(render_clip, item.spec, path)
+                else:
+                    future = pool.submit(first_out.then_render, item.spec, path)
                 renders[future] = item
         _follow(
             sessions=sessions,
@@ -417,30 +418,31 @@ def _render_ingest_transcode(
             live_progress=live_progress,
             progress=progress,
             stop=stop,
+            first_out=first_out,
         )
     finally:
         # Renders not yet started are dropped when stopping; running ones end within seconds.
+        first_out.abandon.set()
         pool.shutdown(wait=True, cancel_futures=True)
         workers_stop.set()
         for thread in workers:
             thread.join()
 
 
-def _render_with_niceness(spec: ClipSpec, path: Path, niceness: int) -> Path:
-    """Render a clip; later series' clips at a lower CPU priority, so that the transcodes of
-    the first series (which people wait for) are not slowed by rendering ahead.
+class _FirstSeriesOut:
+    """Holds later series' renders until the first series is published (or has failed)."""
 
-    Linux keeps a niceness per thread and a child process inherits its thread's: setting it
-    here lowers this render thread and its ffmpeg. The pool renders the first series' clips
-    first, so a thread only ever gets nicer (raising priority again would need privileges)."""
-    if niceness and hasattr(os, "setpriority"):
-        try:
-            thread_id = threading.get_native_id()
-            current = os.getpriority(os.PRIO_PROCESS, thread_id)
-            os.setpriority(os.PRIO_PROCESS, thread_id, max(current, niceness))
-        except OSError:  # not allowed here: render at the usual priority
-            pass
-    return render_clip(spec, path)
+    def __init__(self, *, first: int) -> None:
+        self.first = first
+        self.done = threading.Event()
+        # Set when the run ends early: renders still held give up instead of waiting.
+        self.abandon = threading.Event()
+
+    def then_render(self, spec: ClipSpec, path: Path) -> Path:
+        while not self.done.wait(POLL_SECONDS):
+            if self.abandon.is_set():
+                raise CancelledError
+        return render_clip(spec, path)
 
 
 def _follow(
@@ -455,6 +457,7 @@ def _follow(
     live_progress: dict[int, float],
     progress: SeedProgress,
     stop: threading.Event,
+    first_out: _FirstSeriesOut,
 ) -> None:
     """Ingest clips as they are rendered, watch the jobs, publish each series once complete."""
     pending = set(renders)
@@ -494,6 +497,8 @@ def _follow(
                 progress.published(result.series[index].title)
                 with session_scope(sessions) as db:
                     _seed_brand(db, storage, creator_id, result)
+        if first_out.first not in open_series:  # published, or refused with a failed episode
+            first_out.done.set()
 
 
 def _ingest(
