@@ -9,10 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from microdrama.payments.models import (
-    CoinPack,
-    VipPlan,
-)
+from microdrama.payments.models import CoinPack, VipPlan
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,8 @@ from sqlalchemy.orm import Session
 from microdrama.config import Settings
 from microdrama.errors import DomainError, NotFound
 from microdrama.payments.catalog import catalog
-from microdrama.payments.models import (
-    CoinPack,
-    Purchase,
-    PurchaseKind,
-    PurchaseStatus,
-    VipPlan,
-)
-from microdrama.payments.providers import (
-    SANDBOX,
-    PaymentProvider,
-)
+from microdrama.payments.models import CoinPack, Purchase, PurchaseKind, PurchaseStatus, VipPlan
+from microdrama.payments.providers import SANDBOX, PaymentProvider
 
 
 class UnknownProduct(NotFound):

@@ -10,17 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microdrama.config import Settings
-from microdrama.payments.models import (
-    Purchase,
-    PurchaseKind,
-    PurchaseStatus,
-    VipPass,
-    VipPlan,
-)
-from microdrama.payments.providers import (
-    RenewalUnsupported,
-    get_provider,
-)
+from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPass, VipPlan
+from microdrama.payments.providers import RenewalUnsupported, get_provider
 from microdrama.payments.signing import InvalidSignature
 from microdrama.payments.vip import live_passes, lock_vip_account
 from microdrama.payments.webhooks import apply_signed_event

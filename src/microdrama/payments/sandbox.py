@@ -9,15 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.errors import NotFound
-from microdrama.payments.models import (
-    Purchase,
-    PurchaseStatus,
-)
-from microdrama.payments.providers import (
-    SANDBOX,
-    CardInvalid,
-    SandboxProvider,
-)
+from microdrama.payments.models import Purchase, PurchaseStatus
+from microdrama.payments.providers import SANDBOX, CardInvalid, SandboxProvider
 from microdrama.payments.purchases import get_purchase, get_sandbox_purchase
 from microdrama.payments.webhooks import handle_webhook
 

@@ -10,11 +10,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.errors import Conflict, NotFound
-from microdrama.payments.models import (
-    Purchase,
-    VipPass,
-    VipPlan,
-)
+from microdrama.payments.models import Purchase, VipPass, VipPlan
 
 
 class VipNotActive(Conflict):

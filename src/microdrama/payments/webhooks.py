@@ -28,11 +28,7 @@ from microdrama.payments.models import (
     PurchaseStatus,
     VipPass,
 )
-from microdrama.payments.providers import (
-    STRIPE,
-    PaymentProvider,
-    get_provider,
-)
+from microdrama.payments.providers import STRIPE, PaymentProvider, get_provider
 from microdrama.payments.purchases import get_purchase, purchase_kind, register_purchase_kind
 from microdrama.payments.vip import grant_vip_pass
 from microdrama.wallet import viewer_coins

@@ -16,19 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import (
-    Table,
-    bindparam,
-    event,
-    update,
-)
+from sqlalchemy import Table, bindparam, event, update
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.util import identity_key
 
-from microdrama.wallet.models import (
-    BonusLot,
-    LedgerAccount,
-)
+from microdrama.wallet.models import BonusLot, LedgerAccount
 
 _accounts = cast(Table, LedgerAccount.__table__)
 

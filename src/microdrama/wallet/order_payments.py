@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microdrama.wallet.ledger import K, LedgerError, ledger_account, post, prefetch_accounts
-from microdrama.wallet.models import (
-    Currency,
-    LedgerAccount,
-    LedgerTransaction,
-)
+from microdrama.wallet.models import Currency, LedgerAccount, LedgerTransaction
 
 
 def book_order_payment(
