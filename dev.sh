@@ -2,7 +2,8 @@
 # One entry point for people and CI:
 #   ./dev.sh serve   set up, migrate, run the app (seeding the demo in the background the
 #                    first time)
-#   ./dev.sh test    set up, then ruff, mypy, tsc + eslint on the scripts, the whole pytest suite
+#   ./dev.sh test    set up, then ruff, mypy, lint-imports, tsc + eslint on the scripts, the
+#                    whole pytest suite
 # Both install what they need: a virtualenv, Python packages, hls.js (npm), ffmpeg and
 # (for tests) Chromium from the system package manager when missing.
 set -euo pipefail
@@ -118,6 +119,8 @@ case "$cmd" in
     "$VENV/bin/ruff" format --check src tests bench migrations
     say "mypy"
     "$VENV/bin/mypy"
+    say "lint-imports (the layers in pyproject.toml: a new import cycle fails here)"
+    "$VENV/bin/lint-imports" --no-logo
     say "JavaScript: tsc (JSDoc types) and eslint"
     npx --no-install tsc -p tsconfig.json
     npx --no-install eslint src/microdrama/web/static/js

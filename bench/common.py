@@ -206,6 +206,7 @@ def seed_catalog_rows(
     from microdrama.accounts.models import Role
     from microdrama.catalog import service as catalog_service
     from microdrama.catalog.schemas import SeriesCreate
+    from microdrama.catalog.videos import sync_episodes_with_asset
     from microdrama.db import make_engine, make_sessionmaker, session_scope
     from microdrama.media.models import AssetStatus, MediaAsset
 
@@ -245,7 +246,7 @@ def seed_catalog_rows(
                     catalog_service.add_episode(
                         db=db, series=row, media_asset_id=asset.id, title=f"Episode {n}", number=n
                     )
-                    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+                    sync_episodes_with_asset(db=db, asset=asset)
                 catalog_service.publish(db=db, series=row)
                 ids.append(row.id)
     finally:
@@ -309,15 +310,16 @@ def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> Pi
     """ingest_upload then run_next_job in this process, as the upload route and a worker do.
 
     With `as_episode`, the source is uploaded as episode 1 (free) of a new series through
-    media.service.upload_episode, and the series is published once the episode is ready.
+    catalog.videos.upload_episode, and the series is published once the episode is ready.
     """
     from microdrama.accounts import service as accounts_service
     from microdrama.accounts.models import Role
     from microdrama.catalog import service as catalog_service
+    from microdrama.catalog import videos
     from microdrama.catalog.schemas import SeriesCreate
     from microdrama.db import make_engine, make_sessionmaker, session_scope
     from microdrama.media import jobs, service
-    from microdrama.media.storage import LocalStorage
+    from microdrama.storage import LocalStorage
 
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
@@ -340,7 +342,7 @@ def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> Pi
             if series_id is not None:
                 series = catalog_service.get(db=db, series_id=series_id)
                 assert series is not None
-                episode, asset, job = service.upload_episode(
+                episode, asset, job = videos.upload_episode(
                     db=db,
                     storage=storage,
                     settings=settings,

@@ -8,14 +8,42 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from microdrama.accounts.routes import install_accounts
+from microdrama.accounts.routes import router as accounts_router
+from microdrama.admin.routes import router as admin_router
+from microdrama.analytics.routes import events_router
+from microdrama.analytics.routes import router as analytics_router
 from microdrama.cache import TTLCache
 from microdrama.catalog.routes import router as catalog_router
+from microdrama.catalog.video_routes import router as episode_upload_router
 from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker
+from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.errors import install_error_handlers
-from microdrama.media.storage import LocalStorage
+from microdrama.housekeeping import HousekeepingThread
+from microdrama.media.jobs import EmbeddedWorker
+from microdrama.media.routes import mount_media
+from microdrama.media.routes import router as media_router
+from microdrama.payments.routes import router as payments_router
+from microdrama.payouts.routes import router as payouts_router
+from microdrama.paywall.routes import router as paywall_router
 from microdrama.playback.routes import router as playback_router
+from microdrama.shop.order_routes import router as shop_order_router
+from microdrama.shop.pages import router as backoffice_pages_router
+from microdrama.shop.placement_edit_routes import router as placement_edit_router
+from microdrama.shop.product_image_routes import router as product_image_router
+from microdrama.shop.report_routes import router as shop_report_router
+from microdrama.shop.routes import router as shop_router
+from microdrama.storage import LocalStorage
+from microdrama.studio.pages import router as studio_pages
+from microdrama.studio.routes import router as studio_router
+from microdrama.subtitles.routes import router as subtitles_router
+from microdrama.wallet.routes import router as wallet_router
+from microdrama.web.docs import install_docs
+from microdrama.web.routes import install_page_errors, mount_static
+from microdrama.web.routes import router as web_router
+from microdrama.web.shop_pages import router as shop_pages_router
 
 # Debian's mime.types maps .ts to a Qt file type; HLS needs MPEG-TS.
 mimetypes.add_type("video/mp2t", ".ts")
@@ -30,9 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = chores = None
         if settings.embedded_worker:
-            from microdrama.housekeeping import HousekeepingThread
-            from microdrama.media.jobs import EmbeddedWorker
-
             worker = EmbeddedWorker(
                 settings=settings, sessionmaker=app.state.sessionmaker, storage=app.state.storage
             )
@@ -65,39 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.public_cache = TTLCache[bytes](ttl_seconds=2.0)
 
     install_error_handlers(app)
-    from microdrama.analytics.routes import events_router
 
     app.include_router(events_router)  # the players' event batches: the busiest route, first
     app.include_router(catalog_router)
     app.include_router(playback_router)
     app.include_router(demo_status_router)
 
-    from microdrama.accounts.routes import install_accounts
-    from microdrama.accounts.routes import router as accounts_router
-    from microdrama.admin.routes import router as admin_router
-    from microdrama.analytics.routes import router as analytics_router
-    from microdrama.demo.about import router as demo_about_router
-    from microdrama.media.routes import mount_media
-    from microdrama.media.routes import router as media_router
-    from microdrama.payments.routes import router as payments_router
-    from microdrama.payouts.routes import router as payouts_router
-    from microdrama.paywall.routes import router as paywall_router
-    from microdrama.shop.order_routes import router as shop_order_router
-    from microdrama.shop.pages import router as backoffice_pages_router
-    from microdrama.shop.placement_edit_routes import router as placement_edit_router
-    from microdrama.shop.product_image_routes import router as product_image_router
-    from microdrama.shop.report_routes import router as shop_report_router
-    from microdrama.shop.routes import router as shop_router
-    from microdrama.studio.pages import router as studio_pages
-    from microdrama.studio.routes import router as studio_router
-    from microdrama.subtitles.routes import router as subtitles_router
-    from microdrama.wallet.routes import router as wallet_router
-    from microdrama.web.docs import install_docs
-    from microdrama.web.routes import install_page_errors, mount_static
-    from microdrama.web.routes import router as web_router
-    from microdrama.web.shop_pages import router as shop_pages_router
-
     app.include_router(media_router)
+    app.include_router(episode_upload_router)
     app.include_router(accounts_router)
     install_accounts(app)
     app.include_router(wallet_router)

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 import typer
 
 from microdrama.cli_database import migrated_engine
+from microdrama.cli_payments import app as payments_app
+from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
-from microdrama.payments.cli import app as payments_app
-from microdrama.payouts.cli import app as vip_share_app
 
 if TYPE_CHECKING:
     from microdrama.demo.seed import SeedProgress
@@ -111,9 +111,11 @@ def worker(
     import signal
     import threading
 
+    # catalog.videos registers the listener that moves episodes along with their videos.
+    from microdrama.catalog import videos  # noqa: F401
     from microdrama.db import make_sessionmaker
     from microdrama.media.jobs import default_worker_id, run_worker
-    from microdrama.media.storage import LocalStorage
+    from microdrama.storage import LocalStorage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
@@ -157,11 +159,12 @@ def ingest(
 
     from microdrama.accounts import service as accounts_service
     from microdrama.catalog import service as catalog_service
+    from microdrama.catalog import videos
     from microdrama.db import make_sessionmaker, session_scope
     from microdrama.errors import DomainError
     from microdrama.media import service as media_service
     from microdrama.media.models import JobState
-    from microdrama.media.storage import LocalStorage
+    from microdrama.storage import LocalStorage
 
     settings = get_settings()
     engine = migrated_engine(settings)
@@ -173,7 +176,7 @@ def ingest(
             owner = accounts_service.get(db=db, account_id=found.owner_id) if found else None
             if found is None or owner is None:
                 raise typer.BadParameter(f"no series with id {series}", param_hint="--series")
-            episode, asset, job = media_service.upload_episode(
+            episode, asset, job = videos.upload_episode(
                 db=db,
                 storage=storage,
                 settings=settings,

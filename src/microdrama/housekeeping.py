@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
 from microdrama.analytics.service import fold_new_events
+from microdrama.catalog import videos as episode_videos
 from microdrama.config import Settings
 from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.idempotency import purge_expired
-from microdrama.media import service as media
-from microdrama.media.storage import LocalStorage
 from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
 from microdrama.shop import orders
+from microdrama.storage import LocalStorage
+from microdrama.studio.uploads import purge_stale_uploads
 from microdrama.wallet import viewer_coins
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,11 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     released = run_money_transaction(
         factory, lambda db: orders.release_expired(db=db, now=utcnow())
     )
-    from microdrama.studio.uploads import purge_stale_uploads
-
     with session_scope(factory) as db:
         uploads = purge_stale_uploads(db=db, settings=settings)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     with session_scope(factory) as db:
-        videos = media.purge_unused_assets(db=db, storage=storage)
+        videos = episode_videos.purge_unused_assets(db=db, storage=storage)
     pruned = run_money_transaction(factory, lambda db: accounts.prune(db=db, settings=settings))
     # SQLite: events a stopped server stored but had not yet folded into the rollup.
     with factory() as db:

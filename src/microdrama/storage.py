@@ -1,4 +1,4 @@
-"""Where media bytes live, behind one interface: a local folder now, S3-compatible later.
+"""Where stored bytes live (videos, posters, product images): a local folder now, S3 later.
 
 Everything outside this module speaks in storage *keys* ("assets/12/hls/master.m3u8"),
 never in filesystem paths, so a bucket can replace the folder without touching callers.

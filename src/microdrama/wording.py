@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from microdrama.config import Settings
+
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """A count with its noun: "1 episode", "2 episodes", "1,200 coins", "3 series"."""
@@ -17,10 +19,15 @@ def money(amount_cents: int, currency: str = "USD") -> str:
     return f"{sign}${text}" if currency == "USD" else f"{sign}{text} {currency}"
 
 
+def price_cents(*, settings: Settings, coins: int) -> int:
+    """What a number of coins is worth in money (cents), for showing prices in both."""
+    return (coins * settings.coin_value_millicents + 500) // 1000  # integers, never floats
+
+
 def coin_price(coins: int, amount_cents: int) -> str:
     """A price in coins with its worth in money: "80 coins ($0.80)".
 
-    `amount_cents` comes from `paywall.entitlement.price_cents`, the one coin→money conversion;
+    `amount_cents` comes from `price_cents` above, the one coin→money conversion;
     js/api.js `coinPrice` writes the same text in the browser.
     """
     return f"{plural(coins, 'coin')} ({money(amount_cents)})"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
 from microdrama.media import jobs
-from microdrama.media.storage import LocalStorage
+from microdrama.storage import LocalStorage
 from tests.support.media import RunJob
 from tests.support.studio import open_studio
 

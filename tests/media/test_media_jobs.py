@@ -23,8 +23,8 @@ from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.media import jobs, service
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
-from microdrama.media.storage import LocalStorage
 from microdrama.media.transcode import die_with_parent
+from microdrama.storage import LocalStorage
 from tests.support.clips import cached_clip
 from tests.support.factories import make_creator, make_series
 from tests.support.media import RunJob

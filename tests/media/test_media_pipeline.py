@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from microdrama.catalog import service as catalog_service
+from microdrama.catalog import videos
 from microdrama.catalog.models import EpisodeState, Series
 from microdrama.config import Settings
 from microdrama.errors import InvalidMedia
@@ -20,8 +21,8 @@ from microdrama.media import service
 from microdrama.media.jobs import UNDECODABLE
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import SourceInfo
-from microdrama.media.storage import LocalStorage
 from microdrama.media.transcode import plan_ladder
+from microdrama.storage import LocalStorage
 from tests.support.clips import (
     cached_audio_only,
     cached_clip,
@@ -54,7 +55,7 @@ def _upload(
     series = Series(title="The Heiress Returns", owner_id=owner.id)
     db.add(series)
     db.flush()
-    episode, asset, job = service.upload_episode(
+    episode, asset, job = videos.upload_episode(
         db=db,
         storage=storage,
         settings=settings,
@@ -232,7 +233,7 @@ def test_file_that_passes_probe_but_cannot_be_decoded_fails_its_job_with_the_rea
     assert (asset.status, asset.error) == (AssetStatus.failed, UNDECODABLE)
     # What the studio's job API answers the creator is the plain reason too.
     assert service.job_read(job=job).error == UNDECODABLE
-    shown = service.asset_read(db=db, storage=storage, asset=asset).job
+    shown = videos.asset_read(db=db, storage=storage, asset=asset).job
     assert shown is not None and shown.error == UNDECODABLE
     assert episode.state == EpisodeState.failed
     assert not storage.exists(f"assets/{asset_id}/hls/master.m3u8")

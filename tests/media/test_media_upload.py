@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.config import Settings
 from microdrama.media.models import MediaAsset, TranscodeJob
-from microdrama.media.storage import LocalStorage
+from microdrama.storage import LocalStorage
 from tests.support.clips import cached_audio_only, cached_clip, cached_text_file, cached_truncated
 from tests.support.hls import looks_like_mpegts
 from tests.support.media import RunJob

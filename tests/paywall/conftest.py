@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.catalog import service as catalog_service
+from microdrama.catalog import videos
 from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
-from microdrama.media import jobs, service
-from microdrama.media.storage import LocalStorage
+from microdrama.media import jobs
+from microdrama.storage import LocalStorage
 from tests.support.clips import cached_clip
 from tests.support.factories import make_creator
 from tests.support.paywall import PRICE_COINS, ClientFactory, Show
@@ -43,7 +44,7 @@ def show(
     episode_ids = []
     for number in (1, 2):
         clip = cached_clip(seconds=3, label=f"E{number}")
-        episode, _asset, _job = service.upload_episode(
+        episode, _asset, _job = videos.upload_episode(
             db=db,
             storage=storage,
             settings=settings,

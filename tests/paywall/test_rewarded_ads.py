@@ -18,10 +18,10 @@ from microdrama.accounts.models import Account
 from microdrama.catalog.models import Episode, Series
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
-from microdrama.media.storage import LocalStorage
 from microdrama.paywall import ads
-from microdrama.paywall.entitlement import entitlement
+from microdrama.paywall.entitlement import ads_left_today, entitlement
 from microdrama.paywall.models import AdReward, Unlock, UnlockMethod
+from microdrama.storage import LocalStorage
 from tests.support.factories import make_series
 
 pytestmark = pytest.mark.slow
@@ -234,9 +234,9 @@ def test_the_daily_cap_stops_ad_unlocks(
         assert response.status_code == 429
         assert response.json()["error"] == "ad_limit_reached"
     assert _rewards(db) == (2, 2)
-    assert ads.ads_left_today(db=db, settings=settings, viewer_id=viewer.id) == 0
+    assert ads_left_today(db=db, settings=settings, viewer_id=viewer.id) == 0
     tomorrow = utcnow() + timedelta(days=1)
-    assert ads.ads_left_today(db=db, settings=settings, viewer_id=viewer.id, now=tomorrow) == 2
+    assert ads_left_today(db=db, settings=settings, viewer_id=viewer.id, now=tomorrow) == 2
 
 
 def test_an_episode_the_viewer_can_already_watch_needs_no_ad(

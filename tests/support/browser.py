@@ -14,11 +14,11 @@ from playwright.sync_api import Browser, BrowserContext
 from microdrama.accounts import service as accounts
 from microdrama.catalog import service as catalog
 from microdrama.catalog.schemas import SeriesCreate
+from microdrama.catalog.videos import upload_episode
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.media.jobs import run_next_job
-from microdrama.media.service import upload_episode
-from microdrama.media.storage import LocalStorage
+from microdrama.storage import LocalStorage
 from tests.support.clips import cached_clip
 from tests.support.database import _empty_all_tables
 from tests.support.servers import running_server, server_env

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +17,7 @@ from microdrama.accounts.errors import SignInRequired
 from microdrama.accounts.models import Account, Role, SessionKind
 from microdrama.db import DbSession
 from microdrama.errors import Forbidden
+from microdrama.templating import render_page
 
 DEVICE_COOKIE = "md_device"
 SESSION_COOKIE = "md_session"
@@ -194,3 +197,18 @@ class DeviceCookieMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+def page_account(
+    request: Request, db: DbSession, role: Role, *, refusal: str | None = None
+) -> Account | Response:
+    """The signed-in account if it has the role (admins always); otherwise the answer to give:
+    guests go to sign in and come back, other roles get a 403 page saying `refusal`."""
+    account = known_viewer(request, db)
+    if account is None or account.is_guest:
+        target = quote(request.url.path, safe="/")
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+    if account.role not in {role, Role.admin}:
+        message = refusal or f"This page is for {role.value} accounts."
+        return render_page(request, "not_found.html", {"message": message}, status_code=403)
+    return account

@@ -38,8 +38,8 @@ from microdrama.accounts.signin import (
 )
 from microdrama.db import DbSession, utcnow
 from microdrama.errors import Conflict, NotFound
+from microdrama.templating import templates
 from microdrama.validation_messages import describe
-from microdrama.web.routes import templates
 from microdrama.wording import plural
 
 router = APIRouter(include_in_schema=False)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from microdrama.accounts.deps import page_account
 from microdrama.accounts.models import Role
 from microdrama.db import DbSession
-from microdrama.web.routes import page_account
-from microdrama.web.routes import render_page as render
+from microdrama.templating import render_page as render
 
 router = APIRouter(include_in_schema=False)
 

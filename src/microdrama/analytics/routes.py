@@ -17,6 +17,7 @@ from microdrama.analytics.schemas import IngestResult, SeriesDashboard
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import DomainError
+from microdrama.templating import templates
 from microdrama.types import PathId
 
 router = APIRouter(tags=["analytics"])
@@ -142,8 +143,6 @@ def series_analytics_page(
     series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
 ) -> Response:
     """The studio's analytics page: charts and the per-episode table, filled by analytics.js."""
-    from microdrama.web.routes import templates
-
     series = catalog.require_owner(db=db, series_id=series_id, account=creator)
     return templates.TemplateResponse(
         request,

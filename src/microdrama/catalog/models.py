@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from microdrama.db import Base, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    from microdrama.media.models import MediaAsset
+from microdrama.media.models import MediaAsset
 
 
 class SeriesStatus(enum.StrEnum):

@@ -12,13 +12,17 @@ from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatu
 from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, SeriesRead
 from microdrama.db import utcnow
 from microdrama.errors import Forbidden, NotFound
-from microdrama.media.models import MediaAsset
-from microdrama.media.protection import episode_master_url
-from microdrama.media.storage import Storage
+from microdrama.storage import Storage
 
 
 def _url(storage: Storage, key: str | None) -> str | None:
     return storage.url(key) if key else None
+
+
+def episode_master_url(episode_id: int) -> str:
+    """Where players fetch an episode's master playlist (paywall/hls_routes.py: gated by
+    entitlement)."""
+    return f"/api/episodes/{episode_id}/hls/master.m3u8"
 
 
 def _playlist_url(episode: Episode | None) -> str | None:
@@ -198,39 +202,6 @@ def add_episode(
     db.add(episode)
     db.flush()
     return episode
-
-
-def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
-    """Carry an asset's outcome (ready + duration, or failed) onto the episodes that use it.
-
-    A published series' episodes are reviewed one by one: a new episode's video, once ready,
-    waits `in_review`, and a replacement video waits beside the current one (which keeps
-    playing) until an operator approves it (`studio.service.approve_episode`). Drafts and
-    series in review are reviewed whole, when they are submitted."""
-    from microdrama.media.models import AssetStatus
-
-    episodes = db.scalars(select(Episode).where(Episode.media_asset_id == asset.id)).all()
-    for episode in episodes:
-        if asset.status == AssetStatus.ready:
-            episode.duration_ms = asset.duration_ms
-            if episode.state in (EpisodeState.processing, EpisodeState.failed):
-                held = _reviewed_alone(episode)
-                episode.state = EpisodeState.in_review if held else EpisodeState.ready
-        elif asset.status == AssetStatus.failed:
-            episode.state = EpisodeState.failed
-        else:
-            episode.state = EpisodeState.processing
-    # A replacement video takes over only once it is ready; until then the old one plays,
-    # and a failed replacement leaves it playing (the studio shows why).
-    if asset.status == AssetStatus.ready:
-        replaced = db.scalars(select(Episode).where(Episode.replacement_asset_id == asset.id))
-        for episode in replaced.all():
-            if not _reviewed_alone(episode):
-                take_replacement(episode)
-
-
-def _reviewed_alone(episode: Episode) -> bool:
-    return episode.series.status == SeriesStatus.published
 
 
 def take_replacement(episode: Episode) -> None:

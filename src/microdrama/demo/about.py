@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from microdrama.accounts.pages import form_page
 from microdrama.demo.accounts import demo_logins
-from microdrama.web.routes import render_page
+from microdrama.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 

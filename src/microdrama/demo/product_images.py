@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from sqlalchemy.orm import Session
 
-from microdrama.media.storage import Storage
 from microdrama.shop.models import Product
 from microdrama.shop.product_images import add_product_image
+from microdrama.storage import Storage
 
 SIDE = 800
 SCALE = 2  # drawn at twice the size, then shrunk: smooth edges without an antialiasing API

@@ -4,7 +4,7 @@ What a run does, and what happens when it is interrupted:
 
 * A demo creator account owns the series. Each series is created as a **draft**; its clips are
   rendered (two ffmpeg processes at a time) and each is ingested with
-  `media.service.upload_episode` (the upload route's own function: probe, store the source,
+  `catalog.videos.upload_episode` (the upload route's own function: probe, store the source,
   queue a transcode job) and committed on its own. In-process worker threads run the queue
   with `media.jobs.run_next_job` while the rendering goes on.
 * The catalog is worked through in order: the first series' clips are rendered, ingested and
@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog_service
+from microdrama.catalog import videos
 from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
@@ -67,10 +68,10 @@ from microdrama.demo.status import HEARTBEAT_SECONDS, SeedStatus, write_status
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
-from microdrama.media.storage import LocalStorage, Storage
 from microdrama.shop import service as shop_service
 from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+from microdrama.storage import LocalStorage, Storage
 
 POLL_SECONDS = 0.25
 
@@ -516,7 +517,7 @@ def _ingest(
         series = catalog_service.get(db=db, series_id=result.series[item.series_index].series_id)
         assert owner is not None and series is not None
         assert item.spec is not None
-        _episode, _asset, job = media_service.upload_episode(
+        _episode, _asset, job = videos.upload_episode(
             db=db,
             storage=storage,
             settings=settings,

@@ -29,13 +29,13 @@ from microdrama.errors import InvalidMedia
 from microdrama.media import service
 from microdrama.media.models import JobState, TranscodeJob
 from microdrama.media.probe import probe
-from microdrama.media.storage import Storage
 from microdrama.media.transcode import (
     TranscodeCancelled,
     TranscodeError,
     new_aes_key,
     transcode,
 )
+from microdrama.storage import Storage
 
 log = logging.getLogger(__name__)
 

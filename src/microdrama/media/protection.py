@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from microdrama.config import Settings
 from microdrama.errors import DomainError, NotFound
 from microdrama.media.models import MediaAsset
-from microdrama.media.storage import Storage
+from microdrama.storage import Storage
 
 KEY_TOKEN_SALT = "microdrama.hls-key"
 # A token issued this far "in the future" was not made by a server with a sane clock.
@@ -87,11 +87,6 @@ def read_key_token(
     if now - issued > settings.key_token_seconds:
         raise KeyTokenExpired("The key token has expired: reload the episode's playlist.")
     return KeyGrant(viewer_id=viewer_id, episode_id=episode_id, issued_at_s=issued)
-
-
-def episode_master_url(episode_id: int) -> str:
-    """Where players fetch an episode's master playlist (gated by entitlement)."""
-    return f"/api/episodes/{episode_id}/hls/master.m3u8"
 
 
 def episode_rendition_url(episode_id: int, rendition: str) -> str:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from fastapi import APIRouter, FastAPI, Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import FileResponse, Response
@@ -18,13 +16,10 @@ from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 from microdrama.accounts.deps import CurrentViewer
-from microdrama.catalog import service as catalog_service
-from microdrama.config import Settings
 from microdrama.db import DbSession
 from microdrama.errors import DomainError, PayloadTooLarge
 from microdrama.media import service
-from microdrama.media.schemas import AssetRead, EpisodeUploadRead, JobRead
-from microdrama.media.storage import Storage
+from microdrama.media.schemas import JobRead
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["media"])
@@ -147,71 +142,10 @@ async def receive_upload(
     return receiver
 
 
-def _episode_number(raw: str | None) -> int | None:
-    if not raw:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        raise BadUpload("`number` must be a whole number from 1 to 10000.")
-    return int(raw)
-
-
-@router.post(
-    "/studio/series/{series_id}/episodes", response_model=EpisodeUploadRead, status_code=202
-)
-async def upload_episode(
-    series_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
-) -> EpisodeUploadRead:
-    """Upload an episode's source video (multipart `file`, optional `title`, `number`)."""
-    settings: Settings = request.app.state.settings
-    storage: Storage = request.app.state.storage
-    # Authorise before reading the body: a stranger's gigabytes are refused, not received.
-    series = await run_in_threadpool(
-        catalog_service.require_owner, db=db, series_id=series_id, account=viewer
-    )
-    with tempfile.TemporaryDirectory(dir=service.upload_tmp_dir(settings)) as tmp:
-        upload = await receive_upload(
-            request, Path(tmp) / "upload", max_file_bytes=settings.max_upload_bytes
-        )
-        title = upload.fields.get("title", "")[:200]
-        number = _episode_number(upload.fields.get("number"))
-        episode, asset, job = await run_in_threadpool(
-            service.upload_episode,
-            db=db,
-            storage=storage,
-            settings=settings,
-            series=series,
-            owner=viewer,
-            filename=upload.filename or "upload",
-            source=upload.file_path,
-            title=title,
-            number=number,
-        )
-    request.app.state.public_cache.clear()
-    return EpisodeUploadRead(
-        episode_id=episode.id,
-        episode_number=episode.number,
-        asset_id=asset.id,
-        job_id=job.id,
-        state=job.state.value,
-        duration_ms=asset.duration_ms,
-        job_url=f"/api/studio/jobs/{job.id}",
-        asset_url=f"/api/studio/assets/{asset.id}",
-    )
-
-
 @router.get("/studio/jobs/{job_id}", response_model=JobRead)
 def get_job(job_id: PathId, db: DbSession, viewer: CurrentViewer) -> JobRead:
     """A transcode job's state and progress (for the uploader)."""
     return service.job_read(job=service.get_owned_job(db=db, job_id=job_id, account=viewer))
-
-
-@router.get("/studio/assets/{asset_id}", response_model=AssetRead)
-def get_asset(
-    asset_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
-) -> AssetRead:
-    """An uploaded asset: status, renditions, poster and thumbnails (for the uploader)."""
-    asset = service.get_owned_asset(db=db, asset_id=asset_id, account=viewer)
-    return service.asset_read(db=db, storage=request.app.state.storage, asset=asset)
 
 
 # Segments, posters and thumbnails never change under their key (a new upload gets a new

@@ -6,28 +6,19 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from functools import partial
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
-from microdrama.catalog import service as catalog_service
 from microdrama.config import Settings
-from microdrama.db import after_commit, utcnow
-from microdrama.errors import Conflict, Forbidden, NotFound, PayloadTooLarge
+from microdrama.db import utcnow
+from microdrama.errors import Forbidden, NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
-from microdrama.media.protection import episode_master_url, episode_rendition_url
-from microdrama.media.schemas import AssetRead, JobRead, RenditionRead, ThumbnailRead
-from microdrama.media.storage import Storage
-
-if TYPE_CHECKING:
-    from microdrama.catalog.models import Episode, Series
+from microdrama.media.schemas import JobRead
+from microdrama.storage import Storage
 
 COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -119,78 +110,9 @@ def ingest_upload(
     return asset, job
 
 
-def upload_episode(
-    *,
-    db: Session,
-    storage: Storage,
-    settings: Settings,
-    series: Series,
-    owner: Account,
-    filename: str,
-    source: Path | BinaryIO,
-    title: str = "",
-    number: int | None = None,
-) -> tuple[Episode, MediaAsset, TranscodeJob]:
-    """Ingest a source as the series' next (or given) episode; it plays once transcoded."""
-    asset, job = ingest_upload(
-        db=db, storage=storage, settings=settings, owner=owner, filename=filename, source=source
-    )
-    try:
-        with db.begin_nested():
-            episode = catalog_service.add_episode(
-                db=db, series=series, media_asset_id=asset.id, title=title, number=number
-            )
-    except IntegrityError as exc:
-        discard_asset_files(storage=storage, asset_id=asset.id)
-        raise Conflict(
-            f"Episode {number} already exists in this series.", episode_number=number
-        ) from exc
-    except BaseException:
-        discard_asset_files(storage=storage, asset_id=asset.id)
-        raise
-    return episode, asset, job
-
-
 def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
     """Delete every stored object of an asset (after a failed request, or on deletion)."""
     storage.delete_prefix(asset_prefix(asset_id))
-
-
-def delete_if_unused(*, db: Session, storage: Storage, asset: MediaAsset) -> bool:
-    """Delete an asset no episode uses (as its video or as a replacement) any more: its jobs and
-    its row now, its files once that is committed."""
-    from microdrama.catalog.models import Episode
-
-    uses = (Episode.media_asset_id == asset.id) | (Episode.replacement_asset_id == asset.id)
-    if db.scalar(select(func.count()).select_from(Episode).where(uses)):
-        return False
-    # Its jobs go first (a worker holding one gives it up when it finds it gone).
-    db.execute(delete(TranscodeJob).where(TranscodeJob.asset_id == asset.id))
-    db.expire(asset, ["jobs"])
-    db.delete(asset)
-    db.flush()
-    after_commit(db, partial(discard_asset_files, storage=storage, asset_id=asset.id))
-    return True
-
-
-# A replaced video is kept this long after it was made before housekeeping deletes it: room for
-# a transaction in flight that is about to use it.
-UNUSED_ASSET_GRACE = timedelta(days=1)
-
-
-def purge_unused_assets(*, db: Session, storage: Storage, now: datetime | None = None) -> int:
-    """Delete the videos no episode uses any more (a draft's video replaced when its
-    replacement finished transcoding, leftovers of a crash), older than a day: housekeeping."""
-    from microdrama.catalog.models import Episode
-
-    cutoff = (now or utcnow()) - UNUSED_ASSET_GRACE
-    in_use = select(Episode.id).where(
-        (Episode.media_asset_id == MediaAsset.id) | (Episode.replacement_asset_id == MediaAsset.id)
-    )
-    unused = db.scalars(
-        select(MediaAsset).where(MediaAsset.created_at < cutoff, ~in_use.exists())
-    ).all()
-    return sum(delete_if_unused(db=db, storage=storage, asset=asset) for asset in unused)
 
 
 def _may_see(account: Account, asset: MediaAsset) -> bool:
@@ -246,55 +168,34 @@ def job_read(*, job: TranscodeJob) -> JobRead:
     )
 
 
-def asset_read(*, db: Session, storage: Storage, asset: MediaAsset) -> AssetRead:
-    """The asset as the API shows it, with URLs instead of storage keys.
+class AssetOutcomeListener(Protocol):
+    """A function told of an asset's new status (keyword arguments `db` and `asset`)."""
 
-    Playlists are only served through an episode's gated routes, so their URLs are those of
-    the (first) episode that uses the asset; an asset on no episode has none.
-    """
-    from microdrama.catalog.models import Episode
+    def __call__(self, *, db: Session, asset: MediaAsset) -> None: ...
 
-    latest_job = asset.jobs[-1] if asset.jobs else None
-    episode_id = db.scalar(
-        select(Episode.id).where(Episode.media_asset_id == asset.id).order_by(Episode.id).limit(1)
-    )
-    playable = episode_id is not None and asset.master_playlist_key is not None
-    return AssetRead(
-        id=asset.id,
-        status=asset.status.value,
-        error=asset.error,
-        source_filename=asset.source_filename,
-        source_size_bytes=asset.source_size_bytes,
-        width=asset.source_width,
-        height=asset.source_height,
-        duration_ms=asset.duration_ms,
-        master_playlist_url=episode_master_url(episode_id) if playable and episode_id else None,
-        poster_url=storage.url(asset.poster_key) if asset.poster_key else None,
-        renditions=[
-            RenditionRead(
-                width=r["width"],
-                height=r["height"],
-                bandwidth=r["bandwidth"],
-                playlist_url=(
-                    episode_rendition_url(episode_id, PurePosixPath(r["playlist_key"]).parent.name)
-                    if playable and episode_id
-                    else None
-                ),
-            )
-            for r in asset.renditions
-        ],
-        thumbnails=[
-            ThumbnailRead(time_ms=t["time_ms"], url=storage.url(t["key"])) for t in asset.thumbnails
-        ],
-        job=job_read(job=latest_job) if latest_job else None,
-    )
+
+# What an asset's outcome means above media (catalog/videos.py moves the episodes that use it
+# along): those modules register here, so media never imports them.
+_outcome_listeners: list[AssetOutcomeListener] = []
+
+
+def on_asset_outcome(listener: AssetOutcomeListener) -> None:
+    """Call `listener(db=..., asset=...)` whenever an asset starts processing, is ready or
+    fails, in the same transaction."""
+    if listener not in _outcome_listeners:
+        _outcome_listeners.append(listener)
+
+
+def _asset_changed(*, db: Session, asset: MediaAsset) -> None:
+    for listener in _outcome_listeners:
+        listener(db=db, asset=asset)
 
 
 def mark_asset_processing(*, db: Session, asset: MediaAsset) -> None:
     """A worker has started on the asset; its episodes show "processing"."""
     asset.status = AssetStatus.processing
     asset.error = None
-    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+    _asset_changed(db=db, asset=asset)
     db.flush()
 
 
@@ -324,7 +225,7 @@ def mark_asset_ready(
     job.error = None
     job.lease_expires_at = None
     job.finished_at = utcnow()
-    catalog_service.sync_episodes_with_asset(db=db, asset=asset)
+    _asset_changed(db=db, asset=asset)
     db.flush()
 
 
@@ -339,5 +240,5 @@ def mark_job_failed(
     job.finished_at = utcnow()
     job.asset.status = AssetStatus.failed
     job.asset.error = public_reason or reason
-    catalog_service.sync_episodes_with_asset(db=db, asset=job.asset)
+    _asset_changed(db=db, asset=job.asset)
     db.flush()

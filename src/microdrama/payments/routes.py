@@ -35,8 +35,8 @@ from microdrama.payments.schemas import (
     WebhookAnswer,
 )
 from microdrama.payments.signing import SIGNATURE_HEADER
+from microdrama.templating import templates
 from microdrama.types import BigPathId, PathKey
-from microdrama.web.routes import templates
 from microdrama.wording import money
 
 router = APIRouter(tags=["payments"])

@@ -6,13 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from microdrama.accounts.deps import page_account
 from microdrama.accounts.models import Role
 from microdrama.db import DbSession
 from microdrama.errors import DomainError
 from microdrama.payouts import service
+from microdrama.templating import render_page as render
 from microdrama.wallet.models import LedgerAccountKind
-from microdrama.web.routes import page_account
-from microdrama.web.routes import render_page as render
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,14 +20,13 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from datetime import time as day_time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,10 +36,10 @@ from microdrama.catalog.models import Episode, EpisodeState
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
-from microdrama.media.storage import Storage
 from microdrama.paywall import service as paywall_service
-from microdrama.paywall.entitlement import entitlement
+from microdrama.paywall.entitlement import ads_left_today, entitlement
 from microdrama.paywall.models import AdReward, UnlockMethod
+from microdrama.storage import Storage
 from microdrama.wallet import ledger
 
 AD_SESSION_SALT = "microdrama.ad-session"
@@ -108,23 +107,6 @@ class AdGrant:
 
 def _now_ms(now: datetime | None) -> int:
     return int((now.timestamp() if now is not None else time.time()) * 1000)
-
-
-def _start_of_day(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), day_time(0), tzinfo=UTC)
-
-
-def ads_left_today(
-    *, db: Session, settings: Settings, viewer_id: int, now: datetime | None = None
-) -> int:
-    """How many more episodes the viewer may unlock with ads today (UTC day)."""
-    now = now or utcnow()
-    used = db.scalar(
-        select(func.count())
-        .select_from(AdReward)
-        .where(AdReward.account_id == viewer_id, AdReward.created_at >= _start_of_day(now))
-    )
-    return max(0, settings.ad_unlocks_per_day - (used or 0))
 
 
 def ad_duration_ms(settings: Settings) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from datetime import time as day_time
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
@@ -16,7 +17,8 @@ from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError
 from microdrama.payments import vip
-from microdrama.paywall.models import Unlock
+from microdrama.paywall.models import AdReward, Unlock
+from microdrama.wording import price_cents
 
 Reason = Literal["free", "unlocked", "vip", "owner", "locked"]
 
@@ -30,11 +32,6 @@ class Entitlement:
 class EpisodeLocked(DomainError):
     status_code = 403
     code = "episode_locked"
-
-
-def price_cents(*, settings: Settings, coins: int) -> int:
-    """What a number of coins is worth in money (cents), for showing prices in both."""
-    return (coins * settings.coin_value_millicents + 500) // 1000  # integers, never floats
 
 
 def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLocked:
@@ -110,3 +107,22 @@ def decide(
     if has_vip():
         return Entitlement(True, "vip")
     return Entitlement(False, "locked")
+
+
+# The daily ad allowance is part of what a viewer may do; the paywall sheet (service.access)
+# and the ad flow (ads.py) both ask it, so it lives below both.
+def _start_of_day(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date(), day_time(0), tzinfo=UTC)
+
+
+def ads_left_today(
+    *, db: Session, settings: Settings, viewer_id: int, now: datetime | None = None
+) -> int:
+    """How many more episodes the viewer may unlock with ads today (UTC day)."""
+    now = now or utcnow()
+    used = db.scalar(
+        select(func.count())
+        .select_from(AdReward)
+        .where(AdReward.account_id == viewer_id, AdReward.created_at >= _start_of_day(now))
+    )
+    return max(0, settings.ad_unlocks_per_day - (used or 0))

@@ -23,10 +23,11 @@ from microdrama.db import UTCDateTime, dialect_insert, utcnow
 from microdrama.errors import DomainError, NotFound
 from microdrama.payments import catalog as store_catalog
 from microdrama.payments import vip
-from microdrama.paywall.entitlement import decide, entitlement, price_cents
+from microdrama.paywall.entitlement import ads_left_today, decide, entitlement
 from microdrama.paywall.models import Unlock, UnlockMethod
 from microdrama.wallet import unlocks, viewer_coins
-from microdrama.wording import plural
+from microdrama.wallet.models import LedgerTransaction
+from microdrama.wording import plural, price_cents
 
 WEEK = timedelta(days=7)
 
@@ -434,8 +435,6 @@ def refund_unlock(*, db: Session, viewer_id: int, episode_id: int, reason: str) 
     if unlock is None or unlock.revoked_at is not None:
         raise NotFound("No active unlock of that episode.", episode_id=episode_id)
     if unlock.method == UnlockMethod.coins and unlock.ledger_transaction_id is not None:
-        from microdrama.wallet.models import LedgerTransaction
-
         transaction = db.get(LedgerTransaction, unlock.ledger_transaction_id)
         assert transaction is not None
         viewer_coins.refund_unlock(db=db, transaction=transaction, reason=reason)
@@ -463,8 +462,6 @@ def access(
     now: datetime | None = None,
 ) -> dict[str, object]:
     """Everything the paywall sheet shows: can I play it, and if not, every way to get it."""
-    from microdrama.paywall import ads  # ads builds on this module: imported at call time
-
     now = now or utcnow()
     episode = _ready_episode(db, episode_id)
     series = episode.series
@@ -492,9 +489,7 @@ def access(
         },
         "auto_unlock": viewer.auto_unlock,
         "weekly_spend_limit_coins": viewer.weekly_spend_limit_coins,
-        "ads_left_today": ads.ads_left_today(
-            db=db, settings=settings, viewer_id=viewer.id, now=now
-        ),
+        "ads_left_today": ads_left_today(db=db, settings=settings, viewer_id=viewer.id, now=now),
         "vip_plans": [
             {
                 "code": plan.code,

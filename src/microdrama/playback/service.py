@@ -12,9 +12,9 @@ from microdrama.catalog.models import EpisodeState
 from microdrama.catalog.schemas import SeriesRead
 from microdrama.db import utcnow
 from microdrama.errors import NotFound
-from microdrama.media.storage import Storage
 from microdrama.playback.models import WatchProgress
 from microdrama.playback.schemas import ContinueItem, ProgressRead, ProgressUpdate
+from microdrama.storage import Storage
 
 # Within this much of the end an episode counts as watched (end cards, rounding).
 COMPLETE_WITHIN_MS = 1500

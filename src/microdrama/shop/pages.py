@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.deps import ensure_device_token
+from microdrama.accounts.deps import ensure_device_token, page_account
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
@@ -22,8 +22,8 @@ from microdrama.paywall.entitlement import entitlement
 from microdrama.shop import service
 from microdrama.shop.brand_view import MAX_ACCOUNT_ID, brand_for
 from microdrama.shop.models import Campaign
+from microdrama.templating import PAGE_CACHE, templates
 from microdrama.types import PathId
-from microdrama.web.routes import PAGE_CACHE, page_account, templates
 
 router = APIRouter(include_in_schema=False)
 

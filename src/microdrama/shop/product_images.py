@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from microdrama.db import after_commit
 from microdrama.errors import DomainError
-from microdrama.media.storage import Storage
 from microdrama.shop.models import Product, ProductVariant
+from microdrama.storage import Storage
 
 MAX_PRODUCT_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_PRODUCT_IMAGE_PIXELS = 40_000_000  # a decompression bomb stops here, before decoding

@@ -10,13 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from microdrama.accounts.deps import known_viewer
+from microdrama.accounts.deps import known_viewer, page_account
 from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.studio import service
+from microdrama.templating import templates
 from microdrama.types import PathId
-from microdrama.web.routes import page_account, templates
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "private, no-store"}

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog_service
+from microdrama.catalog import videos
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
 from microdrama.media import service as media_service
 from microdrama.media.models import AssetStatus, MediaAsset
-from microdrama.media.storage import Storage
+from microdrama.storage import Storage
 from microdrama.studio.schemas import (
     EpisodeReviewItem,
     ReviewItem,
@@ -371,7 +372,7 @@ def delete_episode(*, db: Session, storage: Storage, series: Series, episode_id:
     db.delete(episode)
     db.flush()
     for asset in assets:
-        media_service.delete_if_unused(db=db, storage=storage, asset=asset)
+        videos.delete_if_unused(db=db, storage=storage, asset=asset)
     _renumber(db, series, remaining)
     return series
 
@@ -575,7 +576,7 @@ def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episod
         catalog_service.take_replacement(episode)
         db.flush()
         if old is not None:
-            media_service.delete_if_unused(db=db, storage=storage, asset=old)
+            videos.delete_if_unused(db=db, storage=storage, asset=old)
     else:
         episode.state = EpisodeState.ready
         episode.review_note = None
@@ -591,7 +592,7 @@ def reject_episode(*, db: Session, storage: Storage, episode_id: int, reason: st
     if video is episode.replacement_asset:
         episode.replacement_asset = None
         db.flush()
-        media_service.delete_if_unused(db=db, storage=storage, asset=video)
+        videos.delete_if_unused(db=db, storage=storage, asset=video)
     else:
         episode.state = EpisodeState.rejected
     db.flush()

@@ -30,12 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
+from microdrama.catalog import videos
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
 from microdrama.db import begin_immediate, utcnow
 from microdrama.errors import Conflict, DomainError, NotFound, PayloadTooLarge
 from microdrama.media import service as media
-from microdrama.media.storage import Storage
+from microdrama.storage import Storage
 from microdrama.studio import service as studio
 from microdrama.studio.models import Upload, UploadState
 from microdrama.studio.schemas import UploadRead
@@ -283,7 +284,7 @@ def complete_upload(*, db: Session, storage: Storage, settings: Settings, upload
         episode.replacement_asset_id = asset.id
         db.flush()
     else:
-        episode, _asset, _job = media.upload_episode(
+        episode, _asset, _job = videos.upload_episode(
             db=db,
             storage=storage,
             settings=settings,

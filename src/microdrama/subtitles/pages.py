@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
+from microdrama.accounts.deps import page_account
 from microdrama.accounts.models import Role
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.subtitles import service
+from microdrama.templating import render_page as render
 from microdrama.types import PathId
-from microdrama.web.routes import page_account
-from microdrama.web.routes import render_page as render
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 from microdrama.accounts.deps import CurrentCreator, known_viewer
 from microdrama.db import DbSession
 from microdrama.errors import PayloadTooLarge
-from microdrama.media.storage import Storage
+from microdrama.storage import Storage
 from microdrama.subtitles import service
 from microdrama.subtitles.models import SubtitleTrack
 from microdrama.subtitles.pages import router as pages_router

@@ -23,8 +23,8 @@ from microdrama.catalog.models import Episode
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError, NotFound
-from microdrama.media.storage import Storage
 from microdrama.paywall.entitlement import entitlement, episode_locked_error
+from microdrama.storage import Storage
 from microdrama.subtitles.models import SubtitleTrack
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"

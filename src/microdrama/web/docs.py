@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
-from microdrama.web.routes import STATIC_DIR, static_url
+from microdrama.templating import STATIC_DIR, static_url
 
 FAVICON = STATIC_DIR / "favicon.ico"
 

@@ -7,26 +7,17 @@ the JSON API like any other client.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import cache
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
-from jinja2.runtime import Context
-from markupsafe import Markup
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Scope
 
 from microdrama.accounts.deps import CurrentViewer, ensure_device_token, known_viewer
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
@@ -34,109 +25,19 @@ from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
 from microdrama.errors import NotFound, http_error_answer
 from microdrama.paywall import service as paywall
-from microdrama.paywall.entitlement import price_cents
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
+from microdrama.templating import PAGE_CACHE, STATIC_DIR, render_page, templates
 from microdrama.types import PathId
 from microdrama.wallet import viewer_coins
-from microdrama.wording import coin_price, money, plural
 
-WEB_DIR = Path(__file__).parent
-STATIC_DIR = WEB_DIR / "static"
 FEED_PAGE_SIZE = 10
 CONTINUE_LIMIT = 6
 # Static URLs carry a content hash (?v=...), so browsers may keep them for a year.
 IMMUTABLE_CACHE = "public, max-age=31536000, immutable"
 REVALIDATE_CACHE = "public, max-age=300"
-# Pages hold per-viewer data (continue watching, progress): never cache them in shared caches.
-PAGE_CACHE = "private, no-cache"
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=WEB_DIR / "templates")
-
-
-def render_page(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
-) -> HTMLResponse:
-    """A page for one viewer (never kept by shared caches)."""
-    return templates.TemplateResponse(
-        request, template, context, status_code=status_code, headers={"Cache-Control": PAGE_CACHE}
-    )
-
-
-def page_account(
-    request: Request, db: DbSession, role: Role, *, refusal: str | None = None
-) -> Account | Response:
-    """The signed-in account if it has the role (admins always); otherwise the answer to give:
-    guests go to sign in and come back, other roles get a 403 page saying `refusal`."""
-    account = known_viewer(request, db)
-    if account is None or account.is_guest:
-        target = quote(request.url.path, safe="/")
-        return RedirectResponse(f"/signin?next={target}", status_code=303)
-    if account.role not in {role, Role.admin}:
-        message = refusal or f"This page is for {role.value} accounts."
-        return render_page(request, "not_found.html", {"message": message}, status_code=403)
-    return account
-
-
-@cache
-def _static_version(path: str) -> str:
-    """A short hash of a static file's bytes, computed once per process."""
-    try:
-        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
-    except FileNotFoundError:
-        return "missing"
-
-
-def static_url(path: str) -> str:
-    return f"/static/{path}?v={_static_version(path)}"
-
-
-def _json_script(data: Any) -> Markup:
-    """JSON safe to place inside <script type="application/json"> (no `</script>` breakout)."""
-    text = json.dumps(data, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup(text)
-
-
-def runtime(duration_ms: int) -> str:
-    """A series' total length as people say it: "45 s", "6 min", "1 h 20 min"."""
-    seconds = round(duration_ms / 1000)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
-
-
-def clock(duration_ms: int) -> str:
-    """An episode's length or position as a player shows it: "1:05"."""
-    seconds = max(0, int(duration_ms // 1000))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-@pass_context
-def _coin_price(context: Context, coins: int) -> str:
-    """`{{ price_coins | coin_price }}`: "60 coins ($0.60)", at the configured coin value."""
-    settings = context["request"].app.state.settings
-    return coin_price(coins, price_cents(settings=settings, coins=coins))
-
-
-@pass_context
-def _test_hooks(context: Context) -> bool:
-    """`{% if test_hooks() %}`: whether the page's scripts publish their state for tests."""
-    return bool(context["request"].app.state.settings.expose_test_hooks)
-
-
-templates.env.globals["static_url"] = static_url
-templates.env.globals["test_hooks"] = _test_hooks
-templates.env.filters["plural"] = plural
-templates.env.filters["money"] = money
-templates.env.filters["coin_price"] = _coin_price
-templates.env.filters["json_script"] = _json_script
-templates.env.filters["runtime"] = runtime
-templates.env.filters["clock"] = clock
 
 
 def _known_viewer(request: Request, db: DbSession) -> Account | None:

@@ -13,8 +13,9 @@ from microdrama.db import DbSession
 from microdrama.errors import DomainError
 from microdrama.payments.purchases import check_return_to
 from microdrama.shop import orders
+from microdrama.templating import templates
 from microdrama.types import BigPathId, Id
-from microdrama.web.routes import _known_viewer, _render, templates
+from microdrama.web.routes import _known_viewer, _render
 from microdrama.wording import money
 
 router = APIRouter(include_in_schema=False)
