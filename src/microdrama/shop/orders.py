@@ -1,12 +1,13 @@
 """Cart, checkout and orders: stock reservation, payment through the PaymentProvider, the money
 split through the ledger, shipping and refunds (see docs/shop.md).
 
-Stock discipline (Saleor's): variant rows are locked in primary-key order before their stock is
-read. A checkout *takes* the units off `product_variants.stock` at once (the order's lines are
-the reservation, held until `orders.reserved_until`); an order cancelled before payment puts
-them back. So the stock a viewer sees is what is still for sale, and the `CHECK stock >= 0`
-makes overselling impossible even for a bug. Orders are locked with SKIP LOCKED by everyone but
-their own payment, so the lock order (purchase → order → variants → ledger accounts) holds.
+Stock discipline (Saleor's, kept in shop/stock.py, the only code that changes stock): variant rows
+are locked in primary-key order before their stock is read. A checkout *takes* the units off
+`product_variants.stock` at once (the order's lines are the reservation, held until
+`orders.reserved_until`); an order cancelled before payment puts them back. So the stock a viewer
+sees is what is still for sale, and the `CHECK stock >= 0` makes overselling impossible even for a
+bug. Orders are locked with SKIP LOCKED by everyone but their own payment, so the lock order
+(purchase → order → variants → ledger accounts) holds.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from microdrama.payments import purchases, webhooks
 from microdrama.payments.models import Purchase, PurchaseKind
 from microdrama.payments.providers import PaymentProvider
 from microdrama.shop import service as shop
+from microdrama.shop import stock
 from microdrama.shop.models import (
     Campaign,
     CampaignStatus,
@@ -48,10 +50,6 @@ from microdrama.wallet import ledger, order_payments
 log = logging.getLogger(__name__)
 
 SHOP_CURRENCY = "USD"  # the ledger keeps money in USD cents
-
-
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
 
 
 class CartEmpty(DomainError):
@@ -131,7 +129,7 @@ def add_to_cart(*, db: Session, viewer: Account, data: CartItemCreate) -> CartIt
     )
     quantity = min(MAX_QUANTITY, data.quantity + (item.quantity if item else 0))
     if variant.stock < quantity:
-        raise _insufficient(variant, wanted=quantity)
+        raise stock.insufficient(variant, wanted=quantity)
     if item is None:
         try:
             with db.begin_nested():
@@ -170,7 +168,7 @@ def update_cart_item(*, db: Session, viewer: Account, item_id: int, quantity: in
     """Change how many of an item the viewer wants."""
     item = _own_item(db, viewer, item_id)
     if item.variant.stock < quantity:
-        raise _insufficient(item.variant, wanted=quantity)
+        raise stock.insufficient(item.variant, wanted=quantity)
     item.quantity = quantity
     db.flush()
     return item
@@ -203,36 +201,6 @@ def variant_summary(*, db: Session, variant_id: int) -> dict[str, object] | None
 
 
 # --- checkout -------------------------------------------------------------------------------
-
-
-def _insufficient(variant: ProductVariant, *, wanted: int) -> InsufficientStock:
-    title = f"{variant.product.title} · {variant.name}"
-    message = (
-        f"{title} is sold out."
-        if variant.stock == 0
-        else f"Only {variant.stock} of {title} left (you asked for {wanted})."
-    )
-    return InsufficientStock(
-        message,
-        variant_id=variant.id,
-        product_title=variant.product.title,
-        variant_name=variant.name,
-        available=variant.stock,
-        requested=wanted,
-    )
-
-
-def _lock_variants(db: Session, variant_ids: set[int]) -> dict[int, ProductVariant]:
-    """Lock the variants' rows in primary-key order (FOR UPDATE; SQLite holds the whole
-    database since BEGIN IMMEDIATE) and re-read their stock."""
-    rows = db.scalars(
-        select(ProductVariant)
-        .where(ProductVariant.id.in_(sorted(variant_ids)))
-        .order_by(ProductVariant.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {v.id: v for v in rows}
 
 
 @dataclass(frozen=True)
@@ -296,7 +264,7 @@ def checkout(
     and the provider's checkout; returns the order and the checkout page's URL."""
     now = now or utcnow()
     wanted, cart = _wanted_items(db, viewer, data)
-    variants = _lock_variants(db, {w.variant_id for w in wanted})
+    variants = stock.lock_variants(db, (w.variant_id for w in wanted))
     for w in wanted:
         variant = variants.get(w.variant_id)
         if variant is None or not variant.product.active:
@@ -322,10 +290,7 @@ def checkout(
                 f"{product.title} is priced in {product.currency}; checkout takes USD only.",
                 variant_id=w.variant_id,
             )
-    for w in sorted(wanted, key=lambda w: w.variant_id):
-        variant = variants[w.variant_id]
-        if variant.stock < w.quantity:
-            raise _insufficient(variant, wanted=w.quantity)
+    stock.allocate(db, [stock.StockLine(w.variant_id, w.quantity) for w in wanted])
     brand_id = variants[wanted[0].variant_id].product.owner_id
     order = Order(
         account_id=viewer.id,
@@ -339,7 +304,6 @@ def checkout(
     )
     for w in wanted:
         variant = variants[w.variant_id]
-        variant.stock -= w.quantity
         placement_id, creator_id, percent = _attribution(db, w.placement_id, variant.product_id)
         order.lines.append(
             OrderLine(
@@ -378,11 +342,12 @@ def checkout(
 # --- reservations running out ---------------------------------------------------------------
 
 
+def _stock_lines(order: Order) -> list[stock.StockLine]:
+    return [stock.StockLine(line.variant_id, line.quantity) for line in order.lines]
+
+
 def _return_stock(db: Session, order: Order) -> None:
-    variants = _lock_variants(db, {line.variant_id for line in order.lines if line.variant_id})
-    for line in order.lines:
-        if line.variant_id in variants:
-            variants[line.variant_id].stock += line.quantity
+    stock.release(db, _stock_lines(order))
 
 
 def _lock_orders(db: Session, *conditions: object) -> list[Order]:
@@ -508,15 +473,7 @@ def order_paid(*, db: Session, settings: Settings, purchase: Purchase, now: date
         return False
     if order.status != OrderStatus.cancelled:
         return False  # already settled
-    variants = _lock_variants(db, {line.variant_id for line in order.lines if line.variant_id})
-    lines_ok = all(
-        line.variant_id in variants and variants[line.variant_id].stock >= line.quantity
-        for line in order.lines
-    )
-    if lines_ok:
-        for line in order.lines:
-            assert line.variant_id is not None
-            variants[line.variant_id].stock -= line.quantity
+    if stock.allocate_if_available(db, _stock_lines(order)):
         _mark_paid(db, settings, order, now)
         order.note = "Paid after the reservation ran out; the items were still in stock."
         return False

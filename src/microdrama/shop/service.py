@@ -13,6 +13,7 @@ from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
+from microdrama.shop import stock
 from microdrama.shop.models import (
     EARNING_STATUSES,
     Campaign,
@@ -135,9 +136,10 @@ def update_variant(
         raise NotFound("No such variant.", variant_id=variant_id)
     get_own_product(db=db, brand=brand, product_id=variant.product_id)
     changes = data.model_dump(exclude_unset=True)
-    for field in ("name", "stock"):
-        if changes.get(field) is not None:
-            setattr(variant, field, changes[field])
+    if changes.get("name") is not None:
+        variant.name = changes["name"]
+    if changes.get("stock") is not None:
+        stock.set_count(variant, changes["stock"])
     if "price_cents" in changes:  # null clears the override
         variant.price_cents = changes["price_cents"]
     db.flush()
