@@ -33,7 +33,7 @@ from microdrama.shop.order_routes import router as shop_order_router
 from microdrama.shop.pages import router as backoffice_pages_router
 from microdrama.shop.placement_edit_routes import router as placement_edit_router
 from microdrama.shop.product_image_routes import router as product_image_router
-from microdrama.shop.report_routes import router as shop_report_router
+from microdrama.shop.reports.routes import router as shop_report_router
 from microdrama.shop.routes import router as shop_router
 from microdrama.storage import LocalStorage
 from microdrama.studio.pages import router as studio_pages

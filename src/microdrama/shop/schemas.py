@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from microdrama.types import Id, Line, Text
 
-GroupBy = Literal["placement", "campaign", "series"]
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 # A placement's times fall inside an episode; a day is far past any (and fits the column).
 MAX_PLACEMENT_MS = 24 * 3600 * 1000
@@ -200,93 +199,3 @@ class PlacementFunnel(Funnel):
 class CampaignFunnel(Funnel):
     campaign_id: int
     placements: list[PlacementFunnel]
-
-
-# The reports' answers are built as dicts by shop.reports: `extra="forbid"` makes a key added
-# there without a field here fail the tests instead of vanishing from the answer.
-
-
-class FunnelRow(BaseModel):
-    """One placement, campaign or series of a brand's funnel report (or the report's total).
-    Rates are integers in per-mille (125 = 12.5 %), money in cents."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    key: str
-    label: str
-    series_id: int | None
-    series_title: str | None
-    campaign_id: int | None
-    placement_id: int | None
-    episode_number: int | None
-    product_title: str | None
-    impressions: int
-    unique_viewers: int
-    clicks: int
-    add_to_carts: int
-    orders: int
-    revenue_cents: int
-    commission_cents: int
-    click_through_permille: int
-    add_to_cart_permille: int
-    order_permille: int
-    roas_permille: int | None  # revenue per commission; null before any commission
-
-
-class FunnelReport(BaseModel):
-    """A brand's funnel rows over a date range, and their totals."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    group_by: GroupBy
-    since: date
-    until: date
-    currency: str
-    rows: list[FunnelRow]
-    totals: FunnelRow
-
-
-class FunnelDay(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    day: str  # YYYY-MM-DD, UTC
-    impressions: int
-    clicks: int
-    add_to_carts: int
-    orders: int
-    revenue_cents: int
-
-
-class FunnelDays(BaseModel):
-    """A brand's funnel per day, every day of the range (zeros included)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    days: list[FunnelDay]
-
-
-class CommissionRow(BaseModel):
-    """A creator's affiliate earnings from one placement on their series."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    placement_id: int
-    series_id: int | None
-    series_title: str
-    episode_id: int
-    episode_number: int | None
-    product_title: str
-    brand_name: str
-    orders: int
-    revenue_cents: int
-    commission_cents: int
-
-
-class CommissionReport(BaseModel):
-    """A creator's commission per placement, and the total the ledger credited them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    currency: str
-    total_commission_cents: int
-    rows: list[CommissionRow]

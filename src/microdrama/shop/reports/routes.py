@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 
 from microdrama.accounts.deps import CurrentCreator
 from microdrama.db import DbSession, utcnow
-from microdrama.shop import reports
 from microdrama.shop.brand_view import BrandInView
-from microdrama.shop.schemas import CommissionReport, FunnelDays, FunnelReport, GroupBy
+from microdrama.shop.reports import service as reports
+from microdrama.shop.reports.schemas import CommissionReport, FunnelDays, FunnelReport, GroupBy
 
 router = APIRouter(tags=["shop"])
 

@@ -28,7 +28,7 @@ from microdrama.shop.models import (
     PlacementEvent,
     PlacementEventKind,
 )
-from microdrama.shop.schemas import GroupBy
+from microdrama.shop.reports.schemas import GroupBy
 from microdrama.wallet import ledger
 from microdrama.wallet.models import LedgerAccountKind
 

@@ -1,0 +1,1 @@
+"""Shop reports: a brand's funnels and a creator's affiliate commissions."""
