@@ -26,6 +26,9 @@ _LABELS: dict[str, str] = {
     "url": "Web address",
     "starts_at": "Start",
     "ends_at": "End",
+    # The shipping form's address lines, as its labels say them ("Line1 is required" puzzled).
+    "line1": "Address",
+    "line2": "Apartment, suite",
 }
 
 # What a pattern wants, said per field (a regular expression means nothing to people).

@@ -195,6 +195,8 @@ def test_a_field_with_a_format_says_what_it_looks_like(client: TestClient) -> No
     by_field = _problems(answer)
     assert by_field["shipping.country"]["message"] == "Country must be a two-letter code like US."
     assert by_field["shipping.name"]["message"] == "Name is required."
+    # The address line is named as the checkout form labels it, not by its key "line1".
+    assert by_field["shipping.line1"]["message"] == "Address is required."
 
 
 def test_unknown_addresses_and_unreadable_bodies_answer_the_same_shape(client: TestClient) -> None:
