@@ -10,7 +10,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import DESKTOP, Site
+from microdrama.demo.clips import SAFE_AREA
+from tests.support.browser import DESKTOP, Site, _context
 from tests.support.servers import running_server, server_env
 
 pytestmark = pytest.mark.browser
@@ -209,3 +210,63 @@ def test_viewers_browsers_get_no_test_hooks_unless_the_setting_enables_them(
     page.goto(f"/watch/{episode}")
     page.wait_for_function("() => window.__player !== undefined", timeout=WAIT_MS)
     assert set(page.evaluate(TEST_HOOKS)) >= {"__player", "__paywall", "__shop", "__analytics"}
+
+
+# Where the first card's frame is drawn (object-fit and offsets applied), and the boxes of what
+# lies over its top: the continue-watching row, the unmute cue and the top bar's links.
+FRAME_AND_OVERLAYS = """() => {
+  const card = document.querySelector('[data-testid=feed-card]');
+  const v = card.querySelector('video');
+  const box = v.getBoundingClientRect();
+  const fit = getComputedStyle(v).objectFit;
+  const scale = (fit === 'contain' ? Math.min : Math.max)(
+      box.width / v.videoWidth, box.height / v.videoHeight);
+  const w = v.videoWidth * scale, h = v.videoHeight * scale;
+  const frame = {x: box.x + (box.width - w) / 2, y: box.y + (box.height - h) / 2, w, h,
+                 videoWidth: v.videoWidth, videoHeight: v.videoHeight};
+  const rect = (el) => { const r = el.getBoundingClientRect();
+                         return {x: r.x, y: r.y, w: r.width, h: r.height}; };
+  const overlays = [...document.querySelectorAll('.continue a, .topbar a, .topbar button')]
+    .concat([card.querySelector('.unmute')]).filter(el => el && el.offsetParent !== null);
+  return {frame, overlays: overlays.map(rect)};
+}"""
+
+
+@pytest.mark.parametrize("phone", [True, False], ids=["phone", "desktop"])
+def test_nothing_covers_the_clips_title_safe_area_under_continue_watching(
+    browser: Browser, site: Site, phone: bool
+) -> None:
+    context = _context(browser, site, phone=phone)
+    page = context.new_page()
+    try:
+        series = site.series["Midnight Heir"]
+        page.goto(f"/watch/{series.episode_ids[0]}")
+        page.wait_for_function(
+            "() => window.__player && window.__player.video.currentTime > 1", timeout=WAIT_MS
+        )
+        page.goto("/")  # with something watched: the continue-watching row is over the feed
+        expect(page.get_by_role("navigation", name="Continue watching")).to_be_visible()
+        page.wait_for_function(FEED_VIDEO_PLAYING, arg=0, timeout=WAIT_MS)
+        expect(page.get_by_test_id("feed-card").first.locator(".unmute")).to_be_visible()
+        found = page.evaluate(FRAME_AND_OVERLAYS)
+    finally:
+        context.close()
+
+    frame = found["frame"]
+    # The demo clips' safe area is defined on a 720x1280 frame: scaled to this frame.
+    sx, sy = frame["w"] / 720, frame["h"] / 1280
+    safe = {
+        "x": frame["x"] + SAFE_AREA.left * sx,
+        "y": frame["y"] + SAFE_AREA.top * sy,
+        "w": (SAFE_AREA.right - SAFE_AREA.left) * sx,
+        "h": (SAFE_AREA.bottom - SAFE_AREA.top) * sy,
+    }
+    assert len(found["overlays"]) >= 2  # the continue row's card and the unmute cue at least
+    for box in found["overlays"]:
+        apart = (
+            box["x"] + box["w"] <= safe["x"] + 1
+            or safe["x"] + safe["w"] <= box["x"] + 1
+            or box["y"] + box["h"] <= safe["y"] + 1
+            or safe["y"] + safe["h"] <= box["y"] + 1
+        )
+        assert apart, f"{box} covers the title-safe area {safe} of the frame {frame}"
