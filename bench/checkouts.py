@@ -126,12 +126,9 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
         utcnow,
     )
     from microdrama.shop import service as shop
-    from microdrama.shop.schemas import (
-        CampaignCreate,
-        PlacementCreate,
-        ProductCreate,
-        VariantCreate,
-    )
+    from microdrama.shop.catalog import service as shop_catalog
+    from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
+    from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 
     engine = make_engine(url)
     upgrade_database(engine)
@@ -157,7 +154,7 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
             shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
             variant_ids, placement_ids = [], []
             for n in range(products):
-                product = shop.create_product(
+                product = shop_catalog.create_product(
                     db=db,
                     brand=brand,
                     data=ProductCreate(

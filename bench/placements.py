@@ -40,12 +40,9 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
     from microdrama.catalog import service as catalog
     from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
     from microdrama.shop import service as shop
-    from microdrama.shop.schemas import (
-        CampaignCreate,
-        PlacementCreate,
-        ProductCreate,
-        VariantCreate,
-    )
+    from microdrama.shop.catalog import service as shop_catalog
+    from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
+    from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 
     engine = make_engine(database_url)
     try:
@@ -69,7 +66,7 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
             shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
             episodes = sorted(series.episodes, key=lambda e: e.number)
             for n in range(count):
-                product = shop.create_product(
+                product = shop_catalog.create_product(
                     db=db,
                     brand=brand,
                     data=ProductCreate(

@@ -29,10 +29,11 @@ from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
 from microdrama.paywall.routes import router as paywall_router
 from microdrama.playback.routes import router as playback_router
+from microdrama.shop.catalog.image_routes import router as product_image_router
+from microdrama.shop.catalog.routes import router as shop_catalog_router
 from microdrama.shop.order_routes import router as shop_order_router
 from microdrama.shop.pages import router as backoffice_pages_router
 from microdrama.shop.placement_edit_routes import router as placement_edit_router
-from microdrama.shop.product_image_routes import router as product_image_router
 from microdrama.shop.reports.routes import router as shop_report_router
 from microdrama.shop.routes import router as shop_router
 from microdrama.storage import LocalStorage
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(wallet_router)
     app.include_router(payments_router)
     app.include_router(paywall_router)
+    app.include_router(shop_catalog_router)
     app.include_router(shop_router)
     app.include_router(admin_router)
     app.include_router(payouts_router)

@@ -23,7 +23,7 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.demo.accounts import DEMO_VIEWER_COINS, ensure_demo_accounts
 from microdrama.demo.catalog import DEMO_PRODUCTS, DEMO_SERIES
-from microdrama.shop import service as shop
+from microdrama.shop.catalog import service as shop_catalog
 from tests.support.browser import SQLITE_ONLY, Site, _context
 from tests.support.database import _empty_all_tables
 from tests.support.factories import make_series
@@ -53,7 +53,7 @@ def demo_site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         logins = ensure_demo_accounts(db=db, settings=settings)
         make_series(db, title=SERIES_TITLE, owner=logins.creator, published=False)
         for product in DEMO_PRODUCTS[:2]:
-            shop.create_product(db=db, brand=logins.accounts["brand"], data=product)
+            shop_catalog.create_product(db=db, brand=logins.accounts["brand"], data=product)
         applicant = accounts.create_account(db=db, display_name="Mina")
         application = BrandApplicationCreate(
             company_name=APPLICANT_COMPANY,

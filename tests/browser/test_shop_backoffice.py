@@ -25,8 +25,8 @@ from microdrama.accounts.models import Role, SessionKind
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from microdrama.shop import service as shop
-from microdrama.shop.schemas import ProductCreate, VariantCreate
+from microdrama.shop.catalog import service as shop_catalog
+from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 from tests.support.browser import DESKTOP, PHONE, SQLITE_ONLY, SeriesPlan, Site, serve_site
 from tests.support.orders import ADDRESS, PAYS
 
@@ -72,7 +72,7 @@ def people(database_url: str, site: Site) -> Accounts:
         creator = accounts.get(db=db, account_id=series.owner_id)
         assert creator is not None
         creator.role = Role.creator
-        product = shop.create_product(
+        product = shop_catalog.create_product(
             db=db,
             brand=brand,
             data=ProductCreate(

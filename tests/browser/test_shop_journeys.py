@@ -29,8 +29,10 @@ from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.shop import service as shop
+from microdrama.shop.catalog import service as shop_catalog
+from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 from microdrama.shop.models import ProductVariant
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
+from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 from tests.support.browser import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -64,7 +66,7 @@ def _place_products(database_url: str, site: Site) -> Placed:
     factory = make_sessionmaker(engine)
     with session_scope(factory) as db:
         brand = accounts.create_account(db=db, display_name="Maison", role=Role.brand)
-        product = shop.create_product(
+        product = shop_catalog.create_product(
             db=db,
             brand=brand,
             data=ProductCreate(

@@ -19,8 +19,10 @@ from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role
 from microdrama.db import utcnow
 from microdrama.shop import service as shop
+from microdrama.shop.catalog import service as shop_catalog
+from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 from microdrama.shop.models import Order, OrderStatus, ProductVariant
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate, ProductCreate, VariantCreate
+from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 from microdrama.wallet import ledger
 from tests.support.factories import make_series
 from tests.support.orders import ADDRESS
@@ -40,7 +42,7 @@ def _products(db: Session, stocks: list[int]) -> tuple[list[int], int]:
     series = make_series(db, owner=creator, episodes=1, duration_ms=30_000)
     variant_ids, product_ids = [], []
     for n, units in enumerate(stocks):
-        product = shop.create_product(
+        product = shop_catalog.create_product(
             db=db,
             brand=brand,
             data=ProductCreate(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
 from microdrama.config import Settings
-from microdrama.shop.product_images import MAX_PRODUCT_IMAGE_BYTES
+from microdrama.shop.catalog.images import MAX_PRODUCT_IMAGE_BYTES
 from tests.support.accounts import Headers, signed_in
 from tests.support.orders import buy
 from tests.support.shop import list_product, placed_campaign

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from microdrama.catalog.schemas import SeriesCreate
-from microdrama.shop.schemas import ProductCreate, VariantCreate
+from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 
 DEMO_CREATOR_NAME = "Microdrama Demo Studio"
 

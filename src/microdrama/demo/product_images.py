@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from sqlalchemy.orm import Session
 
+from microdrama.shop.catalog.images import add_product_image
 from microdrama.shop.models import Product
-from microdrama.shop.product_images import add_product_image
 from microdrama.storage import Storage
 
 SIDE = 800

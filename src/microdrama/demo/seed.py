@@ -69,6 +69,7 @@ from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
 from microdrama.shop import service as shop_service
+from microdrama.shop.catalog import service as shop_catalog
 from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
 from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 from microdrama.storage import LocalStorage, Storage
@@ -577,7 +578,7 @@ def _seed_brand(db: Session, storage: Storage, creator_id: int, result: SeedResu
         product = db.scalar(
             select(Product).where(Product.owner_id == brand.id, Product.sku == data.sku)
         )
-        products.append(product or shop_service.create_product(db=db, brand=brand, data=data))
+        products.append(product or shop_catalog.create_product(db=db, brand=brand, data=data))
     give_demo_images(db=db, storage=storage, products=products)
     count = 0
     for series_index, seeded in enumerate(result.series):

@@ -15,8 +15,9 @@ from microdrama.accounts.models import Account
 from microdrama.config import Settings
 from microdrama.db import DbSession, run_money_transaction, utcnow
 from microdrama.payments.providers import PaymentProvider, get_provider
-from microdrama.shop import orders, product_images
+from microdrama.shop import orders
 from microdrama.shop.brand_view import BrandInView
+from microdrama.shop.catalog import images as product_images
 from microdrama.shop.models import CartItem, Order, OrderStatus
 from microdrama.shop.order_schemas import (
     CartItemCreate,

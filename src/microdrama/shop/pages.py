@@ -21,6 +21,7 @@ from microdrama.errors import NotFound
 from microdrama.paywall.entitlement import entitlement
 from microdrama.shop import service
 from microdrama.shop.brand_view import MAX_ACCOUNT_ID, brand_for
+from microdrama.shop.catalog import service as shop_catalog
 from microdrama.shop.models import Campaign
 from microdrama.templating import PAGE_CACHE, templates
 from microdrama.types import PathId
@@ -189,7 +190,7 @@ def _editor(
             "image_url": p.image_urls[0] if p.image_urls else None,
             "active": p.active,
         }
-        for p in (service.list_products(db=db, brand=brand) if brand else [])
+        for p in (shop_catalog.list_products(db=db, brand=brand) if brand else [])
     ]
     context = _context(
         account,

@@ -1,4 +1,4 @@
-"""Shop API: brands' catalog and campaigns, the studio's side of them, and what the player
+"""Shop API: brands' campaigns and placements, the studio's side of them, and what the player
 shows during an episode (see docs/shop.md)."""
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from microdrama.shop.models import (
     Campaign,
     Placement,
     PlacementEventKind,
-    Product,
-    ProductVariant,
 )
 from microdrama.shop.schemas import (
     CampaignCreate,
@@ -27,41 +25,11 @@ from microdrama.shop.schemas import (
     PlacementEventCreate,
     PlacementFunnel,
     PlacementRead,
-    ProductCreate,
-    ProductRead,
-    ProductUpdate,
     ShownPlacement,
-    VariantCreate,
-    VariantRead,
-    VariantUpdate,
 )
 from microdrama.types import PathId
 
 router = APIRouter(tags=["shop"])
-
-
-def _product(product: Product) -> ProductRead:
-    return ProductRead(
-        id=product.id,
-        title=product.title,
-        description=product.description,
-        image_urls=list(product.image_urls),
-        price_cents=product.price_cents,
-        currency=product.currency,
-        sku=product.sku,
-        active=product.active,
-        variants=[_variant(v) for v in product.variants],
-    )
-
-
-def _variant(variant: ProductVariant) -> VariantRead:
-    return VariantRead(
-        id=variant.id,
-        name=variant.name,
-        sku=variant.sku,
-        stock=variant.stock,
-        price_cents=variant.price_cents,
-    )
 
 
 def _campaigns(db: DbSession, campaigns: list[Campaign]) -> list[CampaignRead]:
@@ -100,49 +68,6 @@ def _placement(placement: Placement) -> PlacementRead:
 
 
 # Brand -------------------------------------------------------------------------------------
-
-
-@router.post("/api/brand/products", status_code=201)
-def create_product(data: ProductCreate, db: DbSession, brand: BrandInView) -> ProductRead:
-    """Add a product (and its variants) to the brand's catalog."""
-    return _product(service.create_product(db=db, brand=brand, data=data))
-
-
-@router.get("/api/brand/products")
-def list_products(db: DbSession, brand: BrandInView) -> list[ProductRead]:
-    """The brand's own products."""
-    return [_product(p) for p in service.list_products(db=db, brand=brand)]
-
-
-@router.get("/api/brand/products/{product_id}")
-def get_product(product_id: PathId, db: DbSession, brand: CurrentBrand) -> ProductRead:
-    """One of the brand's products."""
-    return _product(service.get_own_product(db=db, brand=brand, product_id=product_id))
-
-
-@router.patch("/api/brand/products/{product_id}")
-def update_product(
-    product_id: PathId, data: ProductUpdate, db: DbSession, brand: CurrentBrand
-) -> ProductRead:
-    """Change a product's title, description, images, price or active flag."""
-    product = service.update_product(db=db, brand=brand, product_id=product_id, data=data)
-    return _product(product)
-
-
-@router.post("/api/brand/products/{product_id}/variants", status_code=201)
-def add_variant(
-    product_id: PathId, data: VariantCreate, db: DbSession, brand: CurrentBrand
-) -> VariantRead:
-    """Add a variant (size, colour) to one of the brand's products."""
-    return _variant(service.add_variant(db=db, brand=brand, product_id=product_id, data=data))
-
-
-@router.patch("/api/brand/variants/{variant_id}")
-def update_variant(
-    variant_id: PathId, data: VariantUpdate, db: DbSession, brand: CurrentBrand
-) -> VariantRead:
-    """Change a variant's name, price override or stock."""
-    return _variant(service.update_variant(db=db, brand=brand, variant_id=variant_id, data=data))
 
 
 @router.post("/api/brand/campaigns", status_code=201)

@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 
 from microdrama.accounts.deps import CurrentBrand
 from microdrama.db import DbSession
-from microdrama.shop import product_images, service
+from microdrama.shop.catalog import images as product_images
+from microdrama.shop.catalog import service as catalog
 from microdrama.shop.models import Product
 from microdrama.types import PathId
 
@@ -37,7 +38,7 @@ async def upload_product_image(
     """An image (multipart `file`, JPEG/PNG/WebP, at most 8 MB) becomes the product's first
     image, re-encoded as a JPEG of at most 1000 px a side."""
     product = await run_in_threadpool(
-        service.get_own_product, db=db, brand=brand, product_id=product_id
+        catalog.get_own_product, db=db, brand=brand, product_id=product_id
     )
     declared = request.headers.get("content-length", "")
     limit = product_images.MAX_PRODUCT_IMAGE_BYTES
@@ -73,7 +74,7 @@ def remove_product_image(
     brand: CurrentBrand,
 ) -> ProductImagesRead:
     """Remove the product's image at `position` (0 is the one shown)."""
-    product = service.get_own_product(db=db, brand=brand, product_id=product_id)
+    product = catalog.get_own_product(db=db, brand=brand, product_id=product_id)
     product_images.remove_product_image(
         db=db, storage=request.app.state.storage, product=product, position=position
     )

@@ -1,0 +1,1 @@
+"""Shop catalog: brands' products, variants and product images."""
