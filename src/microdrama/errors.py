@@ -96,13 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [describe(err) for err in exc.errors()]
-        answer = ErrorResponse(
-            error="invalid_request",
-            message=summarize(problems),
-            problems=[ErrorProblem(**p._asdict()) for p in problems],
-        )
-        return JSONResponse(answer.model_dump(), status_code=422)
+        return validation_error_answer(exc)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -120,6 +114,17 @@ _HTTP_ERRORS: dict[int, tuple[str, str]] = {
     413: ("payload_too_large", "The request is too large."),
     415: ("unsupported_media_type", "Send the request as JSON."),
 }
+
+
+def validation_error_answer(exc: RequestValidationError) -> JSONResponse:
+    """The 422 ErrorResponse for a request that failed validation, a plain message a field."""
+    problems = [describe(err) for err in exc.errors()]
+    answer = ErrorResponse(
+        error="invalid_request",
+        message=summarize(problems),
+        problems=[ErrorProblem(**p._asdict()) for p in problems],
+    )
+    return JSONResponse(answer.model_dump(), status_code=422)
 
 
 def http_error_answer(exc: HTTPException) -> JSONResponse:

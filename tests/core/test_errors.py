@@ -225,3 +225,18 @@ def test_a_browser_opening_an_unknown_page_gets_the_sites_page(client: TestClien
     assert answer.headers["content-type"].startswith("text/html")
     assert "Nothing here" in answer.text
     assert "Back to the feed" in answer.text
+
+
+def test_a_browser_opening_a_page_with_an_impossible_id_gets_the_sites_page(
+    client: TestClient,
+) -> None:
+    for address in ("/series/abc", "/watch/99999999999999999999", "/series/9223372036854775808"):
+        answer = client.get(address, headers={"Accept": "text/html"})
+
+        assert answer.status_code == 404, address
+        assert answer.headers["content-type"].startswith("text/html"), address
+        assert "Nothing here" in answer.text
+
+    api = client.get("/api/series/abc")
+    assert api.status_code in (404, 422)
+    assert api.json()["error"] in ("not_found", "invalid_request")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -23,7 +24,7 @@ from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
-from microdrama.errors import NotFound, http_error_answer
+from microdrama.errors import NotFound, http_error_answer, validation_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
@@ -247,18 +248,35 @@ def install_page_errors(app: FastAPI) -> None:
     """A browser that opens an unknown address gets the site's own "Nothing here" page; API
     clients (and anything not asking for HTML) keep the JSON error shape."""
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _page_or_json(request: Request, exc: StarletteHTTPException) -> Response:
-        wants_page = (
+    def wants_page(request: Request) -> bool:
+        return (
             request.method == "GET"
-            and exc.status_code == 404
             and "text/html" in request.headers.get("accept", "")
             and not request.url.path.startswith(("/api/", "/media/", "/static/"))
         )
-        if wants_page:
-            message = "There is nothing at this address."
-            return render_page(request, "not_found.html", {"message": message}, status_code=404)
+
+    def nothing_here(request: Request) -> Response:
+        message = "There is nothing at this address."
+        return render_page(request, "not_found.html", {"message": message}, status_code=404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _page_or_json(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and wants_page(request):
+            return nothing_here(request)
         return http_error_answer(exc)
+
+    @app.exception_handler(NotFound)
+    async def _page_or_not_found(request: Request, exc: NotFound) -> Response:
+        if wants_page(request):
+            return nothing_here(request)
+        return JSONResponse(exc.as_json(), status_code=exc.status_code)
+
+    # A page address with an id that cannot exist (/series/abc, /watch/99999999999999999999).
+    @app.exception_handler(RequestValidationError)
+    async def _page_or_422(request: Request, exc: RequestValidationError) -> Response:
+        if wants_page(request):
+            return nothing_here(request)
+        return validation_error_answer(exc)
 
 
 def mount_static(app: FastAPI) -> None:
