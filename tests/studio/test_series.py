@@ -274,3 +274,16 @@ def test_a_poster_request_without_a_file_is_a_clear_error(client: TestClient) ->
 
     assert answer.status_code == 422
     assert "`file`" in answer.json()["message"]
+
+
+def test_a_series_without_its_own_poster_shows_its_first_episodes_frame_in_the_studio(
+    client: TestClient, db_factory: sessionmaker[Session]
+) -> None:
+    me = open_studio(client)
+    series_id = _own_series(db_factory, me["id"], episodes=2)
+
+    shown = client.get(f"/api/studio/series/{series_id}").json()
+
+    assert shown["poster_url"] is None  # no poster uploaded: the list shows the first frame
+    assert shown["poster_thumb_url"] is not None
+    assert shown["poster_thumb_url"].endswith("e1/poster.jpg")

@@ -298,12 +298,22 @@ def series_read(*, storage: Storage, series: Series) -> StudioSeriesRead:
         submitted_at=series.submitted_at,
         published_at=series.published_at,
         poster_url=storage.url(series.poster_key) if series.poster_key else None,
-        poster_thumb_url=storage.url(series.poster_thumb_key) if series.poster_thumb_key else None,
+        poster_thumb_url=_poster_thumb_url(storage, series, episodes),
         episode_count=len(episodes),
         ready_episode_count=sum(e.state == EpisodeState.ready for e in episodes),
         episodes=[_episode_read(storage, series, e) for e in episodes],
         analytics_url=f"/studio/series/{series.id}/analytics",
     )
+
+
+def _poster_thumb_url(storage: Storage, series: Series, episodes: list[Episode]) -> str | None:
+    """The series' own poster thumbnail, else its first episode's poster frame (as the feed
+    shows a series without a poster), so the studio's list never shows an empty box for it."""
+    if series.poster_thumb_key:
+        return storage.url(series.poster_thumb_key)
+    frames = [e.media_asset.poster_key for e in episodes if e.media_asset is not None]
+    first_frame = next((key for key in frames if key), None)
+    return storage.url(first_frame) if first_frame else None
 
 
 def _renumber(db: Session, series: Series, ordered: list[Episode]) -> None:
