@@ -244,7 +244,16 @@ def test_nothing_covers_the_clips_title_safe_area_under_continue_watching(
         page.wait_for_function(
             "() => window.__player && window.__player.video.currentTime > 1", timeout=WAIT_MS
         )
-        page.goto("/")  # with something watched: the continue-watching row is over the feed
+        # Leaving the player saves the position (a beacon on page hide); the feed then has a
+        # continue-watching row over its first card.
+        page.goto("about:blank")
+        progress_url = f"{site.base_url}/api/series/{series.id}/progress"
+        for _ in range(100):
+            saved = page.request.get(progress_url).json()["episodes"]
+            if any(p["position_ms"] > 0 for p in saved):
+                break
+            page.wait_for_timeout(100)
+        page.goto("/")
         expect(page.get_by_role("navigation", name="Continue watching")).to_be_visible()
         page.wait_for_function(FEED_VIDEO_PLAYING, arg=0, timeout=WAIT_MS)
         expect(page.get_by_test_id("feed-card").first.locator(".unmute")).to_be_visible()
