@@ -28,6 +28,7 @@ from microdrama.wallet import ledger, viewer_coins
 from microdrama.wallet.models import BonusLot, LedgerAccount, LedgerAccountKind, LedgerTransaction
 from tests.support.database import _empty_all_tables
 from tests.support.factories import make_series
+from tests.support.wallet import top_up as credit_paid_pack
 
 PACKS = [(99, 100, 0), (499, 500, 0), (999, 1000, 100), (1999, 2000, 200)]
 
@@ -63,32 +64,17 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
         @rule(viewer=st.integers(0, 1), pack=st.sampled_from(PACKS))
         def top_up(self, viewer: int, pack: tuple[int, int, int]) -> None:
             cents, coins, bonus = pack
-
-            def go(db: Session) -> int:
-                purchase = Purchase(
-                    account_id=self.viewer_ids[viewer],
-                    kind=PurchaseKind.coin_pack,
-                    amount_cents=cents,
-                    coins=coins,
-                    bonus_coins=bonus,
-                    provider="test",
-                    status=PurchaseStatus.paid,
-                    paid_at=utcnow(),
-                )
-                db.add(purchase)
-                db.flush()
-                viewer_coins.credit_coin_purchase(
-                    db=db,
-                    settings=app_settings,
-                    account_id=purchase.account_id,
-                    purchase_id=purchase.id,
+            account_id = self.viewer_ids[viewer]
+            self.purchases.append(
+                credit_paid_pack(
+                    factory,
+                    app_settings,
+                    account_id,
                     coins=coins,
                     bonus_coins=bonus,
                     amount_cents=cents,
                 )
-                return purchase.id
-
-            self.purchases.append(self._money(go))
+            )
 
         @rule(viewer=st.integers(0, 1), episode=st.integers(0, 5))
         def unlock(self, viewer: int, episode: int) -> None:
