@@ -50,6 +50,15 @@ class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
+    def __init_subclass__(cls, *, code: str | None = None, status_code: int | None = None) -> None:
+        # A subclass says what it is in its header: `class Gone(DomainError, code="gone",
+        # status_code=410): ...`; omitted values are inherited.
+        super().__init_subclass__()
+        if code is not None:
+            cls.code = code
+        if status_code is not None:
+            cls.status_code = status_code
+
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
@@ -64,29 +73,19 @@ class DomainError(Exception):
         return answer
 
 
-class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
+class NotFound(DomainError, code="not_found", status_code=404): ...
 
 
-class Forbidden(DomainError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(DomainError, code="forbidden", status_code=403): ...
 
 
-class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
+class Conflict(DomainError, code="conflict", status_code=409): ...
 
 
-class InvalidMedia(DomainError):
-    status_code = 422
-    code = "invalid_media"
+class InvalidMedia(DomainError, code="invalid_media", status_code=422): ...
 
 
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    code = "payload_too_large"
+class PayloadTooLarge(DomainError, code="payload_too_large", status_code=413): ...
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -59,13 +59,10 @@ HEADER = "Idempotency-Key"
 Outcome = tuple[int, dict[str, Any]]
 
 
-class IdempotencyKeyRequired(DomainError):
-    status_code = 400
-    code = "idempotency_key_required"
+class IdempotencyKeyRequired(DomainError, code="idempotency_key_required", status_code=400): ...
 
 
-class IdempotencyConflict(Conflict):
-    code = "idempotency_conflict"
+class IdempotencyConflict(Conflict, code="idempotency_conflict"): ...
 
 
 def fingerprint(*, method: str, path: str, body: bytes) -> str:

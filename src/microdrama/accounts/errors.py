@@ -5,24 +5,16 @@ from __future__ import annotations
 from microdrama.errors import DomainError
 
 
-class SignInRequired(DomainError):
-    status_code = 401
-    code = "sign_in_required"
+class SignInRequired(DomainError, code="sign_in_required", status_code=401): ...
 
 
-class InvalidCredentials(DomainError):
-    status_code = 401
-    code = "invalid_credentials"
+class InvalidCredentials(DomainError, code="invalid_credentials", status_code=401): ...
 
 
-class EmailTaken(DomainError):
-    status_code = 409
-    code = "email_taken"
+class EmailTaken(DomainError, code="email_taken", status_code=409): ...
 
 
-class AlreadySignedIn(DomainError):
-    status_code = 409
-    code = "already_signed_in"
+class AlreadySignedIn(DomainError, code="already_signed_in", status_code=409): ...
 
 
 class TooManyAttempts(DomainError):
@@ -36,9 +28,7 @@ class TooManyAttempts(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
-class CsrfFailed(DomainError):
-    status_code = 403
-    code = "csrf_failed"
+class CsrfFailed(DomainError, code="csrf_failed", status_code=403): ...
 
 
 class ApplicationPending(DomainError):
@@ -48,9 +38,7 @@ class ApplicationPending(DomainError):
     code = "application_pending"
 
 
-class AlreadyBrand(DomainError):
-    status_code = 409
-    code = "already_brand"
+class AlreadyBrand(DomainError, code="already_brand", status_code=409): ...
 
 
 class ApplicationDecided(DomainError):

@@ -26,9 +26,7 @@ router = APIRouter(tags=["analytics"])
 events_router = APIRouter(tags=["analytics"])
 
 
-class InvalidDateRange(DomainError):
-    status_code = 422
-    code = "invalid_date_range"
+class InvalidDateRange(DomainError, code="invalid_date_range", status_code=422): ...
 
 
 @events_router.post("/api/events", response_model=IngestResult)

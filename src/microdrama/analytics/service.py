@@ -102,9 +102,7 @@ def _episode_facts(db: Session, episode_ids: set[int]) -> dict[int, _EpisodeFact
     return {row.id: _EpisodeFacts(row.series_id, row.duration_ms) for row in rows}
 
 
-class InvalidBatch(DomainError):
-    status_code = 422
-    code = "invalid_batch"
+class InvalidBatch(DomainError, code="invalid_batch", status_code=422): ...
 
 
 class _BatchBody(TypedDict):

@@ -28,19 +28,13 @@ CLOCK_SKEW_S = 30
 _KEY_LINE = re.compile(r'^(#EXT-X-KEY:.*URI=")([^"]*)(".*)$')
 
 
-class KeyTokenMissing(DomainError):
-    status_code = 401
-    code = "key_token_missing"
+class KeyTokenMissing(DomainError, code="key_token_missing", status_code=401): ...
 
 
-class KeyTokenInvalid(DomainError):
-    status_code = 403
-    code = "key_token_invalid"
+class KeyTokenInvalid(DomainError, code="key_token_invalid", status_code=403): ...
 
 
-class KeyTokenExpired(DomainError):
-    status_code = 403
-    code = "key_token_expired"
+class KeyTokenExpired(DomainError, code="key_token_expired", status_code=403): ...
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,7 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 4096
 
 
-class BadUpload(DomainError):
-    status_code = 400
-    code = "bad_upload"
+class BadUpload(DomainError, code="bad_upload", status_code=400): ...
 
 
 class _UploadReceiver:

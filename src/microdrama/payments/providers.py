@@ -28,9 +28,7 @@ SANDBOX = "sandbox"
 STRIPE = "stripe"
 
 
-class PaymentProviderError(DomainError):
-    status_code = 502
-    code = "payment_provider_error"
+class PaymentProviderError(DomainError, code="payment_provider_error", status_code=502): ...
 
 
 class CardInvalid(DomainError):
@@ -40,9 +38,7 @@ class CardInvalid(DomainError):
     code = "card_invalid"
 
 
-class RenewalUnsupported(DomainError):
-    status_code = 409
-    code = "renewal_unsupported"
+class RenewalUnsupported(DomainError, code="renewal_unsupported", status_code=409): ...
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,10 @@ from microdrama.payments.models import CoinPack, Purchase, PurchaseKind, Purchas
 from microdrama.payments.providers import SANDBOX, PaymentProvider
 
 
-class UnknownProduct(NotFound):
-    code = "unknown_product"
+class UnknownProduct(NotFound, code="unknown_product"): ...
 
 
-class InvalidReturnTo(DomainError):
-    status_code = 422
-    code = "invalid_return_to"
+class InvalidReturnTo(DomainError, code="invalid_return_to", status_code=422): ...
 
 
 @dataclass(frozen=True)

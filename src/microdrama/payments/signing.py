@@ -15,9 +15,7 @@ from microdrama.errors import DomainError
 SIGNATURE_HEADER = "Stripe-Signature"
 
 
-class InvalidSignature(DomainError):
-    status_code = 400
-    code = "invalid_signature"
+class InvalidSignature(DomainError, code="invalid_signature", status_code=400): ...
 
 
 def compute_signature(*, secret: str, timestamp: int, payload: bytes) -> str:

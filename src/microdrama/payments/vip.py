@@ -13,8 +13,7 @@ from microdrama.errors import Conflict, NotFound
 from microdrama.payments.models import Purchase, VipPass, VipPlan
 
 
-class VipNotActive(Conflict):
-    code = "vip_not_active"
+class VipNotActive(Conflict, code="vip_not_active"): ...
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,10 @@ from microdrama.wallet import viewer_coins
 log = logging.getLogger(__name__)
 
 
-class NotRefundable(Conflict):
-    code = "not_refundable"
+class NotRefundable(Conflict, code="not_refundable"): ...
 
 
-class UnknownWebhookProvider(NotFound):
-    code = "unknown_provider"
+class UnknownWebhookProvider(NotFound, code="unknown_provider"): ...
 
 
 WebhookStatus = Literal["applied", "duplicate", "ignored"]

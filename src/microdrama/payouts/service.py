@@ -39,34 +39,25 @@ MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
 # --- errors users can hit -------------------------------------------------------------------
 
 
-class InvalidMonth(DomainError):
-    status_code = 422
-    code = "invalid_month"
+class InvalidMonth(DomainError, code="invalid_month", status_code=422): ...
 
 
-class NoEarnings(NotFound):
-    code = "no_earnings"
+class NoEarnings(NotFound, code="no_earnings"): ...
 
 
-class PayoutBelowMinimum(DomainError):
-    status_code = 422
-    code = "payout_below_minimum"
+class PayoutBelowMinimum(DomainError, code="payout_below_minimum", status_code=422): ...
 
 
-class PayoutExceedsAvailable(Conflict):
-    code = "payout_exceeds_available"
+class PayoutExceedsAvailable(Conflict, code="payout_exceeds_available"): ...
 
 
-class PayoutNotFound(NotFound):
-    code = "payout_not_found"
+class PayoutNotFound(NotFound, code="payout_not_found"): ...
 
 
-class PayoutAlreadyDecided(Conflict):
-    code = "payout_already_decided"
+class PayoutAlreadyDecided(Conflict, code="payout_already_decided"): ...
 
 
-class EarningsReduced(Conflict):
-    code = "earnings_reduced"
+class EarningsReduced(Conflict, code="earnings_reduced"): ...
 
 
 # --- months ---------------------------------------------------------------------------------

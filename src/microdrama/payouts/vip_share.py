@@ -43,8 +43,7 @@ from microdrama.wallet.models import LedgerTransaction
 LATE_EVENTS = EVENTS_MAX_AGE
 
 
-class MonthNotOver(Conflict):
-    code = "month_not_over"
+class MonthNotOver(Conflict, code="month_not_over"): ...
 
 
 @dataclass(frozen=True)

@@ -55,36 +55,25 @@ FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
 _render_lock = threading.Lock()
 
 
-class AdLimitReached(DomainError):
-    status_code = 429
-    code = "ad_limit_reached"
+class AdLimitReached(DomainError, code="ad_limit_reached", status_code=429): ...
 
 
-class AdSessionInvalid(DomainError):
-    status_code = 403
-    code = "ad_session_invalid"
+class AdSessionInvalid(DomainError, code="ad_session_invalid", status_code=403): ...
 
 
-class AdNotFinished(Conflict):
-    code = "ad_not_finished"
+class AdNotFinished(Conflict, code="ad_not_finished"): ...
 
 
-class AlreadyEntitled(Conflict):
-    code = "already_entitled"
+class AlreadyEntitled(Conflict, code="already_entitled"): ...
 
 
-class AdCallbackInvalid(DomainError):
-    status_code = 400
-    code = "ad_callback_invalid"
+class AdCallbackInvalid(DomainError, code="ad_callback_invalid", status_code=400): ...
 
 
-class AdCallbackStale(DomainError):
-    status_code = 400
-    code = "ad_callback_stale"
+class AdCallbackStale(DomainError, code="ad_callback_stale", status_code=400): ...
 
 
-class AdCallbackReplayed(Conflict):
-    code = "ad_callback_replayed"
+class AdCallbackReplayed(Conflict, code="ad_callback_replayed"): ...
 
 
 @dataclass(frozen=True)

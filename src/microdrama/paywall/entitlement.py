@@ -29,9 +29,7 @@ class Entitlement:
     reason: Reason
 
 
-class EpisodeLocked(DomainError):
-    status_code = 403
-    code = "episode_locked"
+class EpisodeLocked(DomainError, code="episode_locked", status_code=403): ...
 
 
 def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLocked:

@@ -32,9 +32,7 @@ from microdrama.wording import plural, price_cents
 WEEK = timedelta(days=7)
 
 
-class SpendLimitReached(DomainError):
-    status_code = 403
-    code = "spend_limit_reached"
+class SpendLimitReached(DomainError, code="spend_limit_reached", status_code=403): ...
 
 
 @dataclass(frozen=True)

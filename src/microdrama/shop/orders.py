@@ -52,23 +52,16 @@ log = logging.getLogger(__name__)
 SHOP_CURRENCY = "USD"  # the ledger keeps money in USD cents
 
 
-class CartEmpty(DomainError):
-    status_code = 422
-    code = "cart_empty"
+class CartEmpty(DomainError, code="cart_empty", status_code=422): ...
 
 
-class ChooseBrand(DomainError):
-    status_code = 422
-    code = "choose_brand"
+class ChooseBrand(DomainError, code="choose_brand", status_code=422): ...
 
 
-class UnsupportedCurrency(DomainError):
-    status_code = 422
-    code = "unsupported_currency"
+class UnsupportedCurrency(DomainError, code="unsupported_currency", status_code=422): ...
 
 
-class InvalidOrderStatus(Conflict):
-    code = "invalid_order_status"
+class InvalidOrderStatus(Conflict, code="invalid_order_status"): ...
 
 
 def _unknown_variant(variant_id: int) -> NotFound:

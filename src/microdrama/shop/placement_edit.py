@@ -41,8 +41,7 @@ class PlacementUpdate(BaseModel):
         return end_ms
 
 
-class PlacementHasActivity(Conflict):
-    code = "placement_has_activity"
+class PlacementHasActivity(Conflict, code="placement_has_activity"): ...
 
 
 def _placement(db: Session, placement_id: int) -> Placement:

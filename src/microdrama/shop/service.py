@@ -35,17 +35,13 @@ from microdrama.shop.schemas import (
 )
 
 
-class CampaignNotAccepted(Conflict):
-    code = "campaign_not_accepted"
+class CampaignNotAccepted(Conflict, code="campaign_not_accepted"): ...
 
 
-class CampaignAlreadyDecided(Conflict):
-    code = "campaign_already_decided"
+class CampaignAlreadyDecided(Conflict, code="campaign_already_decided"): ...
 
 
-class InvalidPlacement(DomainError):
-    status_code = 422
-    code = "invalid_placement"
+class InvalidPlacement(DomainError, code="invalid_placement", status_code=422): ...
 
 
 def _is_admin(account: Account) -> bool:

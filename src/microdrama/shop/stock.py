@@ -19,8 +19,7 @@ from microdrama.errors import Conflict
 from microdrama.shop.models import ProductVariant
 
 
-class InsufficientStock(Conflict):
-    code = "insufficient_stock"
+class InsufficientStock(Conflict, code="insufficient_stock"): ...
 
 
 @dataclass(frozen=True)

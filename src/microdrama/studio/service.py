@@ -36,39 +36,25 @@ MAX_POSTER_BYTES = 15 * 1024 * 1024
 MAX_POSTER_PIXELS = 50_000_000
 
 
-class InvalidPrices(DomainError):
-    status_code = 422
-    code = "invalid_prices"
+class InvalidPrices(DomainError, code="invalid_prices", status_code=422): ...
 
 
-class InvalidImage(DomainError):
-    status_code = 422
-    code = "invalid_image"
+class InvalidImage(DomainError, code="invalid_image", status_code=422): ...
 
 
-class NotReadyForReview(DomainError):
-    status_code = 409
-    code = "not_ready_for_review"
+class NotReadyForReview(DomainError, code="not_ready_for_review", status_code=409): ...
 
 
-class EpisodeNotDeletable(DomainError):
-    status_code = 409
-    code = "episode_not_deletable"
+class EpisodeNotDeletable(DomainError, code="episode_not_deletable", status_code=409): ...
 
 
-class InvalidSchedule(DomainError):
-    status_code = 422
-    code = "invalid_schedule"
+class InvalidSchedule(DomainError, code="invalid_schedule", status_code=422): ...
 
 
-class WrongReviewState(DomainError):
-    status_code = 409
-    code = "wrong_review_state"
+class WrongReviewState(DomainError, code="wrong_review_state", status_code=409): ...
 
 
-class EarlierEpisodeNotLive(DomainError):
-    status_code = 409
-    code = "earlier_episode_not_live"
+class EarlierEpisodeNotLive(DomainError, code="earlier_episode_not_live", status_code=409): ...
 
 
 # Series ------------------------------------------------------------------------------------

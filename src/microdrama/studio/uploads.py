@@ -48,29 +48,19 @@ UPLOADS_URL = "/api/studio/uploads"
 STALE_AFTER = timedelta(days=3)
 
 
-class TusError(DomainError):
-    status_code = 400
-    code = "bad_upload"
+class TusError(DomainError, code="bad_upload", status_code=400): ...
 
 
-class UnsupportedTusVersion(DomainError):
-    status_code = 412
-    code = "unsupported_tus_version"
+class UnsupportedTusVersion(DomainError, code="unsupported_tus_version", status_code=412): ...
 
 
-class OffsetMismatch(DomainError):
-    status_code = 409
-    code = "offset_mismatch"
+class OffsetMismatch(DomainError, code="offset_mismatch", status_code=409): ...
 
 
-class UploadBusy(DomainError):
-    status_code = 423
-    code = "upload_busy"
+class UploadBusy(DomainError, code="upload_busy", status_code=423): ...
 
 
-class WrongContentType(DomainError):
-    status_code = 415
-    code = "wrong_content_type"
+class WrongContentType(DomainError, code="wrong_content_type", status_code=415): ...
 
 
 def upload_dir(settings: Settings) -> Path:

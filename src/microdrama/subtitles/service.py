@@ -35,13 +35,10 @@ _TIMING = re.compile(
 )
 
 
-class InvalidSubtitles(DomainError):
-    status_code = 422
-    code = "invalid_subtitles"
+class InvalidSubtitles(DomainError, code="invalid_subtitles", status_code=422): ...
 
 
-class TrackNotFound(NotFound):
-    code = "subtitle_track_not_found"
+class TrackNotFound(NotFound, code="subtitle_track_not_found"): ...
 
 
 @dataclass(frozen=True)

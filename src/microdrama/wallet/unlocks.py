@@ -45,9 +45,7 @@ from microdrama.wallet.models import (
 from microdrama.wallet.viewer_coins import live_bonus_coins
 
 
-class InsufficientCoins(DomainError):
-    status_code = 402
-    code = "insufficient_coins"
+class InsufficientCoins(DomainError, code="insufficient_coins", status_code=402): ...
 
 
 def creator_share(*, share_percent: int, paid_coins: int) -> int:

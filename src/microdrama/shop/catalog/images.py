@@ -23,9 +23,7 @@ PRODUCT_IMAGE_SIDE = 1000
 MAX_PRODUCT_IMAGES = 10  # as ProductCreate.image_urls allows
 
 
-class InvalidProductImage(DomainError):
-    status_code = 422
-    code = "invalid_image"
+class InvalidProductImage(DomainError, code="invalid_image", status_code=422): ...
 
 
 def too_large() -> InvalidProductImage:

@@ -17,8 +17,7 @@ from microdrama.shop.catalog.schemas import (
 from microdrama.shop.models import Product, ProductVariant
 
 
-class DuplicateSku(Conflict):
-    code = "duplicate_sku"
+class DuplicateSku(Conflict, code="duplicate_sku"): ...
 
 
 def _check_product_sku_free(*, db: Session, owner_id: int, sku: str) -> None:

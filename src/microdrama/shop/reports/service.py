@@ -64,9 +64,7 @@ CSV_COLUMNS = (
 )
 
 
-class InvalidRange(DomainError):
-    status_code = 422
-    code = "invalid_range"
+class InvalidRange(DomainError, code="invalid_range", status_code=422): ...
 
 
 @dataclass(frozen=True)
