@@ -193,9 +193,18 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-def get_db(request: Request) -> Iterator[Session]:
+def session_factory(request: Request) -> sessionmaker[Session]:
+    """The app's session factory: for work in a transaction of its own (money, webhooks)."""
+    factory: sessionmaker[Session] = request.app.state.sessionmaker
+    return factory
+
+
+SessionFactory = Annotated[sessionmaker[Session], Depends(session_factory)]
+
+
+def get_db(factory: SessionFactory) -> Iterator[Session]:
     """The request's session; the request (not the services) commits."""
-    with session_scope(request.app.state.sessionmaker) as session:
+    with session_scope(factory) as session:
         yield session
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from sqlalchemy import (
     JSON,
     CursorResult,
@@ -35,7 +36,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from microdrama.db import Base, UTCDateTime, dialect_insert, run_money_transaction, utcnow
+from microdrama.config import AppSettings
+from microdrama.db import (
+    Base,
+    DbSession,
+    SessionFactory,
+    UTCDateTime,
+    dialect_insert,
+    run_money_transaction,
+    utcnow,
+)
 from microdrama.errors import Conflict, DomainError
 
 
@@ -66,7 +76,8 @@ class IdempotencyConflict(Conflict, code="idempotency_conflict"): ...
 
 
 def fingerprint(*, method: str, path: str, body: bytes) -> str:
-    """What makes two requests "the same": method, path and the JSON body, canonicalised."""
+    """What makes two requests "the same": method, path (with its query) and the JSON body,
+    canonicalised."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
     except ValueError:
@@ -232,3 +243,64 @@ def purge_expired(*, db: Session, keep_hours: int) -> int:
         )
     )
     return cast(CursorResult[Any], result).rowcount
+
+
+@dataclass(frozen=True)
+class MoneyAction:
+    """A money-moving request, ready to run once per Idempotency-Key: the route hands `run`
+    the account and the effect, and answers what `run` returns."""
+
+    request_db: Session
+    factory: sessionmaker[Session]
+    response: Response
+    key: str
+    request_hash: str
+    keep_hours: int
+
+    def run(
+        self,
+        account_id: int,
+        effect: Callable[[Session], Outcome],
+        *,
+        claim_first: bool = True,
+    ) -> dict[str, Any]:
+        """Apply the effect in the money transaction's own session, or replay the stored
+        answer; sets the status (and Idempotent-Replayed) on the response."""
+        # What the request wrote first (a new guest viewer, expired reservations released) is
+        # committed, so the money session sees it and SQLite's single writer is free.
+        self.request_db.commit()
+        outcome, replayed = run_idempotent(
+            factory=self.factory,
+            account_id=account_id,
+            key=self.key,
+            request_hash=self.request_hash,
+            keep_hours=self.keep_hours,
+            effect=effect,
+            claim_first=claim_first,
+        )
+        return respond(outcome, replayed, self.response)
+
+
+async def money_action(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    factory: SessionFactory,
+    settings: AppSettings,
+) -> MoneyAction:
+    """The dependency of every money-moving route: the validated Idempotency-Key and the
+    fingerprint of the raw request (method, path and query, body)."""
+    key = require_key(request)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return MoneyAction(
+        request_db=db,
+        factory=factory,
+        response=response,
+        key=key,
+        request_hash=fingerprint(method=request.method, path=target, body=await request.body()),
+        keep_hours=settings.idempotency_keep_hours,
+    )
+
+
+# Declare it after the route's account dependency, so a missing sign-in answers first.
+Money = Annotated[MoneyAction, Depends(money_action)]

@@ -10,7 +10,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Annotated, BinaryIO, Protocol
+
+from fastapi import Depends, Request
 
 
 class Storage(Protocol):
@@ -122,3 +124,12 @@ class LocalStorage:
 
     def url(self, key: str) -> str:
         return f"{self.url_prefix}/{key}"
+
+
+def app_storage(request: Request) -> Storage:
+    """The app's media storage (a route dependency)."""
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+AppStorage = Annotated[Storage, Depends(app_storage)]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from microdrama import idempotency
 from microdrama.accounts.deps import CurrentViewer
+from microdrama.config import AppSettings
 from microdrama.db import DbSession
+from microdrama.idempotency import Money
 from microdrama.paywall import service
 from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
@@ -23,35 +25,13 @@ router.include_router(ads_router)
 
 @router.get("/api/episodes/{episode_id}/access")
 def access(
-    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, settings: AppSettings, db: DbSession, viewer: CurrentViewer
 ) -> AccessRead:
     """Can the viewer play it, and if not: the price in coins and money, the balance, the rest
     of the series at the cap price."""
     return AccessRead.model_validate(
-        service.access(
-            db=db, settings=request.app.state.settings, viewer=viewer, episode_id=episode_id
-        )
+        service.access(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
     )
-
-
-def _run(
-    request: Request, response: Response, viewer_id: int, body: bytes, effect: Any
-) -> dict[str, Any]:
-    settings = request.app.state.settings
-    outcome, replayed = idempotency.run_idempotent(
-        factory=request.app.state.sessionmaker,
-        account_id=viewer_id,
-        key=idempotency.require_key(request),
-        request_hash=idempotency.fingerprint(
-            method=request.method, path=request.url.path, body=body
-        ),
-        keep_hours=settings.idempotency_keep_hours,
-        effect=effect,
-        # Unlocks write only here and lock the viewer's wallet before deciding anything:
-        # the key goes in with the answer, one statement fewer on the paywall's hot path.
-        claim_first=False,
-    )
-    return idempotency.respond(outcome, replayed, response)
 
 
 # The money routes answer the stored outcome, a refusal's error included: the model documents
@@ -64,21 +44,20 @@ def _run(
 def unlock_episode(
     episode_id: PathId,
     data: UnlockRequest,
-    request: Request,
-    response: Response,
-    db: DbSession,
+    settings: AppSettings,
     viewer: CurrentViewer,
+    money: Money,
 ) -> dict[str, Any]:
     """Unlock one episode with coins (needs an Idempotency-Key)."""
-    db.commit()  # the viewer row must be visible to the money transaction's own session
-    settings = request.app.state.settings
 
-    def effect(money_db: Session) -> tuple[int, dict[str, Any]]:
+    def effect(money_db: Session) -> idempotency.Outcome:
         return 200, service.unlock_with_coins(
             db=money_db, settings=settings, viewer_id=viewer.id, episode_id=episode_id
         )
 
-    return _run(request, response, viewer.id, data.model_dump_json().encode(), effect)
+    # Unlocks write only here and lock the viewer's wallet before deciding anything: the key
+    # goes in with the answer, one statement fewer on the paywall's hot path.
+    return money.run(viewer.id, effect, claim_first=False)
 
 
 @router.post(
@@ -88,17 +67,14 @@ def unlock_episode(
 )
 def unlock_rest(
     series_id: PathId,
-    request: Request,
-    response: Response,
-    db: DbSession,
+    settings: AppSettings,
     viewer: CurrentViewer,
+    money: Money,
     from_number: Annotated[int, Query(ge=1, le=INT_MAX)] = 1,
 ) -> dict[str, Any]:
     """Unlock every remaining locked episode at the series cap price (needs an Idempotency-Key)."""
-    db.commit()
-    settings = request.app.state.settings
 
-    def effect(money_db: Session) -> tuple[int, dict[str, Any]]:
+    def effect(money_db: Session) -> idempotency.Outcome:
         return 200, service.unlock_rest_of_series(
             db=money_db,
             settings=settings,
@@ -107,4 +83,4 @@ def unlock_rest(
             from_number=from_number,
         )
 
-    return _run(request, response, viewer.id, f'{{"from_number":{from_number}}}'.encode(), effect)
+    return money.run(viewer.id, effect, claim_first=False)
