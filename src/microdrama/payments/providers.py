@@ -13,10 +13,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from urllib.parse import quote
 
-from microdrama.config import Settings
+from fastapi import Depends
+
+from microdrama.config import AppSettings, Settings
 from microdrama.errors import DomainError
 from microdrama.payments import signing
 from microdrama.payments.models import Purchase
@@ -391,3 +393,12 @@ def get_provider(settings: Settings, name: str | None = None) -> PaymentProvider
     if name == STRIPE:
         return StripeProvider(settings)
     raise PaymentProviderError(f"Unknown payment provider {name!r}.")
+
+
+def payment_provider(settings: AppSettings) -> PaymentProvider:
+    """The configured provider (a route dependency: tests override it through
+    `app.dependency_overrides[payment_provider]`, with a fake HTTP client for instance)."""
+    return get_provider(settings)
+
+
+Provider = Annotated[PaymentProvider, Depends(payment_provider)]
