@@ -19,6 +19,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from microdrama.config import app_settings
 from microdrama.wording import coin_price, money, plural, price_cents
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -78,14 +79,14 @@ def clock(duration_ms: int) -> str:
 @pass_context
 def _coin_price(context: Context, coins: int) -> str:
     """`{{ price_coins | coin_price }}`: "60 coins ($0.60)", at the configured coin value."""
-    settings = context["request"].app.state.settings
+    settings = app_settings(context["request"])
     return coin_price(coins, price_cents(settings=settings, coins=coins))
 
 
 @pass_context
 def _test_hooks(context: Context) -> bool:
     """`{% if test_hooks() %}`: whether the page's scripts publish their state for tests."""
-    return bool(context["request"].app.state.settings.expose_test_hooks)
+    return app_settings(context["request"]).expose_test_hooks
 
 
 templates.env.globals["static_url"] = static_url

@@ -22,12 +22,14 @@ from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import EpisodeRead
+from microdrama.config import AppSettings
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
 from microdrama.errors import NotFound, http_error_answer, validation_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
+from microdrama.storage import AppStorage
 from microdrama.templating import PAGE_CACHE, STATIC_DIR, render_page, templates
 from microdrama.types import PathId
 from microdrama.wallet import viewer_coins
@@ -93,9 +95,10 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
 
 
 @router.get("/", response_class=HTMLResponse)
-def feed_page(request: Request, db: DbSession) -> Response:
+def feed_page(
+    request: Request, db: DbSession, storage: AppStorage, settings: AppSettings
+) -> Response:
     """The vertical swipe feed, with the viewer's continue-watching row on top."""
-    storage = request.app.state.storage
     items = catalog.list_feed(db=db, storage=storage, limit=FEED_PAGE_SIZE)
     viewer = _known_viewer(request, db)
     resume = (
@@ -110,18 +113,18 @@ def feed_page(request: Request, db: DbSession) -> Response:
         "first": first,
         "continue_watching": resume,
         "viewer": _viewer_summary(db, viewer),
-        "demo": read_demo_progress(request.app.state.settings.data_dir),
+        "demo": read_demo_progress(settings.data_dir),
     }
     return _render(request, "feed.html", context)
 
 
 @router.get("/fragments/continue-watching", response_class=HTMLResponse)
-def continue_fragment(request: Request, db: DbSession, viewer: CurrentViewer) -> Response:
+def continue_fragment(
+    request: Request, db: DbSession, storage: AppStorage, viewer: CurrentViewer
+) -> Response:
     """The continue-watching row, refreshed after load: the position saved as the viewer left
     the player (a beacon on pagehide) can arrive after the feed page itself was rendered."""
-    resume = playback.continue_watching(
-        db=db, storage=request.app.state.storage, viewer=viewer, limit=CONTINUE_LIMIT
-    )
+    resume = playback.continue_watching(db=db, storage=storage, viewer=viewer, limit=CONTINUE_LIMIT)
     return templates.TemplateResponse(
         request,
         "continue_row.html",
@@ -134,12 +137,11 @@ def continue_fragment(request: Request, db: DbSession, viewer: CurrentViewer) ->
 def feed_fragment(
     request: Request,
     db: DbSession,
+    storage: AppStorage,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """The next page of feed cards as HTML, rendered by the same macro as the first page."""
-    items = catalog.list_feed(
-        db=db, storage=request.app.state.storage, limit=FEED_PAGE_SIZE, offset=offset
-    )
+    items = catalog.list_feed(db=db, storage=storage, limit=FEED_PAGE_SIZE, offset=offset)
     return templates.TemplateResponse(
         request,
         "feed_cards.html",
@@ -149,14 +151,16 @@ def feed_fragment(
 
 
 @router.get("/series/{series_id}", response_class=HTMLResponse)
-def series_page(series_id: PathId, request: Request, db: DbSession) -> Response:
+def series_page(
+    series_id: PathId, request: Request, db: DbSession, storage: AppStorage
+) -> Response:
     """Poster, synopsis, runtime and the episode grid with the viewer's watched state."""
     viewer = _known_viewer(request, db)
     try:
         series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
     except NotFound:
         return _not_found(request, "This series does not exist or is not published yet.")
-    read = catalog.series_read(storage=request.app.state.storage, series=series)
+    read = catalog.series_read(storage=storage, series=series)
     progress = playback.series_progress(db=db, viewer=viewer, series_id=series_id) if viewer else []
     by_episode = {p.episode_id: p for p in progress}
     resume = _resume_point(read.episodes, by_episode)
@@ -172,11 +176,14 @@ def series_page(series_id: PathId, request: Request, db: DbSession) -> Response:
 
 @router.get("/watch/{episode_id}", response_class=HTMLResponse)
 def watch_page(
-    episode_id: PathId, request: Request, db: DbSession, t: float | None = None
+    episode_id: PathId,
+    request: Request,
+    db: DbSession,
+    storage: AppStorage,
+    t: float | None = None,
 ) -> Response:
     """The binge player, opened on one episode (at second `t`, or where the viewer left it)."""
     viewer = _known_viewer(request, db)
-    storage = request.app.state.storage
     try:
         episode = catalog.episode_read(db=db, storage=storage, episode_id=episode_id, viewer=viewer)
         series = catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
