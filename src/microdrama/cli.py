@@ -14,7 +14,7 @@ from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
 
 if TYPE_CHECKING:
-    from microdrama.demo.seed import SeedProgress
+    from microdrama.demo.status import SeedProgress
 
 app = typer.Typer(
     help="microdrama: vertical micro-drama platform.",

@@ -22,7 +22,8 @@ from microdrama.accounts.schemas import BrandApplicationCreate
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.demo.accounts import DEMO_VIEWER_COINS, ensure_demo_accounts
-from microdrama.demo.catalog import DEMO_PRODUCTS, DEMO_SERIES
+from microdrama.demo.brand import DEMO_PRODUCTS
+from microdrama.demo.catalog import DEMO_SERIES
 from microdrama.shop.catalog import service as shop_catalog
 from tests.support.browser import SQLITE_ONLY, Site, _context
 from tests.support.database import _empty_all_tables

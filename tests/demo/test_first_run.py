@@ -23,7 +23,7 @@ from microdrama.config import Settings, get_settings
 from microdrama.demo.background import BackgroundSeed, DemoSize
 from microdrama.demo.catalog import DEMO_SERIES
 from microdrama.demo.progress import PlainSeedProgress
-from microdrama.demo.seed import SeedProgress
+from microdrama.demo.status import SeedProgress
 from tests.support.servers import free_port, server_env
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from microdrama.config import Settings
-from microdrama.demo.seed import SeedProgress, SeedResult, seed_demo
+from microdrama.demo.seed import SeedResult, seed_demo
+from microdrama.demo.status import SeedProgress
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
-from microdrama.demo.catalog import DEMO_BRAND_NAME, DEMO_CREATOR_NAME
+from microdrama.demo.brand import DEMO_BRAND_NAME
+from microdrama.demo.catalog import DEMO_CREATOR_NAME
 from microdrama.wallet import viewer_coins
 
 LOGINS_FILE = "demo-logins.json"
@@ -89,14 +90,10 @@ DEMO_ROLES: tuple[DemoRole, ...] = (
 
 
 @dataclass(frozen=True)
-class DemoLogin:
-    key: str
-    role: Role
-    display_name: str
-    email: str
+class DemoLogin(DemoRole):
+    """A demo role with its password (from the data folder)."""
+
     password: str
-    tries: str
-    starts_at: str
 
 
 @dataclass
@@ -140,15 +137,7 @@ def demo_logins(settings: Settings) -> list[DemoLogin]:
 
 
 def _login(role: DemoRole, password: str) -> DemoLogin:
-    return DemoLogin(
-        key=role.key,
-        role=role.role,
-        display_name=role.display_name,
-        email=role.email,
-        password=password,
-        tries=role.tries,
-        starts_at=role.starts_at,
-    )
+    return DemoLogin(**vars(role), password=password)
 
 
 def _write_logins(settings: Settings, logins: list[DemoLogin]) -> None:

@@ -15,7 +15,8 @@ import threading
 from dataclasses import dataclass
 
 from microdrama.config import Settings
-from microdrama.demo.seed import SeedProgress, SeedResult, seed_demo
+from microdrama.demo.seed import SeedResult, seed_demo
+from microdrama.demo.status import SeedProgress
 
 log = logging.getLogger(__name__)
 

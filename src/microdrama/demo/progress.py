@@ -17,7 +17,8 @@ from rich.progress import (
 from rich.table import Table
 
 from microdrama.demo.accounts import DemoLogins, print_logins
-from microdrama.demo.seed import SeedProgress, SeedResult
+from microdrama.demo.seed import SeedResult
+from microdrama.demo.status import SeedProgress
 
 
 class RichSeedProgress(SeedProgress):

@@ -21,11 +21,9 @@ What a run does, and what happens when it is interrupted:
   ones, and its queued jobs are transcoded (a job the dead run was holding is claimed again
   once its lease expires, settings.job_lease_seconds). A draft with a *failed* episode is
   reported and left unpublished (delete the data directory to start from scratch).
-* Once the series are done, a demo brand (`DEMO_BRAND_NAME`) gets its products, an accepted
-  campaign on each of the first two demo series and placements in their episodes 1 and 2, all
-  through `shop.service` in one short transaction. Each piece is looked up before it is made,
-  so a rerun adds only what is missing. It runs after each series is published, so the first
-  series shows its products while the others are still transcoding.
+* Once a series is published, the demo brand gets what is missing of its products, campaigns
+  and placements on the published demo series (`demo.brand.seed_brand`, one short
+  transaction).
 * `if_empty` skips the whole run when the database holds any series other than unfinished
   demo drafts, so `dev.sh serve` seeds once and completes an interrupted seed on next start.
 """
@@ -45,33 +43,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts_service
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog_service
 from microdrama.catalog import videos
 from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.demo.accounts import DemoLogins, ensure_demo_accounts
-from microdrama.demo.catalog import (
-    DEMO_BRAND_NAME,
-    DEMO_CREATOR_NAME,
-    DEMO_PLACEMENT_END_MS,
-    DEMO_PLACEMENT_START_MS,
-    DEMO_PLACEMENTS,
-    DEMO_PRODUCTS,
-    DEMO_SERIES,
-    DemoSeries,
-)
+from microdrama.demo.brand import seed_brand
+from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DemoSeries
 from microdrama.demo.clips import ClipSpec, render_clip
-from microdrama.demo.product_images import give_demo_images
-from microdrama.demo.status import HEARTBEAT_SECONDS, SeedStatus, write_status
+from microdrama.demo.status import SeedProgress, StatusFile
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
-from microdrama.shop import service as shop_service
-from microdrama.shop.catalog import service as shop_catalog
-from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate
 from microdrama.storage import LocalStorage, Storage
 
 POLL_SECONDS = 0.25
@@ -112,68 +97,6 @@ class SeedResult:
         return self.skipped or all(s.outcome.endswith("published") for s in self.series)
 
 
-class SeedProgress:
-    """Receives progress; the command line shows it as bars or lines, tests ignore it."""
-
-    def start(self, *, episodes_total: int, episodes_to_render: int) -> None: ...
-
-    def rendered(self, title: str) -> None: ...
-
-    def transcoding(self, *, done: float, running: list[str]) -> None: ...
-
-    def published(self, title: str) -> None: ...
-
-    def logins(self, logins: DemoLogins) -> None:
-        """The demo's logins, once they are committed (shown at once on a first run)."""
-
-    def finish(self) -> None: ...
-
-
-class _StatusFile(SeedProgress):
-    """Passes progress on and keeps the status file in the data folder current."""
-
-    def __init__(self, data_dir: Path, inner: SeedProgress, *, series_total: int) -> None:
-        self.data_dir = data_dir
-        self.inner = inner
-        self.status = SeedStatus(running=True, series_total=series_total)
-        self.written: SeedStatus | None = None
-        self.written_at = 0.0
-
-    def _write(self, *, force: bool = False) -> None:
-        # Only changes and a heartbeat: the feed treats a file left untouched as a dead seed.
-        heartbeat_due = time.monotonic() - self.written_at >= HEARTBEAT_SECONDS
-        if force or heartbeat_due or self.status != self.written:
-            write_status(self.data_dir, self.status)
-            self.written = SeedStatus(**vars(self.status))
-            self.written_at = time.monotonic()
-
-    def start(self, *, episodes_total: int, episodes_to_render: int) -> None:
-        self.status.episodes_total = episodes_total
-        self._write(force=True)
-        self.inner.start(episodes_total=episodes_total, episodes_to_render=episodes_to_render)
-
-    def rendered(self, title: str) -> None:
-        self.inner.rendered(title)
-
-    def transcoding(self, *, done: float, running: list[str]) -> None:
-        self.status.episodes_ready = int(done)
-        self.status.transcoding = len(running)
-        self._write()
-        self.inner.transcoding(done=done, running=running)
-
-    def published(self, title: str) -> None:
-        self.status.series_published += 1
-        self._write()
-        self.inner.published(title)
-
-    def finish(self) -> None:
-        self.status.running = False
-        try:
-            self._write(force=True)
-        finally:
-            self.inner.finish()
-
-
 @dataclass
 class _Planned:
     """One episode of the run: to render and ingest, or already ingested by an earlier run."""
@@ -188,17 +111,8 @@ class _Planned:
 # by owner and title, "is there any other series"); they read the tables directly, here only.
 
 
-def _named_account(db: Session, name: str) -> Account | None:
-    return db.scalar(
-        select(Account)
-        .where(Account.display_name == name, Account.is_guest.is_(False))
-        .order_by(Account.id)
-        .limit(1)
-    )
-
-
 def _demo_creator(db: Session) -> Account | None:
-    return _named_account(db, DEMO_CREATOR_NAME)
+    return accounts_service.get_named(db=db, display_name=DEMO_CREATOR_NAME)
 
 
 def _demo_series(db: Session, creator: Account, title: str) -> Series | None:
@@ -275,7 +189,7 @@ def seed_demo(
         if progress is not None:
             progress.logins(logins)
         to_render = [p for p in planned if p.spec is not None]
-        progress = _StatusFile(
+        progress = StatusFile(
             settings.data_dir, progress or SeedProgress(), series_total=len(result.series)
         )
         progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
@@ -566,81 +480,10 @@ def _maybe_publish(
 
 
 def _seed_brand(db: Session, storage: Storage, creator_id: int, result: SeedResult) -> int:
-    """The demo brand, its products, accepted campaigns and placements on the published demo
-    series (whatever is missing); returns how many demo placements exist."""
-    creator = accounts_service.get(db=db, account_id=creator_id)
-    assert creator is not None
-    brand = _named_account(db, DEMO_BRAND_NAME) or accounts_service.create_account(
-        db=db, display_name=DEMO_BRAND_NAME, role=Role.brand
-    )
-    products: list[Product] = []
-    for data in DEMO_PRODUCTS:
-        product = db.scalar(
-            select(Product).where(Product.owner_id == brand.id, Product.sku == data.sku)
-        )
-        products.append(product or shop_catalog.create_product(db=db, brand=brand, data=data))
-    give_demo_images(db=db, storage=storage, products=products)
-    count = 0
-    for series_index, seeded in enumerate(result.series):
-        wanted = [p for p in DEMO_PLACEMENTS if p[1] == series_index]
-        if not wanted or not seeded.outcome.endswith("published"):
-            continue
-        campaign = _demo_campaign(db, brand=brand, creator=creator, series_id=seeded.series_id)
-        if campaign is None:
-            continue
-        series = catalog_service.get(db=db, series_id=seeded.series_id)
-        assert series is not None
-        ready = {e.number: e for e in series.episodes if e.state == EpisodeState.ready}
-        placed = {
-            (p.episode_id, p.product_id)
-            for p in db.scalars(select(Placement).where(Placement.campaign_id == campaign.id))
-        }
-        for product_index, _, number, x, y in wanted:
-            episode = ready.get(number)
-            if episode is None or episode.duration_ms <= 0:
-                continue
-            product = products[product_index]
-            if (episode.id, product.id) in placed:
-                count += 1
-                continue
-            start_ms, end_ms = DEMO_PLACEMENT_START_MS, DEMO_PLACEMENT_END_MS
-            if episode.duration_ms < end_ms:  # a short episode: its middle half
-                start_ms, end_ms = episode.duration_ms // 4, episode.duration_ms * 3 // 4
-            placement = PlacementCreate(
-                episode_id=episode.id,
-                product_id=product.id,
-                start_ms=start_ms,
-                end_ms=end_ms,
-                x_permille=x,
-                y_permille=y,
-            )
-            shop_service.create_placement(db=db, author=brand, campaign=campaign, data=placement)
-            count += 1
-    return count
-
-
-def _demo_campaign(
-    db: Session, *, brand: Account, creator: Account, series_id: int
-) -> Campaign | None:
-    """The brand's campaign on the series, requested and accepted if there is none yet; None
-    if it was declined."""
-    campaign = db.scalar(
-        select(Campaign)
-        .where(Campaign.brand_id == brand.id, Campaign.series_id == series_id)
-        .order_by(Campaign.id)
-        .limit(1)
-    )
-    if campaign is None:
-        now = utcnow()
-        data = CampaignCreate(
-            series_id=series_id,
-            title=f"{DEMO_BRAND_NAME} launch",
-            budget_cents=1_000_000,
-            starts_at=now - timedelta(days=1),
-            ends_at=now + timedelta(days=365),
-            commission_percent=15,
-        )
-        campaign = shop_service.create_campaign(db=db, brand=brand, data=data)
-    if campaign.status == CampaignStatus.requested:
-        shop_service.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
-    return campaign if campaign.status == CampaignStatus.accepted else None
+    """The demo brand on the demo series published so far; how many placements it has."""
+    published = {
+        index: seeded.series_id
+        for index, seeded in enumerate(result.series)
+        if seeded.outcome.endswith("published")
+    }
+    return seed_brand(db=db, storage=storage, creator_id=creator_id, published=published)

@@ -1,4 +1,5 @@
-"""The demo seed's progress in a small file of the data folder: the seed writes, the feed reads.
+"""The demo seed's progress: what receives it (`SeedProgress`), and a small file of the data
+folder that the seed writes (`StatusFile`) and the feed reads (`read_progress`).
 
 A file rather than memory because the seed may run in another process than the page that shows
 it (`microdrama seed-demo` beside a running server, or `serve --workers 2`). A seed that died
@@ -15,6 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
+
+from microdrama.demo.accounts import DemoLogins
 
 FILE_NAME = "demo-seed.json"
 HEARTBEAT_SECONDS = 5.0
@@ -75,3 +78,65 @@ def read_progress(data_dir: Path) -> DemoProgressRead:
         series_published=status.series_published,
         series_total=status.series_total,
     )
+
+
+class SeedProgress:
+    """Receives progress; the command line shows it as bars or lines, tests ignore it."""
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None: ...
+
+    def rendered(self, title: str) -> None: ...
+
+    def transcoding(self, *, done: float, running: list[str]) -> None: ...
+
+    def published(self, title: str) -> None: ...
+
+    def logins(self, logins: DemoLogins) -> None:
+        """The demo's logins, once they are committed (shown at once on a first run)."""
+
+    def finish(self) -> None: ...
+
+
+class StatusFile(SeedProgress):
+    """Passes progress on and keeps the status file in the data folder current."""
+
+    def __init__(self, data_dir: Path, inner: SeedProgress, *, series_total: int) -> None:
+        self.data_dir = data_dir
+        self.inner = inner
+        self.status = SeedStatus(running=True, series_total=series_total)
+        self.written: SeedStatus | None = None
+        self.written_at = 0.0
+
+    def _write(self, *, force: bool = False) -> None:
+        # Only changes and a heartbeat: the feed treats a file left untouched as a dead seed.
+        heartbeat_due = time.monotonic() - self.written_at >= HEARTBEAT_SECONDS
+        if force or heartbeat_due or self.status != self.written:
+            write_status(self.data_dir, self.status)
+            self.written = SeedStatus(**vars(self.status))
+            self.written_at = time.monotonic()
+
+    def start(self, *, episodes_total: int, episodes_to_render: int) -> None:
+        self.status.episodes_total = episodes_total
+        self._write(force=True)
+        self.inner.start(episodes_total=episodes_total, episodes_to_render=episodes_to_render)
+
+    def rendered(self, title: str) -> None:
+        self.inner.rendered(title)
+
+    def transcoding(self, *, done: float, running: list[str]) -> None:
+        self.status.episodes_ready = int(done)
+        self.status.transcoding = len(running)
+        self._write()
+        self.inner.transcoding(done=done, running=running)
+
+    def published(self, title: str) -> None:
+        self.status.series_published += 1
+        self._write()
+        self.inner.published(title)
+
+    def finish(self) -> None:
+        self.status.running = False
+        try:
+            self._write(force=True)
+        finally:
+            self.inner.finish()
