@@ -16,7 +16,7 @@ from microdrama.config import Settings
 from microdrama.errors import NotFound
 from microdrama.payments import sandbox, signing
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-from microdrama.payments.providers import StripeProvider
+from microdrama.payments.providers import StripeProvider, payment_provider
 from microdrama.payments.signing import InvalidSignature
 from tests.support.payments import completed_event, viewer
 
@@ -196,7 +196,8 @@ def test_purchase_through_stripe_returns_stripes_checkout_page(
     )
     stripe_settings = _stripe_settings(settings)
     app.state.settings = stripe_settings
-    app.state.payment_provider = StripeProvider(stripe_settings, http_client=http)
+    stripe_provider = StripeProvider(stripe_settings, http_client=http)
+    app.dependency_overrides[payment_provider] = lambda: stripe_provider
     client, _ = viewer(app)
     created = client.post(
         "/api/purchases",

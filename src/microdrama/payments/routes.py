@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 
 from microdrama import idempotency
 from microdrama.accounts.deps import CurrentAdmin, CurrentViewer
-from microdrama.config import Settings
-from microdrama.db import DbSession, utcnow
+from microdrama.config import AppSettings
+from microdrama.db import DbSession, SessionFactory, utcnow
 from microdrama.errors import DomainError, NotFound
+from microdrama.idempotency import Money
 from microdrama.payments import catalog as store_catalog
 from microdrama.payments import purchases, sandbox, webhooks
 from microdrama.payments import vip as vip_passes
-from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-from microdrama.payments.providers import TEST_CARDS, PaymentProvider, get_provider, with_query
+from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPlan
+from microdrama.payments.providers import SANDBOX, TEST_CARDS, Provider, with_query
 from microdrama.payments.schemas import (
     CODE_PATTERN,
     AutoRenewUpdate,
@@ -45,23 +46,14 @@ FormText = Annotated[str, Form()]
 CodePath = Annotated[str, Path(pattern=CODE_PATTERN)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _provider(request: Request) -> PaymentProvider:
-    # Tests may put a provider with a fake HTTP client on app.state.payment_provider.
-    override: PaymentProvider | None = getattr(request.app.state, "payment_provider", None)
-    return override or get_provider(_settings(request))
+def _vip_plan_of(db: Session, purchase: Purchase) -> VipPlan | None:
+    if purchase.vip_plan_id is None:
+        return None
+    return store_catalog.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
 
 
 def purchase_read(db: Session, purchase: Purchase) -> PurchaseRead:
-    plan = (
-        store_catalog.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
-        if purchase.vip_plan_id is not None
-        else None
-    )
+    plan = _vip_plan_of(db, purchase)
     return PurchaseRead.model_validate(purchase).model_copy(
         update={"vip_plan": plan.code if plan else None}
     )
@@ -71,27 +63,27 @@ def _vip_read(status: vip_passes.VipStatus) -> VipRead:
     return VipRead(**status.__dict__)
 
 
+def _store_read(db: Session, *, include_inactive: bool) -> StoreRead:
+    packs, plans = store_catalog.catalog(db=db, include_inactive=include_inactive)
+    return StoreRead(
+        coin_packs=[CoinPackRead.model_validate(p) for p in packs],
+        vip_plans=[VipPlanRead.model_validate(p) for p in plans],
+    )
+
+
 # --- the store ------------------------------------------------------------------------------
 
 
 @router.get("/api/store", response_model=StoreRead)
 def store(db: DbSession) -> StoreRead:
     """Coin packs and VIP plans on sale, with prices in cents."""
-    packs, plans = store_catalog.catalog(db=db)
-    return StoreRead(
-        coin_packs=[CoinPackRead.model_validate(p) for p in packs],
-        vip_plans=[VipPlanRead.model_validate(p) for p in plans],
-    )
+    return _store_read(db, include_inactive=False)
 
 
 @router.get("/api/admin/store", response_model=StoreRead)
 def admin_store(db: DbSession, admin: CurrentAdmin) -> StoreRead:
     """Every coin pack and VIP plan, including those taken off sale (admin)."""
-    packs, plans = store_catalog.catalog(db=db, include_inactive=True)
-    return StoreRead(
-        coin_packs=[CoinPackRead.model_validate(p) for p in packs],
-        vip_plans=[VipPlanRead.model_validate(p) for p in plans],
-    )
+    return _store_read(db, include_inactive=True)
 
 
 @router.put("/api/admin/coin-packs/{code}", response_model=CoinPackRead)
@@ -122,16 +114,9 @@ def put_vip_plan(
     responses={201: {"model": PurchaseCreated}},
 )
 def create_purchase(
-    request: Request,
-    response: Response,
-    body: PurchaseCreate,
-    db: DbSession,
-    viewer: CurrentViewer,
+    body: PurchaseCreate, viewer: CurrentViewer, provider: Provider, money: Money
 ) -> dict[str, Any]:
     """Start buying a coin pack or VIP plan: a pending purchase and its checkout page."""
-    key = idempotency.require_key(request)
-    db.commit()  # the viewer row must be visible to the money transaction's own session
-    settings, provider = _settings(request), _provider(request)
 
     def effect(money_db: Session) -> idempotency.Outcome:
         created = purchases.create_purchase(
@@ -149,17 +134,7 @@ def create_purchase(
         )
         return 201, answer.model_dump(mode="json")
 
-    outcome, replayed = idempotency.run_idempotent(
-        factory=request.app.state.sessionmaker,
-        account_id=viewer.id,
-        key=key,
-        request_hash=idempotency.fingerprint(
-            method="POST", path=request.url.path, body=body.model_dump_json().encode()
-        ),
-        keep_hours=settings.idempotency_keep_hours,
-        effect=effect,
-    )
-    return idempotency.respond(outcome, replayed, response)
+    return money.run(viewer.id, effect)
 
 
 @router.get("/api/purchases/{purchase_id}", response_model=PurchaseRead)
@@ -175,40 +150,31 @@ def get_purchase(purchase_id: BigPathId, db: DbSession, viewer: CurrentViewer) -
     responses={200: {"model": PurchaseRead}, 202: {"model": PurchaseRead}},
 )
 def refund_purchase(
-    purchase_id: BigPathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
+    purchase_id: BigPathId, settings: AppSettings, admin: CurrentAdmin, money: Money
 ) -> dict[str, Any]:
     """Refund a paid purchase in full through its provider (admin): 200 once applied (the
     sandbox answers at once), 202 while Stripe's charge.refunded event is on its way."""
-    key = idempotency.require_key(request)
-    db.commit()
-    settings = _settings(request)
 
     def effect(money_db: Session) -> idempotency.Outcome:
         purchase = webhooks.request_refund(db=money_db, settings=settings, purchase_id=purchase_id)
         status = 200 if purchase.status == PurchaseStatus.refunded else 202
         return status, purchase_read(money_db, purchase).model_dump(mode="json")
 
-    outcome, replayed = idempotency.run_idempotent(
-        factory=request.app.state.sessionmaker,
-        account_id=admin.id,
-        key=key,
-        request_hash=idempotency.fingerprint(method="POST", path=request.url.path, body=b""),
-        keep_hours=settings.idempotency_keep_hours,
-        effect=effect,
-    )
-    return idempotency.respond(outcome, replayed, response)
+    return money.run(admin.id, effect)
 
 
 @router.post("/api/payments/webhooks/{provider}", response_model=WebhookAnswer)
-async def webhook(provider: str, request: Request) -> WebhookAnswer:
+async def webhook(
+    provider: str, request: Request, factory: SessionFactory, settings: AppSettings
+) -> WebhookAnswer:
     """A provider's signed event: 200 when applied, already seen or not ours to act on;
     400 when the signature does not verify or is older than the tolerance."""
     payload = await request.body()
     result = await run_in_threadpool(
         partial(
             webhooks.handle_webhook,
-            sessionmaker=request.app.state.sessionmaker,
-            settings=_settings(request),
+            sessionmaker=factory,
+            settings=settings,
             provider=provider,
             payload=payload,
             signature_header=request.headers.get(SIGNATURE_HEADER),
@@ -250,16 +216,11 @@ def _checkout_page(
     error_field: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    plan = (
-        store_catalog.get_vip_plan(db=db, plan_id=purchase.vip_plan_id)
-        if purchase.vip_plan_id is not None
-        else None
-    )
     context: dict[str, Any] = {
         "purchase": purchase,
         "is_coin_pack": purchase.kind == PurchaseKind.coin_pack,
         "is_order": purchase.kind == PurchaseKind.order,
-        "plan": plan,
+        "plan": _vip_plan_of(db, purchase),
         "price": money(purchase.amount_cents, purchase.currency),
         "return_to": return_to,
         "done_url": with_query(return_to, purchase=purchase.id),
@@ -286,10 +247,14 @@ def _safe_return_to(return_to: str | None) -> str:
 
 @router.get("/sandbox/checkout/{session_id}", include_in_schema=False)
 def sandbox_checkout(
-    session_id: PathKey, request: Request, db: DbSession, return_to: str = "/"
+    session_id: PathKey,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    return_to: str = "/",
 ) -> HTMLResponse:
     """The sandbox's own card page for one checkout session."""
-    if _settings(request).payment_provider != "sandbox":
+    if settings.payment_provider != SANDBOX:
         raise NotFound("The sandbox payment provider is not enabled.")
     purchase = purchases.get_sandbox_purchase(db=db, session_id=session_id)
     return _checkout_page(request, db, purchase, return_to=_safe_return_to(return_to))
@@ -300,6 +265,8 @@ def sandbox_pay(
     session_id: PathKey,
     request: Request,
     db: DbSession,
+    factory: SessionFactory,
+    settings: AppSettings,
     card_number: FormText = "",
     expiry: FormText = "",
     cvc: FormText = "",
@@ -309,8 +276,8 @@ def sandbox_pay(
     reason when declined."""
     back = _safe_return_to(return_to)
     result = sandbox.pay_sandbox_checkout(
-        sessionmaker=request.app.state.sessionmaker,
-        settings=_settings(request),
+        sessionmaker=factory,
+        settings=settings,
         session_id=session_id,
         card_number=card_number,
         expiry=expiry,
