@@ -142,7 +142,7 @@ def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
 
     A published series' episodes are reviewed one by one: a new episode's video, once ready,
     waits `in_review`, and a replacement video waits beside the current one (which keeps
-    playing) until an operator approves it (`studio.service.approve_episode`). Drafts and
+    playing) until an operator approves it (`studio.review.approve_episode`). Drafts and
     series in review are reviewed whole, when they are submitted."""
     episodes = db.scalars(select(Episode).where(Episode.media_asset_id == asset.id)).all()
     for episode in episodes:

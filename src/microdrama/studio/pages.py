@@ -14,7 +14,7 @@ from microdrama.accounts.deps import known_viewer, page_account
 from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
-from microdrama.studio import service
+from microdrama.studio import review, service
 from microdrama.templating import templates
 from microdrama.types import PathId
 
@@ -95,8 +95,8 @@ def moderation(request: Request, db: DbSession) -> Response:
     account = page_account(request, db, Role.admin, refusal="Only operators can moderate series.")
     if isinstance(account, Response):
         return account
-    queue = service.moderation_queue(db=db, storage=request.app.state.storage)
-    episodes = service.episode_review_queue(db=db, storage=request.app.state.storage)
+    queue = review.moderation_queue(db=db, storage=request.app.state.storage)
+    episodes = review.episode_review_queue(db=db, storage=request.app.state.storage)
     return _page(
         request,
         "admin_moderation.html",

@@ -22,7 +22,7 @@ from microdrama.accounts.schemas import MeRead
 from microdrama.config import Settings
 from microdrama.db import DbSession, session_scope
 from microdrama.errors import DomainError, Forbidden
-from microdrama.studio import service, uploads
+from microdrama.studio import episodes, review, service, uploads
 from microdrama.studio.schemas import (
     Approval,
     EpisodeOrder,
@@ -142,7 +142,7 @@ def reorder_episodes(
 ) -> StudioSeriesRead:
     """Put the episodes in a new order (every episode id once); numbers stay 1..n."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
-    service.reorder_episodes(db=db, series=series, episode_ids=data.episode_ids)
+    episodes.reorder_episodes(db=db, series=series, episode_ids=data.episode_ids)
     _changed(request)
     return _read(request, db, series_id, creator)
 
@@ -158,7 +158,7 @@ def rename_episode(
 ) -> StudioSeriesRead:
     """Change an episode's title."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator)
-    service.rename_episode(db=db, series=series, episode_id=episode_id, title=data.title)
+    episodes.rename_episode(db=db, series=series, episode_id=episode_id, title=data.title)
     _changed(request)
     return _read(request, db, series_id, creator)
 
@@ -169,7 +169,7 @@ def delete_episode(
 ) -> StudioSeriesRead:
     """Delete a draft episode; the episodes after it move up one number."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
-    service.delete_episode(
+    episodes.delete_episode(
         db=db, storage=request.app.state.storage, series=series, episode_id=episode_id
     )
     _changed(request)
@@ -185,14 +185,14 @@ def submit_for_review(
 ) -> StudioSeriesRead:
     """Send the series to the moderation queue (needs a ready episode and valid prices)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
-    service.submit_for_review(db=db, series=series)
+    review.submit_for_review(db=db, series=series)
     return _read(request, db, series_id, creator)
 
 
 @router.get("/api/admin/moderation")
 def moderation_queue(request: Request, db: DbSession, admin: CurrentAdmin) -> list[ReviewItem]:
     """Series waiting for review, oldest first."""
-    return service.moderation_queue(db=db, storage=request.app.state.storage)
+    return review.moderation_queue(db=db, storage=request.app.state.storage)
 
 
 @router.post("/api/admin/moderation/{series_id}/approve")
@@ -200,7 +200,7 @@ def approve(
     series_id: PathId, data: Approval, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """Publish now, or schedule for `publish_at`."""
-    service.approve(db=db, series_id=series_id, publish_at=data.publish_at)
+    review.approve(db=db, series_id=series_id, publish_at=data.publish_at)
     _changed(request)
     return _read(request, db, series_id, admin)
 
@@ -210,7 +210,7 @@ def reject(
     series_id: PathId, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> StudioSeriesRead:
     """Send the series back to its creator with the reason."""
-    service.reject(db=db, series_id=series_id, reason=data.reason)
+    review.reject(db=db, series_id=series_id, reason=data.reason)
     return _read(request, db, series_id, admin)
 
 
@@ -219,7 +219,7 @@ def episode_review_queue(
     request: Request, db: DbSession, admin: CurrentAdmin
 ) -> list[EpisodeReviewItem]:
     """Published series' episodes whose new video waits for review, oldest first."""
-    return service.episode_review_queue(db=db, storage=request.app.state.storage)
+    return review.episode_review_queue(db=db, storage=request.app.state.storage)
 
 
 @router.get("/api/admin/moderation/episodes/{episode_id}/video")
@@ -227,7 +227,7 @@ def episode_review_video(
     episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin
 ) -> FileResponse:
     """The uploaded original of the video to review (ranges supported, never cached)."""
-    video = service.pending_episode_video(db=db, episode_id=episode_id)
+    video = review.pending_episode_video(db=db, episode_id=episode_id)
     path = request.app.state.storage.path(video.source_key)
     return FileResponse(path, headers={"Cache-Control": "private, no-store"})
 
@@ -238,7 +238,7 @@ def approve_episode(
 ) -> StudioSeriesRead:
     """The new episode joins its series / the new video replaces the old; answers the series."""
     storage = request.app.state.storage
-    episode = service.approve_episode(db=db, storage=storage, episode_id=episode_id)
+    episode = review.approve_episode(db=db, storage=storage, episode_id=episode_id)
     _changed(request)
     return _read(request, db, episode.series_id, admin)
 
@@ -249,7 +249,7 @@ def reject_episode(
 ) -> StudioSeriesRead:
     """Refuse the new video with the reason its creator sees; answers the series."""
     storage = request.app.state.storage
-    episode = service.reject_episode(
+    episode = review.reject_episode(
         db=db, storage=storage, episode_id=episode_id, reason=data.reason
     )
     return _read(request, db, episode.series_id, admin)

@@ -37,6 +37,7 @@ from microdrama.db import begin_immediate, utcnow
 from microdrama.errors import Conflict, DomainError, NotFound, PayloadTooLarge
 from microdrama.media import service as media
 from microdrama.storage import Storage
+from microdrama.studio import episodes
 from microdrama.studio import service as studio
 from microdrama.studio.models import Upload, UploadState
 from microdrama.studio.schemas import UploadRead
@@ -135,7 +136,7 @@ def create_upload(
     series = studio.get_own_series(db=db, series_id=series_id, account=owner)
     replaces = _positive_int(meta, "replaces_episode_id")
     if replaces is not None:
-        studio.episode_for_replacement(series=series, episode_id=replaces)
+        episodes.episode_for_replacement(series=series, episode_id=replaces)
     upload = Upload(
         id=secrets.token_hex(16),
         owner_id=owner.id,
