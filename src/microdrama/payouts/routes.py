@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy.orm import Session
 
 from microdrama import idempotency
@@ -14,8 +14,9 @@ from microdrama.accounts import service as accounts
 from microdrama.accounts.deps import CurrentAdmin, require_role
 from microdrama.accounts.models import Account, Role
 from microdrama.admin import service as platform
-from microdrama.config import Settings
+from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession, utcnow
+from microdrama.idempotency import Money, MoneyAction
 from microdrama.payouts import service, vip_share
 from microdrama.payouts.models import PayoutRequest, PayoutStatus
 from microdrama.payouts.pages import router as pages_router
@@ -38,11 +39,6 @@ router = APIRouter(tags=["payouts"])
 router.include_router(pages_router)
 
 MonthPath = Annotated[str, Path(max_length=7, description="YYYY-MM (UTC)")]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def statement_read(statement: service.Statement) -> StatementRead:
@@ -86,10 +82,10 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
 
     @earner.get("/earnings", response_model=EarningsSummary, name=f"{who}_earnings")
     def get_earnings(
-        request: Request, db: DbSession, owner: Account = earner_role
+        db: DbSession, settings: AppSettings, owner: Account = earner_role
     ) -> EarningsSummary:
         """Balances from the ledger, amounts held by pending payouts, and payout requests."""
-        return earnings_summary(db, _settings(request), owner, kind)
+        return earnings_summary(db, settings, owner, kind)
 
     @earner.get("/statements/{month}.csv", name=f"{who}_statement_csv")
     def get_statement_csv(
@@ -126,14 +122,13 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
         name=f"{who}_request_payout",
     )
     def create_payout(
-        request: Request,
-        response: Response,
         body: PayoutCreate,
-        db: DbSession,
+        settings: AppSettings,
         owner: Account = earner_role,
+        *,
+        money: Money,
     ) -> dict[str, Any]:
         """Ask for a payout of (part of) the available earnings (needs an Idempotency-Key)."""
-        settings = _settings(request)
 
         def effect(money_db: Session) -> idempotency.Outcome:
             payout = service.request_payout(
@@ -146,33 +141,9 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
             )
             return 201, PayoutRead.model_validate(payout).model_dump(mode="json")
 
-        return _run(request, response, db, owner.id, body.model_dump_json().encode(), effect)
+        return money.run(owner.id, effect)
 
     return earner
-
-
-def _run(
-    request: Request,
-    response: Response,
-    db: Session,
-    account_id: int,
-    body: bytes,
-    effect: Callable[[Session], idempotency.Outcome],
-) -> dict[str, Any]:
-    """Apply a money-moving effect once per Idempotency-Key, in its own transaction."""
-    key = idempotency.require_key(request)
-    db.commit()  # the request's session must not hold SQLite's write lock meanwhile
-    outcome, replayed = idempotency.run_idempotent(
-        factory=request.app.state.sessionmaker,
-        account_id=account_id,
-        key=key,
-        request_hash=idempotency.fingerprint(
-            method=request.method, path=request.url.path, body=body
-        ),
-        keep_hours=_settings(request).idempotency_keep_hours,
-        effect=effect,
-    )
-    return idempotency.respond(outcome, replayed, response)
 
 
 router.include_router(
@@ -203,91 +174,60 @@ def admin_payouts(
     return [admin_payout_read(db, p) for p in service.list_payouts(db=db, status=status)]
 
 
-def _decision(
-    request: Request,
-    response: Response,
-    db: Session,
-    admin: Account,
-    decide: Callable[[Session], PayoutRequest],
-    body: bytes = b"",
+def _decide(
+    money: MoneyAction, admin: Account, decide: Callable[[Session], PayoutRequest]
 ) -> dict[str, Any]:
+    """Apply an admin's decision on a payout once per Idempotency-Key; answer the payout."""
+
     def effect(money_db: Session) -> idempotency.Outcome:
-        payout = decide(money_db)
-        return 200, admin_payout_read(money_db, payout).model_dump(mode="json")
+        return 200, admin_payout_read(money_db, decide(money_db)).model_dump(mode="json")
 
-    return _run(request, response, db, admin.id, body, effect)
+    return money.run(admin.id, effect)
 
 
-@router.post(
-    "/api/admin/payouts/{payout_id}/approve",
-    response_model=None,
-    responses={200: {"model": AdminPayoutRead}},
-)
-def approve(
-    payout_id: PathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
-) -> dict[str, Any]:
+# The decisions answer the stored outcome, a refusal's error included: the model documents the
+# 200 answer without validating replayed error bodies against it.
+_DECISION: dict[str, Any] = {"response_model": None, "responses": {200: {"model": AdminPayoutRead}}}
+
+
+@router.post("/api/admin/payouts/{payout_id}/approve", **_DECISION)
+def approve(payout_id: PathId, admin: CurrentAdmin, money: Money) -> dict[str, Any]:
     """Approve: the amount moves from the earnings to payouts payable (Idempotency-Key)."""
-    return _decision(
-        request,
-        response,
-        db,
-        admin,
-        lambda money_db: service.approve_payout(db=money_db, admin=admin, payout_id=payout_id),
+    return _decide(
+        money, admin, lambda db: service.approve_payout(db=db, admin=admin, payout_id=payout_id)
     )
 
 
-@router.post(
-    "/api/admin/payouts/{payout_id}/reject",
-    response_model=None,
-    responses={200: {"model": AdminPayoutRead}},
-)
+@router.post("/api/admin/payouts/{payout_id}/reject", **_DECISION)
 def reject(
-    payout_id: PathId,
-    body: PayoutReject,
-    request: Request,
-    response: Response,
-    db: DbSession,
-    admin: CurrentAdmin,
+    payout_id: PathId, body: PayoutReject, admin: CurrentAdmin, money: Money
 ) -> dict[str, Any]:
     """Reject with a reason: nothing moves and the held amount is available again."""
-    return _decision(
-        request,
-        response,
-        db,
+    return _decide(
+        money,
         admin,
-        lambda money_db: service.reject_payout(
-            db=money_db, admin=admin, payout_id=payout_id, reason=body.reason
+        lambda db: service.reject_payout(
+            db=db, admin=admin, payout_id=payout_id, reason=body.reason
         ),
-        body.model_dump_json().encode(),
     )
 
 
-@router.post(
-    "/api/admin/payouts/{payout_id}/paid",
-    response_model=None,
-    responses={200: {"model": AdminPayoutRead}},
-)
-def mark_paid(
-    payout_id: PathId, request: Request, response: Response, db: DbSession, admin: CurrentAdmin
-) -> dict[str, Any]:
+@router.post("/api/admin/payouts/{payout_id}/paid", **_DECISION)
+def mark_paid(payout_id: PathId, admin: CurrentAdmin, money: Money) -> dict[str, Any]:
     """Record that an approved payout was sent: it leaves through payment clearing."""
-    return _decision(
-        request,
-        response,
-        db,
-        admin,
-        lambda money_db: service.mark_paid(db=money_db, admin=admin, payout_id=payout_id),
+    return _decide(
+        money, admin, lambda db: service.mark_paid(db=db, admin=admin, payout_id=payout_id)
     )
 
 
 @router.get("/api/admin/vip-share/{month}", response_model=VipShareRead)
 def read_vip_share(
-    month: MonthPath, request: Request, db: DbSession, admin: CurrentAdmin
+    month: MonthPath, db: DbSession, settings: AppSettings, admin: CurrentAdmin
 ) -> VipShareRead:
     """A month's VIP pool and its split by series: as settled in the ledger, or else what
     settling it would post now (the month so far, if it has not ended). Posts nothing."""
     found = service.Month.parse(month)
-    settlement = vip_share.preview_month(db=db, settings=_settings(request), month=found)
+    settlement = vip_share.preview_month(db=db, settings=settings, month=found)
     return VipShareRead(
         month=str(found),
         settled=not settlement.preview,
