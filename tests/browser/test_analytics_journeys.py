@@ -166,7 +166,7 @@ def test_revenue_by_source_fits_inside_its_card(
     fits = studio.evaluate(
         """() => {
             const table = document.querySelector("[data-testid=revenue-table]");
-            const card = table.closest(".sa-panel");
+            const card = table.closest(".bo-card");
             return {
                 table: table.getBoundingClientRect().right <= card.getBoundingClientRect().right,
                 card: card.scrollWidth <= card.clientWidth,

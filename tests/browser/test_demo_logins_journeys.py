@@ -143,7 +143,7 @@ def test_the_demo_operator_approves_a_brand_and_looks_at_each_brands_pages(
     expect(application.get_by_test_id("application-status")).to_have_text("Waiting")
     _shot(page, "operator-admin")
     application.get_by_test_id("application-approve").click()
-    expect(page.get_by_test_id("desk-notice")).to_have_text(f"{APPLICANT_COMPANY} is now a brand.")
+    expect(page.get_by_test_id("bo-notice")).to_have_text(f"{APPLICANT_COMPANY} is now a brand.")
     expect(application.get_by_test_id("application-status")).to_have_text("Approved")
 
     page.goto("/brand/products")

@@ -89,7 +89,7 @@ def test_operator_settings_and_a_payout_from_request_to_statement(
         expect(admin.get_by_test_id("share-input")).to_have_value("60")
         admin.get_by_test_id("share-input").fill("65")
         admin.get_by_test_id("settings-save").click()
-        expect(admin.get_by_test_id("desk-notice")).to_have_text("Settings saved.")
+        expect(admin.get_by_test_id("bo-notice")).to_have_text("Settings saved.")
         expect(admin.get_by_test_id("settings-change")).to_have_count(1)
         expect(admin.get_by_test_id("settings-change")).to_contain_text("60")
         # The VIP share of the month so far (no VIP sold here: no pool to share).
@@ -104,7 +104,7 @@ def test_operator_settings_and_a_payout_from_request_to_statement(
         pack.locator("[name=active]").uncheck()
         pack.get_by_test_id("pack-save").click()
         _shot(admin, "admin")
-        expect(admin.get_by_test_id("desk-notice")).to_contain_text(
+        expect(admin.get_by_test_id("bo-notice")).to_contain_text(
             "Saved coins_500: 500 coins + 0 bonus for $5.99 (off sale)"
         )
 
@@ -115,26 +115,26 @@ def test_operator_settings_and_a_payout_from_request_to_statement(
         expect(card.get_by_test_id("earnings-available")).to_have_text("3,000 coins")
         creator.get_by_test_id("payout-amount").fill("2000")
         creator.get_by_test_id("payout-submit").click()
-        expect(creator.get_by_test_id("desk-notice")).to_contain_text(
+        expect(creator.get_by_test_id("bo-notice")).to_contain_text(
             "requested: 2,000 coins ($19.96)"
         )
         expect(card.get_by_test_id("earnings-available")).to_have_text("1,000 coins")
         creator.get_by_test_id("payout-amount").fill("1500")
         creator.get_by_test_id("payout-submit").click()
-        expect(creator.get_by_test_id("desk-error")).to_contain_text("at most 1,000 coins")
+        expect(creator.get_by_test_id("bo-error")).to_contain_text("at most 1,000 coins")
         _shot(creator, "statements")
 
         # The operator approves it, then marks it paid.
         admin.goto("/admin/payouts")
         row = admin.get_by_test_id("admin-payout-row").filter(has_text="Studio Nova")
         row.get_by_test_id("payout-approve").click()
-        expect(admin.get_by_test_id("desk-notice")).to_contain_text("is now approved")
+        expect(admin.get_by_test_id("bo-notice")).to_contain_text("is now approved")
         _shot(admin, "admin-payouts")
         admin.get_by_test_id("payout-filter").select_option("approved")
         admin.get_by_test_id("admin-payout-row").filter(has_text="Studio Nova").get_by_test_id(
             "payout-paid"
         ).click()
-        expect(admin.get_by_test_id("desk-notice")).to_contain_text("is now paid")
+        expect(admin.get_by_test_id("bo-notice")).to_contain_text("is now paid")
 
         # The creator's request is paid and the month's statement closes at the ledger balance.
         creator.reload()

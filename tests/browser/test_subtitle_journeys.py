@@ -94,7 +94,7 @@ def test_creator_edits_cues_and_the_player_shows_them_while_the_episode_plays(
     subtitles_file.write_text(SRT)
     editor.get_by_test_id("upload-file").set_input_files(subtitles_file)
     editor.get_by_test_id("upload-submit").click()
-    expect(editor.get_by_test_id("desk-notice")).to_have_text("Uploaded 2 cues in en.")
+    expect(editor.get_by_test_id("bo-notice")).to_have_text("Uploaded 2 cues in en.")
     rows = editor.get_by_test_id("cue-row")
     expect(rows).to_have_count(2)
     expect(rows.nth(1).get_by_test_id("cue-text")).to_have_value("Your father.")
@@ -104,7 +104,7 @@ def test_creator_edits_cues_and_the_player_shows_them_while_the_episode_plays(
     broken.write_text("1\n00:00:01,000 --> 00:00:00,500\nOops\n")
     editor.get_by_test_id("upload-file").set_input_files(broken)
     editor.get_by_test_id("upload-submit").click()
-    expect(editor.get_by_test_id("desk-error")).to_contain_text(
+    expect(editor.get_by_test_id("bo-error")).to_contain_text(
         "Line 2: the cue ends before it starts"
     )
     expect(rows).to_have_count(2)
@@ -120,7 +120,7 @@ def test_creator_edits_cues_and_the_player_shows_them_while_the_episode_plays(
     first.get_by_test_id("cue-end").dispatch_event("change")
     first.get_by_test_id("cue-text").fill("Who are you?")
     editor.get_by_test_id("cues-save").click()
-    expect(editor.get_by_test_id("desk-notice")).to_have_text("Saved 2 cues in en.")
+    expect(editor.get_by_test_id("bo-notice")).to_have_text("Saved 2 cues in en.")
 
     # The editor's preview shows the cue under the playhead.
     editor.wait_for_function(

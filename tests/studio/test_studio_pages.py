@@ -58,7 +58,7 @@ def test_every_studio_page_has_the_one_studio_header_with_the_same_nav(
         html = page.text
         assert html.count('data-testid="studio-header"') == 1, path
         header = html[html.index('data-testid="studio-header"') : html.index("</header>")]
-        nav = re.findall(r'<nav class="sh-nav".*?</nav>', header, re.S)
+        nav = re.findall(r'<nav class="bo-nav".*?</nav>', header, re.S)
         assert nav, path
         assert re.findall(r'href="([^"]+)"', nav[0]) == STUDIO_NAV, path
         for other in OTHER_HEADERS:

@@ -2,7 +2,7 @@
 // The operator's brand applications on /admin: approve, or refuse with a reason the applicant reads.
 
 import { api } from "./api.js";
-import { dateTime, problem, say } from "./desk.js";
+import { dateTime, notify, problem, say } from "./backoffice.js";
 import { el, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
@@ -22,25 +22,24 @@ function row(application) {
   if (application.refusal_reason) status.append(el("br"), el("small", {}, application.refusal_reason));
   const actions = el("td");
   if (application.status === "pending") {
-    const approve = el("button", { type: "button", class: "primary", "data-testid": "application-approve" }, "Approve");
+    const approve = el("button", { type: "button", class: "bo-primary", "data-testid": "application-approve" }, "Approve");
     const reason = el("input", { type: "text", maxlength: 500, placeholder: "Reason, shown to them", "aria-label": `Why refuse ${application.company_name}`, "data-testid": "application-reason" });
     const refuse = el("button", { type: "button", "data-testid": "application-refuse" }, "Refuse");
     const decide = async (button, verb, body) => {
       button.disabled = true;
       try {
         const decided = await api("POST", `/api/admin/brand-applications/${application.id}/${verb}`, { body });
-        say(root, "error", "");
-        say(root, "notice", verb === "approve" ? `${decided.company_name} is now a brand.` : `Refused ${decided.company_name}'s application.`);
+        notify(verb === "approve" ? `${decided.company_name} is now a brand.` : `Refused ${decided.company_name}'s application.`);
         await load();
       } catch (error) {
-        say(root, "error", problem(error));
+        say("error", problem(error));
         button.disabled = false;
       }
     };
     approve.addEventListener("click", () => decide(approve, "approve", undefined));
     refuse.addEventListener("click", () => {
       if (reason.value.trim().length < 3) {
-        say(root, "error", "Say why you refuse (3 characters or more): the applicant reads it.");
+        say("error", "Say why you refuse (3 characters or more): the applicant reads it.");
         reason.focus();
         return;
       }
@@ -67,5 +66,5 @@ async function load() {
 }
 
 load()
-  .catch((error) => say(root, "error", problem(error)))
+  .catch((error) => say("error", problem(error)))
   .finally(() => section.setAttribute("aria-busy", "false"));

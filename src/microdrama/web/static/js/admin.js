@@ -2,8 +2,8 @@
 // The operator's page: coin packs and VIP plans (payments' upsert-by-code API), the creators'
 // revenue share and the payout minimum (audited platform settings), and the monthly VIP share.
 
-import { api, clearFormErrors, money, showFormErrors } from "./api.js";
-import { dateTime, problem, say } from "./desk.js";
+import { api, money } from "./api.js";
+import { busy, dateTime, notify, problem, say } from "./backoffice.js";
 import { el, fields, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=admin-page]");
@@ -49,27 +49,18 @@ function editRow(kind, fields, item) {
     : el("td", {}, input("code", "text", { placeholder: "new code", pattern: "[a-z0-9][a-z0-9_-]{0,39}" }, ""));
   const row = el("tr", { "data-code": item?.code ?? "", "data-testid": `${kind}-row` }, codeCell);
   for (const [name, type, extra] of fields) {
-    row.append(el("td", { class: type === "number" ? "num" : "" }, input(name, type, extra, item ? item[name] : type === "checkbox" ? true : "")));
+    row.append(el("td", { class: type === "number" ? "bo-num" : "" }, input(name, type, extra, item ? item[name] : type === "checkbox" ? true : "")));
   }
   const save = el("button", { type: "button", "data-testid": `${kind}-save` }, item ? "Save" : "Add");
-  save.addEventListener("click", async () => {
+  save.addEventListener("click", () => busy(save, async () => {
     const code = item?.code ?? /** @type {HTMLInputElement} */ (row.querySelector("input[name=code]")).value.trim();
     const path = kind === "pack" ? "coin-packs" : "vip-plans";
-    save.disabled = true;
-    try {
-      const saved = await api("PUT", `/api/admin/${path}/${encodeURIComponent(code)}`, { body: read(row, fields) });
-      say(root, "error", "");
-      say(root, "notice", kind === "pack"
-        ? `Saved ${saved.code}: ${saved.coins} coins + ${saved.bonus_coins} bonus for ${money(saved.price_cents, saved.currency)}${saved.active ? "" : " (off sale)"}.`
-        : `Saved ${saved.code}: ${saved.name}, ${money(saved.price_cents, saved.currency)} every ${saved.period_days} days${saved.active ? "" : " (off sale)"}.`);
-      await loadStore();
-    } catch (error) {
-      say(root, "notice", "");
-      showFormErrors(row, error, { summary: (text) => say(root, "error", text) });
-    } finally {
-      save.disabled = false;
-    }
-  });
+    const saved = await api("PUT", `/api/admin/${path}/${encodeURIComponent(code)}`, { body: read(row, fields) });
+    notify(kind === "pack"
+      ? `Saved ${saved.code}: ${saved.coins} coins + ${saved.bonus_coins} bonus for ${money(saved.price_cents, saved.currency)}${saved.active ? "" : " (off sale)"}.`
+      : `Saved ${saved.code}: ${saved.name}, ${money(saved.price_cents, saved.currency)} every ${saved.period_days} days${saved.active ? "" : " (off sale)"}.`);
+    await loadStore();
+  }, { form: row }));
   row.append(el("td", {}, save));
   return row;
 }
@@ -89,22 +80,17 @@ function showSettings(data) {
     el("td", {}, dateTime.format(new Date(c.changed_at))),
     el("td", {}, c.changed_by),
     el("td", {}, c.key),
-    el("td", { class: "num" }, String(c.old_value ?? "")),
-    el("td", { class: "num" }, String(c.new_value)))));
+    el("td", { class: "bo-num" }, String(c.old_value ?? "")),
+    el("td", { class: "bo-num" }, String(c.new_value)))));
 }
 
-settingsForm.addEventListener("submit", async (event) => {
+settingsForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const body = Object.fromEntries([...new FormData(settingsForm)].map(([k, v]) => [k, Number(v)]));
-  try {
+  busy(settingsForm.querySelector("button"), async () => {
     showSettings(await api("PUT", "/api/admin/settings", { body }));
-    clearFormErrors(settingsForm);
-    say(root, "error", "");
-    say(root, "notice", "Settings saved.");
-  } catch (error) {
-    say(root, "notice", "");
-    showFormErrors(settingsForm, error, { summary: (text) => say(root, "error", text) });
-  }
+    notify("Settings saved.");
+  }, { form: settingsForm });
 });
 
 async function loadVipShare(month) {
@@ -116,18 +102,18 @@ async function loadVipShare(month) {
   slot("vip-shares", root).replaceChildren(...share.shares.map((s) => el("tr", { "data-testid": "vip-share-row" },
     el("td", {}, s.title),
     el("td", {}, s.creator_name),
-    el("td", { class: "num" }, `${(s.watch_ms / 1000).toLocaleString()} s`),
-    el("td", { class: "num" }, money(s.amount_cents)),
-    el("td", { class: "num" }, s.transaction_id ? `#${s.transaction_id}` : "—"))));
+    el("td", { class: "bo-num" }, `${(s.watch_ms / 1000).toLocaleString()} s`),
+    el("td", { class: "bo-num" }, money(s.amount_cents)),
+    el("td", { class: "bo-num" }, s.transaction_id ? `#${s.transaction_id}` : "—"))));
 }
 
 vipShareForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
     await loadVipShare(fields(vipShareForm).month.value);
-    say(root, "error", "");
+    say("error", "");
   } catch (error) {
-    say(root, "error", problem(error));
+    say("error", problem(error));
   }
 });
 
@@ -137,5 +123,5 @@ const previous = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() -
 fields(vipShareForm).month.value = previous.toISOString().slice(0, 7);
 
 Promise.all([api("GET", "/api/admin/settings").then(showSettings), loadStore(), loadVipShare(fields(vipShareForm).month.value)])
-  .catch((error) => say(root, "error", problem(error)))
+  .catch((error) => say("error", problem(error)))
   .finally(() => root.setAttribute("aria-busy", "false"));

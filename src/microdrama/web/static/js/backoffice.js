@@ -1,7 +1,8 @@
 // @ts-check
-// Small helpers shared by the brand's and the creator's shop pages.
+// The helpers every back-office page shares (studio, brand and operator pages): the notice and
+// the error line of backoffice_layout.html, busy buttons, and how amounts and dates read.
 
-import { ApiError, clearFormErrors, showFormErrors } from "./api.js";
+import { ApiError, clearFormErrors, formatNumber, money, showFormErrors } from "./api.js";
 import { el, slot } from "./dom.js";
 
 /** The JSON the page inlined for its script. */
@@ -11,13 +12,31 @@ export function pageData() {
 }
 
 /**
+ * Show a notice or an error at the top of the page (empty text hides it).
+ * @param {"notice" | "error"} kind
+ * @param {string} [text]
+ */
+export function say(kind, text) {
+  const element = slot(kind);
+  element.textContent = text || "";
+  element.hidden = !text;
+}
+
+/**
+ * A notice at the top of the page, in place of any error.
  * @param {string} text
  */
 export function notify(text) {
-  slot("error").hidden = true;
-  const box = slot("notice");
-  box.textContent = text;
-  box.hidden = false;
+  say("error", "");
+  say("notice", text);
+}
+
+/**
+ * What to tell about a failed call: the API's message, or a plain apology.
+ * @param {unknown} error
+ */
+export function problem(error) {
+  return error instanceof ApiError ? error.message : "Something went wrong. Please try again.";
 }
 
 /**
@@ -72,11 +91,22 @@ export function permille(value) {
  */
 export const day = (iso) => (iso ? String(iso).slice(0, 10) : "–");
 
+export const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+});
+
+/**
+ * An earner's amount in its currency: cents as dollars, coins as coins.
+ * @param {number} amount
+ * @param {string} currency
+ */
+export const amountText = (amount, currency) => (currency === "USD" ? money(amount) : `${formatNumber(amount)} coins`);
+
 /**
  * @param {string} status
  */
 export function statusBadge(status) {
-  return el("span", { class: `status status-${status}`, dataset: { testid: "status" }, text: status });
+  return el("span", { class: `bo-status bo-status-${status}`, dataset: { testid: "status" }, text: status });
 }
 
 /**

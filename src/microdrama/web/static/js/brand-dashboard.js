@@ -86,7 +86,7 @@ function renderKpis(report) {
     ["ROAS", roas(t.roas_permille)],
   ];
   slot("kpis").replaceChildren(
-    ...kpis.map(([label, value]) => el("div", { class: "kpi", dataset: { testid: "kpi", label } }, el("b", { text: value }), el("span", { text: label }))),
+    ...kpis.map(([label, value]) => el("div", { class: "bo-kpi", dataset: { testid: "kpi", label } }, el("b", { text: value }), el("span", { text: label }))),
   );
 }
 

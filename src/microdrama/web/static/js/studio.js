@@ -155,10 +155,10 @@ class SeriesPage {
 
   uploadRow(file, replaceEpisodeId) {
     const bar = el("progress", { max: 100, value: 0 });
-    const status = el("span", { class: "studio-hint", "data-slot": "status" }, "Starting…");
+    const status = el("span", { class: "bo-hint", "data-slot": "status" }, "Starting…");
     const row = el(
       "li",
-      { class: "upload", "data-testid": "upload-row", dataset: { file: file.name, state: "starting" } },
+      { class: "bo-upload", "data-testid": "upload-row", dataset: { file: file.name, state: "starting" } },
       el("b", {}, replaceEpisodeId ? `${file.name} (replacing an episode)` : file.name),
       bar,
       status,
@@ -254,7 +254,7 @@ class SeriesPage {
         ...unfinished.map((u) =>
           el(
             "li",
-            { class: "upload", "data-testid": "unfinished-upload" },
+            { class: "bo-upload", "data-testid": "unfinished-upload" },
             `${u.filename}: ${Math.floor((u.offset_bytes / u.length_bytes) * 100)}% received — drop it again to continue.`,
           ),
         ),
@@ -316,42 +316,42 @@ class SeriesPage {
       const label = episode.job_state === "queued" ? "queued" : `transcoding ${pct}%`;
       status = el(
         "span",
-        { class: "episode-progress" },
+        { class: "bo-episode-progress" },
         el("progress", { max: 100, value: pct, "data-testid": "transcode-progress" }),
         el("span", {}, episode.replacing ? `new video ${label}` : label),
       );
     } else if (episode.state === "failed") {
-      status = el("span", { class: "studio-error-text" }, `failed: ${episode.error || "unknown"}`);
+      status = el("span", { class: "bo-error-text" }, `failed: ${episode.error || "unknown"}`);
     } else {
-      status = el("span", { class: "studio-hint" }, clock(episode.duration_ms));
+      status = el("span", { class: "bo-hint" }, clock(episode.duration_ms));
     }
     // A published series' new episode or new video waits for an operator; a refusal says why.
     let review = null;
     if (episode.awaiting_review) {
       const what = episode.state === "in_review" ? "waiting for review" : "new video waiting for review";
-      review = el("span", { class: "studio-hint", "data-testid": "episode-review" }, what);
+      review = el("span", { class: "bo-hint", "data-testid": "episode-review" }, what);
     } else if (episode.review_note) {
       const what = episode.state === "rejected" ? "refused" : "new video refused";
-      review = el("span", { class: "studio-error-text", "data-testid": "episode-review" }, `${what}: ${episode.review_note}`);
+      review = el("span", { class: "bo-error-text", "data-testid": "episode-review" }, `${what}: ${episode.review_note}`);
     }
     const price = episode.number <= s.free_episodes ? "free" : `${s.episode_price_coins} coins`;
     return el(
       "li",
       {
-        class: "episode",
+        class: "bo-episode",
         "data-testid": "studio-episode",
         dataset: { episodeId: episode.id, state: episode.state, number: episode.number },
       },
-      episode.thumbnail_url ? el("img", { src: episode.thumbnail_url, alt: "", width: 36, height: 64 }) : el("span", { class: "studio-noposter small" }),
-      el("span", { class: "episode-name" }, `${episode.number}. ${episode.title}`),
-      el("span", { class: "badge badge-" + episode.state, "data-testid": "episode-state" }, episode.state),
+      episode.thumbnail_url ? el("img", { src: episode.thumbnail_url, alt: "", width: 36, height: 64 }) : el("span", { class: "bo-noposter small" }),
+      el("span", { class: "bo-episode-name" }, `${episode.number}. ${episode.title}`),
+      el("span", { class: "bo-badge bo-badge-" + episode.state, "data-testid": "episode-state" }, episode.state),
       status,
       review,
-      episode.replacement_error ? el("span", { class: "studio-error-text" }, `replacement failed: ${episode.replacement_error}`) : null,
-      el("span", { class: "studio-hint" }, price),
+      episode.replacement_error ? el("span", { class: "bo-error-text" }, `replacement failed: ${episode.replacement_error}`) : null,
+      el("span", { class: "bo-hint" }, price),
       el(
         "span",
-        { class: "episode-actions" },
+        { class: "bo-episode-actions" },
         el("button", { type: "button", class: "button small", "aria-label": "Move up", disabled: index === 0, onclick: () => this.move(index, -1), "data-testid": "move-up" }, "↑"),
         el("button", { type: "button", class: "button small", "aria-label": "Move down", disabled: index === count - 1, onclick: () => this.move(index, 1), "data-testid": "move-down" }, "↓"),
         el("button", { type: "button", class: "button small", onclick: () => this.replace(episode), "data-testid": "replace-episode" }, "Replace video"),
@@ -402,7 +402,7 @@ class SeriesPage {
     $("[data-slot=episodes]").replaceChildren(...episodes.map((e, i) => this.episodeRow(e, i, episodes.length)));
     const badge = $("[data-slot=status]");
     badge.textContent = s.status.replace("_", " ");
-    badge.className = `badge badge-${s.status}`;
+    badge.className = `bo-badge bo-badge-${s.status}`;
     const note = $("[data-slot=review-note]");
     note.hidden = !(s.status === "rejected" && s.review_note);
     $("span", note).textContent = s.review_note || "";

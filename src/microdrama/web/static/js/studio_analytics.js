@@ -47,10 +47,10 @@ const NO_DATA = "No data yet: numbers appear here once viewers start watching.";
 
 function noData(name, isEmpty) {
   const canvas = /** @type {HTMLCanvasElement} */ (root.querySelector(`[data-testid=${name}-chart]`));
-  let note = /** @type {HTMLElement} */ (canvas.parentElement.querySelector(".sa-empty"));
+  let note = /** @type {HTMLElement} */ (canvas.parentElement.querySelector(".bo-empty"));
   if (!note) {
     note = document.createElement("p");
-    note.className = "sa-empty";
+    note.className = "bo-empty";
     note.dataset.testid = "no-data";
     canvas.parentElement.append(note);
   }
@@ -68,7 +68,7 @@ function noDataRow(table) {
   const row = document.createElement("tr");
   const td = document.createElement("td");
   td.colSpan = table.querySelectorAll("thead th").length;
-  td.className = "sa-empty";
+  td.className = "bo-empty";
   td.dataset.testid = "no-data";
   td.textContent = NO_DATA;
   row.append(td);

@@ -4,7 +4,7 @@
 
 import { ApiError, api } from "./api.js";
 import { attachStream } from "./media.js";
-import { problem, say } from "./desk.js";
+import { notify, problem, say } from "./backoffice.js";
 import { el, exposeForTests, slot } from "./dom.js";
 
 const root = document.querySelector("[data-testid=subtitle-editor]");
@@ -43,7 +43,7 @@ function markDirty(value = true) {
 }
 
 function timeInput(cue, field, index) {
-  const input = el("input", { type: "text", class: "time", value: formatTime(cue[field]), "aria-label": `Cue ${index + 1} ${field === "start_ms" ? "start" : "end"}`, "data-testid": `cue-${field === "start_ms" ? "start" : "end"}` });
+  const input = el("input", { type: "text", class: "bo-time", value: formatTime(cue[field]), "aria-label": `Cue ${index + 1} ${field === "start_ms" ? "start" : "end"}`, "data-testid": `cue-${field === "start_ms" ? "start" : "end"}` });
   input.addEventListener("change", () => {
     const ms = parseTime(input.value);
     input.setCustomValidity(Number.isNaN(ms) ? "Write a time like 1:02.500" : "");
@@ -75,11 +75,11 @@ function renderCues() {
       video.currentTime = cue.start_ms / 1000;
       video.play().catch(() => {});
     });
-    return el("tr", { class: "cue-row", "data-testid": "cue-row" },
+    return el("tr", { class: "bo-cue-row", "data-testid": "cue-row" },
       el("td", {}, timeInput(cue, "start_ms", index)),
       el("td", {}, timeInput(cue, "end_ms", index)),
       el("td", {}, text),
-      el("td", {}, el("div", { class: "cue-actions" }, seek, remove)));
+      el("td", {}, el("div", { class: "bo-cue-actions" }, seek, remove)));
   }));
   showCurrent();
 }
@@ -133,7 +133,7 @@ function useAnswer(answer) {
 }
 
 async function save() {
-  if (!language) return say(root, "error", "Choose a language first.");
+  if (!language) return say("error", "Choose a language first.");
   const body = { cues: cues.map(({ start_ms, end_ms, text }) => ({ start_ms, end_ms, text })) };
   if (labelInput.value.trim()) body.label = labelInput.value.trim();
   try {
@@ -141,11 +141,10 @@ async function save() {
     await loadTracks();
     showTracks();
     renderCues();
-    say(root, "error", "");
-    say(root, "notice", `Saved ${cues.length} cues in ${language}.`);
+    notify(`Saved ${cues.length} cues in ${language}.`);
   } catch (error) {
-    say(root, "notice", "");
-    say(root, "error", problem(error));
+    say("notice", "");
+    say("error", problem(error));
   }
 }
 
@@ -159,9 +158,9 @@ root.querySelector("[data-action=add]").addEventListener("click", () => {
 });
 root.querySelector("[data-action=new]").addEventListener("click", () => {
   const code = /** @type {HTMLInputElement} */ (slot("new-language", root)).value.trim();
-  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return say(root, "error", "A language code looks like en, es or pt-BR.");
-  say(root, "error", "");
-  open(code).catch((error) => say(root, "error", problem(error)));
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return say("error", "A language code looks like en, es or pt-BR.");
+  say("error", "");
+  open(code).catch((error) => say("error", problem(error)));
   labelInput.value = labelInput.value || code;
 });
 root.querySelector("[data-action=delete-track]").addEventListener("click", async () => {
@@ -171,12 +170,12 @@ root.querySelector("[data-action=delete-track]").addEventListener("click", async
     markDirty(false);
     await loadTracks();
     await open(tracks[0]?.language ?? null);
-    say(root, "notice", "Track deleted.");
+    say("notice", "Track deleted.");
   } catch (error) {
-    say(root, "error", problem(error));
+    say("error", problem(error));
   }
 });
-languages.addEventListener("change", () => open(languages.value).catch((error) => say(root, "error", problem(error))));
+languages.addEventListener("change", () => open(languages.value).catch((error) => say("error", problem(error))));
 
 root.querySelector("[data-form=upload]").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -187,16 +186,15 @@ root.querySelector("[data-form=upload]").addEventListener("submit", async (event
     .catch(() => null);
   const answer = response ? await response.json().catch(() => null) : null;
   if (!response || !response.ok) {
-    say(root, "notice", "");
-    return say(root, "error", problem(new ApiError(response?.status ?? 0, answer)));
+    say("notice", "");
+    return say("error", problem(new ApiError(response?.status ?? 0, answer)));
   }
   useAnswer(answer);
   await loadTracks();
   showTracks();
   renderCues();
   /** @type {HTMLFormElement} */ (event.target).reset();
-  say(root, "error", "");
-  say(root, "notice", `Uploaded ${answer.cues.length} cues in ${answer.language}.`);
+  notify(`Uploaded ${answer.cues.length} cues in ${answer.language}.`);
 });
 
 video.addEventListener("timeupdate", showCurrent);
@@ -214,5 +212,5 @@ exposeForTests("__subtitleEditor", { get cues() { return cues; }, get language()
 
 loadTracks()
   .then(() => open(tracks[0]?.language ?? null))
-  .catch((error) => say(root, "error", problem(error)))
+  .catch((error) => say("error", problem(error)))
   .finally(() => root.setAttribute("aria-busy", "false"));
