@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from pydantic import ValidationError
 
 from microdrama.accounts import brand_applications as service
-from microdrama.accounts.deps import known_viewer
+from microdrama.accounts.deps import page_account
 from microdrama.accounts.errors import AlreadyBrand, ApplicationPending
-from microdrama.accounts.pages import EXPIRED_FORM, FormText, csrf_ok, first_problem, form_page
+from microdrama.accounts.forms import FormPage, FormText, form_page
+from microdrama.accounts.models import Account
 from microdrama.accounts.schemas import BrandApplicationCreate
 from microdrama.db import DbSession
 
@@ -21,20 +21,26 @@ TEMPLATE = "brand_apply.html"
 EMPTY_FORM = {"company_name": "", "website": "", "contact_email": "", "note": ""}
 
 
-@router.get("/brand/apply", response_class=HTMLResponse)
-def apply_page(request: Request, db: DbSession, sent: bool = False) -> Response:
-    """The application form, or where the latest application stands."""
-    account = known_viewer(request, db)
-    if account is None or account.is_guest:
-        return RedirectResponse("/signin?next=/brand/apply", status_code=303)
-    context: dict[str, Any] = {
+def _context(
+    db: DbSession, account: Account, fields: dict[str, str], sent: bool = False
+) -> dict[str, Any]:
+    return {
         "account": account,
         "application": service.latest(db=db, account=account),
-        "form": {**EMPTY_FORM, "contact_email": account.email or ""},
+        "form": fields,
         "errors": {},
         "sent": sent,
     }
-    return form_page(request, TEMPLATE, context)
+
+
+@router.get("/brand/apply", response_class=HTMLResponse)
+def apply_page(request: Request, db: DbSession, sent: bool = False) -> Response:
+    """The application form, or where the latest application stands."""
+    account = page_account(request, db)
+    if isinstance(account, Response):
+        return account
+    fields = {**EMPTY_FORM, "contact_email": account.email or ""}
+    return form_page(request, TEMPLATE, _context(db, account, fields, sent))
 
 
 @router.post("/brand/apply", response_class=HTMLResponse)
@@ -48,30 +54,21 @@ def apply_submit(
     csrf_token: FormText = "",
 ) -> Response:
     """File the application; the form comes back with a message next to each field to fix."""
-    account = known_viewer(request, db)
-    if account is None or account.is_guest:
-        return RedirectResponse("/signin?next=/brand/apply", status_code=303)
-    form = {
+    account = page_account(request, db)
+    if isinstance(account, Response):
+        return account
+    fields = {
         "company_name": company_name,
         "website": website,
         "contact_email": contact_email,
         "note": note,
     }
-    context: dict[str, Any] = {
-        "account": account,
-        "application": service.latest(db=db, account=account),
-        "form": form,
-        "errors": {},
-        "sent": False,
-    }
-    if not csrf_ok(request, csrf_token):
-        return form_page(request, TEMPLATE, {**context, "error": EXPIRED_FORM}, 403)
-    try:
-        data = BrandApplicationCreate.model_validate(form)
-    except ValidationError as exc:
-        return form_page(request, TEMPLATE, {**context, "errors": first_problem(exc)}, 422)
+    form = FormPage(request, TEMPLATE, _context(db, account, fields))
+    data = form.read(BrandApplicationCreate, fields, csrf_token)
+    if isinstance(data, Response):
+        return data
     try:
         service.apply(db=db, account=account, data=data)
     except (ApplicationPending, AlreadyBrand) as exc:
-        return form_page(request, TEMPLATE, {**context, "error": exc.message}, exc.status_code)
+        return form.again(exc.status_code, error=exc.message)
     return RedirectResponse("/brand/apply?sent=true", status_code=303)

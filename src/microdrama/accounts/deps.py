@@ -199,16 +199,23 @@ class DeviceCookieMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-def page_account(
-    request: Request, db: DbSession, role: Role, *, refusal: str | None = None
-) -> Account | Response:
-    """The signed-in account if it has the role (admins always); otherwise the answer to give:
-    guests go to sign in and come back, other roles get a 403 page saying `refusal`."""
+def signed_in_viewer(request: Request, db: Session) -> Account | None:
+    """The signed-in account of this browser (not a guest), without creating a guest."""
     account = known_viewer(request, db)
-    if account is None or account.is_guest:
+    return account if account is not None and not account.is_guest else None
+
+
+def page_account(
+    request: Request, db: DbSession, role: Role | None = None, *, refusal: str | None = None
+) -> Account | Response:
+    """The signed-in account if it has the role (any role when None; admins always);
+    otherwise the answer to give: guests go to sign in and come back, other roles get a 403
+    page saying `refusal`."""
+    account = signed_in_viewer(request, db)
+    if account is None:
         target = quote(request.url.path, safe="/")
         return RedirectResponse(f"/signin?next={target}", status_code=303)
-    if account.role not in {role, Role.admin}:
+    if role is not None and account.role not in {role, Role.admin}:
         message = refusal or f"This page is for {role.value} accounts."
         return render_page(request, "not_found.html", {"message": message}, status_code=403)
     return account

@@ -1,17 +1,15 @@
-"""Sign-in, sign-up and account pages: plain HTML forms (no script needed), each carrying a
-CSRF token bound to the device cookie."""
+"""Sign-in, sign-up and account pages: plain HTML forms (no script needed, see forms.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
 from microdrama.accounts import service, sessions
-from microdrama.accounts.csrf import form_token, form_token_valid
 from microdrama.accounts.deps import (
     SESSION_COOKIE,
     CurrentAccount,
@@ -20,13 +18,21 @@ from microdrama.accounts.deps import (
     device_token,
     known_viewer,
     session_token,
-    set_device_cookie,
+    signed_in_viewer,
 )
 from microdrama.accounts.errors import (
     AlreadySignedIn,
     EmailTaken,
     InvalidCredentials,
     TooManyAttempts,
+)
+from microdrama.accounts.forms import (
+    EXPIRED_FORM,
+    FormPage,
+    FormText,
+    csrf_ok,
+    first_problem,
+    form_page,
 )
 from microdrama.accounts.models import Account, SessionKind
 from microdrama.accounts.schemas import LoginRequest, SettingsUpdate, SignupRequest
@@ -38,14 +44,9 @@ from microdrama.accounts.signin import (
 )
 from microdrama.db import DbSession, utcnow
 from microdrama.errors import Conflict, NotFound
-from microdrama.templating import templates
-from microdrama.validation_messages import describe
 from microdrama.wording import plural
 
 router = APIRouter(include_in_schema=False)
-
-FormText = Annotated[str, Form(max_length=10_000)]
-EXPIRED_FORM = "This form has expired. Please try again."
 
 
 def safe_next(target: str | None, default: str = "/account") -> str:
@@ -55,70 +56,12 @@ def safe_next(target: str | None, default: str = "/account") -> str:
     return target
 
 
-def _page(
-    request: Request,
-    template: str,
-    context: dict[str, Any],
-    status_code: int = 200,
-    headers: dict[str, str] | None = None,
-) -> HTMLResponse:
-    """Render a page whose forms carry this device's CSRF token (minting the device cookie)."""
-    token = device_token(request)
-    minted = None
-    if token is None:
-        token = minted = service.new_device_token()
-    context = {
-        **context,
-        "csrf_token": form_token(
-            secret_key=request.app.state.settings.secret_key, device_token=token
-        ),
-    }
-    response = templates.TemplateResponse(
-        request,
-        template,
-        context,
-        status_code=status_code,
-        headers={"Cache-Control": "private, no-store", **(headers or {})},
-    )
-    if minted:
-        set_device_cookie(request, response, minted)
-    return response
-
-
-def _csrf_ok(request: Request, sent: str) -> bool:
-    return form_token_valid(
-        secret_key=request.app.state.settings.secret_key,
-        device_token=device_token(request),
-        sent=sent,
-    )
-
-
-def _first_problem(exc: ValidationError) -> dict[str, str]:
-    """Field → problem, in words people read ("Password must be at least 8 characters.")."""
-    problems: dict[str, str] = {}
-    for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "form"
-        problems.setdefault(field, describe(err).message)
-    return problems
-
-
-# The same helpers for the accounts domain's other form pages (becoming a brand).
-form_page = _page
-csrf_ok = _csrf_ok
-first_problem = _first_problem
-
-
-def _signed_in(request: Request, db: DbSession) -> Account | None:
-    viewer = known_viewer(request, db)
-    return viewer if viewer is not None and not viewer.is_guest else None
-
-
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(request: Request, db: DbSession, next: str | None = None) -> Response:
     """The sign-in form."""
-    if _signed_in(request, db):
+    if signed_in_viewer(request, db):
         return RedirectResponse(safe_next(next), status_code=303)
-    return _page(request, "auth_signin.html", {"next": safe_next(next), "email": ""})
+    return form_page(request, "auth_signin.html", {"next": safe_next(next), "email": ""})
 
 
 @router.post("/signin", response_class=HTMLResponse)
@@ -131,21 +74,20 @@ def signin_submit(
     next: FormText = "/account",
 ) -> Response:
     """Check the form; on success a session cookie and a redirect, else the form again."""
-    context: dict[str, Any] = {"next": safe_next(next), "email": email}
-    if not _csrf_ok(request, csrf_token):
-        return _page(request, "auth_signin.html", {**context, "error": EXPIRED_FORM}, 403)
+    form = FormPage(request, "auth_signin.html", {"next": safe_next(next), "email": email})
+    if not csrf_ok(request, csrf_token):
+        return form.again(403, error=EXPIRED_FORM)
     try:
         body = LoginRequest(email=email, password=password)
     except ValidationError:
-        error = "Enter your email and password."
-        return _page(request, "auth_signin.html", {**context, "error": error}, 422)
+        return form.again(422, error="Enter your email and password.")
     try:
         account = log_in_counting_failures(request, db, body.email, body.password)
     except InvalidCredentials as exc:
-        return _page(request, "auth_signin.html", {**context, "error": exc.message}, 401)
+        return form.again(401, error=exc.message)
     except TooManyAttempts as exc:
         retry = {"Retry-After": str(exc.retry_after_seconds)}
-        return _page(request, "auth_signin.html", {**context, "error": exc.message}, 429, retry)
+        return form.again(429, retry, error=exc.message)
     response = RedirectResponse(safe_next(next), status_code=303)
     start_cookie_session(request, response, db, account)
     return response
@@ -154,9 +96,9 @@ def signin_submit(
 @router.get("/signup", response_class=HTMLResponse)
 def signup_page(request: Request, db: DbSession) -> Response:
     """The sign-up form: the guest's history, coins and unlocks come along."""
-    if _signed_in(request, db):
+    if signed_in_viewer(request, db):
         return RedirectResponse("/account", status_code=303)
-    return _page(request, "auth_signup.html", {"email": "", "display_name": "", "errors": {}})
+    return form_page(request, "auth_signup.html", {"email": "", "display_name": "", "errors": {}})
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -170,25 +112,19 @@ def signup_submit(
     csrf_token: FormText = "",
 ) -> Response:
     """Create the account from this device's guest, sign in, and go to the account page."""
-    context: dict[str, Any] = {"email": email, "display_name": display_name, "errors": {}}
-    if not _csrf_ok(request, csrf_token):
-        return _page(request, "auth_signup.html", {**context, "error": EXPIRED_FORM}, 403)
-    try:
-        body = SignupRequest(email=email, password=password, display_name=display_name or None)
-    except ValidationError as exc:
-        return _page(request, "auth_signup.html", {**context, "errors": _first_problem(exc)}, 422)
+    form = FormPage(
+        request, "auth_signup.html", {"email": email, "display_name": display_name, "errors": {}}
+    )
+    fields = {"email": email, "password": password, "display_name": display_name or None}
+    body = form.read(SignupRequest, fields, csrf_token)
+    if isinstance(body, Response):
+        return body
     try:
         account = service.sign_up(
-            db=db,
-            guest=viewer,
-            email=body.email,
-            password=body.password,
-            display_name=body.display_name,
-            device_token=device_token(request),
+            db=db, guest=viewer, data=body, device_token=device_token(request)
         )
     except EmailTaken as exc:
-        context["errors"] = {"email": exc.message}
-        return _page(request, "auth_signup.html", context, 409)
+        return form.again(409, errors={"email": exc.message})
     except AlreadySignedIn:
         return RedirectResponse("/account", status_code=303)
     response = RedirectResponse("/account", status_code=303)
@@ -243,7 +179,7 @@ def _account_page(
         "other_sessions": sum(1 for s in listed if not s.current),
         **context,
     }
-    return _page(request, "account.html", full, status_code)
+    return form_page(request, "account.html", full, status_code)
 
 
 def _session_view(session: sessions.SignedInSession, now: datetime | None = None) -> dict[str, Any]:
@@ -282,7 +218,7 @@ def end_session_submit(
     csrf_token: FormText = "",
 ) -> Response:
     """Sign one of the account's other sessions out."""
-    if not _csrf_ok(request, csrf_token):
+    if not csrf_ok(request, csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     ended = 1
     try:
@@ -297,7 +233,7 @@ def end_other_sessions_submit(
     request: Request, db: DbSession, account: CurrentAccount, csrf_token: FormText = ""
 ) -> Response:
     """Sign out everywhere but this browser."""
-    if not _csrf_ok(request, csrf_token):
+    if not csrf_ok(request, csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     ended = sessions.end_other_sessions(
         db=db, account=account, current_token=session_token(request)
@@ -315,12 +251,12 @@ def change_password_submit(
     csrf_token: FormText = "",
 ) -> Response:
     """Change the password (confirmed with the current one); other sessions are signed out."""
-    if not _csrf_ok(request, csrf_token):
+    if not csrf_ok(request, csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     try:
         body = PasswordChange(current_password=current_password, new_password=new_password)
     except ValidationError as exc:
-        errors = _first_problem(exc)
+        errors = first_problem(exc)
         if "current_password" in errors:
             errors["current_password"] = "Enter your current password."
         return _account_page(request, db, account, {"password_errors": errors}, 422)
@@ -358,19 +294,15 @@ def account_settings_submit(
     csrf_token: FormText = "",
 ) -> Response:
     """Save the settings form (an empty box means "no limit" / "no reminder")."""
-    context: dict[str, Any] = {"viewer": viewer, "saved": False, "errors": {}}
-    if not _csrf_ok(request, csrf_token):
-        return _page(request, "account.html", {**context, "error": EXPIRED_FORM}, 403)
-    try:
-        update = SettingsUpdate.model_validate(
-            {
-                "weekly_spend_limit_coins": _optional_int(weekly_spend_limit_coins),
-                "watch_reminder_minutes": _optional_int(watch_reminder_minutes),
-                "auto_unlock": auto_unlock == "on",
-            }
-        )
-    except ValidationError as exc:
-        return _page(request, "account.html", {**context, "errors": _first_problem(exc)}, 422)
+    form = FormPage(request, "account.html", {"viewer": viewer, "saved": False, "errors": {}})
+    fields = {
+        "weekly_spend_limit_coins": _optional_int(weekly_spend_limit_coins),
+        "watch_reminder_minutes": _optional_int(watch_reminder_minutes),
+        "auto_unlock": auto_unlock == "on",
+    }
+    update = form.read(SettingsUpdate, fields, csrf_token)
+    if isinstance(update, Response):
+        return update
     service.update_settings(db=db, account=viewer, changes=update.changes())
     return RedirectResponse("/account?saved=true", status_code=303)
 
@@ -378,15 +310,9 @@ def account_settings_submit(
 @router.post("/logout", response_class=HTMLResponse)
 def logout_submit(request: Request, db: DbSession, csrf_token: FormText = "") -> Response:
     """End this browser's session on the server and go back to the feed."""
-    if not _csrf_ok(request, csrf_token):
-        viewer = known_viewer(request, db)
-        context: dict[str, Any] = {
-            "viewer": viewer,
-            "saved": False,
-            "errors": {},
-            "error": EXPIRED_FORM,
-        }
-        return _page(request, "account.html", context, 403)
+    if not csrf_ok(request, csrf_token):
+        shown: dict[str, Any] = {"viewer": known_viewer(request, db), "saved": False, "errors": {}}
+        return FormPage(request, "account.html", shown).again(403, error=EXPIRED_FORM)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         service.end_session(db=db, token=token)

@@ -63,14 +63,7 @@ def signup(
     body: SignupRequest, request: Request, response: Response, db: DbSession, viewer: CurrentViewer
 ) -> MeRead:
     """Turn this device's guest into a full account (history, coins and unlocks stay)."""
-    account = service.sign_up(
-        db=db,
-        guest=viewer,
-        email=body.email,
-        password=body.password,
-        display_name=body.display_name,
-        device_token=device_token(request),
-    )
+    account = service.sign_up(db=db, guest=viewer, data=body, device_token=device_token(request))
     start_cookie_session(request, response, db, account)
     return me_read(account)
 

@@ -28,6 +28,7 @@ from microdrama.accounts.models import (
     TrustedDevice,
 )
 from microdrama.accounts.passwords import hash_password, needs_rehash, verify_password
+from microdrama.accounts.schemas import SignupRequest
 from microdrama.config import Settings
 from microdrama.db import utcnow
 
@@ -130,27 +131,21 @@ def set_login(*, db: Session, account: Account, email: str, password: str) -> Ac
 
 
 def sign_up(
-    *,
-    db: Session,
-    guest: Account,
-    email: str,
-    password: str,
-    display_name: str | None = None,
-    device_token: str | None = None,
+    *, db: Session, guest: Account, data: SignupRequest, device_token: str | None = None
 ) -> Account:
     """Turn the device's guest account into a full account in place (history, coins and
     unlocks stay); the device is then trusted, and no longer signs anyone in by itself."""
     if not guest.is_guest:
         raise AlreadySignedIn("You are already signed in; sign out to create another account.")
-    if get_by_email(db=db, email=email) is not None:
+    if get_by_email(db=db, email=data.email) is not None:
         raise EmailTaken("An account with this email already exists; sign in instead.")
-    password_hash = hash_password(password)
+    password_hash = hash_password(data.password)
     try:
         with db.begin_nested():
-            guest.email = email
+            guest.email = data.email
             guest.password_hash = password_hash
             guest.is_guest = False
-            guest.display_name = display_name or email.split("@", 1)[0][:80]
+            guest.display_name = data.display_name or data.email.split("@", 1)[0][:80]
             # From now on only a session signs in to this account, so logging out is real.
             guest.device_token_hash = None
             db.flush()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
-from microdrama.accounts.pages import form_page
+from microdrama.accounts.forms import form_page
 from microdrama.demo.accounts import demo_logins
 from microdrama.templating import render_page
 

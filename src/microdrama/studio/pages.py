@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from microdrama.accounts.deps import known_viewer, page_account
+from microdrama.accounts.deps import page_account
 from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
@@ -20,11 +20,6 @@ from microdrama.types import PathId
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-def _account(request: Request, db: DbSession) -> Account | None:
-    viewer = known_viewer(request, db)
-    return viewer if viewer is not None and not viewer.is_guest else None
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -40,9 +35,9 @@ def _is_creator(account: Account) -> bool:
 @router.get("/studio", response_class=HTMLResponse)
 def studio_home(request: Request, db: DbSession) -> Response:
     """My series with their status badges (or an invitation to open a studio)."""
-    account = _account(request, db)
-    if account is None:
-        return RedirectResponse("/signin?next=/studio", status_code=303)
+    account = page_account(request, db)
+    if isinstance(account, Response):
+        return account
     series = []
     if _is_creator(account):
         storage = request.app.state.storage
@@ -60,9 +55,9 @@ def studio_home(request: Request, db: DbSession) -> Response:
 @router.get("/studio/series/new", response_class=HTMLResponse)
 def new_series(request: Request, db: DbSession) -> Response:
     """The form for a new series."""
-    account = _account(request, db)
-    if account is None:
-        return RedirectResponse("/signin?next=/studio/series/new", status_code=303)
+    account = page_account(request, db)
+    if isinstance(account, Response):
+        return account
     if not _is_creator(account):
         return RedirectResponse("/studio", status_code=303)
     return _page(request, "studio_series.html", {"account": account, "series": None})
@@ -71,9 +66,9 @@ def new_series(request: Request, db: DbSession) -> Response:
 @router.get("/studio/series/{series_id}", response_class=HTMLResponse)
 def edit_series(series_id: PathId, request: Request, db: DbSession) -> Response:
     """Edit form, poster, uploads, episodes with their transcode state, review."""
-    account = _account(request, db)
-    if account is None:
-        return RedirectResponse(f"/signin?next=/studio/series/{series_id}", status_code=303)
+    account = page_account(request, db)
+    if isinstance(account, Response):
+        return account
     try:
         series = service.get_own_series(db=db, series_id=series_id, account=account)
     except NotFound:
