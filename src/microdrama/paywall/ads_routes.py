@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
-from microdrama.db import DbSession, run_money_transaction
+from microdrama.config import AppSettings
+from microdrama.db import DbSession, SessionFactory, run_money_transaction
 from microdrama.paywall import ads
 from microdrama.paywall.schemas import AdGrantRead, AdSessionCreate, AdSessionRead
+from microdrama.storage import AppStorage
 from microdrama.types import PathKey
 
 # Included by paywall.routes.router (which has no prefix of its own).
@@ -20,13 +22,17 @@ ads_router = APIRouter(prefix="/api/ads", tags=["ads"])
 
 @ads_router.post("/sessions", status_code=201)
 def start_ad_session(
-    data: AdSessionCreate, request: Request, db: DbSession, viewer: CurrentViewer
+    data: AdSessionCreate,
+    db: DbSession,
+    storage: AppStorage,
+    settings: AppSettings,
+    viewer: CurrentViewer,
 ) -> AdSessionRead:
     """Start the built-in rewarded ad for a locked episode: `{ad_session, ad_url, duration_ms}`."""
     session = ads.start_ad_session(
         db=db,
-        storage=request.app.state.storage,
-        settings=request.app.state.settings,
+        storage=storage,
+        settings=settings,
         viewer=viewer,
         episode_id=data.episode_id,
     )
@@ -35,11 +41,14 @@ def start_ad_session(
 
 @ads_router.post("/sessions/{ad_session}/complete")
 def complete_ad_session(
-    ad_session: PathKey, request: Request, db: DbSession, viewer: CurrentViewer
+    ad_session: PathKey,
+    db: DbSession,
+    factory: SessionFactory,
+    settings: AppSettings,
+    viewer: CurrentViewer,
 ) -> AdGrantRead:
     """The ad played to the end: the sandbox ad network verifies it and the episode unlocks."""
     db.commit()  # the viewer row must be visible to the transaction below
-    settings = request.app.state.settings
 
     def grant_once(money_db: Session) -> ads.AdGrant:
         account = money_db.get(Account, viewer.id)
@@ -50,18 +59,16 @@ def complete_ad_session(
 
     # One serialised transaction (BEGIN IMMEDIATE on SQLite, retried on conflicts): two
     # callbacks at once never both grant, and neither ends in "database is locked".
-    return AdGrantRead.model_validate(
-        run_money_transaction(request.app.state.sessionmaker, grant_once)
-    )
+    return AdGrantRead.model_validate(run_money_transaction(factory, grant_once))
 
 
 @ads_router.get("/ssv")
-def server_side_verification(request: Request) -> AdGrantRead:
+def server_side_verification(
+    request: Request, factory: SessionFactory, settings: AppSettings
+) -> AdGrantRead:
     """The ad network's signed server-side verification callback (AdMob-style SSV)."""
-    settings = request.app.state.settings
     # The signature covers the query exactly as sent, so it is verified on the raw string.
     grant = run_money_transaction(
-        request.app.state.sessionmaker,
-        lambda db: ads.verify_callback(db=db, settings=settings, query=request.url.query),
+        factory, lambda db: ads.verify_callback(db=db, settings=settings, query=request.url.query)
     )
     return AdGrantRead.model_validate(grant)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -10,11 +10,12 @@ from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import Episode, EpisodeState
-from microdrama.config import Settings
+from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.media import protection
 from microdrama.paywall.entitlement import entitlement, episode_locked_error
+from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
 # Included by paywall.routes.router (which has no prefix of its own).
@@ -40,26 +41,33 @@ def _entitled_episode(
 
 @hls_router.get("/episodes/{episode_id}/hls/master.m3u8")
 def master_playlist(
-    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId,
+    db: DbSession,
+    settings: AppSettings,
+    storage: AppStorage,
+    viewer: CurrentViewer,
 ) -> Response:
     """An episode's master playlist, for viewers entitled to play it."""
-    settings: Settings = request.app.state.settings
     episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
     text = protection.master_playlist(
-        storage=request.app.state.storage, asset=episode.media_asset, episode_id=episode.id
+        storage=storage, asset=episode.media_asset, episode_id=episode.id
     )
     return Response(text, media_type=PLAYLIST_TYPE, headers=PRIVATE)
 
 
 @hls_router.get("/episodes/{episode_id}/hls/{rendition}/index.m3u8")
 def media_playlist(
-    episode_id: PathId, rendition: str, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId,
+    rendition: str,
+    db: DbSession,
+    settings: AppSettings,
+    storage: AppStorage,
+    viewer: CurrentViewer,
 ) -> Response:
     """One rendition's playlist with a key URL bound to this viewer and episode."""
-    settings: Settings = request.app.state.settings
     episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
     text = protection.media_playlist(
-        storage=request.app.state.storage,
+        storage=storage,
         settings=settings,
         asset=episode.media_asset,
         episode_id=episode.id,
@@ -72,13 +80,12 @@ def media_playlist(
 @hls_router.get("/keys/{episode_id}")
 def segment_key(
     episode_id: PathId,
-    request: Request,
     db: DbSession,
+    settings: AppSettings,
     viewer: CurrentViewer,
     token: str | None = None,
 ) -> Response:
     """The episode's 16-byte AES-128 key: a valid token for this viewer, who is still entitled."""
-    settings: Settings = request.app.state.settings
     grant = protection.read_key_token(settings=settings, token=token)
     if grant.episode_id != episode_id:
         raise protection.KeyTokenInvalid("The key token is for another episode.")

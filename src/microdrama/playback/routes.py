@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.db import DbSession
@@ -13,6 +13,7 @@ from microdrama.playback.schemas import (
     ProgressUpdate,
     SeriesProgress,
 )
+from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["playback"])
@@ -34,7 +35,9 @@ def series_progress(series_id: PathId, db: DbSession, viewer: CurrentViewer) -> 
 
 
 @router.get("/me/continue-watching", response_model=ContinueWatching)
-def continue_watching(request: Request, db: DbSession, viewer: CurrentViewer) -> ContinueWatching:
+def continue_watching(
+    db: DbSession, storage: AppStorage, viewer: CurrentViewer
+) -> ContinueWatching:
     """Series the viewer started, most recent first, with the episode and second to resume at."""
-    items = service.continue_watching(db=db, storage=request.app.state.storage, viewer=viewer)
+    items = service.continue_watching(db=db, storage=storage, viewer=viewer)
     return ContinueWatching(items=items)

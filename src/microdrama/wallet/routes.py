@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
-from microdrama.db import DbSession, run_money_transaction, utcnow
+from microdrama.config import AppSettings
+from microdrama.db import DbSession, SessionFactory, run_money_transaction, utcnow
 from microdrama.types import BigId
 from microdrama.wallet import ledger, unlocks, viewer_coins
 from microdrama.wallet.schemas import (
@@ -58,10 +59,11 @@ def history(
 
 
 @router.post("/checkin", response_model=CheckinRead)
-def checkin(request: Request, db: DbSession, viewer: CurrentViewer) -> CheckinRead:
+def checkin(
+    db: DbSession, factory: SessionFactory, settings: AppSettings, viewer: CurrentViewer
+) -> CheckinRead:
     """Collect today's bonus coins (once a day; streaks pay more)."""
     db.commit()  # the viewer row must be visible to the money transaction's own session
-    settings = request.app.state.settings
 
     def effect(money_db: Session) -> CheckinRead:
         result = viewer_coins.daily_checkin(
@@ -70,4 +72,4 @@ def checkin(request: Request, db: DbSession, viewer: CurrentViewer) -> CheckinRe
         balance = viewer_coins.balances(db=money_db, account_id=viewer.id)
         return CheckinRead(**result.__dict__, balance_coins=balance.total)
 
-    return run_money_transaction(request.app.state.sessionmaker, effect)
+    return run_money_transaction(factory, effect)
