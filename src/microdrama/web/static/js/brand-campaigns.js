@@ -2,7 +2,7 @@
 // /brand/campaigns: request a campaign on a series, list campaigns with status, open the editor.
 
 import { api, money } from "./api.js";
-import { withBrand } from "./brand-view.js";
+import { withBrand } from "./brand_view.js";
 import { busy, day, fail, failField, notify, pageData, parseCents, statusBadge } from "./backoffice.js";
 import { el, fields, slot } from "./dom.js";
 

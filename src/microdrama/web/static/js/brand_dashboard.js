@@ -3,7 +3,7 @@
 // over a date range, with a funnel bar chart, a daily line chart, rates, ROAS and a CSV export.
 
 import { api, money } from "./api.js";
-import { withBrand } from "./brand-view.js";
+import { withBrand } from "./brand_view.js";
 import { fail, permille } from "./backoffice.js";
 import { el, exposeForTests, slot } from "./dom.js";
 

@@ -2,7 +2,7 @@
 // /brand/orders: orders of the brand's products; ship, deliver or refund them.
 
 import { api, money, withIntent } from "./api.js";
-import { withBrand } from "./brand-view.js";
+import { withBrand } from "./brand_view.js";
 import { busy, fail, notify, statusBadge } from "./backoffice.js";
 import { el, slot } from "./dom.js";
 

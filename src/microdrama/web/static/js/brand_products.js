@@ -2,7 +2,7 @@
 // /brand/products: the brand's catalog; products, their variants and stock, edited in place.
 
 import { api, ApiError, money } from "./api.js";
-import { withBrand } from "./brand-view.js";
+import { withBrand } from "./brand_view.js";
 import { busy, fail, failField, notify, parseCents } from "./backoffice.js";
 import { el, fields, slot } from "./dom.js";
 
