@@ -192,6 +192,34 @@ def post(
     return transaction
 
 
+def reverse(
+    *,
+    db: Session,
+    transaction: LedgerTransaction,
+    kind: str,
+    reference: str,
+    memo: str,
+    details: dict[str, object],
+) -> LedgerTransaction:
+    """Post every entry of a transaction again with the opposite sign (a full refund); the
+    earnings it had credited may go below zero (`clawback`)."""
+    legs: list[tuple[LedgerAccount, int]] = []
+    for entry in transaction.entries:
+        account = db.get(LedgerAccount, entry.ledger_account_id)
+        assert account is not None
+        legs.append((account, -entry.amount))
+    return post(
+        db=db,
+        kind=kind,
+        legs=legs,
+        clawback=True,
+        reference=reference,
+        actor_id=transaction.actor_id,
+        memo=memo,
+        details=details,
+    )
+
+
 def record_ad_unlock(
     *, db: Session, viewer_id: int, reference: str, memo: str, details: dict[str, object]
 ) -> LedgerTransaction:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from microdrama.wallet.ledger import K, LedgerError, ledger_account, post, prefetch_accounts
+from microdrama.wallet.ledger import (
+    K,
+    LedgerError,
+    ledger_account,
+    post,
+    prefetch_accounts,
+    reverse,
+)
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerTransaction
 
 
@@ -75,18 +82,11 @@ def refund_order_payment(*, db: Session, order_id: int) -> LedgerTransaction:
     )
     if payment is None:
         raise LedgerError(f"order {order_id} has no payment to refund")
-    legs: list[tuple[LedgerAccount, int]] = []
-    for entry in payment.entries:
-        account = db.get(LedgerAccount, entry.ledger_account_id)
-        assert account is not None
-        legs.append((account, -entry.amount))
-    return post(
+    return reverse(
         db=db,
+        transaction=payment,
         kind="order_refund",
-        legs=legs,
-        clawback=True,
         reference=f"refund:order:{order_id}",
-        actor_id=payment.actor_id,
         memo=f"Refund of shop order #{order_id}",
         details={"order_id": order_id, "amount_cents": -int(payment.details["amount_cents"])},
     )

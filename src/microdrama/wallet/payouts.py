@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from microdrama.wallet.ledger import ledger_account, lock_accounts, post
+from microdrama.wallet.ledger import K, ledger_account, lock_accounts, post
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind, LedgerTransaction
-
-K = LedgerAccountKind
 
 # Accounts whose balance the platform owes to a person and may pay out.
 EARNINGS_KINDS = (K.creator_earnings, K.brand_revenue)

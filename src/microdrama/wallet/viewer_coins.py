@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from microdrama.wallet.ledger import K, ensure_wallet, ledger_account, lock_accounts, post
+from microdrama.wallet.ledger import K, ensure_wallet, ledger_account, lock_accounts, post, reverse
 from microdrama.wallet.models import (
     BonusLot,
     Currency,
@@ -90,10 +90,8 @@ def credit_coin_purchase(
         details={"purchase_id": purchase_id, "amount_cents": amount_cents},
     )
     if bonus_coins:
-        _add_lot(
-            db, settings, account_id, bonus_coins, "pack_bonus", transaction,
-            valid_days=bonus_valid_days,
-        )  # fmt: skip
+        valid_days = bonus_valid_days or settings.bonus_coin_valid_days
+        _add_lot(db, account_id, bonus_coins, "pack_bonus", transaction, valid_days=valid_days)
     return transaction
 
 
@@ -123,18 +121,18 @@ def credit_vip_payment(
 
 def _add_lot(
     db: Session,
-    settings: Settings,
     account_id: int,
     coins: int,
     source: str,
     transaction: LedgerTransaction,
-    valid_days: int | None = None,
+    *,
+    valid_days: int,
 ) -> BonusLot:
     lot = BonusLot(
         owner_id=account_id,
         granted=coins,
         remaining=coins,
-        expires_at=utcnow() + timedelta(days=valid_days or settings.bonus_coin_valid_days),
+        expires_at=utcnow() + timedelta(days=valid_days),
         source=source,
         transaction_id=transaction.id,
     )
@@ -168,7 +166,8 @@ def grant_bonus(
         memo=memo or f"{coins} bonus coins",
         details={"source": source},
     )
-    _add_lot(db, settings, account_id, coins, source, transaction, valid_days)
+    valid_days = valid_days or settings.bonus_coin_valid_days
+    _add_lot(db, account_id, coins, source, transaction, valid_days=valid_days)
     return transaction
 
 
@@ -225,34 +224,17 @@ def expire_bonus(*, db: Session, now: datetime | None = None) -> int:
 
 def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -> LedgerTransaction:
     """Give back the coins of an unlock (as paid coins and fresh bonus) and take back the shares."""
-    reversed_legs: list[tuple[LedgerAccount, int]] = []
-    for entry in transaction.entries:
-        account = db.get(LedgerAccount, entry.ledger_account_id)
-        assert account is not None
-        reversed_legs.append((account, -entry.amount))
-    refund = post(
+    refund = reverse(
         db=db,
+        transaction=transaction,
         kind="unlock_refund",
-        legs=reversed_legs,
-        clawback=True,
         reference=f"refund:{transaction.reference or transaction.id}",
-        actor_id=transaction.actor_id,
         memo=reason,
         details={"refunded_transaction_id": transaction.id},
     )
     bonus_back = int(transaction.details.get("bonus_coins", 0) or 0)
     if bonus_back and transaction.actor_id is not None:
-        db.add(
-            BonusLot(
-                owner_id=transaction.actor_id,
-                granted=bonus_back,
-                remaining=bonus_back,
-                expires_at=utcnow() + timedelta(days=30),
-                source="refund",
-                transaction_id=refund.id,
-            )
-        )
-        db.flush()
+        _add_lot(db, transaction.actor_id, bonus_back, "refund", refund, valid_days=30)
     return refund
 
 

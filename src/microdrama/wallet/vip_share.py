@@ -9,16 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from microdrama.wallet.ledger import ledger_account, post, prefetch_accounts
-from microdrama.wallet.models import (
-    Currency,
-    LedgerAccount,
-    LedgerAccountKind,
-    LedgerEntry,
-    LedgerTransaction,
-)
+from microdrama.wallet.ledger import K, ledger_account, post, prefetch_accounts
+from microdrama.wallet.models import Currency, LedgerAccount, LedgerEntry, LedgerTransaction
 
-K = LedgerAccountKind
 KIND = "vip_share"
 
 
