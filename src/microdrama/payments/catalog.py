@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -44,47 +45,29 @@ DEFAULT_VIP_PLANS = (
 )
 
 
-def _insert_if_missing(db: Session, row: CoinPack | VipPlan) -> None:
-    try:
-        with db.begin_nested():
-            db.add(row)
-    except IntegrityError:
-        pass  # a concurrent request seeded the same code first
+def _add_missing(
+    db: Session,
+    model: type[CoinPack | VipPlan],
+    defaults: Sequence[CoinPackDefault | VipPlanDefault],
+    **fixed: int,
+) -> None:
+    """Insert the defaults whose codes the table lacks, in the defaults' display order."""
+    have = set(db.scalars(select(model.code)))
+    for order, default in enumerate(defaults):
+        if default.code in have:
+            continue
+        row = model(**asdict(default), currency="USD", active=True, sort_order=order, **fixed)
+        try:
+            with db.begin_nested():
+                db.add(row)
+        except IntegrityError:
+            pass  # a concurrent request seeded the same code first
 
 
 def ensure_default_catalog(*, db: Session) -> None:
     """Add the default coin packs and VIP plans whose codes are missing (operator edits stay)."""
-    have_packs = set(db.scalars(select(CoinPack.code)))
-    for order, pack in enumerate(DEFAULT_COIN_PACKS):
-        if pack.code not in have_packs:
-            _insert_if_missing(
-                db,
-                CoinPack(
-                    code=pack.code,
-                    price_cents=pack.price_cents,
-                    currency="USD",
-                    coins=pack.coins,
-                    bonus_coins=pack.bonus_coins,
-                    bonus_valid_days=30,
-                    active=True,
-                    sort_order=order,
-                ),
-            )
-    have_plans = set(db.scalars(select(VipPlan.code)))
-    for order, plan in enumerate(DEFAULT_VIP_PLANS):
-        if plan.code not in have_plans:
-            _insert_if_missing(
-                db,
-                VipPlan(
-                    code=plan.code,
-                    name=plan.name,
-                    period_days=plan.period_days,
-                    price_cents=plan.price_cents,
-                    currency="USD",
-                    active=True,
-                    sort_order=order,
-                ),
-            )
+    _add_missing(db, CoinPack, DEFAULT_COIN_PACKS, bonus_valid_days=30)
+    _add_missing(db, VipPlan, DEFAULT_VIP_PLANS)
     db.flush()
 
 

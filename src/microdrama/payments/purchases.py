@@ -64,42 +64,68 @@ def create_purchase(
     catalog(db=db)  # a brand-new database gets the default catalog
     if (coin_pack_code is None) == (vip_plan_code is None):
         raise UnknownProduct("Choose exactly one coin pack or one VIP plan.")
+    product: CoinPack | VipPlan | None
     if coin_pack_code is not None:
-        pack = db.scalar(select(CoinPack).where(CoinPack.code == coin_pack_code, CoinPack.active))
-        if pack is None:
-            raise UnknownProduct(f"There is no coin pack {coin_pack_code!r} on sale.")
-        purchase = Purchase(
-            account_id=account_id,
-            kind=PurchaseKind.coin_pack,
-            coin_pack_id=pack.id,
-            amount_cents=pack.price_cents,
-            currency=pack.currency,
-            coins=pack.coins,
-            bonus_coins=pack.bonus_coins,
-            provider=provider.name,
-            status=PurchaseStatus.pending,
+        product = db.scalar(
+            select(CoinPack).where(CoinPack.code == coin_pack_code, CoinPack.active)
         )
-        description = f"{pack.coins} coins" + (
-            f" + {pack.bonus_coins} bonus" if pack.bonus_coins else ""
+        if product is None:
+            raise UnknownProduct(f"There is no coin pack {coin_pack_code!r} on sale.")
+        description = f"{product.coins} coins" + (
+            f" + {product.bonus_coins} bonus" if product.bonus_coins else ""
         )
     else:
-        plan = db.scalar(select(VipPlan).where(VipPlan.code == vip_plan_code, VipPlan.active))
-        if plan is None:
+        product = db.scalar(select(VipPlan).where(VipPlan.code == vip_plan_code, VipPlan.active))
+        if product is None:
             raise UnknownProduct(f"There is no VIP plan {vip_plan_code!r} on sale.")
-        purchase = Purchase(
-            account_id=account_id,
-            kind=PurchaseKind.vip,
-            vip_plan_id=plan.id,
-            amount_cents=plan.price_cents,
-            currency=plan.currency,
-            provider=provider.name,
-            status=PurchaseStatus.pending,
-        )
-        description = f"{plan.name} ({plan.period_days} days)"
+        description = f"{product.name} ({product.period_days} days)"
+    purchase = pending_purchase(account_id=account_id, provider=provider.name, product=product)
+    return _open_checkout(db, provider, purchase, description=description, return_to=return_path)
+
+
+def pending_purchase(*, account_id: int, provider: str, product: CoinPack | VipPlan) -> Purchase:
+    """A pending purchase of a coin pack or a VIP plan, its terms copied from the product now
+    (later price changes do not alter it)."""
+    terms: dict[str, int]
+    if isinstance(product, CoinPack):
+        kind = PurchaseKind.coin_pack
+        terms = {
+            "coin_pack_id": product.id,
+            "coins": product.coins,
+            "bonus_coins": product.bonus_coins,
+        }
+    else:
+        kind, terms = PurchaseKind.vip, {"vip_plan_id": product.id}
+    return _pending(account_id, provider, kind, product.price_cents, product.currency, **terms)
+
+
+def _pending(
+    account_id: int,
+    provider: str,
+    kind: PurchaseKind,
+    amount_cents: int,
+    currency: str,
+    **terms: int,
+) -> Purchase:
+    return Purchase(
+        account_id=account_id,
+        kind=kind,
+        amount_cents=amount_cents,
+        currency=currency,
+        provider=provider,
+        status=PurchaseStatus.pending,
+        **terms,
+    )
+
+
+def _open_checkout(
+    db: Session, provider: PaymentProvider, purchase: Purchase, *, description: str, return_to: str
+) -> NewPurchase:
+    """Store the pending purchase and open the provider's checkout session for it."""
     db.add(purchase)
     db.flush()
     session = provider.create_checkout(
-        purchase=purchase, description=description, return_to=return_path
+        purchase=purchase, description=description, return_to=return_to
     )
     purchase.provider_ref = session.session_id
     db.flush()
@@ -117,22 +143,9 @@ def create_order_payment(
     return_to: str,
 ) -> NewPurchase:
     """A pending payment for a shop order (money, not coins) and the provider's checkout page."""
-    purchase = Purchase(
-        account_id=account_id,
-        kind=PurchaseKind.order,
-        amount_cents=amount_cents,
-        currency=currency,
-        provider=provider.name,
-        status=PurchaseStatus.pending,
-    )
-    db.add(purchase)
-    db.flush()
-    session = provider.create_checkout(
-        purchase=purchase, description=description, return_to=check_return_to(return_to)
-    )
-    purchase.provider_ref = session.session_id
-    db.flush()
-    return NewPurchase(purchase=purchase, checkout_url=session.url)
+    return_path = check_return_to(return_to)
+    purchase = _pending(account_id, provider.name, PurchaseKind.order, amount_cents, currency)
+    return _open_checkout(db, provider, purchase, description=description, return_to=return_path)
 
 
 def get_purchase(*, db: Session, purchase_id: int, account_id: int | None = None) -> Purchase:

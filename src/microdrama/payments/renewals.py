@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microdrama.config import Settings
-from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPass, VipPlan
+from microdrama.payments.models import Purchase, PurchaseStatus, VipPass, VipPlan
 from microdrama.payments.providers import RenewalUnsupported, get_provider
+from microdrama.payments.purchases import pending_purchase
 from microdrama.payments.signing import InvalidSignature
 from microdrama.payments.vip import live_passes, lock_vip_account
 from microdrama.payments.webhooks import apply_signed_event
@@ -59,14 +60,8 @@ def _renew(db: Session, settings: Settings, vip_pass: VipPass, now: datetime) ->
     if previous is None or plan is None or not plan.active:
         vip_pass.auto_renew = False
         return Renewal(vip_pass.account_id, None, "skipped", "the plan is no longer on sale")
-    purchase = Purchase(
-        account_id=vip_pass.account_id,
-        kind=PurchaseKind.vip,
-        vip_plan_id=plan.id,
-        amount_cents=plan.price_cents,
-        currency=plan.currency,
-        provider=previous.provider,
-        status=PurchaseStatus.pending,
+    purchase = pending_purchase(
+        account_id=vip_pass.account_id, provider=previous.provider, product=plan
     )
     db.add(purchase)
     db.flush()
@@ -82,14 +77,7 @@ def _renew(db: Session, settings: Settings, vip_pass: VipPass, now: datetime) ->
         return Renewal(vip_pass.account_id, purchase.id, "failed", exc.message)
     for event in events:
         try:
-            apply_signed_event(
-                db=db,
-                settings=settings,
-                provider=provider,
-                payload=event.payload,
-                signature_header=event.signature_header,
-                now=now,
-            )
+            apply_signed_event(db=db, settings=settings, provider=provider, signed=event, now=now)
         except InvalidSignature:
             log.exception("renewal event for purchase %s did not verify", purchase.id)
     db.refresh(purchase)

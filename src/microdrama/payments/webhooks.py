@@ -28,7 +28,7 @@ from microdrama.payments.models import (
     PurchaseStatus,
     VipPass,
 )
-from microdrama.payments.providers import STRIPE, PaymentProvider, get_provider
+from microdrama.payments.providers import STRIPE, PaymentProvider, SignedEvent, get_provider
 from microdrama.payments.purchases import get_purchase, purchase_kind, register_purchase_kind
 from microdrama.payments.vip import grant_vip_pass
 from microdrama.wallet import viewer_coins
@@ -94,12 +94,13 @@ def apply_signed_event(
     db: Session,
     settings: Settings,
     provider: PaymentProvider,
-    payload: bytes,
-    signature_header: str,
+    signed: SignedEvent,
     now: datetime | None = None,
 ) -> WebhookResult:
     """The webhook path inside the caller's transaction (the sandbox's immediate answers)."""
-    event = provider.construct_event(payload=payload, signature_header=signature_header)
+    event = provider.construct_event(
+        payload=signed.payload, signature_header=signed.signature_header
+    )
     return apply_event(db=db, settings=settings, provider=provider.name, event=event, now=now)
 
 
@@ -238,13 +239,7 @@ def _refund_now(db: Session, settings: Settings, purchase: Purchase) -> None:
     """Refund a purchase through its provider from inside the transaction that booked it."""
     provider = get_provider(settings, purchase.provider)
     for event in provider.refund(purchase=purchase):
-        apply_signed_event(
-            db=db,
-            settings=settings,
-            provider=provider,
-            payload=event.payload,
-            signature_header=event.signature_header,
-        )
+        apply_signed_event(db=db, settings=settings, provider=provider, signed=event)
 
 
 def request_refund(*, db: Session, settings: Settings, purchase_id: int) -> Purchase:
