@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -39,16 +41,19 @@ def _entitled_episode(
     return episode
 
 
+def entitled_episode(
+    episode_id: PathId, db: DbSession, settings: AppSettings, viewer: CurrentViewer
+) -> Episode:
+    """The path's episode, for a viewer entitled to play it (a route dependency)."""
+    return _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
+
+
+EntitledEpisode = Annotated[Episode, Depends(entitled_episode)]
+
+
 @hls_router.get("/episodes/{episode_id}/hls/master.m3u8")
-def master_playlist(
-    episode_id: PathId,
-    db: DbSession,
-    settings: AppSettings,
-    storage: AppStorage,
-    viewer: CurrentViewer,
-) -> Response:
+def master_playlist(episode: EntitledEpisode, storage: AppStorage) -> Response:
     """An episode's master playlist, for viewers entitled to play it."""
-    episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
     text = protection.master_playlist(
         storage=storage, asset=episode.media_asset, episode_id=episode.id
     )
@@ -57,15 +62,13 @@ def master_playlist(
 
 @hls_router.get("/episodes/{episode_id}/hls/{rendition}/index.m3u8")
 def media_playlist(
-    episode_id: PathId,
     rendition: str,
-    db: DbSession,
+    episode: EntitledEpisode,
     settings: AppSettings,
     storage: AppStorage,
     viewer: CurrentViewer,
 ) -> Response:
     """One rendition's playlist with a key URL bound to this viewer and episode."""
-    episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
     text = protection.media_playlist(
         storage=storage,
         settings=settings,
