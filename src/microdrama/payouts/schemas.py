@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from microdrama.payouts.models import PayoutStatus
+from microdrama.payouts.service import StatementEntry, StatementLine
 from microdrama.types import Text
 from microdrama.wallet.models import Currency
 
@@ -61,30 +62,12 @@ class PayoutReject(BaseModel):
     reason: Text = Field(min_length=1, max_length=300)
 
 
-class StatementLineRead(BaseModel):
-    category: str
-    label: str
-    count: int
-    amount: int
-
-
-class StatementEntryRead(BaseModel):
-    transaction_id: int
-    at: datetime
-    kind: str
-    category: str
-    label: str
-    memo: str
-    amount: int
-    balance_after: int
-
-
 class CurrencyStatementRead(BaseModel):
     currency: Currency
     opening_balance: int
     closing_balance: int
-    lines: list[StatementLineRead]
-    entries: list[StatementEntryRead]
+    lines: list[StatementLine]
+    entries: list[StatementEntry]
 
 
 class StatementRead(BaseModel):

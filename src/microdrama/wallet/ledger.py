@@ -304,8 +304,11 @@ def history_label(kind: str, details: dict[str, object]) -> str:
 
 @dataclass(frozen=True)
 class HistoryItem:
+    """One line of the wallet's history (the API answers it as it is)."""
+
     id: int
     kind: str
+    # The kind in words ("Shop order", "Watched an ad"); `memo` is the line's own description.
     label: str
     memo: str
     paid_coins: int

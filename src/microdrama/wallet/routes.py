@@ -18,7 +18,6 @@ from microdrama.wallet.schemas import (
     CheckinRead,
     CheckinToday,
     History,
-    HistoryItemRead,
     WalletRead,
 )
 
@@ -55,7 +54,7 @@ def history(
 ) -> History:
     """Every movement of the viewer's coins and money, newest first."""
     items = ledger.history(db=db, account_id=viewer.id, limit=limit, before_id=before)
-    return History(items=[HistoryItemRead(**item.__dict__) for item in items])
+    return History(items=items)
 
 
 @router.post("/checkin", response_model=CheckinRead)

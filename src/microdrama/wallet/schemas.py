@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from microdrama.wallet.ledger import HistoryItem
+
 
 class BonusExpiring(BaseModel):
     coins: int
@@ -30,20 +32,8 @@ class WalletRead(BaseModel):
     checked_in_today: CheckinToday | None = None
 
 
-class HistoryItemRead(BaseModel):
-    id: int
-    kind: str
-    # The kind in words ("Shop order", "Watched an ad"); `memo` is the line's own description.
-    label: str
-    memo: str
-    paid_coins: int
-    bonus_coins: int
-    amount_cents: int
-    created_at: datetime
-
-
 class History(BaseModel):
-    items: list[HistoryItemRead]
+    items: list[HistoryItem]
 
 
 class CheckinRead(BaseModel):
