@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -74,23 +74,25 @@ def _period(first_day: date | None, last_day: date | None) -> dashboard.DateRang
     return dashboard.DateRange(first_day, last_day)
 
 
-def _dashboard(
-    db: DbSession, creator: Any, series_id: int, first_day: date | None, last_day: date | None
-) -> SeriesDashboard:
-    series = catalog.require_owner(db=db, series_id=series_id, account=creator)
-    return dashboard.series_dashboard(db=db, series=series, period=_period(first_day, last_day))
-
-
-@router.get("/api/studio/series/{series_id}/analytics", response_model=SeriesDashboard)
-def series_analytics(
+def series_report(
     series_id: PathId,
     db: DbSession,
     creator: CurrentCreator,
     first_day: DateFrom = None,
     last_day: DateTo = None,
 ) -> SeriesDashboard:
+    """The series' dashboard for the days asked; only its creator (or an admin) may read it."""
+    series = catalog.require_owner(db=db, series_id=series_id, account=creator)
+    return dashboard.series_dashboard(db=db, series=series, period=_period(first_day, last_day))
+
+
+SeriesReport = Annotated[SeriesDashboard, Depends(series_report)]
+
+
+@router.get("/api/studio/series/{series_id}/analytics", response_model=SeriesDashboard)
+def series_analytics(report: SeriesReport) -> SeriesDashboard:
     """The series' dashboard; only its creator (or an admin) may read it."""
-    return _dashboard(db, creator, series_id, first_day, last_day)
+    return report
 
 
 CSV_COLUMNS = [
@@ -100,15 +102,8 @@ CSV_COLUMNS = [
 
 
 @router.get("/api/studio/series/{series_id}/analytics.csv")
-def series_analytics_csv(
-    series_id: PathId,
-    db: DbSession,
-    creator: CurrentCreator,
-    first_day: DateFrom = None,
-    last_day: DateTo = None,
-) -> Response:
+def series_analytics_csv(series_id: PathId, report: SeriesReport) -> Response:
     """The per-episode table as CSV (one row per episode)."""
-    report = _dashboard(db, creator, series_id, first_day, last_day)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

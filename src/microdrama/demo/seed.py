@@ -30,7 +30,6 @@ What a run does, and what happens when it is interrupted:
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import threading
 import time
@@ -61,8 +60,6 @@ from microdrama.storage import LocalStorage, Storage
 
 POLL_SECONDS = 0.25
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class SeededSeries:
@@ -77,6 +74,12 @@ class SeededSeries:
     episode_price_coins: int = 0
     # "published", "already published", or "unpublished: <reason>".
     outcome: str = ""
+
+    def count_ready(self, series: Series) -> None:
+        """Count the series' ready episodes and their runtime."""
+        ready = [e for e in series.episodes if e.state == EpisodeState.ready]
+        self.episodes = len(ready)
+        self.runtime_ms = sum(e.duration_ms for e in ready)
 
 
 @dataclass
@@ -107,8 +110,8 @@ class _Planned:
     spec: ClipSpec | None = None
 
 
-# The demo needs a few lookups no catalog or accounts service offers (a named account, a series
-# by owner and title, "is there any other series"); they read the tables directly, here only.
+# The demo needs a few lookups no catalog service offers (a series by owner and title, "is there
+# any other series"); they read the tables directly, here only.
 
 
 def _demo_creator(db: Session) -> Account | None:
@@ -193,19 +196,12 @@ def seed_demo(
             settings.data_dir, progress or SeedProgress(), series_total=len(result.series)
         )
         progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
+        run = _Run(sessions, storage, settings, creator_id, result, planned, progress, stop)
         with tempfile.TemporaryDirectory(prefix="microdrama-demo-") as tmp:
-            _render_ingest_transcode(
-                sessions=sessions,
-                storage=storage,
-                settings=settings,
-                creator_id=creator_id,
-                result=result,
-                planned=planned,
+            run.render_ingest_transcode(
                 clip_dir=Path(tmp),
                 render_parallel=render_parallel,
                 transcode_workers=transcode_workers,
-                progress=progress,
-                stop=stop,
             )
         result.stopped = stop.is_set()
         result.clips_rendered = len([p for p in to_render if p.job_id is not None])
@@ -246,10 +242,8 @@ def _plan(
         )
         seeded_in_order[index] = seeded
         if series.status == SeriesStatus.published:
-            ready = [e for e in series.episodes if e.state == EpisodeState.ready]
             seeded.outcome = "already published"
-            seeded.episodes = len(ready)
-            seeded.runtime_ms = sum(e.duration_ms for e in ready)
+            seeded.count_ready(series)
             continue
         existing = {e.number: e for e in series.episodes}
         for number in sorted(set(existing) | set(range(1, episodes_per_series + 1))):
@@ -264,85 +258,160 @@ def _plan(
     return result, planned
 
 
-def _render_ingest_transcode(
-    *,
-    sessions: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    creator_id: int,
-    result: SeedResult,
-    planned: list[_Planned],
-    clip_dir: Path,
-    render_parallel: int,
-    transcode_workers: int,
-    progress: SeedProgress,
-    stop: threading.Event,
-) -> None:
-    live_progress: dict[int, float] = {}
-    # The seed's own workers stop when the run ends (or is stopped), whatever the caller does.
-    workers_stop = threading.Event()
+@dataclass
+class _Run:
+    """One seed run past its plan: where it writes, what it does, and what it has done."""
 
-    def on_progress(job_id: int, fraction: float) -> None:
-        live_progress[job_id] = fraction
+    sessions: sessionmaker[Session]
+    storage: Storage
+    settings: Settings
+    creator_id: int
+    result: SeedResult
+    planned: list[_Planned]
+    progress: SeedProgress
+    stop: threading.Event
+    # The transcoder's progress of running jobs, finer than what it writes to the job row.
+    live_progress: dict[int, float] = field(default_factory=dict)
 
-    def work(slot: int) -> None:
-        worker_id = f"{media_jobs.default_worker_id()}/seed-demo/{slot}"
-        while not workers_stop.is_set():
-            try:
-                worked = media_jobs.run_next_job(
-                    sessionmaker=sessions,
-                    storage=storage,
-                    settings=settings,
-                    worker_id=worker_id,
-                    on_progress=on_progress,
-                    stop=workers_stop,
-                )
-            except Exception:  # keep serving the queue: the job's lease expires, it is retried
-                log.exception("seed-demo worker %s: unexpected error", worker_id)
-                worked = False
-            if not worked:
-                workers_stop.wait(min(settings.worker_poll_seconds, 0.5))
+    def on_progress(self, job_id: int, fraction: float) -> None:
+        self.live_progress[job_id] = fraction
 
-    workers = [
-        threading.Thread(target=work, args=(i,), name=f"seed-demo-transcode-{i}", daemon=True)
-        for i in range(transcode_workers)
-    ]
-    for thread in workers:
-        thread.start()
-    pool = ThreadPoolExecutor(max_workers=max(1, render_parallel))
-    # Later series wait until the first one is out: its transcodes get both cores, so the
-    # first series plays as early as possible (what a newcomer waits for).
-    first_out = _FirstSeriesOut(first=min((p.series_index for p in planned), default=0))
-    try:
-        renders: dict[Future[Path], _Planned] = {}
-        for item in planned:
-            if item.spec is not None:
-                path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
-                if item.series_index == first_out.first:
-                    future = pool.submit(render_clip, item.spec, path)
-                else:
-                    future = pool.submit(first_out.then_render, item.spec, path)
-                renders[future] = item
-        _follow(
-            sessions=sessions,
-            storage=storage,
-            settings=settings,
-            creator_id=creator_id,
-            result=result,
-            planned=planned,
-            renders=renders,
-            live_progress=live_progress,
-            progress=progress,
-            stop=stop,
-            first_out=first_out,
+    def label(self, item: _Planned) -> str:
+        return f"{self.result.series[item.series_index].title} #{item.number}"
+
+    def render_ingest_transcode(
+        self, *, clip_dir: Path, render_parallel: int, transcode_workers: int
+    ) -> None:
+        # The seed's own workers stop when the run ends (or is stopped), whatever the caller
+        # does.
+        workers = media_jobs.EmbeddedWorker(
+            settings=self.settings,
+            sessionmaker=self.sessions,
+            storage=self.storage,
+            concurrency=transcode_workers,
+            name="seed-demo",
+            on_progress=self.on_progress,
+            poll_seconds=min(self.settings.worker_poll_seconds, 0.5),
         )
-    finally:
-        # Renders not yet started are dropped when stopping; running ones end within seconds.
-        first_out.abandon.set()
-        pool.shutdown(wait=True, cancel_futures=True)
-        workers_stop.set()
-        for thread in workers:
-            thread.join()
+        if transcode_workers > 0:
+            workers.start()
+        pool = ThreadPoolExecutor(max_workers=max(1, render_parallel))
+        # Later series wait until the first one is out: its transcodes get both cores, so the
+        # first series plays as early as possible (what a newcomer waits for).
+        first_out = _FirstSeriesOut(first=min((p.series_index for p in self.planned), default=0))
+        try:
+            renders: dict[Future[Path], _Planned] = {}
+            for item in self.planned:
+                if item.spec is not None:
+                    path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
+                    if item.series_index == first_out.first:
+                        future = pool.submit(render_clip, item.spec, path)
+                    else:
+                        future = pool.submit(first_out.then_render, item.spec, path)
+                    renders[future] = item
+            self.follow(renders, first_out)
+        finally:
+            # Renders not yet started are dropped when stopping; running ones end within
+            # seconds.
+            first_out.abandon.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            workers.stop(timeout_s=None)
+
+    def follow(self, renders: dict[Future[Path], _Planned], first_out: _FirstSeriesOut) -> None:
+        """Ingest clips as they are rendered, watch the jobs, publish each series once
+        complete."""
+        pending = set(renders)
+        finished: dict[int, JobState] = {}
+        open_series = {
+            i for i, s in enumerate(self.result.series) if not s.outcome.endswith("published")
+        }
+        # Publication times step back from now in catalog order, so the newest-first feed
+        # lists the first series on top although it is published first.
+        published_at = utcnow()
+        while (pending or open_series) and not self.stop.is_set():
+            if pending:
+                done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+                for future in done:
+                    item = renders[future]
+                    self.ingest(item, future.result())
+                    self.progress.rendered(self.label(item))
+            else:
+                time.sleep(POLL_SECONDS)
+            running: list[str] = []
+            fraction = 0.0
+            with session_scope(self.sessions) as db:
+                for item in self.planned:
+                    if item.job_id is None:
+                        continue
+                    if item.job_id not in finished:
+                        job = media_service.get_job(db=db, job_id=item.job_id)
+                        if job.state in (JobState.done, JobState.failed):
+                            finished[item.job_id] = job.state
+                        elif job.state == JobState.running:
+                            share = max(job.progress, self.live_progress.get(item.job_id, 0.0))
+                            fraction += min(share, 0.99)
+                            running.append(self.label(item))
+                fraction += len(finished)
+            self.progress.transcoding(done=fraction, running=running)
+            for index in sorted(open_series):
+                at = published_at - timedelta(seconds=index)
+                if self.maybe_publish(finished, index, open_series, at):
+                    self.progress.published(self.result.series[index].title)
+                    with session_scope(self.sessions) as db:
+                        _seed_brand(db, self.storage, self.creator_id, self.result)
+            if first_out.first not in open_series:  # published, or refused: a failed episode
+                first_out.done.set()
+
+    def ingest(self, item: _Planned, clip: Path) -> None:
+        """Hand a rendered clip to the upload path, as the studio's upload route does."""
+        assert item.spec is not None
+        with session_scope(self.sessions) as db:
+            owner = accounts_service.get(db=db, account_id=self.creator_id)
+            series_id = self.result.series[item.series_index].series_id
+            series = catalog_service.get(db=db, series_id=series_id)
+            assert owner is not None and series is not None
+            _episode, _asset, job = videos.upload_episode(
+                db=db,
+                storage=self.storage,
+                settings=self.settings,
+                series=series,
+                owner=owner,
+                filename=f"{item.spec.series_title} - episode {item.number}.mp4",
+                source=clip,
+                title=item.spec.episode_title,
+                number=item.number,
+            )
+            item.job_id = job.id
+        clip.unlink(missing_ok=True)  # the storage holds its own copy now
+
+    def maybe_publish(
+        self,
+        finished: dict[int, JobState],
+        index: int,
+        open_series: set[int],
+        published_at: datetime,
+    ) -> bool:
+        """Publish the series if all of its episodes are done; True if it was published now."""
+        items = [p for p in self.planned if p.series_index == index]
+        if any(p.job_id is None or p.job_id not in finished for p in items):
+            return False
+        seeded = self.result.series[index]
+        open_series.discard(index)
+        failed = [
+            p.number
+            for p in items
+            if p.job_id is not None and finished[p.job_id] == JobState.failed
+        ]
+        with session_scope(self.sessions) as db:
+            series = catalog_service.get(db=db, series_id=seeded.series_id)
+            assert series is not None
+            seeded.count_ready(series)
+            if failed or not seeded.episodes:
+                seeded.outcome = f"unpublished: episodes {failed} failed to transcode"
+                return False
+            catalog_service.publish(db=db, series=series, at=published_at)
+            seeded.outcome = "published"
+            return True
 
 
 class _FirstSeriesOut:
@@ -359,124 +428,6 @@ class _FirstSeriesOut:
             if self.abandon.is_set():
                 raise CancelledError
         return render_clip(spec, path)
-
-
-def _follow(
-    *,
-    sessions: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    creator_id: int,
-    result: SeedResult,
-    planned: list[_Planned],
-    renders: dict[Future[Path], _Planned],
-    live_progress: dict[int, float],
-    progress: SeedProgress,
-    stop: threading.Event,
-    first_out: _FirstSeriesOut,
-) -> None:
-    """Ingest clips as they are rendered, watch the jobs, publish each series once complete."""
-    pending = set(renders)
-    finished: dict[int, JobState] = {}
-    open_series = {i for i, s in enumerate(result.series) if not s.outcome.endswith("published")}
-    # Publication times step back from now in catalog order, so the newest-first feed lists
-    # the first series on top although it is published first.
-    published_at = utcnow()
-    while (pending or open_series) and not stop.is_set():
-        if pending:
-            done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = renders[future]
-                _ingest(sessions, storage, settings, creator_id, result, item, future.result())
-                progress.rendered(f"{result.series[item.series_index].title} #{item.number}")
-        else:
-            time.sleep(POLL_SECONDS)
-        running: list[str] = []
-        fraction = 0.0
-        with session_scope(sessions) as db:
-            for item in planned:
-                if item.job_id is None:
-                    continue
-                if item.job_id not in finished:
-                    job = media_service.get_job(db=db, job_id=item.job_id)
-                    if job.state in (JobState.done, JobState.failed):
-                        finished[item.job_id] = job.state
-                    elif job.state == JobState.running:
-                        share = max(job.progress, live_progress.get(item.job_id, 0.0))
-                        fraction += min(share, 0.99)
-                        running.append(f"{result.series[item.series_index].title} #{item.number}")
-            fraction += len(finished)
-        progress.transcoding(done=fraction, running=running)
-        for index in sorted(open_series):
-            at = published_at - timedelta(seconds=index)
-            if _maybe_publish(sessions, result, planned, finished, index, open_series, at):
-                progress.published(result.series[index].title)
-                with session_scope(sessions) as db:
-                    _seed_brand(db, storage, creator_id, result)
-        if first_out.first not in open_series:  # published, or refused with a failed episode
-            first_out.done.set()
-
-
-def _ingest(
-    sessions: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    creator_id: int,
-    result: SeedResult,
-    item: _Planned,
-    clip: Path,
-) -> None:
-    """Hand a rendered clip to the upload path, as the studio's upload route does."""
-    with session_scope(sessions) as db:
-        owner = accounts_service.get(db=db, account_id=creator_id)
-        series = catalog_service.get(db=db, series_id=result.series[item.series_index].series_id)
-        assert owner is not None and series is not None
-        assert item.spec is not None
-        _episode, _asset, job = videos.upload_episode(
-            db=db,
-            storage=storage,
-            settings=settings,
-            series=series,
-            owner=owner,
-            filename=f"{item.spec.series_title} - episode {item.number}.mp4",
-            source=clip,
-            title=item.spec.episode_title,
-            number=item.number,
-        )
-        item.job_id = job.id
-    clip.unlink(missing_ok=True)  # the storage holds its own copy now
-
-
-def _maybe_publish(
-    sessions: sessionmaker[Session],
-    result: SeedResult,
-    planned: list[_Planned],
-    finished: dict[int, JobState],
-    index: int,
-    open_series: set[int],
-    published_at: datetime,
-) -> bool:
-    """Publish the series if all of its episodes are done; True if it was published now."""
-    items = [p for p in planned if p.series_index == index]
-    if any(p.job_id is None or p.job_id not in finished for p in items):
-        return False
-    seeded = result.series[index]
-    open_series.discard(index)
-    failed = [
-        p.number for p in items if p.job_id is not None and finished[p.job_id] == JobState.failed
-    ]
-    with session_scope(sessions) as db:
-        series = catalog_service.get(db=db, series_id=seeded.series_id)
-        assert series is not None
-        ready = [e for e in series.episodes if e.state == EpisodeState.ready]
-        seeded.episodes = len(ready)
-        seeded.runtime_ms = sum(e.duration_ms for e in ready)
-        if failed or not ready:
-            seeded.outcome = f"unpublished: episodes {failed} failed to transcode"
-            return False
-        catalog_service.publish(db=db, series=series, at=published_at)
-        seeded.outcome = "published"
-        return True
 
 
 def _seed_brand(db: Session, storage: Storage, creator_id: int, result: SeedResult) -> int:

@@ -9,13 +9,11 @@ without saying so stops counting as running once its file has not been touched f
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from microdrama.demo.accounts import DemoLogins
 
@@ -24,27 +22,28 @@ HEARTBEAT_SECONDS = 5.0
 STALE_SECONDS = 30.0
 
 
-class DemoProgressRead(BaseModel):
+class SeedCounts(BaseModel):
+    """How far a seed has come."""
+
+    episodes_ready: int = 0
+    episodes_total: int = 0
+    transcoding: int = 0
+    series_published: int = 0
+    series_total: int = 0
+
+
+class DemoProgressRead(SeedCounts):
     """What the feed shows while the demo is being prepared."""
 
     preparing: bool
-    episodes_ready: int = 0
-    episodes_total: int = 0
-    transcoding: int = 0
-    series_published: int = 0
-    series_total: int = 0
 
 
-@dataclass
-class SeedStatus:
+class SeedStatus(SeedCounts):
     """One snapshot of a running (or ended) seed, as stored in the file."""
 
+    model_config = ConfigDict(extra="forbid")
+
     running: bool
-    episodes_ready: int = 0
-    episodes_total: int = 0
-    transcoding: int = 0
-    series_published: int = 0
-    series_total: int = 0
 
 
 def status_path(data_dir: Path) -> Path:
@@ -55,7 +54,7 @@ def write_status(data_dir: Path, status: SeedStatus) -> None:
     """Replace the file at once (write then rename), so a reader never sees half of it."""
     path = status_path(data_dir)
     partial = path.with_name(f".{FILE_NAME}.{os.getpid()}")
-    partial.write_text(json.dumps(asdict(status)))
+    partial.write_text(status.model_dump_json())
     partial.replace(path)
 
 
@@ -64,20 +63,12 @@ def read_progress(data_dir: Path) -> DemoProgressRead:
     path = status_path(data_dir)
     try:
         age_seconds = time.time() - path.stat().st_mtime
-        stored = json.loads(path.read_text())
-        status = SeedStatus(**stored)
-    except (OSError, ValueError, TypeError):  # no seed ever ran here, or a foreign file
+        status = SeedStatus.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):  # no seed ever ran here, or a foreign file
         return DemoProgressRead(preparing=False)
     if not status.running or age_seconds > STALE_SECONDS:
         return DemoProgressRead(preparing=False)
-    return DemoProgressRead(
-        preparing=True,
-        episodes_ready=status.episodes_ready,
-        episodes_total=status.episodes_total,
-        transcoding=status.transcoding,
-        series_published=status.series_published,
-        series_total=status.series_total,
-    )
+    return DemoProgressRead(preparing=True, **status.model_dump(exclude={"running"}))
 
 
 class SeedProgress:
@@ -112,7 +103,7 @@ class StatusFile(SeedProgress):
         heartbeat_due = time.monotonic() - self.written_at >= HEARTBEAT_SECONDS
         if force or heartbeat_due or self.status != self.written:
             write_status(self.data_dir, self.status)
-            self.written = SeedStatus(**vars(self.status))
+            self.written = self.status.model_copy()
             self.written_at = time.monotonic()
 
     def start(self, *, episodes_total: int, episodes_to_render: int) -> None:

@@ -9,6 +9,7 @@ lease expires; after settings.job_max_attempts claims the job fails with a reaso
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -405,9 +406,13 @@ def run_worker(
     stop: threading.Event,
     worker_id: str | None = None,
     concurrency: int = 1,
+    on_progress: ProgressCallback | None = None,
+    poll_seconds: float | None = None,
 ) -> None:
-    """Process jobs until `stop` is set; `concurrency` jobs at a time, each in its own thread."""
+    """Process jobs until `stop` is set; `concurrency` jobs at a time, each in its own thread.
+    An idle thread looks for a job every `poll_seconds` (settings.worker_poll_seconds)."""
     base_id = worker_id or default_worker_id()
+    idle_wait = settings.worker_poll_seconds if poll_seconds is None else poll_seconds
 
     def loop(slot: int) -> None:
         slot_id = base_id if concurrency == 1 else f"{base_id}/{slot}"
@@ -418,13 +423,14 @@ def run_worker(
                     storage=storage,
                     settings=settings,
                     worker_id=slot_id,
+                    on_progress=on_progress,
                     stop=stop,
                 )
             except Exception:  # keep serving the queue; the job's lease will expire
                 log.exception("worker %s: unexpected error", slot_id)
                 worked = False
             if not worked:
-                stop.wait(settings.worker_poll_seconds)
+                stop.wait(idle_wait)
 
     threads = [
         threading.Thread(target=loop, args=(i,), name=f"transcode-worker-{i}", daemon=True)
@@ -437,7 +443,8 @@ def run_worker(
 
 
 class EmbeddedWorker:
-    """The web process's own transcode worker: a daemon thread looping claim/process."""
+    """A transcode worker inside this process (the web server's own, the demo seed's): a
+    daemon thread running `run_worker` until `stop`."""
 
     def __init__(
         self,
@@ -446,32 +453,33 @@ class EmbeddedWorker:
         sessionmaker: sessionmaker[Session],
         storage: Storage,
         concurrency: int = 1,
+        name: str = "embedded",
+        on_progress: ProgressCallback | None = None,
+        poll_seconds: float | None = None,
     ) -> None:
-        self.settings = settings
-        self.sessionmaker = sessionmaker
-        self.storage = storage
-        self.concurrency = concurrency
-        self.worker_id = f"{default_worker_id()}/embedded"
+        self.name = name
+        self.worker_id = f"{default_worker_id()}/{name}"
         self._stop = threading.Event()
+        self._run = functools.partial(
+            run_worker,
+            sessionmaker=sessionmaker,
+            storage=storage,
+            settings=settings,
+            stop=self._stop,
+            worker_id=self.worker_id,
+            concurrency=concurrency,
+            on_progress=on_progress,
+            poll_seconds=poll_seconds,
+        )
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=run_worker,
-            kwargs={
-                "sessionmaker": self.sessionmaker,
-                "storage": self.storage,
-                "settings": self.settings,
-                "stop": self._stop,
-                "worker_id": self.worker_id,
-                "concurrency": self.concurrency,
-            },
-            name="embedded-transcode-worker",
-            daemon=True,
+            target=self._run, name=f"{self.name}-transcode-worker", daemon=True
         )
         self._thread.start()
 
-    def stop(self, timeout_s: float = 30.0) -> None:
+    def stop(self, timeout_s: float | None = 30.0) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
