@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -86,35 +86,24 @@ def create_purchase(
 def pending_purchase(*, account_id: int, provider: str, product: CoinPack | VipPlan) -> Purchase:
     """A pending purchase of a coin pack or a VIP plan, its terms copied from the product now
     (later price changes do not alter it)."""
-    terms: dict[str, int]
+    terms: dict[str, Any]
     if isinstance(product, CoinPack):
-        kind = PurchaseKind.coin_pack
         terms = {
+            "kind": PurchaseKind.coin_pack,
             "coin_pack_id": product.id,
             "coins": product.coins,
             "bonus_coins": product.bonus_coins,
         }
     else:
-        kind, terms = PurchaseKind.vip, {"vip_plan_id": product.id}
-    return _pending(account_id, provider, kind, product.price_cents, product.currency, **terms)
+        terms = {"kind": PurchaseKind.vip, "vip_plan_id": product.id}
+    return _pending(
+        account_id, provider, amount_cents=product.price_cents, currency=product.currency, **terms
+    )
 
 
-def _pending(
-    account_id: int,
-    provider: str,
-    kind: PurchaseKind,
-    amount_cents: int,
-    currency: str,
-    **terms: int,
-) -> Purchase:
+def _pending(account_id: int, provider: str, **terms: Any) -> Purchase:
     return Purchase(
-        account_id=account_id,
-        kind=kind,
-        amount_cents=amount_cents,
-        currency=currency,
-        provider=provider,
-        status=PurchaseStatus.pending,
-        **terms,
+        account_id=account_id, provider=provider, status=PurchaseStatus.pending, **terms
     )
 
 
@@ -144,7 +133,13 @@ def create_order_payment(
 ) -> NewPurchase:
     """A pending payment for a shop order (money, not coins) and the provider's checkout page."""
     return_path = check_return_to(return_to)
-    purchase = _pending(account_id, provider.name, PurchaseKind.order, amount_cents, currency)
+    purchase = _pending(
+        account_id,
+        provider.name,
+        kind=PurchaseKind.order,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
     return _open_checkout(db, provider, purchase, description=description, return_to=return_path)
 
 

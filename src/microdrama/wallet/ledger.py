@@ -193,16 +193,10 @@ def post(
 
 
 def reverse(
-    *,
-    db: Session,
-    transaction: LedgerTransaction,
-    kind: str,
-    reference: str,
-    memo: str,
-    details: dict[str, object],
+    *, db: Session, transaction: LedgerTransaction, kind: str, memo: str, details: dict[str, object]
 ) -> LedgerTransaction:
-    """Post every entry of a transaction again with the opposite sign (a full refund); the
-    earnings it had credited may go below zero (`clawback`)."""
+    """Post every entry of a transaction again with the opposite sign (a full refund), as
+    `refund:` + its reference; the earnings it had credited may go below zero (`clawback`)."""
     legs: list[tuple[LedgerAccount, int]] = []
     for entry in transaction.entries:
         account = db.get(LedgerAccount, entry.ledger_account_id)
@@ -213,7 +207,7 @@ def reverse(
         kind=kind,
         legs=legs,
         clawback=True,
-        reference=reference,
+        reference=f"refund:{transaction.reference or transaction.id}",
         actor_id=transaction.actor_id,
         memo=memo,
         details=details,

@@ -86,7 +86,6 @@ def refund_order_payment(*, db: Session, order_id: int) -> LedgerTransaction:
         db=db,
         transaction=payment,
         kind="order_refund",
-        reference=f"refund:order:{order_id}",
         memo=f"Refund of shop order #{order_id}",
         details={"order_id": order_id, "amount_cents": -int(payment.details["amount_cents"])},
     )

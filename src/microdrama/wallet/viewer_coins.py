@@ -228,7 +228,6 @@ def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -
         db=db,
         transaction=transaction,
         kind="unlock_refund",
-        reference=f"refund:{transaction.reference or transaction.id}",
         memo=reason,
         details={"refunded_transaction_id": transaction.id},
     )
