@@ -80,7 +80,7 @@ def fingerprint(*, method: str, path: str, body: bytes) -> str:
     canonicalised."""
     try:
         canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to canonicalise
         canonical = body.decode("utf-8", "replace")
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
