@@ -45,8 +45,9 @@ def _client_process(
     from microdrama.db import make_engine, make_sessionmaker
     from microdrama.payments import sandbox
     from microdrama.payments.providers import SandboxProvider
-    from microdrama.shop import orders
-    from microdrama.shop.order_schemas import CartItemCreate, CheckoutCreate, ShippingAddress
+    from microdrama.shop.checkout import service as checkout
+    from microdrama.shop.checkout.schemas import CartItemCreate, CheckoutCreate
+    from microdrama.shop.orders.schemas import ShippingAddress
 
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
@@ -73,7 +74,7 @@ def _client_process(
 
             def effect(db, data=data):  # type: ignore[no-untyped-def]
                 viewer = accounts.get(db=db, account_id=viewer_id)
-                order, url = orders.checkout(
+                order, url = checkout.checkout(
                     db=db, settings=settings, provider=provider, viewer=viewer, data=data
                 )
                 return 201, {"order_id": order.id, "checkout_url": url}
@@ -125,10 +126,12 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
         upgrade_database,
         utcnow,
     )
-    from microdrama.shop import service as shop
+    from microdrama.shop.campaigns import service as shop
+    from microdrama.shop.campaigns.schemas import CampaignCreate
     from microdrama.shop.catalog import service as shop_catalog
     from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
-    from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+    from microdrama.shop.placements import service as placements
+    from microdrama.shop.placements.schemas import PlacementCreate
 
     engine = make_engine(url)
     upgrade_database(engine)
@@ -164,7 +167,7 @@ def _seed(url: str, clients: int, products: int) -> tuple[list[int], list[int], 
                         variants=[VariantCreate(name="One", sku=f"B-{n}", stock=STOCK_EACH)],
                     ),
                 )
-                placement = shop.create_placement(
+                placement = placements.create_placement(
                     db=db,
                     author=brand,
                     campaign=campaign,

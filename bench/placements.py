@@ -39,10 +39,12 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
     from microdrama.accounts.models import Role
     from microdrama.catalog import service as catalog
     from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
-    from microdrama.shop import service as shop
+    from microdrama.shop.campaigns import service as shop
+    from microdrama.shop.campaigns.schemas import CampaignCreate
     from microdrama.shop.catalog import service as shop_catalog
     from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
-    from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+    from microdrama.shop.placements import service as placements
+    from microdrama.shop.placements.schemas import PlacementCreate
 
     engine = make_engine(database_url)
     try:
@@ -81,7 +83,7 @@ def seed_placements(database_url: str, series_id: int, count: int) -> tuple[int,
                         ],
                     ),
                 )
-                shop.create_placement(
+                placements.create_placement(
                     db=db,
                     author=brand,
                     campaign=campaign,

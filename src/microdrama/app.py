@@ -29,13 +29,14 @@ from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
 from microdrama.paywall.routes import router as paywall_router
 from microdrama.playback.routes import router as playback_router
+from microdrama.shop.campaigns.routes import router as shop_campaign_router
 from microdrama.shop.catalog.image_routes import router as product_image_router
 from microdrama.shop.catalog.routes import router as shop_catalog_router
-from microdrama.shop.order_routes import router as shop_order_router
+from microdrama.shop.checkout.routes import router as shop_checkout_router
+from microdrama.shop.orders.routes import router as shop_order_router
 from microdrama.shop.pages import router as backoffice_pages_router
-from microdrama.shop.placement_edit_routes import router as placement_edit_router
+from microdrama.shop.placements.routes import router as shop_placement_router
 from microdrama.shop.reports.routes import router as shop_report_router
-from microdrama.shop.routes import router as shop_router
 from microdrama.storage import LocalStorage
 from microdrama.studio.pages import router as studio_pages
 from microdrama.studio.routes import router as studio_router
@@ -105,14 +106,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(payments_router)
     app.include_router(paywall_router)
     app.include_router(shop_catalog_router)
-    app.include_router(shop_router)
+    app.include_router(shop_campaign_router)
+    app.include_router(shop_placement_router)
     app.include_router(admin_router)
     app.include_router(payouts_router)
     app.include_router(subtitles_router)
-    app.include_router(placement_edit_router)
     app.include_router(product_image_router)
     app.include_router(backoffice_pages_router)
     app.include_router(shop_report_router)
+    app.include_router(shop_checkout_router)
     app.include_router(shop_order_router)
     app.include_router(studio_router)
     app.include_router(studio_pages)

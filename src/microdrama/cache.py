@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 V = TypeVar("V")
@@ -68,3 +69,12 @@ class TTLCache(Generic[V]):
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def public_cache(request: Request) -> TTLCache[bytes]:
+    """The app's per-process cache of public answers (a route dependency)."""
+    cache: TTLCache[bytes] = request.app.state.public_cache
+    return cache
+
+
+PublicCache = Annotated[TTLCache[bytes], Depends(public_cache)]

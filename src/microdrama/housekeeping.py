@@ -24,7 +24,7 @@ from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.idempotency import purge_expired
 from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
-from microdrama.shop import orders
+from microdrama.shop.orders import service as orders
 from microdrama.storage import LocalStorage
 from microdrama.studio.uploads import purge_stale_uploads
 from microdrama.wallet import viewer_coins

@@ -28,11 +28,13 @@ from microdrama.accounts.models import Role, SessionKind
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
-from microdrama.shop import service as shop
+from microdrama.shop.campaigns import service as shop
+from microdrama.shop.campaigns.schemas import CampaignCreate
 from microdrama.shop.catalog import service as shop_catalog
 from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 from microdrama.shop.models import ProductVariant
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+from microdrama.shop.placements import service as placements
+from microdrama.shop.placements.schemas import PlacementCreate
 from tests.support.browser import DESKTOP, SQLITE_ONLY, SeriesPlan, Site, serve_site
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -103,7 +105,7 @@ def _place_products(database_url: str, site: Site) -> Placed:
                 ),
             )
             shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
-            placement = shop.create_placement(
+            placement = placements.create_placement(
                 db=db,
                 author=brand,
                 campaign=campaign,

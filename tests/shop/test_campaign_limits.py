@@ -11,16 +11,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.shop import service as shop_service
+from microdrama.shop.campaigns import service as campaigns
 from microdrama.shop.models import Campaign
+from microdrama.shop.placements import service as placements
 from tests.support.orders import buy
 from tests.support.shop import placed_campaign
 
 
 def _shown(factory: sessionmaker[Session], episode: int, at: datetime | None = None) -> list[int]:
     with factory() as db:
-        placements = shop_service.episode_placements(db=db, episode_id=episode, viewer=None, now=at)
-        return [p.id for p in placements]
+        shown = placements.episode_placements(db=db, episode_id=episode, viewer=None, now=at)
+        return [p.id for p in shown]
 
 
 def _delivery(client: TestClient, shop: dict[str, Any]) -> tuple[str, int]:
@@ -48,7 +49,7 @@ def test_placements_show_from_the_campaigns_start_until_its_end(
     with db_factory() as db:
         campaign = db.get(Campaign, shop["campaign"]["id"])
         assert campaign is not None
-        stages = [shop_service.delivery(campaign, 0, at) for at in (starts - second, starts, ends)]
+        stages = [campaigns.delivery(campaign, 0, at) for at in (starts - second, starts, ends)]
     assert stages == ["scheduled", "live", "ended"]
     assert [p["id"] for p in client.get(f"/api/episodes/{episode_id}/placements").json()] == [
         placement_id

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role
 from microdrama.db import utcnow
-from microdrama.shop import service as shop
+from microdrama.shop.campaigns import service as shop
+from microdrama.shop.campaigns.schemas import CampaignCreate
 from microdrama.shop.catalog import service as shop_catalog
 from microdrama.shop.catalog.schemas import ProductCreate, VariantCreate
 from microdrama.shop.models import Order, OrderStatus, ProductVariant
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+from microdrama.shop.placements import service as placements
+from microdrama.shop.placements.schemas import PlacementCreate
 from microdrama.wallet import ledger
 from tests.support.factories import make_series
 from tests.support.orders import ADDRESS
@@ -66,7 +68,7 @@ def _products(db: Session, stocks: list[int]) -> tuple[list[int], int]:
         ),
     )
     shop.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
-    placement = shop.create_placement(
+    placement = placements.create_placement(
         db=db,
         author=brand,
         campaign=campaign,

@@ -68,7 +68,7 @@ def test_the_editor_inlines_the_episodes_and_the_brands_products_for_both_sides_
         page = client.get(path, headers=headers)
         assert page.status_code == 200, path
         data = _page_data(page.text)
-        assert data["scope"] == ("brand" if path.startswith("/brand") else "studio")
+        assert data["party"] == ("brand" if path.startswith("/brand") else "studio")
         episodes = data["episodes"]
         assert isinstance(episodes, list)
         assert [e["id"] for e in episodes] == [e.id for e in shop["series"].episodes]

@@ -1,5 +1,5 @@
 """The demo brand: its products and their placements in the first two demo series (the
-records are in brand.toml beside this module), and seeding them through `shop.service`.
+records are in brand.toml beside this module), and seeding them through the shop's services.
 
 Each piece is looked up before it is made, so a rerun adds only what is missing; the seed runs
 this after each series is published, so the first series shows its products while the others
@@ -22,11 +22,13 @@ from microdrama.catalog import service as catalog_service
 from microdrama.catalog.models import EpisodeState
 from microdrama.db import utcnow
 from microdrama.demo.product_images import give_demo_images
-from microdrama.shop import service as shop_service
+from microdrama.shop.campaigns import service as shop_campaigns
+from microdrama.shop.campaigns.schemas import CampaignCreate
 from microdrama.shop.catalog import service as shop_catalog
 from microdrama.shop.catalog.schemas import ProductCreate
 from microdrama.shop.models import Campaign, CampaignStatus, Placement, Product
-from microdrama.shop.schemas import CampaignCreate, PlacementCreate
+from microdrama.shop.placements import service as shop_placements
+from microdrama.shop.placements.schemas import PlacementCreate
 from microdrama.storage import Storage
 
 DEMO_BRAND_NAME = "Luma Beauty"
@@ -107,7 +109,7 @@ def seed_brand(
                 x_permille=wish.x_permille,
                 y_permille=wish.y_permille,
             )
-            shop_service.create_placement(db=db, author=brand, campaign=campaign, data=placement)
+            shop_placements.create_placement(db=db, author=brand, campaign=campaign, data=placement)
             count += 1
     return count
 
@@ -133,7 +135,7 @@ def _demo_campaign(
             ends_at=now + timedelta(days=365),
             commission_percent=15,
         )
-        campaign = shop_service.create_campaign(db=db, brand=brand, data=data)
+        campaign = shop_campaigns.create_campaign(db=db, brand=brand, data=data)
     if campaign.status == CampaignStatus.requested:
-        shop_service.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
+        shop_campaigns.decide_campaign(db=db, creator=creator, campaign_id=campaign.id, accept=True)
     return campaign if campaign.status == CampaignStatus.accepted else None

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from microdrama.db import DbSession
 from microdrama.errors import DomainError
 from microdrama.payments.purchases import check_return_to
-from microdrama.shop import orders
+from microdrama.shop.checkout import service as checkout
 from microdrama.templating import templates
 from microdrama.types import BigPathId, Id
 from microdrama.web.routes import _known_viewer, _render
@@ -50,14 +50,14 @@ def checkout_page(
     bought at once (?variant=&placement=), then on to the payment provider's page."""
     items: list[dict[str, Any]] = []
     if variant is not None:
-        found = orders.variant_summary(db=db, variant_id=variant)
+        found = checkout.variant_summary(db=db, variant_id=variant)
         if found is not None:
             items = [found]
     else:
         viewer = _known_viewer(request, db)
         if viewer is not None:
-            for item in orders.cart_items(db=db, viewer=viewer):
-                summary = orders.variant_summary(db=db, variant_id=item.variant_id)
+            for item in checkout.cart_items(db=db, viewer=viewer):
+                summary = checkout.variant_summary(db=db, variant_id=item.variant_id)
                 if summary and (brand is None or summary["brand_id"] == brand):
                     items.append({**summary, "quantity": item.quantity})
     context = {

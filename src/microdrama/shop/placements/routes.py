@@ -1,30 +1,38 @@
-"""Shop API: brands' campaigns and placements, the studio's side of them, and what the player
-shows during an episode (see docs/shop.md)."""
+"""Placements API: a campaign's placements for its brand and for its series' creator (the
+timeline editor's list and saves), the brand's funnels, and what the player shows and reports
+during an episode (see docs/shop.md).
 
-from __future__ import annotations
+The brand and the creator have the same placement routes under their own prefixes
+(/api/brand/..., /api/studio/...): `_party_router` builds them once per party.
+"""
 
-from fastapi import APIRouter, Request, Response
+# No `from __future__ import annotations`: `_party_router` declares its routes' account
+# parameter per party, and FastAPI reads the routes' annotations as objects.
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
 from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 
-from microdrama.accounts.deps import CurrentBrand, CurrentCreator, CurrentViewer, known_viewer
-from microdrama.db import DbSession, session_scope
+from microdrama.accounts.deps import CurrentBrand, CurrentViewer, known_viewer, require_role
+from microdrama.accounts.models import Account
+from microdrama.cache import PublicCache
+from microdrama.db import DbSession, SessionFactory, after_commit, session_scope
 from microdrama.errors import NotFound
-from microdrama.shop import service
-from microdrama.shop.brand_view import BrandInView
-from microdrama.shop.models import (
-    Campaign,
-    Placement,
-    PlacementEventKind,
-)
-from microdrama.shop.schemas import (
-    CampaignCreate,
+from microdrama.shop.campaigns import service as campaigns
+from microdrama.shop.campaigns.service import PARTIES, PARTY_ROLES, Party
+from microdrama.shop.models import Campaign, Placement, PlacementEventKind
+from microdrama.shop.placements import attribution
+from microdrama.shop.placements import service as placements
+from microdrama.shop.placements.schemas import (
     CampaignFunnel,
-    CampaignRead,
     PlacementCreate,
     PlacementEventCreate,
     PlacementFunnel,
     PlacementRead,
+    PlacementUpdate,
     ShownPlacement,
 )
 from microdrama.types import PathId
@@ -32,131 +40,77 @@ from microdrama.types import PathId
 router = APIRouter(tags=["shop"])
 
 
-def _campaigns(db: DbSession, campaigns: list[Campaign]) -> list[CampaignRead]:
-    spent = service.campaign_spending(db=db, campaign_ids=[c.id for c in campaigns])
-    return [_campaign(c, spent.get(c.id, 0)) for c in campaigns]
+def _party_router(party: Party) -> APIRouter:
+    """The placement routes of one party: the placements of the campaigns it acts on (the
+    brand's own; those on the creator's series), listed, added, changed and deleted."""
+    parties = APIRouter(tags=["shop"])
+    Acting = Annotated[Account, Depends(require_role(PARTY_ROLES[party]))]
+
+    def campaign_of(campaign_id: PathId, db: DbSession, account: Acting) -> Campaign:
+        return campaigns.get_campaign(db=db, party=party, account=account, campaign_id=campaign_id)
+
+    def placement_of(placement_id: PathId, db: DbSession, account: Acting) -> Placement:
+        return placements.get_placement(
+            db=db, party=party, account=account, placement_id=placement_id
+        )
+
+    ItsCampaign = Annotated[Campaign, Depends(campaign_of)]
+    ItsPlacement = Annotated[Placement, Depends(placement_of)]
+
+    @parties.get(f"/api/{party}/campaigns/{{campaign_id}}/placements")
+    def list_placements(campaign: ItsCampaign, db: DbSession) -> list[PlacementRead]:
+        """The placements of a campaign."""
+        listed = placements.list_placements(db=db, campaign=campaign)
+        return [PlacementRead.model_validate(p) for p in listed]
+
+    @parties.post(f"/api/{party}/campaigns/{{campaign_id}}/placements", status_code=201)
+    def create_placement(
+        campaign: ItsCampaign, data: PlacementCreate, db: DbSession, account: Acting
+    ) -> PlacementRead:
+        """Place the campaign brand's product in an episode of an accepted campaign's series."""
+        placement = placements.create_placement(db=db, author=account, campaign=campaign, data=data)
+        return PlacementRead.model_validate(placement)
+
+    # The player's placements are cached per process (2 s fresh, then served stale while
+    # rebuilt): a change clears this process's cache once committed (a rebuild racing with it
+    # cannot cache the old placement again), before the answer; others follow within 2 s.
+
+    @parties.patch(f"/api/{party}/placements/{{placement_id}}")
+    def update_placement(
+        placement: ItsPlacement, data: PlacementUpdate, db: DbSession, cache: PublicCache
+    ) -> PlacementRead:
+        """Change the time, position, episode or product of a placement."""
+        placement = placements.update_placement(db=db, placement=placement, data=data)
+        after_commit(db, cache.clear)
+        return PlacementRead.model_validate(placement)
+
+    @parties.delete(f"/api/{party}/placements/{{placement_id}}", status_code=204)
+    def delete_placement(placement: ItsPlacement, db: DbSession, cache: PublicCache) -> Response:
+        """Stop showing a placement (its numbers stay in the brand's funnel)."""
+        placements.delete_placement(db=db, placement=placement)
+        after_commit(db, cache.clear)
+        return Response(status_code=204)
+
+    return parties
 
 
-def _campaign(campaign: Campaign, spent_cents: int) -> CampaignRead:
-    return CampaignRead(
-        id=campaign.id,
-        brand_id=campaign.brand_id,
-        series_id=campaign.series_id,
-        title=campaign.title,
-        budget_cents=campaign.budget_cents,
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
-        commission_percent=campaign.commission_percent,
-        status=campaign.status.value,
-        decided_at=campaign.decided_at,
-        spent_cents=spent_cents,
-        delivery=service.delivery(campaign, spent_cents),
-    )
-
-
-def _placement(placement: Placement) -> PlacementRead:
-    return PlacementRead(
-        id=placement.id,
-        campaign_id=placement.campaign_id,
-        episode_id=placement.episode_id,
-        product_id=placement.product_id,
-        start_ms=placement.start_ms,
-        end_ms=placement.end_ms,
-        x_permille=placement.x_permille,
-        y_permille=placement.y_permille,
-    )
-
-
-# Brand -------------------------------------------------------------------------------------
-
-
-@router.post("/api/brand/campaigns", status_code=201)
-def create_campaign(data: CampaignCreate, db: DbSession, brand: BrandInView) -> CampaignRead:
-    """Ask a series' creator to accept the brand's placements."""
-    return _campaign(service.create_campaign(db=db, brand=brand, data=data), spent_cents=0)
-
-
-@router.get("/api/brand/campaigns")
-def list_brand_campaigns(db: DbSession, brand: BrandInView) -> list[CampaignRead]:
-    """The brand's own campaigns and their status."""
-    return _campaigns(db, service.list_brand_campaigns(db=db, brand=brand))
-
-
-@router.get("/api/brand/campaigns/{campaign_id}/placements")
-def list_brand_placements(
-    campaign_id: PathId, db: DbSession, brand: CurrentBrand
-) -> list[PlacementRead]:
-    """The placements of one of the brand's campaigns."""
-    campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
-    return [_placement(p) for p in service.list_placements(db=db, campaign=campaign)]
-
-
-@router.post("/api/brand/campaigns/{campaign_id}/placements", status_code=201)
-def create_brand_placement(
-    campaign_id: PathId, data: PlacementCreate, db: DbSession, brand: CurrentBrand
-) -> PlacementRead:
-    """Place one of the brand's products in an episode of an accepted campaign's series."""
-    campaign = service.get_campaign_for_brand(db=db, brand=brand, campaign_id=campaign_id)
-    return _placement(service.create_placement(db=db, author=brand, campaign=campaign, data=data))
+for _party in PARTIES:
+    router.include_router(_party_router(_party))
 
 
 @router.get("/api/brand/placements/{placement_id}/funnel")
 def placement_funnel(placement_id: PathId, db: DbSession, brand: CurrentBrand) -> PlacementFunnel:
     """Impressions, unique viewers, clicks and click-through of one of the brand's placements."""
-    return service.placement_funnel(db=db, brand=brand, placement_id=placement_id)
+    return attribution.placement_funnel(db=db, brand=brand, placement_id=placement_id)
 
 
 @router.get("/api/brand/campaigns/{campaign_id}/funnel")
 def campaign_funnel(campaign_id: PathId, db: DbSession, brand: CurrentBrand) -> CampaignFunnel:
     """The funnel of one of the brand's campaigns, in total and per placement."""
-    return service.campaign_funnel(db=db, brand=brand, campaign_id=campaign_id)
+    return attribution.campaign_funnel(db=db, brand=brand, campaign_id=campaign_id)
 
 
-# Studio ------------------------------------------------------------------------------------
-
-
-@router.get("/api/studio/campaigns")
-def list_incoming_campaigns(db: DbSession, creator: CurrentCreator) -> list[CampaignRead]:
-    """Campaigns requesting the creator's series."""
-    return _campaigns(db, service.list_incoming_campaigns(db=db, creator=creator))
-
-
-@router.post("/api/studio/campaigns/{campaign_id}/accept")
-def accept_campaign(campaign_id: PathId, db: DbSession, creator: CurrentCreator) -> CampaignRead:
-    """Accept a brand's campaign on one of the creator's series."""
-    campaign = service.decide_campaign(db=db, creator=creator, campaign_id=campaign_id, accept=True)
-    return _campaigns(db, [campaign])[0]
-
-
-@router.post("/api/studio/campaigns/{campaign_id}/decline")
-def decline_campaign(campaign_id: PathId, db: DbSession, creator: CurrentCreator) -> CampaignRead:
-    """Decline a brand's campaign on one of the creator's series."""
-    campaign = service.decide_campaign(
-        db=db, creator=creator, campaign_id=campaign_id, accept=False
-    )
-    return _campaigns(db, [campaign])[0]
-
-
-@router.get("/api/studio/campaigns/{campaign_id}/placements")
-def list_studio_placements(
-    campaign_id: PathId, db: DbSession, creator: CurrentCreator
-) -> list[PlacementRead]:
-    """The placements of a campaign on one of the creator's series."""
-    campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
-    return [_placement(p) for p in service.list_placements(db=db, campaign=campaign)]
-
-
-@router.post("/api/studio/campaigns/{campaign_id}/placements", status_code=201)
-def create_studio_placement(
-    campaign_id: PathId, data: PlacementCreate, db: DbSession, creator: CurrentCreator
-) -> PlacementRead:
-    """The creator places the campaign brand's product in one of the series' episodes."""
-    campaign = service.get_campaign_for_creator(db=db, creator=creator, campaign_id=campaign_id)
-    placement = service.create_placement(db=db, author=creator, campaign=campaign, data=data)
-    return _placement(placement)
-
-
-# Player ------------------------------------------------------------------------------------
+# The player ------------------------------------------------------------------------------
 
 
 PUBLIC_CACHE = "public, max-age=5"
@@ -164,24 +118,23 @@ _SHOWN = TypeAdapter(list[ShownPlacement])
 
 
 @router.get("/api/episodes/{episode_id}/placements", response_model=list[ShownPlacement])
-async def episode_placements(episode_id: PathId, request: Request) -> Response:
+async def episode_placements(
+    episode_id: PathId, request: Request, factory: SessionFactory, cache: PublicCache
+) -> Response:
     """The product cards to show during an episode, for anyone who can see its series.
 
     Episodes of published series are the same for everyone: answered from the per-process
     2-second cache of encoded bytes, like the feed (stock flags may lag by that much; checkout
     is what counts). Others (a creator's draft) are built per request and never shared."""
-    state = request.app.state
 
     def build(viewer_aware: bool) -> bytes:
-        with session_scope(state.sessionmaker) as db:
+        with session_scope(factory) as db:
             viewer = known_viewer(request, db) if viewer_aware else None
-            shown = service.episode_placements(db=db, episode_id=episode_id, viewer=viewer)
+            shown = placements.episode_placements(db=db, episode_id=episode_id, viewer=viewer)
             return _SHOWN.dump_json(shown)
 
     try:
-        body = await state.public_cache.get_or_build(
-            ("placements", episode_id), lambda: build(False)
-        )
+        body = await cache.get_or_build(("placements", episode_id), lambda: build(False))
     except NotFound:
         body = await run_in_threadpool(build, True)
         return Response(
@@ -195,7 +148,7 @@ def record_placement_event(
     placement_id: PathId, data: PlacementEventCreate, db: DbSession, viewer: CurrentViewer
 ) -> Response:
     """The player reports that a product card was shown or opened; a resent event counts once."""
-    service.record_event(
+    attribution.record_event(
         db=db,
         viewer=viewer,
         placement_id=placement_id,

@@ -1,53 +1,17 @@
-"""Shop schemas: what brands, creators and viewers send and receive."""
+"""Placement schemas: what brands and creators place and change, what the player shows and
+reports, and the attribution funnels."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from microdrama.types import Id, Line
+from microdrama.shop.campaigns.schemas import ends_after
+from microdrama.types import Id
 
 # A placement's times fall inside an episode; a day is far past any (and fits the column).
 MAX_PLACEMENT_MS = 24 * 3600 * 1000
-
-
-class CampaignCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    series_id: Id
-    title: Line = Field(default="", max_length=200)
-    # What the brand will pay creators in commission; the placements hide once it is spent.
-    budget_cents: int = Field(ge=1, le=1_000_000_000)  # $10M (the column is an integer)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    commission_percent: int = Field(ge=0, le=100)
-
-    @field_validator("ends_at")
-    @classmethod
-    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
-        starts_at = info.data.get("starts_at")
-        if starts_at is not None and ends_at <= starts_at:
-            raise ValueError("must be after the start")
-        return ends_at
-
-
-class CampaignRead(BaseModel):
-    id: int
-    brand_id: int
-    series_id: int
-    title: str
-    budget_cents: int
-    starts_at: datetime
-    ends_at: datetime
-    commission_percent: int
-    status: str
-    decided_at: datetime | None
-    # Commissions its orders earned so far, and whether its placements show now: requested,
-    # declined, scheduled, live, ended or budget_spent.
-    spent_cents: int
-    delivery: str
 
 
 class PlacementCreate(BaseModel):
@@ -60,16 +24,27 @@ class PlacementCreate(BaseModel):
     x_permille: int = Field(default=500, ge=0, le=1000)
     y_permille: int = Field(default=500, ge=0, le=1000)
 
-    @field_validator("end_ms")
-    @classmethod
-    def _ends_after_start(cls, end_ms: int, info: ValidationInfo) -> int:
-        start_ms = info.data.get("start_ms")
-        if start_ms is not None and end_ms <= start_ms:
-            raise ValueError("must be after the start")
-        return end_ms
+    _ends_after_start = ends_after("start_ms", "end_ms")
+
+
+class PlacementUpdate(BaseModel):
+    """The placement body with every field optional: only the given ones change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    episode_id: Id | None = None
+    product_id: Id | None = None
+    start_ms: int | None = Field(default=None, ge=0, le=MAX_PLACEMENT_MS)
+    end_ms: int | None = Field(default=None, ge=1, le=MAX_PLACEMENT_MS)
+    x_permille: int | None = Field(default=None, ge=0, le=1000)
+    y_permille: int | None = Field(default=None, ge=0, le=1000)
+
+    _ends_after_start = ends_after("start_ms", "end_ms")
 
 
 class PlacementRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     campaign_id: int
     episode_id: int

@@ -8,7 +8,7 @@ import { attachStream } from "./media.js";
 import { exposeForTests, fields, slot } from "./dom.js";
 
 const data = JSON.parse(document.getElementById("page-data").textContent);
-const base = data.scope === "brand" ? "/api/brand" : "/api/studio";
+const base = data.party === "brand" ? "/api/brand" : "/api/studio";
 const STEP_MS = 100; // times snap to a tenth of a second
 
 const video = /** @type {HTMLVideoElement} */ (slot("video"));

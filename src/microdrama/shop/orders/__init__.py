@@ -1,0 +1,1 @@
+"""Orders after checkout: reservations running out, payment and refund, shipping."""

@@ -1,0 +1,1 @@
+"""Placements: a product shown in an episode, what the player shows, and their attribution."""
