@@ -21,6 +21,7 @@ from functools import cache, partial
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request, Response
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     CursorResult,
@@ -300,6 +301,17 @@ async def money_action(
         request_hash=fingerprint(method=request.method, path=target, body=await request.body()),
         keep_hours=settings.idempotency_keep_hours,
     )
+
+
+def answers(model: type[BaseModel], status: int = 200, *more: int) -> dict[str, Any]:
+    """The decorator arguments of a money route: `@router.post(path, **answers(Read, 201))`.
+    The route answers the stored outcome (a refusal's error included), so the model documents
+    the success answers without validating a replayed body against it."""
+    return {
+        "status_code": status,
+        "response_model": None,
+        "responses": {code: {"model": model} for code in (status, *more)},
+    }
 
 
 # Declare it after the route's account dependency, so a missing sign-in answers first.

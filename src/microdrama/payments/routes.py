@@ -107,12 +107,7 @@ def put_vip_plan(
 # --- purchases ------------------------------------------------------------------------------
 
 
-@router.post(
-    "/api/purchases",
-    status_code=201,
-    response_model=None,
-    responses={201: {"model": PurchaseCreated}},
-)
+@router.post("/api/purchases", **idempotency.answers(PurchaseCreated, 201))
 def create_purchase(
     body: PurchaseCreate, viewer: CurrentViewer, provider: Provider, money: Money
 ) -> dict[str, Any]:
@@ -145,9 +140,7 @@ def get_purchase(purchase_id: BigPathId, db: DbSession, viewer: CurrentViewer) -
 
 
 @router.post(
-    "/api/admin/purchases/{purchase_id}/refund",
-    response_model=None,
-    responses={200: {"model": PurchaseRead}, 202: {"model": PurchaseRead}},
+    "/api/admin/purchases/{purchase_id}/refund", **idempotency.answers(PurchaseRead, 200, 202)
 )
 def refund_purchase(
     purchase_id: BigPathId, settings: AppSettings, admin: CurrentAdmin, money: Money

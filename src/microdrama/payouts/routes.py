@@ -116,9 +116,7 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
 
     @earner.post(
         "/payouts",
-        status_code=201,
-        response_model=None,
-        responses={201: {"model": PayoutRead}},
+        **idempotency.answers(PayoutRead, 201),
         name=f"{who}_request_payout",
     )
     def create_payout(

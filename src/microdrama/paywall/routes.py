@@ -34,13 +34,7 @@ def access(
     )
 
 
-# The money routes answer the stored outcome, a refusal's error included: the model documents
-# the 200 answer without validating the replayed error bodies against it.
-@router.post(
-    "/api/episodes/{episode_id}/unlock",
-    response_model=None,
-    responses={200: {"model": UnlockRead}},
-)
+@router.post("/api/episodes/{episode_id}/unlock", **idempotency.answers(UnlockRead))
 def unlock_episode(
     episode_id: PathId,
     data: UnlockRequest,
@@ -60,11 +54,7 @@ def unlock_episode(
     return money.run(viewer.id, effect, claim_first=False)
 
 
-@router.post(
-    "/api/series/{series_id}/unlock-rest",
-    response_model=None,
-    responses={200: {"model": RestUnlockRead}},
-)
+@router.post("/api/series/{series_id}/unlock-rest", **idempotency.answers(RestUnlockRead))
 def unlock_rest(
     series_id: PathId,
     settings: AppSettings,
