@@ -16,52 +16,29 @@ from microdrama.shop.catalog.schemas import (
     VariantRead,
     VariantUpdate,
 )
-from microdrama.shop.models import Product, ProductVariant
 from microdrama.types import PathId
 
 router = APIRouter(tags=["shop"])
 
 
-def _product(product: Product) -> ProductRead:
-    return ProductRead(
-        id=product.id,
-        title=product.title,
-        description=product.description,
-        image_urls=list(product.image_urls),
-        price_cents=product.price_cents,
-        currency=product.currency,
-        sku=product.sku,
-        active=product.active,
-        variants=[_variant(v) for v in product.variants],
-    )
-
-
-def _variant(variant: ProductVariant) -> VariantRead:
-    return VariantRead(
-        id=variant.id,
-        name=variant.name,
-        sku=variant.sku,
-        stock=variant.stock,
-        price_cents=variant.price_cents,
-    )
-
-
 @router.post("/api/brand/products", status_code=201)
 def create_product(data: ProductCreate, db: DbSession, brand: BrandInView) -> ProductRead:
     """Add a product (and its variants) to the brand's catalog."""
-    return _product(catalog.create_product(db=db, brand=brand, data=data))
+    return ProductRead.model_validate(catalog.create_product(db=db, brand=brand, data=data))
 
 
 @router.get("/api/brand/products")
 def list_products(db: DbSession, brand: BrandInView) -> list[ProductRead]:
     """The brand's own products."""
-    return [_product(p) for p in catalog.list_products(db=db, brand=brand)]
+    return [ProductRead.model_validate(p) for p in catalog.list_products(db=db, brand=brand)]
 
 
 @router.get("/api/brand/products/{product_id}")
 def get_product(product_id: PathId, db: DbSession, brand: CurrentBrand) -> ProductRead:
     """One of the brand's products."""
-    return _product(catalog.get_own_product(db=db, brand=brand, product_id=product_id))
+    return ProductRead.model_validate(
+        catalog.get_own_product(db=db, brand=brand, product_id=product_id)
+    )
 
 
 @router.patch("/api/brand/products/{product_id}")
@@ -70,7 +47,7 @@ def update_product(
 ) -> ProductRead:
     """Change a product's title, description, images, price or active flag."""
     product = catalog.update_product(db=db, brand=brand, product_id=product_id, data=data)
-    return _product(product)
+    return ProductRead.model_validate(product)
 
 
 @router.post("/api/brand/products/{product_id}/variants", status_code=201)
@@ -78,7 +55,9 @@ def add_variant(
     product_id: PathId, data: VariantCreate, db: DbSession, brand: CurrentBrand
 ) -> VariantRead:
     """Add a variant (size, colour) to one of the brand's products."""
-    return _variant(catalog.add_variant(db=db, brand=brand, product_id=product_id, data=data))
+    return VariantRead.model_validate(
+        catalog.add_variant(db=db, brand=brand, product_id=product_id, data=data)
+    )
 
 
 @router.patch("/api/brand/variants/{variant_id}")
@@ -86,4 +65,6 @@ def update_variant(
     variant_id: PathId, data: VariantUpdate, db: DbSession, brand: CurrentBrand
 ) -> VariantRead:
     """Change a variant's name, price override or stock."""
-    return _variant(catalog.update_variant(db=db, brand=brand, variant_id=variant_id, data=data))
+    return VariantRead.model_validate(
+        catalog.update_variant(db=db, brand=brand, variant_id=variant_id, data=data)
+    )

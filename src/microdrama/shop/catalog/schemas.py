@@ -51,6 +51,8 @@ class ProductUpdate(BaseModel):
 
 
 class VariantRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     sku: str
@@ -59,6 +61,8 @@ class VariantRead(BaseModel):
 
 
 class ProductRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     title: str
     description: str
