@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media_router)
     app.include_router(episode_upload_router)
     app.include_router(accounts_router)
-    install_accounts(app)
+    install_accounts(app, settings)
     app.include_router(wallet_router)
     app.include_router(payments_router)
     app.include_router(paywall_router)
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_pages_router)
     app.include_router(demo_about_router)
     install_docs(app)
-    mount_media(app)
+    mount_media(app, settings)
     mount_static(app)
     install_page_errors(app)
     return app

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from microdrama.accounts import service, sessions
 from microdrama.accounts.errors import SignInRequired
 from microdrama.accounts.models import Account, Role, SessionKind
+from microdrama.config import app_settings
 from microdrama.db import DbSession
 from microdrama.errors import Forbidden
 from microdrama.templating import render_page
@@ -25,7 +26,7 @@ ONE_YEAR_S = 365 * 24 * 3600
 
 
 def _secure(request: Request) -> bool:
-    return bool(request.app.state.settings.environment == "production")
+    return app_settings(request).environment == "production"
 
 
 def set_device_cookie(request: Request, response: Response, token: str) -> None:
@@ -43,7 +44,7 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=request.app.state.settings.session_days * 24 * 3600,
+        max_age=app_settings(request).session_days * 24 * 3600,
         httponly=True,
         samesite="lax",
         secure=_secure(request),

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from microdrama.accounts import service
 from microdrama.accounts.csrf import form_token, form_token_valid
 from microdrama.accounts.deps import device_token, set_device_cookie
+from microdrama.config import app_settings
 from microdrama.templating import templates
 from microdrama.validation_messages import describe
 
@@ -36,9 +37,7 @@ def form_page(
         token = minted = service.new_device_token()
     context = {
         **context,
-        "csrf_token": form_token(
-            secret_key=request.app.state.settings.secret_key, device_token=token
-        ),
+        "csrf_token": form_token(secret_key=app_settings(request).secret_key, device_token=token),
     }
     response = templates.TemplateResponse(
         request,
@@ -55,7 +54,7 @@ def form_page(
 def csrf_ok(request: Request, sent: str) -> bool:
     """True when the form's token was made for this very device."""
     return form_token_valid(
-        secret_key=request.app.state.settings.secret_key,
+        secret_key=app_settings(request).secret_key,
         device_token=device_token(request),
         sent=sent,
     )

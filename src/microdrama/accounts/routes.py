@@ -36,6 +36,7 @@ from microdrama.accounts.signin import (
     record_request_client,
     start_cookie_session,
 )
+from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
 
 router = APIRouter(tags=["accounts"])
@@ -77,11 +78,13 @@ def login(body: LoginRequest, request: Request, response: Response, db: DbSessio
 
 
 @router.post("/api/auth/token", response_model=TokenRead)
-def issue_token(body: LoginRequest, request: Request, db: DbSession) -> TokenRead:
+def issue_token(
+    body: LoginRequest, request: Request, db: DbSession, settings: AppSettings
+) -> TokenRead:
     """A bearer token for API clients (the mobile app), valid for `session_days`."""
     account = log_in_counting_failures(request, db, body.email, body.password)
     token, session = service.start_session(
-        db=db, settings=request.app.state.settings, account=account, kind=SessionKind.bearer
+        db=db, settings=settings, account=account, kind=SessionKind.bearer
     )
     record_request_client(request, session)
     return TokenRead(access_token=token, expires_at=session.expires_at)
@@ -120,15 +123,13 @@ async def _too_many_attempts(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_accounts(app: FastAPI) -> None:
+def install_accounts(app: FastAPI, settings: Settings) -> None:
     """CSRF protection for cookie-authenticated writes, and Retry-After on 429 answers."""
-    public_host = urlsplit(app.state.settings.public_base_url).netloc
+    public_host = urlsplit(settings.public_base_url).netloc
     app.add_middleware(
         CsrfMiddleware,
         cookie_names=(SESSION_COOKIE, DEVICE_COOKIE),
         trusted_hosts=(public_host,) if public_host else (),
     )
-    app.add_middleware(
-        DeviceCookieMiddleware, secure=app.state.settings.environment == "production"
-    )
+    app.add_middleware(DeviceCookieMiddleware, secure=settings.environment == "production")
     app.add_exception_handler(TooManyAttempts, _too_many_attempts)

@@ -8,7 +8,8 @@ from microdrama.accounts import service, sessions
 from microdrama.accounts.deps import SESSION_COOKIE, device_token, set_session_cookie
 from microdrama.accounts.errors import InvalidCredentials
 from microdrama.accounts.models import Account, AuthSession, SessionKind
-from microdrama.db import DbSession, session_scope
+from microdrama.config import app_settings
+from microdrama.db import DbSession, session_factory, session_scope
 
 
 def client_ip(request: Request) -> str:
@@ -22,14 +23,14 @@ def log_in_counting_failures(request: Request, db: DbSession, email: str, passwo
     try:
         return service.log_in(
             db=db,
-            settings=request.app.state.settings,
+            settings=app_settings(request),
             email=email,
             password=password,
             ip=ip,
             device_token=device_token(request),
         )
     except InvalidCredentials:
-        with session_scope(request.app.state.sessionmaker) as counting:
+        with session_scope(session_factory(request)) as counting:
             service.record_login_failure(db=counting, email=email, ip=ip)
         raise
 
@@ -42,7 +43,7 @@ def start_cookie_session(
     if previous:
         service.end_session(db=db, token=previous)
     token, session = service.start_session(
-        db=db, settings=request.app.state.settings, account=account, kind=SessionKind.cookie
+        db=db, settings=app_settings(request), account=account, kind=SessionKind.cookie
     )
     record_request_client(request, session)
     set_session_cookie(request, response, token)
@@ -63,10 +64,10 @@ def check_current_password_counting_failures(
     ip = client_ip(request)
     try:
         sessions.check_current_password(
-            db=db, settings=request.app.state.settings, account=account, password=password, ip=ip
+            db=db, settings=app_settings(request), account=account, password=password, ip=ip
         )
     except sessions.WrongCurrentPassword:
         assert account.email is not None  # checked before the password is
-        with session_scope(request.app.state.sessionmaker) as counting:
+        with session_scope(session_factory(request)) as counting:
             service.record_login_failure(db=counting, email=account.email, ip=ip)
         raise

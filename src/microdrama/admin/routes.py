@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from microdrama.accounts import service as accounts
@@ -10,7 +10,7 @@ from microdrama.accounts.deps import CurrentAdmin
 from microdrama.admin import service
 from microdrama.admin.pages import router as pages_router
 from microdrama.admin.schemas import SettingChangeRead, SettingsRead, SettingsUpdate, SettingsValues
-from microdrama.config import Settings
+from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
 
 router = APIRouter(tags=["admin"])
@@ -32,16 +32,15 @@ def settings_read(db: Session, settings: Settings) -> SettingsRead:
 
 
 @router.get("/api/admin/settings", response_model=SettingsRead)
-def read_settings(request: Request, db: DbSession, admin: CurrentAdmin) -> SettingsRead:
+def read_settings(db: DbSession, admin: CurrentAdmin, settings: AppSettings) -> SettingsRead:
     """The platform settings, their configured defaults and the latest changes (admin)."""
-    return settings_read(db, request.app.state.settings)
+    return settings_read(db, settings)
 
 
 @router.put("/api/admin/settings", response_model=SettingsRead)
 def put_settings(
-    body: SettingsUpdate, request: Request, db: DbSession, admin: CurrentAdmin
+    body: SettingsUpdate, db: DbSession, admin: CurrentAdmin, settings: AppSettings
 ) -> SettingsRead:
     """Change platform settings (admin); every change is recorded with who, when, old and new."""
-    settings = request.app.state.settings
     service.update(db=db, settings=settings, admin_id=admin.id, changes=body.changes())
     return settings_read(db, settings)

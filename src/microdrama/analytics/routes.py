@@ -15,7 +15,7 @@ from microdrama.accounts.deps import CurrentCreator, current_viewer_id
 from microdrama.analytics import dashboard, service
 from microdrama.analytics.schemas import IngestResult, SeriesDashboard
 from microdrama.catalog import service as catalog
-from microdrama.db import DbSession, session_scope
+from microdrama.db import DbSession, session_factory, session_scope
 from microdrama.errors import DomainError
 from microdrama.templating import templates
 from microdrama.types import PathId
@@ -27,6 +27,17 @@ events_router = APIRouter(tags=["analytics"])
 
 
 class InvalidDateRange(DomainError, code="invalid_date_range", status_code=422): ...
+
+
+def _ingest_helpers(request: Request) -> tuple[service.EpisodeFactsCache, service.RollupFolder]:
+    """The app's episode facts and rollup folder, made on its first batch (a provider)."""
+    state = request.app.state
+    if not hasattr(state, "analytics_episodes"):
+        state.analytics_episodes = service.EpisodeFactsCache()
+        state.analytics_folder = service.RollupFolder(state.engine)
+    episodes: service.EpisodeFactsCache = state.analytics_episodes
+    folder: service.RollupFolder = state.analytics_folder
+    return episodes, folder
 
 
 @events_router.post("/api/events", response_model=IngestResult)
@@ -41,14 +52,11 @@ async def ingest_events(request: Request, response: Response) -> IngestResult:
     trip to the thread pool instead of four, and the write locks are held only for the
     writes. On SQLite the new events are folded into the rollup a moment later."""
     body = await request.body()
-    state = request.app.state
-    if not hasattr(state, "analytics_episodes"):
-        state.analytics_episodes = service.EpisodeFactsCache()
-        state.analytics_folder = service.RollupFolder(state.engine)
-    episodes, folder = state.analytics_episodes, state.analytics_folder
+    # The providers are called, not declared as dependencies, to spare the thread hops.
+    factory, (episodes, folder) = session_factory(request), _ingest_helpers(request)
 
     def store() -> IngestResult:
-        with session_scope(state.sessionmaker) as db:
+        with session_scope(factory) as db:
             viewer_id = current_viewer_id(request, response, db)
             batch = service.prepare(
                 db=db, account_id=viewer_id, raw_events=service.parse_body(body),

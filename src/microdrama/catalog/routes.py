@@ -8,10 +8,12 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentViewer, known_viewer
+from microdrama.cache import public_cache
 from microdrama.catalog import service
 from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesRead
-from microdrama.db import DbSession, session_scope
+from microdrama.db import DbSession, session_factory, session_scope
 from microdrama.errors import NotFound
+from microdrama.storage import AppStorage, app_storage
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["catalog"])
@@ -26,44 +28,38 @@ async def feed(
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """The vertical feed: one published series per screen."""
-    state = request.app.state
+    # The providers are called, not declared as dependencies: each sync dependency would be a
+    # thread hop, and the hot path is an async dict lookup of pre-encoded bytes.
+    factory, storage = session_factory(request), app_storage(request)
 
     def build() -> bytes:
-        with session_scope(state.sessionmaker) as db:
-            items = service.list_feed(db=db, storage=state.storage, limit=limit, offset=offset)
+        with session_scope(factory) as db:
+            items = service.list_feed(db=db, storage=storage, limit=limit, offset=offset)
             return Feed(items=items).model_dump_json().encode()
 
-    # The feed is the same for everyone: the hot path is an async dict lookup of pre-encoded
-    # bytes, not a thread hop and an ORM query.
-    body = await state.public_cache.get_or_build(("feed", limit, offset), build)
+    # The feed is the same for everyone: no ORM query while the cached bytes are fresh.
+    body = await public_cache(request).get_or_build(("feed", limit, offset), build)
     return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 
 @router.get("/series/{series_id}", response_model=SeriesRead)
 async def get_series(series_id: PathId, request: Request) -> Response:
     """The series page: poster, synopsis and the episode grid."""
-    state = request.app.state
+    factory, storage = session_factory(request), app_storage(request)  # no thread hops
 
-    def build_public() -> bytes:
-        with session_scope(state.sessionmaker) as db:
-            series = service.get_visible(db=db, series_id=series_id, viewer=None)
-            return (
-                service.series_read(storage=state.storage, series=series).model_dump_json().encode()
-            )
-
-    def build_for_viewer() -> bytes:
-        with session_scope(state.sessionmaker) as db:
-            viewer = known_viewer(request, db)
+    def build(public: bool) -> bytes:
+        with session_scope(factory) as db:
+            viewer = None if public else known_viewer(request, db)
             series = service.get_visible(db=db, series_id=series_id, viewer=viewer)
-            return (
-                service.series_read(storage=state.storage, series=series).model_dump_json().encode()
-            )
+            return service.series_read(storage=storage, series=series).model_dump_json().encode()
 
     try:
-        body = await state.public_cache.get_or_build(("series", series_id), build_public)
+        body = await public_cache(request).get_or_build(
+            ("series", series_id), lambda: build(public=True)
+        )
     except NotFound:
         # Not published: perhaps the caller's own draft. Never cached, never shared.
-        body = await run_in_threadpool(build_for_viewer)
+        body = await run_in_threadpool(build, public=False)
         return Response(
             body, media_type="application/json", headers={"Cache-Control": "private, no-store"}
         )
@@ -72,9 +68,7 @@ async def get_series(series_id: PathId, request: Request) -> Response:
 
 @router.get("/episodes/{episode_id}", response_model=EpisodeRead)
 def get_episode(
-    episode_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, db: DbSession, viewer: CurrentViewer, storage: AppStorage
 ) -> EpisodeRead:
     """One episode with its playlist and its neighbours."""
-    return service.episode_read(
-        db=db, storage=request.app.state.storage, episode_id=episode_id, viewer=viewer
-    )
+    return service.episode_read(db=db, storage=storage, episode_id=episode_id, viewer=viewer)

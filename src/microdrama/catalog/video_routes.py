@@ -10,14 +10,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentViewer
+from microdrama.cache import PublicCache
 from microdrama.catalog import service as catalog_service
 from microdrama.catalog import videos
-from microdrama.config import Settings
+from microdrama.config import AppSettings
 from microdrama.db import DbSession
 from microdrama.media import service as media
 from microdrama.media.routes import BadUpload, receive_upload
 from microdrama.media.schemas import AssetRead, EpisodeUploadRead
-from microdrama.storage import Storage
+from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["media"])
@@ -35,11 +36,15 @@ def _episode_number(raw: str | None) -> int | None:
     "/studio/series/{series_id}/episodes", response_model=EpisodeUploadRead, status_code=202
 )
 async def upload_episode(
-    series_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+    series_id: PathId,
+    request: Request,
+    db: DbSession,
+    viewer: CurrentViewer,
+    settings: AppSettings,
+    storage: AppStorage,
+    cache: PublicCache,
 ) -> EpisodeUploadRead:
     """Upload an episode's source video (multipart `file`, optional `title`, `number`)."""
-    settings: Settings = request.app.state.settings
-    storage: Storage = request.app.state.storage
     # Authorise before reading the body: a stranger's gigabytes are refused, not received.
     series = await run_in_threadpool(
         catalog_service.require_owner, db=db, series_id=series_id, account=viewer
@@ -62,7 +67,7 @@ async def upload_episode(
             title=title,
             number=number,
         )
-    request.app.state.public_cache.clear()
+    cache.clear()
     return EpisodeUploadRead(
         episode_id=episode.id,
         episode_number=episode.number,
@@ -77,8 +82,8 @@ async def upload_episode(
 
 @router.get("/studio/assets/{asset_id}", response_model=AssetRead)
 def get_asset(
-    asset_id: PathId, request: Request, db: DbSession, viewer: CurrentViewer
+    asset_id: PathId, db: DbSession, viewer: CurrentViewer, storage: AppStorage
 ) -> AssetRead:
     """An uploaded asset: status, renditions, poster and thumbnails (for the uploader)."""
     asset = media.get_owned_asset(db=db, asset_id=asset_id, account=viewer)
-    return videos.asset_read(db=db, storage=request.app.state.storage, asset=asset)
+    return videos.asset_read(db=db, storage=storage, asset=asset)

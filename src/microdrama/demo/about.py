@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microdrama.accounts.forms import form_page
+from microdrama.config import AppSettings
 from microdrama.demo.accounts import demo_logins
 from microdrama.templating import render_page
 
@@ -17,9 +18,8 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/about", response_class=HTMLResponse)
-def about_page(request: Request) -> Response:
+def about_page(request: Request, settings: AppSettings) -> Response:
     """The demo logins with what each role can try; 404 outside development."""
-    settings = request.app.state.settings
     if settings.environment != "development":
         message = "There is no such page."
         return render_page(request, "not_found.html", {"message": message}, status_code=404)

@@ -16,6 +16,7 @@ from starlette.staticfiles import NotModifiedResponse, StaticFiles
 from starlette.types import Scope
 
 from microdrama.accounts.deps import CurrentViewer
+from microdrama.config import Settings
 from microdrama.db import DbSession
 from microdrama.errors import DomainError, PayloadTooLarge
 from microdrama.media import service
@@ -194,8 +195,7 @@ class MediaFiles(StaticFiles):
         return response
 
 
-def mount_media(app: FastAPI) -> None:
+def mount_media(app: FastAPI, settings: Settings) -> None:
     """Serve the local storage folder under the media URL prefix."""
-    settings = app.state.settings
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     app.mount(settings.media_url_prefix, MediaFiles(directory=settings.media_dir), name="media")

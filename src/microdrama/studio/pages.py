@@ -14,6 +14,7 @@ from microdrama.accounts.deps import page_account
 from microdrama.accounts.models import Account, Role
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
+from microdrama.storage import AppStorage
 from microdrama.studio import review, service
 from microdrama.templating import templates
 from microdrama.types import PathId
@@ -33,14 +34,13 @@ def _is_creator(account: Account) -> bool:
 
 
 @router.get("/studio", response_class=HTMLResponse)
-def studio_home(request: Request, db: DbSession) -> Response:
+def studio_home(request: Request, db: DbSession, storage: AppStorage) -> Response:
     """My series with their status badges (or an invitation to open a studio)."""
     account = page_account(request, db)
     if isinstance(account, Response):
         return account
     series = []
     if _is_creator(account):
-        storage = request.app.state.storage
         series = [
             service.series_read(storage=storage, series=s)
             for s in service.list_own_series(db=db, owner=account)
@@ -64,7 +64,9 @@ def new_series(request: Request, db: DbSession) -> Response:
 
 
 @router.get("/studio/series/{series_id}", response_class=HTMLResponse)
-def edit_series(series_id: PathId, request: Request, db: DbSession) -> Response:
+def edit_series(
+    series_id: PathId, request: Request, db: DbSession, storage: AppStorage
+) -> Response:
     """Edit form, poster, uploads, episodes with their transcode state, review."""
     account = page_account(request, db)
     if isinstance(account, Response):
@@ -75,7 +77,7 @@ def edit_series(series_id: PathId, request: Request, db: DbSession) -> Response:
         return _page(
             request, "not_found.html", {"message": "No such series in your studio."}, status=404
         )
-    read = service.series_read(storage=request.app.state.storage, series=series)
+    read = service.series_read(storage=storage, series=series)
     return _page(
         request,
         "studio_series.html",
@@ -84,14 +86,14 @@ def edit_series(series_id: PathId, request: Request, db: DbSession) -> Response:
 
 
 @router.get("/admin/moderation", response_class=HTMLResponse)
-def moderation(request: Request, db: DbSession) -> Response:
+def moderation(request: Request, db: DbSession, storage: AppStorage) -> Response:
     """The review queue: series (approve now, schedule, or reject with a reason), then published
     series' new episodes and videos (approve or reject)."""
     account = page_account(request, db, Role.admin, refusal="Only operators can moderate series.")
     if isinstance(account, Response):
         return account
-    queue = review.moderation_queue(db=db, storage=request.app.state.storage)
-    episodes = review.episode_review_queue(db=db, storage=request.app.state.storage)
+    queue = review.moderation_queue(db=db, storage=storage)
+    episodes = review.episode_review_queue(db=db, storage=storage)
     return _page(
         request,
         "admin_moderation.html",

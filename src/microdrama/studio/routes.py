@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
@@ -19,9 +21,11 @@ from microdrama.accounts.deps import (
 from microdrama.accounts.errors import SignInRequired
 from microdrama.accounts.models import Account, Role
 from microdrama.accounts.schemas import MeRead
-from microdrama.config import Settings
-from microdrama.db import DbSession, session_scope
+from microdrama.cache import PublicCache, TTLCache
+from microdrama.config import AppSettings
+from microdrama.db import DbSession, SessionFactory, session_scope
 from microdrama.errors import DomainError, Forbidden
+from microdrama.storage import AppStorage, LocalStorage, Storage
 from microdrama.studio import episodes, review, service, uploads
 from microdrama.studio.schemas import (
     Approval,
@@ -43,16 +47,32 @@ MIB = 1024 * 1024
 TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION, "Cache-Control": "no-store"}
 
 
-def _read(request: Request, db: DbSession, series_id: int, account: Account) -> StudioSeriesRead:
-    db.flush()
-    db.expire_all()
-    series = service.get_own_series(db=db, series_id=series_id, account=account)
-    return service.series_read(storage=request.app.state.storage, series=series)
+@dataclass(frozen=True)
+class SeriesAnswer:
+    """What the studio's routes answer: the series as it stands after their change."""
+
+    db: Session
+    storage: Storage
+    public_cache: TTLCache[bytes]
+
+    def read(self, series_id: int, account: Account) -> StudioSeriesRead:
+        self.db.flush()
+        self.db.expire_all()
+        series = service.get_own_series(db=self.db, series_id=series_id, account=account)
+        return service.series_read(storage=self.storage, series=series)
+
+    def changed(self, series_id: int, account: Account) -> StudioSeriesRead:
+        """`read` after a change viewers see: the feed and series pages are cached for a
+        moment, and a studio change shows at once."""
+        self.public_cache.clear()
+        return self.read(series_id, account)
 
 
-def _changed(request: Request) -> None:
-    # The feed and series pages are cached for a moment; a studio change shows at once.
-    request.app.state.public_cache.clear()
+def series_answer(db: DbSession, storage: AppStorage, cache: PublicCache) -> SeriesAnswer:
+    return SeriesAnswer(db, storage, cache)
+
+
+Answer = Annotated[SeriesAnswer, Depends(series_answer)]
 
 
 # Series ------------------------------------------------------------------------------------
@@ -66,9 +86,10 @@ def join(db: DbSession, account: CurrentAccount) -> MeRead:
 
 
 @router.get("/api/studio/series")
-def list_series(request: Request, db: DbSession, creator: CurrentCreator) -> list[StudioSeriesRead]:
+def list_series(
+    db: DbSession, creator: CurrentCreator, storage: AppStorage
+) -> list[StudioSeriesRead]:
     """The creator's series with their episodes and review status."""
-    storage = request.app.state.storage
     return [
         service.series_read(storage=storage, series=s)
         for s in service.list_own_series(db=db, owner=creator)
@@ -77,35 +98,32 @@ def list_series(request: Request, db: DbSession, creator: CurrentCreator) -> lis
 
 @router.post("/api/studio/series", status_code=201)
 def create_series(
-    data: StudioSeriesCreate, request: Request, db: DbSession, creator: CurrentCreator
+    data: StudioSeriesCreate, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """Create a draft series owned by the creator."""
     series = service.create_series(db=db, owner=creator, data=data)
-    return _read(request, db, series.id, creator)
+    return answer.read(series.id, creator)
 
 
 @router.get("/api/studio/series/{series_id}")
-def get_series(
-    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
-) -> StudioSeriesRead:
+def get_series(series_id: PathId, creator: CurrentCreator, answer: Answer) -> StudioSeriesRead:
     """One of the creator's series: every episode in every state, with transcode progress."""
-    return _read(request, db, series_id, creator)
+    return answer.read(series_id, creator)
 
 
 @router.patch("/api/studio/series/{series_id}")
 def update_series(
-    series_id: PathId, data: SeriesUpdate, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, data: SeriesUpdate, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """Change metadata and prices (the cap price is checked against the episodes)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     service.update_series(db=db, series=series, data=data)
-    _changed(request)
-    return _read(request, db, series_id, creator)
+    return answer.changed(series_id, creator)
 
 
 @router.post("/api/studio/series/{series_id}/poster")
 async def upload_poster(
-    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """A poster image (multipart `file`): stored as a 9:16 poster and a thumbnail."""
     series = await run_in_threadpool(
@@ -127,10 +145,9 @@ async def upload_poster(
         raise service.InvalidImage("Send the poster as multipart/form-data with a `file`.")
     data = await file.read(service.MAX_POSTER_BYTES + 1)
     await run_in_threadpool(
-        service.save_poster, db=db, storage=request.app.state.storage, series=series, data=data
+        service.save_poster, db=db, storage=answer.storage, series=series, data=data
     )
-    _changed(request)
-    return await run_in_threadpool(_read, request, db, series_id, creator)
+    return await run_in_threadpool(answer.changed, series_id, creator)
 
 
 # Episodes ----------------------------------------------------------------------------------
@@ -138,13 +155,12 @@ async def upload_poster(
 
 @router.put("/api/studio/series/{series_id}/episodes/order")
 def reorder_episodes(
-    series_id: PathId, data: EpisodeOrder, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, data: EpisodeOrder, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """Put the episodes in a new order (every episode id once); numbers stay 1..n."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     episodes.reorder_episodes(db=db, series=series, episode_ids=data.episode_ids)
-    _changed(request)
-    return _read(request, db, series_id, creator)
+    return answer.changed(series_id, creator)
 
 
 @router.patch("/api/studio/series/{series_id}/episodes/{episode_id}")
@@ -152,28 +168,24 @@ def rename_episode(
     series_id: PathId,
     episode_id: PathId,
     data: EpisodeUpdate,
-    request: Request,
     db: DbSession,
     creator: CurrentCreator,
+    answer: Answer,
 ) -> StudioSeriesRead:
     """Change an episode's title."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator)
     episodes.rename_episode(db=db, series=series, episode_id=episode_id, title=data.title)
-    _changed(request)
-    return _read(request, db, series_id, creator)
+    return answer.changed(series_id, creator)
 
 
 @router.delete("/api/studio/series/{series_id}/episodes/{episode_id}")
 def delete_episode(
-    series_id: PathId, episode_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, episode_id: PathId, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """Delete a draft episode; the episodes after it move up one number."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
-    episodes.delete_episode(
-        db=db, storage=request.app.state.storage, series=series, episode_id=episode_id
-    )
-    _changed(request)
-    return _read(request, db, series_id, creator)
+    episodes.delete_episode(db=db, storage=answer.storage, series=series, episode_id=episode_id)
+    return answer.changed(series_id, creator)
 
 
 # Review ------------------------------------------------------------------------------------
@@ -181,87 +193,86 @@ def delete_episode(
 
 @router.post("/api/studio/series/{series_id}/submit")
 def submit_for_review(
-    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, db: DbSession, creator: CurrentCreator, answer: Answer
 ) -> StudioSeriesRead:
     """Send the series to the moderation queue (needs a ready episode and valid prices)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     review.submit_for_review(db=db, series=series)
-    return _read(request, db, series_id, creator)
+    return answer.read(series_id, creator)
 
 
 @router.get("/api/admin/moderation")
-def moderation_queue(request: Request, db: DbSession, admin: CurrentAdmin) -> list[ReviewItem]:
+def moderation_queue(db: DbSession, admin: CurrentAdmin, storage: AppStorage) -> list[ReviewItem]:
     """Series waiting for review, oldest first."""
-    return review.moderation_queue(db=db, storage=request.app.state.storage)
+    return review.moderation_queue(db=db, storage=storage)
 
 
 @router.post("/api/admin/moderation/{series_id}/approve")
 def approve(
-    series_id: PathId, data: Approval, request: Request, db: DbSession, admin: CurrentAdmin
+    series_id: PathId, data: Approval, db: DbSession, admin: CurrentAdmin, answer: Answer
 ) -> StudioSeriesRead:
     """Publish now, or schedule for `publish_at`."""
     review.approve(db=db, series_id=series_id, publish_at=data.publish_at)
-    _changed(request)
-    return _read(request, db, series_id, admin)
+    return answer.changed(series_id, admin)
 
 
 @router.post("/api/admin/moderation/{series_id}/reject")
 def reject(
-    series_id: PathId, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
+    series_id: PathId, data: Rejection, db: DbSession, admin: CurrentAdmin, answer: Answer
 ) -> StudioSeriesRead:
     """Send the series back to its creator with the reason."""
     review.reject(db=db, series_id=series_id, reason=data.reason)
-    return _read(request, db, series_id, admin)
+    return answer.read(series_id, admin)
 
 
 @router.get("/api/admin/moderation/episodes")
 def episode_review_queue(
-    request: Request, db: DbSession, admin: CurrentAdmin
+    db: DbSession, admin: CurrentAdmin, storage: AppStorage
 ) -> list[EpisodeReviewItem]:
     """Published series' episodes whose new video waits for review, oldest first."""
-    return review.episode_review_queue(db=db, storage=request.app.state.storage)
+    return review.episode_review_queue(db=db, storage=storage)
 
 
 @router.get("/api/admin/moderation/episodes/{episode_id}/video")
 def episode_review_video(
-    episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, db: DbSession, admin: CurrentAdmin, storage: AppStorage
 ) -> FileResponse:
     """The uploaded original of the video to review (ranges supported, never cached)."""
     video = review.pending_episode_video(db=db, episode_id=episode_id)
-    path = request.app.state.storage.path(video.source_key)
-    return FileResponse(path, headers={"Cache-Control": "private, no-store"})
+    # Streamed from the media folder: the app's storage is the local one (app.py).
+    assert isinstance(storage, LocalStorage)
+    return FileResponse(
+        storage.path(video.source_key), headers={"Cache-Control": "private, no-store"}
+    )
 
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/approve")
 def approve_episode(
-    episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, db: DbSession, admin: CurrentAdmin, answer: Answer
 ) -> StudioSeriesRead:
     """The new episode joins its series / the new video replaces the old; answers the series."""
-    storage = request.app.state.storage
-    episode = review.approve_episode(db=db, storage=storage, episode_id=episode_id)
-    _changed(request)
-    return _read(request, db, episode.series_id, admin)
+    episode = review.approve_episode(db=db, storage=answer.storage, episode_id=episode_id)
+    return answer.changed(episode.series_id, admin)
 
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/reject")
 def reject_episode(
-    episode_id: PathId, data: Rejection, request: Request, db: DbSession, admin: CurrentAdmin
+    episode_id: PathId, data: Rejection, db: DbSession, admin: CurrentAdmin, answer: Answer
 ) -> StudioSeriesRead:
     """Refuse the new video with the reason its creator sees; answers the series."""
-    storage = request.app.state.storage
     episode = review.reject_episode(
-        db=db, storage=storage, episode_id=episode_id, reason=data.reason
+        db=db, storage=answer.storage, episode_id=episode_id, reason=data.reason
     )
-    return _read(request, db, episode.series_id, admin)
+    return answer.read(episode.series_id, admin)
 
 
 # Resumable uploads (tus 1.0: core, creation, termination) ----------------------------------
 
 
-def _tus_creator(request: Request) -> Account:
+def _tus_creator(request: Request, factory: sessionmaker[Session]) -> Account:
     """Who is uploading, from a short session of its own: a PATCH may stream for minutes and
     must not hold a database transaction open meanwhile."""
-    with session_scope(request.app.state.sessionmaker) as db:
+    with session_scope(factory) as db:
         account = signed_in_account(request, db)
         if account is None or account.is_guest:
             raise SignInRequired("Sign in to upload episodes.")
@@ -278,9 +289,8 @@ def _tus(response: Response, **headers: str) -> Response:
 
 @router.options(uploads.UPLOADS_URL)
 @router.options(uploads.UPLOADS_URL + "/{upload_id}")
-def tus_options(request: Request) -> Response:
+def tus_options(settings: AppSettings) -> Response:
     """What this tus server supports."""
-    settings: Settings = request.app.state.settings
     return _tus(
         Response(status_code=204),
         **{
@@ -292,12 +302,14 @@ def tus_options(request: Request) -> Response:
 
 
 @router.post(uploads.UPLOADS_URL, status_code=201)
-def tus_create(request: Request, db: DbSession, creator: CurrentCreator) -> Response:
+def tus_create(
+    request: Request, db: DbSession, creator: CurrentCreator, settings: AppSettings
+) -> Response:
     """Create an upload (Upload-Length; Upload-Metadata with series_id and filename)."""
     uploads.check_version(request.headers.get("tus-resumable"))
     upload = uploads.create_upload(
         db=db,
-        settings=request.app.state.settings,
+        settings=settings,
         owner=creator,
         length_header=request.headers.get("upload-length"),
         metadata_header=request.headers.get("upload-metadata"),
@@ -340,17 +352,22 @@ def get_upload(upload_id: PathKey, db: DbSession, creator: CurrentCreator) -> Up
 
 
 @router.patch(uploads.UPLOADS_URL + "/{upload_id}")
-async def tus_patch(upload_id: PathKey, request: Request) -> Response:
+async def tus_patch(
+    upload_id: PathKey,
+    request: Request,
+    factory: SessionFactory,
+    settings: AppSettings,
+    storage: AppStorage,
+    cache: PublicCache,
+) -> Response:
     """Append bytes at Upload-Offset; the last chunk turns the file into an episode."""
     uploads.check_version(request.headers.get("tus-resumable"))
     if request.headers.get("content-type") != "application/offset+octet-stream":
         raise uploads.WrongContentType("Send chunks as application/offset+octet-stream.")
-    state = request.app.state
-    settings: Settings = state.settings
-    creator = await run_in_threadpool(_tus_creator, request)
+    creator = await run_in_threadpool(_tus_creator, request, factory)
 
     def begin() -> uploads.PatchStart:
-        with session_scope(state.sessionmaker) as db:
+        with session_scope(factory) as db:
             return uploads.begin_patch(
                 db=db,
                 account=creator,
@@ -387,38 +404,40 @@ async def tus_patch(upload_id: PathKey, request: Request) -> Response:
         )
 
     def record() -> uploads.Upload:
-        with session_scope(state.sessionmaker) as db:
+        with session_scope(factory) as db:
             return uploads.record_patch(db=db, start=start, written=written)
+
+    def complete() -> None:
+        try:
+            with session_scope(factory) as db:
+                uploads.complete_upload(
+                    db=db, storage=storage, settings=settings, upload_id=upload.id
+                )
+        except DomainError as exc:
+            with session_scope(factory) as db:
+                uploads.fail_upload(
+                    db=db, settings=settings, upload_id=upload.id, reason=exc.message
+                )
+            raise
+        uploads.finished_cleanup(settings=settings, upload_id=upload.id)
+        cache.clear()
 
     upload = await run_in_threadpool(record)
     if upload.offset_bytes == upload.length_bytes:
-        await run_in_threadpool(_complete, request, upload.id)
+        await run_in_threadpool(complete)
     return _tus(Response(status_code=204), **{"Upload-Offset": str(upload.offset_bytes)})
-
-
-def _complete(request: Request, upload_id: str) -> None:
-    state = request.app.state
-    try:
-        with session_scope(state.sessionmaker) as db:
-            uploads.complete_upload(
-                db=db, storage=state.storage, settings=state.settings, upload_id=upload_id
-            )
-    except DomainError as exc:
-        with session_scope(state.sessionmaker) as db:
-            uploads.fail_upload(
-                db=db, settings=state.settings, upload_id=upload_id, reason=exc.message
-            )
-        raise
-    uploads.finished_cleanup(settings=state.settings, upload_id=upload_id)
-    state.public_cache.clear()
 
 
 @router.delete(uploads.UPLOADS_URL + "/{upload_id}")
 def tus_delete(
-    upload_id: PathKey, request: Request, db: DbSession, creator: CurrentCreator
+    upload_id: PathKey,
+    request: Request,
+    db: DbSession,
+    creator: CurrentCreator,
+    settings: AppSettings,
 ) -> Response:
     """Abandon an upload and its bytes (tus termination)."""
     uploads.check_version(request.headers.get("tus-resumable"))
     upload = uploads.get_own_upload(db=db, upload_id=upload_id, account=creator)
-    uploads.terminate_upload(db=db, settings=request.app.state.settings, upload=upload)
+    uploads.terminate_upload(db=db, settings=settings, upload=upload)
     return _tus(Response(status_code=204))

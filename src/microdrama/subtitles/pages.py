@@ -10,6 +10,7 @@ from microdrama.accounts.models import Role
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
+from microdrama.storage import AppStorage
 from microdrama.subtitles import service
 from microdrama.templating import render_page as render
 from microdrama.types import PathId
@@ -18,7 +19,9 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/studio/episodes/{episode_id}/subtitles", response_class=HTMLResponse)
-def subtitle_editor(episode_id: PathId, request: Request, db: DbSession) -> Response:
+def subtitle_editor(
+    episode_id: PathId, request: Request, db: DbSession, storage: AppStorage
+) -> Response:
     """Upload WebVTT/SRT per language, edit cues beside a preview of the episode."""
     account = page_account(request, db, Role.creator)
     if isinstance(account, Response):
@@ -30,7 +33,7 @@ def subtitle_editor(episode_id: PathId, request: Request, db: DbSession) -> Resp
     series = catalog.get(db=db, series_id=episode.series_id)
     try:
         playable = catalog.episode_read(
-            db=db, storage=request.app.state.storage, episode_id=episode.id, viewer=account
+            db=db, storage=storage, episode_id=episode.id, viewer=account
         )
         playlist_url = playable.playlist_url
     except NotFound:

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
 
 from microdrama.accounts.deps import CurrentCreator, known_viewer
+from microdrama.config import AppSettings
 from microdrama.db import DbSession
 from microdrama.errors import PayloadTooLarge
-from microdrama.storage import Storage
+from microdrama.storage import AppStorage, Storage
 from microdrama.subtitles import service
 from microdrama.subtitles.models import SubtitleTrack
 from microdrama.subtitles.pages import router as pages_router
@@ -21,11 +22,6 @@ router = APIRouter(tags=["subtitles"])
 router.include_router(pages_router)
 
 Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, max_length=16)]
-
-
-def _storage(request: Request) -> Storage:
-    storage: Storage = request.app.state.storage
-    return storage
 
 
 def track_read(storage: Storage, track: SubtitleTrack) -> TrackRead:
@@ -48,22 +44,26 @@ def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
 
 
 @router.get("/api/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
-def episode_tracks(episode_id: PathId, request: Request, db: DbSession) -> list[TrackRead]:
+def episode_tracks(
+    episode_id: PathId,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    storage: AppStorage,
+) -> list[TrackRead]:
     """The subtitle tracks the player offers for an episode it may play (WebVTT URLs)."""
     viewer = known_viewer(request, db)
-    tracks = service.playable_tracks(
-        db=db, settings=request.app.state.settings, episode_id=episode_id, viewer=viewer
-    )
-    return [track_read(_storage(request), t) for t in tracks]
+    tracks = service.playable_tracks(db=db, settings=settings, episode_id=episode_id, viewer=viewer)
+    return [track_read(storage, t) for t in tracks]
 
 
 @router.get("/api/studio/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
 def studio_tracks(
-    episode_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId, db: DbSession, creator: CurrentCreator, storage: AppStorage
 ) -> list[TrackRead]:
     """The episode's tracks, for its creator (drafts included)."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
-    return [track_read(_storage(request), t) for t in service.tracks(db=db, episode_id=episode.id)]
+    return [track_read(storage, t) for t in service.tracks(db=db, episode_id=episode.id)]
 
 
 @router.post(
@@ -74,15 +74,16 @@ def studio_tracks(
 async def upload_track(
     episode_id: PathId,
     language: Language,
-    request: Request,
     db: DbSession,
     creator: CurrentCreator,
+    settings: AppSettings,
+    storage: AppStorage,
     file: Annotated[UploadFile, File(description="A WebVTT (.vtt) or SubRip (.srt) file")],
     label: Annotated[Line | None, Form(max_length=80)] = None,
 ) -> CuesRead:
     """Upload a WebVTT or SRT file as the episode's track in that language (replacing it);
     SRT is converted to WebVTT. A file that does not parse is a 422 naming the line."""
-    limit = request.app.state.settings.max_subtitle_bytes
+    limit = settings.max_subtitle_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"Subtitle files may be at most {limit // 1024} KiB.", limit=limit)
@@ -90,23 +91,27 @@ async def upload_track(
     cues = service.parse(data, filename=file.filename or "")
     track = service.save_track(
         db=db,
-        storage=_storage(request),
+        storage=storage,
         episode=episode,
         language=language,
         label=(label or "").strip() or None,
         cues=cues,
     )
-    return cues_read(_storage(request), track)
+    return cues_read(storage, track)
 
 
 @router.get("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
 def get_cues(
-    episode_id: PathId, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId,
+    language: Language,
+    db: DbSession,
+    creator: CurrentCreator,
+    storage: AppStorage,
 ) -> CuesRead:
     """The track's cues as JSON, for editing."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
     track = service.get_track(db=db, episode=episode, language=language)
-    return cues_read(_storage(request), track)
+    return cues_read(storage, track)
 
 
 @router.put("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
@@ -114,29 +119,33 @@ def put_cues(
     episode_id: PathId,
     language: Language,
     body: CuesWrite,
-    request: Request,
     db: DbSession,
     creator: CurrentCreator,
+    storage: AppStorage,
 ) -> CuesRead:
     """Replace the track's cues (creating the track in that language if it is new)."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
     track = service.save_track(
         db=db,
-        storage=_storage(request),
+        storage=storage,
         episode=episode,
         language=language,
         label=body.label,
         cues=[service.Cue(c.start_ms, c.end_ms, c.text) for c in body.cues],
     )
-    return cues_read(_storage(request), track)
+    return cues_read(storage, track)
 
 
 @router.delete("/api/studio/episodes/{episode_id}/subtitles/{language}", status_code=204)
 def delete_cues(
-    episode_id: PathId, language: Language, request: Request, db: DbSession, creator: CurrentCreator
+    episode_id: PathId,
+    language: Language,
+    db: DbSession,
+    creator: CurrentCreator,
+    storage: AppStorage,
 ) -> Response:
     """Remove the track in that language."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
     track = service.get_track(db=db, episode=episode, language=language)
-    service.delete_track(db=db, storage=_storage(request), track=track)
+    service.delete_track(db=db, storage=storage, track=track)
     return Response(status_code=204)
