@@ -311,6 +311,24 @@ def run_money_transaction(
     raise AssertionError("unreachable")
 
 
+class MoneyTransactions:
+    """A route's way to run work in a money transaction of its own (`run_money_transaction`),
+    as a dependency: `money_db: MoneyTransaction` then `money_db.run(fn)`."""
+
+    def __init__(self, request_db: DbSession, factory: SessionFactory) -> None:
+        self.request_db = request_db
+        self.factory = factory
+
+    def run(self, fn: Callable[[Session], T]) -> T:
+        # What the request wrote first (a new guest viewer) is committed, so the money
+        # session sees it and SQLite's single writer is free.
+        self.request_db.commit()
+        return run_money_transaction(self.factory, fn)
+
+
+MoneyTransaction = Annotated[MoneyTransactions, Depends(MoneyTransactions)]
+
+
 def dialect_insert(dialect: str, table: Table) -> Any:
     """An INSERT with the backend's ON CONFLICT clauses (PostgreSQL and SQLite share them)."""
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

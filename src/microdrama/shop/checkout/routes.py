@@ -12,7 +12,7 @@ from microdrama import idempotency
 from microdrama.accounts import service as accounts
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.config import AppSettings
-from microdrama.db import DbSession, SessionFactory
+from microdrama.db import DbSession, MoneyTransaction
 from microdrama.idempotency import Money
 from microdrama.payments.providers import Provider
 from microdrama.shop.checkout import service as checkout_service
@@ -93,16 +93,11 @@ def remove_cart_item(item_id: BigPathId, db: DbSession, viewer: CurrentViewer) -
     return _viewer_cart(db, viewer)
 
 
-@router.post(
-    "/api/checkout",
-    status_code=201,
-    response_model=None,
-    responses={201: {"model": CheckoutStarted}},
-)
+@router.post("/api/checkout", **idempotency.answers(CheckoutStarted, 201))
 def checkout(
     body: CheckoutCreate,
     db: DbSession,
-    factory: SessionFactory,
+    apart: MoneyTransaction,
     settings: AppSettings,
     provider: Provider,
     viewer: CurrentViewer,
@@ -111,7 +106,7 @@ def checkout(
     """Reserve the stock of the cart (or the "Buy now" items) for 15 minutes, create the order
     and answer with the payment provider's checkout page; 409 insufficient_stock naming the
     variant when there is not enough."""
-    release_expired_reservations(db, factory)
+    release_expired_reservations(db, apart)
 
     def effect(money_db: Session) -> idempotency.Outcome:
         order, checkout_url = checkout_service.checkout(

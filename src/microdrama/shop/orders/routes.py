@@ -3,8 +3,7 @@ deliver, refund. A refund takes an Idempotency-Key, like every money-moving endp
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
@@ -13,7 +12,7 @@ from microdrama import idempotency
 from microdrama.accounts import service as accounts
 from microdrama.accounts.deps import CurrentBrand, CurrentViewer
 from microdrama.config import AppSettings
-from microdrama.db import DbSession, SessionFactory, run_money_transaction, utcnow
+from microdrama.db import DbSession, MoneyTransaction, MoneyTransactions, utcnow
 from microdrama.idempotency import Money
 from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.catalog import images as product_images
@@ -23,8 +22,6 @@ from microdrama.shop.orders.schemas import OrderItemRead, OrderRead, ShippingAdd
 from microdrama.types import BigPathId
 
 router = APIRouter(tags=["shop"])
-
-T = TypeVar("T")
 
 
 def order_read(db: Session, order: Order) -> OrderRead:
@@ -64,23 +61,13 @@ def order_read(db: Session, order: Order) -> OrderRead:
     )
 
 
-def _on_its_own(db: Session, factory: SessionFactory, fn: Callable[[Session], T]) -> T:
-    """Run fn in a money transaction of its own (locks in a fixed order, retried). What the
-    request wrote first (a new guest viewer) is committed, so the money session sees it and
-    SQLite's single writer is free."""
-    db.commit()
-    return run_money_transaction(factory, fn)
-
-
 def release_expired_reservations(
-    db: Session, factory: SessionFactory, account_id: int | None = None
+    db: Session, apart: MoneyTransactions, account_id: int | None = None
 ) -> None:
     """Put back the stock of reservations that ran out (everyone's, or one account's), only
     when a cheap read says there is something to do."""
     if orders.has_expired_reservations(db=db, now=utcnow(), account_id=account_id):
-        _on_its_own(
-            db, factory, lambda money_db: orders.release_expired(db=money_db, account_id=account_id)
-        )
+        apart.run(lambda money_db: orders.release_expired(db=money_db, account_id=account_id))
         db.expire_all()
 
 
@@ -88,24 +75,24 @@ def release_expired_reservations(
 
 
 @router.get("/api/orders")
-def list_orders(db: DbSession, factory: SessionFactory, viewer: CurrentViewer) -> list[OrderRead]:
+def list_orders(db: DbSession, apart: MoneyTransaction, viewer: CurrentViewer) -> list[OrderRead]:
     """The viewer's orders, newest first, with their status."""
-    release_expired_reservations(db, factory, viewer.id)
+    release_expired_reservations(db, apart, viewer.id)
     return [order_read(db, o) for o in orders.list_orders(db=db, viewer=viewer)]
 
 
 @router.get("/api/orders/{order_id}")
 def get_order(
-    order_id: BigPathId, db: DbSession, factory: SessionFactory, viewer: CurrentViewer
+    order_id: BigPathId, db: DbSession, apart: MoneyTransaction, viewer: CurrentViewer
 ) -> OrderRead:
     """One of the viewer's orders (anyone else's is not found)."""
-    release_expired_reservations(db, factory, viewer.id)
+    release_expired_reservations(db, apart, viewer.id)
     return order_read(db, orders.get_order(db=db, viewer=viewer, order_id=order_id))
 
 
 @router.post("/api/orders/{order_id}/cancel")
 def cancel_order(
-    order_id: BigPathId, db: DbSession, factory: SessionFactory, viewer: CurrentViewer
+    order_id: BigPathId, db: DbSession, apart: MoneyTransaction, viewer: CurrentViewer
 ) -> OrderRead:
     """Give up an order still waiting for payment; its items go back on sale."""
 
@@ -114,7 +101,7 @@ def cancel_order(
         order = orders.cancel_order(db=money_db, viewer=viewer_here, order_id=order_id)
         return order_read(money_db, order)
 
-    return _on_its_own(db, factory, cancel)
+    return apart.run(cancel)
 
 
 # --- the brand's orders ---------------------------------------------------------------------
@@ -140,11 +127,7 @@ def deliver_order(order_id: BigPathId, db: DbSession, brand: CurrentBrand) -> Or
     return order_read(db, order)
 
 
-@router.post(
-    "/api/brand/orders/{order_id}/refund",
-    response_model=None,
-    responses={200: {"model": OrderRead}, 202: {"model": OrderRead}},
-)
+@router.post("/api/brand/orders/{order_id}/refund", **idempotency.answers(OrderRead, 200, 202))
 def refund_order(
     order_id: BigPathId, settings: AppSettings, brand: CurrentBrand, money: Money
 ) -> dict[str, Any]:
