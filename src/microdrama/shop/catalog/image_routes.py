@@ -14,6 +14,7 @@ from microdrama.db import DbSession
 from microdrama.shop.catalog import images as product_images
 from microdrama.shop.catalog import service as catalog
 from microdrama.shop.models import Product
+from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
 router = APIRouter(tags=["shop"])
@@ -33,7 +34,11 @@ def _read(product: Product) -> ProductImagesRead:
 
 @router.post("/api/brand/products/{product_id}/images", status_code=201)
 async def upload_product_image(
-    product_id: PathId, request: Request, db: DbSession, brand: CurrentBrand
+    product_id: PathId,
+    request: Request,
+    db: DbSession,
+    storage: AppStorage,
+    brand: CurrentBrand,
 ) -> ProductImagesRead:
     """An image (multipart `file`, JPEG/PNG/WebP, at most 8 MB) becomes the product's first
     image, re-encoded as a JPEG of at most 1000 px a side."""
@@ -58,7 +63,7 @@ async def upload_product_image(
     await run_in_threadpool(
         product_images.add_product_image,
         db=db,
-        storage=request.app.state.storage,
+        storage=storage,
         product=product,
         data=data,
     )
@@ -69,13 +74,11 @@ async def upload_product_image(
 def remove_product_image(
     product_id: PathId,
     position: Annotated[int, Path(ge=0, le=product_images.MAX_PRODUCT_IMAGES)],
-    request: Request,
     db: DbSession,
+    storage: AppStorage,
     brand: CurrentBrand,
 ) -> ProductImagesRead:
     """Remove the product's image at `position` (0 is the one shown)."""
     product = catalog.get_own_product(db=db, brand=brand, product_id=product_id)
-    product_images.remove_product_image(
-        db=db, storage=request.app.state.storage, product=product, position=position
-    )
+    product_images.remove_product_image(db=db, storage=storage, product=product, position=position)
     return _read(product)
