@@ -49,30 +49,40 @@ TUS_HEADERS = {"Tus-Resumable": uploads.TUS_VERSION, "Cache-Control": "no-store"
 
 @dataclass(frozen=True)
 class SeriesAnswer:
-    """What the studio's routes answer: the series as it stands after their change."""
+    """What the studio's routes answer: the series as `account` sees it after their change."""
 
     db: Session
     storage: Storage
     public_cache: TTLCache[bytes]
+    account: Account
 
-    def read(self, series_id: int, account: Account) -> StudioSeriesRead:
+    def read(self, series_id: int) -> StudioSeriesRead:
         self.db.flush()
         self.db.expire_all()
-        series = service.get_own_series(db=self.db, series_id=series_id, account=account)
+        series = service.get_own_series(db=self.db, series_id=series_id, account=self.account)
         return service.series_read(storage=self.storage, series=series)
 
-    def changed(self, series_id: int, account: Account) -> StudioSeriesRead:
+    def changed(self, series_id: int) -> StudioSeriesRead:
         """`read` after a change viewers see: the feed and series pages are cached for a
         moment, and a studio change shows at once."""
         self.public_cache.clear()
-        return self.read(series_id, account)
+        return self.read(series_id)
 
 
-def series_answer(db: DbSession, storage: AppStorage, cache: PublicCache) -> SeriesAnswer:
-    return SeriesAnswer(db, storage, cache)
+def creator_answer(
+    db: DbSession, storage: AppStorage, cache: PublicCache, creator: CurrentCreator
+) -> SeriesAnswer:
+    return SeriesAnswer(db, storage, cache, creator)
 
 
-Answer = Annotated[SeriesAnswer, Depends(series_answer)]
+def admin_answer(
+    db: DbSession, storage: AppStorage, cache: PublicCache, admin: CurrentAdmin
+) -> SeriesAnswer:
+    return SeriesAnswer(db, storage, cache, admin)
+
+
+CreatorAnswer = Annotated[SeriesAnswer, Depends(creator_answer)]
+AdminAnswer = Annotated[SeriesAnswer, Depends(admin_answer)]
 
 
 # Series ------------------------------------------------------------------------------------
@@ -98,32 +108,40 @@ def list_series(
 
 @router.post("/api/studio/series", status_code=201)
 def create_series(
-    data: StudioSeriesCreate, db: DbSession, creator: CurrentCreator, answer: Answer
+    data: StudioSeriesCreate, db: DbSession, creator: CurrentCreator, answer: CreatorAnswer
 ) -> StudioSeriesRead:
     """Create a draft series owned by the creator."""
     series = service.create_series(db=db, owner=creator, data=data)
-    return answer.read(series.id, creator)
+    return answer.read(series.id)
 
 
 @router.get("/api/studio/series/{series_id}")
-def get_series(series_id: PathId, creator: CurrentCreator, answer: Answer) -> StudioSeriesRead:
+def get_series(series_id: PathId, answer: CreatorAnswer) -> StudioSeriesRead:
     """One of the creator's series: every episode in every state, with transcode progress."""
-    return answer.read(series_id, creator)
+    return answer.read(series_id)
 
 
 @router.patch("/api/studio/series/{series_id}")
 def update_series(
-    series_id: PathId, data: SeriesUpdate, db: DbSession, creator: CurrentCreator, answer: Answer
+    series_id: PathId,
+    data: SeriesUpdate,
+    db: DbSession,
+    creator: CurrentCreator,
+    answer: CreatorAnswer,
 ) -> StudioSeriesRead:
     """Change metadata and prices (the cap price is checked against the episodes)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     service.update_series(db=db, series=series, data=data)
-    return answer.changed(series_id, creator)
+    return answer.changed(series_id)
 
 
 @router.post("/api/studio/series/{series_id}/poster")
 async def upload_poster(
-    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator, answer: Answer
+    series_id: PathId,
+    request: Request,
+    db: DbSession,
+    creator: CurrentCreator,
+    answer: CreatorAnswer,
 ) -> StudioSeriesRead:
     """A poster image (multipart `file`): stored as a 9:16 poster and a thumbnail."""
     series = await run_in_threadpool(
@@ -147,7 +165,7 @@ async def upload_poster(
     await run_in_threadpool(
         service.save_poster, db=db, storage=answer.storage, series=series, data=data
     )
-    return await run_in_threadpool(answer.changed, series_id, creator)
+    return await run_in_threadpool(answer.changed, series_id)
 
 
 # Episodes ----------------------------------------------------------------------------------
@@ -155,12 +173,16 @@ async def upload_poster(
 
 @router.put("/api/studio/series/{series_id}/episodes/order")
 def reorder_episodes(
-    series_id: PathId, data: EpisodeOrder, db: DbSession, creator: CurrentCreator, answer: Answer
+    series_id: PathId,
+    data: EpisodeOrder,
+    db: DbSession,
+    creator: CurrentCreator,
+    answer: CreatorAnswer,
 ) -> StudioSeriesRead:
     """Put the episodes in a new order (every episode id once); numbers stay 1..n."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     episodes.reorder_episodes(db=db, series=series, episode_ids=data.episode_ids)
-    return answer.changed(series_id, creator)
+    return answer.changed(series_id)
 
 
 @router.patch("/api/studio/series/{series_id}/episodes/{episode_id}")
@@ -170,22 +192,26 @@ def rename_episode(
     data: EpisodeUpdate,
     db: DbSession,
     creator: CurrentCreator,
-    answer: Answer,
+    answer: CreatorAnswer,
 ) -> StudioSeriesRead:
     """Change an episode's title."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator)
     episodes.rename_episode(db=db, series=series, episode_id=episode_id, title=data.title)
-    return answer.changed(series_id, creator)
+    return answer.changed(series_id)
 
 
 @router.delete("/api/studio/series/{series_id}/episodes/{episode_id}")
 def delete_episode(
-    series_id: PathId, episode_id: PathId, db: DbSession, creator: CurrentCreator, answer: Answer
+    series_id: PathId,
+    episode_id: PathId,
+    db: DbSession,
+    creator: CurrentCreator,
+    answer: CreatorAnswer,
 ) -> StudioSeriesRead:
     """Delete a draft episode; the episodes after it move up one number."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     episodes.delete_episode(db=db, storage=answer.storage, series=series, episode_id=episode_id)
-    return answer.changed(series_id, creator)
+    return answer.changed(series_id)
 
 
 # Review ------------------------------------------------------------------------------------
@@ -193,12 +219,12 @@ def delete_episode(
 
 @router.post("/api/studio/series/{series_id}/submit")
 def submit_for_review(
-    series_id: PathId, db: DbSession, creator: CurrentCreator, answer: Answer
+    series_id: PathId, db: DbSession, creator: CurrentCreator, answer: CreatorAnswer
 ) -> StudioSeriesRead:
     """Send the series to the moderation queue (needs a ready episode and valid prices)."""
     series = service.get_own_series(db=db, series_id=series_id, account=creator, lock=True)
     review.submit_for_review(db=db, series=series)
-    return answer.read(series_id, creator)
+    return answer.read(series_id)
 
 
 @router.get("/api/admin/moderation")
@@ -209,20 +235,20 @@ def moderation_queue(db: DbSession, admin: CurrentAdmin, storage: AppStorage) ->
 
 @router.post("/api/admin/moderation/{series_id}/approve")
 def approve(
-    series_id: PathId, data: Approval, db: DbSession, admin: CurrentAdmin, answer: Answer
+    series_id: PathId, data: Approval, db: DbSession, answer: AdminAnswer
 ) -> StudioSeriesRead:
     """Publish now, or schedule for `publish_at`."""
     review.approve(db=db, series_id=series_id, publish_at=data.publish_at)
-    return answer.changed(series_id, admin)
+    return answer.changed(series_id)
 
 
 @router.post("/api/admin/moderation/{series_id}/reject")
 def reject(
-    series_id: PathId, data: Rejection, db: DbSession, admin: CurrentAdmin, answer: Answer
+    series_id: PathId, data: Rejection, db: DbSession, answer: AdminAnswer
 ) -> StudioSeriesRead:
     """Send the series back to its creator with the reason."""
     review.reject(db=db, series_id=series_id, reason=data.reason)
-    return answer.read(series_id, admin)
+    return answer.read(series_id)
 
 
 @router.get("/api/admin/moderation/episodes")
@@ -247,23 +273,21 @@ def episode_review_video(
 
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/approve")
-def approve_episode(
-    episode_id: PathId, db: DbSession, admin: CurrentAdmin, answer: Answer
-) -> StudioSeriesRead:
+def approve_episode(episode_id: PathId, db: DbSession, answer: AdminAnswer) -> StudioSeriesRead:
     """The new episode joins its series / the new video replaces the old; answers the series."""
     episode = review.approve_episode(db=db, storage=answer.storage, episode_id=episode_id)
-    return answer.changed(episode.series_id, admin)
+    return answer.changed(episode.series_id)
 
 
 @router.post("/api/admin/moderation/episodes/{episode_id}/reject")
 def reject_episode(
-    episode_id: PathId, data: Rejection, db: DbSession, admin: CurrentAdmin, answer: Answer
+    episode_id: PathId, data: Rejection, db: DbSession, answer: AdminAnswer
 ) -> StudioSeriesRead:
     """Refuse the new video with the reason its creator sees; answers the series."""
     episode = review.reject_episode(
         db=db, storage=answer.storage, episode_id=episode_id, reason=data.reason
     )
-    return answer.read(episode.series_id, admin)
+    return answer.read(episode.series_id)
 
 
 # Resumable uploads (tus 1.0: core, creation, termination) ----------------------------------

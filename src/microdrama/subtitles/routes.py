@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, UploadFile
 
 from microdrama.accounts.deps import CurrentCreator, known_viewer
+from microdrama.catalog.models import Episode
 from microdrama.config import AppSettings
 from microdrama.db import DbSession
 from microdrama.errors import PayloadTooLarge
@@ -57,12 +58,25 @@ def episode_tracks(
     return [track_read(storage, t) for t in tracks]
 
 
+def editable_episode(episode_id: PathId, db: DbSession, creator: CurrentCreator) -> Episode:
+    """The episode in the path, whose subtitles the signed-in creator may edit."""
+    return service.editable_episode(db=db, episode_id=episode_id, account=creator)
+
+
+EditableEpisode = Annotated[Episode, Depends(editable_episode)]
+
+
+def editable_track(episode: EditableEpisode, language: Language, db: DbSession) -> SubtitleTrack:
+    """The track in the path's language of an editable episode (404 when it has none)."""
+    return service.get_track(db=db, episode=episode, language=language)
+
+
+EditableTrack = Annotated[SubtitleTrack, Depends(editable_track)]
+
+
 @router.get("/api/studio/episodes/{episode_id}/subtitles", response_model=list[TrackRead])
-def studio_tracks(
-    episode_id: PathId, db: DbSession, creator: CurrentCreator, storage: AppStorage
-) -> list[TrackRead]:
+def studio_tracks(episode: EditableEpisode, db: DbSession, storage: AppStorage) -> list[TrackRead]:
     """The episode's tracks, for its creator (drafts included)."""
-    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
     return [track_read(storage, t) for t in service.tracks(db=db, episode_id=episode.id)]
 
 
@@ -101,16 +115,8 @@ async def upload_track(
 
 
 @router.get("/api/studio/episodes/{episode_id}/subtitles/{language}", response_model=CuesRead)
-def get_cues(
-    episode_id: PathId,
-    language: Language,
-    db: DbSession,
-    creator: CurrentCreator,
-    storage: AppStorage,
-) -> CuesRead:
+def get_cues(track: EditableTrack, storage: AppStorage) -> CuesRead:
     """The track's cues as JSON, for editing."""
-    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
-    track = service.get_track(db=db, episode=episode, language=language)
     return cues_read(storage, track)
 
 
@@ -137,15 +143,7 @@ def put_cues(
 
 
 @router.delete("/api/studio/episodes/{episode_id}/subtitles/{language}", status_code=204)
-def delete_cues(
-    episode_id: PathId,
-    language: Language,
-    db: DbSession,
-    creator: CurrentCreator,
-    storage: AppStorage,
-) -> Response:
+def delete_cues(track: EditableTrack, db: DbSession, storage: AppStorage) -> Response:
     """Remove the track in that language."""
-    episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
-    track = service.get_track(db=db, episode=episode, language=language)
     service.delete_track(db=db, storage=storage, track=track)
     return Response(status_code=204)
