@@ -191,6 +191,19 @@ def _more_than(lab: str, unit: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[st
     return "too_small", f"{lab} must be more than {_amount(limit, unit)}."
 
 
+def _upper_bound(code: str, key: str, phrase: str) -> _Maker:
+    """ "{label} must be {phrase} {limit}": the limit is the error context's `key`."""
+
+    def make(lab: str, unit: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
+        return code, f"{lab} must be {phrase} {_amount(ctx.get(key), unit)}."
+
+    return make
+
+
+def _one_of(lab: str, _u: Any, ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
+    return "not_allowed", f"{lab} must be one of: {_choices(ctx.get('expected'))}."
+
+
 def _fixed(code: str, template: str) -> _Maker:
     def make(lab: str, _u: Any, _ctx: Mapping[str, Any], _i: Any) -> tuple[str, str]:
         return code, template.format(label=lab)
@@ -206,14 +219,8 @@ _MAKERS: dict[str, _Maker] = {
     "too_long": _too_long_list,
     "greater_than_equal": _at_least,
     "greater_than": _more_than,
-    "less_than_equal": lambda lab, unit, ctx, _i: (
-        "too_large",
-        f"{lab} must be at most {_amount(ctx.get('le'), unit)}.",
-    ),
-    "less_than": lambda lab, unit, ctx, _i: (
-        "too_large",
-        f"{lab} must be less than {_amount(ctx.get('lt'), unit)}.",
-    ),
+    "less_than_equal": _upper_bound("too_large", "le", "at most"),
+    "less_than": _upper_bound("too_large", "lt", "less than"),
     "multiple_of": lambda lab, _u, ctx, _i: (
         "not_allowed",
         f"{lab} must be a multiple of {ctx.get('multiple_of')}.",
@@ -239,14 +246,8 @@ _MAKERS: dict[str, _Maker] = {
     "model_type": _fixed("wrong_type", "{label} must be an object."),
     "model_attributes_type": _fixed("wrong_type", "{label} must be an object."),
     "none_required": _fixed("not_allowed", "{label} must be left out."),
-    "literal_error": lambda lab, _u, ctx, _i: (
-        "not_allowed",
-        f"{lab} must be one of: {_choices(ctx.get('expected'))}.",
-    ),
-    "enum": lambda lab, _u, ctx, _i: (
-        "not_allowed",
-        f"{lab} must be one of: {_choices(ctx.get('expected'))}.",
-    ),
+    "literal_error": _one_of,
+    "enum": _one_of,
     "extra_forbidden": _fixed("unknown_field", "{label} isn't a field this form takes."),
     "json_invalid": _fixed("invalid_json", "The request isn't valid JSON."),
     "json_type": _fixed("invalid_json", "The request isn't valid JSON."),
