@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
 from microdrama.config import AppSettings
-from microdrama.db import DbSession, SessionFactory, run_money_transaction
+from microdrama.db import DbSession, MoneyTransaction
 from microdrama.paywall import ads
 from microdrama.paywall.schemas import AdGrantRead, AdSessionCreate, AdSessionRead
 from microdrama.storage import AppStorage
@@ -42,13 +42,11 @@ def start_ad_session(
 @ads_router.post("/sessions/{ad_session}/complete")
 def complete_ad_session(
     ad_session: PathKey,
-    db: DbSession,
-    factory: SessionFactory,
     settings: AppSettings,
     viewer: CurrentViewer,
+    apart: MoneyTransaction,
 ) -> AdGrantRead:
     """The ad played to the end: the sandbox ad network verifies it and the episode unlocks."""
-    db.commit()  # the viewer row must be visible to the transaction below
 
     def grant_once(money_db: Session) -> ads.AdGrant:
         account = money_db.get(Account, viewer.id)
@@ -59,16 +57,16 @@ def complete_ad_session(
 
     # One serialised transaction (BEGIN IMMEDIATE on SQLite, retried on conflicts): two
     # callbacks at once never both grant, and neither ends in "database is locked".
-    return AdGrantRead.model_validate(run_money_transaction(factory, grant_once))
+    return AdGrantRead.model_validate(apart.run(grant_once))
 
 
 @ads_router.get("/ssv")
 def server_side_verification(
-    request: Request, factory: SessionFactory, settings: AppSettings
+    request: Request, settings: AppSettings, apart: MoneyTransaction
 ) -> AdGrantRead:
     """The ad network's signed server-side verification callback (AdMob-style SSV)."""
     # The signature covers the query exactly as sent, so it is verified on the raw string.
-    grant = run_money_transaction(
-        factory, lambda db: ads.verify_callback(db=db, settings=settings, query=request.url.query)
+    grant = apart.run(
+        lambda db: ads.verify_callback(db=db, settings=settings, query=request.url.query)
     )
     return AdGrantRead.model_validate(grant)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.config import AppSettings
-from microdrama.db import DbSession, SessionFactory, run_money_transaction, utcnow
+from microdrama.db import DbSession, MoneyTransaction, utcnow
 from microdrama.types import BigId
 from microdrama.wallet import ledger, unlocks, viewer_coins
 from microdrama.wallet.schemas import (
@@ -58,11 +58,8 @@ def history(
 
 
 @router.post("/checkin", response_model=CheckinRead)
-def checkin(
-    db: DbSession, factory: SessionFactory, settings: AppSettings, viewer: CurrentViewer
-) -> CheckinRead:
+def checkin(settings: AppSettings, viewer: CurrentViewer, apart: MoneyTransaction) -> CheckinRead:
     """Collect today's bonus coins (once a day; streaks pay more)."""
-    db.commit()  # the viewer row must be visible to the money transaction's own session
 
     def effect(money_db: Session) -> CheckinRead:
         result = viewer_coins.daily_checkin(
@@ -71,4 +68,4 @@ def checkin(
         balance = viewer_coins.balances(db=money_db, account_id=viewer.id)
         return CheckinRead(**result.__dict__, balance_coins=balance.total)
 
-    return run_money_transaction(factory, effect)
+    return apart.run(effect)
