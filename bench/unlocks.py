@@ -157,11 +157,7 @@ def make_viewers(url: str, count: int, *, tokens: bool) -> list[tuple[int, str]]
             )  # fmt: skip
             db.add(purchase)
             db.flush()
-            viewer_coins.credit_coin_purchase(
-                db=db, settings=settings, account_id=viewer.id, purchase_id=purchase.id,
-                coins=purchase.coins, bonus_coins=purchase.bonus_coins,
-                amount_cents=purchase.amount_cents,
-            )  # fmt: skip
+            viewer_coins.credit_coin_purchase(db=db, settings=settings, purchase=purchase)
             token = ""
             if tokens:
                 token, _ = accounts.start_session(

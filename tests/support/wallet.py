@@ -34,15 +34,7 @@ def top_up(
         )
         db.add(purchase)
         db.flush()
-        viewer_coins.credit_coin_purchase(
-            db=db,
-            settings=settings,
-            account_id=purchase.account_id,
-            purchase_id=purchase.id,
-            coins=purchase.coins,
-            bonus_coins=purchase.bonus_coins,
-            amount_cents=purchase.amount_cents,
-        )
+        viewer_coins.credit_coin_purchase(db=db, settings=settings, purchase=purchase)
         return purchase.id
 
     return run_money_transaction(factory, credit)

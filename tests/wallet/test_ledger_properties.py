@@ -101,12 +101,7 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
                 )
                 db.add(purchase)
                 db.flush()
-                viewer_coins.credit_vip_payment(
-                    db=db,
-                    account_id=purchase.account_id,
-                    purchase_id=purchase.id,
-                    amount_cents=purchase.amount_cents,
-                )
+                viewer_coins.credit_vip_payment(db=db, purchase=purchase)
                 db.add(
                     VipPass(
                         account_id=self.viewer_ids[viewer],
@@ -148,13 +143,7 @@ def _make_machine(engine: Engine, app_settings: Settings) -> type[RuleBasedState
             def go(db: Session) -> None:
                 purchase = db.get(Purchase, purchase_id)
                 assert purchase is not None
-                viewer_coins.refund_purchase(
-                    db=db,
-                    account_id=purchase.account_id,
-                    purchase_id=purchase.id,
-                    coins=purchase.coins,
-                    amount_cents=purchase.amount_cents,
-                )
+                viewer_coins.refund_purchase(db=db, purchase=purchase)
                 purchase.status = PurchaseStatus.refunded
 
             self._money(go)

@@ -268,36 +268,21 @@ def _coin_pack_paid(*, db: Session, settings: Settings, purchase: Purchase, now:
     viewer_coins.credit_coin_purchase(
         db=db,
         settings=settings,
-        account_id=purchase.account_id,
-        purchase_id=purchase.id,
-        coins=purchase.coins,
-        bonus_coins=purchase.bonus_coins,
-        amount_cents=purchase.amount_cents,
+        purchase=purchase,
         bonus_valid_days=pack.bonus_valid_days if pack is not None else None,
     )
     return False
 
 
 def _vip_paid(*, db: Session, settings: Settings, purchase: Purchase, now: datetime) -> bool:
-    viewer_coins.credit_vip_payment(
-        db=db,
-        account_id=purchase.account_id,
-        purchase_id=purchase.id,
-        amount_cents=purchase.amount_cents,
-    )
+    viewer_coins.credit_vip_payment(db=db, purchase=purchase)
     grant_vip_pass(db, purchase, now)
     return False
 
 
 def _coins_or_vip_refunded(*, db: Session, purchase: Purchase, now: datetime) -> None:
     """Money back, unspent coins taken back, the VIP pass (if any) revoked."""
-    viewer_coins.refund_purchase(
-        db=db,
-        account_id=purchase.account_id,
-        purchase_id=purchase.id,
-        coins=purchase.coins,
-        amount_cents=purchase.amount_cents,
-    )
+    viewer_coins.refund_purchase(db=db, purchase=purchase)
     vip_pass = db.scalar(select(VipPass).where(VipPass.purchase_id == purchase.id))
     if vip_pass is not None and vip_pass.revoked_at is None:
         vip_pass.revoked_at = now

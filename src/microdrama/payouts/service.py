@@ -491,13 +491,7 @@ def approve_payout(*, db: Session, admin: Account, payout_id: int) -> PayoutRequ
             balance=balance,
             amount=payout.amount,
         )
-    transaction = ledger.approve(
-        db=db,
-        payout_id=payout.id,
-        earnings=account,
-        amount=payout.amount,
-        actor_id=payout.account_id,
-    )
+    transaction = ledger.approve(db=db, payout=payout, earnings=account)
     payout.status = PayoutStatus.approved
     payout.decided_by_id, payout.decided_at = admin.id, utcnow()
     payout.approve_transaction_id = transaction.id
@@ -520,14 +514,7 @@ def mark_paid(*, db: Session, admin: Account, payout_id: int) -> PayoutRequest:
     """Record that an approved payout was sent: it leaves through payment clearing."""
     payout = _locked_payout(db, payout_id)
     _require_status(payout, PayoutStatus.approved)
-    transaction = ledger.mark_paid(
-        db=db,
-        payout_id=payout.id,
-        currency=payout.currency,
-        amount=payout.amount,
-        amount_cents=payout.amount_cents,
-        actor_id=payout.account_id,
-    )
+    transaction = ledger.mark_paid(db=db, payout=payout)
     payout.status = PayoutStatus.paid
     payout.paid_at = utcnow()
     payout.paid_transaction_id = transaction.id

@@ -3,6 +3,8 @@ clearing when paid. Each step is one balanced transaction with a unique referenc
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 
 from microdrama.wallet.ledger import K, ledger_account, lock_accounts, post
@@ -10,6 +12,17 @@ from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind,
 
 # Accounts whose balance the platform owes to a person and may pay out.
 EARNINGS_KINDS = (K.creator_earnings, K.brand_revenue)
+
+
+class Payout(Protocol):
+    """What the ledger reads of a payout request (payouts.models.PayoutRequest; the wallet sits
+    below payouts, so it names the fields, not the table)."""
+
+    id: int
+    account_id: int
+    currency: Currency
+    amount: int  # in the earnings' units (coins, or cents)
+    amount_cents: int  # the money sent
 
 
 def earnings_account(
@@ -28,37 +41,28 @@ def lock_earnings(*, db: Session, account: LedgerAccount) -> int:
     return account.balance
 
 
-def approve(
-    *, db: Session, payout_id: int, earnings: LedgerAccount, amount: int, actor_id: int
-) -> LedgerTransaction:
+def approve(*, db: Session, payout: Payout, earnings: LedgerAccount) -> LedgerTransaction:
     """Move an approved payout out of the earnings into payouts payable (same currency)."""
     payable = ledger_account(db=db, kind=K.payouts_payable, currency=earnings.currency)
     return post(
         db=db,
         kind="payout",
-        legs=[(earnings, -amount), (payable, amount)],
-        reference=f"payout:{payout_id}:approved",
-        actor_id=actor_id,
-        memo=f"Payout #{payout_id} approved",
-        details={"payout_id": payout_id},
+        legs=[(earnings, -payout.amount), (payable, payout.amount)],
+        reference=f"payout:{payout.id}:approved",
+        actor_id=payout.account_id,
+        memo=f"Payout #{payout.id} approved",
+        details={"payout_id": payout.id},
     )
 
 
-def mark_paid(
-    *,
-    db: Session,
-    payout_id: int,
-    currency: Currency,
-    amount: int,
-    amount_cents: int,
-    actor_id: int,
-) -> LedgerTransaction:
+def mark_paid(*, db: Session, payout: Payout) -> LedgerTransaction:
     """Send an approved payout: payouts payable is settled and the money leaves through
     payment clearing. Coins are redeemed (back to issuance) and paid from platform cash."""
-    payable = ledger_account(db=db, kind=K.payouts_payable, currency=currency)
+    amount, amount_cents = payout.amount, payout.amount_cents
+    payable = ledger_account(db=db, kind=K.payouts_payable, currency=payout.currency)
     clearing = ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd)
     legs: list[tuple[LedgerAccount, int]] = [(payable, -amount)]
-    if currency == Currency.usd:
+    if payout.currency == Currency.usd:
         legs.append((clearing, amount))
     else:
         legs += [
@@ -70,8 +74,8 @@ def mark_paid(
         db=db,
         kind="payout_paid",
         legs=legs,
-        reference=f"payout:{payout_id}:paid",
-        actor_id=actor_id,
-        memo=f"Payout #{payout_id} sent",
-        details={"payout_id": payout_id, "amount_cents": amount_cents},
+        reference=f"payout:{payout.id}:paid",
+        actor_id=payout.account_id,
+        memo=f"Payout #{payout.id} sent",
+        details={"payout_id": payout.id, "amount_cents": amount_cents},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,17 @@ from microdrama.wallet.models import (
     LedgerAccount,
     LedgerTransaction,
 )
+
+
+class PaidPurchase(Protocol):
+    """What the wallet reads of a payments purchase (payments.models.Purchase; the wallet sits
+    below payments, so it names the fields, not the table)."""
+
+    id: int
+    account_id: int
+    coins: int
+    bonus_coins: int
+    amount_cents: int
 
 
 @dataclass(frozen=True)
@@ -51,24 +63,17 @@ def credit_coin_purchase(
     *,
     db: Session,
     settings: Settings,
-    account_id: int,
-    purchase_id: int,
-    coins: int,
-    bonus_coins: int,
-    amount_cents: int,
+    purchase: PaidPurchase,
     bonus_valid_days: int | None = None,
 ) -> LedgerTransaction:
     """A paid coin pack: money into clearing, paid coins and a bonus lot into the wallet.
 
     `bonus_valid_days` is the pack's own validity of its bonus coins (default: configuration).
     """
+    account_id, coins, bonus_coins = purchase.account_id, purchase.coins, purchase.bonus_coins
     paid, bonus = ensure_wallet(db=db, account_id=account_id)
     legs: list[tuple[LedgerAccount, int]] = [
-        (
-            ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
-            -amount_cents,
-        ),
-        (ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd), amount_cents),
+        *_clearing_to_cash(db, purchase.amount_cents),
         (ledger_account(db=db, kind=K.coin_issuance, currency=Currency.coin), -coins),
         (paid, coins),
     ]
@@ -84,10 +89,10 @@ def credit_coin_purchase(
         db=db,
         kind="purchase",
         legs=legs,
-        reference=f"purchase:{purchase_id}",
+        reference=f"purchase:{purchase.id}",
         actor_id=account_id,
         memo=f"Bought {coins} coins" + (f" + {bonus_coins} bonus" if bonus_coins else ""),
-        details={"purchase_id": purchase_id, "amount_cents": amount_cents},
+        details={"purchase_id": purchase.id, "amount_cents": purchase.amount_cents},
     )
     if bonus_coins:
         valid_days = bonus_valid_days or settings.bonus_coin_valid_days
@@ -95,28 +100,29 @@ def credit_coin_purchase(
     return transaction
 
 
-def credit_vip_payment(
-    *, db: Session, account_id: int, purchase_id: int, amount_cents: int
-) -> LedgerTransaction:
+def credit_vip_payment(*, db: Session, purchase: PaidPurchase) -> LedgerTransaction:
     """A paid VIP period: money into clearing and platform cash (the pass is payments' job)."""
     return post(
         db=db,
         kind="vip",
-        legs=[
-            (
-                ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
-                -amount_cents,
-            ),
-            (
-                ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd),
-                amount_cents,
-            ),
-        ],
-        reference=f"purchase:{purchase_id}",
-        actor_id=account_id,
+        legs=_clearing_to_cash(db, purchase.amount_cents),
+        reference=f"purchase:{purchase.id}",
+        actor_id=purchase.account_id,
         memo="VIP pass",
-        details={"purchase_id": purchase_id, "amount_cents": amount_cents},
+        details={"purchase_id": purchase.id, "amount_cents": purchase.amount_cents},
     )
+
+
+def _clearing_to_cash(db: Session, amount_cents: int) -> list[tuple[LedgerAccount, int]]:
+    """A purchase's money moving from payment clearing to platform cash (a refund passes a
+    negative amount: the money goes back out)."""
+    return [
+        (
+            ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
+            -amount_cents,
+        ),
+        (ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd), amount_cents),
+    ]
 
 
 def _add_lot(
@@ -237,29 +243,21 @@ def refund_unlock(*, db: Session, transaction: LedgerTransaction, reason: str) -
     return refund
 
 
-def refund_purchase(
-    *, db: Session, account_id: int, purchase_id: int, coins: int, amount_cents: int
-) -> LedgerTransaction:
+def refund_purchase(*, db: Session, purchase: PaidPurchase) -> LedgerTransaction:
     """Reverse a purchase's money and take back its coins that are still unspent."""
+    account_id, amount_cents = purchase.account_id, purchase.amount_cents
     paid, bonus = ensure_wallet(db=db, account_id=account_id)
     _sweep_expired(db, account_id, utcnow())
     lock_accounts(db=db, accounts=[paid, bonus])
-    paid_back = min(coins, paid.balance)
+    paid_back = min(purchase.coins, paid.balance)
     lot = db.scalar(
         select(BonusLot)
         .join(LedgerTransaction, LedgerTransaction.id == BonusLot.transaction_id)
-        .where(LedgerTransaction.reference == f"purchase:{purchase_id}")
+        .where(LedgerTransaction.reference == f"purchase:{purchase.id}")
     )
     bonus_back = lot.remaining if lot is not None else 0
     legs: list[tuple[LedgerAccount, int]] = [
-        (
-            ledger_account(db=db, kind=K.payment_clearing, currency=Currency.usd),
-            amount_cents,
-        ),
-        (
-            ledger_account(db=db, kind=K.platform_cash, currency=Currency.usd),
-            -amount_cents,
-        ),
+        *_clearing_to_cash(db, -amount_cents),
         (paid, -paid_back),
         (ledger_account(db=db, kind=K.coin_issuance, currency=Currency.coin), paid_back),
         (bonus, -bonus_back),
@@ -269,14 +267,14 @@ def refund_purchase(
         db=db,
         kind="refund",
         legs=legs,
-        reference=f"refund:purchase:{purchase_id}",
+        reference=f"refund:purchase:{purchase.id}",
         actor_id=account_id,
         memo="Refund"
         + (
             f": {paid_back + bonus_back} unspent coins taken back" if paid_back + bonus_back else ""
         ),
         details={
-            "purchase_id": purchase_id,
+            "purchase_id": purchase.id,
             "amount_cents": -amount_cents,
             "coins_taken_back": paid_back + bonus_back,
         },
