@@ -47,16 +47,7 @@ router.include_router(brand_application_pages)
 
 
 def me_read(account: Account) -> MeRead:
-    return MeRead(
-        id=account.id,
-        display_name=account.display_name,
-        email=account.email,
-        role=account.role,
-        is_guest=account.is_guest,
-        weekly_spend_limit_coins=account.weekly_spend_limit_coins,
-        watch_reminder_minutes=account.watch_reminder_minutes,
-        auto_unlock=account.auto_unlock,
-    )
+    return MeRead.model_validate(account, from_attributes=True)
 
 
 @router.post("/api/auth/signup", response_model=MeRead, status_code=201)

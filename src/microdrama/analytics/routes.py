@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
+from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentCreator, current_viewer_id
@@ -29,15 +33,26 @@ events_router = APIRouter(tags=["analytics"])
 class InvalidDateRange(DomainError, code="invalid_date_range", status_code=422): ...
 
 
-def _ingest_helpers(request: Request) -> tuple[service.EpisodeFactsCache, service.RollupFolder]:
-    """The app's episode facts and rollup folder, made on its first batch (a provider)."""
-    state = request.app.state
-    if not hasattr(state, "analytics_episodes"):
-        state.analytics_episodes = service.EpisodeFactsCache()
-        state.analytics_folder = service.RollupFolder(state.engine)
-    episodes: service.EpisodeFactsCache = state.analytics_episodes
-    folder: service.RollupFolder = state.analytics_folder
-    return episodes, folder
+@dataclass(frozen=True)
+class _Ingest:
+    episodes: service.EpisodeFactsCache
+    folder: service.RollupFolder
+
+
+# Per app, by its session factory: made on the app's first batch, gone with the app.
+_INGESTS: WeakKeyDictionary[sessionmaker[Session], _Ingest] = WeakKeyDictionary()
+
+
+def _ingest_for(factory: sessionmaker[Session]) -> _Ingest:
+    """The app's episode facts and rollup folder (on the event loop: never two at once)."""
+    ingest = _INGESTS.get(factory)
+    if ingest is None:
+        with factory() as db:
+            engine = db.get_bind()
+        assert isinstance(engine, Engine)
+        ingest = _Ingest(service.EpisodeFactsCache(), service.RollupFolder(engine))
+        _INGESTS[factory] = ingest
+    return ingest
 
 
 @events_router.post("/api/events", response_model=IngestResult)
@@ -52,21 +67,22 @@ async def ingest_events(request: Request, response: Response) -> IngestResult:
     trip to the thread pool instead of four, and the write locks are held only for the
     writes. On SQLite the new events are folded into the rollup a moment later."""
     body = await request.body()
-    # The providers are called, not declared as dependencies, to spare the thread hops.
-    factory, (episodes, folder) = session_factory(request), _ingest_helpers(request)
+    # The provider is called, not declared as a dependency, to spare a thread hop.
+    factory = session_factory(request)
+    ingest = _ingest_for(factory)
 
     def store() -> IngestResult:
         with session_scope(factory) as db:
             viewer_id = current_viewer_id(request, response, db)
             batch = service.prepare(
                 db=db, account_id=viewer_id, raw_events=service.parse_body(body),
-                episodes=episodes,
+                episodes=ingest.episodes,
             )  # fmt: skip
             with service.batch_writer(db):  # only the writes wait for their turn
                 result = service.store(db=db, batch=batch)
                 db.commit()  # before the answer: a 2xx means stored
         if result.accepted:
-            folder.nudge()
+            ingest.folder.nudge()
         return result
 
     return await run_in_threadpool(store)

@@ -49,14 +49,20 @@ def _episode_read(storage: Storage, series: Series, episode: Episode) -> Episode
     )
 
 
-def _ready_episodes(series: Series) -> list[Episode]:
+def ready_episodes(series: Series) -> list[Episode]:
+    """The episodes viewers can watch, in order."""
     return [e for e in series.episodes if e.state == EpisodeState.ready]
 
 
+def poster_key(series: Series, first_ready: Episode | None) -> str | None:
+    """The series' poster: the creator's, else the first ready episode's frame."""
+    first_asset = first_ready.media_asset if first_ready else None
+    return series.poster_key or (first_asset.poster_key if first_asset else None)
+
+
 def _card(storage: Storage, series: Series) -> SeriesCard:
-    ready = _ready_episodes(series)
+    ready = ready_episodes(series)
     first = ready[0] if ready else None
-    first_asset = first.media_asset if first else None
     return SeriesCard(
         id=series.id,
         title=series.title,
@@ -69,9 +75,7 @@ def _card(storage: Storage, series: Series) -> SeriesCard:
         free_episodes=series.free_episodes,
         episode_price_coins=series.episode_price_coins,
         first_episode_id=first.id if first else None,
-        poster_url=_url(
-            storage, series.poster_key or (first_asset.poster_key if first_asset else None)
-        ),
+        poster_url=_url(storage, poster_key(series, first)),
         preview_playlist_url=_playlist_url(first),
     )
 
@@ -125,7 +129,7 @@ def is_live(series: Series) -> bool:
 
 def series_read(*, storage: Storage, series: Series) -> SeriesRead:
     """The series page: card, metadata and the grid of ready episodes in order."""
-    ready = _ready_episodes(series)
+    ready = ready_episodes(series)
     episodes = [_episode_read(storage, series, e) for e in ready]
     for i, ep in enumerate(episodes):
         ep.previous_episode_id = episodes[i - 1].id if i > 0 else None

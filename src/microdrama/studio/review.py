@@ -68,9 +68,8 @@ def moderation_queue(*, db: Session, storage: Storage) -> list[ReviewItem]:
     items = []
     for series in rows:
         owner = accounts.get(db=db, account_id=series.owner_id)
-        ready = [e for e in sorted(series.episodes, key=lambda e: e.number) if e.state == "ready"]
-        first_asset = ready[0].media_asset if ready else None
-        poster = series.poster_key or (first_asset.poster_key if first_asset else None)
+        ready = catalog_service.ready_episodes(series)
+        poster = catalog_service.poster_key(series, ready[0] if ready else None)
         items.append(
             ReviewItem(
                 id=series.id,
