@@ -114,6 +114,7 @@ def feed_page(
         "continue_watching": resume,
         "viewer": _viewer_summary(db, viewer),
         "demo": read_demo_progress(settings.data_dir),
+        "about_link": settings.environment == "development",  # /about lists the demo logins
     }
     return _render(request, "feed.html", context)
 
