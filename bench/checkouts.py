@@ -44,7 +44,7 @@ def _client_process(
     from microdrama.config import Settings
     from microdrama.db import make_engine, make_sessionmaker
     from microdrama.payments import sandbox
-    from microdrama.payments.providers import SandboxProvider
+    from microdrama.payments.providers import Card, SandboxProvider
     from microdrama.shop.checkout import service as checkout
     from microdrama.shop.checkout.schemas import CartItemCreate, CheckoutCreate
     from microdrama.shop.orders.schemas import ShippingAddress
@@ -95,9 +95,7 @@ def _client_process(
                 sessionmaker=factory,
                 settings=settings,
                 session_id=session_id,
-                card_number="4242424242424242",
-                expiry="12/39",
-                cvc="123",
+                card=Card(number="4242424242424242", expiry="12/39", cvc="123"),
             )
             if paid.paid:
                 done[slot] += 1

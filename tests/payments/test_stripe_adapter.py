@@ -16,7 +16,7 @@ from microdrama.config import Settings
 from microdrama.errors import NotFound
 from microdrama.payments import sandbox, signing
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-from microdrama.payments.providers import StripeProvider, payment_provider
+from microdrama.payments.providers import Card, StripeProvider, payment_provider
 from microdrama.payments.signing import InvalidSignature
 from tests.support.payments import completed_event, viewer
 
@@ -231,7 +231,5 @@ def test_sandbox_page_is_gone_when_stripe_is_selected(settings: Settings) -> Non
             sessionmaker=None,  # type: ignore[arg-type]
             settings=_stripe_settings(settings),
             session_id="cs_sbx_x",
-            card_number="4242424242424242",
-            expiry="12/39",
-            cvc="123",
+            card=Card(number="4242424242424242", expiry="12/39", cvc="123"),
         )

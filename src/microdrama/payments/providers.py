@@ -58,6 +58,15 @@ class SignedEvent:
 
 
 @dataclass(frozen=True)
+class Card:
+    """A card as typed on the sandbox's checkout page (checked by SandboxProvider.pay)."""
+
+    number: str
+    expiry: str  # MM/YY
+    cvc: str
+
+
+@dataclass(frozen=True)
 class CardResult:
     paid: bool
     event: SignedEvent
@@ -150,23 +159,21 @@ class SandboxProvider:
         )
         return _parse_event(payload)
 
-    def pay(
-        self, *, purchase: Purchase, card_number: str, expiry: str, cvc: str, today: date
-    ) -> CardResult:
+    def pay(self, *, purchase: Purchase, card: Card, today: date) -> CardResult:
         """Charge a test card: 4242… pays, 4000…0002 and 4000…9995 are declined."""
-        number = _check_card(card_number=card_number, expiry=expiry, cvc=cvc, today=today)
-        card = next((c for c in TEST_CARDS if c.number == number), None)
-        if card is None:
-            card = TestCard(
+        number = _check_card(card, today)
+        test_card = next((c for c in TEST_CARDS if c.number == number), None)
+        if test_card is None:
+            test_card = TestCard(
                 number,
                 "unknown",
                 "test_mode_live_card",
                 "Your card was declined: the sandbox only accepts its test card numbers.",
             )
-        if card.decline_code:
-            event = self._payment_failed_event(purchase, card)
-            return CardResult(False, event, card.message, card.decline_code)
-        return CardResult(True, self._session_completed_event(purchase, card))
+        if test_card.decline_code:
+            event = self._payment_failed_event(purchase, test_card)
+            return CardResult(False, event, test_card.message, test_card.decline_code)
+        return CardResult(True, self._session_completed_event(purchase, test_card))
 
     def refund(self, *, purchase: Purchase) -> list[SignedEvent]:
         """The sandbox refunds at once and sends charge.refunded right away."""
@@ -247,12 +254,12 @@ def _luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
-def _check_card(*, card_number: str, expiry: str, cvc: str, today: date) -> str:
+def _check_card(card: Card, today: date) -> str:
     """The card number's digits, or CardInvalid with the field people need to fix."""
-    number = "".join(card_number.split()).replace("-", "")
+    number = "".join(card.number.split()).replace("-", "")
     if not number.isdigit() or not 12 <= len(number) <= 19 or not _luhn_ok(number):
         raise CardInvalid("Your card number is invalid.", field="card_number")
-    month_text, _, year_text = expiry.replace(" ", "").partition("/")
+    month_text, _, year_text = card.expiry.replace(" ", "").partition("/")
     if not (month_text.isdigit() and year_text.isdigit() and len(year_text) in (2, 4)):
         raise CardInvalid("Enter the expiry date as MM/YY.", field="expiry")
     month, year = int(month_text), int(year_text)
@@ -261,7 +268,7 @@ def _check_card(*, card_number: str, expiry: str, cvc: str, today: date) -> str:
         raise CardInvalid("Your card's expiration month is invalid.", field="expiry")
     if (year, month) < (today.year, today.month):
         raise CardInvalid("Your card's expiration date is in the past.", field="expiry")
-    if not (cvc.strip().isdigit() and len(cvc.strip()) in (3, 4)):
+    if not (card.cvc.strip().isdigit() and len(card.cvc.strip()) in (3, 4)):
         raise CardInvalid("Your card's security code is invalid.", field="cvc")
     return number
 

@@ -20,7 +20,7 @@ from microdrama.payments import catalog as store_catalog
 from microdrama.payments import purchases, sandbox, webhooks
 from microdrama.payments import vip as vip_passes
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus, VipPlan
-from microdrama.payments.providers import SANDBOX, TEST_CARDS, Provider, with_query
+from microdrama.payments.providers import SANDBOX, TEST_CARDS, Card, Provider, with_query
 from microdrama.payments.schemas import (
     CODE_PATTERN,
     AutoRenewUpdate,
@@ -272,9 +272,7 @@ def sandbox_pay(
         sessionmaker=factory,
         settings=settings,
         session_id=session_id,
-        card_number=card_number,
-        expiry=expiry,
-        cvc=cvc,
+        card=Card(number=card_number, expiry=expiry, cvc=cvc),
     )
     if result.paid:
         return RedirectResponse(with_query(back, purchase=result.purchase.id), status_code=303)

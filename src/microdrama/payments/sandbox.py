@@ -10,7 +10,7 @@ from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.errors import NotFound
 from microdrama.payments.models import Purchase, PurchaseStatus
-from microdrama.payments.providers import SANDBOX, CardInvalid, SandboxProvider
+from microdrama.payments.providers import SANDBOX, Card, CardInvalid, SandboxProvider
 from microdrama.payments.purchases import get_purchase, get_sandbox_purchase
 from microdrama.payments.webhooks import handle_webhook
 
@@ -28,9 +28,7 @@ def pay_sandbox_checkout(
     sessionmaker: sessionmaker[Session],
     settings: Settings,
     session_id: str,
-    card_number: str,
-    expiry: str,
-    cvc: str,
+    card: Card,
 ) -> SandboxPayment:
     """Charge a test card on a sandbox session; the outcome arrives through the webhook path."""
     if settings.payment_provider != SANDBOX:
@@ -41,13 +39,7 @@ def pay_sandbox_checkout(
         return SandboxPayment(purchase, paid=True, message="This purchase is already paid.")
     sandbox = SandboxProvider(settings)
     try:
-        result = sandbox.pay(
-            purchase=purchase,
-            card_number=card_number,
-            expiry=expiry,
-            cvc=cvc,
-            today=utcnow().date(),
-        )
+        result = sandbox.pay(purchase=purchase, card=card, today=utcnow().date())
     except CardInvalid as exc:
         return SandboxPayment(
             purchase, paid=False, message=exc.message, field=str(exc.details.get("field", ""))
