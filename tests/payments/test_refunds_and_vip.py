@@ -57,10 +57,12 @@ def test_refund_reverses_the_money_and_takes_back_unspent_coins(
             db=db,
             settings=settings,
             viewer_id=account_id,
-            creator_id=creator_id,
-            price_coins=250,
-            reference=f"test-unlock:{account_id}",
-            memo="test unlock",
+            charge=unlocks.UnlockCharge(
+                creator_id=creator_id,
+                price_coins=250,
+                reference=f"test-unlock:{account_id}",
+                memo="test unlock",
+            ),
         )
 
     run_money_transaction(db_factory, spend)

@@ -37,10 +37,12 @@ def earn_from_unlocks(
                 db=db,
                 settings=settings,
                 viewer_id=viewer_id,
-                creator_id=creator_id,
-                price_coins=price,
-                reference=f"test-unlock:{uuid.uuid4().hex}",
-                memo=f"Unlocked an episode for {price} coins",
+                charge=unlocks.UnlockCharge(
+                    creator_id=creator_id,
+                    price_coins=price,
+                    reference=f"test-unlock:{uuid.uuid4().hex}",
+                    memo=f"Unlocked an episode for {price} coins",
+                ),
             ).transaction_id
 
         ids.append(run_money_transaction(factory, spend))

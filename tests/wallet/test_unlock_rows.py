@@ -267,10 +267,12 @@ def test_the_fast_unlock_writes_the_rows_the_ledgers_general_posting_writes(
             db=s,
             settings=settings,
             viewer_id=fast,
-            creator_id=fast_creator,
-            price_coins=90,
-            reference=f"twin:{fast}",
-            memo="Unlocked episode 2 of Twins",
+            charge=unlocks.UnlockCharge(
+                creator_id=fast_creator,
+                price_coins=90,
+                reference=f"twin:{fast}",
+                memo="Unlocked episode 2 of Twins",
+            ),
         ),
     )
     run_money_transaction(

@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog_service
-from microdrama.catalog.models import Episode, EpisodeState
+from microdrama.catalog.models import EpisodeState
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from microdrama.errors import Conflict, DomainError, NotFound
+from microdrama.errors import Conflict, DomainError
 from microdrama.paywall import service as paywall_service
-from microdrama.paywall.entitlement import ads_left_today, entitlement
+from microdrama.paywall.entitlement import ads_left_today, entitlement, ready_episode
 from microdrama.paywall.models import AdReward, UnlockMethod
 from microdrama.storage import Storage
 from microdrama.wallet import ledger
@@ -150,14 +150,6 @@ def _serializer(settings: Settings) -> URLSafeSerializer:
     return URLSafeSerializer(settings.secret_key, salt=AD_SESSION_SALT)
 
 
-def _playable_episode(db: Session, viewer: Account, episode_id: int) -> Episode:
-    episode = catalog_service.get_episode(db=db, episode_id=episode_id)
-    if episode is None or episode.state != EpisodeState.ready:
-        raise NotFound("No such episode.", episode_id=episode_id)
-    catalog_service.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
-    return episode
-
-
 def start_ad_session(
     *,
     db: Session,
@@ -168,7 +160,7 @@ def start_ad_session(
     now: datetime | None = None,
 ) -> AdSession:
     """Start watching the built-in ad to unlock one episode (within today's cap)."""
-    episode = _playable_episode(db, viewer, episode_id)
+    episode = ready_episode(db=db, episode_id=episode_id, viewer=viewer)
     current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
     if current.allowed:
         raise AlreadyEntitled(

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
-from microdrama.catalog.models import Episode, Series
+from microdrama.catalog import service as catalog
+from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from microdrama.errors import DomainError
+from microdrama.errors import DomainError, NotFound
 from microdrama.payments import vip
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.wording import price_cents
@@ -30,6 +31,17 @@ class Entitlement:
 
 
 class EpisodeLocked(DomainError, code="episode_locked", status_code=403): ...
+
+
+def ready_episode(*, db: Session, episode_id: int, viewer: Account | None = None) -> Episode:
+    """The episode if it is ready to play, NotFound else; given a viewer, also only if its
+    series is visible to them."""
+    episode = catalog.get_episode(db=db, episode_id=episode_id)
+    if episode is None or episode.state != EpisodeState.ready:
+        raise NotFound("No such episode.", episode_id=episode_id)
+    if viewer is not None:
+        catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    return episode
 
 
 def episode_locked_error(*, settings: Settings, episode: Episode) -> EpisodeLocked:

@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import CurrentViewer
 from microdrama.accounts.models import Account
-from microdrama.catalog import service as catalog_service
-from microdrama.catalog.models import Episode, EpisodeState
+from microdrama.catalog.models import Episode
 from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
 from microdrama.media import protection
-from microdrama.paywall.entitlement import entitlement, episode_locked_error
+from microdrama.paywall.entitlement import entitlement, episode_locked_error, ready_episode
 from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
@@ -32,10 +31,7 @@ def _entitled_episode(
     *, db: Session, settings: Settings, viewer: Account, episode_id: int
 ) -> Episode:
     """The episode if it exists, is visible to the viewer and the viewer may play it."""
-    episode = catalog_service.get_episode(db=db, episode_id=episode_id)
-    if episode is None or episode.state != EpisodeState.ready:
-        raise NotFound("No such episode.", episode_id=episode_id)
-    catalog_service.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+    episode = ready_episode(db=db, episode_id=episode_id, viewer=viewer)
     if not entitlement(db=db, viewer=viewer, episode=episode).allowed:
         raise episode_locked_error(settings=settings, episode=episode)
     return episode

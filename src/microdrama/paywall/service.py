@@ -23,7 +23,7 @@ from microdrama.db import UTCDateTime, dialect_insert, utcnow
 from microdrama.errors import DomainError, NotFound
 from microdrama.payments import catalog as store_catalog
 from microdrama.payments import vip
-from microdrama.paywall.entitlement import ads_left_today, decide, entitlement
+from microdrama.paywall.entitlement import ads_left_today, decide, entitlement, ready_episode
 from microdrama.paywall.models import Unlock, UnlockMethod
 from microdrama.wallet import unlocks, viewer_coins
 from microdrama.wallet.models import LedgerTransaction
@@ -74,13 +74,6 @@ def rest_of_series(
     else:
         cap = total * settings.series_cap_percent // 100
     return RestOfSeries(episodes=len(locked), sum_coins=total, cap_price_coins=cap if locked else 0)
-
-
-def _ready_episode(db: Session, episode_id: int) -> Episode:
-    episode = catalog.get_episode(db=db, episode_id=episode_id)
-    if episode is None or episode.state != EpisodeState.ready:
-        raise NotFound("No such episode.", episode_id=episode_id)
-    return episode
 
 
 def _viewer(db: Session, viewer_id: int) -> Account:
@@ -227,73 +220,96 @@ def _unlocks_bought(transaction_id: ColumnElement[int]) -> Any:
     return _reviving(upsert)
 
 
-def _paid_for_unlocks(
-    db: Session,
-    *,
-    viewer_id: int,
-    episodes: Sequence[tuple[int, int]],
-    method: UnlockMethod,
-    price_coins: int,
-) -> unlocks.PaidFor:
+@dataclass(frozen=True)
+class _Bought:
+    """The unlock rows one coin payment buys for a viewer: (episode_id, series_id) pairs."""
+
+    viewer_id: int
+    episodes: Sequence[tuple[int, int]]
+    method: UnlockMethod
+    price_coins: int  # recorded on each row (0 when one series price covers them all)
+
+
+def _paid_for_unlocks(db: Session, bought: _Bought) -> unlocks.PaidFor:
     """The unlock rows a payment buys, for unlocks.spend_for_unlock to write with the payment."""
     return unlocks.PaidFor(
         statement=_unlocks_bought,
         params={
-            "bought_account_id": viewer_id,
-            "bought_episode_ids": [episode_id for episode_id, _series_id in episodes],
-            "bought_series_ids": [series_id for _episode_id, series_id in episodes],
-            "bought_method": method,
-            "bought_price_coins": price_coins,
+            "bought_account_id": bought.viewer_id,
+            "bought_episode_ids": [episode_id for episode_id, _series_id in bought.episodes],
+            "bought_series_ids": [series_id for _episode_id, series_id in bought.episodes],
+            "bought_method": bought.method,
+            "bought_price_coins": bought.price_coins,
             "bought_at": utcnow(),
         },
-        record=lambda transaction_id: _grant_unlocks(
-            db,
-            viewer_id=viewer_id,
-            episodes=episodes,
-            method=method,
-            price_coins=price_coins,
-            ledger_transaction_id=transaction_id,
-        ),
+        record=lambda transaction_id: _grant_unlocks(db, bought, transaction_id),
     )
 
 
-def _forget_unlocks(db: Session, viewer_id: int, episodes: Sequence[tuple[int, int]]) -> None:
+def _forget_unlocks(db: Session, bought: _Bought) -> None:
     """Unlock rows just written by Core statements: expire their ORM copies (if any)."""
-    for episode_id, _series_id in episodes:
-        loaded = db.identity_map.get(identity_key(Unlock, (viewer_id, episode_id)))
+    for episode_id, _series_id in bought.episodes:
+        loaded = db.identity_map.get(identity_key(Unlock, (bought.viewer_id, episode_id)))
         if loaded is not None:
             db.expire(loaded)
 
 
-def _grant_unlocks(
-    db: Session,
-    *,
-    viewer_id: int,
-    episodes: Sequence[tuple[int, int]],
-    method: UnlockMethod,
-    price_coins: int,
-    ledger_transaction_id: int,
-) -> None:
-    """grant_unlock for (episode_id, series_id) pairs in one statement (Core, no ORM)."""
+def _grant_unlocks(db: Session, bought: _Bought, ledger_transaction_id: int) -> None:
+    """grant_unlock for every bought episode in one statement (Core, no ORM)."""
     conn = db.connection()
     now = utcnow()
     conn.execute(
         _upsert_unlocks(conn.dialect.name),
         [
             {
-                "account_id": viewer_id,
+                "account_id": bought.viewer_id,
                 "episode_id": episode_id,
                 "series_id": series_id,
-                "method": method,
-                "price_coins": price_coins,
+                "method": bought.method,
+                "price_coins": bought.price_coins,
                 "ledger_transaction_id": ledger_transaction_id,
                 "created_at": now,
                 "revoked_at": None,
             }
-            for episode_id, series_id in episodes
+            for episode_id, series_id in bought.episodes
         ],
     )
-    _forget_unlocks(db, viewer_id, episodes)
+    _forget_unlocks(db, bought)
+
+
+def _pay_for_unlocks(
+    db: Session,
+    settings: Settings,
+    *,
+    wallet: unlocks.Wallet,
+    weekly_limit: int | None,
+    charge: unlocks.UnlockCharge,
+    bought: _Bought,
+    now: datetime,
+    creator_earnings_id: int | None = None,
+) -> unlocks.UnlockPayment:
+    """Charge the viewer's locked wallet within their weekly limit; the payment writes the
+    bought unlock rows with it (unlocks.spend_for_unlock)."""
+    _check_limit(
+        limit=weekly_limit,
+        spent=lambda: unlocks.spent_since(
+            db=db, account_id=bought.viewer_id, since=now - WEEK, wallet=wallet
+        ),
+        price_coins=charge.price_coins,
+    )
+    payment = unlocks.spend_for_unlock(
+        db=db,
+        settings=settings,
+        viewer_id=bought.viewer_id,
+        charge=charge,
+        now=now,
+        wallet=wallet,
+        share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
+        creator_earnings_id=creator_earnings_id,
+        paid_for=_paid_for_unlocks(db, bought),
+    )
+    _forget_unlocks(db, bought)
+    return payment
 
 
 def unlock_with_coins(
@@ -330,35 +346,24 @@ def unlock_with_coins(
         balance = coins.paid + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id)
         return _answered(episode_id, current.reason, charged=0, balance=balance)
     price = facts.episode_price_coins
-    _check_limit(
-        limit=facts.weekly_spend_limit_coins,
-        spent=lambda: unlocks.spent_since(
-            db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
-        ),
-        price_coins=price,
-    )
-    payment = unlocks.spend_for_unlock(
-        db=db,
-        settings=settings,
-        viewer_id=viewer_id,
-        creator_id=facts.owner_id,
-        price_coins=price,
-        reference=f"unlock:{viewer_id}:{episode_id}:{now.timestamp():.6f}",
-        memo=f"Unlocked episode {facts.number} of {facts.title}",
-        details={"episode_id": episode_id, "series_id": facts.series_id},
-        now=now,
+    payment = _pay_for_unlocks(
+        db,
+        settings,
         wallet=coins,
-        share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
-        creator_earnings_id=facts.earnings_id,
-        paid_for=_paid_for_unlocks(
-            db,
-            viewer_id=viewer_id,
-            episodes=[(episode_id, facts.series_id)],
-            method=UnlockMethod.coins,
+        weekly_limit=facts.weekly_spend_limit_coins,
+        charge=unlocks.UnlockCharge(
+            creator_id=facts.owner_id,
             price_coins=price,
+            reference=f"unlock:{viewer_id}:{episode_id}:{now.timestamp():.6f}",
+            memo=f"Unlocked episode {facts.number} of {facts.title}",
+            details={"episode_id": episode_id, "series_id": facts.series_id},
         ),
+        bought=_Bought(
+            viewer_id, [(episode_id, facts.series_id)], UnlockMethod.coins, price_coins=price
+        ),
+        now=now,
+        creator_earnings_id=facts.earnings_id,
     )
-    _forget_unlocks(db, viewer_id, [(episode_id, facts.series_id)])
     # Expired bonus coins were swept by the payment, so its balance is the live one.
     return _answered(episode_id, "unlocked", charged=price, balance=payment.balance_coins)
 
@@ -389,36 +394,24 @@ def unlock_rest_of_series(
             "balance_coins": coins.paid
             + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id),
         }
-    _check_limit(
-        limit=viewer.weekly_spend_limit_coins,
-        spent=lambda: unlocks.spent_since(
-            db=db, account_id=viewer_id, since=now - WEEK, wallet=coins
-        ),
-        price_coins=rest.cap_price_coins,
-    )
-    bought = [(e.id, series.id) for e in locked]
-    payment = unlocks.spend_for_unlock(
-        db=db,
-        settings=settings,
-        viewer_id=viewer.id,
-        creator_id=series.owner_id,
-        price_coins=rest.cap_price_coins,
-        reference=f"unlock-rest:{viewer.id}:{series.id}:{now.timestamp():.6f}",
-        memo=f"Unlocked the rest of {series.title} ({plural(len(locked), 'episode')})",
-        details={"series_id": series.id, "episode_ids": [e.id for e in locked]},
-        now=now,
+    payment = _pay_for_unlocks(
+        db,
+        settings,
         wallet=coins,
-        share_percent=admin.cached_creator_revenue_share_percent(db, settings=settings),
-        # Each episode records its share of the cap price so a later refund can be per episode.
-        paid_for=_paid_for_unlocks(
-            db,
-            viewer_id=viewer.id,
-            episodes=bought,
-            method=UnlockMethod.series,
-            price_coins=0,
+        weekly_limit=viewer.weekly_spend_limit_coins,
+        charge=unlocks.UnlockCharge(
+            creator_id=series.owner_id,
+            price_coins=rest.cap_price_coins,
+            reference=f"unlock-rest:{viewer.id}:{series.id}:{now.timestamp():.6f}",
+            memo=f"Unlocked the rest of {series.title} ({plural(len(locked), 'episode')})",
+            details={"series_id": series.id, "episode_ids": [e.id for e in locked]},
         ),
+        # Each episode records its share of the cap price so a later refund can be per episode.
+        bought=_Bought(
+            viewer.id, [(e.id, series.id) for e in locked], UnlockMethod.series, price_coins=0
+        ),
+        now=now,
     )
-    _forget_unlocks(db, viewer.id, bought)
     return {
         "series_id": series.id,
         "unlocked_episodes": len(locked),
@@ -461,7 +454,7 @@ def access(
 ) -> dict[str, object]:
     """Everything the paywall sheet shows: can I play it, and if not, every way to get it."""
     now = now or utcnow()
-    episode = _ready_episode(db, episode_id)
+    episode = ready_episode(db=db, episode_id=episode_id)
     series = episode.series
     current = entitlement(db=db, viewer=viewer, episode=episode, now=now)
     balance = viewer_coins.balances(db=db, account_id=viewer.id)

@@ -7,7 +7,7 @@ It writes with Core statements (one data-modifying CTE on PostgreSQL) exactly th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any, cast
@@ -69,6 +69,18 @@ class Wallet:
     @property
     def total(self) -> int:
         return self.paid + self.bonus
+
+
+@dataclass(frozen=True)
+class UnlockCharge:
+    """What an unlock's payment is, as its ledger transaction records it: the price, the
+    creator who earns a share, and the transaction's unique reference, memo and details."""
+
+    creator_id: int
+    price_coins: int
+    reference: str
+    memo: str
+    details: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -221,28 +233,29 @@ def _balanced(kind: str, legs: Sequence[tuple[int, int]]) -> list[tuple[int, int
     return legs
 
 
-def _insert_transaction(
-    db: Session,
-    *,
-    kind: str,
-    legs: Sequence[tuple[int, int]],
-    reference: str | None,
-    actor_id: int,
-    memo: str,
-    details: dict[str, object],
-) -> int:
+@dataclass(frozen=True)
+class _Posting:
+    kind: str
+    legs: list[tuple[int, int]]
+    reference: str | None
+    actor_id: int
+    memo: str
+    details: dict[str, object]
+
+
+def _insert_transaction(db: Session, posting: _Posting) -> int:
     """Insert one balanced coin transaction and its entries (two statements); the caller moves
     the stored balances of the accounts it has locked (_MOVE_BALANCE)."""
-    legs = _balanced(kind, legs)
+    legs = _balanced(posting.kind, posting.legs)
     conn = db.connection()
     transaction_id: int = conn.execute(
         _INSERT_TRANSACTION,
         {
-            "kind": kind,
-            "reference": reference,
-            "actor_id": actor_id,
-            "memo": memo,
-            "details": details,
+            "kind": posting.kind,
+            "reference": posting.reference,
+            "actor_id": posting.actor_id,
+            "memo": posting.memo,
+            "details": posting.details,
             "created_at": utcnow(),
         },
     ).scalar_one()
@@ -279,16 +292,6 @@ class PaidFor:
     statement: RecordBought
     params: Mapping[str, Any]
     record: Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class _Posting:
-    kind: str
-    legs: list[tuple[int, int]]
-    reference: str | None
-    actor_id: int
-    memo: str
-    details: dict[str, object]
 
 
 def _arrays(name: str, **columns: tuple[str, type[Integer]]) -> Any:
@@ -373,11 +376,7 @@ def spend_for_unlock(
     db: Session,
     settings: Settings,
     viewer_id: int,
-    creator_id: int,
-    price_coins: int,
-    reference: str,
-    memo: str,
-    details: dict[str, object] | None = None,
+    charge: UnlockCharge,
     now: datetime | None = None,
     wallet: Wallet | None = None,
     creator_earnings_id: int | None = None,
@@ -397,12 +396,13 @@ def spend_for_unlock(
     the creator's earnings row is locked last, at commit, for the shortest time.
     """
     now = now or utcnow()
+    price_coins = charge.price_coins
     if price_coins <= 0:
         raise LedgerError("an unlock must cost something")
     if wallet is None:
         wallet = lock_wallet(db=db, account_id=viewer_id)
     promotions, revenue, earnings = _unlock_counter_accounts(
-        db, wallet, creator_id, creator_earnings_id
+        db, wallet, charge.creator_id, creator_earnings_id
     )
     conn = db.connection()
     lots = conn.execute(_OPEN_LOTS, {"owner_id": viewer_id}).all() if wallet.bonus else []
@@ -417,8 +417,7 @@ def spend_for_unlock(
             balance_coins=wallet.paid + bonus,
         )
     if expired:
-        _insert_transaction(
-            db,
+        expiry = _Posting(
             kind="bonus_expiry",
             legs=[(wallet.bonus_id, -expired), (promotions, expired)],
             reference=None,
@@ -426,6 +425,7 @@ def spend_for_unlock(
             memo=f"{expired} bonus coins expired",
             details={"lots": [lot.id for lot in expired_lots]},
         )
+        _insert_transaction(db, expiry)
         new_remaining.update((lot.id, 0) for lot in expired_lots)
     bonus_used = min(bonus, price_coins)
     paid_used = price_coins - bonus_used
@@ -464,11 +464,11 @@ def spend_for_unlock(
                 (revenue, paid_used - to_creator),
             ],
         ),
-        reference=reference,
+        reference=charge.reference,
         actor_id=viewer_id,
-        memo=memo,
+        memo=charge.memo,
         details={
-            **(details or {}),
+            **charge.details,
             "paid_coins": paid_used,
             "bonus_coins": bonus_used,
             "creator_coins": to_creator,
@@ -480,15 +480,7 @@ def spend_for_unlock(
         )
         forget_loaded(db, LedgerAccount, list(moves))
     else:
-        transaction_id = _insert_transaction(
-            db,
-            kind=posting.kind,
-            legs=posting.legs,
-            reference=posting.reference,
-            actor_id=posting.actor_id,
-            memo=posting.memo,
-            details=posting.details,
-        )
+        transaction_id = _insert_transaction(db, posting)
         if new_remaining:
             conn.execute(
                 _SET_LOT_REMAINING,
