@@ -1,4 +1,5 @@
-"""Request field types shared by every route: ids bounded to their column, text without controls.
+"""Request field types shared by every route: ids bounded to their column, text without controls;
+and `read_row`, an answer read from a row's attributes.
 
 An id a request names must fit the column it is looked up in (PostgreSQL's `integer` holds
 up to 2^31-1, `bigint` and SQLite's INTEGER up to 2^63-1); anything larger used to reach the
@@ -13,10 +14,10 @@ PostgreSQL cannot store NUL, and an escape sequence or a C1 control shown back t
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Interval
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from microdrama.errors import NotFound
@@ -91,3 +92,29 @@ def control_character(value: str, *, multiline: bool = False) -> str | None:
     """The first control character of `value` as "U+0000", or None (for text read by hand)."""
     found = (_CONTROL_IN_TEXT if multiline else _CONTROL).search(value)
     return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+class _RowAndFacts:
+    """A row seen through its attributes, with facts it does not hold (looked up elsewhere)
+    taking precedence."""
+
+    __slots__ = ("_facts", "_row")
+
+    def __init__(self, row: object, facts: dict[str, Any]) -> None:
+        self._row = row
+        self._facts = facts
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._facts:
+            return self._facts[name]
+        return getattr(self._row, name)
+
+
+Answer = TypeVar("Answer", bound=BaseModel)
+
+
+def read_row(model: type[Answer], row: object, **facts: Any) -> Answer:
+    """`model` validated from the row's attributes (an enum gives its value to a `str` field),
+    with `facts` for the fields the row does not hold: one place lists the answer's fields,
+    the model, instead of a copy of them field by field."""
+    return model.model_validate(_RowAndFacts(row, facts), from_attributes=True)

@@ -17,6 +17,7 @@ from microdrama.accounts.schemas import (
     BrandApplicationRefusal,
 )
 from microdrama.db import DbSession
+from microdrama.types import read_row
 
 router = APIRouter(tags=["brand applications"])
 
@@ -26,8 +27,9 @@ ApplicationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 def admin_read(db: Session, application: BrandApplication) -> BrandApplicationAdminRead:
     applicant = db.get(Account, application.account_id)
-    return BrandApplicationAdminRead(
-        **BrandApplicationRead.model_validate(application).model_dump(),
+    return read_row(
+        BrandApplicationAdminRead,
+        application,
         applicant_name=applicant.display_name if applicant else "",
         applicant_email=applicant.email if applicant else None,
     )

@@ -35,11 +35,8 @@ def apply(*, db: Session, account: Account, data: BrandApplicationCreate) -> Bra
     if _pending(db, account) is not None:
         raise ApplicationPending(PENDING_MESSAGE)
     application = BrandApplication(
+        **data.model_dump(),
         account_id=account.id,
-        company_name=data.company_name,
-        website=data.website,
-        contact_email=data.contact_email,
-        note=data.note,
         status=BrandApplicationStatus.pending,
         created_at=utcnow(),
     )

@@ -28,6 +28,7 @@ from microdrama.media.models import AssetStatus, MediaAsset, TranscodeJob
 from microdrama.media.protection import episode_rendition_url
 from microdrama.media.schemas import AssetRead, RenditionRead, ThumbnailRead
 from microdrama.storage import Storage
+from microdrama.types import read_row
 
 
 def upload_episode(
@@ -106,15 +107,9 @@ def asset_read(*, db: Session, storage: Storage, asset: MediaAsset) -> AssetRead
         select(Episode.id).where(Episode.media_asset_id == asset.id).order_by(Episode.id).limit(1)
     )
     playable = episode_id is not None and asset.master_playlist_key is not None
-    return AssetRead(
-        id=asset.id,
-        status=asset.status.value,
-        error=asset.error,
-        source_filename=asset.source_filename,
-        source_size_bytes=asset.source_size_bytes,
-        width=asset.source_width,
-        height=asset.source_height,
-        duration_ms=asset.duration_ms,
+    return read_row(
+        AssetRead,
+        asset,
         master_playlist_url=episode_master_url(episode_id) if playable and episode_id else None,
         poster_url=storage.url(asset.poster_key) if asset.poster_key else None,
         renditions=[

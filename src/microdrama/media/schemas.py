@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class JobRead(BaseModel):
@@ -41,8 +41,9 @@ class AssetRead(BaseModel):
     error: str | None
     source_filename: str
     source_size_bytes: int
-    width: int
-    height: int
+    # The source's size (the row's source_width and source_height).
+    width: int = Field(validation_alias="source_width")
+    height: int = Field(validation_alias="source_height")
     duration_ms: int
     master_playlist_url: str | None
     poster_url: str | None

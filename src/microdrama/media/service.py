@@ -19,6 +19,7 @@ from microdrama.media.models import AssetStatus, JobState, MediaAsset, Transcode
 from microdrama.media.probe import probe
 from microdrama.media.schemas import JobRead
 from microdrama.storage import Storage
+from microdrama.types import read_row
 
 COPY_CHUNK_BYTES = 1024 * 1024
 
@@ -155,17 +156,7 @@ def public_job_error(job: TranscodeJob) -> str | None:
 
 def job_read(*, job: TranscodeJob) -> JobRead:
     """The job as the API shows it."""
-    return JobRead(
-        id=job.id,
-        asset_id=job.asset_id,
-        state=job.state.value,
-        progress=round(job.progress, 4),
-        attempts=job.attempts,
-        error=public_job_error(job),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return read_row(JobRead, job, progress=round(job.progress, 4), error=public_job_error(job))
 
 
 class AssetOutcomeListener(Protocol):

@@ -19,6 +19,7 @@ from microdrama.storage import Storage
 from microdrama.studio import service
 from microdrama.studio.episodes import pending_video
 from microdrama.studio.schemas import EpisodeReviewItem, ReviewItem
+from microdrama.types import read_row
 
 
 class NotReadyForReview(DomainError, code="not_ready_for_review", status_code=409): ...
@@ -71,21 +72,12 @@ def moderation_queue(*, db: Session, storage: Storage) -> list[ReviewItem]:
         ready = catalog_service.ready_episodes(series)
         poster = catalog_service.poster_key(series, ready[0] if ready else None)
         items.append(
-            ReviewItem(
-                id=series.id,
-                title=series.title,
-                synopsis=series.synopsis,
-                genre=series.genre,
-                tags=list(series.tags),
-                content_warnings=list(series.content_warnings),
-                language=series.language,
-                owner_id=series.owner_id,
+            read_row(
+                ReviewItem,
+                series,
                 owner_name=owner.display_name if owner else "?",
-                submitted_at=series.submitted_at,
                 ready_episode_count=len(ready),
                 total_runtime_ms=sum(e.duration_ms for e in ready),
-                episode_price_coins=series.episode_price_coins,
-                free_episodes=series.free_episodes,
                 poster_url=storage.url(poster) if poster else None,
                 first_episode_id=ready[0].id if ready else None,
             )

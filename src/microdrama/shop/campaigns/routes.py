@@ -11,7 +11,7 @@ from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.campaigns import service
 from microdrama.shop.campaigns.schemas import CampaignCreate, CampaignRead
 from microdrama.shop.models import Campaign
-from microdrama.types import PathId
+from microdrama.types import PathId, read_row
 
 router = APIRouter(tags=["shop"])
 
@@ -22,17 +22,9 @@ def _campaigns(db: DbSession, campaigns: list[Campaign]) -> list[CampaignRead]:
 
 
 def _campaign(campaign: Campaign, spent_cents: int) -> CampaignRead:
-    return CampaignRead(
-        id=campaign.id,
-        brand_id=campaign.brand_id,
-        series_id=campaign.series_id,
-        title=campaign.title,
-        budget_cents=campaign.budget_cents,
-        starts_at=campaign.starts_at,
-        ends_at=campaign.ends_at,
-        commission_percent=campaign.commission_percent,
-        status=campaign.status.value,
-        decided_at=campaign.decided_at,
+    return read_row(
+        CampaignRead,
+        campaign,
         spent_cents=spent_cents,
         delivery=service.delivery(campaign, spent_cents),
     )

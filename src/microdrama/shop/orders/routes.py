@@ -18,8 +18,8 @@ from microdrama.shop.brand_view import BrandInView
 from microdrama.shop.catalog import images as product_images
 from microdrama.shop.models import Order, OrderStatus
 from microdrama.shop.orders import service as orders
-from microdrama.shop.orders.schemas import OrderItemRead, OrderRead, ShippingAddress
-from microdrama.types import BigPathId
+from microdrama.shop.orders.schemas import OrderItemRead, OrderRead
+from microdrama.types import BigPathId, read_row
 
 router = APIRouter(tags=["shop"])
 
@@ -30,35 +30,13 @@ def order_read(db: Session, order: Order) -> OrderRead:
     images = product_images.first_image_by_variant(
         db=db, variant_ids=[line.variant_id for line in order.lines if line.variant_id]
     )
-    return OrderRead(
-        id=order.id,
-        status=order.status.value,
-        created_at=order.created_at,
-        paid_at=order.paid_at,
-        shipped_at=order.shipped_at,
-        delivered_at=order.delivered_at,
-        cancelled_at=order.cancelled_at,
-        refunded_at=order.refunded_at,
-        reserved_until=order.reserved_until,
-        items=[
-            OrderItemRead(
-                variant_id=line.variant_id,
-                product_title=line.product_title,
-                variant_name=line.variant_name,
-                quantity=line.quantity,
-                unit_price_cents=line.unit_price_cents,
-                placement_id=line.placement_id,
-                image_url=images.get(line.variant_id) if line.variant_id else None,
-            )
-            for line in order.lines
-        ],
-        total_cents=order.total_cents,
-        currency=order.currency,
-        shipping=ShippingAddress.model_validate(order.shipping),
-        brand_id=order.brand_id,
-        brand_name=brand.display_name if brand else "",
-        note=order.note,
-    )
+    items = [
+        read_row(
+            OrderItemRead, line, image_url=images.get(line.variant_id) if line.variant_id else None
+        )
+        for line in order.lines
+    ]
+    return read_row(OrderRead, order, items=items, brand_name=brand.display_name if brand else "")
 
 
 def release_expired_reservations(
