@@ -14,29 +14,27 @@ CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 SORT_ORDER_MAX = 1_000_000
 
 
-class CoinPackRead(BaseModel):
+class StoreItemRead(BaseModel):
+    """What every coin pack and VIP plan has: its code, its price and its place in the store."""
+
     model_config = ConfigDict(from_attributes=True)
 
     code: str
     price_cents: int
     currency: str
+    active: bool
+    sort_order: int
+
+
+class CoinPackRead(StoreItemRead):
     coins: int
     bonus_coins: int
     bonus_valid_days: int
-    active: bool
-    sort_order: int
 
 
-class VipPlanRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    code: str
+class VipPlanRead(StoreItemRead):
     name: str
     period_days: int
-    price_cents: int
-    currency: str
-    active: bool
-    sort_order: int
 
 
 class StoreRead(BaseModel):
@@ -44,29 +42,29 @@ class StoreRead(BaseModel):
     vip_plans: list[VipPlanRead]
 
 
-class CoinPackWrite(BaseModel):
-    """A coin pack as the operator sets it (PUT creates or replaces)."""
+class StoreItemWrite(BaseModel):
+    """The terms every coin pack and VIP plan is sold on, as the operator sets them (PUT
+    creates or replaces)."""
 
     model_config = ConfigDict(extra="forbid")
 
     price_cents: int = Field(ge=50, le=100_000_00)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    active: bool = True
+    sort_order: int = Field(default=0, ge=-SORT_ORDER_MAX, le=SORT_ORDER_MAX)
+
+
+class CoinPackWrite(StoreItemWrite):
+    """A coin pack as the operator sets it (PUT creates or replaces)."""
+
     coins: int = Field(ge=1, le=10_000_000)
     bonus_coins: int = Field(default=0, ge=0, le=10_000_000)
     bonus_valid_days: int = Field(default=30, ge=1, le=3650)
-    active: bool = True
-    sort_order: int = Field(default=0, ge=-SORT_ORDER_MAX, le=SORT_ORDER_MAX)
 
 
-class VipPlanWrite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VipPlanWrite(StoreItemWrite):
     name: Line = Field(min_length=1, max_length=80)
     period_days: int = Field(ge=1, le=3660)
-    price_cents: int = Field(ge=50, le=100_000_00)
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    active: bool = True
-    sort_order: int = Field(default=0, ge=-SORT_ORDER_MAX, le=SORT_ORDER_MAX)
 
 
 class PurchaseCreate(BaseModel):
