@@ -183,12 +183,7 @@ def _decide(
     return money.run(admin.id, effect)
 
 
-# The decisions answer the stored outcome, a refusal's error included: the model documents the
-# 200 answer without validating replayed error bodies against it.
-_DECISION: dict[str, Any] = {"response_model": None, "responses": {200: {"model": AdminPayoutRead}}}
-
-
-@router.post("/api/admin/payouts/{payout_id}/approve", **_DECISION)
+@router.post("/api/admin/payouts/{payout_id}/approve", **idempotency.answers(AdminPayoutRead))
 def approve(payout_id: PathId, admin: CurrentAdmin, money: Money) -> dict[str, Any]:
     """Approve: the amount moves from the earnings to payouts payable (Idempotency-Key)."""
     return _decide(
@@ -196,7 +191,7 @@ def approve(payout_id: PathId, admin: CurrentAdmin, money: Money) -> dict[str, A
     )
 
 
-@router.post("/api/admin/payouts/{payout_id}/reject", **_DECISION)
+@router.post("/api/admin/payouts/{payout_id}/reject", **idempotency.answers(AdminPayoutRead))
 def reject(
     payout_id: PathId, body: PayoutReject, admin: CurrentAdmin, money: Money
 ) -> dict[str, Any]:
@@ -210,7 +205,7 @@ def reject(
     )
 
 
-@router.post("/api/admin/payouts/{payout_id}/paid", **_DECISION)
+@router.post("/api/admin/payouts/{payout_id}/paid", **idempotency.answers(AdminPayoutRead))
 def mark_paid(payout_id: PathId, admin: CurrentAdmin, money: Money) -> dict[str, Any]:
     """Record that an approved payout was sent: it leaves through payment clearing."""
     return _decide(
