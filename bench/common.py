@@ -307,7 +307,7 @@ class PipelineRun:
 
 
 def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> PipelineRun:
-    """ingest_upload then run_next_job in this process, as the upload route and a worker do.
+    """ingest_upload then Worker.run_next_job in this process, as the upload route and a worker do.
 
     With `as_episode`, the source is uploaded as episode 1 (free) of a new series through
     catalog.videos.upload_episode, and the series is published once the episode is ready.
@@ -364,9 +364,8 @@ def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> Pi
                 )
             asset_id, job_id = asset.id, job.id
         ingested = time.perf_counter()
-        worked = jobs.run_next_job(
-            sessionmaker=sessions, storage=storage, settings=settings, worker_id="bench"
-        )
+        worker = jobs.Worker(sessions=sessions, storage=storage, settings=settings)
+        worked = worker.run_next_job(worker_id="bench")
         finished = time.perf_counter()
         with session_scope(sessions) as db:
             job = service.get_job(db=db, job_id=job_id)

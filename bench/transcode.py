@@ -6,7 +6,7 @@ Renders a 1080x1920 demo clip (30 s by default) once, then alternates, `--repeat
   raw       the exact ffmpeg argument list the pipeline builds (media.transcode.build_command,
             with an AES-128 key file as the worker writes one), run as a plain subprocess;
   pipeline  media.service.ingest_upload (probe, store the source, queue a job) followed by
-            media.jobs.run_next_job (claim, lease heartbeat, probe, ffmpeg with progress,
+            media.jobs.Worker.run_next_job (claim, lease heartbeat, probe, ffmpeg with progress,
             output checks, copy into storage, mark ready) on a fresh SQLite database.
 Both use the default settings (ladder, x264 preset). The fastest run of each is compared,
 since on a shared machine noise only ever adds time; CPU time (this process and its children,

@@ -114,7 +114,7 @@ def worker(
     # catalog.videos registers the listener that moves episodes along with their videos.
     from microdrama.catalog import videos  # noqa: F401
     from microdrama.db import make_sessionmaker
-    from microdrama.media.jobs import default_worker_id, run_worker
+    from microdrama.media.jobs import Worker, default_worker_id
     from microdrama.storage import LocalStorage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -134,14 +134,8 @@ def worker(
     worker_id = default_worker_id()
     typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
     try:
-        run_worker(
-            sessionmaker=make_sessionmaker(engine),
-            storage=storage,
-            settings=settings,
-            stop=stop,
-            worker_id=worker_id,
-            concurrency=concurrency,
-        )
+        worker = Worker(sessions=make_sessionmaker(engine), storage=storage, settings=settings)
+        worker.run(stop=stop, worker_id=worker_id, concurrency=concurrency)
     finally:
         engine.dispose()
 

@@ -38,10 +38,11 @@ def run_job(db_factory: sessionmaker[Session], storage: LocalStorage, settings: 
     """Process the next queued job in this thread, as a worker would."""
 
     def run(**kwargs: Any) -> bool:
-        return jobs.run_next_job(
-            sessionmaker=db_factory,
-            storage=storage,
-            settings=settings,
+        on_progress = kwargs.pop("on_progress", None)
+        worker = jobs.Worker(
+            sessions=db_factory, storage=storage, settings=settings, on_progress=on_progress
+        )
+        return worker.run_next_job(
             worker_id=kwargs.pop("worker_id", "test-worker"),
             stop=kwargs.pop("stop", threading.Event()),
             **kwargs,

@@ -55,13 +55,8 @@ def show(
         )
         episode_ids.append(episode.id)
     db.commit()
-    while jobs.run_next_job(
-        sessionmaker=db_factory,
-        storage=storage,
-        settings=settings,
-        worker_id="protection-tests",
-        stop=threading.Event(),
-    ):
+    worker = jobs.Worker(sessions=db_factory, storage=storage, settings=settings)
+    while worker.run_next_job(worker_id="protection-tests", stop=threading.Event()):
         pass
     db.expire_all()
     catalog_service.publish(db=db, series=series)

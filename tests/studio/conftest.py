@@ -19,10 +19,8 @@ def run_job(db_factory: sessionmaker[Session], app: FastAPI, settings: Settings)
     """Process the next queued job in this thread, as a worker would."""
 
     def run(**kwargs: Any) -> bool:
-        return jobs.run_next_job(
-            sessionmaker=db_factory,
-            storage=app.state.storage,
-            settings=settings,
+        worker = jobs.Worker(sessions=db_factory, storage=app.state.storage, settings=settings)
+        return worker.run_next_job(
             worker_id="studio-test-worker",
             stop=threading.Event(),
             **kwargs,

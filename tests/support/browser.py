@@ -17,7 +17,7 @@ from microdrama.catalog.schemas import SeriesCreate
 from microdrama.catalog.videos import upload_episode
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
-from microdrama.media.jobs import run_next_job
+from microdrama.media.jobs import Worker
 from microdrama.storage import LocalStorage
 from tests.support.clips import cached_clip
 from tests.support.database import _empty_all_tables
@@ -102,9 +102,8 @@ def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]
                     source=clip,
                 )
                 seeded[title].episode_ids.append(episode.id)
-    while run_next_job(
-        sessionmaker=factory, storage=storage, settings=settings, worker_id="browser-tests"
-    ):
+    worker = Worker(sessions=factory, storage=storage, settings=settings)
+    while worker.run_next_job(worker_id="browser-tests"):
         pass
     with session_scope(factory) as db:
         # Published in plan order, so the feed (newest first) shows the last one on top.

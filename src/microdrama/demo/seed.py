@@ -6,7 +6,7 @@ What a run does, and what happens when it is interrupted:
   rendered (two ffmpeg processes at a time) and each is ingested with
   `catalog.videos.upload_episode` (the upload route's own function: probe, store the source,
   queue a transcode job) and committed on its own. In-process worker threads run the queue
-  with `media.jobs.run_next_job` while the rendering goes on.
+  with `media.jobs.Worker` while the rendering goes on.
 * The catalog is worked through in order: the first series' clips are rendered, ingested and
   (the job queue runs oldest first) transcoded before the others', so it plays early while the
   rest are still being made. A series is published as soon as **every** one of its episodes is

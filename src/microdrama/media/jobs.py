@@ -182,39 +182,29 @@ def _lock_owned_job(db: Session, claim: Claim) -> TranscodeJob | None:
 class _Heartbeat:
     """Renews the lease and writes progress from a side thread while ffmpeg runs."""
 
-    def __init__(
-        self,
-        *,
-        sessionmaker: sessionmaker[Session],
-        settings: Settings,
-        claim: Claim,
-        cancel: threading.Event,
-        on_progress: ProgressCallback | None,
-    ) -> None:
-        self.sessionmaker = sessionmaker
-        self.settings = settings
+    def __init__(self, *, worker: Worker, claim: Claim, cancel: threading.Event) -> None:
+        self.worker = worker
         self.claim = claim
         self.cancel = cancel
-        self.on_progress = on_progress
         self.progress = 0.0
         self.lost = False
         self._stop = threading.Event()
         self._written = -1.0
         self._thread = threading.Thread(target=self._run, daemon=True, name="job-heartbeat")
         # Renew well before expiry, and write progress often enough for a smooth bar.
-        self.interval_s = min(PROGRESS_WRITE_INTERVAL_S, settings.job_lease_seconds / 3)
+        self.interval_s = min(PROGRESS_WRITE_INTERVAL_S, worker.settings.job_lease_seconds / 3)
 
     def report(self, progress: float) -> None:
         self.progress = progress
-        if self.on_progress is not None:
-            self.on_progress(self.claim.job_id, progress)
+        if self.worker.on_progress is not None:
+            self.worker.on_progress(self.claim.job_id, progress)
 
     def _beat(self) -> None:
         progress = self.progress if self.progress != self._written else None
         try:
-            with session_scope(self.sessionmaker) as db:
+            with session_scope(self.worker.sessions) as db:
                 owned = renew_lease(
-                    db=db, settings=self.settings, claim=self.claim, progress=progress
+                    db=db, settings=self.worker.settings, claim=self.claim, progress=progress
                 )
         except Exception:  # a database hiccup: try again next beat, the lease has slack
             log.exception("lease renewal of job %s failed", self.claim.job_id)
@@ -239,111 +229,161 @@ class _Heartbeat:
         self._thread.join()
 
 
-def process_claim(
-    *,
-    sessionmaker: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    claim: Claim,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
-) -> JobState | None:
-    """Transcode a claimed job and record its outcome; None if it was given up or taken over."""
-    with session_scope(sessionmaker) as db:
-        job = _lock_owned_job(db, claim)
-        if job is None:
-            return None
-        asset_id, source_key = job.asset_id, job.asset.source_key
-        service.mark_asset_processing(db=db, asset=job.asset)
+@dataclass(frozen=True)
+class Worker:
+    """What a transcode worker works with, held once: the sessions, the media storage, the
+    settings, and who hears of each job's progress (the demo seed's bars)."""
 
-    cancel = threading.Event()
-    stop_relay = _relay(stop, cancel)
-    prefix = f"{service.asset_prefix(asset_id)}/hls"
-    reason: str | None = None
-    public_reason: str | None = None  # ffmpeg's words and paths stay in the job and the log
-    result = None
-    # A new key for every attempt: a retry re-encrypts everything, nothing old stays valid.
-    aes_key = new_aes_key()
-    try:
-        with (
-            _Heartbeat(
-                sessionmaker=sessionmaker,
-                settings=settings,
-                claim=claim,
-                cancel=cancel,
-                on_progress=on_progress,
-            ) as heartbeat,
-            tempfile.TemporaryDirectory(prefix=f"microdrama-job{claim.job_id}-") as tmp,
-            storage.local_copy(source_key) as source_path,
-        ):
-            work_dir = Path(tmp)
-            try:
-                info = probe(source_path, settings=settings)
-                output = transcode(
-                    settings=settings,
-                    source_path=source_path,
-                    source=info,
-                    work_dir=work_dir,
-                    aes_key=aes_key,
-                    on_progress=heartbeat.report,
-                    cancel=cancel,
+    sessions: sessionmaker[Session]
+    storage: Storage
+    settings: Settings
+    on_progress: ProgressCallback | None = None
+
+    def process_claim(
+        self, claim: Claim, *, stop: threading.Event | None = None
+    ) -> JobState | None:
+        """Transcode a claimed job and record its outcome; None if it was given up or taken over."""
+        with session_scope(self.sessions) as db:
+            job = _lock_owned_job(db, claim)
+            if job is None:
+                return None
+            asset_id, source_key = job.asset_id, job.asset.source_key
+            service.mark_asset_processing(db=db, asset=job.asset)
+
+        cancel = threading.Event()
+        stop_relay = _relay(stop, cancel)
+        prefix = f"{service.asset_prefix(asset_id)}/hls"
+        reason: str | None = None
+        public_reason: str | None = None  # ffmpeg's words and paths stay in the job and the log
+        result = None
+        # A new key for every attempt: a retry re-encrypts everything, nothing old stays valid.
+        aes_key = new_aes_key()
+        try:
+            with (
+                _Heartbeat(worker=self, claim=claim, cancel=cancel) as heartbeat,
+                tempfile.TemporaryDirectory(prefix=f"microdrama-job{claim.job_id}-") as tmp,
+                self.storage.local_copy(source_key) as source_path,
+            ):
+                work_dir = Path(tmp)
+                try:
+                    info = probe(source_path, settings=self.settings)
+                    output = transcode(
+                        settings=self.settings,
+                        source_path=source_path,
+                        source=info,
+                        work_dir=work_dir,
+                        aes_key=aes_key,
+                        on_progress=heartbeat.report,
+                        cancel=cancel,
+                    )
+                    # A retried job may have left a partial ladder; start from a clean prefix.
+                    self.storage.delete_prefix(prefix)
+                    self.storage.save_tree(prefix, work_dir)
+                    result = output
+                except InvalidMedia as exc:
+                    reason = exc.message
+                except TranscodeError as exc:
+                    reason, public_reason = str(exc), UNDECODABLE
+                except FileNotFoundError as exc:
+                    reason = f"the source file is missing from storage: {exc}"
+                    public_reason = "The uploaded file is missing on the server; upload it again."
+        except TranscodeCancelled:
+            if stop is not None and stop.is_set():
+                with session_scope(self.sessions) as db:
+                    release_claim(db=db, claim=claim)
+            return None
+        finally:
+            stop_relay()
+
+        with session_scope(self.sessions) as db:
+            job = _lock_owned_job(db, claim)
+            if job is None:  # the lease ran out and another worker owns the job now
+                return None
+            if result is None:
+                log.warning("job %s failed: %s", claim.job_id, reason)
+                service.mark_job_failed(
+                    db=db, job=job, reason=reason or "unknown error", public_reason=public_reason
                 )
-                # A retried job may have left a partial ladder; start from a clean prefix.
-                storage.delete_prefix(prefix)
-                storage.save_tree(prefix, work_dir)
-                result = output
-            except InvalidMedia as exc:
-                reason = exc.message
-            except TranscodeError as exc:
-                reason, public_reason = str(exc), UNDECODABLE
-            except FileNotFoundError as exc:
-                reason = f"the source file is missing from storage: {exc}"
-                public_reason = "The uploaded file is missing on the server; upload it again."
-    except TranscodeCancelled:
-        if stop is not None and stop.is_set():
-            with session_scope(sessionmaker) as db:
-                release_claim(db=db, claim=claim)
-        return None
-    finally:
-        stop_relay()
+                self.storage.delete_prefix(prefix)
+                state = JobState.failed
+            else:
+                service.mark_asset_ready(
+                    db=db,
+                    job=job,
+                    master_playlist_key=f"{prefix}/{result.master_playlist}",
+                    poster_key=f"{prefix}/{result.poster}",
+                    renditions=[
+                        {
+                            "width": rung.width,
+                            "height": rung.height,
+                            "bandwidth": rung.bandwidth,
+                            "playlist_key": f"{prefix}/{playlist}",
+                        }
+                        for rung, playlist in result.renditions
+                    ],
+                    thumbnails=[
+                        {"time_ms": time_ms, "key": f"{prefix}/{name}"}
+                        for time_ms, name in result.thumbnails
+                    ],
+                    duration_ms=result.duration_ms,
+                    aes_key=aes_key,
+                )
+                state = JobState.done
+        if self.on_progress is not None and state == JobState.done:
+            self.on_progress(claim.job_id, 1.0)
+        return state
 
-    with session_scope(sessionmaker) as db:
-        job = _lock_owned_job(db, claim)
-        if job is None:  # the lease ran out and another worker owns the job now
-            return None
-        if result is None:
-            log.warning("job %s failed: %s", claim.job_id, reason)
-            service.mark_job_failed(
-                db=db, job=job, reason=reason or "unknown error", public_reason=public_reason
+    def run_next_job(
+        self, *, worker_id: str, stop: threading.Event | None = None, job_id: int | None = None
+    ) -> bool:
+        """Claim one job (or the given one) and process it fully here; False if none was
+        claimable."""
+        with session_scope(self.sessions) as db:
+            fail_exhausted_jobs(db=db, settings=self.settings)
+        with session_scope(self.sessions) as db:
+            claim = claim_next_job(
+                db=db, settings=self.settings, worker_id=worker_id, job_id=job_id
             )
-            storage.delete_prefix(prefix)
-            state = JobState.failed
-        else:
-            service.mark_asset_ready(
-                db=db,
-                job=job,
-                master_playlist_key=f"{prefix}/{result.master_playlist}",
-                poster_key=f"{prefix}/{result.poster}",
-                renditions=[
-                    {
-                        "width": rung.width,
-                        "height": rung.height,
-                        "bandwidth": rung.bandwidth,
-                        "playlist_key": f"{prefix}/{playlist}",
-                    }
-                    for rung, playlist in result.renditions
-                ],
-                thumbnails=[
-                    {"time_ms": time_ms, "key": f"{prefix}/{name}"}
-                    for time_ms, name in result.thumbnails
-                ],
-                duration_ms=result.duration_ms,
-                aes_key=aes_key,
-            )
-            state = JobState.done
-    if on_progress is not None and state == JobState.done:
-        on_progress(claim.job_id, 1.0)
-    return state
+        if claim is None:
+            return False
+        log.info("worker %s claimed job %s (attempt %s)", worker_id, claim.job_id, claim.attempts)
+        state = self.process_claim(claim, stop=stop)
+        log.info("job %s ended: %s", claim.job_id, state.value if state else "given up")
+        return True
+
+    def run(
+        self,
+        *,
+        stop: threading.Event,
+        worker_id: str | None = None,
+        concurrency: int = 1,
+        poll_seconds: float | None = None,
+    ) -> None:
+        """Process jobs until `stop` is set; `concurrency` jobs at a time, each in its own
+        thread. An idle thread looks for a job every `poll_seconds`
+        (settings.worker_poll_seconds)."""
+        base_id = worker_id or default_worker_id()
+        idle_wait = self.settings.worker_poll_seconds if poll_seconds is None else poll_seconds
+
+        def loop(slot: int) -> None:
+            slot_id = base_id if concurrency == 1 else f"{base_id}/{slot}"
+            while not stop.is_set():
+                try:
+                    worked = self.run_next_job(worker_id=slot_id, stop=stop)
+                except Exception:  # keep serving the queue; the job's lease will expire
+                    log.exception("worker %s: unexpected error", slot_id)
+                    worked = False
+                if not worked:
+                    stop.wait(idle_wait)
+
+        threads = [
+            threading.Thread(target=loop, args=(i,), name=f"transcode-worker-{i}", daemon=True)
+            for i in range(max(1, concurrency))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
 
 
 def _relay(stop: threading.Event | None, cancel: threading.Event) -> Callable[[], None]:
@@ -368,83 +408,9 @@ def _relay(stop: threading.Event | None, cancel: threading.Event) -> Callable[[]
     return undo
 
 
-def run_next_job(
-    *,
-    sessionmaker: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    worker_id: str,
-    on_progress: ProgressCallback | None = None,
-    stop: threading.Event | None = None,
-    job_id: int | None = None,
-) -> bool:
-    """Claim one job (or the given one) and process it fully here; False if none was claimable."""
-    with session_scope(sessionmaker) as db:
-        fail_exhausted_jobs(db=db, settings=settings)
-    with session_scope(sessionmaker) as db:
-        claim = claim_next_job(db=db, settings=settings, worker_id=worker_id, job_id=job_id)
-    if claim is None:
-        return False
-    log.info("worker %s claimed job %s (attempt %s)", worker_id, claim.job_id, claim.attempts)
-    state = process_claim(
-        sessionmaker=sessionmaker,
-        storage=storage,
-        settings=settings,
-        claim=claim,
-        on_progress=on_progress,
-        stop=stop,
-    )
-    log.info("job %s ended: %s", claim.job_id, state.value if state else "given up")
-    return True
-
-
-def run_worker(
-    *,
-    sessionmaker: sessionmaker[Session],
-    storage: Storage,
-    settings: Settings,
-    stop: threading.Event,
-    worker_id: str | None = None,
-    concurrency: int = 1,
-    on_progress: ProgressCallback | None = None,
-    poll_seconds: float | None = None,
-) -> None:
-    """Process jobs until `stop` is set; `concurrency` jobs at a time, each in its own thread.
-    An idle thread looks for a job every `poll_seconds` (settings.worker_poll_seconds)."""
-    base_id = worker_id or default_worker_id()
-    idle_wait = settings.worker_poll_seconds if poll_seconds is None else poll_seconds
-
-    def loop(slot: int) -> None:
-        slot_id = base_id if concurrency == 1 else f"{base_id}/{slot}"
-        while not stop.is_set():
-            try:
-                worked = run_next_job(
-                    sessionmaker=sessionmaker,
-                    storage=storage,
-                    settings=settings,
-                    worker_id=slot_id,
-                    on_progress=on_progress,
-                    stop=stop,
-                )
-            except Exception:  # keep serving the queue; the job's lease will expire
-                log.exception("worker %s: unexpected error", slot_id)
-                worked = False
-            if not worked:
-                stop.wait(idle_wait)
-
-    threads = [
-        threading.Thread(target=loop, args=(i,), name=f"transcode-worker-{i}", daemon=True)
-        for i in range(max(1, concurrency))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 class EmbeddedWorker:
     """A transcode worker inside this process (the web server's own, the demo seed's): a
-    daemon thread running `run_worker` until `stop`."""
+    daemon thread running `Worker.run` until `stop`."""
 
     def __init__(
         self,
@@ -460,15 +426,14 @@ class EmbeddedWorker:
         self.name = name
         self.worker_id = f"{default_worker_id()}/{name}"
         self._stop = threading.Event()
+        worker = Worker(
+            sessions=sessionmaker, storage=storage, settings=settings, on_progress=on_progress
+        )
         self._run = functools.partial(
-            run_worker,
-            sessionmaker=sessionmaker,
-            storage=storage,
-            settings=settings,
+            worker.run,
             stop=self._stop,
             worker_id=self.worker_id,
             concurrency=concurrency,
-            on_progress=on_progress,
             poll_seconds=poll_seconds,
         )
         self._thread: threading.Thread | None = None
