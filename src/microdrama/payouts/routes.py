@@ -87,14 +87,22 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
         """Balances from the ledger, amounts held by pending payouts, and payout requests."""
         return earnings_summary(db, settings, owner, kind)
 
-    @earner.get("/statements/{month}.csv", name=f"{who}_statement_csv")
-    def get_statement_csv(
+    def month_statement(
         month: MonthPath, db: DbSession, owner: Account = earner_role
-    ) -> Response:
-        """The month's statement as CSV: one row per ledger transaction, running balance."""
-        statement = service.monthly_statement(
+    ) -> service.Statement:
+        """The path's month's statement of the signed-in earner (a route dependency)."""
+        return service.monthly_statement(
             db=db, owner=owner, kind=kind, month=service.Month.parse(month)
         )
+
+    # A default, like earner_role: the dependency is a local.
+    statement_of_month = Depends(month_statement)
+
+    @earner.get("/statements/{month}.csv", name=f"{who}_statement_csv")
+    def get_statement_csv(
+        month: MonthPath, statement: service.Statement = statement_of_month
+    ) -> Response:
+        """The month's statement as CSV: one row per ledger transaction, running balance."""
         return Response(
             service.statement_csv(statement),
             media_type="text/csv; charset=utf-8",
@@ -105,13 +113,8 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
         )
 
     @earner.get("/statements/{month}", response_model=StatementRead, name=f"{who}_statement")
-    def get_statement(
-        month: MonthPath, db: DbSession, owner: Account = earner_role
-    ) -> StatementRead:
+    def get_statement(statement: service.Statement = statement_of_month) -> StatementRead:
         """The month's statement: opening balance, lines by kind, entries, closing balance."""
-        statement = service.monthly_statement(
-            db=db, owner=owner, kind=kind, month=service.Month.parse(month)
-        )
         return statement_read(statement)
 
     @earner.post(

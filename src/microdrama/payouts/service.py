@@ -208,26 +208,22 @@ def monthly_statement(
             )
             or 0
         )
+        # One row per transaction: its net amount on this account.
+        transaction = (
+            LedgerTransaction.id,
+            LedgerTransaction.created_at,
+            LedgerTransaction.kind,
+            LedgerTransaction.memo,
+        )
         rows = db.execute(
-            select(
-                LedgerTransaction.id,
-                LedgerTransaction.created_at,
-                LedgerTransaction.kind,
-                LedgerTransaction.memo,
-                func.sum(LedgerEntry.amount),
-            )
+            select(*transaction, func.sum(LedgerEntry.amount))
             .join(LedgerEntry, LedgerEntry.transaction_id == LedgerTransaction.id)
             .where(
                 LedgerEntry.ledger_account_id == account.id,
                 LedgerTransaction.created_at >= month.starts_at,
                 LedgerTransaction.created_at < month.ends_at,
             )
-            .group_by(
-                LedgerTransaction.id,
-                LedgerTransaction.created_at,
-                LedgerTransaction.kind,
-                LedgerTransaction.memo,
-            )
+            .group_by(*transaction)
             .order_by(LedgerTransaction.created_at, LedgerTransaction.id)
         ).all()
         running = opening
