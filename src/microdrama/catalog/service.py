@@ -13,6 +13,7 @@ from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, Se
 from microdrama.db import utcnow
 from microdrama.errors import Forbidden, NotFound
 from microdrama.storage import Storage
+from microdrama.types import read_row
 
 
 def _url(storage: Storage, key: str | None) -> str | None:
@@ -63,17 +64,11 @@ def poster_key(series: Series, first_ready: Episode | None) -> str | None:
 def _card(storage: Storage, series: Series) -> SeriesCard:
     ready = ready_episodes(series)
     first = ready[0] if ready else None
-    return SeriesCard(
-        id=series.id,
-        title=series.title,
-        synopsis=series.synopsis,
-        genre=series.genre,
-        tags=list(series.tags),
-        accent_color=series.accent_color,
+    return read_row(
+        SeriesCard,
+        series,
         episode_count=len(ready),
         total_runtime_ms=sum(e.duration_ms for e in ready),
-        free_episodes=series.free_episodes,
-        episode_price_coins=series.episode_price_coins,
         first_episode_id=first.id if first else None,
         poster_url=_url(storage, poster_key(series, first)),
         preview_playlist_url=_playlist_url(first),

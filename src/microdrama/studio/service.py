@@ -25,6 +25,7 @@ from microdrama.studio.schemas import (
     StudioSeriesCreate,
     StudioSeriesRead,
 )
+from microdrama.types import read_row
 from microdrama.validation_messages import label as field_label
 
 POSTER_SIZE = (720, 1280)  # 9:16
@@ -223,23 +224,11 @@ def _episode_read(storage: Storage, series: Series, episode: Episode) -> StudioE
 def series_read(*, storage: Storage, series: Series) -> StudioSeriesRead:
     """The studio's view of a series: every episode in every state, prices, review status."""
     episodes = sorted(series.episodes, key=lambda e: e.number)
-    return StudioSeriesRead(
-        id=series.id,
-        title=series.title,
-        synopsis=series.synopsis,
-        genre=series.genre,
-        tags=list(series.tags),
-        language=series.language,
-        content_warnings=list(series.content_warnings),
-        accent_color=series.accent_color,
-        free_episodes=series.free_episodes,
-        episode_price_coins=series.episode_price_coins,
-        series_cap_price_coins=series.series_cap_price_coins,
+    return read_row(
+        StudioSeriesRead,
+        series,
         max_cap_price_coins=max_cap_price(series=series),
         status=display_status(series),
-        review_note=series.review_note,
-        submitted_at=series.submitted_at,
-        published_at=series.published_at,
         poster_url=storage.url(series.poster_key) if series.poster_key else None,
         poster_thumb_url=_poster_thumb_url(storage, series, episodes),
         episode_count=len(episodes),

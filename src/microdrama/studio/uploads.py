@@ -41,6 +41,7 @@ from microdrama.studio import episodes
 from microdrama.studio import service as studio
 from microdrama.studio.models import Upload, UploadState
 from microdrama.studio.schemas import UploadRead
+from microdrama.types import read_row
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination"
@@ -164,19 +165,7 @@ def get_own_upload(*, db: Session, upload_id: str, account: Account) -> Upload:
 
 
 def upload_read(upload: Upload) -> UploadRead:
-    return UploadRead(
-        id=upload.id,
-        url=f"{UPLOADS_URL}/{upload.id}",
-        filename=upload.filename,
-        title=upload.title,
-        length_bytes=upload.length_bytes,
-        offset_bytes=upload.offset_bytes,
-        received_bytes=upload.received_bytes,
-        state=upload.state.value,
-        error=upload.error,
-        episode_id=upload.episode_id,
-        replaces_episode_id=upload.replaces_episode_id,
-    )
+    return read_row(UploadRead, upload, url=f"{UPLOADS_URL}/{upload.id}")
 
 
 def list_uploads(*, db: Session, account: Account, series_id: int) -> list[Upload]:

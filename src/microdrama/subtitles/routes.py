@@ -17,7 +17,7 @@ from microdrama.subtitles.models import SubtitleTrack
 from microdrama.subtitles.pages import router as pages_router
 from microdrama.subtitles.schemas import CueData, CuesRead, CuesWrite, TrackRead
 from microdrama.subtitles.service import LANGUAGE_PATTERN
-from microdrama.types import Line, PathId
+from microdrama.types import Line, PathId, read_row
 
 router = APIRouter(tags=["subtitles"])
 router.include_router(pages_router)
@@ -26,13 +26,7 @@ Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, max_length=16)]
 
 
 def track_read(storage: Storage, track: SubtitleTrack) -> TrackRead:
-    return TrackRead(
-        language=track.language,
-        label=track.label,
-        url=storage.url(track.storage_key),
-        cue_count=track.cue_count,
-        updated_at=track.updated_at,
-    )
+    return read_row(TrackRead, track, url=storage.url(track.storage_key))
 
 
 def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
