@@ -47,11 +47,19 @@ class MonthNotOver(Conflict, code="month_not_over"): ...
 
 
 @dataclass(frozen=True)
-class SeriesShare:
+class SeriesWatch:
+    """A series' VIP watch time in a month (see the module's rule)."""
+
     series_id: int
     title: str
     creator_id: int
     watch_ms: int
+
+
+@dataclass(frozen=True)
+class SeriesShare(SeriesWatch):
+    """A series' watch time and its part of the month's pool."""
+
     amount_cents: int
     transaction_id: int | None  # None when the share rounded to nothing (nothing posted)
 
@@ -117,14 +125,6 @@ def split_pool(*, pool_cents: int, weights: Mapping[int, int]) -> dict[int, int]
 def pool_cents(*, vip_income_cents: int, share_percent: int) -> int:
     """The creators' pool of a month: their share of the net VIP income, rounded down."""
     return max(0, vip_income_cents) * share_percent // 100
-
-
-@dataclass(frozen=True)
-class SeriesWatch:
-    series_id: int
-    title: str
-    creator_id: int
-    watch_ms: int
 
 
 def vip_watch(*, db: Session, month: Month) -> list[SeriesWatch]:
