@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, distinct, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, distinct, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account, Role
@@ -83,6 +83,15 @@ class DateRange:
 
     def days(self) -> list[date]:
         return [self.since + timedelta(days=n) for n in range((self.until - self.since).days + 1)]
+
+    def covers(self, moment: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+        """The column's moment falls within the range."""
+        return and_(moment >= self.start, moment < self.end)
+
+
+def _earning_in(period: DateRange) -> ColumnElement[bool]:
+    """Orders that count as sales (paid, not refunded) and were paid within the period."""
+    return and_(Order.status.in_(EARNING_STATUSES), period.covers(Order.paid_at))
 
 
 def date_range(*, since: date | None, until: date | None, today: date) -> DateRange:
@@ -210,8 +219,7 @@ def _event_numbers(
     """Event counts per group and in total (a viewer seen in several placements counts once)."""
     in_scope = (
         PlacementEvent.placement_id.in_(placement_ids),
-        PlacementEvent.created_at >= period.start,
-        PlacementEvent.created_at < period.end,
+        period.covers(PlacementEvent.created_at),
     )
     joined = (
         select(key, PlacementEvent.kind, func.count(PlacementEvent.id))
@@ -259,9 +267,7 @@ def _money_numbers(
         .join(Campaign, Campaign.id == Placement.campaign_id)
         .where(
             OrderLine.placement_id.in_(placement_ids),
-            Order.status.in_(EARNING_STATUSES),
-            Order.paid_at >= period.start,
-            Order.paid_at < period.end,
+            _earning_in(period),
         )
         .group_by(key)
     )
@@ -324,9 +330,7 @@ def daily(*, db: Session, brand: Account, period: DateRange) -> dict[str, Any]:
     events = (
         select(event_day, PlacementEvent.kind, func.count(PlacementEvent.id))
         .where(
-            PlacementEvent.placement_id.in_(placement_ids),
-            PlacementEvent.created_at >= period.start,
-            PlacementEvent.created_at < period.end,
+            PlacementEvent.placement_id.in_(placement_ids), period.covers(PlacementEvent.created_at)
         )
         .group_by(event_day, PlacementEvent.kind)
     )
@@ -340,9 +344,7 @@ def daily(*, db: Session, brand: Account, period: DateRange) -> dict[str, Any]:
         .join(Order, Order.id == OrderLine.order_id)
         .where(
             OrderLine.placement_id.in_(placement_ids),
-            Order.status.in_(EARNING_STATUSES),
-            Order.paid_at >= period.start,
-            Order.paid_at < period.end,
+            _earning_in(period),
         )
         .group_by(paid_day)
     )
@@ -367,9 +369,7 @@ def commissions(*, db: Session, creator: Account, period: DateRange) -> dict[str
         .where(
             OrderLine.creator_id == creator.id,
             OrderLine.placement_id.is_not(None),
-            Order.status.in_(EARNING_STATUSES),
-            Order.paid_at >= period.start,
-            Order.paid_at < period.end,
+            _earning_in(period),
         )
         .group_by(OrderLine.placement_id)
     )
