@@ -16,6 +16,7 @@ from microdrama.errors import DomainError, NotFound
 from microdrama.payments.catalog import catalog
 from microdrama.payments.models import CoinPack, Purchase, PurchaseKind, PurchaseStatus, VipPlan
 from microdrama.payments.providers import SANDBOX, PaymentProvider
+from microdrama.payments.schemas import PurchaseCreate
 
 
 class UnknownProduct(NotFound, code="unknown_product"): ...
@@ -55,12 +56,11 @@ def create_purchase(
     db: Session,
     provider: PaymentProvider,
     account_id: int,
-    coin_pack_code: str | None = None,
-    vip_plan_code: str | None = None,
-    return_to: str | None = None,
+    purchase_in: PurchaseCreate,
 ) -> NewPurchase:
     """A pending purchase with its terms frozen now, and the provider's checkout page."""
-    return_path = check_return_to(return_to)
+    coin_pack_code, vip_plan_code = purchase_in.coin_pack, purchase_in.vip_plan
+    return_path = check_return_to(purchase_in.return_to)
     catalog(db=db)  # a brand-new database gets the default catalog
     if (coin_pack_code is None) == (vip_plan_code is None):
         raise UnknownProduct("Choose exactly one coin pack or one VIP plan.")

@@ -115,12 +115,7 @@ def create_purchase(
 
     def effect(money_db: Session) -> idempotency.Outcome:
         created = purchases.create_purchase(
-            db=money_db,
-            provider=provider,
-            account_id=viewer.id,
-            coin_pack_code=body.coin_pack,
-            vip_plan_code=body.vip_plan,
-            return_to=body.return_to,
+            db=money_db, provider=provider, account_id=viewer.id, purchase_in=body
         )
         answer = PurchaseCreated(
             id=created.purchase.id,
