@@ -67,7 +67,11 @@ def rest_of_series(
     *, db: Session, settings: Settings, viewer: Account, series: Series, from_number: int
 ) -> RestOfSeries:
     """The price of every still-locked episode from here on: never more than their sum."""
-    locked = _locked_from(db, viewer, series, from_number)
+    return _priced(settings, series, _locked_from(db, viewer, series, from_number))
+
+
+def _priced(settings: Settings, series: Series, locked: Sequence[Episode]) -> RestOfSeries:
+    """The cap price of these locked episodes of the series: never more than their sum."""
     total = len(locked) * series.episode_price_coins
     if series.series_cap_price_coins is not None:
         cap = min(series.series_cap_price_coins, total)
@@ -383,9 +387,7 @@ def unlock_rest_of_series(
     viewer = _viewer(db, viewer_id)
     series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
     locked = _locked_from(db, viewer, series, from_number)
-    rest = rest_of_series(
-        db=db, settings=settings, viewer=viewer, series=series, from_number=from_number
-    )
+    rest = _priced(settings, series, locked)
     if not locked:
         return {
             "series_id": series.id,
