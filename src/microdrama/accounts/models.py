@@ -41,6 +41,10 @@ class Account(Base):
     auto_unlock: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    def manages(self, owner_id: int) -> bool:
+        """Whether the account may act on what `owner_id` owns: its owner, or an operator."""
+        return self.id == owner_id or self.role == Role.admin
+
 
 class SessionKind(enum.StrEnum):
     cookie = "cookie"

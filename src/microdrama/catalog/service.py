@@ -155,7 +155,7 @@ def episode_read(
 
 
 def _may_edit(account: Account | None, series: Series) -> bool:
-    return account is not None and (account.id == series.owner_id or account.role == Role.admin)
+    return account is not None and account.manages(series.owner_id)
 
 
 def require_owner(*, db: Session, series_id: int, account: Account) -> Series:

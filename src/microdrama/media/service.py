@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy.orm import Session
 
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.models import Account
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import Forbidden, NotFound, PayloadTooLarge
@@ -117,7 +117,7 @@ def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
 
 
 def _may_see(account: Account, asset: MediaAsset) -> bool:
-    return account.id == asset.owner_id or account.role == Role.admin
+    return account.manages(asset.owner_id)
 
 
 def get_owned_asset(*, db: Session, asset_id: int, account: Account) -> MediaAsset:

@@ -78,7 +78,7 @@ def get_own_series(*, db: Session, series_id: int, account: Account, lock: bool 
     if lock:
         query = query.with_for_update()
     series = db.scalar(query.options(*WITH_MEDIA))
-    if series is None or (series.owner_id != account.id and account.role != Role.admin):
+    if series is None or not account.manages(series.owner_id):
         raise NotFound("No such series in your studio.", series_id=series_id)
     return series
 

@@ -29,7 +29,7 @@ from typing import IO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.models import Account
 from microdrama.catalog import videos
 from microdrama.catalog.models import Episode
 from microdrama.config import Settings
@@ -159,7 +159,7 @@ def create_upload(
 def get_own_upload(*, db: Session, upload_id: str, account: Account) -> Upload:
     """The account's upload; anyone else's (or an unknown id) is 404, as tus clients expect."""
     upload = db.get(Upload, upload_id) if len(upload_id) <= 32 else None
-    if upload is None or (upload.owner_id != account.id and account.role != Role.admin):
+    if upload is None or not account.manages(upload.owner_id):
         raise NotFound("No such upload.", upload_id=upload_id)
     return upload
 

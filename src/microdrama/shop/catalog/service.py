@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from microdrama.accounts.models import Account, Role
+from microdrama.accounts.models import Account
 from microdrama.errors import Conflict, NotFound
 from microdrama.shop import stock
 from microdrama.shop.catalog.schemas import (
@@ -53,7 +53,7 @@ def list_products(*, db: Session, brand: Account) -> list[Product]:
 def get_own_product(*, db: Session, brand: Account, product_id: int) -> Product:
     """The product if it is the brand's (admins: any); 404 otherwise, so others learn nothing."""
     product = db.get(Product, product_id)
-    if product is None or (product.owner_id != brand.id and brand.role != Role.admin):
+    if product is None or not brand.manages(product.owner_id):
         raise NotFound("No such product.", product_id=product_id)
     return product
 
