@@ -239,7 +239,7 @@ def main() -> None:
         conn.execute(text(f'CREATE SCHEMA "{theirs}"'))
     try:
         print(f"pgbench TPC-B: {args.clients} clients, {args.seconds} s ...")
-        tps = pgbench_tps(args.database, theirs, args.clients, args.seconds)
+        tps = pgbench_tps(args.database, theirs, args.clients, args.seconds, init=True)
         print(f"checkouts: {args.clients} clients, {args.products} products, {args.seconds} s ...")
         rate, violations, refused, done = checkouts_per_second(
             _schema_url(args.database, ours),
