@@ -47,6 +47,7 @@ def _client_process(
     from microdrama.payments.providers import Card, SandboxProvider
     from microdrama.shop.checkout import service as checkout
     from microdrama.shop.checkout.schemas import CartItemCreate, CheckoutCreate
+    from microdrama.shop.orders import service as _orders  # noqa: F401 (registers paying for an order)
     from microdrama.shop.orders.schemas import ShippingAddress
 
     engine = make_engine(url)
