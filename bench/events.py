@@ -62,7 +62,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(ROOT))
-from tests.analytics.audience import EpisodePlan, batches_by_viewer, plan_sessions
+from tests.support.audience import EpisodePlan, batches_by_viewer, plan_sessions
 
 RATIO_TARGET = 0.5
 DASHBOARD_TARGET_S = 1.0
