@@ -12,14 +12,12 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
 from urllib.parse import quote
-
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from microdrama.config import Settings
 from microdrama.errors import DomainError, NotFound
 from microdrama.media.models import MediaAsset
+from microdrama.media.signed_tokens import SignedValues
 from microdrama.storage import Storage
 
 KEY_TOKEN_SALT = "microdrama.hls-key"
@@ -46,8 +44,8 @@ class KeyGrant:
     issued_at_s: int
 
 
-def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.secret_key, salt=KEY_TOKEN_SALT)
+# [viewer_id, episode_id, issued_at_s]
+_KEY_TOKEN = SignedValues(KEY_TOKEN_SALT, int, int, int)
 
 
 def issue_key_token(
@@ -55,7 +53,7 @@ def issue_key_token(
 ) -> str:
     """A signed token letting one viewer fetch one episode's key for key_token_seconds."""
     issued = int(now_s if now_s is not None else time.time())
-    return str(_serializer(settings).dumps([viewer_id, episode_id, issued]))
+    return _KEY_TOKEN.dumps(settings, [viewer_id, episode_id, issued])
 
 
 def read_key_token(
@@ -64,15 +62,8 @@ def read_key_token(
     """The grant inside a token; KeyTokenMissing / KeyTokenInvalid / KeyTokenExpired otherwise."""
     if not token:
         raise KeyTokenMissing("A key token is needed: fetch the episode's playlist first.")
-    try:
-        payload: Any = _serializer(settings).loads(token)
-    except BadSignature as exc:
-        raise KeyTokenInvalid("The key token is not valid.") from exc
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 3
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in payload)
-    ):
+    payload = _KEY_TOKEN.loads(settings, token)
+    if payload is None:
         raise KeyTokenInvalid("The key token is not valid.")
     viewer_id, episode_id, issued = payload
     now = now_s if now_s is not None else time.time()

@@ -22,10 +22,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -36,6 +34,7 @@ from microdrama.catalog.models import EpisodeState
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError
+from microdrama.media.signed_tokens import SignedValues
 from microdrama.paywall import service as paywall_service
 from microdrama.paywall.entitlement import ads_left_today, entitlement, ready_episode
 from microdrama.paywall.models import AdReward, UnlockMethod
@@ -146,8 +145,8 @@ def _ad_command(settings: Settings, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _serializer(settings: Settings) -> URLSafeSerializer:
-    return URLSafeSerializer(settings.secret_key, salt=AD_SESSION_SALT)
+# [viewer_id, episode_id, issued_ms, nonce]
+_AD_SESSION = SignedValues(AD_SESSION_SALT, int, int, int, str)
 
 
 def start_ad_session(
@@ -175,9 +174,9 @@ def start_ad_session(
         )
     key = ensure_sandbox_ad(storage=storage, settings=settings)
     nonce = secrets.token_hex(16)
-    token = _serializer(settings).dumps([viewer.id, episode.id, _now_ms(now), nonce])
+    token = _AD_SESSION.dumps(settings, [viewer.id, episode.id, _now_ms(now), nonce])
     return AdSession(
-        ad_session=str(token),
+        ad_session=token,
         ad_url=storage.url(key),
         duration_ms=ad_duration_ms(settings),
         ads_left_today=left,
@@ -185,16 +184,8 @@ def start_ad_session(
 
 
 def _read_ad_session(settings: Settings, ad_session: str) -> tuple[int, int, int, str]:
-    try:
-        payload: Any = _serializer(settings).loads(ad_session)
-    except BadSignature as exc:
-        raise AdSessionInvalid("This ad session is not valid.") from exc
-    if (
-        not isinstance(payload, list)
-        or len(payload) != 4
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in payload[:3])
-        or not isinstance(payload[3], str)
-    ):
+    payload = _AD_SESSION.loads(settings, ad_session)
+    if payload is None:
         raise AdSessionInvalid("This ad session is not valid.")
     return payload[0], payload[1], payload[2], payload[3]
 
