@@ -4,6 +4,13 @@ from microdrama.accounts.models import Account, AuthSession, LoginAttempt, Trust
 from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
+from microdrama.discovery.models import (
+    RankingEntry,
+    Recommendation,
+    RecsRun,
+    SeriesFollow,
+    SimilarSeries,
+)
 from microdrama.idempotency import IdempotencyRecord
 from microdrama.media.models import MediaAsset, TranscodeJob
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
@@ -58,9 +65,14 @@ __all__ = [
     "Product",
     "ProductVariant",
     "Purchase",
+    "RankingEntry",
+    "Recommendation",
+    "RecsRun",
     "RollupMark",
     "Series",
+    "SeriesFollow",
     "SettingChange",
+    "SimilarSeries",
     "SubtitleTrack",
     "TranscodeJob",
     "TrustedDevice",
