@@ -347,7 +347,7 @@ def unlock_with_coins(
         has_vip=lambda: bool(facts.vip),
     )
     if current.allowed:
-        balance = coins.paid + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id)
+        balance = unlocks.live_balance(db=db, wallet=coins, owner_id=viewer_id)
         return _answered(episode_id, current.reason, charged=0, balance=balance)
     price = facts.episode_price_coins
     payment = _pay_for_unlocks(
@@ -393,8 +393,7 @@ def unlock_rest_of_series(
             "series_id": series.id,
             "unlocked_episodes": 0,
             "charged_coins": 0,
-            "balance_coins": coins.paid
-            + unlocks.live_bonus(db=db, wallet=coins, owner_id=viewer_id),
+            "balance_coins": unlocks.live_balance(db=db, wallet=coins, owner_id=viewer_id),
         }
     payment = _pay_for_unlocks(
         db,

@@ -190,9 +190,10 @@ def lock_wallet(*, db: Session, account_id: int) -> Wallet:
     )
 
 
-def live_bonus(*, db: Session, wallet: Wallet, owner_id: int) -> int:
-    """The locked wallet's bonus coins not yet past expiry (no query when there are none)."""
-    return live_bonus_coins(db, owner_id, utcnow()) if wallet.bonus else 0
+def live_balance(*, db: Session, wallet: Wallet, owner_id: int) -> int:
+    """The locked wallet's spendable coins: paid, and bonus not yet past expiry (no query when
+    it holds no bonus)."""
+    return wallet.paid + (live_bonus_coins(db, owner_id, utcnow()) if wallet.bonus else 0)
 
 
 def _unlock_counter_accounts(
