@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from microdrama.cli_database import migrated_engine
+from microdrama.cli_database import migrated_engine, open_database, open_session
 from microdrama.cli_payments import app as payments_app
 from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
@@ -113,14 +113,11 @@ def worker(
 
     # catalog.videos registers the listener that moves episodes along with their videos.
     from microdrama.catalog import videos  # noqa: F401
-    from microdrama.db import make_sessionmaker
     from microdrama.media.jobs import Worker, default_worker_id
     from microdrama.storage import LocalStorage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
-    engine = migrated_engine(settings)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -129,15 +126,14 @@ def worker(
         typer.echo(f"{signal.Signals(signum).name}: stopping after giving back the current job")
         stop.set()
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    worker_id = default_worker_id()
-    typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
-    try:
-        worker = Worker(sessions=make_sessionmaker(engine), storage=storage, settings=settings)
+    with open_database(settings) as sessions:
+        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        worker_id = default_worker_id()
+        typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
+        worker = Worker(sessions=sessions, storage=storage, settings=settings)
         worker.run(stop=stop, worker_id=worker_id, concurrency=concurrency)
-    finally:
-        engine.dispose()
 
 
 @app.command()
@@ -154,51 +150,49 @@ def ingest(
     from microdrama.accounts import service as accounts_service
     from microdrama.catalog import service as catalog_service
     from microdrama.catalog import videos
-    from microdrama.db import make_sessionmaker, session_scope
+    from microdrama.db import session_scope
     from microdrama.errors import DomainError
     from microdrama.media import service as media_service
     from microdrama.media.models import JobState
     from microdrama.storage import LocalStorage
 
     settings = get_settings()
-    engine = migrated_engine(settings)
-    sessions = make_sessionmaker(engine)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
-    try:
-        with session_scope(sessions) as db:
-            found = catalog_service.get(db=db, series_id=series)
-            owner = accounts_service.get(db=db, account_id=found.owner_id) if found else None
-            if found is None or owner is None:
-                raise typer.BadParameter(f"no series with id {series}", param_hint="--series")
-            episode, asset, job = videos.upload_episode(
-                db=db,
-                storage=storage,
-                settings=settings,
-                series=found,
-                owner=owner,
-                filename=file.name,
-                source=file,
-                title=title,
-                number=number,
-            )
-            job_id = job.id
-        typer.echo(
-            f"episode {episode.number} (id {episode.id}) of series {series}: "
-            f"asset {asset.id}, transcode job {job_id} queued ({asset.duration_ms / 1000:.1f} s)"
-        )
-        while wait:
+    with open_database(settings) as sessions:
+        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        try:
             with session_scope(sessions) as db:
-                state = media_service.get_job(db=db, job_id=job_id)
-            if state.state in (JobState.done, JobState.failed):
-                typer.echo(f"job {job_id}: {state.state.value} {state.error or ''}".rstrip())
-                raise typer.Exit(0 if state.state == JobState.done else 1)
-            typer.echo(f"job {job_id}: {state.state.value} {state.progress:.0%}")
-            time.sleep(1.0)
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+                found = catalog_service.get(db=db, series_id=series)
+                owner = accounts_service.get(db=db, account_id=found.owner_id) if found else None
+                if found is None or owner is None:
+                    raise typer.BadParameter(f"no series with id {series}", param_hint="--series")
+                episode, asset, job = videos.upload_episode(
+                    db=db,
+                    storage=storage,
+                    settings=settings,
+                    series=found,
+                    owner=owner,
+                    filename=file.name,
+                    source=file,
+                    title=title,
+                    number=number,
+                )
+                job_id = job.id
+            typer.echo(
+                f"episode {episode.number} (id {episode.id}) of series {series}: "
+                f"asset {asset.id}, transcode job {job_id} queued "
+                f"({asset.duration_ms / 1000:.1f} s)"
+            )
+            while wait:
+                with session_scope(sessions) as db:
+                    state = media_service.get_job(db=db, job_id=job_id)
+                if state.state in (JobState.done, JobState.failed):
+                    typer.echo(f"job {job_id}: {state.state.value} {state.error or ''}".rstrip())
+                    raise typer.Exit(0 if state.state == JobState.done else 1)
+                typer.echo(f"job {job_id}: {state.state.value} {state.progress:.0%}")
+                time.sleep(1.0)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
 
 
 @app.command("seed-demo")
@@ -242,14 +236,10 @@ app.add_typer(ledger_app, name="ledger")
 @ledger_app.command("verify")
 def ledger_verify() -> None:
     """Recompute every balance from the entries; exit 1 on any discrepancy."""
-    from microdrama.db import make_sessionmaker, session_scope
     from microdrama.wallet import ledger
 
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    with session_scope(make_sessionmaker(engine)) as db:
+    with open_session(get_settings()) as db:
         problems = ledger.verify(db=db)
-    engine.dispose()
     for problem in problems:
         typer.echo(f"DISCREPANCY: {problem}", err=True)
     if problems:
@@ -260,15 +250,11 @@ def ledger_verify() -> None:
 @ledger_app.command("expire-bonus")
 def ledger_expire_bonus() -> None:
     """Expire bonus coins past their date (run daily, e.g. from cron)."""
-    from microdrama.db import make_sessionmaker, run_money_transaction
+    from microdrama.db import run_money_transaction
     from microdrama.wallet import viewer_coins
 
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    expired = run_money_transaction(
-        make_sessionmaker(engine), lambda db: viewer_coins.expire_bonus(db=db)
-    )
-    engine.dispose()
+    with open_database(get_settings()) as sessions:
+        expired = run_money_transaction(sessions, lambda db: viewer_coins.expire_bonus(db=db))
     typer.echo(f"{expired} bonus coins expired")
 
 
@@ -286,13 +272,10 @@ def create_admin(
 
     from microdrama.accounts import service as accounts_service
     from microdrama.accounts.schemas import check_password, normalize_email
-    from microdrama.db import make_sessionmaker, session_scope
 
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    try:
-        email = normalize_email(email)
-        with session_scope(make_sessionmaker(engine)) as db:
+    with open_session(get_settings()) as db:
+        try:
+            email = normalize_email(email)
             exists = accounts_service.get_by_email(db=db, email=email) is not None
             if not exists and password is None:
                 password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -300,11 +283,9 @@ def create_admin(
                 check_password(password)
             account = accounts_service.make_admin(db=db, email=email, password=password)
             account_id = account.id
-    except PydanticCustomError as exc:
-        typer.echo(f"error: {exc.message()}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+        except PydanticCustomError as exc:
+            typer.echo(f"error: {exc.message()}", err=True)
+            raise typer.Exit(1) from exc
     verb = "is now" if exists else "created as"
     typer.echo(f"{email} (account {account_id}) {verb} an admin")
 
@@ -318,15 +299,11 @@ def housekeeping() -> None:
     """Expire bonus coins, renew due VIP passes, share last month's VIP pool with creators,
     forget old idempotency keys, abandoned uploads, expired sessions and old sign-in attempts
     (run from cron)."""
-    from microdrama.db import make_sessionmaker
     from microdrama.housekeeping import run_once
 
     settings = get_settings()
-    engine = migrated_engine(settings)
-    try:
-        chores = run_once(factory=make_sessionmaker(engine), settings=settings)
-    finally:
-        engine.dispose()
+    with open_database(settings) as sessions:
+        chores = run_once(factory=sessions, settings=settings)
     vip_share = (
         f"VIP share of {chores.vip_share_month}: {chores.vip_share_posted} series credited, "
         if chores.vip_share_month

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.config import Settings
-from microdrama.db import make_engine, schema_is_current, upgrade_database
+from microdrama.db import (
+    make_engine,
+    make_sessionmaker,
+    schema_is_current,
+    session_scope,
+    upgrade_database,
+)
 
 
 def migrated_engine(settings: Settings) -> Engine:
@@ -33,3 +43,21 @@ def migrated_engine(settings: Settings) -> Engine:
         )
         raise typer.Exit(1)
     return engine
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the migrated database for the length of a command; the engine is disposed
+    of when the block ends, however it ends."""
+    engine = migrated_engine(settings)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_session(settings: Settings) -> Iterator[Session]:
+    """One transaction on the migrated database: committed if the block ends normally."""
+    with open_database(settings) as sessions, session_scope(sessions) as db:
+        yield db

@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy.orm import Session
 
-from microdrama.cli_database import migrated_engine
+from microdrama.cli_database import open_database
 from microdrama.config import get_settings
-from microdrama.db import make_sessionmaker, run_money_transaction, utcnow
+from microdrama.db import run_money_transaction, utcnow
 from microdrama.payments import catalog as store_catalog
 from microdrama.payments import renewals
 from microdrama.payments.models import CoinPack, VipPlan
@@ -23,12 +23,8 @@ def seed_catalog() -> None:
         store_catalog.ensure_default_catalog(db=db)
         return store_catalog.catalog(db=db)
 
-    settings = get_settings()
-    engine = migrated_engine(settings)
-    try:
-        packs, plans = run_money_transaction(make_sessionmaker(engine), seed)
-    finally:
-        engine.dispose()
+    with open_database(get_settings()) as sessions:
+        packs, plans = run_money_transaction(sessions, seed)
     for pack in packs:
         bonus = f" + {pack.bonus_coins} bonus" if pack.bonus_coins else ""
         typer.echo(f"coin pack {pack.code}: {pack.price_cents} cents = {pack.coins} coins{bonus}")
@@ -40,14 +36,11 @@ def seed_catalog() -> None:
 def renew_vip() -> None:
     """Charge auto-renewing VIP passes that end within a day (run hourly, e.g. from cron)."""
     settings = get_settings()
-    engine = migrated_engine(settings)
-    try:
+    with open_database(settings) as sessions:
         done = run_money_transaction(
-            make_sessionmaker(engine),
+            sessions,
             lambda db: renewals.renew_due_vip_passes(db=db, settings=settings, now=utcnow()),
         )
-    finally:
-        engine.dispose()
     for renewal in done:
         detail = f" ({renewal.detail})" if renewal.detail else ""
         typer.echo(

@@ -7,9 +7,9 @@ from datetime import datetime
 import typer
 
 import microdrama.models  # noqa: F401  (every table mapped: the catalog's relationships need them)
-from microdrama.cli_database import migrated_engine
+from microdrama.cli_database import open_database
 from microdrama.config import get_settings
-from microdrama.db import make_sessionmaker, utcnow
+from microdrama.db import utcnow
 from microdrama.errors import DomainError
 from microdrama.payouts import vip_share
 from microdrama.payouts.service import Month
@@ -27,18 +27,14 @@ def settle(
     """Credit each series' creator with their share of a month's VIP pool (safe to rerun:
     a month is settled once; a rerun prints what was settled)."""
     settings = get_settings()
-    engine = migrated_engine(settings)
-    now = utcnow()
-    try:
-        chosen = Month.parse(month) if month else vip_share.previous_month(now)
-        result = vip_share.settle(
-            factory=make_sessionmaker(engine), settings=settings, month=chosen, now=now
-        )
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    with open_database(settings) as sessions:
+        now = utcnow()
+        try:
+            chosen = Month.parse(month) if month else vip_share.previous_month(now)
+            result = vip_share.settle(factory=sessions, settings=settings, month=chosen, now=now)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
     for line in describe(result, now=now):
         typer.echo(line)
 
