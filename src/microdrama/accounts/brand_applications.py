@@ -113,18 +113,25 @@ def approve(*, db: Session, operator: Account, application_id: int) -> BrandAppl
     if applicant.role != Role.admin:  # an operator keeps every power
         applicant.role = Role.brand
     applicant.display_name = application.company_name
-    application.status = BrandApplicationStatus.approved
-    application.decided_by_id = operator.id
-    application.decided_at = utcnow()
-    db.flush()
-    return application
+    return _decided(db, application, operator=operator, status=BrandApplicationStatus.approved)
 
 
 def refuse(*, db: Session, operator: Account, application_id: int, reason: str) -> BrandApplication:
     """Refuse with a reason the applicant reads; they may apply again."""
     application = _pending_for_decision(db, application_id)
-    application.status = BrandApplicationStatus.refused
     application.refusal_reason = reason
+    return _decided(db, application, operator=operator, status=BrandApplicationStatus.refused)
+
+
+def _decided(
+    db: Session,
+    application: BrandApplication,
+    *,
+    operator: Account,
+    status: BrandApplicationStatus,
+) -> BrandApplication:
+    """The application with its decision recorded: which, by whom, when."""
+    application.status = status
     application.decided_by_id = operator.id
     application.decided_at = utcnow()
     db.flush()
