@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from microdrama.accounts import brand_applications as service
 from microdrama.accounts.deps import page_account
 from microdrama.accounts.errors import AlreadyBrand, ApplicationPending
-from microdrama.accounts.forms import FormPage, FormText, form_page
+from microdrama.accounts.forms import FormPage, FormText, PostedForm, form_page
 from microdrama.accounts.models import Account
 from microdrama.accounts.schemas import BrandApplicationCreate
 from microdrama.db import DbSession
@@ -18,7 +18,15 @@ from microdrama.db import DbSession
 router = APIRouter(include_in_schema=False)
 
 TEMPLATE = "brand_apply.html"
-EMPTY_FORM = {"company_name": "", "website": "", "contact_email": "", "note": ""}
+
+
+class BrandApplicationForm(PostedForm):
+    """The form of brand_apply.html, as typed (BrandApplicationCreate checks it)."""
+
+    company_name: FormText = ""
+    website: FormText = ""
+    contact_email: FormText = ""
+    note: FormText = ""
 
 
 def _context(
@@ -39,32 +47,20 @@ def apply_page(request: Request, db: DbSession, sent: bool = False) -> Response:
     account = page_account(request, db)
     if isinstance(account, Response):
         return account
-    fields = {**EMPTY_FORM, "contact_email": account.email or ""}
+    fields = BrandApplicationForm(contact_email=account.email or "").fields()
     return form_page(request, TEMPLATE, _context(db, account, fields, sent))
 
 
 @router.post("/brand/apply", response_class=HTMLResponse)
 def apply_submit(
-    request: Request,
-    db: DbSession,
-    company_name: FormText = "",
-    website: FormText = "",
-    contact_email: FormText = "",
-    note: FormText = "",
-    csrf_token: FormText = "",
+    request: Request, db: DbSession, sent: Annotated[BrandApplicationForm, Form()]
 ) -> Response:
     """File the application; the form comes back with a message next to each field to fix."""
     account = page_account(request, db)
     if isinstance(account, Response):
         return account
-    fields = {
-        "company_name": company_name,
-        "website": website,
-        "contact_email": contact_email,
-        "note": note,
-    }
-    form = FormPage(request, TEMPLATE, _context(db, account, fields))
-    data = form.read(BrandApplicationCreate, fields, csrf_token)
+    form = FormPage(request, TEMPLATE, _context(db, account, sent.fields()))
+    data = form.read(BrandApplicationCreate, sent)
     if isinstance(data, Response):
         return data
     try:

@@ -1,5 +1,8 @@
 """Plain HTML form pages: each form carries a CSRF token bound to the device cookie, and a
-refused submission shows the form again with the reason."""
+refused submission shows the form again with the reason.
+
+What a form posts is one declared model, `Annotated[SomeForm, Form()]` with SomeForm a
+PostedForm: its text fields and the CSRF token."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from microdrama.accounts import service
 from microdrama.accounts.csrf import form_token, form_token_valid
@@ -17,10 +20,27 @@ from microdrama.config import app_settings
 from microdrama.templating import templates
 from microdrama.validation_messages import describe
 
-FormText = Annotated[str, Form(max_length=10_000)]
+# A posted text field, "" when left out. The limit only stops absurd bodies: what the page
+# then validates the text into (SignupRequest...) says what fits, in words for the form.
+FormText = Annotated[str, Field(max_length=10_000)]
 EXPIRED_FORM = "This form has expired. Please try again."
 
 Submitted = TypeVar("Submitted", bound=BaseModel)
+
+
+class PostedForm(BaseModel):
+    """What a form page posts: the CSRF token every form carries and, in subclasses, the
+    form's text fields as typed (FormPage.read checks the token, then validates the fields)."""
+
+    csrf_token: FormText = ""
+
+    def fields(self) -> dict[str, Any]:
+        """The form's own fields, without its CSRF token."""
+        return self.model_dump(exclude={"csrf_token"})
+
+
+# A form that posts nothing but its token: a button (sign out, end a session).
+ButtonForm = Annotated[PostedForm, Form()]
 
 
 def form_page(
@@ -85,13 +105,13 @@ class FormPage:
         return form_page(self.request, self.template, context, status_code, headers)
 
     def read(
-        self, model: type[Submitted], fields: dict[str, Any], csrf_token: str
+        self, model: type[Submitted], sent: PostedForm, fields: dict[str, Any] | None = None
     ) -> Submitted | HTMLResponse:
-        """The submitted fields as `model`; else the form again: expired (403), or with a
-        message next to each field to fix (422)."""
-        if not csrf_ok(self.request, csrf_token):
+        """The submitted fields (`fields` when the page reworded them) as `model`; else the
+        form again: expired (403), or with a message next to each field to fix (422)."""
+        if not csrf_ok(self.request, sent.csrf_token):
             return self.again(403, error=EXPIRED_FORM)
         try:
-            return model.model_validate(fields)
+            return model.model_validate(sent.fields() if fields is None else fields)
         except ValidationError as exc:
             return self.again(422, errors=first_problem(exc))

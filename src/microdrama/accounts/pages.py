@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Form, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 
@@ -28,8 +28,10 @@ from microdrama.accounts.errors import (
 )
 from microdrama.accounts.forms import (
     EXPIRED_FORM,
+    ButtonForm,
     FormPage,
     FormText,
+    PostedForm,
     csrf_ok,
     first_problem,
     form_page,
@@ -49,6 +51,38 @@ from microdrama.wording import plural
 router = APIRouter(include_in_schema=False)
 
 
+class SignInForm(PostedForm):
+    """auth_signin.html; `next` is the page that sent the person to sign in."""
+
+    email: FormText = ""
+    password: FormText = ""
+    next: FormText = "/account"
+
+
+class SignUpForm(PostedForm):
+    """auth_signup.html; the display name may be left empty."""
+
+    email: FormText = ""
+    password: FormText = ""
+    display_name: FormText = ""
+
+
+class PasswordForm(PostedForm):
+    """The password section of account.html."""
+
+    current_password: FormText = ""
+    new_password: FormText = ""
+
+
+class SettingsForm(PostedForm):
+    """The settings section of account.html: empty boxes clear a limit or a reminder, and
+    `auto_unlock` is "on" when its box is ticked (left out when it is not)."""
+
+    weekly_spend_limit_coins: FormText = ""
+    watch_reminder_minutes: FormText = ""
+    auto_unlock: FormText = ""
+
+
 def safe_next(target: str | None, default: str = "/account") -> str:
     """Where to go after signing in: only paths on this site (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -65,20 +99,14 @@ def signin_page(request: Request, db: DbSession, next: str | None = None) -> Res
 
 
 @router.post("/signin", response_class=HTMLResponse)
-def signin_submit(
-    request: Request,
-    db: DbSession,
-    email: FormText = "",
-    password: FormText = "",
-    csrf_token: FormText = "",
-    next: FormText = "/account",
-) -> Response:
+def signin_submit(request: Request, db: DbSession, sent: Annotated[SignInForm, Form()]) -> Response:
     """Check the form; on success a session cookie and a redirect, else the form again."""
-    form = FormPage(request, "auth_signin.html", {"next": safe_next(next), "email": email})
-    if not csrf_ok(request, csrf_token):
+    target = safe_next(sent.next)
+    form = FormPage(request, "auth_signin.html", {"next": target, "email": sent.email})
+    if not csrf_ok(request, sent.csrf_token):
         return form.again(403, error=EXPIRED_FORM)
     try:
-        body = LoginRequest(email=email, password=password)
+        body = LoginRequest(email=sent.email, password=sent.password)
     except ValidationError:
         return form.again(422, error="Enter your email and password.")
     try:
@@ -88,7 +116,7 @@ def signin_submit(
     except TooManyAttempts as exc:
         retry = {"Retry-After": str(exc.retry_after_seconds)}
         return form.again(429, retry, error=exc.message)
-    response = RedirectResponse(safe_next(next), status_code=303)
+    response = RedirectResponse(target, status_code=303)
     start_cookie_session(request, response, db, account)
     return response
 
@@ -103,20 +131,13 @@ def signup_page(request: Request, db: DbSession) -> Response:
 
 @router.post("/signup", response_class=HTMLResponse)
 def signup_submit(
-    request: Request,
-    db: DbSession,
-    viewer: CurrentViewer,
-    email: FormText = "",
-    password: FormText = "",
-    display_name: FormText = "",
-    csrf_token: FormText = "",
+    request: Request, db: DbSession, viewer: CurrentViewer, sent: Annotated[SignUpForm, Form()]
 ) -> Response:
     """Create the account from this device's guest, sign in, and go to the account page."""
-    form = FormPage(
-        request, "auth_signup.html", {"email": email, "display_name": display_name, "errors": {}}
-    )
-    fields = {"email": email, "password": password, "display_name": display_name or None}
-    body = form.read(SignupRequest, fields, csrf_token)
+    shown = {"email": sent.email, "display_name": sent.display_name, "errors": {}}
+    form = FormPage(request, "auth_signup.html", shown)
+    fields = {**sent.fields(), "display_name": sent.display_name or None}
+    body = form.read(SignupRequest, sent, fields)
     if isinstance(body, Response):
         return body
     try:
@@ -215,10 +236,10 @@ def end_session_submit(
     db: DbSession,
     account: CurrentAccount,
     session_id: Annotated[str, Path(min_length=1, max_length=64)],
-    csrf_token: FormText = "",
+    sent: ButtonForm,
 ) -> Response:
     """Sign one of the account's other sessions out."""
-    if not csrf_ok(request, csrf_token):
+    if not csrf_ok(request, sent.csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     ended = 1
     try:
@@ -230,10 +251,10 @@ def end_session_submit(
 
 @router.post("/account/sessions/end-others", response_class=HTMLResponse)
 def end_other_sessions_submit(
-    request: Request, db: DbSession, account: CurrentAccount, csrf_token: FormText = ""
+    request: Request, db: DbSession, account: CurrentAccount, sent: ButtonForm
 ) -> Response:
     """Sign out everywhere but this browser."""
-    if not csrf_ok(request, csrf_token):
+    if not csrf_ok(request, sent.csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     ended = sessions.end_other_sessions(
         db=db, account=account, current_token=session_token(request)
@@ -243,18 +264,13 @@ def end_other_sessions_submit(
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password_submit(
-    request: Request,
-    db: DbSession,
-    account: CurrentAccount,
-    current_password: FormText = "",
-    new_password: FormText = "",
-    csrf_token: FormText = "",
+    request: Request, db: DbSession, account: CurrentAccount, sent: Annotated[PasswordForm, Form()]
 ) -> Response:
     """Change the password (confirmed with the current one); other sessions are signed out."""
-    if not csrf_ok(request, csrf_token):
+    if not csrf_ok(request, sent.csrf_token):
         return _account_page(request, db, account, {"error": EXPIRED_FORM}, 403)
     try:
-        body = PasswordChange(current_password=current_password, new_password=new_password)
+        body = PasswordChange(**sent.fields())
     except ValidationError as exc:
         errors = first_problem(exc)
         if "current_password" in errors:
@@ -285,22 +301,16 @@ def _optional_int(value: str) -> int | str | None:
 
 @router.post("/account/settings", response_class=HTMLResponse)
 def account_settings_submit(
-    request: Request,
-    db: DbSession,
-    viewer: CurrentViewer,
-    weekly_spend_limit_coins: FormText = "",
-    watch_reminder_minutes: FormText = "",
-    auto_unlock: FormText = "",
-    csrf_token: FormText = "",
+    request: Request, db: DbSession, viewer: CurrentViewer, sent: Annotated[SettingsForm, Form()]
 ) -> Response:
     """Save the settings form (an empty box means "no limit" / "no reminder")."""
     form = FormPage(request, "account.html", {"viewer": viewer, "saved": False, "errors": {}})
     fields = {
-        "weekly_spend_limit_coins": _optional_int(weekly_spend_limit_coins),
-        "watch_reminder_minutes": _optional_int(watch_reminder_minutes),
-        "auto_unlock": auto_unlock == "on",
+        "weekly_spend_limit_coins": _optional_int(sent.weekly_spend_limit_coins),
+        "watch_reminder_minutes": _optional_int(sent.watch_reminder_minutes),
+        "auto_unlock": sent.auto_unlock == "on",
     }
-    update = form.read(SettingsUpdate, fields, csrf_token)
+    update = form.read(SettingsUpdate, sent, fields)
     if isinstance(update, Response):
         return update
     service.update_settings(db=db, account=viewer, changes=update.changes())
@@ -308,9 +318,9 @@ def account_settings_submit(
 
 
 @router.post("/logout", response_class=HTMLResponse)
-def logout_submit(request: Request, db: DbSession, csrf_token: FormText = "") -> Response:
+def logout_submit(request: Request, db: DbSession, sent: ButtonForm) -> Response:
     """End this browser's session on the server and go back to the feed."""
-    if not csrf_ok(request, csrf_token):
+    if not csrf_ok(request, sent.csrf_token):
         shown: dict[str, Any] = {"viewer": known_viewer(request, db), "saved": False, "errors": {}}
         return FormPage(request, "account.html", shown).again(403, error=EXPIRED_FORM)
     token = request.cookies.get(SESSION_COOKIE)
