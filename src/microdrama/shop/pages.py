@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from microdrama.accounts import service as accounts
-from microdrama.accounts.deps import ensure_device_token, page_account
+from microdrama.accounts.deps import ensure_device_token
 from microdrama.accounts.models import Account, Role
+from microdrama.accounts.page_guard import PageRoute, signed_in_page
 from microdrama.catalog import service as catalog
 from microdrama.db import DbSession
 from microdrama.errors import NotFound
@@ -31,7 +32,7 @@ from microdrama.storage import AppStorage
 from microdrama.templating import render_page
 from microdrama.types import PathId
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 # Series a brand can pick for a new campaign (published ones, newest first).
 SERIES_CHOICES = 100
@@ -72,10 +73,14 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
     return _render(request, "not_found.html", {"message": message}, status_code=404)
 
 
-def _who(request: Request, db: DbSession, role: Role) -> Account | Response:
-    """The signed-in account with this role (admins pass); else the sign-in page or a 403."""
-    refusal = "This page is for creators." if role == Role.creator else None
-    return page_account(request, db, role, refusal=refusal)
+# Who may open a party's pages: the signed-in account of its role (admins pass); guests go to
+# sign in, other roles get a 403 page.
+PARTY_ACCOUNT: dict[Party, Callable[..., Account]] = {
+    party: signed_in_page(role, refusal="This page is for creators." if party == "studio" else None)
+    for party, role in PARTY_ROLES.items()
+}
+BrandAccount = Annotated[Account, Depends(PARTY_ACCOUNT["brand"])]
+CreatorAccount = Annotated[Account, Depends(PARTY_ACCOUNT["studio"])]
 
 
 def _context(account: Account, **data: Any) -> dict[str, Any]:
@@ -126,12 +131,9 @@ BrandPick = Annotated[int | None, Query(ge=1, le=MAX_ACCOUNT_ID)]
 
 
 def _brand_page(
-    request: Request, db: DbSession, pick: int | None
+    request: Request, db: DbSession, account: Account, pick: int | None
 ) -> tuple[Account, Account] | Response:
-    """(who is asking, the brand they look at), or the answer to give instead."""
-    account = _who(request, db, Role.brand)
-    if isinstance(account, Response):
-        return account
+    """(who is asking, the brand they look at), or the 404 page when there is no such brand."""
     try:
         return account, brand_for(db, account, pick)
     except NotFound as exc:
@@ -153,8 +155,10 @@ def _brand_context(db: DbSession, account: Account, brand: Account, **data: Any)
 def _brand_section(template: str) -> Callable[..., Response]:
     """A brand page whose script loads all it shows."""
 
-    def page(request: Request, db: DbSession, brand: BrandPick = None) -> Response:
-        viewing = _brand_page(request, db, brand)
+    def page(
+        request: Request, db: DbSession, account: BrandAccount, brand: BrandPick = None
+    ) -> Response:
+        viewing = _brand_page(request, db, account, brand)
         if isinstance(viewing, Response):
             return viewing
         return _render(request, template, _brand_context(db, *viewing))
@@ -174,10 +178,14 @@ for _path, _template in (
 
 @router.get("/brand/campaigns", response_class=HTMLResponse)
 def brand_campaigns(
-    request: Request, db: DbSession, storage: AppStorage, brand: BrandPick = None
+    request: Request,
+    db: DbSession,
+    storage: AppStorage,
+    account: BrandAccount,
+    brand: BrandPick = None,
 ) -> Response:
     """The brand's campaigns with their status, and a form to request a new one."""
-    viewing = _brand_page(request, db, brand)
+    viewing = _brand_page(request, db, account, brand)
     if isinstance(viewing, Response):
         return viewing
     feed = catalog.list_feed(db=db, storage=storage, limit=SERIES_CHOICES)
@@ -192,11 +200,8 @@ def brand_campaigns(
 
 
 @router.get("/studio/campaigns", response_class=HTMLResponse)
-def studio_campaigns(request: Request, db: DbSession) -> Response:
+def studio_campaigns(request: Request, db: DbSession, creator: CreatorAccount) -> Response:
     """The creator's inbox of brands' campaigns: accept or decline."""
-    creator = _who(request, db, Role.creator)
-    if isinstance(creator, Response):
-        return creator
     listed = campaigns.list_incoming_campaigns(db=db, creator=creator)
     titles, names = _series_titles(db, listed), _brand_names(db, listed)
     context = _context(creator, series_titles=titles, brand_names=names)
@@ -204,11 +209,8 @@ def studio_campaigns(request: Request, db: DbSession) -> Response:
 
 
 @router.get("/studio/earnings", response_class=HTMLResponse)
-def studio_earnings(request: Request, db: DbSession) -> Response:
+def studio_earnings(request: Request, creator: CreatorAccount) -> Response:
     """Commission earned per placement, and in total."""
-    creator = _who(request, db, Role.creator)
-    if isinstance(creator, Response):
-        return creator
     return _render(request, "shop/earnings.html", _context(creator))
 
 
@@ -254,12 +256,17 @@ def _editor(db: DbSession, storage: AppStorage, account: Account, campaign: Camp
 
 
 def _editor_page(party: Party) -> Callable[..., Response]:
+    # The party's account as a default, not an Annotated alias: annotations are read from
+    # this module's globals, where `party` is not.
+    party_account = Depends(PARTY_ACCOUNT[party])
+
     def editor(
-        campaign_id: PathId, request: Request, db: DbSession, storage: AppStorage
+        campaign_id: PathId,
+        request: Request,
+        db: DbSession,
+        storage: AppStorage,
+        account: Account = party_account,
     ) -> Response:
-        account = _who(request, db, PARTY_ROLES[party])
-        if isinstance(account, Response):
-            return account
         try:
             campaign = campaigns.get_campaign(
                 db=db, party=party, account=account, campaign_id=campaign_id
