@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import sqlite3
 import time
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Enum,
     Integer,
     MetaData,
     Table,
@@ -26,7 +28,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
@@ -73,6 +81,18 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # The column type of `Mapped[datetime]` and `Mapped[SomeEnum]` when a column names none:
+    # UTC-aware datetimes, and enums stored by name in a VARCHAR(16) (no native enum type). A
+    # column whose enum needs another length names its own `Enum(...)`.
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        enum.Enum: Enum(enum.Enum, native_enum=False, length=16),
+    }
+
+
+# Whole column declarations the models share: `id: Mapped[IntPk]`, `created_at: Mapped[CreatedAt]`.
+IntPk = Annotated[int, mapped_column(primary_key=True)]
+CreatedAt = Annotated[datetime, mapped_column(default=utcnow)]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
