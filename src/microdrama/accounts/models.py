@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):
@@ -21,7 +21,7 @@ class Role(enum.StrEnum):
 class Account(Base):
     __tablename__ = "accounts"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     # SHA-256 of the device cookie: a stolen database does not yield usable cookies.
     device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(80), default="Guest")
@@ -39,7 +39,7 @@ class Account(Base):
     watch_reminder_minutes: Mapped[int | None] = mapped_column()
     # Binge mode: unlock the next locked episode without showing the paywall sheet.
     auto_unlock: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     def manages(self, owner_id: int) -> bool:
         """Whether the account may act on what `owner_id` owns: its owner, or an operator."""
@@ -62,7 +62,7 @@ class AuthSession(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[SessionKind] = mapped_column(Enum(SessionKind, native_enum=False, length=16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # What signed in, and from where: shown on the account page so people recognise their
@@ -80,11 +80,11 @@ class LoginAttempt(Base):
         Index("ix_login_attempts_ip_time", "ip", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64))
     succeeded: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class TrustedDevice(Base):
@@ -97,7 +97,7 @@ class TrustedDevice(Base):
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
     device_token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class BrandApplicationStatus(enum.StrEnum):
@@ -121,7 +121,7 @@ class BrandApplication(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
@@ -138,5 +138,5 @@ class BrandApplication(Base):
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

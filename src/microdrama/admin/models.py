@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, IntPk, UTCDateTime, utcnow
 
 
 class PlatformSetting(Base):
@@ -28,7 +28,7 @@ class SettingChange(Base):
     __tablename__ = "platform_setting_changes"
     __table_args__ = (Index("ix_platform_setting_changes_key_time", "key", "changed_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     key: Mapped[str] = mapped_column(String(60))
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON)

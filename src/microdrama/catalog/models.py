@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime
 from microdrama.media.models import MediaAsset
 
 
@@ -21,7 +21,7 @@ class SeriesStatus(enum.StrEnum):
 class Series(Base):
     __tablename__ = "series"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     title: Mapped[str] = mapped_column(String(200))
     synopsis: Mapped[str] = mapped_column(Text, default="")
     genre: Mapped[str] = mapped_column(String(60), default="drama")
@@ -39,7 +39,7 @@ class Series(Base):
     series_cap_price_coins: Mapped[int | None] = mapped_column()
     # CSS colour used behind the poster while it loads, and as the card's accent.
     accent_color: Mapped[str] = mapped_column(String(16), default="#222222")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     # A published series whose published_at lies ahead is "scheduled": viewers see it then.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The creator's poster (9:16) and its thumbnail; without one, the first episode's frame.
@@ -69,7 +69,7 @@ class Episode(Base):
     __tablename__ = "episodes"
     __table_args__ = (UniqueConstraint("series_id", "number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -84,7 +84,7 @@ class Episode(Base):
     )
     # Why an operator refused the episode's new video (a new episode or a replacement).
     review_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     series: Mapped[Series] = relationship(back_populates="episodes")
     media_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[media_asset_id])

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime
 
 
 class AssetStatus(enum.StrEnum):
@@ -22,7 +22,7 @@ class AssetStatus(enum.StrEnum):
 class MediaAsset(Base):
     __tablename__ = "media_assets"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     status: Mapped[AssetStatus] = mapped_column(
         Enum(AssetStatus, native_enum=False, length=16), default=AssetStatus.uploaded
@@ -44,7 +44,7 @@ class MediaAsset(Base):
     # HLS AES-128 key of this asset's segments (stored segments are never plain MPEG-TS);
     # handed out only through short-lived, viewer-bound key tokens.
     aes_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     jobs: Mapped[list[TranscodeJob]] = relationship(
         back_populates="asset", order_by="TranscodeJob.id"
@@ -62,7 +62,7 @@ class TranscodeJob(Base):
     __tablename__ = "transcode_jobs"
     __table_args__ = (Index("ix_transcode_jobs_claimable", "state", "lease_expires_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     asset_id: Mapped[int] = mapped_column(
         ForeignKey("media_assets.id", ondelete="CASCADE"), index=True
     )
@@ -74,7 +74,7 @@ class TranscodeJob(Base):
     worker_id: Mapped[str | None] = mapped_column(String(120))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

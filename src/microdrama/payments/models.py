@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime, utcnow
 
 
 class CoinPack(Base):
@@ -17,7 +17,7 @@ class CoinPack(Base):
 
     __tablename__ = "coin_packs"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(40), unique=True)
     price_cents: Mapped[int]
     currency: Mapped[str] = mapped_column(String(3), default="USD")
@@ -31,7 +31,7 @@ class CoinPack(Base):
 class VipPlan(Base):
     __tablename__ = "vip_plans"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     code: Mapped[str] = mapped_column(String(40), unique=True)  # weekly, monthly, yearly
     name: Mapped[str] = mapped_column(String(80))
     period_days: Mapped[int]
@@ -74,7 +74,7 @@ class Purchase(Base):
         Enum(PurchaseStatus, native_enum=False, length=16), default=PurchaseStatus.pending
     )
     failure_reason: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -85,7 +85,7 @@ class PaymentEvent(Base):
     __tablename__ = "payment_events"
     __table_args__ = (UniqueConstraint("provider", "event_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     provider: Mapped[str] = mapped_column(String(20))
     event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(80))
@@ -99,7 +99,7 @@ class VipPass(Base):
     __tablename__ = "vip_passes"
     __table_args__ = (Index("ix_vip_passes_account_period", "account_id", "ends_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     plan_id: Mapped[int] = mapped_column(ForeignKey("vip_plans.id"))
     purchase_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("purchases.id"), unique=True)

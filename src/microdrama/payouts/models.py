@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
 from microdrama.wallet.models import Currency
 
 
@@ -26,7 +26,7 @@ class PayoutRequest(Base):
         Index("ix_payout_requests_status_created", "status", "created_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     # The earnings account paid out of (creator earnings in coins or dollars, brand revenue).
     ledger_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"))
@@ -40,7 +40,7 @@ class PayoutRequest(Base):
     )
     rejection_reason: Mapped[str | None] = mapped_column(String(300))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     approve_transaction_id: Mapped[int | None] = mapped_column(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
 
 
 class UnlockMethod(enum.StrEnum):
@@ -34,7 +34,7 @@ class Unlock(Base):
     ledger_transaction_id: Mapped[int | None] = mapped_column(
         BIG_ID, ForeignKey("ledger_transactions.id")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     # Set by a refund that takes the unlock back; a revoked unlock grants nothing.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -45,8 +45,8 @@ class AdReward(Base):
     __tablename__ = "ad_rewards"
     __table_args__ = (Index("ix_ad_rewards_account_time", "account_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     transaction_id: Mapped[str] = mapped_column(String(128), unique=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
 
 
 class Product(Base):
@@ -29,7 +29,7 @@ class Product(Base):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -39,7 +39,7 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     sku: Mapped[str] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     variants: Mapped[list[ProductVariant]] = relationship(
         back_populates="product", order_by="ProductVariant.id", cascade="all, delete-orphan"
@@ -54,7 +54,7 @@ class ProductVariant(Base):
         CheckConstraint("price_cents IS NULL OR price_cents >= 0", name="price_not_negative"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     product_id: Mapped[int] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), index=True
     )
@@ -84,7 +84,7 @@ class Campaign(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     brand_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -96,7 +96,7 @@ class Campaign(Base):
     status: Mapped[CampaignStatus] = mapped_column(
         Enum(CampaignStatus, native_enum=False, length=16), default=CampaignStatus.requested
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -110,7 +110,7 @@ class Placement(Base):
         CheckConstraint("y_permille >= 0 AND y_permille <= 1000", name="y_range"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     campaign_id: Mapped[int] = mapped_column(
         ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
     )
@@ -126,7 +126,7 @@ class Placement(Base):
     x_permille: Mapped[int] = mapped_column(default=500)
     y_permille: Mapped[int] = mapped_column(default=500)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     # Set when a brand or creator deletes it: no longer shown, its attribution history kept.
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -165,7 +165,7 @@ class PlacementEvent(Base):
     # "a:<account id>" (or "d:<device>" for events without an account): who counts as one viewer.
     viewer_key: Mapped[str] = mapped_column(String(80))
     event_id: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class CartItem(Base):
@@ -189,7 +189,7 @@ class CartItem(Base):
     placement_id: Mapped[int | None] = mapped_column(
         ForeignKey("placements.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     variant: Mapped[ProductVariant] = relationship()
 
@@ -235,7 +235,7 @@ class Order(Base):
     commission_cents: Mapped[int] = mapped_column(default=0)
     platform_fee_cents: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    created_at: Mapped[CreatedAt] = mapped_column(index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

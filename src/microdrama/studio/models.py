@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, UTCDateTime, utcnow
 
 
 class UploadState(enum.StrEnum):
@@ -43,5 +43,5 @@ class Upload(Base):
     )
     error: Mapped[str | None] = mapped_column(Text)
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime, utcnow
 
 
 class SubtitleTrack(Base):
     __tablename__ = "subtitle_tracks"
     __table_args__ = (UniqueConstraint("episode_id", "language"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     episode_id: Mapped[int] = mapped_column(
         ForeignKey("episodes.id", ondelete="CASCADE"), index=True
     )
@@ -27,5 +27,5 @@ class SubtitleTrack(Base):
     previous_storage_key: Mapped[str | None] = mapped_column(String(300))
     revision: Mapped[int] = mapped_column(default=1)
     cue_count: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import BIG_ID, Base, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
 
 
 class Currency(enum.StrEnum):
@@ -48,7 +48,7 @@ class LedgerAccount(Base):
     __tablename__ = "ledger_accounts"
     __table_args__ = (UniqueConstraint("kind", "owner_id", "currency"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     kind: Mapped[LedgerAccountKind] = mapped_column(
         Enum(LedgerAccountKind, native_enum=False, length=32)
     )
@@ -74,7 +74,7 @@ class LedgerTransaction(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     memo: Mapped[str] = mapped_column(String(300), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
     entries: Mapped[list[LedgerEntry]] = relationship(
         back_populates="transaction", order_by="LedgerEntry.id"
@@ -100,14 +100,14 @@ class BonusLot(Base):
     __tablename__ = "bonus_lots"
     __table_args__ = (Index("ix_bonus_lots_owner_expiry", "owner_id", "expires_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[IntPk]
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     granted: Mapped[int] = mapped_column(Integer)
     remaining: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(40))  # pack_bonus, checkin, promotion
     transaction_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("ledger_transactions.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class DailyCheckin(Base):
@@ -119,4 +119,4 @@ class DailyCheckin(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     streak: Mapped[int] = mapped_column(default=1)
     coins: Mapped[int] = mapped_column(default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[CreatedAt]
