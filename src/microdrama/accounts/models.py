@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, false, text
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, utcnow
 
 
 class Role(enum.StrEnum):
@@ -25,9 +25,7 @@ class Account(Base):
     # SHA-256 of the device cookie: a stolen database does not yield usable cookies.
     device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(80), default="Guest")
-    role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16), default=Role.viewer
-    )
+    role: Mapped[Role] = mapped_column(default=Role.viewer)
     is_guest: Mapped[bool] = mapped_column(default=True)
     # Set when a guest signs up; stored lower-cased.
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
@@ -61,10 +59,10 @@ class AuthSession(Base):
     account_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[SessionKind] = mapped_column(Enum(SessionKind, native_enum=False, length=16))
+    kind: Mapped[SessionKind]
     created_at: Mapped[CreatedAt]
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     # What signed in, and from where: shown on the account page so people recognise their
     # sessions (and the ones they don't). Only ever displayed, never trusted.
     user_agent: Mapped[str | None] = mapped_column(String(512))
@@ -129,14 +127,11 @@ class BrandApplication(Base):
     website: Mapped[str] = mapped_column(String(300))
     contact_email: Mapped[str] = mapped_column(String(254))
     note: Mapped[str] = mapped_column(String(1000), default="")
-    status: Mapped[BrandApplicationStatus] = mapped_column(
-        Enum(BrandApplicationStatus, native_enum=False, length=16),
-        default=BrandApplicationStatus.pending,
-    )
+    status: Mapped[BrandApplicationStatus] = mapped_column(default=BrandApplicationStatus.pending)
     # Shown to the applicant when refused.
     refusal_reason: Mapped[str | None] = mapped_column(String(500))
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL")
     )
     created_at: Mapped[CreatedAt]
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None]

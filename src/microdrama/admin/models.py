@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, IntPk, UTCDateTime, utcnow
+from microdrama.db import Base, IntPk, utcnow
 
 
 class PlatformSetting(Base):
@@ -19,7 +19,7 @@ class PlatformSetting(Base):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SettingChange(Base):
@@ -33,4 +33,4 @@ class SettingChange(Base):
     old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
     new_value: Mapped[Any] = mapped_column(JSON)
     changed_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, utcnow
 
 
 class EventKind(enum.StrEnum):
@@ -63,8 +63,8 @@ class PlaybackEvent(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
     session_id: Mapped[str] = mapped_column(String(64))
     position_ms: Mapped[int] = mapped_column(default=0)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EpisodeView(Base):
@@ -84,13 +84,13 @@ class EpisodeView(Base):
         ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True
     )
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime())  # earliest event
-    last_at: Mapped[datetime] = mapped_column(UTCDateTime())  # latest event
+    started_at: Mapped[datetime]  # earliest event
+    last_at: Mapped[datetime]  # latest event
     played: Mapped[bool] = mapped_column(default=False)  # any playing event (a view)
     furthest_ms: Mapped[int] = mapped_column(default=0)  # furthest position reached
     completed: Mapped[bool] = mapped_column(default=False)
     swiped_away: Mapped[bool] = mapped_column(default=False)
-    paywall_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paywall_shown_at: Mapped[datetime | None]
     unlocked: Mapped[bool] = mapped_column(default=False)  # the player said "unlocked here"
 
 
@@ -105,4 +105,4 @@ class RollupMark(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

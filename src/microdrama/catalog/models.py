@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import Base, CreatedAt, IntPk
 from microdrama.media.models import MediaAsset
 
 
@@ -29,9 +29,7 @@ class Series(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     content_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    status: Mapped[SeriesStatus] = mapped_column(
-        Enum(SeriesStatus, native_enum=False, length=16), default=SeriesStatus.draft, index=True
-    )
+    status: Mapped[SeriesStatus] = mapped_column(default=SeriesStatus.draft, index=True)
     free_episodes: Mapped[int] = mapped_column(default=5)
     episode_price_coins: Mapped[int] = mapped_column(default=60)
     # "Buy the rest of the series": never more than the sum of the remaining episodes.
@@ -41,11 +39,11 @@ class Series(Base):
     accent_color: Mapped[str] = mapped_column(String(16), default="#222222")
     created_at: Mapped[CreatedAt]
     # A published series whose published_at lies ahead is "scheduled": viewers see it then.
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None]
     # The creator's poster (9:16) and its thumbnail; without one, the first episode's frame.
     poster_key: Mapped[str | None] = mapped_column(String(300))
     poster_thumb_key: Mapped[str | None] = mapped_column(String(300))
-    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None]
     # Why the last review rejected the series (shown to the creator until the next submission).
     review_note: Mapped[str | None] = mapped_column(Text)
 
@@ -79,9 +77,7 @@ class Episode(Base):
     replacement_asset_id: Mapped[int | None] = mapped_column(
         ForeignKey("media_assets.id"), index=True
     )
-    state: Mapped[EpisodeState] = mapped_column(
-        Enum(EpisodeState, native_enum=False, length=16), default=EpisodeState.processing
-    )
+    state: Mapped[EpisodeState] = mapped_column(default=EpisodeState.processing)
     # Why an operator refused the episode's new video (a new episode or a replacement).
     review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[CreatedAt]

@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, Float, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import Base, CreatedAt, IntPk
 
 
 class AssetStatus(enum.StrEnum):
@@ -24,9 +24,7 @@ class MediaAsset(Base):
 
     id: Mapped[IntPk]
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    status: Mapped[AssetStatus] = mapped_column(
-        Enum(AssetStatus, native_enum=False, length=16), default=AssetStatus.uploaded
-    )
+    status: Mapped[AssetStatus] = mapped_column(default=AssetStatus.uploaded)
     error: Mapped[str | None] = mapped_column(Text)
     # Storage keys, never filesystem paths: storage may be a local folder or S3.
     source_key: Mapped[str] = mapped_column(String(300))
@@ -66,16 +64,14 @@ class TranscodeJob(Base):
     asset_id: Mapped[int] = mapped_column(
         ForeignKey("media_assets.id", ondelete="CASCADE"), index=True
     )
-    state: Mapped[JobState] = mapped_column(
-        Enum(JobState, native_enum=False, length=16), default=JobState.queued
-    )
+    state: Mapped[JobState] = mapped_column(default=JobState.queued)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     attempts: Mapped[int] = mapped_column(default=0)
     worker_id: Mapped[str | None] = mapped_column(String(120))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
     asset: Mapped[MediaAsset] = relationship(back_populates="jobs")

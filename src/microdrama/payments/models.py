@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime, utcnow
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, utcnow
 
 
 class CoinPack(Base):
@@ -60,7 +60,7 @@ class Purchase(Base):
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
-    kind: Mapped[PurchaseKind] = mapped_column(Enum(PurchaseKind, native_enum=False, length=16))
+    kind: Mapped[PurchaseKind]
     coin_pack_id: Mapped[int | None] = mapped_column(ForeignKey("coin_packs.id"))
     vip_plan_id: Mapped[int | None] = mapped_column(ForeignKey("vip_plans.id"))
     # What was promised at checkout, frozen: later price changes don't alter this purchase.
@@ -70,13 +70,11 @@ class Purchase(Base):
     bonus_coins: Mapped[int] = mapped_column(default=0)
     provider: Mapped[str] = mapped_column(String(20))  # sandbox, stripe
     provider_ref: Mapped[str | None] = mapped_column(String(255))  # checkout session id
-    status: Mapped[PurchaseStatus] = mapped_column(
-        Enum(PurchaseStatus, native_enum=False, length=16), default=PurchaseStatus.pending
-    )
+    status: Mapped[PurchaseStatus] = mapped_column(default=PurchaseStatus.pending)
     failure_reason: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[CreatedAt]
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
 
 
 class PaymentEvent(Base):
@@ -90,7 +88,7 @@ class PaymentEvent(Base):
     event_id: Mapped[str] = mapped_column(String(255))
     event_type: Mapped[str] = mapped_column(String(80))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class VipPass(Base):
@@ -103,7 +101,7 @@ class VipPass(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     plan_id: Mapped[int] = mapped_column(ForeignKey("vip_plans.id"))
     purchase_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("purchases.id"), unique=True)
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
     auto_renew: Mapped[bool] = mapped_column(default=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None]

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Enum, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk
 from microdrama.wallet.models import Currency
 
 
@@ -35,14 +35,12 @@ class PayoutRequest(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     # The money sent, frozen at request time (coins converted at the coin's value).
     amount_cents: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[PayoutStatus] = mapped_column(
-        Enum(PayoutStatus, native_enum=False, length=16), default=PayoutStatus.pending
-    )
+    status: Mapped[PayoutStatus] = mapped_column(default=PayoutStatus.pending)
     rejection_reason: Mapped[str | None] = mapped_column(String(300))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[CreatedAt]
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None]
+    paid_at: Mapped[datetime | None]
     approve_transaction_id: Mapped[int | None] = mapped_column(
         BIG_ID, ForeignKey("ledger_transactions.id")
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk
 
 
 class UnlockMethod(enum.StrEnum):
@@ -29,14 +29,14 @@ class Unlock(Base):
         ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True
     )
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
-    method: Mapped[UnlockMethod] = mapped_column(Enum(UnlockMethod, native_enum=False, length=16))
+    method: Mapped[UnlockMethod]
     price_coins: Mapped[int] = mapped_column(default=0)
     ledger_transaction_id: Mapped[int | None] = mapped_column(
         BIG_ID, ForeignKey("ledger_transactions.id")
     )
     created_at: Mapped[CreatedAt]
     # Set by a refund that takes the unlock back; a revoked unlock grants nothing.
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None]
 
 
 class AdReward(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk
 
 
 class Product(Base):
@@ -89,15 +89,13 @@ class Campaign(Base):
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     budget_cents: Mapped[int]
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
     # The creator's affiliate commission on orders from this campaign's placements.
     commission_percent: Mapped[int]
-    status: Mapped[CampaignStatus] = mapped_column(
-        Enum(CampaignStatus, native_enum=False, length=16), default=CampaignStatus.requested
-    )
+    status: Mapped[CampaignStatus] = mapped_column(default=CampaignStatus.requested)
     created_at: Mapped[CreatedAt]
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None]
 
 
 class Placement(Base):
@@ -128,7 +126,7 @@ class Placement(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     created_at: Mapped[CreatedAt]
     # Set when a brand or creator deletes it: no longer shown, its attribution history kept.
-    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None]
 
     product: Mapped[Product] = relationship()
 
@@ -155,9 +153,7 @@ class PlacementEvent(Base):
     placement_id: Mapped[int] = mapped_column(
         ForeignKey("placements.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[PlacementEventKind] = mapped_column(
-        Enum(PlacementEventKind, native_enum=False, length=16)
-    )
+    kind: Mapped[PlacementEventKind]
     # The viewer (a guest account for a device without sign-in); null once the account is gone.
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), index=True
@@ -229,18 +225,18 @@ class Order(Base):
     shipping: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     purchase_id: Mapped[int | None] = mapped_column(BIG_ID, ForeignKey("purchases.id"), unique=True)
     # While pending_payment: the reserved stock goes back after this moment.
-    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reserved_until: Mapped[datetime | None]
     # The split, frozen when the payment is booked (sums to total_cents).
     brand_revenue_cents: Mapped[int] = mapped_column(default=0)
     commission_cents: Mapped[int] = mapped_column(default=0)
     platform_fee_cents: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[CreatedAt] = mapped_column(index=True)
-    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paid_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    refunded_at: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"

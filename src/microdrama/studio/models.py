@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Enum, ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, CreatedAt, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, utcnow
 
 
 class UploadState(enum.StrEnum):
@@ -38,10 +38,8 @@ class Upload(Base):
     # Every byte accepted by a PATCH, resent ones included: equals length when nothing was
     # sent twice (how the tests tell a resumed upload from a restarted one).
     received_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    state: Mapped[UploadState] = mapped_column(
-        Enum(UploadState, native_enum=False, length=16), default=UploadState.receiving
-    )
+    state: Mapped[UploadState] = mapped_column(default=UploadState.receiving)
     error: Mapped[str | None] = mapped_column(Text)
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id", ondelete="SET NULL"))
     created_at: Mapped[CreatedAt]
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

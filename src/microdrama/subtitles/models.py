@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, utcnow
 
 
 class SubtitleTrack(Base):
@@ -28,4 +28,4 @@ class SubtitleTrack(Base):
     revision: Mapped[int] = mapped_column(default=1)
     cue_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[CreatedAt]
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from microdrama.db import BIG_ID, Base, CreatedAt, IntPk, UTCDateTime
+from microdrama.db import BIG_ID, Base, CreatedAt, IntPk
 
 
 class Currency(enum.StrEnum):
@@ -104,7 +104,7 @@ class BonusLot(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     granted: Mapped[int] = mapped_column(Integer)
     remaining: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(40))  # pack_bonus, checkin, promotion
     transaction_id: Mapped[int] = mapped_column(BIG_ID, ForeignKey("ledger_transactions.id"))
     created_at: Mapped[CreatedAt]
