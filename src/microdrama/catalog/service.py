@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from microdrama.accounts.models import Account, Role
+from microdrama.accounts.ownership import require_managed
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, SeriesRead
 from microdrama.db import utcnow
-from microdrama.errors import Forbidden, NotFound
+from microdrama.errors import NotFound
 from microdrama.storage import Storage
 from microdrama.types import read_row
 
@@ -79,24 +81,49 @@ def _card(storage: Storage, series: Series) -> SeriesCard:
 WITH_EPISODES = selectinload(Series.episodes).selectinload(Episode.media_asset)
 
 
-def list_feed(
-    *, db: Session, storage: Storage, limit: int = 20, offset: int = 0
-) -> list[SeriesCard]:
-    """Published series whose time has come and that have something to watch, newest first."""
+def in_feed() -> tuple[ColumnElement[bool], ...]:
+    """What may be in the feed, as SQL on `Series`: published, its time come, something ready."""
     has_ready = (
         select(Episode.id)
         .where(Episode.series_id == Series.id, Episode.state == EpisodeState.ready)
         .exists()
     )
+    return (Series.status == SeriesStatus.published, Series.published_at <= utcnow(), has_ready)
+
+
+NEWEST_FIRST = (Series.published_at.desc(), Series.id.desc())
+
+
+def list_feed(
+    *, db: Session, storage: Storage, limit: int = 20, offset: int = 0
+) -> list[SeriesCard]:
+    """Published series whose time has come and that have something to watch, newest first."""
     rows = db.scalars(
         select(Series)
-        .where(Series.status == SeriesStatus.published, Series.published_at <= utcnow(), has_ready)
-        .order_by(Series.published_at.desc(), Series.id.desc())
+        .where(*in_feed())
+        .order_by(*NEWEST_FIRST)
         .limit(limit)
         .offset(offset)
         .options(WITH_EPISODES)
     ).all()
     return [_card(storage, s) for s in rows]
+
+
+def feed_ids(*, db: Session, limit: int, offset: int = 0) -> list[int]:
+    """The ids of `list_feed`'s series, in its order (newest first)."""
+    query = select(Series.id).where(*in_feed()).order_by(*NEWEST_FIRST)
+    return list(db.scalars(query.limit(limit).offset(offset)))
+
+
+def feed_cards(*, db: Session, storage: Storage, series_ids: Sequence[int]) -> list[SeriesCard]:
+    """The feed cards of these series in the order given, leaving out any not in the feed."""
+    if not series_ids:
+        return []
+    rows = db.scalars(
+        select(Series).where(Series.id.in_(series_ids), *in_feed()).options(WITH_EPISODES)
+    ).all()
+    by_id = {s.id: s for s in rows}
+    return [_card(storage, by_id[i]) for i in series_ids if i in by_id]
 
 
 def get(*, db: Session, series_id: int) -> Series | None:
@@ -160,12 +187,13 @@ def _may_edit(account: Account | None, series: Series) -> bool:
 
 def require_owner(*, db: Session, series_id: int, account: Account) -> Series:
     """The series if the account may edit it; NotFound/Forbidden otherwise."""
-    series = db.get(Series, series_id)
-    if series is None:
-        raise NotFound("No such series.", series_id=series_id)
-    if not _may_edit(account, series):
-        raise Forbidden("Only the series' creator may change it.", series_id=series_id)
-    return series
+    return require_managed(
+        db.get(Series, series_id),
+        account=account,
+        missing="No such series.",
+        refused="Only the series' creator may change it.",
+        series_id=series_id,
+    )
 
 
 def create_series(*, db: Session, owner: Account, data: SeriesCreate) -> Series:

@@ -12,9 +12,10 @@ from typing import Any, BinaryIO, Protocol
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
+from microdrama.accounts.ownership import require_managed
 from microdrama.config import Settings
 from microdrama.db import utcnow
-from microdrama.errors import Forbidden, NotFound, PayloadTooLarge
+from microdrama.errors import NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
 from microdrama.media.schemas import JobRead
@@ -116,18 +117,15 @@ def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
     storage.delete_prefix(asset_prefix(asset_id))
 
 
-def _may_see(account: Account, asset: MediaAsset) -> bool:
-    return account.manages(asset.owner_id)
-
-
 def get_owned_asset(*, db: Session, asset_id: int, account: Account) -> MediaAsset:
     """The asset if the account owns it (or is an admin); NotFound/Forbidden otherwise."""
-    asset = db.get(MediaAsset, asset_id)
-    if asset is None:
-        raise NotFound("No such media asset.", asset_id=asset_id)
-    if not _may_see(account, asset):
-        raise Forbidden("Only the uploader may see this media asset.", asset_id=asset_id)
-    return asset
+    return require_managed(
+        db.get(MediaAsset, asset_id),
+        account=account,
+        missing="No such media asset.",
+        refused="Only the uploader may see this media asset.",
+        asset_id=asset_id,
+    )
 
 
 def get_job(*, db: Session, job_id: int) -> TranscodeJob:
@@ -140,12 +138,14 @@ def get_job(*, db: Session, job_id: int) -> TranscodeJob:
 
 def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob:
     """The job if the account owns its asset (or is an admin); NotFound/Forbidden otherwise."""
-    job = db.get(TranscodeJob, job_id)
-    if job is None:
-        raise NotFound("No such transcode job.", job_id=job_id)
-    if not _may_see(account, job.asset):
-        raise Forbidden("Only the uploader may follow this job.", job_id=job_id)
-    return job
+    return require_managed(
+        db.get(TranscodeJob, job_id),
+        account=account,
+        missing="No such transcode job.",
+        refused="Only the uploader may follow this job.",
+        owner_id=lambda job: job.asset.owner_id,
+        job_id=job_id,
+    )
 
 
 def public_job_error(job: TranscodeJob) -> str | None:
