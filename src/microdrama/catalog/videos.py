@@ -42,11 +42,20 @@ def upload_episode(
     source: Path | BinaryIO,
     title: str = "",
     number: int | None = None,
+    replaces: Episode | None = None,
 ) -> tuple[Episode, MediaAsset, TranscodeJob]:
-    """Ingest a source as the series' next (or given) episode; it plays once transcoded."""
+    """Ingest a source as the series' next (or given) episode, or as the new video of the
+    series' episode it `replaces` (which keeps its title and number); it plays once transcoded.
+    """
     asset, job = media.ingest_upload(
         db=db, storage=storage, settings=settings, owner=owner, filename=filename, source=source
     )
+    if replaces is not None:
+        # The current video plays on until this one is ready (and, in a published series,
+        # approved): see sync_episodes_with_asset.
+        replaces.replacement_asset_id = asset.id
+        db.flush()
+        return replaces, asset, job
     try:
         with db.begin_nested():
             episode = add_episode(

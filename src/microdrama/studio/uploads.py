@@ -35,7 +35,6 @@ from microdrama.catalog.models import Episode
 from microdrama.config import Settings
 from microdrama.db import begin_immediate, utcnow
 from microdrama.errors import Conflict, DomainError, NotFound, PayloadTooLarge
-from microdrama.media import service as media
 from microdrama.storage import Storage
 from microdrama.studio import episodes
 from microdrama.studio import service as studio
@@ -249,31 +248,22 @@ def complete_upload(*, db: Session, storage: Storage, settings: Settings, upload
     path = upload_path(settings, upload.id)
     with path.open("r+b") as data:
         data.truncate(upload.length_bytes)
+    replaces = None
     if upload.replaces_episode_id is not None:
-        episode = db.get(Episode, upload.replaces_episode_id)
-        if episode is None or episode.series_id != series.id:
+        replaces = db.get(Episode, upload.replaces_episode_id)
+        if replaces is None or replaces.series_id != series.id:
             raise NotFound("The episode this upload replaces no longer exists.")
-        asset, _job = media.ingest_upload(
-            db=db,
-            storage=storage,
-            settings=settings,
-            owner=owner,
-            filename=upload.filename,
-            source=path,
-        )
-        episode.replacement_asset_id = asset.id
-        db.flush()
-    else:
-        episode, _asset, _job = videos.upload_episode(
-            db=db,
-            storage=storage,
-            settings=settings,
-            series=series,
-            owner=owner,
-            filename=upload.filename,
-            source=path,
-            title=upload.title,
-        )
+    episode, _asset, _job = videos.upload_episode(
+        db=db,
+        storage=storage,
+        settings=settings,
+        series=series,
+        owner=owner,
+        filename=upload.filename,
+        source=path,
+        title=upload.title,
+        replaces=replaces,
+    )
     upload.state = UploadState.done
     upload.episode_id = episode.id
     upload.updated_at = utcnow()
