@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from microdrama.cli_database import migrated_engine, open_database, open_session
+from microdrama.cli_discovery import app as recs_app
 from microdrama.cli_payments import app as payments_app
 from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
@@ -292,6 +293,7 @@ def create_admin(
 
 app.add_typer(payments_app, name="payments")
 app.add_typer(vip_share_app, name="vip-share")
+app.add_typer(recs_app, name="recs")
 
 
 @app.command()
