@@ -1,11 +1,14 @@
-"""The owner's check on a row asked for by id: unknown is 404, someone else's is 403 (an operator
-manages every row, see `Account.manages`)."""
+"""Rows an account asks for by id and may act on only if it manages their owner (its own, or
+any for an operator, see `Account.manages`): an unknown id is 404, someone else's row 403."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.errors import Forbidden, NotFound
@@ -13,20 +16,22 @@ from microdrama.errors import Forbidden, NotFound
 RowT = TypeVar("RowT")
 
 
-def require_managed(
-    row: RowT | None,
-    *,
-    account: Account,
-    missing: str,
-    refused: str,
-    owner_id: Callable[[RowT], int] = attrgetter("owner_id"),
-    **details: Any,
-) -> RowT:
-    """The row if the account manages its owner (the row's `owner_id` unless `owner_id` says
-    otherwise); NotFound(missing) when there is no row, Forbidden(refused) when it is someone
-    else's, both with `details`."""
-    if row is None:
-        raise NotFound(missing, **details)
-    if not account.manages(owner_id(row)):
-        raise Forbidden(refused, **details)
-    return row
+@dataclass(frozen=True)
+class OwnedRows(Generic[RowT]):
+    """One table's rule: what to say of a row that is not there (`missing`) and of someone
+    else's (`refused`), the name the id has in both errors, and whose a row is."""
+
+    model: type[RowT]
+    id_name: str
+    missing: str
+    refused: str
+    owner_id: Callable[[RowT], int] = attrgetter("owner_id")
+
+    def get(self, *, db: Session, row_id: int, account: Account) -> RowT:
+        """The row if the account manages its owner; NotFound or Forbidden otherwise."""
+        row = db.get(self.model, row_id)
+        if row is None:
+            raise NotFound(self.missing, **{self.id_name: row_id})
+        if not account.manages(self.owner_id(row)):
+            raise Forbidden(self.refused, **{self.id_name: row_id})
+        return row

@@ -9,13 +9,20 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from microdrama.accounts.models import Account, Role
-from microdrama.accounts.ownership import require_managed
+from microdrama.accounts.ownership import OwnedRows
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.catalog.schemas import EpisodeRead, SeriesCard, SeriesCreate, SeriesRead
 from microdrama.db import utcnow
 from microdrama.errors import NotFound
 from microdrama.storage import Storage
 from microdrama.types import read_row
+
+_OWNED_SERIES = OwnedRows(
+    Series,
+    "series_id",
+    missing="No such series.",
+    refused="Only the series' creator may change it.",
+)
 
 
 def _url(storage: Storage, key: str | None) -> str | None:
@@ -187,13 +194,7 @@ def _may_edit(account: Account | None, series: Series) -> bool:
 
 def require_owner(*, db: Session, series_id: int, account: Account) -> Series:
     """The series if the account may edit it; NotFound/Forbidden otherwise."""
-    return require_managed(
-        db.get(Series, series_id),
-        account=account,
-        missing="No such series.",
-        refused="Only the series' creator may change it.",
-        series_id=series_id,
-    )
+    return _OWNED_SERIES.get(db=db, row_id=series_id, account=account)
 
 
 def create_series(*, db: Session, owner: Account, data: SeriesCreate) -> Series:

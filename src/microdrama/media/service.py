@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, Protocol
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
-from microdrama.accounts.ownership import require_managed
+from microdrama.accounts.ownership import OwnedRows
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import NotFound, PayloadTooLarge
@@ -23,6 +23,21 @@ from microdrama.storage import Storage
 from microdrama.types import read_row
 
 COPY_CHUNK_BYTES = 1024 * 1024
+
+_OWNED_ASSETS = OwnedRows(
+    MediaAsset,
+    "asset_id",
+    missing="No such media asset.",
+    refused="Only the uploader may see this media asset.",
+)
+# A job is its asset's uploader's.
+_OWNED_JOBS = OwnedRows(
+    TranscodeJob,
+    "job_id",
+    missing="No such transcode job.",
+    refused="Only the uploader may follow this job.",
+    owner_id=lambda job: job.asset.owner_id,
+)
 
 
 def asset_prefix(asset_id: int) -> str:
@@ -119,13 +134,7 @@ def discard_asset_files(*, storage: Storage, asset_id: int) -> None:
 
 def get_owned_asset(*, db: Session, asset_id: int, account: Account) -> MediaAsset:
     """The asset if the account owns it (or is an admin); NotFound/Forbidden otherwise."""
-    return require_managed(
-        db.get(MediaAsset, asset_id),
-        account=account,
-        missing="No such media asset.",
-        refused="Only the uploader may see this media asset.",
-        asset_id=asset_id,
-    )
+    return _OWNED_ASSETS.get(db=db, row_id=asset_id, account=account)
 
 
 def get_job(*, db: Session, job_id: int) -> TranscodeJob:
@@ -138,14 +147,7 @@ def get_job(*, db: Session, job_id: int) -> TranscodeJob:
 
 def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob:
     """The job if the account owns its asset (or is an admin); NotFound/Forbidden otherwise."""
-    return require_managed(
-        db.get(TranscodeJob, job_id),
-        account=account,
-        missing="No such transcode job.",
-        refused="Only the uploader may follow this job.",
-        owner_id=lambda job: job.asset.owner_id,
-        job_id=job_id,
-    )
+    return _OWNED_JOBS.get(db=db, row_id=job_id, account=account)
 
 
 def public_job_error(job: TranscodeJob) -> str | None:
