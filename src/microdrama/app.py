@@ -20,6 +20,7 @@ from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
+from microdrama.discovery.feed_routes import router as feed_router
 from microdrama.errors import install_error_handlers
 from microdrama.housekeeping import HousekeepingThread
 from microdrama.media.jobs import EmbeddedWorker
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(events_router)  # the players' event batches: the busiest route, first
+    app.include_router(feed_router)
     app.include_router(catalog_router)
     app.include_router(playback_router)
     app.include_router(demo_status_router)

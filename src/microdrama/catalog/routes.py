@@ -1,16 +1,15 @@
-"""Catalog API: the feed, series pages and episodes (creators work in studio/routes.py)."""
+"""Catalog API: series pages and episodes (creators work in studio/routes.py; the feed, in
+the viewer's For You order, is discovery/feed_routes.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import CurrentViewer, known_viewer
 from microdrama.cache import public_cache
 from microdrama.catalog import service
-from microdrama.catalog.schemas import EpisodeRead, Feed, SeriesRead
+from microdrama.catalog.schemas import EpisodeRead, SeriesRead
 from microdrama.db import DbSession, session_factory, session_scope
 from microdrama.errors import NotFound
 from microdrama.storage import AppStorage, app_storage
@@ -19,27 +18,6 @@ from microdrama.types import PathId
 router = APIRouter(prefix="/api", tags=["catalog"])
 
 PUBLIC_CACHE = "public, max-age=5"
-
-
-@router.get("/feed", response_model=Feed)
-async def feed(
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
-) -> Response:
-    """The vertical feed: one published series per screen."""
-    # The providers are called, not declared as dependencies: each sync dependency would be a
-    # thread hop, and the hot path is an async dict lookup of pre-encoded bytes.
-    factory, storage = session_factory(request), app_storage(request)
-
-    def build() -> bytes:
-        with session_scope(factory) as db:
-            items = service.list_feed(db=db, storage=storage, limit=limit, offset=offset)
-            return Feed(items=items).model_dump_json().encode()
-
-    # The feed is the same for everyone: no ORM query while the cached bytes are fresh.
-    body = await public_cache(request).get_or_build(("feed", limit, offset), build)
-    return Response(body, media_type="application/json", headers={"Cache-Control": PUBLIC_CACHE})
 
 
 @router.get("/series/{series_id}", response_model=SeriesRead)

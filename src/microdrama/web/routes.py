@@ -19,17 +19,19 @@ from starlette.types import Scope
 
 from microdrama.accounts.deps import CurrentViewer, ensure_device_token, known_viewer
 from microdrama.accounts.models import Account
+from microdrama.cache import PublicCache, TTLCache
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
-from microdrama.catalog.schemas import EpisodeRead
+from microdrama.catalog.schemas import EpisodeRead, SeriesCard
 from microdrama.config import AppSettings
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
+from microdrama.discovery import for_you
 from microdrama.errors import NotFound, http_error_answer, validation_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
 from microdrama.playback.schemas import ProgressRead
-from microdrama.storage import AppStorage
+from microdrama.storage import AppStorage, Storage
 from microdrama.templating import PAGE_CACHE, STATIC_DIR, render_page, templates
 from microdrama.types import PathId
 from microdrama.wallet import viewer_coins
@@ -79,6 +81,20 @@ def _unlocked_episode_ids(db: DbSession, viewer: Account | None, series: Series)
     ]
 
 
+def _feed_items(
+    db: DbSession, storage: Storage, cache: TTLCache[bytes], viewer: Account | None, offset: int = 0
+) -> list[SeriesCard]:
+    """A page of feed cards in the viewer's For You order."""
+    return for_you.feed_page(
+        db=db,
+        storage=storage,
+        account_id=viewer.id if viewer else None,
+        pools=for_you.cached_pools(db=db, cache=cache),
+        limit=FEED_PAGE_SIZE,
+        offset=offset,
+    )
+
+
 def _render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
@@ -96,11 +112,12 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def feed_page(
-    request: Request, db: DbSession, storage: AppStorage, settings: AppSettings
+    request: Request, db: DbSession, storage: AppStorage, settings: AppSettings, cache: PublicCache
 ) -> Response:
-    """The vertical swipe feed, with the viewer's continue-watching row on top."""
-    items = catalog.list_feed(db=db, storage=storage, limit=FEED_PAGE_SIZE)
+    """The vertical swipe feed in the viewer's For You order, with their continue-watching row
+    on top."""
     viewer = _known_viewer(request, db)
+    items = _feed_items(db, storage, cache, viewer)
     resume = (
         playback.continue_watching(db=db, storage=storage, viewer=viewer, limit=CONTINUE_LIMIT)
         if viewer
@@ -139,15 +156,17 @@ def feed_fragment(
     request: Request,
     db: DbSession,
     storage: AppStorage,
+    cache: PublicCache,
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """The next page of feed cards as HTML, rendered by the same macro as the first page."""
-    items = catalog.list_feed(db=db, storage=storage, limit=FEED_PAGE_SIZE, offset=offset)
+    items = _feed_items(db, storage, cache, _known_viewer(request, db), offset)
     return templates.TemplateResponse(
         request,
         "feed_cards.html",
         {"items": items, "offset": offset},
-        headers={"Cache-Control": "public, max-age=5"},
+        # The viewer's own order.
+        headers={"Cache-Control": "private, max-age=5", "Vary": "Cookie"},
     )
 
 

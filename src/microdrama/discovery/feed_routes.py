@@ -1,0 +1,86 @@
+"""The feed API: the vertical feed in the viewer's For You order (discovery/for_you.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE, known_viewer
+from microdrama.accounts.errors import SignInRequired
+from microdrama.cache import public_cache
+from microdrama.catalog.schemas import Feed
+from microdrama.db import session_factory, session_scope
+from microdrama.discovery import for_you
+from microdrama.storage import app_storage
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+PUBLIC_CACHE = "public, max-age=5"
+PRIVATE_CACHE = "private, max-age=5"
+# The answer depends on who asks: a shared cache must keep one per cookie and token.
+VARY = "Cookie, Authorization"
+
+
+@router.get("/feed", response_model=Feed)
+async def feed(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    """The vertical feed: one published series per screen, in the viewer's For You order."""
+    # The providers are called, not declared as dependencies: each sync dependency would be a
+    # thread hop, and a visitor's hot path is an async dict lookup of pre-encoded bytes.
+    factory, storage, cache = session_factory(request), app_storage(request), public_cache(request)
+    visitor = not _may_be_known(request)
+    key = ("feed", limit, offset)
+    if visitor and (body := cache.get(key)) is not None:
+        return _answer(body, PUBLIC_CACHE)
+
+    def build_pools() -> bytes:
+        with session_scope(factory) as db:
+            return for_you.shared_pools(db=db).to_json()
+
+    pools = for_you.SharedPools.from_json(
+        await cache.get_or_build(for_you.POOLS_CACHE_KEY, build_pools)
+    )
+
+    def build() -> bytes:
+        with session_scope(factory) as db:
+            viewer = None if visitor else _viewer_id(request, db)
+            items = for_you.feed_page(
+                db=db, storage=storage, account_id=viewer, pools=pools, limit=limit, offset=offset
+            )
+            return Feed(items=items).model_dump_json().encode()
+
+    if visitor:
+        # No cookie nor token: Trending and the newest, the same for every visitor.
+        return _answer(await cache.get_or_build(key, build), PUBLIC_CACHE)
+    return _answer(await run_in_threadpool(build), PRIVATE_CACHE)
+
+
+def _answer(body: bytes, cache_control: str) -> Response:
+    headers = {"Cache-Control": cache_control, "Vary": VARY}
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _viewer_id(request: Request, db: Session) -> int | None:
+    """The viewer's account id; a stale token gets the visitors' feed, not an error (the
+    feed is public)."""
+    try:
+        viewer = known_viewer(request, db)
+    except SignInRequired:
+        return None
+    return viewer.id if viewer else None
+
+
+def _may_be_known(request: Request) -> bool:
+    """Whether the request carries something that may name a viewer (no database read)."""
+    cookies = request.cookies
+    return bool(
+        cookies.get(DEVICE_COOKIE)
+        or cookies.get(SESSION_COOKIE)
+        or request.headers.get("authorization")
+    )
