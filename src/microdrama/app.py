@@ -21,6 +21,7 @@ from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.discovery.feed_routes import router as feed_router
+from microdrama.discovery.ranking_routes import router as rankings_router
 from microdrama.errors import install_error_handlers
 from microdrama.housekeeping import HousekeepingThread
 from microdrama.media.jobs import EmbeddedWorker
@@ -44,6 +45,7 @@ from microdrama.studio.routes import router as studio_router
 from microdrama.subtitles.routes import router as subtitles_router
 from microdrama.wallet.routes import router as wallet_router
 from microdrama.web.docs import install_docs
+from microdrama.web.ranking_pages import router as ranking_pages_router
 from microdrama.web.routes import install_page_errors, mount_static
 from microdrama.web.routes import router as web_router
 from microdrama.web.shop_pages import router as shop_pages_router
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
+    app.include_router(rankings_router)
+    app.include_router(ranking_pages_router)
     app.include_router(demo_about_router)
     install_docs(app)
     mount_media(app, settings)
