@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 import microdrama.models  # noqa: F401  (registers every table on Base.metadata)
 from microdrama.config import get_settings
 from microdrama.db import Base, make_engine
+from microdrama.discovery.search_index import outside_the_models
 
 target_metadata = Base.metadata
 
@@ -18,6 +19,10 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Search's document tables and SQLite's FTS5 table (with the shadow tables it keeps its
+        # index in) are made by their migration and read with SQL of their own, not the ORM:
+        # autogenerate must neither drop them nor compare them with models they do not have.
+        include_object=outside_the_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 import microdrama.models  # noqa: F401  (registers every table)
 from microdrama.db import Base, make_engine, upgrade_database
+from microdrama.discovery.search_index import outside_the_models
 from tests.support.database import PG_URL, _pg_schema_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,11 +48,27 @@ def fresh_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
+    # The search index's tables are no ORM models; migrations/env.py leaves them out the same
+    # way (test_the_search_index_is_all_that_is_left_out checks that nothing else is).
+    opts = {"compare_type": True, "include_object": outside_the_models}
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts=opts)
         differences = compare_metadata(context, Base.metadata)
 
     assert differences == []
+
+
+def test_the_search_index_is_all_that_is_left_out(engine: Engine) -> None:
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    left_out = {t for t in tables if not outside_the_models(None, t, "table", True, None)}
+    fts = {
+        "search_fts",
+        *(f"search_fts_{shadow}" for shadow in ("data", "idx", "docsize", "config")),
+    }
+    on_sqlite = engine.dialect.name == "sqlite"
+    assert left_out == {"search_documents", "search_stale"} | (fts if on_sqlite else set())
+    assert tables - left_out == set(Base.metadata.tables)
 
 
 def test_upgrading_a_database_that_has_data_keeps_it(
