@@ -22,6 +22,7 @@ from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.discovery.feed_routes import router as feed_router
 from microdrama.discovery.ranking_routes import router as rankings_router
+from microdrama.discovery.routes import router as search_router
 from microdrama.errors import install_error_handlers
 from microdrama.housekeeping import HousekeepingThread
 from microdrama.media.jobs import EmbeddedWorker
@@ -48,6 +49,7 @@ from microdrama.web.docs import install_docs
 from microdrama.web.ranking_pages import router as ranking_pages_router
 from microdrama.web.routes import install_page_errors, mount_static
 from microdrama.web.routes import router as web_router
+from microdrama.web.search_pages import router as search_pages_router
 from microdrama.web.shop_pages import router as shop_pages_router
 
 # Debian's mime.types maps .ts to a Qt file type; HLS needs MPEG-TS.
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
+    app.include_router(search_router)
+    app.include_router(search_pages_router)
     app.include_router(rankings_router)
     app.include_router(ranking_pages_router)
     app.include_router(demo_about_router)
