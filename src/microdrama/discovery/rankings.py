@@ -13,6 +13,7 @@ from the first run. A request reads a few indexed rows and never scans the event
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from microdrama.analytics.models import EpisodeView
 from microdrama.analytics.service import fold_new_events
+from microdrama.cache import TTLCache
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import SeriesCard
@@ -359,6 +361,38 @@ def read_chart(
             "entries": [_ranked(e, cards[e.series_id]) for e in entries if e.series_id in cards],
         }
     )
+
+
+def chart_key(chart: Chart, period: ChartPeriod, genre: str, limit: int) -> Hashable:
+    """The chart's entry in the public cache (the API and the page share it)."""
+    return ("rankings", chart.value, period.value, genre, limit)
+
+
+def chart_json(
+    *, db: Session, storage: Storage, chart: Chart, period: ChartPeriod, genre: str, limit: int
+) -> bytes:
+    found = read_chart(db=db, storage=storage, chart=chart, period=period, genre=genre, limit=limit)
+    return found.model_dump_json().encode()
+
+
+def cached_chart(
+    *,
+    cache: TTLCache[bytes],
+    db: Session,
+    storage: Storage,
+    chart: Chart,
+    period: ChartPeriod,
+    genre: str,
+    limit: int,
+) -> RankingChartRead:
+    """`read_chart` through the public cache: every visitor gets the same chart until the job
+    runs again, and most of its cost is the series cards (each series' episodes loaded)."""
+    key = chart_key(chart, period, genre, limit)
+    body = cache.get(key) or cache.put(
+        key,
+        chart_json(db=db, storage=storage, chart=chart, period=period, genre=genre, limit=limit),
+    )
+    return RankingChartRead.model_validate_json(body)
 
 
 def _genres_on(db: Session, day: date) -> list[str]:

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from microdrama.cache import PublicCache
 from microdrama.db import DbSession
 from microdrama.discovery import rankings
 from microdrama.discovery.models import Chart, ChartPeriod
@@ -56,14 +57,21 @@ def rankings_page(
     request: Request,
     db: DbSession,
     storage: AppStorage,
+    cache: PublicCache,
     chart: Chart = Chart.trending,
     period: ChartPeriod = ChartPeriod.daily,
     genre: Annotated[Line, Query(max_length=60)] = "",
 ) -> Response:
     """Trending, Most binged, Top unlocked and Rising, daily or weekly, overall or by genre."""
     genre = genre.strip()
-    ranking = rankings.read_chart(
-        db=db, storage=storage, chart=chart, period=period, genre=genre, limit=PAGE_LIMIT
+    ranking = rankings.cached_chart(
+        cache=cache,
+        db=db,
+        storage=storage,
+        chart=chart,
+        period=period,
+        genre=genre,
+        limit=PAGE_LIMIT,
     )
     genres = ranking.genres if not genre or genre in ranking.genres else [*ranking.genres, genre]
     context = {
