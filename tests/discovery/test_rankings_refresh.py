@@ -257,3 +257,19 @@ def test_a_refresh_at_the_end_of_an_empty_history_stores_nothing(db: Session, da
 
     assert (summary.entries, summary.charts, summary.series) == (0, 0, 0)
     assert rankings.latest_day(db) is None
+
+
+def test_a_chore_refreshes_todays_charts_only_when_they_are_older_than_asked(
+    db: Session, db_factory: sessionmaker[Session]
+) -> None:
+    series = genre_series(db, "Live")
+    watched(db, viewers(db, 1)[0], series, utcnow() - HOUR)
+    db.commit()
+
+    first = rankings.refresh_if_due(db_factory)
+    soon_after = rankings.refresh_if_due(db_factory)
+    forced = rankings.refresh_if_due(db_factory, every=timedelta(0))
+
+    assert first is not None and first.entries > 0
+    assert soon_after is None
+    assert forced is not None and forced.entries == first.entries

@@ -17,7 +17,19 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Integer, case, cast, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from microdrama.analytics.models import EpisodeView
@@ -28,14 +40,12 @@ from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import SeriesCard
 from microdrama.db import begin_immediate, session_scope, utcnow
 from microdrama.discovery import ranking_maths as maths
+from microdrama.discovery.for_you import EARLY_SWIPE_MS
 from microdrama.discovery.models import Chart, ChartPeriod, RankingEntry
 from microdrama.discovery.ranking_schemas import RankedSeries, RankingChartRead
 from microdrama.paywall.models import Unlock
 from microdrama.storage import Storage
 
-# An episode counts as watched for Most binged once played this far (or completed): a swipe
-# away in the first seconds is not a watched episode.
-WATCHED_MS = 3_000
 # Two refreshes at once (housekeeping in several processes) take turns on PostgreSQL; SQLite
 # has one writer anyway.
 _REFRESH_LOCK = 0x7A2C_0014
@@ -101,7 +111,8 @@ def hourly_activity(db: Session, *, end: datetime) -> list[maths.HourActivity]:
 def binges(db: Session, *, end: datetime) -> dict[ChartPeriod, list[maths.Binge]]:
     """Most binged's rows: per series, its viewers and the episodes each watched, for the day
     and the week before `end`."""
-    watched = or_(EpisodeView.completed, EpisodeView.furthest_ms >= WATCHED_MS)
+    # A swipe away in the first seconds is no watched episode (For You counts it against).
+    watched = or_(EpisodeView.completed, EpisodeView.furthest_ms >= EARLY_SWIPE_MS)
     today = EpisodeView.started_at >= end - DAY
     per_viewer = (
         select(
@@ -242,9 +253,26 @@ def refresh_in_own_transaction(
     """`refresh` for a command or a chore: the rollup brought up to date, then one committed
     transaction."""
     with factory() as db:
-        fold_new_events(db.get_bind())  # type: ignore[arg-type]
+        engine = db.get_bind()
+    assert isinstance(engine, Engine)
+    fold_new_events(engine)
     with session_scope(factory) as db:
         return refresh(db, day=day)
+
+
+def refresh_if_due(
+    factory: sessionmaker[Session], *, every: timedelta = timedelta(hours=1)
+) -> RefreshSummary | None:
+    """`refresh_in_own_transaction` of today when its charts are older than `every` (or
+    missing): for a chore that runs every few minutes (a refresh at a million views takes
+    seconds, so not every round)."""
+    with factory() as db:
+        computed_at = db.scalar(
+            select(func.max(RankingEntry.computed_at)).where(RankingEntry.day == utcnow().date())
+        )
+    if computed_at is not None and utcnow() - computed_at < every:
+        return None
+    return refresh_in_own_transaction(factory)
 
 
 def _computed_to_its_end(db: Session, day: date, now: datetime) -> bool:
