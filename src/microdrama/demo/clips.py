@@ -181,6 +181,73 @@ LOOKS: dict[str, Look] = {
         accent_color="0xffd166",
         caption_box="0x10002b@0.55",
     ),
+    # Vampire: deep crimson and black drifting slowly, pale embers, a minor organ chord.
+    "crimson": Look(
+        name="crimson",
+        background=(
+            "gradients=s={lw}x{lh}:r={r}:d={d}:n=3:c0=0x3a0010:c1=0x9d0208:c2=0x0b0005:"
+            "speed=0.012:seed={seed},format=gbrp[night];"
+            "life=s={lw}x{lh}:r={r}:ratio=0.04:mold=30:life_color=0xffccd5:"
+            "death_color=0x000000:mold_color=0x300008:seed={seed},boxblur=2:1,format=gbrp[embers];"
+            "[night][embers]blend=all_mode=screen:all_opacity=0.45,vignette=PI/3.5"
+        ),
+        score=(
+            # An A-minor organ chord swelling every eight seconds over a low pedal note.
+            "aevalsrc='(0.07*(sin(2*PI*220*t)+sin(2*PI*261.63*t)+sin(2*PI*329.63*t))"
+            "+0.1*sin(2*PI*55*t))*(0.6+0.4*sin(2*PI*t/8))"
+            "|(0.07*(sin(2*PI*220.6*t)+sin(2*PI*262.1*t)+sin(2*PI*330.1*t))"
+            "+0.1*sin(2*PI*55.2*t))*(0.6+0.4*sin(2*PI*t/8))':s={ar}:d={d}:c=stereo,"
+            "aecho=0.8:0.7:240:0.3"
+        ),
+        title_color="0xffe5ec",
+        accent_color="0xe5383b",
+        caption_box="0x1a0008@0.6",
+    ),
+    # Werewolf: night-forest greens under drifting mist, a low drone and a rising howl.
+    "forest": Look(
+        name="forest",
+        background=(
+            "gradients=s={lw}x{lh}:r={r}:d={d}:n=3:c0=0x081c15:c1=0x1b4332:c2=0x2d6a4f:"
+            "speed=0.015:seed={seed},format=gbrp[woods];"
+            "cellauto=s={lw}x{lh}:r={r}:rule=30:random_fill_ratio=0.2:scroll=1:"
+            "random_seed={seed},boxblur=4:2,"
+            "colorchannelmixer=rr=0.55:gg=0.75:bb=0.7,format=gbrp[mist];"
+            "[woods][mist]blend=all_mode=screen:all_opacity=0.3,vignette=PI/3.5"
+        ),
+        score=(
+            # A low D drone, and a wavering howl swelling once every six seconds.
+            "aevalsrc='0.14*sin(2*PI*73.42*t)+0.08*sin(2*PI*110*t)"
+            "+0.1*sin(2*PI*392*t+3*sin(2*PI*5*t))*sin(PI*mod(t\\,6)/6)"
+            "|0.14*sin(2*PI*73.6*t)+0.08*sin(2*PI*110.3*t)"
+            "+0.1*sin(2*PI*392.5*t+3*sin(2*PI*5*t))*sin(PI*mod(t\\,6)/6)'"
+            ":s={ar}:d={d}:c=stereo,lowpass=f=1800"
+        ),
+        title_color="0xd8f3dc",
+        accent_color="0x95d5b2",
+        caption_box="0x081c15@0.6",
+    ),
+    # Comedy and family: warm sunny gradients and a bouncy major arpeggio.
+    "sunny": Look(
+        name="sunny",
+        background=(
+            "gradients=s={lw}x{lh}:r={r}:d={d}:n=3:c0=0xffb703:c1=0xfb8500:c2=0xffe5a0:"
+            "speed=0.02:seed={seed},format=gbrp,vignette=PI/5"
+        ),
+        score=(
+            # C-major notes picked by time, plucked, over a soft root.
+            "aevalsrc='0.2*sin(2*PI*t*(523.25*eq(mod(floor(t*6)\\,4)\\,0)"
+            "+659.25*eq(mod(floor(t*6)\\,4)\\,1)+783.99*eq(mod(floor(t*6)\\,4)\\,2)"
+            "+659.25*eq(mod(floor(t*6)\\,4)\\,3)))*exp(-9*mod(t\\,1/6))"
+            "+0.07*sin(2*PI*130.81*t)"
+            "|0.16*sin(2*PI*t*(523.25*eq(mod(floor(t*6+1)\\,4)\\,0)"
+            "+659.25*eq(mod(floor(t*6+1)\\,4)\\,1)+783.99*eq(mod(floor(t*6+1)\\,4)\\,2)"
+            "+659.25*eq(mod(floor(t*6+1)\\,4)\\,3)))*exp(-9*mod(t\\,1/6))"
+            "+0.07*sin(2*PI*131.2*t)':s={ar}:d={d}:c=stereo"
+        ),
+        title_color="0xfffbea",
+        accent_color="0xd62828",
+        caption_box="0x5a2a00@0.55",
+    ),
 }
 
 
@@ -198,6 +265,24 @@ class ClipSpec:
     height: int = 1280
     fps: int = 24
     scene: str = ""
+    # The language of the words the clip adds itself (CARD_WORDS); English when not listed.
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class CardWords:
+    """The words a clip adds around the script, in the series' language."""
+
+    episode: str  # "EPISODE {number}"
+    to_be_continued: str
+    next_episode: str  # "Episode {number} is next"
+
+
+CARD_WORDS: dict[str, CardWords] = {
+    "en": CardWords("EPISODE {number}", "To be continued…", "Episode {number} is next"),
+    "es": CardWords("EPISODIO {number}", "Continuará…", "Sigue el episodio {number}"),
+    "pt": CardWords("EPISÓDIO {number}", "Continua…", "A seguir: episódio {number}"),
+}
 
 
 def _escape_path(path: Path) -> str:
@@ -271,7 +356,10 @@ def captions(spec: ClipSpec) -> dict[str, Caption]:
     """The clip's texts, wrapped and sized so that each fits the safe area's width."""
     safe = SAFE_AREA.width
     dialogue_px = safe - 2 * DIALOGUE_BORDER
-    tbc = "To be continued…"
+    words = CARD_WORDS.get(spec.language, CARD_WORDS["en"])
+    tbc = words.to_be_continued
+    episode = words.episode.format(number=spec.episode_number)
+    next_episode = words.next_episode.format(number=spec.episode_number + 1)
     items = [
         Caption(
             "title",
@@ -283,7 +371,7 @@ def captions(spec: ClipSpec) -> dict[str, Caption]:
         Caption(
             "episode",
             _wrap(
-                f"EPISODE {spec.episode_number}  ·  {spec.episode_title}",
+                f"{episode}  ·  {spec.episode_title}",
                 font=FONT_REGULAR,
                 size=EPISODE_SIZE,
                 max_px=safe,
@@ -312,7 +400,7 @@ def captions(spec: ClipSpec) -> dict[str, Caption]:
         Caption(
             "tbc", tbc, FONT_BOLD, _fitting_size(tbc, font=FONT_BOLD, size=TBC_SIZE, max_px=safe)
         ),
-        Caption("next", f"Episode {spec.episode_number + 1} is next", FONT_REGULAR, NEXT_SIZE),
+        Caption("next", next_episode, FONT_REGULAR, NEXT_SIZE),
     ]
     return {c.name: c for c in items}
 
