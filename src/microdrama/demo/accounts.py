@@ -166,6 +166,23 @@ def _account_for(db: Session, role: DemoRole) -> tuple[Account, bool]:
     ), True
 
 
+def grant_demo_coins(
+    *, db: Session, settings: Settings, account_id: int, coins: int, to: str
+) -> None:
+    """Give a demo account coins through the wallet's ledger: a promotion grant, valid for
+    DEMO_VIEWER_COINS_VALID_DAYS (`to` names who gets them in the ledger's reference)."""
+    viewer_coins.grant_bonus(
+        db=db,
+        settings=settings,
+        account_id=account_id,
+        coins=coins,
+        source="demo",
+        reference=f"demo-{to}-coins:{account_id}",
+        valid_days=DEMO_VIEWER_COINS_VALID_DAYS,
+        memo=f"{coins} demo coins",
+    )
+
+
 def ensure_demo_accounts(*, db: Session, settings: Settings) -> DemoLogins:
     """Make (or find) the demo creator, brand, operator and viewer, give each a login whose
     password lives in the data folder, and give a new viewer its coins through the wallet."""
@@ -181,15 +198,12 @@ def ensure_demo_accounts(*, db: Session, settings: Settings) -> DemoLogins:
         if account.role != role.role:
             account.role = role.role
         if made and role.role == Role.viewer:
-            viewer_coins.grant_bonus(
+            grant_demo_coins(
                 db=db,
                 settings=settings,
                 account_id=account.id,
                 coins=DEMO_VIEWER_COINS,
-                source="demo",
-                reference=f"demo-viewer-coins:{account.id}",
-                valid_days=DEMO_VIEWER_COINS_VALID_DAYS,
-                memo=f"{DEMO_VIEWER_COINS} demo coins",
+                to="viewer",
             )
         result.logins.append(_login(role, password))
         result.accounts[role.key] = account

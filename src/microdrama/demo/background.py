@@ -30,6 +30,9 @@ class DemoSize:
     seconds: float = 15.0
     width: int = 720
     height: int = 1280
+    # None: seed_demo's defaults (the short series and the audience come with the full demo).
+    short_series: int | None = None
+    audience_viewers: int | None = None
 
 
 class BackgroundSeed:
@@ -67,6 +70,8 @@ class BackgroundSeed:
                 seconds=self.size.seconds,
                 width=self.size.width,
                 height=self.size.height,
+                short_series=self.size.short_series,
+                audience_viewers=self.size.audience_viewers,
                 if_empty=True,
                 transcode_workers=self.transcode_workers,
                 progress=self.progress,

@@ -1,5 +1,5 @@
-"""The demo catalog: four micro-drama series, their metadata and an episode script each
-(the records are in series.toml beside this module)."""
+"""The demo catalog: four full micro-drama series (series.toml) and the short series that fill
+discovery beside them (short_series.toml), their metadata and an episode script each."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from microdrama.catalog.schemas import SeriesCreate
 
 DEMO_CREATOR_NAME = "Microdrama Demo Studio"
 SERIES_FILE = Path(__file__).with_name("series.toml")
+SHORT_SERIES_FILE = Path(__file__).with_name("short_series.toml")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class DemoSeries:
     accent_color: str
     look: str
     episodes: tuple[DemoEpisode, ...]
+    language: str = "en"
+    # The publication is dated this many days back (the full series: now).
+    released_days_ago: int = 0
+    # How much the simulated audience likes it, 0 to 1 (demo/audience.py).
+    appeal: float = 0.5
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> DemoSeries:
@@ -54,7 +60,7 @@ class DemoSeries:
             synopsis=self.synopsis,
             genre=self.genre,
             tags=list(self.tags),
-            language="en",
+            language=self.language,
             content_warnings=list(self.content_warnings),
             free_episodes=self.free_episodes,
             episode_price_coins=self.episode_price_coins,
@@ -62,7 +68,11 @@ class DemoSeries:
         )
 
 
-DEMO_SERIES: tuple[DemoSeries, ...] = tuple(
-    DemoSeries.from_record(record)
-    for record in tomllib.loads(SERIES_FILE.read_text(encoding="utf-8"))["series"]
-)
+def _load(path: Path) -> tuple[DemoSeries, ...]:
+    records = tomllib.loads(path.read_text(encoding="utf-8"))["series"]
+    return tuple(DemoSeries.from_record(record) for record in records)
+
+
+DEMO_SERIES: tuple[DemoSeries, ...] = _load(SERIES_FILE)
+# Seeded after the full series, every episode of its script, short and at one small rung.
+DEMO_SHORT_SERIES: tuple[DemoSeries, ...] = _load(SHORT_SERIES_FILE)

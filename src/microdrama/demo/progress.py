@@ -17,6 +17,7 @@ from rich.progress import (
 from rich.table import Table
 
 from microdrama.demo.accounts import DemoLogins, print_logins
+from microdrama.demo.audience import AudienceResult
 from microdrama.demo.seed import SeedResult
 from microdrama.demo.status import SeedProgress
 
@@ -57,6 +58,9 @@ class RichSeedProgress(SeedProgress):
 
     def logins(self, logins: DemoLogins) -> None:
         print_logins(self.console, logins)
+
+    def audience(self, result: AudienceResult) -> None:
+        self._progress.console.print(audience_line(result))
 
     def finish(self) -> None:
         if self._render is None:  # never started: the run was skipped
@@ -110,6 +114,9 @@ class PlainSeedProgress(SeedProgress):
         print_logins(Console(file=self.out, width=120, no_color=True), logins)
         self.out.flush()
 
+    def audience(self, result: AudienceResult) -> None:
+        self._say(f"seed: {audience_line(result)}")
+
     def finish(self) -> None:
         if self.total:
             self._say(f"seed: ended with {self.ready}/{self.total} episodes ready")
@@ -122,13 +129,15 @@ def print_summary(console: Console, result: SeedResult) -> None:
         return
     table = Table(title=f"Demo catalog ({result.seconds:.0f} s)", title_justify="left")
     table.add_column("series")
-    for column in ("genre", "eps", "runtime", "free", "price", "status"):
-        table.add_column(column, justify="left" if column in {"genre", "status"} else "right")
+    for column in ("genre", "lang", "eps", "runtime", "free", "price", "status"):
+        left = column in {"genre", "lang", "status"}
+        table.add_column(column, justify="left" if left else "right")
     for s in result.series:
         minutes, seconds = divmod(round(s.runtime_ms / 1000), 60)
         table.add_row(
             f"{s.title} [dim]#{s.series_id}[/dim]",
             s.genre,
+            s.language,
             str(s.episodes),
             f"{minutes}:{seconds:02d}",
             str(s.free_episodes),
@@ -137,3 +146,14 @@ def print_summary(console: Console, result: SeedResult) -> None:
         )
     console.print(table)
     console.print(f"{result.clips_rendered} clips rendered and transcoded.")
+    if result.audience is not None:
+        console.print(audience_line(result.audience))
+
+
+def audience_line(result: AudienceResult) -> str:
+    return (
+        f"simulated audience: {result.viewers} viewers ({result.new_viewers} new), "
+        f"{result.sessions} sessions, {result.views} episode views, {result.completions} "
+        f"completed, {result.unlocks} unlocks, {result.follows} follows "
+        f"({result.events} new events)"
+    )

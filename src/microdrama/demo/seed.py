@@ -26,6 +26,13 @@ What a run does, and what happens when it is interrupted:
   transaction).
 * `if_empty` skips the whole run when the database holds any series other than unfinished
   demo drafts, so `dev.sh serve` seeds once and completes an interrupted seed on next start.
+* The full demo (three full series or more) also gets the short series of
+  short_series.toml: every episode of their script, a few seconds long at one small rung
+  (rendered at SHORT_WIDTH x SHORT_HEIGHT, the ladder keeps no rung taller than its source),
+  seeded after the full series, with publication dates `released_days_ago` back. Once every
+  series is out, a simulated audience (demo/audience.py) watches, unlocks and follows them, so
+  discovery has something to show; a rerun adds nothing to it (a stopped run leaves it to
+  the next `microdrama seed-demo`). Smaller demos (tests, benchmarks) get neither unless asked.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -49,16 +56,28 @@ from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.demo.accounts import DemoLogins, ensure_demo_accounts
+from microdrama.demo.audience import (
+    AUDIENCE_DAYS,
+    AUDIENCE_VIEWERS,
+    AudienceResult,
+    audience_catalog,
+    simulate_audience,
+)
 from microdrama.demo.brand import seed_brand
-from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DemoSeries
+from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DEMO_SHORT_SERIES, DemoSeries
 from microdrama.demo.clips import ClipSpec, render_clip
 from microdrama.demo.status import SeedProgress, StatusFile
+from microdrama.discovery import rankings
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
 from microdrama.storage import LocalStorage, Storage
 
 POLL_SECONDS = 0.25
+# The demo people see: this many full series, and then the short ones and the audience.
+FULL_DEMO_SERIES = 3
+SHORT_SECONDS = 4.0
+SHORT_WIDTH, SHORT_HEIGHT = 360, 640
 
 
 @dataclass
@@ -68,6 +87,11 @@ class SeededSeries:
     title: str
     genre: str
     series_id: int
+    language: str = "en"
+    # Its publication is dated this many days back (short series; the full ones: now).
+    released_days_ago: int = 0
+    # How much the simulated audience likes it (demo/audience.py).
+    appeal: float = 0.5
     episodes: int = 0
     runtime_ms: int = 0
     free_episodes: int = 0
@@ -94,6 +118,8 @@ class SeedResult:
     stopped: bool = False
     # The demo's logins (demo/accounts.py); `created` says which are new this run.
     logins: DemoLogins | None = None
+    # What the simulated audience did (None: no audience this run).
+    audience: AudienceResult | None = None
 
     @property
     def ok(self) -> bool:
@@ -137,19 +163,29 @@ def _other_series_exist(db: Session, creator: Account | None) -> bool:
     return db.scalar(query.limit(1)) is not None
 
 
-def _clip_spec(demo: DemoSeries, number: int, seconds: float, width: int, height: int) -> ClipSpec:
-    script = demo.episodes[(number - 1) % len(demo.episodes)]
-    return ClipSpec(
-        series_title=demo.title,
-        episode_number=number,
-        episode_title=script.title,
-        dialogue=script.dialogue,
-        scene=script.scene,
-        look=demo.look,
-        seconds=seconds,
-        width=width,
-        height=height,
-    )
+@dataclass(frozen=True)
+class _Shape:
+    """How much of a series to make: its episodes, their length and size."""
+
+    episodes: int
+    seconds: float
+    width: int
+    height: int
+
+    def clip(self, demo: DemoSeries, number: int) -> ClipSpec:
+        script = demo.episodes[(number - 1) % len(demo.episodes)]
+        return ClipSpec(
+            series_title=demo.title,
+            episode_number=number,
+            episode_title=script.title,
+            dialogue=script.dialogue,
+            scene=script.scene,
+            look=demo.look,
+            seconds=self.seconds,
+            width=self.width,
+            height=self.height,
+            language=demo.language,
+        )
 
 
 def seed_demo(
@@ -165,18 +201,32 @@ def seed_demo(
     height: int = 1280,
     progress: SeedProgress | None = None,
     stop: threading.Event | None = None,
+    short_series: int | None = None,
+    audience_viewers: int | None = None,
 ) -> SeedResult:
     """Create, render, ingest, transcode and publish the demo series (see the module notes).
 
     `transcode_workers=0` leaves the transcoding to workers running elsewhere (the server's
-    embedded worker when `serve` seeds in the background)."""
+    embedded worker when `serve` seeds in the background). `short_series` (default: all of
+    them with the full demo, none with fewer than FULL_DEMO_SERIES) and `audience_viewers`
+    (default: AUDIENCE_VIEWERS when there are short series, else none) size the discovery
+    part of the demo."""
     started = time.monotonic()
     stop = stop or threading.Event()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
-    catalog = DEMO_SERIES[: max(0, series_count)]
+    if short_series is None:
+        short_series = len(DEMO_SHORT_SERIES) if series_count >= FULL_DEMO_SERIES else 0
+    if audience_viewers is None:
+        audience_viewers = AUDIENCE_VIEWERS if short_series > 0 else 0
+    full = _Shape(episodes_per_series, seconds, width, height)
+    short = _Shape(0, SHORT_SECONDS, min(width, SHORT_WIDTH), min(height, SHORT_HEIGHT))
+    catalog = [(demo, full) for demo in DEMO_SERIES[: max(0, series_count)]] + [
+        (demo, replace(short, episodes=len(demo.episodes)))
+        for demo in DEMO_SHORT_SERIES[: max(0, short_series)]
+    ]
     try:
         with session_scope(sessions) as db:
             creator = _demo_creator(db)
@@ -185,9 +235,7 @@ def seed_demo(
             logins = ensure_demo_accounts(db=db, settings=settings)
             creator = logins.creator
             creator_id = creator.id
-            result, planned = _plan(
-                db, creator, catalog, episodes_per_series, seconds, width, height
-            )
+            result, planned = _plan(db, creator, catalog)
             result.logins = logins
         if progress is not None:
             progress.logins(logins)
@@ -203,10 +251,23 @@ def seed_demo(
                 render_parallel=render_parallel,
                 transcode_workers=transcode_workers,
             )
-        result.stopped = stop.is_set()
         result.clips_rendered = len([p for p in to_render if p.job_id is not None])
         with session_scope(sessions) as db:
             result.placements = _seed_brand(db, storage, creator_id, result)
+        if audience_viewers > 0 and not stop.is_set():
+            with session_scope(sessions) as db:
+                watched = audience_catalog(db=db, series=_audience_series(result))
+            result.audience = simulate_audience(
+                sessions=sessions,
+                engine=engine,
+                settings=settings,
+                catalog=watched,
+                viewers=audience_viewers,
+                stop=stop,
+            )
+            progress.audience(result.audience)
+            _compute_discovery(sessions)
+        result.stopped = stop.is_set()
         result.seconds = time.monotonic() - started
         return result
     finally:
@@ -215,21 +276,36 @@ def seed_demo(
         engine.dispose()
 
 
+def _compute_discovery(sessions: sessionmaker[Session]) -> None:
+    """The ranking charts and For You computed once from the audience's events, so that they
+    show on the first run (their jobs keep them current afterwards)."""
+    # Imported here, as cli_discovery does: numpy, scipy and implicit take seconds to load,
+    # and the server that runs the seed in the background must answer at once.
+    from microdrama.discovery import training
+
+    rankings.refresh_in_own_transaction(sessions)
+    training.train(sessions)
+
+
+def _audience_series(result: SeedResult) -> list[tuple[int, float, int]]:
+    """(series id, appeal, days out) of the published demo series, for the audience; the full
+    series, published by this seed, are the flagship shows it has been watching all along."""
+    return [
+        (s.series_id, s.appeal, s.released_days_ago or AUDIENCE_DAYS)
+        for s in result.series
+        if s.outcome.endswith("published")
+    ]
+
+
 def _plan(
-    db: Session,
-    creator: Account,
-    catalog: tuple[DemoSeries, ...],
-    episodes_per_series: int,
-    seconds: float,
-    width: int,
-    height: int,
+    db: Session, creator: Account, catalog: list[tuple[DemoSeries, _Shape]]
 ) -> tuple[SeedResult, list[_Planned]]:
     seeded_in_order: dict[int, SeededSeries] = {}
     planned: list[_Planned] = []
     # The first series first: its clips are rendered and queued for transcoding before the
     # others', so it is the first to play.
     for index in range(len(catalog)):
-        demo = catalog[index]
+        demo, shape = catalog[index]
         series = _demo_series(db, creator, demo.title)
         if series is None:
             series = catalog_service.create_series(db=db, owner=creator, data=demo.create_data())
@@ -237,6 +313,9 @@ def _plan(
             title=demo.title,
             genre=demo.genre,
             series_id=series.id,
+            language=demo.language,
+            released_days_ago=demo.released_days_ago,
+            appeal=demo.appeal,
             free_episodes=series.free_episodes,
             episode_price_coins=series.episode_price_coins,
         )
@@ -246,10 +325,10 @@ def _plan(
             seeded.count_ready(series)
             continue
         existing = {e.number: e for e in series.episodes}
-        for number in sorted(set(existing) | set(range(1, episodes_per_series + 1))):
+        for number in sorted(set(existing) | set(range(1, shape.episodes + 1))):
             episode = existing.get(number)
             if episode is None:
-                spec = _clip_spec(demo, number, seconds, width, height)
+                spec = shape.clip(demo, number)
                 planned.append(_Planned(series_index=index, number=number, spec=spec))
             elif episode.media_asset is not None and episode.media_asset.jobs:
                 job_id = episode.media_asset.jobs[-1].id
@@ -354,7 +433,8 @@ class _Run:
                 fraction += len(finished)
             self.progress.transcoding(done=fraction, running=running)
             for index in sorted(open_series):
-                at = published_at - timedelta(seconds=index)
+                days = self.result.series[index].released_days_ago
+                at = published_at - timedelta(days=days, seconds=index)
                 if self.maybe_publish(finished, index, open_series, at):
                     self.progress.published(self.result.series[index].title)
                     with session_scope(self.sessions) as db:

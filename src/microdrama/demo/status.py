@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from microdrama.demo.accounts import DemoLogins
+from microdrama.demo.audience import AudienceResult
 
 FILE_NAME = "demo-seed.json"
 HEARTBEAT_SECONDS = 5.0
@@ -85,6 +86,9 @@ class SeedProgress:
     def logins(self, logins: DemoLogins) -> None:
         """The demo's logins, once they are committed (shown at once on a first run)."""
 
+    def audience(self, result: AudienceResult) -> None:
+        """What the simulated audience did, once it is stored."""
+
     def finish(self) -> None: ...
 
 
@@ -124,6 +128,9 @@ class StatusFile(SeedProgress):
         self.status.series_published += 1
         self._write()
         self.inner.published(title)
+
+    def audience(self, result: AudienceResult) -> None:
+        self.inner.audience(result)
 
     def finish(self) -> None:
         self.status.running = False
