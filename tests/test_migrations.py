@@ -62,12 +62,11 @@ def test_the_search_index_is_all_that_is_left_out(engine: Engine) -> None:
     with engine.connect() as conn:
         tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
     left_out = {t for t in tables if not outside_the_models(None, t, "table", True, None)}
-    fts = {
-        "search_fts",
-        *(f"search_fts_{shadow}" for shadow in ("data", "idx", "docsize", "config")),
-    }
+    fts = "search_vocabulary_fts"
+    fts_tables = {fts, *(f"{fts}_{shadow}" for shadow in ("data", "idx", "docsize", "config"))}
     on_sqlite = engine.dialect.name == "sqlite"
-    assert left_out == {"search_documents", "search_stale"} | (fts if on_sqlite else set())
+    index = {"search_documents", "search_terms", "search_vocabulary", "search_stale"}
+    assert left_out == index | (fts_tables if on_sqlite else set())
     assert tables - left_out == set(Base.metadata.tables)
 
 

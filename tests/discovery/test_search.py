@@ -12,7 +12,7 @@ from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series, SeriesStatus
 from microdrama.config import Settings
-from microdrama.discovery import search
+from microdrama.discovery import rankings, search
 from microdrama.discovery.search import Filters
 from microdrama.discovery.search_schemas import SearchAnswer
 from microdrama.storage import LocalStorage
@@ -55,6 +55,7 @@ EXPECTED = {
     "venganza esposa": ["La Venganza de la Esposa"],
     "dem trang mau": ["Đêm Trăng Máu"],
     "吸血鬼": ["吸血鬼の花嫁"],
+    "花嫁": ["吸血鬼の花嫁"],  # from the middle of a run written without spaces
     "contract marriage": ["Contract Marriage with the CEO", "The Vampire Billionaire's Bride"],
     # Equally relevant, equally watched: by title.
     "nightshade": ["Alpha's Rejected Mate", "Vampire Academy Nights"],
@@ -143,10 +144,11 @@ def test_filters_narrow_the_results(
     assert _titles(db, storage, "nightshade", complete_only=True) == ["Vampire Academy Nights"]
 
 
-def test_filters_without_words_list_the_catalog_most_watched_first(
+def test_filters_without_words_list_the_catalog_in_trending_order(
     db: Session, storage: LocalStorage, corpus: dict[str, Series]
 ) -> None:
     watched_by(db, corpus["La Venganza de la Esposa"], 2)
+    rankings.refresh(db)
     db.commit()
 
     assert _titles(db, storage, "", language="es") == [
@@ -175,10 +177,11 @@ def test_equally_relevant_series_come_most_watched_first(
     assert [hit.viewers_last_week for hit in answer.items] == [3, 0, 9]
 
 
-def test_nothing_found_says_so_and_suggests_popular_series(
+def test_nothing_found_says_so_and_suggests_trending_series(
     db: Session, storage: LocalStorage, corpus: dict[str, Series]
 ) -> None:
     watched_by(db, corpus["Mistaken Identity"], 2)
+    rankings.refresh(db)
     db.commit()
 
     answer = _find(db, storage, "xylophone quartz")
@@ -259,3 +262,4 @@ def test_a_deleted_series_leaves_no_document(db: Session, storage: LocalStorage)
 
     assert _titles(db, storage, "gone girl") == []
     assert db.scalar(text("SELECT count(*) FROM search_documents")) == 0
+    assert db.scalar(text("SELECT count(*) FROM search_terms")) == 0

@@ -2,8 +2,10 @@
 with prefixes, typos and accents forgiven, filtered, ranked by relevance then popularity.
 
 The database's trigram index retrieves candidates (search_index.py); one scoring function
-ranks them (search_text.py), so SQLite and PostgreSQL answer a corpus alike. Popularity is
-the number of distinct viewers who played an episode in the last 7 days.
+ranks them (search_text.py), so SQLite and PostgreSQL answer a corpus alike. Among equally
+relevant series the one with more distinct viewers in the last 7 days goes first (counted for
+the few candidates only). Lists without words (filters alone, and the series suggested when
+nothing matches) follow the weekly Trending chart the rankings job computes.
 
 "Complete" can only mean what the catalog knows: a series has no planned episode count, so a
 complete series is one whose every episode is out (ready to play), none still transcoding,
@@ -24,7 +26,8 @@ from microdrama.analytics.models import EpisodeView
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.db import utcnow
-from microdrama.discovery import search_index
+from microdrama.discovery import rankings, search_index
+from microdrama.discovery.models import Chart, ChartPeriod, RankingEntry
 from microdrama.discovery.search_schemas import SearchAnswer, SearchHit
 from microdrama.discovery.search_text import MIN_RELEVANCE, Document, Query
 from microdrama.storage import Storage
@@ -114,23 +117,31 @@ def _ranked(db: Session, query: Query, where: list[ColumnElement[bool]]) -> list
     ]
 
 
-def _most_watched(db: Session, where: list[ColumnElement[bool]], limit: int) -> list[_Found]:
-    """Series admitted by `where`, the most viewers of the last 7 days first, then newest."""
-    viewers = (
-        select(EpisodeView.series_id, func.count(distinct(EpisodeView.account_id)).label("n"))
-        .where(_since())
-        .group_by(EpisodeView.series_id)
+def _trending(db: Session, where: list[ColumnElement[bool]], limit: int) -> list[_Found]:
+    """Series admitted by `where` in the order of the last weekly Trending chart (computed by
+    the rankings job: no scan of the views here), the newest first where it has none."""
+    day = rankings.latest_day(db)
+    chart = (
+        select(RankingEntry.series_id, RankingEntry.rank)
+        .where(
+            RankingEntry.day == day,
+            RankingEntry.chart == Chart.trending.value,
+            RankingEntry.period == ChartPeriod.weekly.value,
+            RankingEntry.genre == "",
+        )
         .subquery()
     )
-    watched = func.coalesce(viewers.c.n, 0)
-    rows = db.execute(
-        select(Series.id, watched)
-        .outerjoin(viewers, viewers.c.series_id == Series.id)
-        .where(*where)
-        .order_by(watched.desc(), Series.published_at.desc(), Series.id.desc())
-        .limit(limit)
+    series_ids = list(
+        db.scalars(
+            select(Series.id)
+            .outerjoin(chart, chart.c.series_id == Series.id)
+            .where(*where)
+            .order_by(chart.c.rank.asc().nulls_last(), *catalog.NEWEST_FIRST)
+            .limit(limit)
+        )
     )
-    return [_Found(series_id, None, n) for series_id, n in rows]
+    viewers = viewers_last_week(db, series_ids)
+    return [_Found(series_id, None, viewers.get(series_id, 0)) for series_id in series_ids]
 
 
 def _hits(db: Session, storage: Storage, found: list[_Found]) -> list[SearchHit]:
@@ -166,15 +177,15 @@ def search(
     *, db: Session, storage: Storage, text: str, filters: Filters, limit: int = 20
 ) -> SearchAnswer:
     """The series answering `text` under `filters`, best first. Without text, the filtered
-    catalog by popularity; without text or filters, nothing but suggestions. When nothing
-    matches, a few popular series instead and a hint."""
+    catalog as Trending orders it; without text or filters, nothing but suggestions. When
+    nothing matches, a few trending series instead and a hint."""
     search_index.refresh_stale(db)
     query = Query.parse(text)
     where = _conditions(filters)
     if query.words:
         found = _ranked(db, query, where)[:limit]
     elif filters:
-        found = _most_watched(db, where, limit)
+        found = _trending(db, where, limit)
     else:
         found = []
     items = _hits(db, storage, found)
@@ -184,7 +195,7 @@ def search(
     elif not items:
         answer.message = _nothing_found(text.strip(), filters)
     if not items:
-        popular = _most_watched(db, list(catalog.in_feed()), SUGGESTIONS)
+        popular = _trending(db, list(catalog.in_feed()), SUGGESTIONS)
         answer.suggestions = _hits(db, storage, popular)
     return answer
 

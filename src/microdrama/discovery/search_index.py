@@ -1,10 +1,17 @@
-"""Search's index: one folded document per series, kept fresh, and the candidates each
-database's trigram index retrieves for a query (SQLite FTS5 `trigram`, PostgreSQL pg_trgm).
+"""Search's index: each series' folded document and the words it holds (postings), the
+vocabulary of every word indexed with a trigram index over it (SQLite FTS5 `trigram`,
+PostgreSQL pg_trgm), kept fresh from a queue of stale series; and the candidates of a query.
 
-The tables are made by the migration `d15c0e5a0002` and are not ORM models: only this module
-reads and writes them, with the SQL each backend needs. Triggers put a series in
-`search_stale` when its document's fields change (created, edited, its creator renamed);
-`refresh_stale` rewrites those documents, and searches call it first.
+A query word stands for the indexed words that answer it: itself, its completions (a range
+of the vocabulary's B-tree) and its near spellings (the trigram index). The postings of those
+words give each series an integer pre-score, in the same SQL on both databases; the best
+CANDIDATES series go to the scorer (search_text.py). So both databases hand the scorer the
+same candidates, and a common word costs one indexed range of postings, not a scan.
+
+The tables are made by the migrations `d15c0e5a0002` and `d15c0e5a0003` and are no ORM
+models: only this module reads and writes them. Triggers put a series in `search_stale` when
+its document's fields change (created, edited, its creator renamed); `refresh_stale` rewrites
+those documents, and searches call it first.
 """
 
 from __future__ import annotations
@@ -13,13 +20,14 @@ import re
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     Integer,
     MetaData,
-    Select,
     Table,
     Text,
+    and_,
     column,
     delete,
     func,
@@ -28,13 +36,22 @@ from sqlalchemy import (
     select,
     table,
     text,
+    values,
 )
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.catalog.models import Series
 from microdrama.db import dialect_insert
-from microdrama.discovery.search_text import Document, Query, fold
+from microdrama.discovery.search_text import (
+    MIN_TYPO_LENGTH,
+    WEIGHTS,
+    Document,
+    Query,
+    document_terms,
+    expansions,
+    fold,
+)
 
 _metadata = MetaData()  # not Base.metadata: these tables are no ORM models (see above)
 
@@ -47,9 +64,34 @@ search_documents = Table(
     Column("tags", Text, nullable=False),
     Column("genre", Text, nullable=False),
     Column("synopsis", Text, nullable=False),
-    # title, creator, tags and genre together: what typo matching reads.
-    Column("names", Text, nullable=False),
 )
+# One row a word a series holds, with the weight of its best field (percent).
+search_terms = Table(
+    "search_terms",
+    _metadata,
+    Column("term", Text, primary_key=True),
+    Column("series_id", Integer, primary_key=True),
+    Column("weight", Integer, nullable=False),
+)
+# Every word ever indexed (a word no series holds any more only costs a row).
+search_vocabulary = Table("search_vocabulary", _metadata, Column("term", Text, primary_key=True))
+search_stale = Table("search_stale", _metadata, Column("series_id", Integer, primary_key=True))
+_vocabulary_fts = table("search_vocabulary_fts", column("rowid", Integer))
+
+# Tables of the search index that the ORM does not describe: the four above, and on SQLite
+# the FTS5 table with the shadow tables it keeps its index in (search_vocabulary_fts_data,
+# _idx, _docsize, _config). Alembic's comparison with the models leaves them out
+# (migrations/env.py, tests/test_migrations.py).
+_OUTSIDE_THE_MODELS = re.compile(r"search_(documents|stale|terms|vocabulary(_fts(_\w+)?)?)")
+
+# How many series the pre-score hands to the scorer.
+CANDIDATES = 200
+# How many completions and how many near spellings of a query word the vocabulary gives.
+COMPLETIONS = 40
+NEAR_SPELLINGS = 60
+# pg_trgm's similarity a word must reach to be a near spelling (its default, 0.3).
+PG_SIMILARITY = 0.3
+SYNOPSIS_WEIGHT = round(WEIGHTS["synopsis"] * 100)  # the weight of a posting, in percent
 # What the scorer reads of a document (search_text.Document).
 _SCORED = (
     search_documents.c.series_id,
@@ -59,21 +101,6 @@ _SCORED = (
     search_documents.c.genre,
     search_documents.c.synopsis,
 )
-search_stale = Table("search_stale", _metadata, Column("series_id", Integer, primary_key=True))
-_fts = table("search_fts", column("rowid", Integer))
-
-# Tables of the search index that the ORM does not describe: the two above, and the FTS5
-# table with the shadow tables SQLite keeps its index in (search_fts_data, _idx, _docsize,
-# _config). Alembic's comparison with the models leaves them out (migrations/env.py,
-# tests/test_migrations.py).
-_OUTSIDE_THE_MODELS = re.compile(r"search_(documents|stale|fts(_\w+)?)")
-
-# How many candidates the index hands to the scorer: every series that shares a trigram with
-# the query in a catalog of a few hundred, the best-indexed of a larger one.
-CANDIDATES = 200
-# pg_trgm's word similarity a field must reach for a query word (its default, 0.6, misses
-# "bilionaire" in "billionaires").
-PG_WORD_SIMILARITY = 0.3
 
 
 def outside_the_models(
@@ -85,18 +112,13 @@ def outside_the_models(
 
 def document_row(series: Series, creator: str) -> dict[str, Any]:
     """The folded document of one series."""
-    tags = fold(" ".join(str(tag) for tag in series.tags or []))
-    fields = {
-        "title": fold(series.title),
-        "creator": fold(creator),
-        "tags": tags,
-        "genre": fold(series.genre),
-    }
     return {
         "series_id": series.id,
-        **fields,
+        "title": fold(series.title),
+        "creator": fold(creator),
+        "tags": fold(" ".join(str(tag) for tag in series.tags or [])),
+        "genre": fold(series.genre),
         "synopsis": fold(series.synopsis or ""),
-        "names": " ".join(value for value in fields.values() if value),
     }
 
 
@@ -118,7 +140,7 @@ def _claim_stale(db: Session, batch: int) -> list[int]:
 
 
 def write_documents(db: Session, series_ids: list[int]) -> None:
-    """(Re)write the documents of these series from their current fields."""
+    """(Re)write the documents and postings of these series from their current fields."""
     rows = db.execute(
         select(Series, Account.display_name)
         .join(Account, Account.id == Series.owner_id)
@@ -126,8 +148,9 @@ def write_documents(db: Session, series_ids: list[int]) -> None:
     ).all()
     if not rows:
         return
+    dialect = db.get_bind().dialect.name
     documents = [document_row(series, creator) for series, creator in rows]
-    insert = dialect_insert(db.get_bind().dialect.name, search_documents)
+    insert = dialect_insert(dialect, search_documents)
     db.execute(
         insert.on_conflict_do_update(
             index_elements=["series_id"],
@@ -135,6 +158,20 @@ def write_documents(db: Session, series_ids: list[int]) -> None:
         ),
         documents,
     )
+    postings = [
+        {"term": term, "series_id": document["series_id"], "weight": weight}
+        for document in documents
+        for term, weight in document_terms(
+            {name: value for name, value in document.items() if name != "series_id"}
+        ).items()
+    ]
+    db.execute(delete(search_terms).where(search_terms.c.series_id.in_(series_ids)))
+    if postings:
+        db.execute(search_terms.insert(), postings)
+        # In one order, so two refreshes adding the same new words never wait on each other
+        # in a circle.
+        words = [{"term": term} for term in sorted({p["term"] for p in postings})]
+        db.execute(dialect_insert(dialect, search_vocabulary).on_conflict_do_nothing(), words)
 
 
 def refresh_stale(db: Session, *, batch: int = 500) -> int:
@@ -149,45 +186,41 @@ def refresh_stale(db: Session, *, batch: int = 500) -> int:
     return refreshed
 
 
-def _inner_trigrams(word: str) -> set[str]:
-    # FTS5's trigram tokenizer indexes the text's 3-letter runs, without pg_trgm's padding.
-    return {word[i : i + 3] for i in range(len(word) - 2)}
-
-
-def _starts_a_word(column_: ColumnElement[str], word: str) -> ColumnElement[bool]:
-    # Folded text holds only letters, digits and single spaces: no LIKE wildcard to escape.
-    return or_(column_.like(f"{word}%"), column_.like(f"% {word}%"))
-
-
-def _short_words_only(query: Query, where: list[ColumnElement[bool]]) -> Select[Any]:
-    """Words of one or two letters have no trigram: series with a word starting so, the
-    titles first (a scan of the short `names`; a catalog's worth is a few milliseconds)."""
-    docs = search_documents.c
-    starts = [_starts_a_word(docs.names, w) for w in query.words]
-    starts += [_starts_a_word(docs.synopsis, w) for w in query.words]
-    in_title = or_(*(_starts_a_word(docs.title, w) for w in query.words))
-    return (
-        select(*_SCORED)
-        .join(Series, Series.id == docs.series_id)
-        .where(or_(*starts), *where)
-        .order_by(in_title.desc(), docs.series_id.desc())
-        .limit(CANDIDATES)
+def _completions(db: Session, word: str) -> list[str]:
+    """The vocabulary's words that start with `word`, the shortest first (a B-tree range:
+    PostgreSQL's column sorts by code point, like SQLite's)."""
+    start = (
+        select(search_vocabulary.c.term)
+        .where(search_vocabulary.c.term >= word, search_vocabulary.c.term < word + "\U0010ffff")
+        .order_by(search_vocabulary.c.term)
+        .limit(COMPLETIONS * 10)
+        .subquery()
+    )
+    return list(
+        db.scalars(
+            select(start.c.term)
+            .order_by(func.length(start.c.term), start.c.term)
+            .limit(COMPLETIONS)
+        )
     )
 
 
-def _sqlite_candidates(query: Query, where: list[ColumnElement[bool]]) -> Select[Any]:
-    """FTS5: any trigram of a query word, best first by bm25 (a match in the names counts
-    four times one in the synopsis)."""
-    terms = sorted(set().union(*(_inner_trigrams(w) for w in query.long_words)))
-    match = " OR ".join(f'"{term}"' for term in terms)  # letters and digits only: no quoting
-    return (
-        select(*_SCORED)
-        .select_from(_fts)
-        .join(search_documents, search_documents.c.series_id == _fts.c.rowid)
-        .join(Series, Series.id == _fts.c.rowid)
-        .where(text("search_fts MATCH :match").bindparams(match=match), *where)
-        .order_by(func.bm25(literal_column("search_fts"), 4.0, 1.0))
-        .limit(CANDIDATES)
+def _sqlite_near_spellings(db: Session, word: str) -> list[str]:
+    # FTS5 trigram: any 3-letter run of the word, the words sharing the most (rarest) first.
+    runs = sorted({word[i : i + 3] for i in range(len(word) - 2)})
+    match = " OR ".join(f'"{run}"' for run in runs)  # letters and digits only: no quoting
+    return list(
+        db.scalars(
+            select(search_vocabulary.c.term)
+            .select_from(_vocabulary_fts)
+            .join(
+                search_vocabulary,
+                literal_column("search_vocabulary.rowid") == _vocabulary_fts.c.rowid,
+            )
+            .where(text("search_vocabulary_fts MATCH :match").bindparams(match=match))
+            .order_by(func.bm25(literal_column("search_vocabulary_fts")))
+            .limit(NEAR_SPELLINGS)
+        )
     )
 
 
@@ -212,41 +245,76 @@ def _pg_trgm_schema(db: Session) -> str:
     return str(schema)
 
 
-def _postgresql_candidates(
-    db: Session, query: Query, where: list[ColumnElement[bool]]
-) -> Select[Any]:
-    """pg_trgm through the GIN indexes: a query word close to a word of the names (word
-    similarity), or found in the synopsis; best first by the closest word."""
+def _postgresql_near_spellings(db: Session, word: str) -> list[str]:
+    # pg_trgm through the GIN index: similar words (pg_trgm.similarity_threshold), closest first.
     schema = _pg_trgm_schema(db)
-    db.execute(
-        text("SELECT set_config('pg_trgm.word_similarity_threshold', :value, true)"),
-        {"value": str(PG_WORD_SIMILARITY)},
+    term = search_vocabulary.c.term
+    similar = term.op(f"OPERATOR({schema}.%)", precedence=5, is_comparison=True)
+    return list(
+        db.scalars(
+            select(term)
+            .where(similar(word))
+            .order_by(getattr(func, schema).similarity(term, word).desc(), term)
+            .limit(NEAR_SPELLINGS)
+        )
     )
-    docs = search_documents.c
-    close = docs.names.op(f"OPERATOR({schema}.%>)", precedence=5, is_comparison=True)
-    matches: list[ColumnElement[bool]] = [close(w) for w in query.long_words]
-    matches += [docs.synopsis.like(f"%{w}%") for w in query.long_words]
-    matches += [_starts_a_word(docs.names, w) for w in query.words if w not in query.long_words]
-    word_similarity = getattr(func, schema).word_similarity
-    closest = func.greatest(*(word_similarity(w, docs.names) for w in query.long_words))
-    return (
-        select(*_SCORED)
-        .join(Series, Series.id == docs.series_id)
-        .where(or_(*matches), *where)
-        .order_by(closest.desc(), docs.series_id.desc())
-        .limit(CANDIDATES)
-    )
+
+
+def _wanted(db: Session, query: Query) -> list[tuple[int, str, int, bool]]:
+    """(query word's place, indexed word, how well it answers per mille, only as a typo)."""
+    postgresql = db.get_bind().dialect.name == "postgresql"
+    if postgresql and any(len(w) >= MIN_TYPO_LENGTH for w in query.words):
+        db.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :value, true)"),
+            {"value": str(PG_SIMILARITY)},
+        )
+    wanted = []
+    for place, word in enumerate(query.words):
+        vocabulary = {word, *_completions(db, word)}
+        if len(word) >= MIN_TYPO_LENGTH:
+            near = _postgresql_near_spellings if postgresql else _sqlite_near_spellings
+            vocabulary.update(near(db, word))
+        wanted += [(place, e.term, e.match, e.typo) for e in expansions(word, vocabulary)]
+    return wanted
 
 
 def candidates(db: Session, query: Query, where: list[ColumnElement[bool]]) -> list[Document]:
-    """The documents of the series the index finds for the query among those `where` admits
-    (conditions on Series), at most CANDIDATES, roughly best first."""
-    if not query.words:
+    """The documents of the series that answer the query best by their postings, among those
+    `where` admits (conditions on Series): at most CANDIDATES, for the scorer."""
+    wanted = _wanted(db, query) if query.words else []
+    if not wanted:
         return []
-    if not query.long_words:
-        statement = _short_words_only(query, where)
-    elif db.get_bind().dialect.name == "postgresql":
-        statement = _postgresql_candidates(db, query, where)
-    else:
-        statement = _sqlite_candidates(query, where)
-    return [Document(**row._mapping) for row in db.execute(statement)]
+    asked = (
+        values(
+            column("place", Integer),
+            column("term", Text),
+            column("match", Integer),
+            column("typo", Boolean),
+            name="asked",
+        )
+        .data(wanted)
+        .cte("asked")
+    )
+    terms = search_terms.c
+    # A typo counts in the short fields only, as in the scorer: a posting of weight
+    # SYNOPSIS_WEIGHT is a word only the synopsis holds.
+    counts = or_(~asked.c.typo, terms.weight > SYNOPSIS_WEIGHT)
+    # Each query word counts once a series: through its best indexed word in its best field.
+    per_word = (
+        select(terms.series_id, func.max(terms.weight * asked.c.match).label("score"))
+        .join(asked, and_(asked.c.term == terms.term, counts))
+        .group_by(terms.series_id, asked.c.place)
+        .subquery()
+    )
+    total = func.sum(per_word.c.score)
+    best = (
+        select(per_word.c.series_id)
+        .join(Series, Series.id == per_word.c.series_id)
+        .where(*where)
+        .group_by(per_word.c.series_id)
+        .order_by(total.desc(), per_word.c.series_id.desc())
+        .limit(CANDIDATES)
+        .subquery()
+    )
+    rows = db.execute(select(*_SCORED).join(best, best.c.series_id == search_documents.c.series_id))
+    return [Document(**row._mapping) for row in rows]

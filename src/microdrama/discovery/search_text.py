@@ -78,19 +78,84 @@ TYPO_SIMILARITY = 0.3
 MIN_RELEVANCE = 0.35
 # Query words shorter than this are matched as prefixes only (no typo of "va").
 MIN_TYPO_LENGTH = 3
+# The indexed words one query word stands for at the most (itself, completions, typos).
+MAX_EXPANSIONS = 30
+# Longer runs of letters are indexed cut to this (a B-tree entry has a size limit).
+MAX_TERM_LENGTH = 64
+
+# Scripts written without spaces between words (Chinese, Japanese; Korean particles cling to
+# their word): a query word is matched inside a longer run (吸血鬼 in 吸血鬼の花嫁), and the
+# index keeps each run's two-letter pieces so a word from its middle is found too.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
+def unspaced(word: str) -> bool:
+    return _UNSPACED.search(word) is not None
+
+
+def pieces(word: str) -> set[str]:
+    """The two-letter pieces of a run of an unspaced script (none for other words)."""
+    if len(word) <= 2 or not unspaced(word):
+        return set()
+    return {word[i : i + 2] for i in range(len(word) - 1)}
+
+
+def spelled_out(query_word: str, word: str) -> bool:
+    """The word is the query word, or starts with it (or, in an unspaced script, holds it):
+    no typo in between."""
+    return word.startswith(query_word) or (unspaced(query_word) and query_word in word)
+
+
+# Cached: the words of a catalog repeat from series to series, and from query to query.
+@lru_cache(maxsize=262_144)
 def word_match(query_word: str, word: str) -> float:
     """How well one word of a field answers one query word: 1 the same word; 0.75 to 1 a
-    prefix ("vamp" → "vampire", more the longer the prefix); a typo its trigram similarity."""
+    prefix ("vamp" → "vampire", more the longer the prefix) or, in an unspaced script, a
+    part; a typo its trigram similarity."""
     if query_word == word:
         return 1.0
-    if word.startswith(query_word):
+    if spelled_out(query_word, word):
         return 0.75 + 0.25 * len(query_word) / len(word)
     if len(query_word) < MIN_TYPO_LENGTH:
         return 0.0
     score = similarity(query_word, word)
     return score if score >= TYPO_SIMILARITY else 0.0
+
+
+def document_terms(fields: dict[str, str]) -> dict[str, int]:
+    """The words of a document's folded fields (and the pieces of unspaced runs), each with
+    the weight of the best field it is in, in percent: the index's postings."""
+    terms: dict[str, int] = {}
+    for name, text in fields.items():
+        weight = round(WEIGHTS[name] * 100)
+        for word in text.split():
+            for term in (word[:MAX_TERM_LENGTH], *pieces(word[:MAX_TERM_LENGTH])):
+                if terms.get(term, 0) < weight:
+                    terms[term] = weight
+    return terms
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """An indexed word a query word stands for: how well it answers it (per mille), and
+    whether only as a typo (then a synopsis holding it does not count, as in word_score)."""
+
+    term: str
+    match: int
+    typo: bool
+
+
+def expansions(query_word: str, vocabulary: set[str]) -> list[Expansion]:
+    """The indexed words that answer a query word, best first: among `vocabulary` (its
+    completions and near spellings the index found), and the pieces of an unspaced one."""
+    scored = {term: word_match(query_word, term) for term in vocabulary}
+    for piece in pieces(query_word):
+        scored[piece] = max(scored.get(piece, 0.0), 0.75)
+    best = sorted((-score, term) for term, score in scored.items() if score > 0)
+    return [
+        Expansion(term, round(-score * 1000), typo=not spelled_out(query_word, term))
+        for score, term in best[:MAX_EXPANSIONS]
+    ]
 
 
 @dataclass(frozen=True)
@@ -140,6 +205,8 @@ class Document:
         # A synopsis is long: its words match exactly or as prefixes (found by bisection),
         # typos are left to the short fields.
         words = self._synopsis_words
+        if unspaced(query_word):
+            return max((word_match(query_word, w) for w in words if query_word in w), default=0)
         at = bisect.bisect_left(words, query_word)
         if at == len(words) or not words[at].startswith(query_word):
             return 0.0
