@@ -9,6 +9,7 @@ import typer
 
 from microdrama.cli_database import migrated_engine, open_database, open_session
 from microdrama.cli_discovery import app as recs_app
+from microdrama.cli_discovery import rankings_app
 from microdrama.cli_payments import app as payments_app
 from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
@@ -294,13 +295,14 @@ def create_admin(
 app.add_typer(payments_app, name="payments")
 app.add_typer(vip_share_app, name="vip-share")
 app.add_typer(recs_app, name="recs")
+app.add_typer(rankings_app, name="rankings")
 
 
 @app.command()
 def housekeeping() -> None:
     """Expire bonus coins, renew due VIP passes, share last month's VIP pool with creators,
-    forget old idempotency keys, abandoned uploads, expired sessions and old sign-in attempts
-    (run from cron)."""
+    forget old idempotency keys, abandoned uploads, expired sessions and old sign-in attempts,
+    refresh the rankings and retrain For You when due (run from cron)."""
     from microdrama.housekeeping import run_once
 
     settings = get_settings()
@@ -317,7 +319,10 @@ def housekeeping() -> None:
         f"{chores.shop_reservations_released} unpaid shop orders released, "
         f"{chores.stale_uploads_deleted} abandoned uploads, "
         f"{chores.unused_videos_deleted} unused videos, {chores.sessions_ended} expired "
-        f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted"
+        f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted; "
+        f"rankings {'refreshed' if chores.rankings_refreshed else 'fresh'} "
+        f"({chores.ranking_entries_forgotten} old entries forgotten), "
+        f"For You {'retrained' if chores.recs_trained else 'fresh'}"
     )
 
 

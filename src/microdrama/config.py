@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # How long the built-in sandbox ad plays (and must have played before it rewards).
     sandbox_ad_seconds: int = Field(default=8, ge=1, le=60)
 
+    # Discovery: housekeeping retrains For You when its last training is this old (about 5 s
+    # at a million episode views), and forgets ranking charts computed for days this far back.
+    recs_retrain_hours: int = Field(default=24, ge=1)
+    rankings_keep_days: int = Field(default=90, ge=2)
+
     # Content protection: lifetime of the token in an HLS key URL.
     key_token_seconds: int = Field(default=300, ge=10, le=300)
 

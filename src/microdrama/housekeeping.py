@@ -1,7 +1,8 @@
 """Periodic chores: expire bonus coins, renew VIP passes, share last month's VIP pool with
 creators, put back the stock of shop orders left unpaid, forget old idempotency keys, expired
-sessions, old sign-in attempts, abandoned uploads and videos no episode uses any more, and fold
-playback events into the analytics rollup (SQLite).
+sessions, old sign-in attempts, abandoned uploads and videos no episode uses any more, fold
+playback events into the analytics rollup (SQLite), refresh today's rankings when they are an
+hour old (and forget charts of long ago), and retrain For You when its model is a day old.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +23,7 @@ from microdrama.analytics.service import fold_new_events
 from microdrama.catalog import videos as episode_videos
 from microdrama.config import Settings
 from microdrama.db import run_money_transaction, session_scope, utcnow
+from microdrama.discovery import rankings
 from microdrama.idempotency import purge_expired
 from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
@@ -43,6 +46,9 @@ class Chores:
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
     events_folded: int = 0
+    rankings_refreshed: bool = False  # today's charts were an hour old (or missing)
+    ranking_entries_forgotten: int = 0  # rows of charts older than rankings_keep_days
+    recs_trained: bool = False  # For You's last training was recs_retrain_hours old (or none)
     vip_share_month: str = ""  # the month whose VIP pool this round settled (or found settled)
     vip_share_posted: int = 0  # series credited with their share by this round
 
@@ -69,6 +75,11 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     with factory() as db:
         engine = db.get_bind()
     events_folded = fold_new_events(engine)  # type: ignore[arg-type]
+    refreshed = rankings.refresh_if_due(factory)
+    with session_scope(factory) as db:
+        keep_from = utcnow().date() - timedelta(days=settings.rankings_keep_days)
+        forgotten_entries = rankings.forget_before(db, day=keep_from)
+    trained = _retrain_for_you_if_due(factory, settings)
     # Last, so the other chores run even if this one fails. A month found settled is remembered
     # by the process, so the rounds after it cost nothing.
     settlement = vip_share.settle_due_month(factory=factory, settings=settings, now=utcnow())
@@ -82,9 +93,21 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
         events_folded=events_folded,
+        rankings_refreshed=refreshed is not None,
+        ranking_entries_forgotten=forgotten_entries,
+        recs_trained=trained,
         vip_share_month=str(settlement.month) if settlement else "",
         vip_share_posted=settlement.posted if settlement else 0,
     )
+
+
+def _retrain_for_you_if_due(factory: sessionmaker[Session], settings: Settings) -> bool:
+    # Imported by the first round rather than with the app, so the server answers before
+    # numpy, scipy and implicit are loaded (as `microdrama recs train` imports them).
+    from microdrama.discovery import training
+
+    every = timedelta(hours=settings.recs_retrain_hours)
+    return training.train_if_due(factory, every=every) is not None
 
 
 class HousekeepingThread:

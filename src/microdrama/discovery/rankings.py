@@ -275,6 +275,13 @@ def refresh_if_due(
     return refresh_in_own_transaction(factory)
 
 
+def forget_before(db: Session, *, day: date) -> int:
+    """Delete the charts computed for days before `day` (housekeeping keeps a few months);
+    answers how many rows went."""
+    result = db.execute(delete(RankingEntry).where(RankingEntry.day < day))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def _computed_to_its_end(db: Session, day: date, now: datetime) -> bool:
     computed_at = db.scalar(
         select(func.max(RankingEntry.computed_at)).where(RankingEntry.day == day)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import cast
 
 from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select, text
@@ -19,7 +20,7 @@ from microdrama.analytics.models import EpisodeView
 from microdrama.analytics.service import fold_new_events
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
-from microdrama.db import session_scope
+from microdrama.db import session_scope, utcnow
 from microdrama.discovery.for_you import EARLY_SWIPE_MS
 from microdrama.discovery.models import Recommendation, RecsRun, SeriesFollow, SimilarSeries
 from microdrama.discovery.recommender import (
@@ -168,3 +169,13 @@ def train(
         )
         db.add(run)
     return run
+
+
+def train_if_due(factory: sessionmaker[Session], *, every: timedelta) -> RecsRun | None:
+    """`train` when the last training is older than `every` (or there was none): for a chore
+    that runs every few minutes (a training at a million episode views takes seconds)."""
+    with factory() as db:
+        trained_at = db.scalar(select(func.max(RecsRun.trained_at)))
+    if trained_at is not None and utcnow() - trained_at < every:
+        return None
+    return train(factory)
