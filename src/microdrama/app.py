@@ -21,6 +21,7 @@ from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.discovery.feed_routes import router as feed_router
+from microdrama.discovery.my_list_routes import router as my_list_router
 from microdrama.discovery.ranking_routes import router as rankings_router
 from microdrama.discovery.routes import router as search_router
 from microdrama.errors import install_error_handlers
@@ -46,6 +47,7 @@ from microdrama.studio.routes import router as studio_router
 from microdrama.subtitles.routes import router as subtitles_router
 from microdrama.wallet.routes import router as wallet_router
 from microdrama.web.docs import install_docs
+from microdrama.web.my_list_pages import router as my_list_pages_router
 from microdrama.web.ranking_pages import router as ranking_pages_router
 from microdrama.web.routes import install_page_errors, mount_static
 from microdrama.web.routes import router as web_router
@@ -128,6 +130,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(shop_pages_router)
     app.include_router(search_router)
+    app.include_router(my_list_router)
+    app.include_router(my_list_pages_router)
     app.include_router(search_pages_router)
     app.include_router(rankings_router)
     app.include_router(ranking_pages_router)

@@ -26,7 +26,7 @@ from microdrama.catalog.schemas import EpisodeRead, SeriesCard
 from microdrama.config import AppSettings
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
-from microdrama.discovery import for_you
+from microdrama.discovery import for_you, my_list
 from microdrama.errors import NotFound, http_error_answer, validation_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
@@ -59,6 +59,7 @@ def _viewer_summary(db: DbSession, viewer: Account | None) -> dict[str, Any]:
             "is_guest": True,
             "auto_unlock": False,
             "watch_reminder_minutes": None,
+            "my_list_new": 0,
         }
     return {
         "balance_coins": viewer_coins.balances(db=db, account_id=viewer.id).total,
@@ -66,6 +67,8 @@ def _viewer_summary(db: DbSession, viewer: Account | None) -> dict[str, Any]:
         "auto_unlock": viewer.auto_unlock,
         "watch_reminder_minutes": viewer.watch_reminder_minutes,
         "role": viewer.role.value,
+        # Followed series with episodes the viewer has not seen: the My list link's badge.
+        "my_list_new": my_list.with_new_episodes(db, viewer.id),
     }
 
 
@@ -93,6 +96,13 @@ def _feed_items(
         limit=FEED_PAGE_SIZE,
         offset=offset,
     )
+
+
+def _following(db: DbSession, viewer: Account | None, items: list[SeriesCard]) -> set[int]:
+    """Which of these series are on the viewer's My list (their follow buttons start pressed)."""
+    if viewer is None:
+        return set()
+    return my_list.followed_ids(db, viewer.id, [item.id for item in items])
 
 
 def _render(
@@ -129,6 +139,7 @@ def feed_page(
         "page_size": FEED_PAGE_SIZE,
         "first": first,
         "continue_watching": resume,
+        "following": _following(db, viewer, items),
         "viewer": _viewer_summary(db, viewer),
         "demo": read_demo_progress(settings.data_dir),
         "about_link": settings.environment == "development",  # /about lists the demo logins
@@ -160,11 +171,12 @@ def feed_fragment(
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     """The next page of feed cards as HTML, rendered by the same macro as the first page."""
-    items = _feed_items(db, storage, cache, _known_viewer(request, db), offset)
+    viewer = _known_viewer(request, db)
+    items = _feed_items(db, storage, cache, viewer, offset)
     return templates.TemplateResponse(
         request,
         "feed_cards.html",
-        {"items": items, "offset": offset},
+        {"items": items, "offset": offset, "following": _following(db, viewer, items)},
         # The viewer's own order.
         headers={"Cache-Control": "private, max-age=5", "Vary": "Cookie"},
     )
@@ -180,6 +192,8 @@ def series_page(
         series = catalog.get_visible(db=db, series_id=series_id, viewer=viewer)
     except NotFound:
         return _not_found(request, "This series does not exist or is not published yet.")
+    if viewer is not None:
+        my_list.mark_seen(db, viewer.id, series_id)  # opened: its new-episode badge clears
     read = catalog.series_read(storage=storage, series=series)
     progress = playback.series_progress(db=db, viewer=viewer, series_id=series_id) if viewer else []
     by_episode = {p.episode_id: p for p in progress}
@@ -189,6 +203,7 @@ def series_page(
         "progress": by_episode,
         "resume": resume,
         "unlocked": set(_unlocked_episode_ids(db, viewer, series)),
+        "following": viewer is not None and my_list.is_following(db, viewer.id, series_id),
         "viewer": _viewer_summary(db, viewer),
     }
     return _render(request, "series.html", context)
@@ -209,6 +224,8 @@ def watch_page(
         series = catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
     except NotFound:
         return _not_found(request, "This episode does not exist or is not available.")
+    if viewer is not None:
+        my_list.mark_seen(db, viewer.id, series.id)  # opened: its new-episode badge clears
     read = catalog.series_read(storage=storage, series=series)
     progress = playback.series_progress(db=db, viewer=viewer, series_id=read.id) if viewer else []
     explicit_start = t is not None
@@ -223,6 +240,7 @@ def watch_page(
         "explicit_start": explicit_start,
         "progress": [p.model_dump() for p in progress],
         "unlocked_episode_ids": _unlocked_episode_ids(db, viewer, series),
+        "following": viewer is not None and my_list.is_following(db, viewer.id, series.id),
         "viewer": _viewer_summary(db, viewer),
     }
     context = {"data": data, "series": read, "episode": episode, "viewer": data["viewer"]}
