@@ -20,6 +20,7 @@ from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
+from microdrama.discovery.experiment_routes import router as experiments_router
 from microdrama.discovery.feed_routes import router as feed_router
 from microdrama.discovery.my_list_routes import router as my_list_router
 from microdrama.discovery.ranking_routes import router as rankings_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_campaign_router)
     app.include_router(shop_placement_router)
     app.include_router(admin_router)
+    app.include_router(experiments_router)
     app.include_router(payouts_router)
     app.include_router(subtitles_router)
     app.include_router(product_image_router)

@@ -5,6 +5,8 @@ from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
 from microdrama.discovery.models import (
+    FeedExperiment,
+    FeedExposure,
     RankingEntry,
     Recommendation,
     RecsRun,
@@ -48,6 +50,8 @@ __all__ = [
     "DailyCheckin",
     "Episode",
     "EpisodeView",
+    "FeedExperiment",
+    "FeedExposure",
     "IdempotencyRecord",
     "LedgerAccount",
     "LedgerEntry",

@@ -13,7 +13,7 @@ from microdrama.accounts.errors import SignInRequired
 from microdrama.cache import public_cache
 from microdrama.catalog.schemas import Feed
 from microdrama.db import session_factory, session_scope
-from microdrama.discovery import for_you
+from microdrama.discovery import experiments, for_you
 from microdrama.storage import app_storage
 
 router = APIRouter(prefix="/api", tags=["catalog"])
@@ -47,18 +47,33 @@ async def feed(
         await cache.get_or_build(for_you.POOLS_CACHE_KEY, build_pools)
     )
 
-    def build() -> bytes:
+    def build(experiment: experiments.RunningExperiment | None = None) -> bytes:
         with session_scope(factory) as db:
             viewer = None if visitor else _viewer_id(request, db)
+            order = experiments.serve_order(db, experiment, viewer)
             items = for_you.feed_page(
-                db=db, storage=storage, account_id=viewer, pools=pools, limit=limit, offset=offset
+                db=db,
+                storage=storage,
+                account_id=viewer,
+                pools=pools,
+                limit=limit,
+                offset=offset,
+                order=order,
             )
             return Feed(items=items).model_dump_json().encode()
 
     if visitor:
-        # No cookie nor token: Trending and the newest, the same for every visitor.
+        # No cookie nor token: Trending and the newest, the same for every visitor (and the
+        # control of any experiment: a visitor has no account to assign).
         return _answer(await cache.get_or_build(key, build), PUBLIC_CACHE)
-    return _answer(await run_in_threadpool(build), PRIVATE_CACHE)
+
+    def build_running() -> bytes:
+        with session_scope(factory) as db:
+            return experiments.running_json(db=db)
+
+    running = await cache.get_or_build(experiments.CACHE_KEY, build_running)
+    experiment = experiments.RunningExperiment.from_json(running)
+    return _answer(await run_in_threadpool(build, experiment), PRIVATE_CACHE)
 
 
 def _answer(body: bytes, cache_control: str) -> Response:

@@ -5,7 +5,8 @@ train`), re-ranked on each request: series the viewer has since finished or swip
 the first seconds are dropped, no more than two of one genre follow each other where another
 is waiting, and a few places go to new series with few views so that they gather signal. A
 viewer without candidates (new, or not yet trained on) gets Trending with variety; after
-the personal part comes the rest of the feed, newest first, as before.
+the personal part comes the rest of the feed, newest first, as before. During a feed
+experiment (discovery/experiments.py) a share of viewers gets another order instead.
 
 A request reads a few indexed rows: the viewer's candidates, what the viewer finished and
 skipped, and the cards; Trending and the new series are shared by everyone (`SharedPools`,
@@ -29,7 +30,13 @@ from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.catalog.schemas import SeriesCard
 from microdrama.db import utcnow
-from microdrama.discovery.models import Chart, ChartPeriod, RankingEntry, Recommendation
+from microdrama.discovery.models import (
+    Chart,
+    ChartPeriod,
+    FeedOrder,
+    RankingEntry,
+    Recommendation,
+)
 from microdrama.playback.models import WatchProgress
 from microdrama.storage import Storage
 
@@ -274,22 +281,35 @@ def seen_off(*, db: Session, account_id: int) -> set[int]:
     return set(finished) | set(skipped)
 
 
-def feed_order(*, db: Session, account_id: int | None, pools: SharedPools, upto: int) -> list[int]:
-    """The first `upto` series of the viewer's feed (None: a visitor without an account)."""
-    if account_id is None:
-        mine: list[tuple[int, str]] = []
-        drop: set[int] = set()
+def feed_order(
+    *,
+    db: Session,
+    account_id: int | None,
+    pools: SharedPools,
+    upto: int,
+    order: FeedOrder = FeedOrder.for_you,
+) -> list[int]:
+    """The first `upto` series of the viewer's feed (None: a visitor without an account), in
+    For You's order or, for an experiment's other arm, popularity's (the Trending order, the
+    same for everyone) or the newest first."""
+    drop: set[int] = set()
+    if order == FeedOrder.newest:
+        head: list[int] = []
+    elif order == FeedOrder.popularity:
+        head = [s for s, _ in pools.trending]
     else:
-        mine = candidates(db=db, account_id=account_id)
-        drop = seen_off(db=db, account_id=account_id)
-    order = personal_head(mine, pools, drop, seed=account_id or 0)
-    if len(order) < upto:
+        mine: list[tuple[int, str]] = []
+        if account_id is not None:
+            mine = candidates(db=db, account_id=account_id)
+            drop = seen_off(db=db, account_id=account_id)
+        head = personal_head(mine, pools, drop, seed=account_id or 0)
+    if len(head) < upto:
         # Then the rest of the feed, newest first, without what is already above or dropped.
-        excluded = set(order) | drop
-        wanted = upto - len(order)
+        excluded = set(head) | drop
+        wanted = upto - len(head)
         rest = catalog.feed_ids(db=db, limit=wanted + len(excluded))
-        order += [s for s in rest if s not in excluded][:wanted]
-    return order[:upto]
+        head += [s for s in rest if s not in excluded][:wanted]
+    return head[:upto]
 
 
 def feed_page(
@@ -300,7 +320,9 @@ def feed_page(
     pools: SharedPools,
     limit: int,
     offset: int = 0,
+    order: FeedOrder = FeedOrder.for_you,
 ) -> list[SeriesCard]:
-    """One page of the viewer's feed, as cards."""
-    order = feed_order(db=db, account_id=account_id, pools=pools, upto=offset + limit)
-    return catalog.feed_cards(db=db, storage=storage, series_ids=order[offset : offset + limit])
+    """One page of the viewer's feed, as cards, in `order` (For You unless an experiment
+    serves this viewer another)."""
+    ids = feed_order(db=db, account_id=account_id, pools=pools, upto=offset + limit, order=order)
+    return catalog.feed_cards(db=db, storage=storage, series_ids=ids[offset : offset + limit])

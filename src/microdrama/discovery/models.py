@@ -1,5 +1,5 @@
-"""Discovery's tables: what each viewer follows (My list), the ranking charts, and the
-recommender's precomputed candidates.
+"""Discovery's tables: what each viewer follows (My list), the ranking charts, the
+recommender's precomputed candidates, and the feed-order experiments.
 
 Rankings and recommendations are derived data: jobs rebuild them from the playback events,
 unlocks and follows already stored (`microdrama rankings refresh`, `microdrama recs train`, and
@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, Float, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from microdrama.db import Base, UTCDateTime, utcnow
+from microdrama.db import Base, CreatedAt, IntPk, UTCDateTime, utcnow
 
 
 class SeriesFollow(Base):
@@ -109,3 +109,48 @@ class RecsRun(Base):
     series: Mapped[int]
     interactions: Mapped[int]
     seconds: Mapped[float] = mapped_column(Float)
+
+
+class FeedOrder(enum.StrEnum):
+    """An order the swipe feed can be served in."""
+
+    for_you = "for_you"  # the personal order (discovery/for_you.py): the experiments' control
+    popularity = "popularity"  # the Trending order, the same for everyone, then the newest
+    newest = "newest"  # newest first, as the feed was before For You
+
+
+class FeedExperiment(Base):
+    """A share of viewers served another feed order than For You, from `started_at` until
+    `stopped_at`; a viewer's arm follows from a hash of (`salt`, account id). At most one runs
+    at a time, also when two operators start one at once: `running` is true until it stops,
+    then NULL, and its unique index admits one true (NULLs never clash)."""
+
+    __tablename__ = "feed_experiments"
+
+    id: Mapped[IntPk]
+    name: Mapped[str] = mapped_column(String(120))
+    treatment_order: Mapped[FeedOrder]
+    share_percent: Mapped[int]  # of viewers in the treatment arm, 1-50
+    salt: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[CreatedAt]
+    stopped_at: Mapped[datetime | None]
+    running: Mapped[bool | None] = mapped_column(default=True, unique=True)
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL")
+    )
+
+
+class FeedExposure(Base):
+    """A viewer who was served the feed during an experiment, in which arm, and when first
+    (results count what the viewer did from then on)."""
+
+    __tablename__ = "feed_exposures"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("feed_experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    arm: Mapped[FeedOrder]
+    first_served_at: Mapped[CreatedAt]

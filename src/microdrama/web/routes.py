@@ -26,7 +26,7 @@ from microdrama.catalog.schemas import EpisodeRead, SeriesCard
 from microdrama.config import AppSettings
 from microdrama.db import DbSession, utcnow
 from microdrama.demo.status import read_progress as read_demo_progress
-from microdrama.discovery import for_you, my_list
+from microdrama.discovery import experiments, for_you, my_list
 from microdrama.errors import NotFound, http_error_answer, validation_error_answer
 from microdrama.paywall import service as paywall
 from microdrama.playback import service as playback
@@ -87,14 +87,17 @@ def _unlocked_episode_ids(db: DbSession, viewer: Account | None, series: Series)
 def _feed_items(
     db: DbSession, storage: Storage, cache: TTLCache[bytes], viewer: Account | None, offset: int = 0
 ) -> list[SeriesCard]:
-    """A page of feed cards in the viewer's For You order."""
+    """A page of feed cards in the viewer's For You order (or an experiment's other arm)."""
+    account_id = viewer.id if viewer else None
+    experiment = experiments.cached_running(db=db, cache=cache)
     return for_you.feed_page(
         db=db,
         storage=storage,
-        account_id=viewer.id if viewer else None,
+        account_id=account_id,
         pools=for_you.cached_pools(db=db, cache=cache),
         limit=FEED_PAGE_SIZE,
         offset=offset,
+        order=experiments.serve_order(db, experiment, account_id),
     )
 
 
