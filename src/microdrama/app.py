@@ -21,6 +21,7 @@ from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.discovery.experiment_routes import router as experiments_router
+from microdrama.discovery.discover_routes import router as discover_router
 from microdrama.discovery.feed_routes import router as feed_router
 from microdrama.discovery.my_list_routes import router as my_list_router
 from microdrama.discovery.ranking_routes import router as rankings_router
@@ -47,6 +48,7 @@ from microdrama.studio.pages import router as studio_pages
 from microdrama.studio.routes import router as studio_router
 from microdrama.subtitles.routes import router as subtitles_router
 from microdrama.wallet.routes import router as wallet_router
+from microdrama.web.discover_pages import router as discover_pages_router
 from microdrama.web.docs import install_docs
 from microdrama.web.my_list_pages import router as my_list_pages_router
 from microdrama.web.ranking_pages import router as ranking_pages_router
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(search_pages_router)
     app.include_router(rankings_router)
     app.include_router(ranking_pages_router)
+    app.include_router(discover_router)
+    app.include_router(discover_pages_router)
     app.include_router(demo_about_router)
     install_docs(app)
     mount_media(app, settings)
