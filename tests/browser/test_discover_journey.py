@@ -9,6 +9,7 @@ charts computed as the job computes them."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,8 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     phone_page: Page, site: Site
 ) -> None:
     _watch_two_episodes(phone_page, site, "Series 05")
+    followed = phone_page.request.put(f"/api/my-list/{site.series['Series 09'].id}")
+    assert followed.ok, followed.text()
 
     phone_page.get_by_test_id("tab-discover").click()
 
@@ -93,6 +96,8 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     progress = resume.get_by_test_id("poster-progress")
     expect(progress).to_have_attribute("data-watched", "2")
     expect(resume.locator("img")).to_have_js_property("naturalWidth", 90)
+    expect(rows.nth(1)).to_have_attribute("data-row", "my_list")
+    expect(rows.nth(1).get_by_test_id("discover-poster")).to_have_text(re.compile("Series 09"))
     # Free, "2 free" and locked posters side by side in New releases.
     new = phone_page.locator('[data-row="new"]')
     badges = new.get_by_test_id("poster-access")

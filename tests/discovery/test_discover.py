@@ -10,10 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account, Role
-from microdrama.catalog.models import Series
+from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
-from microdrama.discovery import rankings
+from microdrama.discovery import my_list, rankings
 from microdrama.discovery.models import Recommendation, SimilarSeries
+from microdrama.media.models import AssetStatus, MediaAsset
 from microdrama.paywall.models import Unlock, UnlockMethod
 from tests.support.accounts import signed_in
 from tests.support.discovery import binged, make_viewer, series_of
@@ -222,3 +223,54 @@ def test_a_limit_caps_every_row(client: TestClient, db: Session) -> None:
     rows = client.get("/api/discover", params={"limit": 1}).json()["rows"]
 
     assert rows and all(len(row["items"]) == 1 for row in rows)
+
+
+def _new_episode(db: Session, series: Series) -> None:
+    """One more episode of the series comes out."""
+    number = len(series.episodes) + 1
+    asset = MediaAsset(
+        owner_id=series.owner_id,
+        source_key=f"assets/s{series.id}e{number}/source/in.mp4",
+        status=AssetStatus.ready,
+        duration_ms=30_000,
+        master_playlist_key=f"assets/s{series.id}e{number}/hls/master.m3u8",
+        poster_key=f"assets/s{series.id}e{number}/poster.jpg",
+    )
+    db.add(asset)
+    db.flush()
+    db.add(
+        Episode(
+            series_id=series.id,
+            number=number,
+            media_asset_id=asset.id,
+            duration_ms=30_000,
+            state=EpisodeState.ready,
+        )
+    )
+    db.flush()
+
+
+def test_my_list_shows_after_continue_watching_with_a_new_episode_badge(
+    client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    series = _catalog(db)
+    headers, ana_id = _viewer(db_factory, settings)
+    my_list.follow(db, ana_id, series["Paid Only"].id)
+    my_list.follow(db, ana_id, series["Fangs"].id)
+    db.commit()
+    _new_episode(db, series["Paid Only"])
+    db.commit()
+
+    body = client.get("/api/discover", headers=headers).json()
+    page = client.get("/discover", headers=headers).text
+
+    assert body["rows"][0]["key"] == "my_list"  # nothing watched: no Continue watching
+    row = body["rows"][0]
+    assert (row["title"], row["see_all_url"]) == ("My list", "/my-list")
+    items = {i["title"]: i for i in row["items"]}
+    assert list(items) == ["Paid Only", "Fangs"]  # the newest episode first
+    assert (items["Paid Only"]["new_episodes"], items["Paid Only"]["episode_count"]) == (1, 4)
+    assert items["Paid Only"]["access"] == "locked" and items["Fangs"]["access"] == "free"
+    assert items["Fangs"]["new_episodes"] == 0
+    assert page.count('data-testid="poster-new"') == 1
+    assert re.search(r'aria-label="Paid Only, new episode, locked"', page)

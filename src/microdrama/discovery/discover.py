@@ -21,7 +21,7 @@ from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series
 from microdrama.catalog.schemas import SeriesCard
 from microdrama.db import utcnow
-from microdrama.discovery import for_you
+from microdrama.discovery import for_you, my_list
 from microdrama.discovery.discover_schemas import (
     Access,
     DiscoverPage,
@@ -54,10 +54,10 @@ def shared_key(limit: int) -> Hashable:
 # -- posters -----------------------------------------------------------------------------------
 
 
-def _access(card: SeriesCard) -> Access:
-    if card.free_episodes >= card.episode_count:
+def _access(free_episodes: int, episode_count: int) -> Access:
+    if free_episodes >= episode_count:
         return Access.free
-    return Access.some_free if card.free_episodes > 0 else Access.locked
+    return Access.some_free if free_episodes > 0 else Access.locked
 
 
 def poster(card: SeriesCard, *, href: str | None = None, resume: Resume | None = None) -> Poster:
@@ -70,7 +70,7 @@ def poster(card: SeriesCard, *, href: str | None = None, resume: Resume | None =
         episode_count=card.episode_count,
         free_episodes=min(card.free_episodes, card.episode_count),
         episode_price_coins=card.episode_price_coins,
-        access=_access(card),
+        access=_access(card.free_episodes, card.episode_count),
         href=href or f"/series/{card.id}",
         resume=resume,
     )
@@ -260,6 +260,40 @@ def _neighbours(db: Session, series_ids: Sequence[int]) -> dict[int, list[int]]:
     return found
 
 
+def _my_list_row(db: Session, storage: Storage, viewer: Account, limit: int) -> DiscoverRow:
+    """The viewer's My list, newest episode first, with the new episodes on each poster."""
+    entries = my_list.entries(db, viewer.id, storage=storage, limit=limit)
+    prices: dict[int, int] = {
+        series_id: price
+        for series_id, price in db.execute(
+            select(Series.id, Series.episode_price_coins).where(
+                Series.id.in_([e.series_id for e in entries])
+            )
+        )
+    }
+    items = []
+    for entry in entries:
+        free = min(entry.free_episodes, entry.episodes_out)
+        items.append(
+            Poster(
+                series_id=entry.series_id,
+                title=entry.title,
+                genre=entry.genre,
+                accent_color=entry.accent_color,
+                poster_url=entry.poster_url,
+                episode_count=entry.episodes_out,
+                free_episodes=free,
+                episode_price_coins=prices.get(entry.series_id, 0),
+                access=_access(free, entry.episodes_out),
+                new_episodes=entry.new_episodes,
+                href=f"/series/{entry.series_id}",
+            )
+        )
+    return DiscoverRow(
+        key="my_list", kind=RowKind.my_list, title="My list", see_all_url="/my-list", items=items
+    )
+
+
 def personal_rows(
     *,
     db: Session,
@@ -268,8 +302,8 @@ def personal_rows(
     pools: for_you.SharedPools,
     limit: int = ROW_SIZE,
 ) -> list[DiscoverRow]:
-    """The viewer's own rows, best row first: Continue watching, For You, Because you
-    watched … (empty ones included; `for_viewer` leaves them out)."""
+    """The viewer's own rows, best row first: Continue watching, My list, For You, Because
+    you watched … (empty ones included; `for_viewer` leaves them out)."""
     drop = for_you.seen_off(db=db, account_id=viewer.id)
     recommended = _for_you_ids(db, viewer, pools, drop)
     recent = _recent_series(db, viewer)
@@ -286,6 +320,7 @@ def personal_rows(
     }
     rows = [
         _continue_row(db, storage, viewer, limit),
+        _my_list_row(db, storage, viewer, limit),
         _row(RowKind.for_you, "For You", cards, recommended, limit=limit),
     ]
     rows += [
