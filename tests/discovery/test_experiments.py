@@ -135,10 +135,11 @@ def test_the_feed_serves_each_arm_its_order_and_remembers_who_saw_which(
 
     for arm, expected in ((FeedOrder.for_you, mine), (FeedOrder.popularity, popularity)):
         headers, _ = viewers[arm]
+        # The page first: it records the exposure as the API does.
+        assert _first_card(client.get("/", headers=headers).text) == expected[0], arm
         for _ in range(2):
             feed = client.get("/api/feed", headers=headers).json()["items"]
             assert [card["id"] for card in feed] == expected, arm
-        assert _first_card(client.get("/", headers=headers).text) == expected[0], arm
         fragment = client.get("/fragments/feed?offset=1", headers=headers).text
         assert _first_card(fragment) == expected[1], arm
     # A visitor without an account gets For You's cold start (Trending) and is not counted.
@@ -289,6 +290,59 @@ def test_results_compare_the_arms_with_intervals(db: Session) -> None:
     assert unlocks.difference.verdict == stats.Verdict.treatment_higher
     assert unlocks.difference.summary == "Higher with popularity"
     assert "Fewer than 30 viewers" in results.note
+
+
+def test_after_the_stop_nothing_counts(db: Session) -> None:
+    series = series_of(db, "vampire", "Fangs", episodes=3)
+    experiment = experiments.start(
+        db=db, name="Short", treatment_order=FeedOrder.newest, share_percent=50, started_by_id=None
+    )
+    early, late = make_viewer(db, "Early"), make_viewer(db, "Late")
+    served = utcnow() - timedelta(hours=1)
+    db.add(
+        FeedExposure(
+            experiment_id=experiment.id,
+            account_id=early.id,
+            arm=FeedOrder.newest,
+            first_served_at=served,
+        )
+    )
+    _watched(db, early, series.id, [series.episodes[0].id], 3, served + timedelta(minutes=1))
+    experiments.stop(db=db)
+    # Served by a process that had not seen the stop yet; and what the early viewer did after.
+    after = utcnow() + timedelta(minutes=1)
+    db.add(
+        FeedExposure(
+            experiment_id=experiment.id,
+            account_id=late.id,
+            arm=FeedOrder.newest,
+            first_served_at=after,
+        )
+    )
+    _watched(db, late, series.id, [series.episodes[0].id], 5, after)
+    db.add(
+        EpisodeView(
+            account_id=early.id,
+            session_id="later",
+            episode_id=series.episodes[1].id,
+            series_id=series.id,
+            started_at=after,
+            last_at=after,
+            played=True,
+            furthest_ms=9 * MINUTE_MS,
+            completed=True,
+        )
+    )
+    db.commit()
+
+    results = experiments.results(db=db, experiment=experiment)
+
+    assert results.experiment.running is False
+    assert [(a.arm, a.viewers) for a in results.arms] == [
+        (FeedOrder.for_you, 0),
+        (FeedOrder.newest, 1),
+    ]
+    assert results.metrics[0].treatment.value == 3.0
 
 
 def test_results_of_an_experiment_nobody_was_served_yet(db: Session) -> None:

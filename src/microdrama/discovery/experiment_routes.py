@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from microdrama.accounts.deps import CurrentAdmin, page_account
 from microdrama.accounts.models import Role
 from microdrama.cache import PublicCache, TTLCache
-from microdrama.db import DbSession
+from microdrama.db import DbSession, after_commit
 from microdrama.discovery import experiments
 from microdrama.discovery.experiment_schemas import (
     ExperimentResults,
@@ -36,8 +36,10 @@ def _page(db: Session) -> ExperimentsPage:
 
 
 def _serve_from_now(db: Session, cache: TTLCache[bytes]) -> None:
-    """This process's feed follows the change at once (others within the cache's seconds)."""
-    cache.put(experiments.CACHE_KEY, experiments.running_json(db=db))
+    """Once committed, this process's feed follows the change at once (others within the
+    public cache's seconds)."""
+    running = experiments.running_json(db=db)
+    after_commit(db, lambda: cache.put(experiments.CACHE_KEY, running))
 
 
 @router.get("/api/admin/experiments", response_model=ExperimentsPage)

@@ -27,7 +27,7 @@ from microdrama.accounts import service as accounts
 from microdrama.analytics.models import EpisodeView
 from microdrama.cache import TTLCache
 from microdrama.catalog.models import Episode
-from microdrama.db import Base, dialect_insert, utcnow
+from microdrama.db import Base, after_commit, dialect_insert, utcnow
 from microdrama.discovery import experiment_stats as stats
 from microdrama.discovery.experiment_schemas import (
     MAX_SHARE_PERCENT,
@@ -129,7 +129,8 @@ def record_exposure(
     )
     if len(_recorded) >= _RECORDED_MAX:
         _recorded.clear()
-    _recorded.add(key)
+    # Only once stored: a request that rolls back leaves the viewer to be recorded next time.
+    after_commit(db, lambda: _recorded.add(key))
 
 
 def serve_order(
@@ -274,10 +275,19 @@ def _during(experiment: FeedExperiment, at: SQLColumnExpression[Any]) -> ColumnE
     return and_(since, at < experiment.stopped_at)
 
 
+def _in_experiment(experiment: FeedExperiment) -> ColumnElement[bool]:
+    """The experiment's viewers: those served while it ran (a process that had not yet seen
+    the stop may have served one more; that viewer had no time to count)."""
+    served = FeedExposure.experiment_id == experiment.id
+    if experiment.stopped_at is None:
+        return served
+    return and_(served, FeedExposure.first_served_at < experiment.stopped_at)
+
+
 def _exposed(
     experiment: FeedExperiment, account_id: SQLColumnExpression[int]
 ) -> ColumnElement[bool]:
-    return and_(FeedExposure.experiment_id == experiment.id, FeedExposure.account_id == account_id)
+    return and_(_in_experiment(experiment), FeedExposure.account_id == account_id)
 
 
 @dataclass(frozen=True)
@@ -328,7 +338,7 @@ def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _Ar
         )
         .outerjoin(views, views.c.account_id == FeedExposure.account_id)
         .outerjoin(unlocks, unlocks.c.account_id == FeedExposure.account_id)
-        .where(FeedExposure.experiment_id == experiment.id)
+        .where(_in_experiment(experiment))
         .group_by(FeedExposure.arm)
     ).all()
     figures = {
