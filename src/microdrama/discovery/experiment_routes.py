@@ -39,7 +39,11 @@ def _serve_from_now(db: Session, cache: TTLCache[bytes]) -> None:
     """Once committed, this process's feed follows the change at once (others within the
     public cache's seconds)."""
     running = experiments.running_json(db=db)
-    after_commit(db, lambda: cache.put(experiments.CACHE_KEY, running))
+
+    def publish() -> None:
+        cache.put(experiments.CACHE_KEY, running)
+
+    after_commit(db, publish)
 
 
 @router.get("/api/admin/experiments", response_model=ExperimentsPage)
