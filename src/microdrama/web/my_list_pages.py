@@ -33,12 +33,13 @@ def my_list_page(request: Request, db: DbSession, storage: AppStorage) -> Respon
 
 
 def latest_wording(at: datetime, now: datetime) -> str:
-    """When the newest episode came out, as a poster says it: today, yesterday, 3 days ago."""
+    """When the newest episode came out, as a poster says it: "Latest: today", "Latest: 3 days
+    ago", "Latest: 2 Nov 2026"."""
     days = (now.date() - at.date()).days
     if days <= 0:
-        return "new today"
+        return "Latest: today"
     if days == 1:
-        return "new yesterday"
+        return "Latest: yesterday"
     if days < 30:
-        return f"{days} days ago"
-    return at.strftime("%-d %b %Y")
+        return f"Latest: {days} days ago"
+    return f"Latest: {at.day} {at:%b %Y}"
