@@ -9,7 +9,7 @@ import typer
 
 from microdrama.cli_database import migrated_engine, open_database, open_session
 from microdrama.cli_discovery import app as recs_app
-from microdrama.cli_discovery import rankings_app
+from microdrama.cli_discovery import experiments_app, rankings_app
 from microdrama.cli_payments import app as payments_app
 from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
@@ -296,6 +296,7 @@ app.add_typer(payments_app, name="payments")
 app.add_typer(vip_share_app, name="vip-share")
 app.add_typer(recs_app, name="recs")
 app.add_typer(rankings_app, name="rankings")
+app.add_typer(experiments_app, name="experiments")
 
 
 @app.command()

@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from microdrama.accounts.models import Account, Role
 from microdrama.analytics.models import EpisodeView
+from microdrama.cli import app as cli
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.discovery import experiment_stats as stats
@@ -438,3 +440,39 @@ def test_a_bad_share_or_order_and_a_second_experiment_are_refused_clearly(
     listed = client.get("/api/admin/experiments", headers=admin).json()
     assert [e["name"] for e in listed["experiments"]] == ["For You vs popularity"]
     assert listed["results"]["experiment"]["running"] is True
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_command_line_prints_the_results_and_stops_the_experiment(db: Session) -> None:
+    series = series_of(db, "vampire", "Fangs", episodes=3)
+    experiment = experiments.start(
+        db=db,
+        name="Quick look",
+        treatment_order=FeedOrder.newest,
+        share_percent=5,
+        started_by_id=None,
+    )
+    served = utcnow() - timedelta(hours=1)
+    for n, arm in enumerate([FeedOrder.for_you, FeedOrder.for_you, FeedOrder.newest]):
+        viewer = make_viewer(db, f"Viewer {n}")
+        db.add(
+            FeedExposure(
+                experiment_id=experiment.id, account_id=viewer.id, arm=arm, first_served_at=served
+            )
+        )
+        _watched(db, viewer, series.id, [series.episodes[0].id], n + 1, served)
+    db.commit()
+
+    shown = CliRunner().invoke(cli, ["experiments", "results"])
+
+    assert shown.exit_code == 0, shown.output
+    assert f'experiment {experiment.id} "Quick look": newest for 5 % of viewers' in shown.output
+    assert re.search(r"viewers\s+2\s+1", shown.output)
+    assert re.search(r"minutes_per_viewer\s+1\.50 \[", shown.output)
+    assert "Not enough data yet" in shown.output  # one viewer in the other arm: no variance
+    stopped = CliRunner().invoke(cli, ["experiments", "stop"])
+    assert stopped.exit_code == 0 and "stopped experiment" in stopped.output
+    again = CliRunner().invoke(cli, ["experiments", "stop"])
+    assert again.exit_code == 1 and "No experiment is running." in again.output
+    missing = CliRunner().invoke(cli, ["experiments", "results", "--id", "999"])
+    assert missing.exit_code == 1
