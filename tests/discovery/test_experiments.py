@@ -422,7 +422,13 @@ def test_a_bad_share_or_order_and_a_second_experiment_are_refused_clearly(
         json={"name": "Test", "treatment_order": "popularity", "share_percent": 80},
         headers=admin,
     ).json()
-    assert "50" in share["problems"][0]["message"]
+    assert share["problems"][0]["message"] == "Share percent must be at most 50."
+    order = client.post(
+        "/api/admin/experiments",
+        json={"name": "Test", "treatment_order": "for_you", "share_percent": 10},
+        headers=admin,
+    ).json()
+    assert order["message"] == "Treatment order must be one of: popularity or newest."
 
     answer = client.post("/api/admin/experiments/stop", headers=admin)
     assert (answer.status_code, answer.json()["error"]) == (409, "no_experiment_running")

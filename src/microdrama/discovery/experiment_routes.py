@@ -17,6 +17,7 @@ from microdrama.discovery.experiment_schemas import (
     ExperimentsPage,
     ExperimentStart,
 )
+from microdrama.discovery.models import FeedOrder
 from microdrama.errors import NotFound
 from microdrama.templating import render_page
 from microdrama.types import PathId
@@ -61,7 +62,7 @@ def start_experiment(
     experiments.start(
         db=db,
         name=body.name,
-        treatment_order=body.treatment_order,
+        treatment_order=FeedOrder(body.treatment_order),
         share_percent=body.share_percent,
         started_by_id=admin.id,
     )

@@ -21,7 +21,7 @@ class ExperimentStart(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Line = Field(min_length=1, max_length=120)
-    treatment_order: Literal[FeedOrder.popularity, FeedOrder.newest] = Field(
+    treatment_order: Literal["popularity", "newest"] = Field(
         description="The other arm's feed order: popularity (the Trending order) or newest."
     )
     share_percent: int = Field(
