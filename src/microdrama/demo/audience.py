@@ -15,7 +15,7 @@ series may follow it. What they did is stored the way the app stores it:
   the end on SQLite);
 * coins as a bonus grant through the wallet's ledger, unlocks through the paywall's
   `unlock_with_coins` in a money transaction, so the ledger verifies;
-* follows as My list rows (`follow`, until discovery has a service for it).
+* follows through My list's `follow` (the episodes out then count as seen).
 
 Reruns add nothing: accounts are found by name, event ids come from the seeded generator (a
 stored event is a duplicate the ingestion skips), an unlocked episode costs nothing twice and a
@@ -43,7 +43,7 @@ from microdrama.catalog.models import EpisodeState
 from microdrama.config import Settings
 from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.demo.accounts import grant_demo_coins
-from microdrama.discovery.models import SeriesFollow
+from microdrama.discovery import my_list
 from microdrama.paywall import service as paywall_service
 
 AUDIENCE_VIEWERS = 300
@@ -364,23 +364,8 @@ def _store_money_and_follows(
             now=unlock.at,
         )
     for series_id, at in viewer.follows.items():
-        follow(db=db, account=account, series_id=series_id, at=at)
+        my_list.follow(db, account.id, series_id, at=at)
     return account.id, made
-
-
-def follow(*, db: Session, account: Account, series_id: int, at: datetime) -> SeriesFollow:
-    """Put the series on the viewer's My list (seen: the episodes out now), once."""
-    existing = db.get(SeriesFollow, (account.id, series_id))
-    if existing is not None:
-        return existing
-    series = catalog_service.get(db=db, series_id=series_id)
-    seen = 0 if series is None else sum(e.state == EpisodeState.ready for e in series.episodes)
-    row = SeriesFollow(
-        account_id=account.id, series_id=series_id, followed_at=at, seen_episodes=seen
-    )
-    db.add(row)
-    db.flush()
-    return row
 
 
 def _send(
