@@ -113,6 +113,10 @@ def test_a_phone_follows_from_the_series_page_and_sees_the_new_episode_badge(
 
     items.first.click()  # opening the series clears its badge
     expect(phone_page.get_by_test_id("series-page")).to_be_visible()
+    phone_page.goto(f"/watch/{series.episode_ids[0]}")
+    expect(phone_page.get_by_test_id("follow-button")).to_have_attribute("aria-pressed", "true")
+    _shoot(phone_page, "my-list-player-phone")
+    _fits(phone_page, 390)
     phone_page.goto("/my-list")
     expect(items).to_have_count(1)
     expect(phone_page.get_by_test_id("new-episodes")).to_have_count(0)
@@ -148,6 +152,7 @@ def test_a_laptop_follows_from_the_feed_and_unfollows_from_the_player(
     page.goto(f"/watch/{series.episode_ids[0]}")
     in_player = page.get_by_role("button", name=f"My list: {series.title}")
     expect(in_player).to_have_attribute("aria-pressed", "true")
+    _shoot(page, "my-list-player-laptop")
     # By keyboard: without video the player's error covers the buttons.
     in_player.focus()
     page.keyboard.press("Enter")
