@@ -20,8 +20,8 @@ from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
-from microdrama.discovery.experiment_routes import router as experiments_router
 from microdrama.discovery.discover_routes import router as discover_router
+from microdrama.discovery.experiment_routes import router as experiments_router
 from microdrama.discovery.feed_routes import router as feed_router
 from microdrama.discovery.my_list_routes import router as my_list_router
 from microdrama.discovery.ranking_routes import router as rankings_router
