@@ -302,17 +302,36 @@ class _ArmFigures:
 def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _ArmFigures]:
     """Per arm: the sums of each viewer's minutes, episodes and unlocks (viewers who did
     nothing count as zeros), and completions with how many were followed by the next
-    episode in the same session."""
+    episode in the same session. One pass over the viewers' episode views: each session's
+    episodes in order (for the next one's number), folded per viewer, then per arm."""
     v = EpisodeView
-    views = (
+    in_session = (
         select(
             v.account_id,
-            cast(func.sum(v.furthest_ms), Float).label("watch_ms"),
-            func.count(func.distinct(v.episode_id)).label("episodes"),
+            v.episode_id,
+            v.furthest_ms,
+            v.completed,
+            Episode.number,
+            func.lead(Episode.number)
+            .over(partition_by=(v.account_id, v.session_id, v.series_id), order_by=Episode.number)
+            .label("next_number"),
         )
+        .join(Episode, Episode.id == v.episode_id)
         .join(FeedExposure, _exposed(experiment, v.account_id))
         .where(v.played.is_(True), _during(experiment, v.started_at))
-        .group_by(v.account_id)
+        .subquery()
+    )
+    done = in_session.c.completed.is_(True)
+    went_on = and_(done, in_session.c.next_number == in_session.c.number + 1)
+    views = (
+        select(
+            in_session.c.account_id,
+            cast(func.sum(in_session.c.furthest_ms), Float).label("watch_ms"),
+            func.count(func.distinct(in_session.c.episode_id)).label("episodes"),
+            func.sum(case((done, 1), else_=0)).label("completions"),
+            func.sum(case((went_on, 1), else_=0)).label("continued"),
+        )
+        .group_by(in_session.c.account_id)
         .subquery()
     )
     unlocks = (
@@ -335,46 +354,24 @@ def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _Ar
             func.sum(episodes * episodes),
             func.sum(unlocked),
             func.sum(unlocked * unlocked),
+            func.sum(func.coalesce(views.c.completions, 0)),
+            func.sum(func.coalesce(views.c.continued, 0)),
         )
         .outerjoin(views, views.c.account_id == FeedExposure.account_id)
         .outerjoin(unlocks, unlocks.c.account_id == FeedExposure.account_id)
         .where(_in_experiment(experiment))
         .group_by(FeedExposure.arm)
     ).all()
-    figures = {
+    return {
         FeedOrder(arm): _ArmFigures(
             minutes=stats.Sums(int(n), float(m or 0), float(m2 or 0)),
             episodes=stats.Sums(int(n), float(e or 0), float(e2 or 0)),
             unlocks=stats.Sums(int(n), float(u or 0), float(u2 or 0)),
+            completions=int(c or 0),
+            continued=int(on or 0),
         )
-        for arm, n, m, m2, e, e2, u, u2 in rows
+        for arm, n, m, m2, e, e2, u, u2, c, on in rows
     }
-    in_session = (
-        select(
-            FeedExposure.arm,
-            v.completed,
-            Episode.number,
-            func.lead(Episode.number)
-            .over(partition_by=(v.account_id, v.session_id, v.series_id), order_by=Episode.number)
-            .label("next_number"),
-        )
-        .join(Episode, Episode.id == v.episode_id)
-        .join(FeedExposure, _exposed(experiment, v.account_id))
-        .where(v.played.is_(True), _during(experiment, v.started_at))
-        .subquery()
-    )
-    went_on = case((in_session.c.next_number == in_session.c.number + 1, 1), else_=0)
-    for arm, done, on in db.execute(
-        select(in_session.c.arm, func.count(), func.sum(went_on))
-        .where(in_session.c.completed.is_(True))
-        .group_by(in_session.c.arm)
-    ):
-        known = figures.get(FeedOrder(arm))
-        if known is not None:
-            figures[FeedOrder(arm)] = _ArmFigures(
-                known.minutes, known.episodes, known.unlocks, int(done), int(on or 0)
-            )
-    return figures
 
 
 def _estimate(interval: stats.Interval) -> Estimate:
