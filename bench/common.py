@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -15,14 +16,20 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "bench"
@@ -109,10 +116,33 @@ class WrkResult:
     requests: int
     errors: int
     transfer_mib_per_s: float
+    p95_ms: float = float("nan")
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 _UNITS_BYTES = {"B": 1 / 1024**2, "KB": 1 / 1024, "MB": 1.0, "GB": 1024.0}
+# wrk prints 50/75/90/99 %; its Lua `done` hook prints 95 % too (in microseconds).
+_DONE = """
+done = function(summary, latency, requests)
+  io.write(string.format("p95_us %d\\n", latency:percentile(95)))
+end
+"""
+# Paths taken in turn (one Lua state per wrk thread: each thread starts at its own share of
+# the list, so two threads do not ask the same path at the same time).
+_PATHS = """
+local paths = {%s}
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
+local n = nil
+request = function()
+  if n == nil then n = (offset or 0) * math.floor(#paths / %d) end
+  n = n + 1
+  return wrk.format(nil, paths[(n - 1) %% #paths + 1])
+end
+"""
 
 
 def _ms(text: str) -> float:
@@ -122,18 +152,38 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS_MS[match.group(2)]
 
 
+def _lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def run_wrk(
-    url: str, *, connections: int = 50, threads: int = 2, seconds: int = 10, header: str = ""
+    url: str,
+    *,
+    connections: int = 50,
+    threads: int = 2,
+    seconds: int = 10,
+    header: str = "",
+    paths: Sequence[str] = (),
 ) -> WrkResult:
-    """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count."""
+    """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count.
+    With `paths`, the requests go to those paths of the URL's server in turn."""
     wrk = require_tool("wrk", "sudo apt-get install wrk")
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if header:
         command += ["-H", header]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
-    ).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.M))
+    lua = _DONE + (_PATHS % (", ".join(map(_lua_string, paths)), threads) if paths else "")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="md-wrk-") as script:
+        script.write(lua)
+        script.flush()
+        out = subprocess.run(
+            [*command, "-s", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, flags=re.M))
+    p95 = re.search(r"^p95_us (\d+)$", out, flags=re.M)
     rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     transfer = re.search(r"Transfer/sec:\s+([0-9.]+)(B|KB|MB|GB)", out)
@@ -156,6 +206,7 @@ def run_wrk(
         transfer_mib_per_s=(
             float(transfer.group(1)) * _UNITS_BYTES[transfer.group(2)] if transfer else 0.0
         ),
+        p95_ms=int(p95.group(1)) / 1000 if p95 else float("nan"),
     )
 
 
@@ -163,7 +214,8 @@ def wrk_row(label: str, result: WrkResult, baseline: WrkResult | None = None) ->
     ratio = f"{result.requests_per_s / baseline.requests_per_s:6.3f}x" if baseline else "    base"
     return (
         f"{label:<28} {result.requests_per_s:>9.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-        f"p99 {result.p99_ms:6.2f} ms  {result.transfer_mib_per_s:8.1f} MiB/s  {ratio}"
+        f"p95 {result.p95_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
+        f"{result.transfer_mib_per_s:8.1f} MiB/s  {ratio}"
         + (f"  errors {result.errors}" if result.errors else "")
     )
 
@@ -388,3 +440,255 @@ def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> Pi
         )
     finally:
         engine.dispose()
+
+
+# -- a generated catalog (bench/search.py, bench/api.py) ---------------------------------------
+# Titles of 2 to 5 words drawn from micro-drama tropes and made-up words in English, Spanish,
+# Portuguese, German and Vietnamese; synopses of 25 to 40 words, 2 to 4 tags, 20 genres, one
+# creator per 20 series, one ready episode each (a tenth with a second one still transcoding)
+# and about 20 viewers per series in the last week (of 500), each watching its first episode.
+
+TROPES = [
+    "vampire",
+    "billionaire",
+    "bride",
+    "contract",
+    "marriage",
+    "ceo",
+    "revenge",
+    "wife",
+    "secret",
+    "baby",
+    "alpha",
+    "mate",
+    "werewolf",
+    "heiress",
+    "twin",
+    "mistaken",
+    "identity",
+    "second",
+    "chance",
+    "midnight",
+    "queen",
+    "king",
+    "princess",
+    "doctor",
+    "boss",
+    "love",
+    "heart",
+    "blood",
+    "moon",
+    "storm",
+    "fire",
+    "shadow",
+    "divorce",
+    "husband",
+    "betrayal",
+    "return",
+    "café",
+    "noche",
+    "venganza",
+    "corazón",
+    "amor",
+    "esposa",
+    "segredo",
+    "herdeira",
+    "rache",
+    "erbin",
+    "đêm",
+    "trăng",
+    "máu",
+]
+GENRES = [f"genre{n:02d}" for n in range(20)]
+LANGUAGES = ["en", "es", "pt", "de", "vi"]
+SYLLABLES = [
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ne",
+    "su",
+    "ti",
+    "va",
+    "do",
+    "re",
+    "sa",
+    "lu",
+    "be",
+    "no",
+    "chi",
+    "ma",
+    "ri",
+    "te",
+    "zo",
+    "an",
+    "el",
+    "or",
+    "is",
+    "ul",
+]
+CHUNK = 2_000
+
+
+def _made_up(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+
+
+def _vocabulary(rng: random.Random, size: int = 5_000) -> list[str]:
+    return sorted({_made_up(rng) for _ in range(size)})
+
+
+def _title(rng: random.Random, vocabulary: list[str]) -> str:
+    words = [rng.choice(TROPES) if rng.random() < 0.6 else rng.choice(vocabulary)]
+    words += [
+        rng.choice(TROPES) if rng.random() < 0.5 else rng.choice(vocabulary)
+        for _ in range(rng.randint(1, 4))
+    ]
+    return " ".join(w.capitalize() for w in words)
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    if len(word) < 5:
+        return word
+    at = rng.randrange(1, len(word) - 1)
+    return word[:at] + word[at + 1 :] if rng.random() < 0.5 else word[:at] + word[at] + word[at:]
+
+
+@contextmanager
+def bench_database(backend: str, pg_base: str, prefix: str = "md_bench") -> Iterator[str]:
+    """A fresh, migrated database of the backend (a temporary schema on PostgreSQL)."""
+    from microdrama.db import make_engine, upgrade_database
+
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as tmp:
+            yield migrated_sqlite(Path(tmp))
+        return
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(pg_base).update_query_dict({"options": f"-csearch_path={schema}"})
+    rendered = url.render_as_string(hide_password=False)
+    engine = make_engine(rendered)
+    upgrade_database(engine)
+    engine.dispose()
+    try:
+        yield rendered
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    ids: list[Any] = []
+    for start in range(0, len(rows), CHUNK):
+        result = conn.execute(
+            insert(table).returning(table.id, sort_by_parameter_order=True),
+            rows[start : start + CHUNK],
+        )
+        ids += list(result.scalars())
+    return ids
+
+
+def write_catalog(url: str, count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """The generated series as rows; answers what each query is drawn from."""
+    import microdrama.models  # noqa: F401  (every table, for the foreign keys)
+    from microdrama.accounts.models import Account, Role
+    from microdrama.analytics.models import EpisodeView
+    from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
+    from microdrama.db import make_engine, utcnow
+
+    now = utcnow()
+    vocabulary = _vocabulary(rng)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        creators = [f"{_made_up(rng).capitalize()} Studio {n}" for n in range(max(1, count // 20))]
+        creator_ids = _insert(
+            conn,
+            Account,
+            [{"display_name": n, "role": Role.creator, "is_guest": False} for n in creators],
+        )
+        viewer_ids = _insert(
+            conn, Account, [{"display_name": f"viewer {n}", "is_guest": True} for n in range(500)]
+        )
+        planned = []
+        for _ in range(count):
+            owner = rng.randrange(len(creators))
+            planned.append(
+                {
+                    "title": _title(rng, vocabulary),
+                    "synopsis": " ".join(
+                        rng.choice(TROPES) if rng.random() < 0.2 else rng.choice(vocabulary)
+                        for _ in range(rng.randint(25, 40))
+                    ),
+                    "genre": rng.choice(GENRES),
+                    "tags": rng.sample(TROPES, rng.randint(2, 4)),
+                    "language": rng.choice(LANGUAGES),
+                    "owner_id": creator_ids[owner],
+                    "status": SeriesStatus.published,
+                    "published_at": now - timedelta(days=rng.uniform(1, 365)),
+                    "free_episodes": rng.choice([0, 3, 5, 10]),
+                    "creator": creators[owner],
+                }
+            )
+        series_ids = _insert(
+            conn, Series, [{k: v for k, v in p.items() if k != "creator"} for p in planned]
+        )
+        episodes = [
+            {"series_id": s, "number": 1, "duration_ms": 90_000, "state": EpisodeState.ready}
+            for s in series_ids
+        ]
+        episodes += [
+            {"series_id": s, "number": 2, "duration_ms": 0, "state": EpisodeState.processing}
+            for s in series_ids
+            if rng.random() < 0.1
+        ]
+        episode_ids = _insert(conn, Episode, episodes)
+        views = []
+        for series_id, episode_id in zip(series_ids, episode_ids, strict=False):
+            for viewer in rng.sample(viewer_ids, rng.randint(0, 40)):
+                at = now - timedelta(hours=rng.uniform(1, 160))
+                views.append(
+                    {
+                        "account_id": viewer,
+                        "session_id": uuid.uuid4().hex,
+                        "episode_id": episode_id,
+                        "series_id": series_id,
+                        "started_at": at,
+                        "last_at": at,
+                        "played": True,
+                        # Watched to the end: a history For You learns from (bench/api.py).
+                        "furthest_ms": 90_000,
+                        "completed": True,
+                    }
+                )
+        for start in range(0, len(views), CHUNK):
+            conn.execute(insert(EpisodeView), views[start : start + CHUNK])
+    engine.dispose()
+    for plan, series_id in zip(planned, series_ids, strict=True):
+        plan["id"] = series_id
+    return planned
+
+
+def search_queries(
+    planned: list[dict[str, Any]], per_kind: int, rng: random.Random
+) -> list[tuple[str, str, str | None, int | None]]:
+    """Queries of seven kinds drawn from `per_kind` series: (kind, text, genre, the series it
+    is meant to find or None). The exact title, its first word cut to 4 letters (typing), the
+    title with a typo (a letter dropped or doubled) in each of its first two words, the
+    creator's name, two letters, a word nothing has, and the title with its genre as a
+    filter."""
+    made: list[tuple[str, str, str | None, int | None]] = []
+    for plan in rng.sample(planned, min(per_kind, len(planned))):
+        words = plan["title"].split()
+        made += [
+            ("title", plan["title"], None, plan["id"]),
+            ("typing", words[0][:4], None, None),
+            ("typo", " ".join([*(_typo(rng, w) for w in words[:2]), *words[2:]]), None, plan["id"]),
+            ("creator", plan["creator"], None, None),
+            ("two letters", words[-1][:2], None, None),
+            ("no match", "qwxzy", None, None),
+            ("filtered", plan["title"], plan["genre"], plan["id"]),
+        ]
+    return made

@@ -7,6 +7,10 @@ Answers are rebuilt *single-flight* and *stale-while-revalidate*: when an entry 
 rebuild runs in a worker thread while every request keeps getting the previous bytes; only a
 cold key makes requests wait, and then all of them wait for the same single build. Without
 this, 50 concurrent requests meeting an expired entry ran 50 ORM builds at once (p99 468 ms).
+
+An entry may be kept longer than the cache's default (search answers: many keys, each costly
+to build), or never served stale (a viewer's own feed). A full cache forgets its oldest entries
+first, so a burst of new keys (every word a viewer types) does not take the feed's with it.
 """
 
 from __future__ import annotations
@@ -40,30 +44,58 @@ class TTLCache(Generic[V]):
             return None
         return entry[2]
 
-    def put(self, key: Hashable, value: V) -> V:
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
+    def put(
+        self,
+        key: Hashable,
+        value: V,
+        *,
+        ttl_seconds: float | None = None,
+        stale_seconds: float | None = None,
+    ) -> V:
+        """Keep `value` fresh for `ttl_seconds` and usable while it is rebuilt for
+        `stale_seconds` (defaults: the cache's; never less than it is fresh)."""
+        if key not in self._entries:
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest key first
         now = time.monotonic()
-        self._entries[key] = (now + self.ttl_seconds, now + self.max_stale_seconds, value)
+        ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
+        stale = self.max_stale_seconds if stale_seconds is None else stale_seconds
+        self._entries[key] = (now + ttl, now + max(ttl, stale), value)
         return value
 
-    async def get_or_build(self, key: Hashable, build: Callable[[], V]) -> V:
-        """The cached value; `build` (blocking, run in a thread) runs at most once at a time."""
+    async def get_or_build(
+        self,
+        key: Hashable,
+        build: Callable[[], V],
+        *,
+        ttl_seconds: float | None = None,
+        stale_seconds: float | None = None,
+    ) -> V:
+        """The cached value; `build` (blocking, run in a thread) runs at most once at a time;
+        what it builds is kept as `put` keeps it."""
         now = time.monotonic()
         entry = self._entries.get(key)
         if entry is not None and entry[0] >= now:
             return entry[2]
         task = self._builds.get(key)
         if task is None or task.done() or task.get_loop().is_closed():
-            task = asyncio.get_running_loop().create_task(self._build(key, build))
+            built = self._build(key, build, ttl_seconds, stale_seconds)
+            task = asyncio.get_running_loop().create_task(built)
             self._builds[key] = task
         if entry is not None and entry[1] >= now:
             return entry[2]  # stale but usable: the rebuild runs in the background
         return await asyncio.shield(task)
 
-    async def _build(self, key: Hashable, build: Callable[[], V]) -> V:
+    async def _build(
+        self,
+        key: Hashable,
+        build: Callable[[], V],
+        ttl_seconds: float | None,
+        stale_seconds: float | None,
+    ) -> V:
         try:
-            return self.put(key, await run_in_threadpool(build))
+            value = await run_in_threadpool(build)
+            return self.put(key, value, ttl_seconds=ttl_seconds, stale_seconds=stale_seconds)
         finally:
             self._builds.pop(key, None)
 

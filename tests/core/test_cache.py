@@ -65,3 +65,25 @@ def test_an_expired_entry_is_served_stale_while_one_rebuild_runs() -> None:
     assert first == 1
     assert during == [1] * 20  # nobody waited for the rebuild
     assert after == 2  # and exactly one rebuild happened
+
+
+def test_a_full_cache_forgets_its_oldest_entries_not_all_of_them() -> None:
+    cache: TTLCache[str] = TTLCache(ttl_seconds=60, max_entries=3)
+    cache.put("feed", "the feed")
+    for word in ("v", "va", "vam", "vamp"):  # a viewer typing
+        cache.put(("search", word), word)
+
+    assert cache.get("feed") is None and cache.get(("search", "v")) is None
+    assert [cache.get(("search", w)) for w in ("va", "vam", "vamp")] == ["va", "vam", "vamp"]
+
+
+def test_an_entry_may_stay_fresh_longer_than_the_caches_default() -> None:
+    cache: TTLCache[str] = TTLCache(ttl_seconds=0.01)
+
+    async def scenario() -> tuple[str | None, str | None]:
+        await cache.get_or_build("search", lambda: "answer", ttl_seconds=60)
+        cache.put("feed", "feed")
+        await asyncio.sleep(0.02)
+        return cache.get("search"), cache.get("feed")
+
+    assert run(scenario) == ("answer", None)

@@ -40,6 +40,22 @@ def test_a_typo_answers_the_series_with_its_card(client: TestClient, catalog: No
     assert body["message"] is None
 
 
+def test_a_query_asked_again_is_answered_from_the_cache_until_the_catalog_changes(
+    client: TestClient, catalog: None, db: Session
+) -> None:
+    first = client.get("/api/search", params={"q": "vampire"}).json()
+    build_corpus(db, [Planned("Vampire Nights", "fantasy", "Moonlight Studio")])
+    db.commit()
+
+    again = client.get("/api/search", params={"q": "vampire"}).json()
+    # What the studio does after a change viewers see (an edit, a publication, an upload).
+    client.app.state.public_cache.clear()  # type: ignore[attr-defined]
+    after = client.get("/api/search", params={"q": "vampire"}).json()
+
+    assert again == first
+    assert "Vampire Nights" in [hit["title"] for hit in after["items"]]
+
+
 def test_filters_are_query_parameters(client: TestClient, catalog: None) -> None:
     answer = client.get("/api/search", params={"language": "es", "free": "true"}).json()
     assert [hit["title"] for hit in answer["items"]] == ["Café de Medianoche"]

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE, known_viewer
 from microdrama.accounts.errors import SignInRequired
@@ -20,6 +19,10 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 
 PUBLIC_CACHE = "public, max-age=5"
 PRIVATE_CACHE = "private, max-age=5"
+# A known viewer's page is kept as long as the browser may keep it (max-age above), under
+# the credentials that asked for it, and never served once older: the next request after
+# that waits for one rebuild (re-ranking the candidates takes milliseconds).
+PRIVATE_SECONDS = 5.0
 # The answer depends on who asks: a shared cache must keep one per cookie and token.
 VARY = "Cookie, Authorization"
 
@@ -73,7 +76,14 @@ async def feed(
 
     running = await cache.get_or_build(experiments.CACHE_KEY, build_running)
     experiment = experiments.RunningExperiment.from_json(running)
-    return _answer(await run_in_threadpool(build, experiment), PRIVATE_CACHE)
+    body = await cache.get_or_build(
+        # A start or stop of an experiment reaches the viewer's next page at once.
+        ("feed", _credentials(request), running, limit, offset),
+        lambda: build(experiment),
+        ttl_seconds=PRIVATE_SECONDS,
+        stale_seconds=0,
+    )
+    return _answer(body, PRIVATE_CACHE)
 
 
 def _answer(body: bytes, cache_control: str) -> Response:
@@ -89,6 +99,15 @@ def _viewer_id(request: Request, db: Session) -> int | None:
     except SignInRequired:
         return None
     return viewer.id if viewer else None
+
+
+def _credentials(request: Request) -> tuple[str, str, str]:
+    """What names the viewer, as sent: the key of their own answers in the cache."""
+    return (
+        request.cookies.get(DEVICE_COOKIE, ""),
+        request.cookies.get(SESSION_COOKIE, ""),
+        request.headers.get("authorization", ""),
+    )
 
 
 def _may_be_known(request: Request) -> bool:
