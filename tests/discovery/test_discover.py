@@ -18,6 +18,7 @@ from microdrama.media.models import AssetStatus, MediaAsset
 from microdrama.paywall.models import Unlock, UnlockMethod
 from tests.support.accounts import signed_in
 from tests.support.discovery import binged, make_viewer, series_of
+from tests.support.factories import make_series
 
 
 def _catalog(db: Session) -> dict[str, Series]:
@@ -274,3 +275,22 @@ def test_my_list_shows_after_continue_watching_with_a_new_episode_badge(
     assert items["Fangs"]["new_episodes"] == 0
     assert page.count('data-testid="poster-new"') == 1
     assert re.search(r'aria-label="Paid Only, new episode, locked"', page)
+
+
+def test_a_poster_counts_the_episodes_out_and_shows_the_creators_picture_or_the_first_frame(
+    client: TestClient, db: Session
+) -> None:
+    half_ready = make_series(db, title="Half Ready", episodes=3, ready=2, free_episodes=2)
+    pictured = make_series(db, title="Pictured", episodes=2)
+    pictured.poster_key = "posters/pictured.jpg"
+    db.commit()
+
+    new = next(r for r in client.get("/api/discover").json()["rows"] if r["key"] == "new")
+
+    by_title = {item["title"]: item for item in new["items"]}
+    half = by_title["Half Ready"]
+    # Both episodes out are free: the one still transcoding is not counted.
+    assert (half["episode_count"], half["free_episodes"], half["access"]) == (2, 2, "free")
+    frame = half_ready.episodes[0].media_asset.poster_key
+    assert half["poster_url"].endswith(frame)
+    assert by_title["Pictured"]["poster_url"].endswith("posters/pictured.jpg")

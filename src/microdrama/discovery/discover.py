@@ -14,11 +14,11 @@ from collections.abc import Hashable, Iterable, Sequence
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
-from microdrama.catalog.models import Series
+from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.catalog.schemas import SeriesCard
 from microdrama.db import utcnow
 from microdrama.discovery import for_you, my_list
@@ -31,6 +31,7 @@ from microdrama.discovery.discover_schemas import (
     RowKind,
 )
 from microdrama.discovery.models import Chart, ChartPeriod, RankingEntry, SimilarSeries
+from microdrama.media.models import MediaAsset
 from microdrama.paywall.entitlement import has_active_vip
 from microdrama.paywall.models import Unlock
 from microdrama.playback import service as playback
@@ -60,7 +61,8 @@ def _access(free_episodes: int, episode_count: int) -> Access:
     return Access.some_free if free_episodes > 0 else Access.locked
 
 
-def poster(card: SeriesCard, *, href: str | None = None, resume: Resume | None = None) -> Poster:
+def poster(card: SeriesCard, *, href: str, resume: Resume | None = None) -> Poster:
+    """A series card (Continue watching reads those) as a poster."""
     return Poster(
         series_id=card.id,
         title=card.title,
@@ -71,22 +73,65 @@ def poster(card: SeriesCard, *, href: str | None = None, resume: Resume | None =
         free_episodes=min(card.free_episodes, card.episode_count),
         episode_price_coins=card.episode_price_coins,
         access=_access(card.free_episodes, card.episode_count),
-        href=href or f"/series/{card.id}",
+        href=href,
         resume=resume,
     )
+
+
+def posters(*, db: Session, storage: Storage, series_ids: Sequence[int]) -> dict[int, Poster]:
+    """The posters of those series that are in the feed, in one query: the episodes out are
+    counted in SQL and only the first one's frame is read (the catalog's cards load every
+    episode of every series, too much for a page of rows). The picture is the catalog's
+    rule: the creator's poster, else the first ready episode's frame."""
+    if not series_ids:
+        return {}
+    ready = (
+        select(
+            Episode.series_id,
+            func.count().label("out"),
+            func.min(Episode.number).label("first"),
+        )
+        .where(Episode.series_id.in_(series_ids), Episode.state == EpisodeState.ready)
+        .group_by(Episode.series_id)
+        .subquery()
+    )
+    first = aliased(Episode)  # in_feed()'s own subquery on episodes must not correlate with it
+    rows = db.execute(
+        select(Series, ready.c.out, MediaAsset.poster_key)
+        .join(ready, ready.c.series_id == Series.id)
+        .join(first, (first.series_id == Series.id) & (first.number == ready.c.first))
+        .outerjoin(MediaAsset, MediaAsset.id == first.media_asset_id)
+        .where(Series.id.in_(series_ids), *catalog.in_feed())
+    ).all()
+    found = {}
+    for series, out, frame in rows:
+        key = series.poster_key or frame
+        found[series.id] = Poster(
+            series_id=series.id,
+            title=series.title,
+            genre=series.genre,
+            accent_color=series.accent_color,
+            poster_url=storage.url(key) if key else None,
+            episode_count=out,
+            free_episodes=min(series.free_episodes, out),
+            episode_price_coins=series.episode_price_coins,
+            access=_access(series.free_episodes, out),
+            href=f"/series/{series.id}",
+        )
+    return found
 
 
 def _row(
     kind: RowKind,
     title: str,
-    cards: dict[int, SeriesCard],
+    found: dict[int, Poster],
     series_ids: Iterable[int],
     *,
     key: str | None = None,
     see_all_url: str | None = None,
     limit: int = ROW_SIZE,
 ) -> DiscoverRow:
-    items = [poster(cards[s]) for s in series_ids if s in cards][:limit]
+    items = [found[s] for s in series_ids if s in found][:limit]
     return DiscoverRow(
         key=key or kind.value, kind=kind, title=title, see_all_url=see_all_url, items=items
     )
@@ -151,10 +196,7 @@ def shared_rows(*, db: Session, storage: Storage, limit: int = ROW_SIZE) -> list
 
     shown = [*popular[:limit], *newest[:limit], *binged, *free[:limit]]
     shown += [s for g in genres for s in genre_ids[g]]
-    cards = {
-        c.id: c
-        for c in catalog.feed_cards(db=db, storage=storage, series_ids=list(dict.fromkeys(shown)))
-    }
+    cards = posters(db=db, storage=storage, series_ids=list(dict.fromkeys(shown)))
     rows = [
         _row(
             RowKind.trending,
@@ -260,35 +302,13 @@ def _neighbours(db: Session, series_ids: Sequence[int]) -> dict[int, list[int]]:
     return found
 
 
-def _my_list_row(db: Session, storage: Storage, viewer: Account, limit: int) -> DiscoverRow:
+def _my_list_row(entries: Sequence[my_list.MyListEntry], found: dict[int, Poster]) -> DiscoverRow:
     """The viewer's My list, newest episode first, with the new episodes on each poster."""
-    entries = my_list.entries(db, viewer.id, storage=storage, limit=limit)
-    prices: dict[int, int] = {
-        series_id: price
-        for series_id, price in db.execute(
-            select(Series.id, Series.episode_price_coins).where(
-                Series.id.in_([e.series_id for e in entries])
-            )
-        )
-    }
-    items = []
-    for entry in entries:
-        free = min(entry.free_episodes, entry.episodes_out)
-        items.append(
-            Poster(
-                series_id=entry.series_id,
-                title=entry.title,
-                genre=entry.genre,
-                accent_color=entry.accent_color,
-                poster_url=entry.poster_url,
-                episode_count=entry.episodes_out,
-                free_episodes=free,
-                episode_price_coins=prices.get(entry.series_id, 0),
-                access=_access(free, entry.episodes_out),
-                new_episodes=entry.new_episodes,
-                href=f"/series/{entry.series_id}",
-            )
-        )
+    items = [
+        found[e.series_id].model_copy(update={"new_episodes": e.new_episodes})
+        for e in entries
+        if e.series_id in found
+    ]
     return DiscoverRow(
         key="my_list", kind=RowKind.my_list, title="My list", see_all_url="/my-list", items=items
     )
@@ -312,15 +332,13 @@ def personal_rows(
     because_ids = {
         s: [n for n in neighbours[s] if n not in drop and n not in recent] for s in because
     }
-    wanted = [*recommended[:limit], *because]
+    listed = my_list.entries(db, viewer.id, storage=storage, limit=limit)
+    wanted = [*(e.series_id for e in listed), *recommended[:limit], *because]
     wanted += [n for s in because for n in because_ids[s][:limit]]
-    cards = {
-        c.id: c
-        for c in catalog.feed_cards(db=db, storage=storage, series_ids=list(dict.fromkeys(wanted)))
-    }
+    cards = posters(db=db, storage=storage, series_ids=list(dict.fromkeys(wanted)))
     rows = [
         _continue_row(db, storage, viewer, limit),
-        _my_list_row(db, storage, viewer, limit),
+        _my_list_row(listed, cards),
         _row(RowKind.for_you, "For You", cards, recommended, limit=limit),
     ]
     rows += [

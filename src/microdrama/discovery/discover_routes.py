@@ -34,23 +34,11 @@ async def get_discover(
     viewer, then Trending now, New releases, Most binged, Free to watch and one per genre.
     Empty rows are left out; each poster says whether it is free or locked and, for a known
     viewer, how many episodes they watched."""
-    factory, storage, cache = session_factory(request), app_storage(request), public_cache(request)
-
-    def build_shared() -> bytes:
-        with session_scope(factory) as db:
-            return discover.shared_json(db=db, storage=storage, limit=limit)
-
-    shared = await cache.get_or_build(discover.shared_key(limit), build_shared)
+    factory, storage = session_factory(request), app_storage(request)  # no thread hops
+    shared = await shared_rows(request, limit)
     if not _may_be_known(request):
         return _answer(shared, PUBLIC_CACHE)
-
-    def build_pools() -> bytes:
-        with session_scope(factory) as db:
-            return for_you.shared_pools(db=db).to_json()
-
-    pools = for_you.SharedPools.from_json(
-        await cache.get_or_build(for_you.POOLS_CACHE_KEY, build_pools)
-    )
+    pools = await shared_pools(request)
     rows = DiscoverPage.model_validate_json(shared).rows
 
     def build() -> bytes:
@@ -58,7 +46,7 @@ async def get_discover(
             page = discover.for_viewer(
                 db=db,
                 storage=storage,
-                viewer=_viewer(request, db),
+                viewer=known_or_none(request, db),
                 shared=rows,
                 pools=pools,
                 limit=limit,
@@ -68,7 +56,31 @@ async def get_discover(
     return _answer(await run_in_threadpool(build), PRIVATE_CACHE)
 
 
-def _viewer(request: Request, db: Session) -> Account | None:
+async def shared_rows(request: Request, limit: int = discover.ROW_SIZE) -> bytes:
+    """The shared rows (a `DiscoverPage`'s JSON) from the public cache: built by one request
+    at a time, and served stale while they are rebuilt (the API and the page share them)."""
+    factory, storage = session_factory(request), app_storage(request)
+
+    def build() -> bytes:
+        with session_scope(factory) as db:
+            return discover.shared_json(db=db, storage=storage, limit=limit)
+
+    return await public_cache(request).get_or_build(discover.shared_key(limit), build)
+
+
+async def shared_pools(request: Request) -> for_you.SharedPools:
+    """For You's shared pools (Trending, new series) from the public cache, as the feed's."""
+    factory = session_factory(request)
+
+    def build() -> bytes:
+        with session_scope(factory) as db:
+            return for_you.shared_pools(db=db).to_json()
+
+    body = await public_cache(request).get_or_build(for_you.POOLS_CACHE_KEY, build)
+    return for_you.SharedPools.from_json(body)
+
+
+def known_or_none(request: Request, db: Session) -> Account | None:
     """The known viewer; a stale token gets the visitors' rows, not an error (the page is
     public)."""
     try:
