@@ -285,6 +285,9 @@ def test_results_compare_the_arms_with_intervals(db: Session) -> None:
     assert (continuation.control_trials, continuation.treatment_trials) == (6, 6)
     assert continuation.control.value == pytest.approx(2 / 6)
     assert continuation.difference.value == pytest.approx(0.0)
+    # Per viewer (completions, continued) (1, 0) or (2, 1): each residual is 1/3 away.
+    share_error = math.sqrt((4 / 9 / 3) / (4 * 1.5**2))
+    assert continuation.difference.high == pytest.approx(stats.Z95 * math.sqrt(2) * share_error)
     assert continuation.difference.verdict == stats.Verdict.no_clear_difference
 
     unlocks = metrics["unlocks_per_viewer"]
@@ -360,15 +363,38 @@ def test_results_of_an_experiment_nobody_was_served_yet(db: Session) -> None:
     assert all(m.control.value is None for m in results.metrics)
 
 
-def test_the_interval_maths_against_published_examples() -> None:
-    # Wilson for 8 of 10, and Newcombe's own example (56/70 against 48/80, method 10).
-    eight = stats.wilson(8, 10)
-    assert (round(eight.low or 0, 4), round(eight.high or 0, 4)) == (0.4902, 0.9433)
-    assert stats.wilson(0, 10).low == 0.0
-    difference = stats.newcombe_difference((56, 70), (48, 80))
-    assert (round(difference.low or 0, 4), round(difference.high or 0, 4)) == (0.0524, 0.3339)
-    assert stats.verdict(difference) == stats.Verdict.treatment_higher
+def _ratio_sums(viewers: list[tuple[int, int]]) -> stats.RatioSums:
+    """(completions, continued) per viewer, summed as the database sums them."""
+    return stats.RatioSums(
+        n=len(viewers),
+        y=sum(k for _, k in viewers),
+        x=sum(c for c, _ in viewers),
+        yy=sum(k * k for _, k in viewers),
+        xx=sum(c * c for c, _ in viewers),
+        xy=sum(c * k for c, k in viewers),
+    )
+
+
+def test_a_bingers_completions_count_as_one_viewer_in_the_continuation_interval() -> None:
+    # One viewer completes 20 episodes and goes on 19 times; nine complete one and stop.
+    viewers = [(20, 19)] + [(1, 0)] * 9
+    share = stats.ratio_interval(_ratio_sums(viewers))
+
+    ratio = 19 / 29
+    spread = sum((k - ratio * c) ** 2 for c, k in viewers) / 9
+    error = math.sqrt(spread / (10 * 2.9**2))
+    assert share.value == pytest.approx(ratio)
+    assert share.low == pytest.approx(ratio - stats.Z95 * error)
+    assert share.high == pytest.approx(1.0)  # kept within 0 and 1
+    # 29 completions taken as independent trials would claim an interval 2.5 times narrower.
+    assert error > 2.5 * math.sqrt(ratio * (1 - ratio) / 29)
+
+    other = _ratio_sums([(2, 1)] * 10)
+    difference = stats.ratio_difference(other, _ratio_sums(viewers))
+    assert difference.value == pytest.approx(0.5 - ratio)
+    assert stats.verdict(difference) == stats.Verdict.no_clear_difference
     assert stats.verdict(stats.Interval(-0.1, -0.3, -0.01)) == stats.Verdict.treatment_lower
+    assert stats.ratio_interval(_ratio_sums([(0, 0)] * 5)) == stats.Interval()
 
 
 # -- operators only ------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""The maths of a feed experiment's results: 95 % intervals for an arm's mean (normal
-approximation) and proportion (Wilson score), and for the treatment's difference from control
-(Welch's unequal-variance normal approximation for means, Newcombe's hybrid score for
-proportions). Everything is read from per-arm sums, so the database does the counting.
+"""The maths of a feed experiment's results: 95 % intervals for an arm's mean per viewer and
+its share of events (a ratio of two per-viewer counts, like continuations over completions),
+and for the treatment's difference from control, all in the normal approximation (arms of
+many viewers): Welch's unequal variances for the difference of means, and the delta method
+with viewers as clusters for ratios. A share is not a plain proportion of independent trials:
+one viewer's completions go together (a binger brings dozens), so a Wilson interval over
+completions would be too narrow. Everything is read from per-arm sums, so the database does
+the counting.
 """
 
 from __future__ import annotations
@@ -71,34 +75,51 @@ def welch_difference(treatment: Sums, control: Sums, z: float = Z95) -> Interval
     return Interval(value=difference, low=difference - z * error, high=difference + z * error)
 
 
-def wilson(successes: int, trials: int, z: float = Z95) -> Interval:
-    """A proportion with its Wilson score interval (good also near 0 and 1, and for few trials)."""
-    if trials <= 0:
-        return Interval()
-    p = successes / trials
-    z2 = z * z
-    centre = (p + z2 / (2 * trials)) / (1 + z2 / trials)
-    half = z * math.sqrt(p * (1 - p) / trials + z2 / (4 * trials * trials)) / (1 + z2 / trials)
-    # At 0 or all successes a bound is exactly 0 or 1 (the formula leaves rounding dust).
-    low = 0.0 if successes == 0 else max(0.0, centre - half)
-    high = 1.0 if successes == trials else min(1.0, centre + half)
-    return Interval(value=p, low=low, high=high)
+@dataclass(frozen=True)
+class RatioSums:
+    """One arm's per-viewer counts of events (x, e.g. completions) and of those that
+    succeeded (y, e.g. followed by the next episode), as the database sums them."""
+
+    n: int
+    y: float
+    x: float
+    yy: float
+    xx: float
+    xy: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.y / self.x if self.x else None
+
+    @property
+    def variance(self) -> float | None:
+        """The ratio's variance by the delta method, each viewer one cluster:
+        Σ(y - R x)² / (n - 1) / (n x̄²)."""
+        ratio = self.ratio
+        if ratio is None or self.n < 2:
+            return None
+        spread = (self.yy - 2 * ratio * self.xy + ratio * ratio * self.xx) / (self.n - 1)
+        mean_x = self.x / self.n
+        return max(0.0, spread) / (self.n * mean_x * mean_x)
 
 
-def newcombe_difference(
-    treatment: tuple[int, int], control: tuple[int, int], z: float = Z95
-) -> Interval:
-    """Treatment's proportion minus control's ((successes, trials) each), with Newcombe's
-    hybrid score interval (method 10), built from the two Wilson intervals."""
-    one, two = wilson(*treatment, z=z), wilson(*control, z=z)
-    if one.value is None or two.value is None:
+def ratio_interval(sums: RatioSums, z: float = Z95) -> Interval:
+    """An arm's share of events, ± z standard errors, kept within 0 and 1."""
+    ratio, variance = sums.ratio, sums.variance
+    if ratio is None or variance is None:
+        return Interval(value=ratio)
+    half = z * math.sqrt(variance)
+    return Interval(value=ratio, low=max(0.0, ratio - half), high=min(1.0, ratio + half))
+
+
+def ratio_difference(treatment: RatioSums, control: RatioSums, z: float = Z95) -> Interval:
+    """Treatment's share minus control's, the two arms' variances added."""
+    if treatment.variance is None or control.variance is None:
         return Interval()
-    assert one.low is not None and one.high is not None
-    assert two.low is not None and two.high is not None
-    difference = one.value - two.value
-    below = math.sqrt((one.value - one.low) ** 2 + (two.high - two.value) ** 2)
-    above = math.sqrt((one.high - one.value) ** 2 + (two.value - two.low) ** 2)
-    return Interval(value=difference, low=difference - below, high=difference + above)
+    assert treatment.ratio is not None and control.ratio is not None
+    difference = treatment.ratio - control.ratio
+    error = math.sqrt(treatment.variance + control.variance)
+    return Interval(value=difference, low=difference - z * error, high=difference + z * error)
 
 
 def verdict(difference: Interval) -> Verdict:

@@ -295,8 +295,7 @@ class _ArmFigures:
     minutes: stats.Sums
     episodes: stats.Sums
     unlocks: stats.Sums
-    completions: int = 0
-    continued: int = 0
+    continuation: stats.RatioSums  # y: continued, x: completions
 
 
 def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _ArmFigures]:
@@ -344,6 +343,8 @@ def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _Ar
     minutes = func.coalesce(views.c.watch_ms, 0.0) / 60_000.0
     episodes = func.coalesce(views.c.episodes, 0)
     unlocked = func.coalesce(unlocks.c.unlocks, 0)
+    completions = func.coalesce(views.c.completions, 0)
+    continued = func.coalesce(views.c.continued, 0)
     rows = db.execute(
         select(
             FeedExposure.arm,
@@ -354,8 +355,11 @@ def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _Ar
             func.sum(episodes * episodes),
             func.sum(unlocked),
             func.sum(unlocked * unlocked),
-            func.sum(func.coalesce(views.c.completions, 0)),
-            func.sum(func.coalesce(views.c.continued, 0)),
+            func.sum(completions),
+            func.sum(continued),
+            func.sum(continued * continued),
+            func.sum(completions * completions),
+            func.sum(continued * completions),
         )
         .outerjoin(views, views.c.account_id == FeedExposure.account_id)
         .outerjoin(unlocks, unlocks.c.account_id == FeedExposure.account_id)
@@ -367,10 +371,11 @@ def _arm_figures(db: Session, experiment: FeedExperiment) -> dict[FeedOrder, _Ar
             minutes=stats.Sums(int(n), float(m or 0), float(m2 or 0)),
             episodes=stats.Sums(int(n), float(e or 0), float(e2 or 0)),
             unlocks=stats.Sums(int(n), float(u or 0), float(u2 or 0)),
-            completions=int(c or 0),
-            continued=int(on or 0),
+            continuation=stats.RatioSums(
+                int(n), float(k or 0), float(c or 0), float(k2 or 0), float(c2 or 0), float(kc or 0)
+            ),
         )
-        for arm, n, m, m2, e, e2, u, u2, c, on in rows
+        for arm, n, m, m2, e, e2, u, u2, c, k, k2, c2, kc in rows
     }
 
 
@@ -407,7 +412,8 @@ def results(*, db: Session, experiment: FeedExperiment) -> ExperimentResults:
     from control, with 95 % intervals."""
     treatment_order = experiment.treatment_order
     figures = _arm_figures(db, experiment)
-    empty = _ArmFigures(stats.Sums(0, 0, 0), stats.Sums(0, 0, 0), stats.Sums(0, 0, 0))
+    nothing = stats.Sums(0, 0, 0)
+    empty = _ArmFigures(nothing, nothing, nothing, stats.RatioSums(0, 0, 0, 0, 0, 0))
     control, treatment = figures.get(CONTROL, empty), figures.get(treatment_order, empty)
     metrics = [
         MetricResult(
@@ -433,17 +439,14 @@ def results(*, db: Session, experiment: FeedExperiment) -> ExperimentResults:
             metric="continuation",
             label="Continuation (completions followed by the next episode)",
             kind="proportion",
-            control=_estimate(stats.wilson(control.continued, control.completions)),
-            treatment=_estimate(stats.wilson(treatment.continued, treatment.completions)),
+            control=_estimate(stats.ratio_interval(control.continuation)),
+            treatment=_estimate(stats.ratio_interval(treatment.continuation)),
             difference=_difference(
-                stats.newcombe_difference(
-                    (treatment.continued, treatment.completions),
-                    (control.continued, control.completions),
-                ),
+                stats.ratio_difference(treatment.continuation, control.continuation),
                 treatment_order,
             ),
-            control_trials=control.completions,
-            treatment_trials=treatment.completions,
+            control_trials=int(control.continuation.x),
+            treatment_trials=int(treatment.continuation.x),
         ),
     )
     arms = [
@@ -462,7 +465,8 @@ def results(*, db: Session, experiment: FeedExperiment) -> ExperimentResults:
 def _note(fewest_viewers: int) -> str:
     caveat = (
         "Intervals are 95 %: means by the normal approximation (Welch for the difference), "
-        "continuation by Wilson (Newcombe for the difference); a viewer counts from the "
+        "continuation as a share of all completions, its interval by viewer (the delta method: "
+        "one viewer's completions go together); a viewer counts from the "
         "first feed served in the experiment until it stopped."
     )
     if fewest_viewers < FEW_VIEWERS:
