@@ -508,3 +508,27 @@ def test_the_command_line_prints_the_results_and_stops_the_experiment(db: Sessio
     assert again.exit_code == 1 and "No experiment is running." in again.output
     missing = CliRunner().invoke(cli, ["experiments", "results", "--id", "999"])
     assert missing.exit_code == 1
+
+
+def test_two_starts_at_once_leave_one_experiment_running(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = experiments.start(
+        db=db, name="First", treatment_order=FeedOrder.newest, share_percent=5, started_by_id=None
+    )
+    db.commit()
+    # The second operator's check ran before the first one's row was there.
+    seen = iter([None, first])
+    monkeypatch.setattr(experiments, "running", lambda *, db: next(seen))
+
+    with pytest.raises(experiments.ExperimentRunning, match='"First" is running'):
+        experiments.start(
+            db=db,
+            name="Second",
+            treatment_order=FeedOrder.popularity,
+            share_percent=5,
+            started_by_id=None,
+        )
+    db.commit()
+
+    assert db.scalars(select(FeedExperiment.name)).all() == ["First"]
