@@ -72,6 +72,17 @@ def _no_page_overflow(page: Page, width: int) -> None:
     assert scroll_width <= width, scroll_width
 
 
+def _one_line_header(page: Page) -> None:
+    """The tabs and the viewer's links side by side, not wrapped onto two lines."""
+    tabs = page.get_by_test_id("view-tabs").bounding_box()
+    links = page.get_by_test_id("viewer-header").locator(".topbar-links").bounding_box()
+    assert (
+        tabs
+        and links
+        and abs(tabs["y"] + tabs["height"] / 2 - links["y"] - links["height"] / 2) < 8
+    )
+
+
 def _shot(page: Page, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -85,6 +96,7 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     followed = phone_page.request.put(f"/api/my-list/{site.series['Series 09'].id}")
     assert followed.ok, followed.text()
 
+    _one_line_header(phone_page)  # the feed's header: tabs, search, My list, coins, sign in
     phone_page.get_by_test_id("tab-discover").click()
 
     expect(phone_page).to_have_url("/discover")
@@ -109,6 +121,7 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     expect(everywhere.first.get_by_test_id("poster-progress")).to_be_visible()
     assert everywhere.count() >= 3
     _no_page_overflow(phone_page, 390)
+    _one_line_header(phone_page)
     _shot(phone_page, "discover-phone.png")
 
     # Tab walks the Trending row: the row follows the focus sideways.
@@ -155,3 +168,5 @@ def test_a_laptop_shows_the_column_and_a_wheel_scrolls_a_row(page: Page) -> None
 
     page.get_by_test_id("tab-for-you").click()
     expect(page.get_by_test_id("feed-card").first).to_be_visible()
+    expect(page.get_by_test_id("tab-for-you")).to_have_attribute("aria-current", "page")
+    _one_line_header(page)
