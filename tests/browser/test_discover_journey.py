@@ -124,6 +124,7 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     _one_line_header(phone_page)
     _shot(phone_page, "discover-phone.png")
 
+    expect(phone_page.get_by_test_id("row-forward").first).to_be_hidden()  # touch: no arrows
     # Tab walks the Trending row: the row follows the focus sideways.
     trending = phone_page.locator('[data-row="trending"]')
     shelf = trending.get_by_test_id("row-shelf")
@@ -164,6 +165,15 @@ def test_a_laptop_shows_the_column_and_a_wheel_scrolls_a_row(page: Page) -> None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(400, 0)
     page.wait_for_function("el => el.scrollLeft > 100", arg=shelf.element_handle())
+    # A mouse also gets arrows: forward scrolls Trending by most of its width.
+    trending = page.locator('[data-row="trending"]')
+    back, forward = trending.get_by_test_id("row-back"), trending.get_by_test_id("row-forward")
+    expect(back).to_be_disabled()
+    forward.click()
+    page.wait_for_function(
+        "el => el.scrollLeft > 300", arg=trending.get_by_test_id("row-shelf").element_handle()
+    )
+    expect(back).to_be_enabled()
     _shot(page, "discover-laptop.png")
 
     page.get_by_test_id("tab-for-you").click()
