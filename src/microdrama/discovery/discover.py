@@ -183,10 +183,7 @@ def shared_rows(*, db: Session, storage: Storage, limit: int = ROW_SIZE) -> list
         .order_by(*catalog.NEWEST_FIRST)
     ).all()
     newest = [r.id for r in catalogue]
-    free = _by_popularity(
-        [r.id for r in sorted(catalogue, key=lambda r: -r.free_episodes) if r.free_episodes > 0],
-        popular,
-    )
+    free = _by_popularity([r.id for r in catalogue if r.free_episodes > 0], popular)
     by_genre: dict[str, list[int]] = {}
     for r in catalogue:
         by_genre.setdefault(r.genre, []).append(r.id)
