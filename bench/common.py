@@ -164,11 +164,14 @@ def run_wrk(
     seconds: int = 10,
     header: str = "",
     paths: Sequence[str] = (),
+    timeout_s: int = 2,
 ) -> WrkResult:
-    """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count.
-    With `paths`, the requests go to those paths of the URL's server in turn."""
+    """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count
+    (a request unanswered after `timeout_s`, wrk's default 2 s, is a timeout error and out of
+    the latencies). With `paths`, the requests go to those paths of the URL's server in turn."""
     wrk = require_tool("wrk", "sudo apt-get install wrk")
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += [f"--timeout={timeout_s}s"]
     if header:
         command += ["-H", header]
     lua = _DONE + (_PATHS % (", ".join(map(_lua_string, paths)), threads) if paths else "")

@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(events_router)  # the players' event batches: the busiest route, first
     app.include_router(feed_router)
+    # Search as you type: a request a keystroke; matched before the ~200 routes below.
+    app.include_router(search_router)
     app.include_router(catalog_router)
     app.include_router(playback_router)
     app.include_router(demo_status_router)
@@ -133,7 +135,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
-    app.include_router(search_router)
     app.include_router(my_list_router)
     app.include_router(my_list_pages_router)
     app.include_router(search_pages_router)
