@@ -20,6 +20,7 @@ while one rebuild runs).
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import random
 import statistics
@@ -140,7 +141,9 @@ def measure(url: str, series: int, requests: int, seed: int) -> dict[str, Any]:
         body = client.get("/api/discover", headers=headers)
         figures["viewer_rows"] = len(body.json()["rows"])
         figures["viewer_answer_kb"] = round(len(body.content) / 1024, 1)
-        figures["page_kb"] = round(len(client.get("/discover", headers=headers).content) / 1024, 1)
+        page = client.get("/discover", headers=headers).content
+        figures["page_kb"] = round(len(page) / 1024, 1)
+        figures["page_kb_gzip"] = round(len(gzip.compress(page)) / 1024, 1)
     engine.dispose()
     return figures
 
@@ -161,7 +164,7 @@ def main() -> None:
     results = []
     print(
         "| backend | series | cold shared rows | API visitor | API viewer | page visitor "
-        "| page viewer | rows | API KB | page KB |"
+        "| page viewer | rows | API KB | page KB (gzip) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for backend in args.backends.split(","):
@@ -177,7 +180,8 @@ def main() -> None:
             print(
                 f"| {backend} | {series:,} | {cell('shared_rows_cold')} | {cell('api_visitor')} "
                 f"| {cell('api_viewer')} | {cell('page_visitor')} | {cell('page_viewer')} "
-                f"| {found['viewer_rows']} | {found['viewer_answer_kb']} | {found['page_kb']} |",
+                f"| {found['viewer_rows']} | {found['viewer_answer_kb']} "
+                f"| {found['page_kb']} ({found['page_kb_gzip']}) |",
                 flush=True,
             )
     print("(milliseconds, p50 / p95; one client in process)")

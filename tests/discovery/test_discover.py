@@ -218,6 +218,18 @@ def test_hostile_query_parameters_get_a_4xx(client: TestClient) -> None:
         assert client.get("/api/discover", params=params).status_code == 422
 
 
+def test_a_stale_token_gets_the_shared_rows_not_an_error(client: TestClient, db: Session) -> None:
+    _catalog(db)
+    stale = {"Authorization": "Bearer no-such-session"}
+
+    answer = TestClient(client.app).get("/api/discover", headers=stale)
+    page = TestClient(client.app).get("/discover", headers=stale)
+
+    assert answer.status_code == 200 and answer.json()["personal"] is False
+    assert answer.json()["rows"][0]["key"] == "trending"
+    assert page.status_code == 200 and 'data-row="trending"' in page.text
+
+
 def test_a_limit_caps_every_row(client: TestClient, db: Session) -> None:
     _catalog(db)
 
