@@ -97,26 +97,36 @@ def posters(*, db: Session, storage: Storage, series_ids: Sequence[int]) -> dict
     )
     first = aliased(Episode)  # in_feed()'s own subquery on episodes must not correlate with it
     rows = db.execute(
-        select(Series, ready.c.out, MediaAsset.poster_key)
+        select(
+            Series.id,
+            Series.title,
+            Series.genre,
+            Series.accent_color,
+            Series.poster_key,
+            Series.free_episodes,
+            Series.episode_price_coins,
+            ready.c.out,
+            MediaAsset.poster_key.label("frame"),
+        )
         .join(ready, ready.c.series_id == Series.id)
         .join(first, (first.series_id == Series.id) & (first.number == ready.c.first))
         .outerjoin(MediaAsset, MediaAsset.id == first.media_asset_id)
         .where(Series.id.in_(series_ids), *catalog.in_feed())
     ).all()
     found = {}
-    for series, out, frame in rows:
-        key = series.poster_key or frame
-        found[series.id] = Poster(
-            series_id=series.id,
-            title=series.title,
-            genre=series.genre,
-            accent_color=series.accent_color,
+    for row in rows:
+        key = row.poster_key or row.frame
+        found[row.id] = Poster(
+            series_id=row.id,
+            title=row.title,
+            genre=row.genre,
+            accent_color=row.accent_color,
             poster_url=storage.url(key) if key else None,
-            episode_count=out,
-            free_episodes=min(series.free_episodes, out),
-            episode_price_coins=series.episode_price_coins,
-            access=_access(series.free_episodes, out),
-            href=f"/series/{series.id}",
+            episode_count=row.out,
+            free_episodes=min(row.free_episodes, row.out),
+            episode_price_coins=row.episode_price_coins,
+            access=_access(row.free_episodes, row.out),
+            href=f"/series/{row.id}",
         )
     return found
 
