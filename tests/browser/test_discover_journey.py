@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.discovery import rankings
+from microdrama.discovery.models import SeriesFollow
 from tests.support.browser import SQLITE_ONLY, SeededSeries, Site, serve_site
 from tests.support.rankings import genre_series, viewers, watched
 
@@ -67,6 +69,16 @@ def _watch_two_episodes(page: Page, site: Site, title: str) -> None:
     page.request.post(f"/api/episodes/{episodes[2]}/progress", data={"position_ms": 12_000})
 
 
+def _followed_when_three_were_out(database_url: str, series_id: int) -> None:
+    """As if the viewer had followed the series one episode ago: it has a new one now."""
+    engine = make_engine(database_url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        db.execute(
+            update(SeriesFollow).where(SeriesFollow.series_id == series_id).values(seen_episodes=3)
+        )
+    engine.dispose()
+
+
 def _no_page_overflow(page: Page, width: int) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, scroll_width
@@ -90,11 +102,12 @@ def _shot(page: Page, name: str) -> None:
 
 
 def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
-    phone_page: Page, site: Site
+    phone_page: Page, site: Site, database_url: str
 ) -> None:
     _watch_two_episodes(phone_page, site, "Series 05")
     followed = phone_page.request.put(f"/api/my-list/{site.series['Series 09'].id}")
     assert followed.ok, followed.text()
+    _followed_when_three_were_out(database_url, site.series["Series 09"].id)
 
     _one_line_header(phone_page)  # the feed's header: tabs, search, My list, coins, sign in
     phone_page.get_by_test_id("tab-discover").click()
@@ -109,7 +122,9 @@ def test_a_phone_shows_rows_with_progress_and_a_row_scrolls_sideways(
     expect(progress).to_have_attribute("data-watched", "2")
     expect(resume.locator("img")).to_have_js_property("naturalWidth", 90)
     expect(rows.nth(1)).to_have_attribute("data-row", "my_list")
-    expect(rows.nth(1).get_by_test_id("discover-poster")).to_have_text(re.compile("Series 09"))
+    listed = rows.nth(1).get_by_test_id("discover-poster")
+    expect(listed).to_have_text(re.compile("Series 09"))
+    expect(listed.get_by_test_id("poster-new")).to_have_text("New episode")
     # Free, "2 free" and locked posters side by side in New releases.
     new = phone_page.locator('[data-row="new"]')
     badges = new.get_by_test_id("poster-access")
