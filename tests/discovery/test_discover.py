@@ -10,15 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account, Role
-from microdrama.catalog.models import Episode, EpisodeState, Series
+from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.discovery import my_list, rankings
 from microdrama.discovery.models import Recommendation, SimilarSeries
-from microdrama.media.models import AssetStatus, MediaAsset
 from microdrama.paywall.models import Unlock, UnlockMethod
 from tests.support.accounts import signed_in
 from tests.support.discovery import binged, make_viewer, series_of
 from tests.support.factories import make_series
+from tests.support.my_list import new_episode
 
 
 def _catalog(db: Session) -> dict[str, Series]:
@@ -238,31 +238,6 @@ def test_a_limit_caps_every_row(client: TestClient, db: Session) -> None:
     assert rows and all(len(row["items"]) == 1 for row in rows)
 
 
-def _new_episode(db: Session, series: Series) -> None:
-    """One more episode of the series comes out."""
-    number = len(series.episodes) + 1
-    asset = MediaAsset(
-        owner_id=series.owner_id,
-        source_key=f"assets/s{series.id}e{number}/source/in.mp4",
-        status=AssetStatus.ready,
-        duration_ms=30_000,
-        master_playlist_key=f"assets/s{series.id}e{number}/hls/master.m3u8",
-        poster_key=f"assets/s{series.id}e{number}/poster.jpg",
-    )
-    db.add(asset)
-    db.flush()
-    db.add(
-        Episode(
-            series_id=series.id,
-            number=number,
-            media_asset_id=asset.id,
-            duration_ms=30_000,
-            state=EpisodeState.ready,
-        )
-    )
-    db.flush()
-
-
 def test_my_list_shows_after_continue_watching_with_a_new_episode_badge(
     client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
@@ -271,7 +246,7 @@ def test_my_list_shows_after_continue_watching_with_a_new_episode_badge(
     my_list.follow(db, ana_id, series["Paid Only"].id)
     my_list.follow(db, ana_id, series["Fangs"].id)
     db.commit()
-    _new_episode(db, series["Paid Only"])
+    new_episode(db, series["Paid Only"])
     db.commit()
 
     body = client.get("/api/discover", headers=headers).json()

@@ -9,13 +9,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
+from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.discovery import my_list
 from microdrama.discovery.models import SeriesFollow
 from microdrama.errors import NotFound
+from microdrama.media.models import AssetStatus, MediaAsset
 from microdrama.storage import LocalStorage
+from microdrama.studio import review
 from tests.support.discovery import make_viewer
 from tests.support.factories import make_series
 from tests.support.my_list import new_episode
@@ -32,6 +34,7 @@ def _out_days_ago(db: Session, title: str, days: int) -> Series:
     series.published_at = utcnow() - timedelta(days=days)
     for episode in series.episodes:
         episode.created_at = series.published_at - timedelta(hours=1)
+        episode.published_at = series.published_at
     db.flush()
     return series
 
@@ -152,3 +155,55 @@ def test_a_followed_series_taken_off_the_feed_leaves_the_list(
     assert my_list.with_new_episodes(db, viewer.id) == 0
     my_list.unfollow(db, viewer.id, series.id)  # still on the list: taken off without a 404
     assert not my_list.is_following(db, viewer.id, series.id)
+
+
+def _uploaded_days_ago(db: Session, series: Series, days: int) -> Episode:
+    """A new episode uploaded and transcoded `days` ago, waiting for an operator since."""
+    return new_episode(db, series, at=utcnow() - timedelta(days=days), state=EpisodeState.in_review)
+
+
+def test_an_episode_approved_days_after_its_upload_brings_its_series_to_the_top(
+    db: Session, storage: LocalStorage
+) -> None:
+    viewer = make_viewer(db)
+    slow = _out_days_ago(db, "Slow Review", 6)
+    waiting = _uploaded_days_ago(db, slow, 5)
+    recent = _out_days_ago(db, "Recent", 1)
+    for series in (slow, recent):
+        my_list.follow(db, viewer.id, series.id)
+    assert _titles(db, storage, viewer.id) == ["Recent", "Slow Review"]
+
+    review.approve_episode(db=db, storage=storage, episode_id=waiting.id)
+
+    first, second = my_list.entries(db, viewer.id, storage=storage)
+    assert (first.title, first.episodes_out, first.new_episodes) == ("Slow Review", 4, 1)
+    assert first.latest_episode_at > recent.published_at  # approved today, uploaded 5 days ago
+    assert (second.title, second.new_episodes) == ("Recent", 0)
+    assert my_list.with_new_episodes(db, viewer.id) == 1
+
+
+def test_a_replacement_video_neither_moves_the_series_nor_raises_its_badge(
+    db: Session, storage: LocalStorage
+) -> None:
+    viewer = make_viewer(db)
+    older = _out_days_ago(db, "Older", 3)
+    newer = _out_days_ago(db, "Newer", 1)
+    for series in (older, newer):
+        my_list.follow(db, viewer.id, series.id)
+    live = older.episodes[0]
+    came_out = live.published_at
+    live.replacement_asset = MediaAsset(
+        owner_id=older.owner_id,
+        source_key=f"assets/s{older.id}new/source/in.mp4",
+        status=AssetStatus.ready,
+        duration_ms=45_000,
+        master_playlist_key=f"assets/s{older.id}new/hls/master.m3u8",
+    )
+    db.flush()
+
+    review.approve_episode(db=db, storage=storage, episode_id=live.id)
+
+    assert (live.duration_ms, live.published_at) == (45_000, came_out)  # the new video plays
+    assert _titles(db, storage, viewer.id) == ["Newer", "Older"]
+    assert [e.new_episodes for e in my_list.entries(db, viewer.id, storage=storage)] == [0, 0]
+    assert my_list.with_new_episodes(db, viewer.id) == 0

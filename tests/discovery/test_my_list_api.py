@@ -21,7 +21,7 @@ def _out(db: Session, title: str, days_ago: int) -> Series:
     series = make_series(db, title=title, episodes=3)
     series.published_at = utcnow() - timedelta(days=days_ago)
     for episode in series.episodes:
-        episode.created_at = series.published_at
+        episode.created_at = episode.published_at = series.published_at
     db.flush()
     return series
 

@@ -30,6 +30,8 @@ def series_of(
     series = make_series(db, title=title, episodes=episodes)
     series.genre = genre
     series.published_at = utcnow() - timedelta(days=days_old)
+    for episode in series.episodes:
+        episode.published_at = series.published_at
     db.flush()
     return series
 

@@ -62,6 +62,8 @@ def make_series(
                 media_asset_id=asset.id,
                 duration_ms=duration_ms if is_ready else 0,
                 state=EpisodeState.ready if is_ready else EpisodeState.processing,
+                # Out with the series (catalog.service.release_with_series).
+                published_at=series.published_at if is_ready else None,
             )
         )
     db.flush()

@@ -1,5 +1,5 @@
 """My list builders: a new episode coming out in a series, as the catalog stores a ready one
-(no video: the rows a transcoded and approved episode leaves)."""
+(no video: the rows a transcoded and approved episode leaves, its time out included)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ def new_episode(
         duration_ms=30_000,
         state=state,
         created_at=at or utcnow(),
+        published_at=(at or utcnow()) if state == EpisodeState.ready else None,
     )
     db.add(episode)
     db.flush()

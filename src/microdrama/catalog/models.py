@@ -64,6 +64,20 @@ class EpisodeState(enum.StrEnum):
 
 
 class Episode(Base):
+    """An episode of a series, and when it came out.
+
+    `published_at` is set once, at the moment viewers can first play the episode, by
+    `catalog.service.make_ready` and `catalog.service.release_with_series`:
+    - an episode ready when its series is published comes out with the series, at the
+      series' publication time (which lies ahead when the publication is scheduled);
+    - an episode that becomes ready in a published series (an operator approving it) comes
+      out then, or with the series if that is still scheduled.
+    It stays None while the episode never was playable (a draft's episodes, one in review or
+    rejected), and a replacement video keeps it. Whether an episode is out is still read
+    from its state and its series (`ready` and the series in the feed: `catalog.service.
+    in_feed`); an out episode's time is then past, since it is never before its series'.
+    """
+
     __tablename__ = "episodes"
     __table_args__ = (UniqueConstraint("series_id", "number"),)
 
@@ -81,6 +95,8 @@ class Episode(Base):
     # Why an operator refused the episode's new video (a new episode or a replacement).
     review_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[CreatedAt]
+    # When viewers could first play it (see the class docstring); None until then.
+    published_at: Mapped[datetime | None]
 
     series: Mapped[Series] = relationship(back_populates="episodes")
     media_asset: Mapped[MediaAsset | None] = relationship(foreign_keys=[media_asset_id])

@@ -212,8 +212,29 @@ def publish(*, db: Session, series: Series, at: datetime | None = None) -> Serie
     dates the publication (the demo seed orders its series in the feed with it)."""
     series.status = SeriesStatus.published
     series.published_at = series.published_at or at or utcnow()
+    release_with_series(series)
     db.flush()
     return series
+
+
+def release_with_series(series: Series) -> None:
+    """The series was just published (now or scheduled): its ready episodes come out with it,
+    at its publication time."""
+    assert series.published_at is not None
+    for episode in series.episodes:
+        if episode.state == EpisodeState.ready and episode.published_at is None:
+            episode.published_at = series.published_at
+
+
+def make_ready(episode: Episode) -> None:
+    """Viewers may play the episode once its series is out: in a published series it comes
+    out now (or with the series, if that is scheduled later), the first time only; a draft's
+    episodes come out with the series (`release_with_series`)."""
+    episode.state = EpisodeState.ready
+    series = episode.series
+    if episode.published_at is None and series.status == SeriesStatus.published:
+        assert series.published_at is not None
+        episode.published_at = max(utcnow(), series.published_at)
 
 
 def add_episode(
@@ -238,7 +259,8 @@ def take_replacement(episode: Episode) -> None:
     assert replacement is not None
     episode.media_asset = replacement
     episode.replacement_asset = None
-    episode.state = EpisodeState.ready
+    # A rejected new episode's replacement brings it out; a live episode keeps its time.
+    make_ready(episode)
     episode.duration_ms = replacement.duration_ms
     episode.review_note = None
 

@@ -19,7 +19,12 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
 from microdrama.catalog.models import Episode, EpisodeState, Series, SeriesStatus
-from microdrama.catalog.service import add_episode, episode_master_url, take_replacement
+from microdrama.catalog.service import (
+    add_episode,
+    episode_master_url,
+    make_ready,
+    take_replacement,
+)
 from microdrama.config import Settings
 from microdrama.db import after_commit, utcnow
 from microdrama.errors import Conflict
@@ -153,8 +158,10 @@ def sync_episodes_with_asset(*, db: Session, asset: MediaAsset) -> None:
         if asset.status == AssetStatus.ready:
             episode.duration_ms = asset.duration_ms
             if episode.state in (EpisodeState.processing, EpisodeState.failed):
-                held = _reviewed_alone(episode)
-                episode.state = EpisodeState.in_review if held else EpisodeState.ready
+                if _reviewed_alone(episode):
+                    episode.state = EpisodeState.in_review
+                else:
+                    make_ready(episode)
         elif asset.status == AssetStatus.failed:
             episode.state = EpisodeState.failed
         else:

@@ -3,8 +3,10 @@
 A follow remembers how many episodes were out when the viewer followed the series or last
 opened it (`seen_episodes`); more out now is the badge. "Out" is the catalog's notion: the
 series is in the feed (published, its time come) and the episode is `ready`, so episodes
-still transcoding or waiting for an operator count once viewers can play them. Guests follow
-too: sign-up turns the guest's account into the full one in place, so the list stays.
+still transcoding or waiting for an operator count once viewers can play them. The list is
+sorted on when the newest one came out (`Episode.published_at`: the day an operator approved
+it, not the day it was uploaded). Guests follow too: sign-up turns the guest's account into
+the full one in place, so the list stays.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def entries(
     # An alias: in_feed()'s own subquery on episodes must not correlate with this join.
     out = aliased(Episode)
     rows = db.execute(
-        select(SeriesFollow, Series, func.count(out.id), func.max(out.created_at))
+        select(SeriesFollow, Series, func.count(out.id), func.max(out.published_at))
         .join(Series, Series.id == SeriesFollow.series_id)
         .join(out, (out.series_id == Series.id) & (out.state == EpisodeState.ready))
         .where(SeriesFollow.account_id == account_id, *catalog.in_feed())
@@ -169,8 +171,8 @@ def entries(
                 first_episode_id=first.id if first else None,
                 episodes_out=count,
                 free_episodes=min(series.free_episodes, count),
-                # An episode ready before the series came out came out with it.
-                latest_episode_at=max(newest_at, series.published_at),
+                # Never before the series itself came out.
+                latest_episode_at=max(newest_at or series.published_at, series.published_at),
                 followed_at=followed.followed_at,
                 new_episodes=max(0, count - followed.seen_episodes),
             )

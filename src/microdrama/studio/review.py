@@ -114,6 +114,7 @@ def approve(*, db: Session, series_id: int, publish_at: datetime | None = None) 
     series.status = SeriesStatus.published
     series.published_at = publish_at or now
     series.review_note = None
+    catalog_service.release_with_series(series)
     db.flush()
     return series
 
@@ -220,7 +221,7 @@ def approve_episode(*, db: Session, storage: Storage, episode_id: int) -> Episod
         if old is not None:
             videos.delete_if_unused(db=db, storage=storage, asset=old)
     else:
-        episode.state = EpisodeState.ready
+        catalog_service.make_ready(episode)
         episode.review_note = None
     db.flush()
     return episode
