@@ -90,10 +90,16 @@ def _shot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(shots) / f"{name}-{size['width']}.png"), full_page=True)
 
 
+def _open_account_menu_and_tap(page: Page, link: str) -> None:
+    """The header's account menu holds About (in development) and the role links."""
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id(link).click()
+
+
 def _sign_in_from_about(page: Page, role: str) -> None:
-    """From the feed's About link to the role's one-click sign-in."""
+    """From the feed's About link (in the account menu) to the role's one-click sign-in."""
     page.goto("/")
-    page.get_by_test_id("about-link").click()
+    _open_account_menu_and_tap(page, "about-link")
     expect(page.get_by_role("heading", name="About this demo")).to_be_visible()
     card = page.locator(f"[data-testid=demo-login][data-role={role}]")
     expect(card.get_by_test_id("demo-password")).not_to_be_empty()
@@ -105,7 +111,7 @@ def test_the_demo_viewer_signs_in_and_has_coins_to_spend(tab: Page) -> None:
     _sign_in_from_about(tab, "viewer")
 
     expect(tab.get_by_test_id("coin-pill")).to_contain_text(f"{DEMO_VIEWER_COINS}")
-    tab.get_by_test_id("account-link").click()
+    _open_account_menu_and_tap(tab, "account-link")
     expect(tab.get_by_test_id("account-email")).to_have_text("viewer@demo.microdrama.test")
 
 

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import update
 
+from microdrama.accounts import service as accounts
+from microdrama.accounts.models import Role, SessionKind
+from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.discovery import rankings
 from microdrama.discovery.models import SeriesFollow
-from tests.support.browser import SQLITE_ONLY, SeededSeries, Site, serve_site
+from tests.support.browser import SQLITE_ONLY, SeededSeries, Site, _context, serve_site
 from tests.support.rankings import genre_series, viewers, watched
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -93,6 +96,13 @@ def _one_line_header(page: Page) -> None:
         and links
         and abs(tabs["y"] + tabs["height"] / 2 - links["y"] - links["height"] / 2) < 8
     )
+
+
+def _clear_of_continue_watching(page: Page) -> None:
+    """The feed's header ends above its Continue watching row (a second line covered it)."""
+    header = page.get_by_test_id("viewer-header").locator(".topbar-links").bounding_box()
+    row = page.get_by_test_id("continue-watching").bounding_box()
+    assert header and row and header["y"] + header["height"] <= row["y"], (header, row)
 
 
 def _shot(page: Page, name: str) -> None:
@@ -195,3 +205,49 @@ def test_a_laptop_shows_the_column_and_a_wheel_scrolls_a_row(page: Page) -> None
     expect(page.get_by_test_id("feed-card").first).to_be_visible()
     expect(page.get_by_test_id("tab-for-you")).to_have_attribute("aria-current", "page")
     _one_line_header(page)
+
+
+@pytest.mark.parametrize(
+    ("role", "menu"),
+    [
+        (Role.creator, ["Your account", "Studio"]),
+        (Role.admin, ["Your account", "Studio", "Brand"]),
+    ],
+)
+def test_a_creators_and_an_admins_header_is_one_line_on_a_phone_with_studio_in_the_menu(
+    browser: Browser, site: Site, database_url: str, role: Role, menu: list[str]
+) -> None:
+    engine = make_engine(database_url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        person = accounts.create_account(db=db, display_name=f"A {role.value}", role=role)
+        token, _ = accounts.start_session(
+            db=db,
+            settings=Settings(environment="test", database_url=database_url),
+            account=person,
+            kind=SessionKind.cookie,
+        )
+    engine.dispose()
+    context = _context(browser, site, phone=True)
+    context.add_cookies([{"name": "md_session", "value": token, "url": site.base_url}])
+    page = context.new_page()
+    _watch_two_episodes(page, site, "Series 03")
+
+    page.goto("/")
+    _one_line_header(page)
+    _clear_of_continue_watching(page)
+    _no_page_overflow(page, 390)
+    _shot(page, f"feed-{role.value}-phone.png")
+    page.get_by_test_id("tab-discover").click()
+    _one_line_header(page)
+    _no_page_overflow(page, 390)
+
+    page.get_by_test_id("account-menu").click()
+    links = page.get_by_test_id("account-menu-list").get_by_role("link")
+    expect(links).to_have_text(menu)
+    _shot(page, f"discover-{role.value}-menu-phone.png")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("studio-link")).to_be_hidden()
+    page.get_by_test_id("account-menu").click()
+    page.get_by_test_id("studio-link").click()
+    expect(page).to_have_url(re.compile("/studio$"))
+    context.close()
