@@ -12,7 +12,7 @@ from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series, SeriesStatus
 from microdrama.config import Settings
-from microdrama.discovery import rankings, search
+from microdrama.discovery import rankings, search, search_index
 from microdrama.discovery.search import Filters
 from microdrama.discovery.search_schemas import SearchAnswer
 from microdrama.storage import LocalStorage
@@ -123,6 +123,29 @@ def test_viewers_never_find_drafts_scheduled_series_or_series_with_nothing_to_pl
     assert "Vampire Tomorrow" not in found
     assert "Vampire Still Encoding" not in found
     assert set(found) >= {"Vampire Academy Nights", "The Vampire Billionaire's Bride"}
+
+
+def test_the_best_series_in_the_feed_are_scored_when_the_best_by_pre_score_are_not(
+    db: Session, storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small limits: the 3 best by pre-score are checked first, 2 go to the scorer.
+    monkeypatch.setattr(search_index, "PRESCREENED", 3)
+    monkeypatch.setattr(search_index, "CANDIDATES", 2)
+    out = [Planned(f"Vampire Night {n}", "fantasy", "Studio") for n in range(3)]
+    # Drafts made later: as good by pre-score, and first among equals (the newer id).
+    drafts = [
+        Planned(f"Vampire Draft {n}", "fantasy", "Studio", status=SeriesStatus.draft)
+        for n in range(3)
+    ]
+    build_corpus(db, [*out, *drafts])
+    db.commit()
+
+    assert sorted(_titles(db, storage, "vampire")) == ["Vampire Night 1", "Vampire Night 2"]
+
+    build_corpus(db, [Planned("Vampire Latest", "fantasy", "Studio")])
+    db.commit()
+
+    assert sorted(_titles(db, storage, "vampire")) == ["Vampire Latest", "Vampire Night 2"]
 
 
 def test_filters_narrow_the_results(

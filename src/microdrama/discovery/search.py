@@ -96,10 +96,12 @@ class _Found:
     viewers: int
 
 
-def _ranked(db: Session, query: Query, where: list[ColumnElement[bool]]) -> list[_Found]:
+def _ranked(
+    db: Session, query: Query, where: list[ColumnElement[bool]], *, filtered: bool
+) -> list[_Found]:
     """Every candidate relevant enough, best first."""
     scored = []
-    for document in search_index.candidates(db, query, where):
+    for document in search_index.candidates(db, query, where, filtered=filtered):
         relevance = document.relevance(query)
         if relevance >= MIN_RELEVANCE:
             scored.append((document, relevance))
@@ -183,7 +185,7 @@ def search(
     query = Query.parse(text)
     where = _conditions(filters)
     if query.words:
-        found = _ranked(db, query, where)[:limit]
+        found = _ranked(db, query, where, filtered=bool(filters))[:limit]
     elif filters:
         found = _trending(db, where, limit)
     else:

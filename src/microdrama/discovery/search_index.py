@@ -84,8 +84,10 @@ _vocabulary_fts = table("search_vocabulary_fts", column("rowid", Integer))
 # (migrations/env.py, tests/test_migrations.py).
 _OUTSIDE_THE_MODELS = re.compile(r"search_(documents|stale|terms|vocabulary(_fts(_\w+)?)?)")
 
-# How many series the pre-score hands to the scorer.
+# How many series the pre-score hands to the scorer, and how many of the best by pre-score
+# are checked against the conditions first (see `candidates`).
 CANDIDATES = 200
+PRESCREENED = 2 * CANDIDATES
 # How many completions and how many near spellings of a query word the vocabulary gives.
 COMPLETIONS = 40
 NEAR_SPELLINGS = 60
@@ -278,12 +280,47 @@ def _wanted(db: Session, query: Query) -> list[tuple[int, str, int, bool]]:
     return wanted
 
 
-def candidates(db: Session, query: Query, where: list[ColumnElement[bool]]) -> list[Document]:
+def candidates(
+    db: Session, query: Query, where: list[ColumnElement[bool]], *, filtered: bool = False
+) -> list[Document]:
     """The documents of the series that answer the query best by their postings, among those
-    `where` admits (conditions on Series): at most CANDIDATES, for the scorer."""
+    `where` admits (conditions on Series): at most CANDIDATES, for the scorer.
+
+    Without a filter (`where` is what the feed shows, which most series pass), the conditions
+    are checked on the PRESCREENED best by pre-score first: when CANDIDATES of those pass, they
+    are the answer, the order (pre-score, then id) being total. Otherwise, and with a filter,
+    every series with a posting is checked. The same answer either way, without checking
+    thousands of series for a common word."""
     wanted = _wanted(db, query) if query.words else []
     if not wanted:
         return []
+    totals = _totals(wanted)
+    order = (totals.c.total.desc(), totals.c.series_id.desc())
+    best: list[int] | None = None
+    if not filtered:
+        ranked = list(db.scalars(select(totals.c.series_id).order_by(*order).limit(PRESCREENED)))
+        admitted = set(db.scalars(select(Series.id).where(Series.id.in_(ranked), *where)))
+        best = [series_id for series_id in ranked if series_id in admitted][:CANDIDATES]
+        if len(best) < CANDIDATES and len(ranked) == PRESCREENED:
+            best = None  # too few passed among the first: check them all
+    if best is None:
+        best = list(
+            db.scalars(
+                select(totals.c.series_id)
+                .join(Series, Series.id == totals.c.series_id)
+                .where(*where)
+                .order_by(*order)
+                .limit(CANDIDATES)
+            )
+        )
+    if not best:
+        return []
+    rows = db.execute(select(*_SCORED).where(search_documents.c.series_id.in_(best)))
+    return [Document(**row._mapping) for row in rows]
+
+
+def _totals(wanted: list[tuple[int, str, int, bool]]) -> Any:
+    """Each series' pre-score: per query word its best indexed word in its best field."""
     asked = (
         values(
             column("place", Integer),
@@ -306,15 +343,8 @@ def candidates(db: Session, query: Query, where: list[ColumnElement[bool]]) -> l
         .group_by(terms.series_id, asked.c.place)
         .subquery()
     )
-    total = func.sum(per_word.c.score)
-    best = (
-        select(per_word.c.series_id)
-        .join(Series, Series.id == per_word.c.series_id)
-        .where(*where)
+    return (
+        select(per_word.c.series_id, func.sum(per_word.c.score).label("total"))
         .group_by(per_word.c.series_id)
-        .order_by(total.desc(), per_word.c.series_id.desc())
-        .limit(CANDIDATES)
         .subquery()
     )
-    rows = db.execute(select(*_SCORED).join(best, best.c.series_id == search_documents.c.series_id))
-    return [Document(**row._mapping) for row in rows]
