@@ -127,22 +127,43 @@ done = function(summary, latency, requests)
   io.write(string.format("p95_us %d\\n", latency:percentile(95)))
 end
 """
-# Paths taken in turn (one Lua state per wrk thread: each thread starts at its own share of
-# the list, so two threads do not ask the same path at the same time).
-_PATHS = """
-local paths = {%s}
+# Requests taken in turn, each a path and its own headers (one Lua state per wrk thread: each
+# thread starts at its own share of the list, so two threads do not send the same request at
+# the same time).
+_IN_TURN = """
+local paths = {PATHS}
+local extra = {HEADERS}
+local headers = {}
 local threads = 0
 setup = function(thread)
   thread:set("offset", threads)
   threads = threads + 1
 end
+init = function(args)
+  for i, line in ipairs(extra) do
+    local h = {}
+    for k, v in pairs(wrk.headers) do h[k] = v end
+    local name, value = line:match("^([^:]+):%s*(.*)$")
+    if name then h[name] = value end
+    headers[i] = h
+  end
+end
 local n = nil
 request = function()
-  if n == nil then n = (offset or 0) * math.floor(#paths / %d) end
+  if n == nil then n = (offset or 0) * math.floor(#paths / THREADS) end
   n = n + 1
-  return wrk.format(nil, paths[(n - 1) %% #paths + 1])
+  local i = (n - 1) % #paths + 1
+  return wrk.format(nil, paths[i], headers[i])
 end
 """
+
+
+def _in_turn(paths: Sequence[str], headers: Sequence[str], threads: int) -> str:
+    return (
+        _IN_TURN.replace("{PATHS}", "{" + ", ".join(map(_lua_string, paths)) + "}")
+        .replace("{HEADERS}", "{" + ", ".join(map(_lua_string, headers)) + "}")
+        .replace("THREADS", str(threads))
+    )
 
 
 def _ms(text: str) -> float:
@@ -164,17 +185,21 @@ def run_wrk(
     seconds: int = 10,
     header: str = "",
     paths: Sequence[str] = (),
+    headers: Sequence[str] = (),
     timeout_s: int = 2,
 ) -> WrkResult:
     """`wrk --latency` against one URL, parsed; non-2xx/3xx answers and socket errors count
     (a request unanswered after `timeout_s`, wrk's default 2 s, is a timeout error and out of
-    the latencies). With `paths`, the requests go to those paths of the URL's server in turn."""
+    the latencies). With `paths`, the requests go to those paths of the URL's server in turn;
+    with `headers` too ("Name: value", one for each path), each path with its header."""
     wrk = require_tool("wrk", "sudo apt-get install wrk")
     command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     command += [f"--timeout={timeout_s}s"]
     if header:
         command += ["-H", header]
-    lua = _DONE + (_PATHS % (", ".join(map(_lua_string, paths)), threads) if paths else "")
+    if headers and len(headers) != len(paths):
+        raise ValueError("one header for each path")
+    lua = _DONE + (_in_turn(paths, headers or [""] * len(paths), threads) if paths else "")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="md-wrk-") as script:
         script.write(lua)
         script.flush()
