@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from microdrama.analytics.models import EpisodeView
@@ -239,46 +239,54 @@ def cached_pools(*, db: Session, cache: TTLCache[bytes]) -> SharedPools:
 
 def candidates(*, db: Session, account_id: int) -> list[tuple[int, str]]:
     """The viewer's precomputed candidates that are in the feed, best first, with genres."""
-    rows = db.execute(
-        select(Recommendation.series_id, Series.genre)
-        .join(Series, Series.id == Recommendation.series_id)
-        .where(Recommendation.account_id == account_id, *catalog.in_feed())
-        .order_by(Recommendation.rank)
-    ).all()
+    rows = db.execute(_CANDIDATES, {"account_id": account_id, "now": utcnow()}).all()
     return [(r.series_id, r.genre) for r in rows]
 
 
 def seen_off(*, db: Session, account_id: int) -> set[int]:
     """Series the viewer has finished (the last ready episode completed) or skipped (every
     look at it a swipe away in the first seconds)."""
-    ready = aliased(Episode)
-    last_ready = (
-        select(func.max(ready.number))
-        .where(ready.series_id == WatchProgress.series_id, ready.state == EpisodeState.ready)
-        .correlate(WatchProgress)
-        .scalar_subquery()
+    return set(db.scalars(_SEEN_OFF, {"account_id": account_id}))
+
+
+# The per-request reads, built once: building a statement cost more than running it.
+_CANDIDATES = (
+    select(Recommendation.series_id, Series.genre)
+    .join(Series, Series.id == Recommendation.series_id)
+    .where(
+        Recommendation.account_id == bindparam("account_id"),
+        *catalog.in_feed(now=bindparam("now")),
     )
-    finished = db.scalars(
-        select(WatchProgress.series_id)
-        .join(Episode, Episode.id == WatchProgress.episode_id)
-        .where(
-            WatchProgress.account_id == account_id,
-            WatchProgress.completed,
-            Episode.number == last_ready,
-        )
-    ).all()
-    early = and_(
-        EpisodeView.swiped_away,
-        ~EpisodeView.completed,
-        EpisodeView.furthest_ms < EARLY_SWIPE_MS,
+    .order_by(Recommendation.rank)
+)
+_READY = aliased(Episode)
+_LAST_READY = (
+    select(func.max(_READY.number))
+    .where(_READY.series_id == WatchProgress.series_id, _READY.state == EpisodeState.ready)
+    .correlate(WatchProgress)
+    .scalar_subquery()
+)
+_FINISHED = (
+    select(WatchProgress.series_id)
+    .join(Episode, Episode.id == WatchProgress.episode_id)
+    .where(
+        WatchProgress.account_id == bindparam("account_id"),
+        WatchProgress.completed,
+        Episode.number == _LAST_READY,
     )
-    skipped = db.scalars(
-        select(EpisodeView.series_id)
-        .where(EpisodeView.account_id == account_id)
-        .group_by(EpisodeView.series_id)
-        .having(func.min(case((early, 1), else_=0)) == 1)
-    ).all()
-    return set(finished) | set(skipped)
+)
+_EARLY = and_(
+    EpisodeView.swiped_away,
+    ~EpisodeView.completed,
+    EpisodeView.furthest_ms < EARLY_SWIPE_MS,
+)
+_SKIPPED = (
+    select(EpisodeView.series_id)
+    .where(EpisodeView.account_id == bindparam("account_id"))
+    .group_by(EpisodeView.series_id)
+    .having(func.min(case((_EARLY, 1), else_=0)) == 1)
+)
+_SEEN_OFF = union_all(_FINISHED, _SKIPPED)
 
 
 def feed_order(
