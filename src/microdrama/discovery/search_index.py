@@ -4,18 +4,21 @@ PostgreSQL pg_trgm), kept fresh from a queue of stale series; and the candidates
 
 A query word stands for the indexed words that answer it: itself, its completions (a range
 of the vocabulary's B-tree) and its near spellings (the trigram index). The postings of those
-words give each series an integer pre-score, in the same SQL on both databases; the best
-CANDIDATES series go to the scorer (search_text.py). So both databases hand the scorer the
-same candidates, and a common word costs one indexed range of postings, not a scan.
+words give each series an integer pre-score, in the same SQL on both databases (but for how
+the words are handed in: one JSON parameter); the best CANDIDATES series go to the scorer
+(search_text.py). So both databases hand the scorer the same candidates, and a common word
+costs one indexed range of postings, not a scan.
 
-The tables are made by the migrations `d15c0e5a0002` and `d15c0e5a0003` and are no ORM
-models: only this module reads and writes them. Triggers put a series in `search_stale` when
-its document's fields change (created, edited, its creator renamed); `refresh_stale` rewrites
-those documents, and searches call it first.
+The tables are made by the migrations `d15c0e5a0002`, `d15c0e5a0003` and `5ea5c0a10001` (the
+postings' index carries their weight) and are no ORM models: only this module reads and
+writes them. Triggers put a series in `search_stale` when its document's fields change
+(created, edited, its creator renamed); `refresh_stale` rewrites those documents, and
+searches call it first.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -36,7 +39,6 @@ from sqlalchemy import (
     select,
     table,
     text,
-    values,
 )
 from sqlalchemy.orm import Session
 
@@ -294,7 +296,7 @@ def candidates(
     wanted = _wanted(db, query) if query.words else []
     if not wanted:
         return []
-    totals = _totals(wanted)
+    totals = _totals(wanted, db.get_bind().dialect.name)
     order = (totals.c.total.desc(), totals.c.series_id.desc())
     best: list[int] | None = None
     if not filtered:
@@ -319,19 +321,43 @@ def candidates(
     return [Document(**row._mapping) for row in rows]
 
 
-def _totals(wanted: list[tuple[int, str, int, bool]]) -> Any:
-    """Each series' pre-score: per query word its best indexed word in its best field."""
-    asked = (
-        values(
+# The rows of `wanted` as a table, from one JSON parameter: a statement of the same text for
+# every query, compiled once (SQLAlchemy caches it), where a VALUES list of up to 240 rows was
+# compiled again for each query with its 1,000 parameters.
+_ASKED_SQL = {
+    "sqlite": """SELECT json_extract(value, '$[0]') AS place, json_extract(value, '$[1]') AS term,
+        json_extract(value, '$[2]') AS "match", json_extract(value, '$[3]') AS typo
+        FROM json_each(:asked)""",
+    "postgresql": """SELECT place, term, "match", typo
+        FROM jsonb_to_recordset(CAST(:asked AS jsonb))
+        AS asked(place integer, term text, "match" integer, typo boolean)""",
+}
+
+
+def _asked(wanted: list[tuple[int, str, int, bool]], dialect: str) -> Any:
+    """`wanted` as the table `asked` (place, term, match, typo)."""
+    if dialect == "postgresql":
+        rows: list[Any] = [
+            {"place": p, "term": t, "match": m, "typo": typo} for p, t, m, typo in wanted
+        ]
+    else:
+        rows = [list(row) for row in wanted]
+    return (
+        text(_ASKED_SQL[dialect])
+        .bindparams(asked=json.dumps(rows))
+        .columns(
             column("place", Integer),
             column("term", Text),
             column("match", Integer),
             column("typo", Boolean),
-            name="asked",
         )
-        .data(wanted)
         .cte("asked")
     )
+
+
+def _totals(wanted: list[tuple[int, str, int, bool]], dialect: str) -> Any:
+    """Each series' pre-score: per query word its best indexed word in its best field."""
+    asked = _asked(wanted, dialect)
     terms = search_terms.c
     # A typo counts in the short fields only, as in the scorer: a posting of weight
     # SYNOPSIS_WEIGHT is a word only the synopsis holds.
