@@ -86,6 +86,23 @@ def test_submitted_series_waits_in_the_queue_and_approval_puts_it_in_the_feed(
     assert again.status_code == 409
 
 
+def test_an_approved_series_is_found_by_search_at_once(
+    client: TestClient, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    me = open_studio(client)
+    series_id = _draft(db_factory, me["id"], title="Moonlit Heiress")
+    admin = _admin(db_factory, settings)
+    client.post(f"/api/studio/series/{series_id}/submit")
+    # A viewer searched before the approval: the answer (nothing) is cached for a while.
+    before = client.get("/api/search", params={"q": "moonlit heiress"}).json()
+    assert before["items"] == []
+
+    client.post(f"/api/admin/moderation/{series_id}/approve", json={}, headers=admin)
+
+    after = client.get("/api/search", params={"q": "moonlit heiress"}).json()
+    assert [item["id"] for item in after["items"]] == [series_id]
+
+
 def test_a_rejected_series_shows_the_reason_and_can_be_submitted_again(
     client: TestClient, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:
