@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import random
 import threading
 import time
 import uuid
 from datetime import timedelta
 
-from common import emit_json, require_tool, seed_catalog_rows
+from common import add_database_option, emit_json, require_tool, seed_catalog_rows
 from sqlalchemy import create_engine, text
 from unlocks import _schema_url, pgbench_tps
 
@@ -224,12 +223,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--processes", type=int, default=2, help="client processes")
     parser.add_argument("--products", type=int, default=8, help="products the buyers share")
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     require_tool("pgbench", "sudo apt-get install postgresql-client")
     admin = create_engine(args.database, isolation_level="AUTOCOMMIT")

@@ -6,6 +6,7 @@ cleans up what it started, and ends with one JSON line for machines.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -580,6 +581,16 @@ def _typo(rng: random.Random, word: str) -> str:
         return word
     at = rng.randrange(1, len(word) - 1)
     return word[:at] + word[at + 1 :] if rng.random() < 0.5 else word[:at] + word[at] + word[at:]
+
+
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    """`--database`: the PostgreSQL server the benchmarks make their schemas on."""
+    parser.add_argument(
+        "--database",
+        default=os.environ.get(
+            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
 
 
 @contextmanager

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import random
 import statistics
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bench_database, emit_json, percentile, write_catalog
+from common import add_database_option, bench_database, emit_json, percentile, write_catalog
 
 
 def _viewer(url: str, series_ids: list[int], rng: random.Random) -> dict[str, str]:
@@ -154,12 +153,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     results = []
     print(

@@ -34,32 +34,28 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from common import (
     ROOT,
+    add_database_option,
     app_env,
+    bench_database,
     emit_json,
     free_port,
     median,
-    migrated_sqlite,
     running,
     seed_catalog_rows,
     uvicorn_command,
 )
-from sqlalchemy import create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, insert, select, text
 
 sys.path.insert(0, str(ROOT))
 from tests.support.audience import EpisodePlan, batches_by_viewer, plan_sessions
@@ -81,32 +77,6 @@ def _plans(episode_ids: list[int]) -> list[EpisodePlan]:
         )
         for n, episode_id in enumerate(episode_ids)
     ]
-
-
-@contextmanager
-def database(backend: str, pg_base: str) -> Iterator[str]:
-    """A fresh, migrated database of the backend (a temporary schema on PostgreSQL)."""
-    from microdrama.db import make_engine, upgrade_database
-
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="md-bench-events-") as tmp:
-            yield migrated_sqlite(Path(tmp))
-        return
-    schema = f"md_bench_events_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(pg_base).update_query_dict({"options": f"-csearch_path={schema}"})
-    rendered = url.render_as_string(hide_password=False)
-    engine = make_engine(rendered)
-    upgrade_database(engine)
-    engine.dispose()
-    try:
-        yield rendered
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _viewers(database_url: str, count: int) -> list[tuple[int, str]]:
@@ -336,7 +306,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     from microdrama.db import utcnow
 
     print(f"\n== {backend} ==", flush=True)
-    with database(backend, args.database) as url:
+    with bench_database(backend, args.database, "md_bench_events") as url:
         series_id = seed_catalog_rows(url, series=1, episodes=EPISODES, duration_ms=DURATION_MS)[0]
         episode_ids = _episode_ids(url, series_id)
         viewers = max(1, args.ingest_events // (EVENTS_PER_SESSION * 3))
@@ -436,12 +406,7 @@ def main() -> None:
         "--pg-workers", type=lambda text: [int(n) for n in text.split(",")], default=[1, 2],
         help="web processes on PostgreSQL (serve --workers), one run each: 1,2",
     )  # fmt: skip
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     results = {b: run_backend(b, args) for b in args.backends.split(",")}
     emit_json("events", **results)

@@ -20,7 +20,6 @@ and a genre's, median of 50.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -28,8 +27,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from common import ROOT, emit_json
-from events import database
+from common import ROOT, add_database_option, bench_database, emit_json
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -185,16 +183,11 @@ def main() -> None:
     parser.add_argument("--genres", type=int, default=20)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     results = []
     for backend in args.backends.split(","):
-        with database(backend, args.database) as url:
+        with bench_database(backend, args.database, "md_bench_rankings") as url:
             results.append(run(backend, url, args))
     print()
     print(f"{'backend':<11} {'views':>10} {'first refresh':>14} {'refresh':>8} "

@@ -51,8 +51,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from common import ROOT, emit_json
-from events import database
+from common import ROOT, add_database_option, bench_database, emit_json
 from sqlalchemy import insert, select
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -429,12 +428,7 @@ def main() -> None:
         "--db-events", type=int, default=100_000, help="views for the run from rows (0: none)"
     )
     parser.add_argument("--backends", default="sqlite,postgresql", help="for the run from rows")
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -517,7 +511,7 @@ def main() -> None:
         )
         for backend in args.backends.split(","):
             print(f"from rows, {backend}:")
-            with database(backend, args.database) as url:
+            with bench_database(backend, args.database, "md_bench_recs") as url:
                 account_of = write_rows(url, catalog, subset)
                 from_rows[backend] = train_from_rows(url, account_of, held_out)
 

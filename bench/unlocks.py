@@ -44,7 +44,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from common import PYTHON, emit_json, free_port, require_tool, running
+from common import PYTHON, add_database_option, emit_json, free_port, require_tool, running
 from sqlalchemy import Engine, create_engine, event, insert, select, text
 from sqlalchemy.engine import make_url
 
@@ -358,12 +358,7 @@ def main() -> None:
     parser.add_argument(
         "--http-workers", type=int, default=2, help="uvicorn workers (0: skip the HTTP figure)"
     )
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     require_tool("pgbench", "sudo apt-get install postgresql-client")
     from microdrama.db import make_engine, make_sessionmaker, upgrade_database

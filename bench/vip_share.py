@@ -19,7 +19,6 @@ the income query must not be slowed by much. Rows are bulk-inserted; then:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -27,8 +26,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from common import ROOT, emit_json, median, seed_catalog_rows
-from events import database
+from common import ROOT, add_database_option, bench_database, emit_json, median, seed_catalog_rows
 from sqlalchemy import insert, select
 
 sys.path.insert(0, str(ROOT / "src"))
@@ -188,16 +186,11 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=50)
     parser.add_argument("--filler-transactions", type=int, default=500_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument(
-        "--database",
-        default=os.environ.get(
-            "MICRODRAMA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-    )
+    add_database_option(parser)
     args = parser.parse_args()
     figures: dict[str, Any] = {}
     for backend in args.backends.split(","):
-        with database(backend, args.database) as url:
+        with bench_database(backend, args.database, "md_bench_vip_share") as url:
             began = time.perf_counter()
             month = build_month(
                 url, views=args.views, viewers=args.viewers, series=args.series,
