@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microdrama.db import Base, CreatedAt, IntPk, utcnow
@@ -25,6 +25,9 @@ class SubtitleTrack(Base):
     storage_key: Mapped[str] = mapped_column(String(300))
     # The save before (kept while players may still read it; deleted at the next save).
     previous_storage_key: Mapped[str | None] = mapped_column(String(300))
+    # A draft (captions made from the audio, a machine translation) is the creator's to
+    # review: players are not offered it until the creator publishes it.
+    draft: Mapped[bool] = mapped_column(default=False, server_default=false())
     revision: Mapped[int] = mapped_column(default=1)
     cue_count: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[CreatedAt]

@@ -34,6 +34,7 @@ def cues_read(storage: Storage, track: SubtitleTrack) -> CuesRead:
         language=track.language,
         label=track.label,
         url=storage.url(track.storage_key),
+        draft=track.draft,
         cues=[CueData(**c.__dict__) for c in service.read_cues(storage=storage, track=track)],
     )
 
@@ -89,8 +90,9 @@ async def upload_track(
     file: Annotated[UploadFile, File(description="A WebVTT (.vtt) or SubRip (.srt) file")],
     label: Annotated[Line | None, Form(max_length=80)] = None,
 ) -> CuesRead:
-    """Upload a WebVTT or SRT file as the episode's track in that language (replacing it);
-    SRT is converted to WebVTT. A file that does not parse is a 422 naming the line."""
+    """Upload a WebVTT or SRT file as the episode's track in that language (replacing it,
+    published); SRT is converted to WebVTT. A file that does not parse is a 422 naming the
+    line."""
     limit = settings.max_subtitle_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -104,6 +106,7 @@ async def upload_track(
         language=language,
         label=(label or "").strip() or None,
         cues=cues,
+        draft=False,
     )
     return cues_read(storage, track)
 
@@ -123,7 +126,8 @@ def put_cues(
     creator: CurrentCreator,
     storage: AppStorage,
 ) -> CuesRead:
-    """Replace the track's cues (creating the track in that language if it is new)."""
+    """Replace the track's cues (creating the track in that language if it is new); a draft
+    stays a draft until it is published."""
     episode = service.editable_episode(db=db, episode_id=episode_id, account=creator)
     track = service.save_track(
         db=db,
@@ -134,6 +138,14 @@ def put_cues(
         cues=[service.Cue(c.start_ms, c.end_ms, c.text) for c in body.cues],
     )
     return cues_read(storage, track)
+
+
+@router.post(
+    "/api/studio/episodes/{episode_id}/subtitles/{language}/publish", response_model=CuesRead
+)
+def publish_cues(track: EditableTrack, db: DbSession, storage: AppStorage) -> CuesRead:
+    """Offer a draft track (generated captions, a translation) to the episode's viewers."""
+    return cues_read(storage, service.publish_track(db=db, track=track))
 
 
 @router.delete("/api/studio/episodes/{episode_id}/subtitles/{language}", status_code=204)

@@ -15,6 +15,7 @@ class TrackRead(BaseModel):
     label: str
     url: str
     cue_count: int
+    draft: bool  # the creator's to review: players are not offered it
     updated_at: datetime
 
 
@@ -39,6 +40,7 @@ class CuesRead(BaseModel):
     language: str
     label: str
     url: str
+    draft: bool
     cues: list[CueData]
 
 

@@ -192,15 +192,16 @@ def tracks(*, db: Session, episode_id: int) -> list[SubtitleTrack]:
 def playable_tracks(
     *, db: Session, settings: Settings, episode_id: int, viewer: Account | None
 ) -> list[SubtitleTrack]:
-    """The tracks of an episode the viewer may play: a locked episode's dialogue is as
-    protected as its video (403 `episode_locked`, with the price)."""
+    """The published tracks of an episode the viewer may play (drafts stay with their
+    creator): a locked episode's dialogue is as protected as its video (403
+    `episode_locked`, with the price)."""
     episode = db.get(Episode, episode_id)
     if episode is None:
         raise NotFound("No such episode.", episode_id=episode_id)
     catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
     if not entitlement(db=db, viewer=viewer, episode=episode).allowed:
         raise episode_locked_error(settings=settings, episode=episode)
-    return tracks(db=db, episode_id=episode_id)
+    return [t for t in tracks(db=db, episode_id=episode_id) if not t.draft]
 
 
 def get_track(*, db: Session, episode: Episode, language: str) -> SubtitleTrack:
@@ -231,8 +232,12 @@ def save_track(
     language: str,
     label: str | None,
     cues: list[Cue],
+    draft: bool | None = None,
 ) -> SubtitleTrack:
-    """Store the cues as the episode's track in that language (created or replaced)."""
+    """Store the cues as the episode's track in that language (created or replaced).
+
+    `draft` True keeps the track from players until `publish_track`, False publishes it, None
+    keeps the state it had (a new track is published)."""
     cues = validate(cues)
     track = db.scalar(
         select(SubtitleTrack)
@@ -250,6 +255,7 @@ def save_track(
             storage_key=key,
             revision=revision,
             cue_count=len(cues),
+            draft=bool(draft),
         )
         db.add(track)
     else:
@@ -260,7 +266,16 @@ def save_track(
         track.previous_storage_key = track.storage_key
         track.storage_key, track.revision, track.cue_count = key, revision, len(cues)
         track.label = label or track.label
+        track.draft = track.draft if draft is None else draft
         track.updated_at = utcnow()
+    db.flush()
+    return track
+
+
+def publish_track(*, db: Session, track: SubtitleTrack) -> SubtitleTrack:
+    """Offer a draft track to the episode's viewers."""
+    track.draft = False
+    track.updated_at = utcnow()
     db.flush()
     return track
 
