@@ -21,7 +21,7 @@ Per episode N of a series, from the per-view rollup (`episode_views`) and the pa
   expectation (the fit's covariance).
 * **label** — `strong` / `weak` only when the whole interval lies beyond the typical band
   (odds between 0.8 and 1.25 times the expected), else `typical`; fewer than
-  MIN_FINISHERS finishers is `not_enough_viewers`, and the last episode (no next one) is
+  MIN_FINISHERS finishers is `not_enough_viewers`, and an episode without a playable next one is
   `no_next_episode`.
 
 The maths are pure functions over counts (`EndingCounts` → `fit_expectation` → `score`); the
@@ -50,7 +50,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from microdrama.analytics.models import EpisodeView
 from microdrama.analytics.service import fold_new_events
-from microdrama.catalog.models import Episode, Series
+from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.db import utcnow
 from microdrama.paywall.models import Unlock
 
@@ -342,7 +342,14 @@ def _continuation_counts(
         select(this.series_id, this.number, Series.free_episodes, func.count(), func.sum(went_on))
         .select_from(fin)
         .join(this, this.id == fin.c.episode_id)
-        .join(after, and_(after.series_id == this.series_id, after.number == this.number + 1))
+        .join(
+            after,
+            and_(
+                after.series_id == this.series_id,
+                after.number == this.number + 1,
+                after.state == EpisodeState.ready,
+            ),
+        )
         .join(Series, Series.id == this.series_id)
         .group_by(this.series_id, this.number, Series.free_episodes)
     )
@@ -411,14 +418,16 @@ def series_counts(db: Session, *, series_id: int, now: datetime) -> list[tuple[A
     free_episodes = series.free_episodes if series else 0
     episodes = list(
         db.execute(
-            select(Episode.id, Episode.number, Episode.title)
+            select(Episode.id, Episode.number, Episode.title, Episode.state)
             .where(Episode.series_id == series_id)
             .order_by(Episode.number)
         )
     )
     continuation = _continuation_counts(db, [series_id], now)
     endings = _ending_counts(db, [series_id])
-    numbers = {e.number for e in episodes}
+    # An episode viewers cannot play yet (processing, in review) carries nobody on: the one
+    # before it is the series' last for now.
+    playable = {e.number for e in episodes if e.state == EpisodeState.ready}
     result: list[tuple[Any, EndingCounts]] = []
     for e in episodes:
         _, finished, continued = continuation.get((series_id, e.number), (0, 0, 0))
@@ -427,7 +436,7 @@ def series_counts(db: Session, *, series_id: int, now: datetime) -> list[tuple[A
             series_id=series_id,
             number=e.number,
             free_episodes=free_episodes,
-            has_next=e.number + 1 in numbers,
+            has_next=e.number + 1 in playable,
             finished=finished,
             continued=continued,
             reached_end=reached,
