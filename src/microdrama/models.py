@@ -2,6 +2,7 @@
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.admin.models import PlatformSetting, SettingChange
+from microdrama.ai.writers_room_models import PlanVersion, WritersRoomProject
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
 from microdrama.discovery.models import (
@@ -64,6 +65,7 @@ __all__ = [
     "PayoutRequest",
     "Placement",
     "PlacementEvent",
+    "PlanVersion",
     "PlatformSetting",
     "PlaybackEvent",
     "Product",
@@ -85,4 +87,5 @@ __all__ = [
     "VipPass",
     "VipPlan",
     "WatchProgress",
+    "WritersRoomProject",
 ]
