@@ -76,7 +76,7 @@ def upgrade() -> None:
             "project_id",
             "part",
             "number",
-            name=op.f("uq_writers_room_versions_project_id_part_number"),
+            name=op.f("uq_writers_room_versions_project_id"),
         ),
     )
 
