@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from microdrama.accounts.routes import install_accounts
 from microdrama.accounts.routes import router as accounts_router
 from microdrama.admin.routes import router as admin_router
+from microdrama.ai.cliffhanger_routes import router as cliffhanger_router
 from microdrama.ai.writers_room_pages import router as writers_room_pages
 from microdrama.ai.writers_room_routes import router as writers_room_router
 from microdrama.analytics.routes import events_router
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(writers_room_router)
     app.include_router(writers_room_pages)
     app.include_router(analytics_router)
+    app.include_router(cliffhanger_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
     app.include_router(my_list_router)
