@@ -1,0 +1,73 @@
+"""Speech for the captions and translation tests: a Piper-voiced clip of known words, the
+Whisper model once per test process, and a word error rate."""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+from typing import Any
+
+from piper import PiperVoice
+
+from microdrama.ai import captions
+from microdrama.ai.packaged import piper_voices
+
+# Three sentences, about ten seconds spoken: a question, a clause break, a name.
+SCRIPT = (
+    "I never agreed to marry you, and you know it. "
+    "Then why did your father sign the contract last night? "
+    "Because he owes money to the wrong people, and I am the payment."
+)
+
+
+@functools.cache
+def _work_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="microdrama-speech-"))
+
+
+@functools.cache
+def spoken_clip() -> Path:
+    """SCRIPT read by Piper's packaged voice over a still 9:16 card: an H.264/AAC MP4, built
+    once per test process."""
+    voice_file = piper_voices()[0]
+    voice = PiperVoice.load(str(voice_file.onnx), config_path=str(voice_file.config))
+    speech = _work_dir() / "speech.wav"
+    with wave.open(str(speech), "wb") as out:
+        voice.synthesize_wav(SCRIPT, out)
+    clip = _work_dir() / "spoken.mp4"
+    command = [
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+        "-f", "lavfi", "-i", "color=c=navy:s=360x640:r=6",
+        "-i", str(speech), "-shortest",
+        "-c:v", "libx264", "-preset", "ultrafast", "-tune", "stillimage",
+        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", str(clip),
+    ]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    return clip
+
+
+def whisper(data_dir: Path) -> Any:
+    """The process's Whisper model (assembled under data_dir the first time)."""
+    return captions.whisper_model(data_dir=data_dir, threads=2)
+
+
+def normalised_words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+
+def word_error_rate(reference: str, heard: str) -> float:
+    """(substitutions + deletions + insertions) / reference words, by edit distance."""
+    ref, hyp = normalised_words(reference), normalised_words(heard)
+    previous = list(range(len(hyp) + 1))
+    for i, ref_word in enumerate(ref, start=1):
+        current = [i] + [0] * len(hyp)
+        for j, hyp_word in enumerate(hyp, start=1):
+            current[j] = min(
+                previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)
+            )
+        previous = current
+    return previous[-1] / max(1, len(ref))
