@@ -16,6 +16,8 @@ from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
 
 if TYPE_CHECKING:
+    import subprocess
+
     from microdrama.demo.status import SeedProgress
 
 app = typer.Typer(
@@ -66,13 +68,17 @@ def serve(
     port = port or settings.port
     typer.echo(f"microdrama is running at http://{host}:{port}/  (API docs: /docs)")
     seeder = None
+    # Models run in their own processes, never in the web app's: one AI worker beside it.
+    ai_worker = _start_ai_worker() if settings.embedded_ai_worker else None
     if seed_demo:
         size = DemoSize(series=demo_series, episodes=demo_episodes, seconds=demo_seconds)
         seeder = BackgroundSeed(settings=settings, progress=_seed_progress(), size=size)
         seeder.start()
+    if seeder is not None or ai_worker is not None:
         # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler found
-        # before it started: the default one would end the process before the seed is stopped
-        # below. Turned into the KeyboardInterrupt that uvicorn.run returns from, as on Ctrl-C.
+        # before it started: the default one would end the process before the seed and the AI
+        # worker are stopped below. Turned into the KeyboardInterrupt that uvicorn.run returns
+        # from, as on Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         uvicorn.run(
@@ -89,6 +95,34 @@ def serve(
     finally:
         if seeder is not None:
             seeder.stop()
+        if ai_worker is not None:
+            _stop_ai_worker(ai_worker)
+
+
+def _start_ai_worker() -> subprocess.Popen[bytes]:
+    """`microdrama ai-worker` as a child process (same settings: the same environment)."""
+    import subprocess
+    import sys
+
+    from microdrama.media.transcode import die_with_parent
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "microdrama.cli", "ai-worker", "--quiet"],
+        # Its own process group: a Ctrl-C at the terminal reaches the server, which stops it.
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # and it never outlives a server that was killed
+    )
+
+
+def _stop_ai_worker(process: subprocess.Popen[bytes]) -> None:
+    import subprocess
+
+    process.terminate()  # the worker hands its job back to the queue and exits
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _seed_progress() -> SeedProgress:
@@ -136,6 +170,40 @@ def worker(
         typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
         worker = Worker(sessions=sessions, storage=storage, settings=settings)
         worker.run(stop=stop, worker_id=worker_id, concurrency=concurrency)
+
+
+@app.command("ai-worker")
+def ai_worker(
+    quiet: bool = typer.Option(False, "--quiet", help="Log warnings only (as under serve)."),
+) -> None:
+    """Run the AI worker until SIGTERM or Ctrl-C: it claims AI jobs (writers' room, table reads,
+    captions, translations) one at a time and runs each in a child process."""
+    import logging
+    import signal
+    import threading
+
+    from microdrama.ai.jobs import AIWorker
+
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+    )
+    settings = get_settings()
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # The job in hand is stopped (its process killed) and handed back to the queue.
+        if not quiet:
+            typer.echo(f"{signal.Signals(signum).name}: stopping after giving back the job")
+        stop.set()
+
+    with open_database(settings) as sessions:
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        worker = AIWorker(sessions=sessions, settings=settings)
+        if not quiet:
+            typer.echo(f"AI worker {worker.worker_id} waiting for jobs")
+        worker.run(stop=stop)
 
 
 @app.command()

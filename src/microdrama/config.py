@@ -101,6 +101,23 @@ class Settings(BaseSettings):
     recs_retrain_hours: int = Field(default=24, ge=1)
     rankings_keep_days: int = Field(default=90, ge=2)
 
+    # AI studio: any OpenAI-compatible Chat Completions server (OpenAI, Ollama, vLLM, llama.cpp's
+    # server) when llm_url is set, e.g. http://127.0.0.1:8080/v1; empty: the packaged SmolLM2
+    # run offline through llama-cpp-python in the AI worker.
+    llm_url: str = ""
+    llm_api_key: str = ""
+    llm_model: str = ""
+    llm_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Threads the offline model and Whisper use (the AI worker runs one job at a time).
+    ai_threads: int = Field(default=2, ge=1, le=64)
+    # AI jobs a creator may start in an hour, and have queued or running at once.
+    ai_jobs_per_hour: int = Field(default=30, ge=1)
+    ai_jobs_at_once: int = Field(default=2, ge=1)
+    # A job running longer than this is stopped and fails.
+    ai_job_timeout_seconds: int = Field(default=1800, ge=10)
+    # `microdrama serve` starts an AI worker (a child process) unless this is off.
+    embedded_ai_worker: bool = True
+
     # Content protection: lifetime of the token in an HLS key URL.
     key_token_seconds: int = Field(default=300, ge=10, le=300)
 

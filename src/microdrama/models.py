@@ -2,6 +2,7 @@
 
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.admin.models import PlatformSetting, SettingChange
+from microdrama.ai.models import AIJob
 from microdrama.ai.writers_room_models import PlanVersion, WritersRoomProject
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
@@ -41,6 +42,7 @@ from microdrama.wallet.models import (
 )
 
 __all__ = [
+    "AIJob",
     "Account",
     "AdReward",
     "AuthSession",
