@@ -99,12 +99,16 @@ function showCurrent() {
 }
 
 function showTracks() {
-  const options = tracks.map((t) => el("option", { value: t.language }, `${t.label} (${t.language}) · ${t.cue_count} cues`));
+  const options = tracks.map((t) => el("option", { value: t.language }, `${t.label} (${t.language}) · ${t.cue_count} cues${t.draft ? " · draft" : ""}`));
   if (language && !tracks.some((t) => t.language === language)) options.push(el("option", { value: language }, `${language} (new, not saved)`));
   languages.replaceChildren(...options);
   languages.value = language ?? "";
   languages.disabled = options.length === 0;
   slot("language-name", root).textContent = language ? `· ${language}` : "· choose or start a language";
+  const current = tracks.find((t) => t.language === language);
+  slot("draft", root).hidden = !current?.draft;
+  // subtitles_ai.js offers translations of the track on screen.
+  document.dispatchEvent(new CustomEvent("subtitles:shown", { detail: { language: current ? language : null, tracks } }));
 }
 
 async function open(lang) {
@@ -174,6 +178,30 @@ root.querySelector("[data-action=delete-track]").addEventListener("click", async
   } catch (error) {
     say("error", problem(error));
   }
+});
+root.querySelector("[data-action=publish]").addEventListener("click", async () => {
+  if (!language) return;
+  if (dirty) return say("error", "Save your changes before publishing.");
+  try {
+    useAnswer(await api("POST", `${base}/${encodeURIComponent(language)}/publish`));
+    await loadTracks();
+    showTracks();
+    renderCues();
+    notify(`The ${language} subtitles are published: viewers can turn them on.`);
+  } catch (error) {
+    say("error", problem(error));
+  }
+});
+// A track made by an AI job (subtitles_ai.js): list it and open it.
+document.addEventListener("subtitles:made", (event) => {
+  const made = /** @type {CustomEvent} */ (event).detail.language;
+  loadTracks()
+    .then(() => {
+      if (!dirty) return open(made);
+      showTracks(); // the editor keeps the unsaved cues; the new track waits in the list
+      say("notice", `The ${made} draft is ready: save or discard your changes, then choose it.`);
+    })
+    .catch((error) => say("error", problem(error)));
 });
 languages.addEventListener("change", () => open(languages.value).catch((error) => say("error", problem(error))));
 
