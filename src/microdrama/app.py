@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from microdrama.accounts.routes import install_accounts
 from microdrama.accounts.routes import router as accounts_router
 from microdrama.admin.routes import router as admin_router
-from microdrama.ai.job_routes import router as ai_jobs_router
+from microdrama.ai.caption_routes import router as caption_router
 from microdrama.ai.cliffhanger_routes import router as cliffhanger_router
+from microdrama.ai.job_routes import router as ai_jobs_router
 from microdrama.ai.writers_room_pages import router as writers_room_pages
 from microdrama.ai.writers_room_routes import router as writers_room_router
 from microdrama.analytics.routes import events_router
@@ -136,9 +137,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shop_order_router)
     app.include_router(studio_router)
     app.include_router(studio_pages)
-    app.include_router(ai_jobs_router)
     app.include_router(writers_room_router)
     app.include_router(writers_room_pages)
+    app.include_router(ai_jobs_router)
+    app.include_router(caption_router)
     app.include_router(analytics_router)
     app.include_router(cliffhanger_router)
     app.include_router(web_router)
