@@ -135,9 +135,9 @@ class CharacterText(_ModelText):
 
 class CardText(_ModelText):
     title: str = Field(default="", min_length=2, max_length=40)
-    hook: str = Field(default="", min_length=2, max_length=100)
-    conflict: str = Field(default="", min_length=2, max_length=110)
-    cliffhanger_line: str = Field(default="", min_length=2, max_length=100)
+    hook: str = Field(default="", min_length=2, max_length=80)
+    conflict: str = Field(default="", min_length=2, max_length=80)
+    cliffhanger_line: str = Field(default="", min_length=2, max_length=80)
 
 
 class CliffhangerText(_ModelText):

@@ -47,9 +47,19 @@ from microdrama.ai.plans import (
 Progress = Callable[[float, str], None]
 
 # Token budgets per call: a card is four short fields, a block four lines of dialogue.
-BIBLE_TOKENS = 90
-CHARACTER_TOKENS = 70
-CARD_TOKENS = 130
+
+
+@dataclass(frozen=True)
+class TokenBudget:
+    """The most tokens the model may spend on one answer of each kind; an answer cut short is
+    closed and its missing fields fall back to the template's wording."""
+
+    bible: int = 90
+    character: int = 56
+    card: int = 96
+
+
+BUDGET = TokenBudget()
 CLIFFHANGER_TOKENS = 50
 DIALOGUE_TOKENS = 150
 
@@ -165,7 +175,14 @@ def fallback_bible(skeleton: SeasonSkeleton, brief: Brief) -> Bible:
     )
 
 
-def write_bible(llm: LLM, skeleton: SeasonSkeleton, brief: Brief, *, seed: int) -> Bible:
+def write_bible(
+    llm: LLM,
+    skeleton: SeasonSkeleton,
+    brief: Brief,
+    *,
+    seed: int,
+    budget: TokenBudget = BUDGET,
+) -> Bible:
     """Title and logline from the premise, then each character's want and secret."""
     bible = fallback_bible(skeleton, brief)
     system = _system(skeleton, brief)
@@ -177,7 +194,7 @@ def write_bible(llm: LLM, skeleton: SeasonSkeleton, brief: Brief, *, seed: int) 
             f"Premise: {brief.premise}\nCast: {_cast_line(skeleton)}\n"
             "Give the series a catchy title (2 to 5 words) and a one-sentence logline."
         ),
-        max_tokens=BIBLE_TOKENS,
+        max_tokens=budget.bible,
         seed=seed,
     )
     title, logline = bible.title, bible.logline
@@ -188,14 +205,22 @@ def write_bible(llm: LLM, skeleton: SeasonSkeleton, brief: Brief, *, seed: int) 
         logline = usable(answer.logline, min_words=6) or logline
     characters = []
     for index, character in enumerate(bible.characters):
-        characters.append(write_character(llm, skeleton, brief, character, seed=seed + 1 + index))
+        characters.append(
+            write_character(llm, skeleton, brief, character, seed=seed + 1 + index, budget=budget)
+        )
     return bible.model_copy(
         update={"title": clip(title, 120), "logline": clip(logline, 600), "characters": characters}
     )
 
 
 def write_character(
-    llm: LLM, skeleton: SeasonSkeleton, brief: Brief, character: Character, *, seed: int
+    llm: LLM,
+    skeleton: SeasonSkeleton,
+    brief: Brief,
+    character: Character,
+    *,
+    seed: int,
+    budget: TokenBudget = BUDGET,
 ) -> Character:
     answer = _ask(
         llm,
@@ -206,7 +231,7 @@ def write_character(
             f"{character.relationship}.\nIn one short sentence each: what does "
             f"{character.name} want, and what secret does {character.name} hide?"
         ),
-        max_tokens=CHARACTER_TOKENS,
+        max_tokens=budget.character,
         seed=seed,
     )
     if not isinstance(answer, CharacterText):
@@ -313,7 +338,13 @@ def _card_prompt(skeleton: SeasonSkeleton, brief: Brief, slot: CardSlot) -> str:
 
 
 def write_card(
-    llm: LLM, skeleton: SeasonSkeleton, brief: Brief, slot: CardSlot, *, seed: int
+    llm: LLM,
+    skeleton: SeasonSkeleton,
+    brief: Brief,
+    slot: CardSlot,
+    *,
+    seed: int,
+    budget: TokenBudget = BUDGET,
 ) -> EpisodeCard:
     """One card: the model's title, hook, conflict and last line where usable; the number,
     beat, cliffhanger kind and intensity are the engine's."""
@@ -323,7 +354,7 @@ def write_card(
         CardText,
         system=_system(skeleton, brief),
         prompt=_card_prompt(skeleton, brief, slot),
-        max_tokens=CARD_TOKENS,
+        max_tokens=budget.card,
         seed=seed,
     )
     if not isinstance(answer, CardText):
@@ -388,17 +419,20 @@ def write_plan(
     brief: Brief,
     *,
     progress: Progress = _nothing,
+    budget: TokenBudget = BUDGET,
 ) -> Plan:
     """The whole plan: the bible, the engine's arc, then every card (progress "card 12/30")."""
     total = 1 + skeleton.episode_count
     progress(0.0, "Writing the bible")
-    bible = write_bible(llm, skeleton, brief, seed=skeleton.seed)
+    bible = write_bible(llm, skeleton, brief, seed=skeleton.seed, budget=budget)
     arc = season_arc(skeleton)
     cards: list[EpisodeCard] = []
     for slot in skeleton.cards:
         progress((len(cards) + 1) / total, f"card {slot.number}/{skeleton.episode_count}")
         cards.append(
-            write_card(llm, skeleton, brief, slot, seed=skeleton.seed * 1000 + slot.number)
+            write_card(
+                llm, skeleton, brief, slot, seed=skeleton.seed * 1000 + slot.number, budget=budget
+            )
         )
     progress(1.0, "Plan written")
     return Plan(bible=bible, arc=arc, cards=cards)
