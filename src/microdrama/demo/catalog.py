@@ -16,10 +16,37 @@ SHORT_SERIES_FILE = Path(__file__).with_name("short_series.toml")
 
 
 @dataclass(frozen=True)
+class SpokenLine:
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
 class DemoEpisode:
     title: str
     scene: str
     dialogue: str
+    # Who says the dialogue (none: the clip is not voiced), and the lines said before it.
+    speaker: str = ""
+    before: tuple[SpokenLine, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: list[str]) -> DemoEpisode:
+        """[title, scene, dialogue] or [title, scene, dialogue, speaker, "Who: line", ...]."""
+        title, scene, dialogue, *spoken = record
+        speaker, *before = spoken or [""]
+        lines = []
+        for line in before:
+            who, _, text = line.partition(":")
+            lines.append(SpokenLine(who.strip(), text.strip()))
+        return cls(title, scene, dialogue, speaker, tuple(lines))
+
+    @property
+    def spoken(self) -> tuple[SpokenLine, ...]:
+        """What is said on the clip, in order (the dialogue last)."""
+        if not self.speaker:
+            return ()
+        return (*self.before, SpokenLine(self.speaker, self.dialogue))
 
 
 @dataclass(frozen=True)
@@ -41,16 +68,20 @@ class DemoSeries:
     released_days_ago: int = 0
     # How much the simulated audience likes it, 0 to 1 (demo/audience.py).
     appeal: float = 0.5
+    # Each speaking character's voice (ai/voices.py's VOICES), so it is the same in every
+    # episode.
+    voices: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> DemoSeries:
-        """One `[[series]]` table of series.toml (an episode is [title, scene, dialogue])."""
+        """One `[[series]]` table of series.toml (an episode: see DemoEpisode.from_record)."""
         return cls(
             **{
                 **record,
                 "tags": tuple(record["tags"]),
                 "content_warnings": tuple(record["content_warnings"]),
-                "episodes": tuple(DemoEpisode(*episode) for episode in record["episodes"]),
+                "episodes": tuple(DemoEpisode.from_record(e) for e in record["episodes"]),
+                "voices": tuple(record.get("voices", {}).items()),
             }
         )
 

@@ -267,6 +267,10 @@ class ClipSpec:
     scene: str = ""
     # The language of the words the clip adds itself (CARD_WORDS); English when not listed.
     language: str = "en"
+    # Spoken dialogue (demo/speech.py): a WAV on the clip's timeline, mixed over the score, and
+    # when the dialogue line is said (its caption shows from then).
+    speech: str = ""
+    dialogue_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -449,7 +453,10 @@ def build_command(
     dialogue_y = safe.bottom - dialogue.box_border - block_h("dialogue")
     shadow = f":shadowcolor=black@0.6:shadowx={px(2)}:shadowy={px(2)}"
     # Fade the captions in and out rather than popping them (alpha accepts time expressions).
-    dialogue_from, dialogue_to = min(2.0, d * 0.2), end - 0.4
+    dialogue_to = end - 0.4
+    dialogue_from = min(2.0, d * 0.2)
+    if spec.dialogue_at is not None:  # shown as it is said
+        dialogue_from = max(0.0, min(spec.dialogue_at, dialogue_to - 0.5))
     fade_dialogue = (
         f":alpha='min(1,max(0,min((t-{dialogue_from:.2f})/0.5,({dialogue_to:.2f}-t)/0.4)))'"
     )
@@ -531,13 +538,25 @@ def build_command(
     ]
     if look.overlay:
         video.append(look.overlay.format(**params))
-    graph = (
-        f"{','.join(video + overlays)}[v];"
-        f"{look.score.format(**params)},atrim=duration={d:.3f},afade=t=in:d=0.4,"
-        f"afade=t=out:st={max(0.0, d - 0.8):.2f}:d=0.8,aformat=sample_rates={AUDIO_RATE}[a]"
-    )
+    fades = f"afade=t=in:d=0.4,afade=t=out:st={max(0.0, d - 0.8):.2f}:d=0.8"
+    score = f"{look.score.format(**params)},atrim=duration={d:.3f}"
+    if spec.speech:
+        # The score steps back under the voices (its level is for a clip without words).
+        audio = (
+            f"{score},volume=0.45,aformat=sample_rates={AUDIO_RATE}:channel_layouts=stereo[bed];"
+            f"[0:a]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,"
+            f"apad,atrim=duration={d:.3f}[voice];"
+            f"[bed][voice]amix=inputs=2:normalize=0:duration=first,{fades},"
+            f"aformat=sample_rates={AUDIO_RATE}[a]"
+        )
+        speech_input = ["-i", spec.speech]
+    else:
+        audio = f"{score},{fades},aformat=sample_rates={AUDIO_RATE}[a]"
+        speech_input = []
+    graph = f"{','.join(video + overlays)}[v];{audio}"
     return [
         ffmpeg_bin, "-hide_banner", "-loglevel", "error", "-y",
+        *speech_input,
         "-filter_complex", graph,
         "-map", "[v]", "-map", "[a]",
         "-t", f"{d:.3f}",

@@ -40,6 +40,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -50,11 +51,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account
+from microdrama.ai.cue_cutter import TimedCue
 from microdrama.catalog import service as catalog_service
 from microdrama.catalog import videos
 from microdrama.catalog.models import EpisodeState, Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
+from microdrama.demo import speech
 from microdrama.demo.accounts import DemoLogins, ensure_demo_accounts
 from microdrama.demo.audience import (
     AUDIENCE_DAYS,
@@ -64,7 +67,13 @@ from microdrama.demo.audience import (
     simulate_audience,
 )
 from microdrama.demo.brand import seed_brand
-from microdrama.demo.catalog import DEMO_CREATOR_NAME, DEMO_SERIES, DEMO_SHORT_SERIES, DemoSeries
+from microdrama.demo.catalog import (
+    DEMO_CREATOR_NAME,
+    DEMO_SERIES,
+    DEMO_SHORT_SERIES,
+    DemoEpisode,
+    DemoSeries,
+)
 from microdrama.demo.clips import ClipSpec, render_clip
 from microdrama.demo.status import SeedProgress, StatusFile
 from microdrama.discovery import rankings
@@ -72,6 +81,8 @@ from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
 from microdrama.storage import LocalStorage, Storage
+from microdrama.subtitles import service as subtitles
+from microdrama.subtitles.service import Cue
 
 POLL_SECONDS = 0.25
 # The demo people see: this many full series, and then the short ones and the audience.
@@ -134,6 +145,9 @@ class _Planned:
     number: int
     job_id: int | None = None
     spec: ClipSpec | None = None
+    # What is said on the clip (None: not voiced), and its captions once heard.
+    episode: DemoEpisode | None = None
+    captions: tuple[TimedCue, ...] = ()
 
 
 # The demo needs a few lookups no catalog service offers (a series by owner and title, "is there
@@ -245,6 +259,7 @@ def seed_demo(
         )
         progress.start(episodes_total=len(planned), episodes_to_render=len(to_render))
         run = _Run(sessions, storage, settings, creator_id, result, planned, progress, stop)
+        run.demos = [demo for demo, _shape in catalog]
         with tempfile.TemporaryDirectory(prefix="microdrama-demo-") as tmp:
             run.render_ingest_transcode(
                 clip_dir=Path(tmp),
@@ -329,7 +344,10 @@ def _plan(
             episode = existing.get(number)
             if episode is None:
                 spec = shape.clip(demo, number)
-                planned.append(_Planned(series_index=index, number=number, spec=spec))
+                script = demo.episodes[(number - 1) % len(demo.episodes)]
+                planned.append(
+                    _Planned(series_index=index, number=number, spec=spec, episode=script)
+                )
             elif episode.media_asset is not None and episode.media_asset.jobs:
                 job_id = episode.media_asset.jobs[-1].id
                 planned.append(_Planned(series_index=index, number=number, job_id=job_id))
@@ -351,6 +369,8 @@ class _Run:
     stop: threading.Event
     # The transcoder's progress of running jobs, finer than what it writes to the job row.
     live_progress: dict[int, float] = field(default_factory=dict)
+    # The demo series of the run, by series index (their scripts and voices).
+    demos: list[DemoSeries] = field(default_factory=list)
 
     def on_progress(self, job_id: int, fraction: float) -> None:
         self.live_progress[job_id] = fraction
@@ -384,9 +404,9 @@ class _Run:
                 if item.spec is not None:
                     path = clip_dir / f"s{item.series_index}e{item.number:02d}.mp4"
                     if item.series_index == first_out.first:
-                        future = pool.submit(render_clip, item.spec, path)
+                        future = pool.submit(self.render, item, path)
                     else:
-                        future = pool.submit(first_out.then_render, item.spec, path)
+                        future = pool.submit(first_out.then_render, self.render, item, path)
                     renders[future] = item
             self.follow(renders, first_out)
         finally:
@@ -442,6 +462,21 @@ class _Run:
             if first_out.first not in open_series:  # published, or refused: a failed episode
                 first_out.done.set()
 
+    def render(self, item: _Planned, path: Path) -> Path:
+        """Voice the episode's lines (demo/speech.py), hear its captions, render its clip."""
+        assert item.spec is not None
+        spec = item.spec
+        if item.episode is not None and item.episode.spoken and spec.language == "en":
+            series = self.demos[item.series_index]
+            data_dir = self.settings.data_dir
+            spoken = speech.speak_episode(
+                series, item.episode, seconds=spec.seconds, data_dir=data_dir
+            )
+            if spoken is not None:
+                spec = replace(spec, speech=str(spoken.wav), dialogue_at=spoken.dialogue_at_s)
+                item.captions = speech.captions(spoken, data_dir=data_dir)
+        return render_clip(spec, path)
+
     def ingest(self, item: _Planned, clip: Path) -> None:
         """Hand a rendered clip to the upload path, as the studio's upload route does."""
         assert item.spec is not None
@@ -462,6 +497,21 @@ class _Run:
                 number=item.number,
             )
             item.job_id = job.id
+            cues = [
+                Cue(c.start_ms, min(c.end_ms, round(item.spec.seconds * 1000)), c.text)
+                for c in item.captions
+                if c.start_ms < item.spec.seconds * 1000 - 200
+            ]
+            if cues:
+                subtitles.save_track(
+                    db=db,
+                    storage=self.storage,
+                    episode=_episode,
+                    language="en",
+                    label="English",
+                    cues=cues,
+                    draft=False,
+                )
         clip.unlink(missing_ok=True)  # the storage holds its own copy now
 
     def maybe_publish(
@@ -503,11 +553,13 @@ class _FirstSeriesOut:
         # Set when the run ends early: renders still held give up instead of waiting.
         self.abandon = threading.Event()
 
-    def then_render(self, spec: ClipSpec, path: Path) -> Path:
+    def then_render(
+        self, render: Callable[[_Planned, Path], Path], item: _Planned, path: Path
+    ) -> Path:
         while not self.done.wait(POLL_SECONDS):
             if self.abandon.is_set():
                 raise CancelledError
-        return render_clip(spec, path)
+        return render(item, path)
 
 
 def _seed_brand(db: Session, storage: Storage, creator_id: int, result: SeedResult) -> int:
