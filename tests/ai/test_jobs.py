@@ -217,6 +217,45 @@ def test_cancel_kills_the_running_process_and_keeps_nothing(
     assert not out.exists()  # the handler never got to write its output
 
 
+def _worker_process(settings: Settings, handler: str) -> subprocess.Popen[bytes]:
+    """An AI worker in a process of its own (tests/ai/job_worker_process.py)."""
+    order = {
+        "settings": settings.model_dump(mode="json"),
+        "handlers": {"writers_room": f"{HERE}:{handler}"},
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.ai.job_worker_process"], stdin=subprocess.PIPE, cwd=ROOT
+    )
+    assert process.stdin is not None
+    process.stdin.write(json.dumps(order).encode())
+    process.stdin.close()
+    return process
+
+
+def test_a_stopped_worker_hands_its_job_back_to_the_queue(
+    db: Session, db_factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    job_id = _queue(
+        db, settings, {"pid_file": str(pid_file), "out": str(tmp_path / "out"), "seconds": 60}
+    )
+    process = _worker_process(settings, "stubborn")
+    try:
+        _wait_for(pid_file.exists)
+        child = int(pid_file.read_text())
+        process.send_signal(signal.SIGTERM)  # a deploy: stop now, the job is not lost
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    assert not _alive(child)
+    job = _job(db_factory, job_id)
+    assert (job.state, job.attempts, job.worker_id) == (AIJobState.queued, 0, None)
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_killed_workers_job_is_claimed_again_after_its_lease(
     db: Session,
     db_factory: sessionmaker[Session],
@@ -228,17 +267,8 @@ def test_a_killed_workers_job_is_claimed_again_after_its_lease(
     job_id = _queue(
         db, settings, {"pid_file": str(pid_file), "out": str(tmp_path / "out"), "seconds": 60}
     )
-    order = {
-        "settings": settings.model_dump(mode="json"),
-        "handlers": {"writers_room": f"{HERE}:stubborn"},
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.ai.job_worker_process"], stdin=subprocess.PIPE, cwd=ROOT
-    )
+    process = _worker_process(settings, "stubborn")
     try:
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(order).encode())
-        process.stdin.close()
         _wait_for(pid_file.exists)
         child = int(pid_file.read_text())
     finally:
