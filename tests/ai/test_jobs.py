@@ -314,3 +314,9 @@ def test_a_job_whose_worker_died_on_every_attempt_fails_with_a_reason(
     job = _job(db_factory, job_id)
     assert job.state == AIJobState.failed
     assert job.error is not None and "stopped responding" in job.error
+
+
+def test_every_kind_has_a_handler_the_job_process_can_import() -> None:
+    assert set(jobs.HANDLERS) == set(AIJobKind)
+    for spec in jobs.HANDLERS.values():
+        assert callable(jobs.resolve_handler(spec)), spec
