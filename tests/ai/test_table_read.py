@@ -122,7 +122,7 @@ def test_the_animatic_is_a_vertical_h264_video_with_aac_as_long_as_the_read(
 
 
 def test_a_script_without_lines_or_with_a_stray_kind_is_refused_clearly() -> None:
-    with pytest.raises(BadScript, match="lines"):
+    with pytest.raises(BadScript, match="lines"):  # no script, no project
         parse_request({"series_id": 1, "episode": 1, "lines": []})
     with pytest.raises(BadScript, match="kind"):
         parse_request({"series_id": 1, "episode": 1, "lines": [{"kind": "song", "text": "La la"}]})
@@ -192,4 +192,47 @@ def test_a_published_series_takes_no_table_read(
             settings=settings,
             owner_id=owner_id,
             request=TableReadRequest(series_id=series_id, episode=2, lines=SCRIPT),
+        )
+
+
+def test_a_writers_room_script_is_read_into_the_series_made_from_its_project(
+    client: TestClient,
+    app: FastAPI,
+    settings: Settings,
+    db_factory: sessionmaker[Session],
+) -> None:
+    from microdrama.accounts.models import Account
+    from microdrama.demo.writers_room import EPISODE_1, seed_project
+
+    creator = open_studio(client)
+    series = new_series(client, title="Contract Bride")
+    with db_factory() as db:
+        account = db.get(Account, creator["id"])
+        assert account is not None
+        project = seed_project(db=db, creator=account)
+        project.series_id = series["id"]  # as "Create the series" links them
+        project_id = project.id
+        db.commit()
+
+    result = table_read_episode(
+        sessions=db_factory,
+        storage=app.state.storage,
+        settings=settings,
+        owner_id=creator["id"],
+        request=parse_request({"project_id": project_id, "episode": 1}),
+        frame=Frame(width=180, height=320),
+    )
+
+    assert result["series_id"] == series["id"]
+    assert [line["kind"] for line in result["lines"]] == [line.kind for line in EPISODE_1]
+    assert result["voices"]["Ava"] != result["voices"]["Lucas"]
+    studio = client.get(f"/api/studio/series/{series['id']}").json()
+    assert [e["id"] for e in studio["episodes"]] == [result["episode_id"]]
+    with pytest.raises(BadScript, match="no script"):
+        table_read_episode(
+            sessions=db_factory,
+            storage=app.state.storage,
+            settings=settings,
+            owner_id=creator["id"],
+            request=parse_request({"project_id": project_id, "episode": 2}),
         )

@@ -1,13 +1,15 @@
 """The demo speaks: its episodes' dialogue is said in the characters' voices, mixed into the
-clip, and the episode has English captions heard from that audio."""
+clip, and the episode has English captions heard from that audio; the demo studio has a
+writers'-room season with a script to table-read."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from microdrama.accounts.models import Account
+from microdrama.ai import writers_room
 from microdrama.config import Settings
 from microdrama.demo import speech
 from microdrama.demo.catalog import DEMO_SERIES
@@ -31,7 +33,7 @@ def test_each_character_of_a_demo_series_keeps_one_voice_in_every_episode() -> N
 
 
 def test_a_voiced_demo_episode_has_captions_heard_from_its_dialogue(
-    client: TestClient, settings: Settings, tmp_path: Path
+    client: TestClient, settings: Settings, db: Session
 ) -> None:
     result = seed_demo(
         settings=settings,
@@ -58,3 +60,11 @@ def test_a_voiced_demo_episode_has_captions_heard_from_its_dialogue(
     assert len(missed) <= len(expected) // 10, (missed, vtt)  # Whisper heard the voices
     # The synthesized lines are kept for the next run (and the next seed in this process).
     assert list(speech.cache_dir(settings.data_dir).glob("clip-*.wav"))
+    # The demo studio has a writers'-room season planned, with a script to table-read.
+    assert result.logins is not None
+    creator = db.get(Account, result.logins.creator.id)
+    assert creator is not None
+    [project] = writers_room.list_projects(db=db, owner=creator)
+    assert project.episode_count == 30
+    script = writers_room.episode_script(db, project_id=project.id, episode=1)
+    assert script is not None and {line.character for line in script.lines} >= {"Ava", "Lucas"}

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts_service
-from microdrama.ai import voices
+from microdrama.accounts.models import Account
+from microdrama.ai import voices, writers_room
 from microdrama.ai.animatic import SPEAKER_COLOURS, Card, Frame, render_animatic
 from microdrama.catalog import videos
 from microdrama.catalog.models import SeriesStatus
@@ -68,11 +69,14 @@ class ScriptLineIn(BaseModel):
 
 
 class TableReadRequest(BaseModel):
-    """What a table-read job is asked: which episode of which series, and its script."""
+    """What a table-read job is asked: which episode of which series, and its script; or a
+    writers'-room project's episode (its current script, the series made from the project,
+    the bible's voices)."""
 
-    series_id: int = Field(gt=0)
+    series_id: int | None = Field(default=None, gt=0)
+    project_id: int | None = Field(default=None, gt=0)
     episode: int = Field(ge=1, le=999)
-    lines: list[ScriptLineIn] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[ScriptLineIn] = Field(default_factory=list, max_length=MAX_LINES)
     # The characters' chosen voices (the series bible's `voice`), by name.
     voices: dict[str, str | None] = Field(default_factory=dict)
     title: str = Field(default="", max_length=200)
@@ -312,6 +316,10 @@ def table_read_episode(
         owner = accounts_service.get(db=db, account_id=owner_id)
         if owner is None:
             raise NotFound("The account that asked for this table read is gone.")
+        if request.project_id is not None:
+            request = _from_project(db, owner, request)
+        if request.series_id is None or not request.lines:
+            raise BadScript("Name the series and send the script's lines, or a project.")
         series = studio.get_own_series(db=db, series_id=request.series_id, account=owner)
         if series.status != SeriesStatus.draft:
             raise SeriesNotDraft(
@@ -327,6 +335,7 @@ def table_read_episode(
 
     read = perform(request.lines, cast=cast, on_line=on_line)
     report(0.66, "Rendering the animatic")
+    series_id = request.series_id
     title = request.title or existing_title
     heading = f"{series_title} · Ep. {request.episode}" + (f" · {title}" if title else "")
     with tempfile.TemporaryDirectory(prefix="md-table-read-") as tmp, ExitStack() as stack:
@@ -347,7 +356,7 @@ def table_read_episode(
                 storage=storage,
                 settings=settings,
                 owner_id=owner_id,
-                series_id=request.series_id,
+                series_id=series_id,
                 number=request.episode,
                 title=title,
                 video=video,
@@ -355,7 +364,7 @@ def table_read_episode(
     report(1.0, "Sent to the studio: transcoding")
     cliffhanger = read.cliffhanger
     return {
-        "series_id": request.series_id,
+        "series_id": series_id,
         "episode_id": sent.episode_id,
         "episode": sent.number,
         "transcode_job_id": sent.job_id,
@@ -380,6 +389,43 @@ def table_read_episode(
     }
 
 
+def _from_project(db: Session, owner: Account, request: TableReadRequest) -> TableReadRequest:
+    """The request completed from the writers'-room project: its script, series and voices."""
+    assert request.project_id is not None
+    project = writers_room.get_own_project(db=db, project_id=request.project_id, account=owner)
+    script = writers_room.episode_script(db, project_id=project.id, episode=request.episode)
+    if script is None:
+        raise BadScript(
+            f"Episode {request.episode} has no script yet: ask for one first.",
+            episode=request.episode,
+        )
+    if project.series_id is None:
+        raise SeriesNotDraft(
+            "Create the series from this project first: the table read becomes one of its "
+            "draft episodes."
+        )
+    bible = writers_room.current_plan(db=db, project=project).bible
+    card_title = next(
+        (
+            c.title
+            for c in writers_room.current_plan(db=db, project=project).cards
+            if c.number == request.episode
+        ),
+        "",
+    )
+    return request.model_copy(
+        update={
+            "series_id": project.series_id,
+            "lines": [
+                ScriptLineIn(kind=line.kind, character=line.character, text=line.text)
+                for line in script.lines
+            ],
+            "voices": {c.name: c.voice for c in bible.characters} | request.voices,
+            "title": request.title or card_title,
+        }
+    )
+
+
 class JobContextLike(Protocol):
     """What the AI worker hands a handler (ai/jobs.py's JobContext)."""
 
@@ -395,11 +441,14 @@ class JobContextLike(Protocol):
 def parse_request(payload: dict[str, Any]) -> TableReadRequest:
     """The job's payload as a request; a clear 422 when it is not one."""
     try:
-        return TableReadRequest.model_validate(payload)
+        request = TableReadRequest.model_validate(payload)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise BadScript(f"The table read's {where}: {first['msg']}.") from exc
+    if request.project_id is None and (request.series_id is None or not request.lines):
+        raise BadScript("Name the series and send the script's lines, or name a project.")
+    return request
 
 
 def run_job(ctx: JobContextLike) -> dict[str, Any]:

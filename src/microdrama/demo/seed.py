@@ -76,6 +76,7 @@ from microdrama.demo.catalog import (
 )
 from microdrama.demo.clips import ClipSpec, render_clip
 from microdrama.demo.status import SeedProgress, StatusFile
+from microdrama.demo.writers_room import seed_project
 from microdrama.discovery import rankings
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
@@ -249,6 +250,7 @@ def seed_demo(
             logins = ensure_demo_accounts(db=db, settings=settings)
             creator = logins.creator
             creator_id = creator.id
+            seed_project(db=db, creator=creator)
             result, planned = _plan(db, creator, catalog)
             result.logins = logins
         if progress is not None:
