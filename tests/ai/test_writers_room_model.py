@@ -63,7 +63,7 @@ def skeleton() -> SeasonSkeleton:
 def plan(model: LocalLlama, skeleton: SeasonSkeleton) -> Plan:
     """One 20-episode plan written by the model, for the whole module, on a small budget of
     tokens (answers cut short are closed and completed: what the test is about too)."""
-    return write_plan(model, skeleton, BRIEF, budget=TokenBudget(bible=48, character=32, card=44))
+    return write_plan(model, skeleton, BRIEF, budget=TokenBudget(bible=32, character=24, card=32))
 
 
 def test_a_plan_written_offline_is_valid_and_keeps_the_engine_structure(

@@ -1,12 +1,12 @@
 // @ts-check
 // The writers' room: the "New series" form, and a project's page (inline edits of the bible and
 // the cards, AI jobs with progress, version history and restore, scripts, "Create the series").
+import { cancelJob, followJob } from "./ai_jobs.js";
 import { api, clearFormErrors } from "./api.js";
 import { fail, notify, pageData, say } from "./backoffice.js";
 import { el, slot } from "./dom.js";
 
 const API = "/api/studio/writers-room";
-const JOB_POLL_MS = 1000;
 
 const main = /** @type {HTMLElement} */ (document.querySelector("main"));
 
@@ -47,23 +47,6 @@ function initHome() {
 
 // Project -------------------------------------------------------------------------------------
 
-/**
- * Follow an AI job until it ends; resolves with its result, rejects with its error.
- * @param {number} id
- * @param {(progress: number, message: string) => void} onProgress
- */
-async function followJob(id, onProgress) {
-  for (;;) {
-    const job = await api("GET", `/api/studio/ai-jobs/${id}`);
-    onProgress(job.progress, job.message);
-    if (job.final) {
-      if (job.state === "done") return job.result;
-      throw new Error(job.error || job.message || `The job ended ${job.state}.`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
-  }
-}
-
 class ProjectPage {
   constructor() {
     this.id = Number(main.dataset.projectId);
@@ -96,7 +79,7 @@ class ProjectPage {
     else if (action === "restore") await this.restore(button.dataset.part, Number(button.dataset.number));
     else if (action === "cancel-job" && this.jobId) {
       try {
-        await api("POST", `/api/studio/ai-jobs/${this.jobId}/cancel`);
+        await cancelJob(this.jobId);
       } catch (error) {
         fail(error);
       }
@@ -162,8 +145,7 @@ class ProjectPage {
         return;
       }
       // The plan, the bible or a card changed: show it as the server has it now.
-      const anchor = episode ? `?episode=${episode}#card-${episode}` : "";
-      location.assign(`${location.pathname}${anchor}`);
+      go(episode ? `?episode=${episode}#card-${episode}` : "");
     } catch (error) {
       box.hidden = true;
       fail(error);
@@ -254,11 +236,21 @@ class ProjectPage {
     try {
       await api("POST", `${API}/${this.id}/history/${encodeURIComponent(part)}/${number}/restore`);
       const episode = part.startsWith("card:") ? part.slice(5) : null;
-      location.assign(`${location.pathname}${episode ? `?episode=${episode}#card-${episode}` : ""}`);
+      go(episode ? `?episode=${episode}#card-${episode}` : "");
     } catch (error) {
       fail(error);
     }
   }
+}
+
+/**
+ * Load the page again at `query` (e.g. "?episode=3#card-3"), even when only the hash differs.
+ * @param {string} query
+ */
+function go(query) {
+  const url = `${location.pathname}${query}`;
+  history.replaceState(null, "", url);
+  location.reload();
 }
 
 /** @param {HTMLFormElement} form */
