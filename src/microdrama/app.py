@@ -14,6 +14,7 @@ from microdrama.admin.routes import router as admin_router
 from microdrama.ai.caption_routes import router as caption_router
 from microdrama.ai.cliffhanger_routes import router as cliffhanger_router
 from microdrama.ai.job_routes import router as ai_jobs_router
+from microdrama.ai.table_read_routes import router as table_read_router
 from microdrama.ai.writers_room_pages import router as writers_room_pages
 from microdrama.ai.writers_room_routes import router as writers_room_router
 from microdrama.analytics.routes import events_router
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(caption_router)
     app.include_router(analytics_router)
     app.include_router(cliffhanger_router)
+    app.include_router(table_read_router)
     app.include_router(web_router)
     app.include_router(shop_pages_router)
     app.include_router(my_list_router)

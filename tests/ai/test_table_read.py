@@ -236,3 +236,45 @@ def test_a_writers_room_script_is_read_into_the_series_made_from_its_project(
             owner_id=creator["id"],
             request=parse_request({"project_id": project_id, "episode": 2}),
         )
+
+
+def test_a_creator_asks_for_a_table_read_and_follows_the_job_to_its_draft_episode(
+    client: TestClient,
+    app: FastAPI,
+    settings: Settings,
+    db_factory: sessionmaker[Session],
+) -> None:
+    from microdrama.ai.jobs import run_job_here
+
+    open_studio(client)
+    series = new_series(client, title="Contract Bride")
+    lines = [line.model_dump() for line in SCRIPT]
+
+    started = client.post(
+        "/api/studio/table-reads", json={"series_id": series["id"], "episode": 1, "lines": lines}
+    )
+    assert started.status_code == 202, started.text
+    run_job_here(
+        job_id=started.json()["job_id"],
+        sessions=db_factory,
+        settings=settings,
+        storage=app.state.storage,
+    )
+
+    job = client.get(started.json()["follow_url"]).json()
+    assert job["state"] == "done", job
+    assert job["result"]["voices"] == {"Lucas": "joe", "Ava": "heart"}
+    studio = client.get(f"/api/studio/series/{series['id']}").json()
+    assert [e["id"] for e in studio["episodes"]] == [job["result"]["episode_id"]]
+    # Bad requests are told what is wrong; someone else's series is not there.
+    no_lines = client.post(
+        "/api/studio/table-reads", json={"series_id": series["id"], "episode": 1}
+    )
+    assert no_lines.status_code == 422 and "lines" in no_lines.json()["message"]
+    with TestClient(app) as other:
+        open_studio(other, email="other@example.com")
+        theirs = other.post(
+            "/api/studio/table-reads",
+            json={"series_id": series["id"], "episode": 1, "lines": lines},
+        )
+        assert theirs.status_code == 404

@@ -26,6 +26,7 @@ from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account
 from microdrama.ai import voices, writers_room
 from microdrama.ai.animatic import SPEAKER_COLOURS, Card, Frame, render_animatic
+from microdrama.ai.jobs import JobContext
 from microdrama.catalog import videos
 from microdrama.catalog.models import SeriesStatus
 from microdrama.config import Settings
@@ -426,18 +427,6 @@ def _from_project(db: Session, owner: Account, request: TableReadRequest) -> Tab
     )
 
 
-class JobContextLike(Protocol):
-    """What the AI worker hands a handler (ai/jobs.py's JobContext)."""
-
-    owner_id: int
-    payload: dict[str, Any]
-    settings: Settings
-    sessions: sessionmaker[Session]
-    storage: Storage
-
-    def progress(self, fraction: float, message: str) -> None: ...
-
-
 def parse_request(payload: dict[str, Any]) -> TableReadRequest:
     """The job's payload as a request; a clear 422 when it is not one."""
     try:
@@ -451,7 +440,7 @@ def parse_request(payload: dict[str, Any]) -> TableReadRequest:
     return request
 
 
-def run_job(ctx: JobContextLike) -> dict[str, Any]:
+def run_job(ctx: JobContext) -> dict[str, Any]:
     """The AI worker's handler for a `table_read` job."""
     return table_read_episode(
         sessions=ctx.sessions,
