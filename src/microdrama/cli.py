@@ -206,6 +206,36 @@ def ai_worker(
         worker.run(stop=stop)
 
 
+ai_app = typer.Typer(help="AI jobs: writers' room, table reads, captions.", no_args_is_help=True)
+app.add_typer(ai_app, name="ai")
+
+
+@ai_app.command("run")
+def ai_run(job_id: int = typer.Argument(..., help="Id of a queued AI job.")) -> None:
+    """Run one queued AI job in this process, with its log on the terminal (debugging)."""
+    import logging
+
+    from microdrama.ai.jobs import run_job_here
+    from microdrama.errors import DomainError
+    from microdrama.storage import LocalStorage
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    with open_database(settings) as sessions:
+        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        try:
+            job = run_job_here(job_id=job_id, sessions=sessions, settings=settings, storage=storage)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(1) from exc
+    typer.echo(f"AI job {job.id} ({job.kind.value}): {job.state.value} {job.error or ''}".rstrip())
+    if job.result is not None:
+        import json
+
+        typer.echo(json.dumps(job.result, indent=2)[:4000])
+    raise typer.Exit(0 if job.state.value == "done" else 1)
+
+
 @app.command()
 def ingest(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The source video."),
