@@ -263,6 +263,8 @@ def test_a_killed_workers_job_is_claimed_again_after_its_lease(
     storage: LocalStorage,
     tmp_path: Path,
 ) -> None:
+    # A lease long enough that a loaded machine cannot outlast it between the kill and the look.
+    settings = settings.model_copy(update={"job_lease_seconds": 5})
     pid_file = tmp_path / "pid"
     job_id = _queue(
         db, settings, {"pid_file": str(pid_file), "out": str(tmp_path / "out"), "seconds": 60}
@@ -274,13 +276,13 @@ def test_a_killed_workers_job_is_claimed_again_after_its_lease(
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    _wait_for(lambda: not _alive(child), timeout_s=5)  # the job's process died with its worker
 
     abandoned = _job(db_factory, job_id)
     assert (abandoned.state, abandoned.attempts) == (AIJobState.running, 1)
     # Nobody else may take it while the lease holds...
     with session_scope(db_factory) as session:
         assert jobs.claim_next_job(db=session, settings=settings, worker_id="other") is None
+    _wait_for(lambda: not _alive(child), timeout_s=5)  # the job's process died with its worker
     _wait_for(lambda: _job(db_factory, job_id).lease_expires_at < utcnow(), timeout_s=10)
 
     # ...and after it, the next worker runs it to the end.
