@@ -94,8 +94,12 @@ class ProjectPage {
     clearFormErrors(form);
     try {
       if (form.dataset.form === "bible") {
-        await api("PATCH", `${API}/${this.id}/bible`, { body: bibleBody(form) });
-        notify("Bible saved.");
+        const project = await api("PATCH", `${API}/${this.id}/bible`, { body: bibleBody(form) });
+        notify(`Bible saved (version ${project.versions.bible}).`);
+        const history = main.querySelector("[data-testid=history-bible]");
+        if (history) history.textContent = `History (v${project.versions.bible})`;
+        const title = main.querySelector("[data-testid=project-title]");
+        if (title) title.textContent = project.title;
       } else if (form.dataset.form === "card") {
         const card = /** @type {HTMLElement} */ (form.closest("[data-episode]"));
         const data = new FormData(form);
