@@ -25,6 +25,7 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/api/episodes/{episode_id}/hls/{rendition}/index.m3u8"): "an HLS playlist (text)",
     ("GET", "/api/keys/{episode_id}"): "a 16-byte AES-128 key (binary)",
     ("GET", "/api/admin/moderation/episodes/{episode_id}/video"): "a video file",
+    ("GET", "/api/studio/ai-jobs/{job_id}/events"): "a Server-Sent Events stream of progress",
     ("GET", "/api/brand/funnels.csv"): "a CSV download",
     ("GET", "/api/brand/statements/{month}.csv"): "a CSV download",
     ("GET", "/api/studio/statements/{month}.csv"): "a CSV download",
