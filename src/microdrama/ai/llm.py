@@ -13,6 +13,7 @@ web process.
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import threading
@@ -176,12 +177,13 @@ def _fit_lengths(data: Any, errors: list[Any]) -> bool:
     return changed
 
 
-class _Backend:
+class _Backend(abc.ABC):
     name = ""
 
     def __init__(self) -> None:
         self.usage = Usage()
 
+    @abc.abstractmethod
     def _complete(
         self,
         schema: type[BaseModel],
@@ -191,7 +193,7 @@ class _Backend:
         temperature: float,
         seed: int | None,
     ) -> tuple[str, int, int]:
-        raise NotImplementedError
+        """One completion: the answer's text, prompt tokens, completion tokens."""
 
     def generate(
         self,
