@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext
+from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
 from microdrama.catalog import service as catalog
@@ -67,8 +68,14 @@ class SeriesPlan:
     episode_price_coins: int = 60
 
 
-def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]:
-    """Create, upload, transcode and publish each planned series."""
+def _seed(
+    settings: Settings,
+    plan: list[SeriesPlan],
+    *,
+    transcode: Callable[[sessionmaker[Session]], None] | None = None,
+) -> dict[str, SeededSeries]:
+    """Create, upload, transcode and publish each planned series (transcoded here, or by
+    `transcode`, which returns once other processes have done every queued job)."""
     engine = make_engine(settings.effective_database_url)
     _empty_all_tables(engine)
     factory = make_sessionmaker(engine)
@@ -102,9 +109,12 @@ def _seed(settings: Settings, plan: list[SeriesPlan]) -> dict[str, SeededSeries]
                     source=clip,
                 )
                 seeded[title].episode_ids.append(episode.id)
-    worker = Worker(sessions=factory, storage=storage, settings=settings)
-    while worker.run_next_job(worker_id="browser-tests"):
-        pass
+    if transcode is None:
+        worker = Worker(sessions=factory, storage=storage, settings=settings)
+        while worker.run_next_job(worker_id="browser-tests"):
+            pass
+    else:
+        transcode(factory)
     with session_scope(factory) as db:
         # Published in plan order, so the feed (newest first) shows the last one on top.
         for item in seeded.values():
