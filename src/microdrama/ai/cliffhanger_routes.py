@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from microdrama.accounts.deps import CurrentCreator
@@ -99,18 +99,9 @@ def _read(
     )
 
 
-def _expectations(request: Request) -> cliffhangers.ExpectationCache:
-    """The app's cache of the catalog's fit (one per process, made on first use)."""
-    cache = getattr(request.app.state, "cliffhanger_expectations", None)
-    if cache is None:
-        cache = request.app.state.cliffhanger_expectations = cliffhangers.ExpectationCache()
-    assert isinstance(cache, cliffhangers.ExpectationCache)
-    return cache
-
-
 @router.get("/api/studio/series/{series_id}/cliffhangers", response_model=SeriesCliffhangersRead)
 def series_cliffhangers(
-    series_id: PathId, request: Request, db: DbSession, creator: CurrentCreator
+    series_id: PathId, db: DbSession, creator: CurrentCreator
 ) -> SeriesCliffhangersRead:
     """Each episode's cliffhanger score (continuation to the next episode against the
     catalog's expectation at its position) and its writers'-room line; only the series'
@@ -118,7 +109,7 @@ def series_cliffhangers(
     series = catalog.require_owner(db=db, series_id=series_id, account=creator)
     lines = cliffhanger_lines(db, series_id=series.id)
     scores = cliffhangers.series_cliffhangers(
-        db=db, series_id=series.id, expectations=_expectations(request)
+        db=db, series_id=series.id, expectations=cliffhangers.expectations_of(db)
     )
     return SeriesCliffhangersRead(
         series_id=series.id,

@@ -22,7 +22,7 @@ from microdrama.accounts.deps import CurrentAccount
 from microdrama.ai import jobs
 from microdrama.ai.models import AIJob, AIJobKind, AIJobState
 from microdrama.db import DbSession, SessionFactory, session_scope
-from microdrama.types import PathId
+from microdrama.types import Line, PathId
 
 router = APIRouter(tags=["ai"])
 
@@ -74,7 +74,7 @@ def job_read(job: AIJob) -> AIJobRead:
 def list_jobs(
     db: DbSession,
     account: CurrentAccount,
-    subject: Annotated[str, Query(min_length=1, max_length=80, description='"episode:12"')],
+    subject: Annotated[Line, Query(min_length=1, max_length=80, description='"episode:12"')],
 ) -> list[AIJobRead]:
     """Your newest AI jobs on a subject, newest first (a page finds the job it started)."""
     return [job_read(j) for j in jobs.latest_for(db, owner_id=account.id, subject=subject)]

@@ -34,6 +34,7 @@ from microdrama.db import session_scope
 from microdrama.errors import Conflict, DomainError, NotFound
 from microdrama.storage import Storage
 from microdrama.studio import service as studio
+from microdrama.types import Id, Line, Text
 
 SCENE_BEAT_S = 1.6
 ACTION_SECONDS_PER_WORD = 0.3
@@ -58,8 +59,8 @@ class ScriptLineIn(BaseModel):
     """A script line as a job's payload carries it."""
 
     kind: Literal["scene", "action", "dialogue"]
-    character: str | None = Field(default=None, max_length=80)
-    text: str = Field(min_length=1, max_length=MAX_LINE_CHARS)
+    character: Line | None = Field(default=None, max_length=80)
+    text: Text = Field(min_length=1, max_length=MAX_LINE_CHARS)
 
     @field_validator("text")
     @classmethod
@@ -74,13 +75,13 @@ class TableReadRequest(BaseModel):
     writers'-room project's episode (its current script, the series made from the project,
     the bible's voices)."""
 
-    series_id: int | None = Field(default=None, gt=0)
-    project_id: int | None = Field(default=None, gt=0)
+    series_id: Id | None = None
+    project_id: Id | None = None
     episode: int = Field(ge=1, le=999)
     lines: list[ScriptLineIn] = Field(default_factory=list, max_length=MAX_LINES)
     # The characters' chosen voices (the series bible's `voice`), by name.
-    voices: dict[str, str | None] = Field(default_factory=dict)
-    title: str = Field(default="", max_length=200)
+    voices: dict[Line, Line | None] = Field(default_factory=dict, max_length=MAX_LINES)
+    title: Line = Field(default="", max_length=200)
 
 
 class BadScript(DomainError, code="bad_script", status_code=422): ...

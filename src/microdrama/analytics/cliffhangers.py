@@ -35,6 +35,7 @@ import enum
 import math
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -464,6 +465,21 @@ class ExpectationCache:
         with self._lock:
             self._fitted = (time.monotonic() + self.ttl_seconds, expectation)
         return expectation
+
+
+_EXPECTATIONS: weakref.WeakKeyDictionary[object, ExpectationCache] = weakref.WeakKeyDictionary()
+_EXPECTATIONS_LOCK = threading.Lock()
+
+
+def expectations_of(db: Session) -> ExpectationCache:
+    """The process's cache of the catalog's fit for the database `db` is bound to (one per
+    engine, forgotten with it)."""
+    engine = db.get_bind()
+    with _EXPECTATIONS_LOCK:
+        cache = _EXPECTATIONS.get(engine)
+        if cache is None:
+            cache = _EXPECTATIONS[engine] = ExpectationCache()
+        return cache
 
 
 def series_cliffhangers(
