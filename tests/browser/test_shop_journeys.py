@@ -308,6 +308,10 @@ def test_a_viewer_buys_from_the_episode_and_the_brand_and_the_creator_see_it(
 
     # The brand's dashboard, grouped by placement: one click and one order on that placement.
     brand.goto("/brand?group_by=campaign")
+    # The page's script has read the address (a click before it runs would do nothing).
+    expect(
+        brand.get_by_test_id("group-switch").get_by_role("button", name="Campaign")
+    ).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
     brand.get_by_test_id("group-switch").get_by_role("button", name="Placement").click()
     expect(
         brand.get_by_test_id("group-switch").get_by_role("button", name="Placement")
