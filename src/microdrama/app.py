@@ -37,6 +37,7 @@ from microdrama.housekeeping import HousekeepingThread
 from microdrama.media.jobs import EmbeddedWorker
 from microdrama.media.routes import mount_media
 from microdrama.media.routes import router as media_router
+from microdrama.ops.routes import install_ops
 from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
 from microdrama.paywall.routes import router as paywall_router
@@ -159,4 +160,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_media(app, settings)
     mount_static(app)
     install_page_errors(app)
+    install_ops(app, settings)  # last: its middleware times everything above
     return app

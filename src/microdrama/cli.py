@@ -14,6 +14,7 @@ from microdrama.cli_payments import app as payments_app
 from microdrama.cli_payouts import app as vip_share_app
 from microdrama.config import get_settings
 from microdrama.db import make_engine, upgrade_database
+from microdrama.logs import configure_logging
 
 if TYPE_CHECKING:
     import subprocess
@@ -61,9 +62,13 @@ def serve(
     import uvicorn
 
     from microdrama.demo.background import BackgroundSeed, DemoSize
+    from microdrama.ops.multiproc import forget_multiprocess_dir, prepare_multiprocess_dir
 
     settings = get_settings()
     migrated_engine(settings).dispose()  # the schema first: every request needs it
+    # Every web process writes its metrics there, and /metrics adds them up (before anything
+    # imports prometheus_client, which chooses its mode then).
+    metrics_dir = prepare_multiprocess_dir(settings.data_dir)
     host = host or settings.host
     port = port or settings.port
     typer.echo(f"microdrama is running at http://{host}:{port}/  (API docs: /docs)")
@@ -97,6 +102,7 @@ def serve(
             seeder.stop()
         if ai_worker is not None:
             _stop_ai_worker(ai_worker)
+        forget_multiprocess_dir(metrics_dir)
 
 
 def _start_ai_worker() -> subprocess.Popen[bytes]:
@@ -143,7 +149,6 @@ def worker(
     concurrency: int = typer.Option(1, min=1, help="Jobs to transcode at the same time."),
 ) -> None:
     """Run transcode workers against the configured database until SIGTERM or Ctrl-C."""
-    import logging
     import signal
     import threading
 
@@ -152,8 +157,8 @@ def worker(
     from microdrama.media.jobs import Worker, default_worker_id
     from microdrama.storage import LocalStorage
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
+    configure_logging(settings)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -184,11 +189,8 @@ def ai_worker(
 
     from microdrama.ai.jobs import AIWorker
 
-    logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
-        format="%(asctime)s %(name)s %(message)s",
-    )
     settings = get_settings()
+    configure_logging(settings, level=logging.WARNING if quiet else None)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     # Content protection: lifetime of the token in an HLS key URL.
     key_token_seconds: int = Field(default=300, ge=10, le=300)
 
+    # Operations (ops/): logs as JSON lines for a log collector or readable on a terminal
+    # (default: JSON in production), their level, and a line per request (default: on with
+    # JSON). /metrics answers clients from these networks, and anyone with the bearer token.
+    log_format: Literal["json", "console"] | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool | None = None
+    metrics_allow: str = "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+    metrics_token: str = ""
+
     # Pages hand their state to browser tests and benchmarks (window.__player, window.__feed...)
     # only when this is on; viewers' browsers never get them.
     expose_test_hooks: bool = False

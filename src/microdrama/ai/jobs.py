@@ -42,6 +42,7 @@ from microdrama.ai.models import ACTIVE_STATES, AIJob, AIJobKind, AIJobState
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
+from microdrama.logs import bound_request_id
 from microdrama.media.jobs import Claim, default_worker_id
 from microdrama.media.transcode import die_with_parent
 from microdrama.storage import Storage
@@ -298,11 +299,11 @@ def claim_next_job(
             message="Starting…",
             error=None,
         )
-        .returning(AIJob.id, AIJob.attempts)
+        .returning(AIJob.id, AIJob.attempts, AIJob.request_id)
     ).first()
     if row is None:
         return None
-    return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1])
+    return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1], request_id=row[2])
 
 
 def renew_lease(*, db: Session, settings: Settings, claim: Claim) -> bool | None:
@@ -462,6 +463,15 @@ def execute_claim(
             storage=storage,
             claim=claim,
         )
+        request_id = job.request_id
+    # The handler's lines (and the jobs it queues) carry the id of the request that queued it.
+    with bound_request_id(request_id):
+        return _run_handler(ctx, claim, sessions=sessions, handler=handler)
+
+
+def _run_handler(
+    ctx: JobContext, claim: Claim, *, sessions: sessionmaker[Session], handler: str | None
+) -> AIJobState | None:
     state, result, error, message = AIJobState.failed, None, None, None
     try:
         run = resolve_handler(handler or HANDLERS[ctx.kind])
@@ -548,9 +558,10 @@ class AIWorker:
             claim = claim_next_job(db=db, settings=self.settings, worker_id=self.worker_id)
         if claim is None:
             return False
-        log.info("AI worker claimed job %s (attempt %s)", claim.job_id, claim.attempts)
-        state = self.process_claim(claim, stop=stop or threading.Event())
-        log.info("AI job %s ended: %s", claim.job_id, state.value if state else "given up")
+        with bound_request_id(claim.request_id):
+            log.info("AI worker claimed job %s (attempt %s)", claim.job_id, claim.attempts)
+            state = self.process_claim(claim, stop=stop or threading.Event())
+            log.info("AI job %s ended: %s", claim.job_id, state.value if state else "given up")
         return True
 
     def _spawn(self, claim: Claim, kind: AIJobKind) -> subprocess.Popen[bytes]:

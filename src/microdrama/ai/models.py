@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from microdrama.db import Base, CreatedAt, IntPk
+from microdrama.logs import current_request_id
 
 
 class AIJobKind(enum.StrEnum):
@@ -61,6 +62,8 @@ class AIJob(Base):
     worker_id: Mapped[str | None] = mapped_column(String(120))
     lease_expires_at: Mapped[datetime | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
+    # The request that queued the job (its X-Request-ID): the job's log lines carry it.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)
     created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -19,6 +19,7 @@ from types import FrameType
 from microdrama.ai.jobs import JobInterrupted, execute_claim
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker
+from microdrama.logs import configure_logging
 from microdrama.media.jobs import Claim
 from microdrama.storage import LocalStorage
 
@@ -30,10 +31,8 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     order = json.loads(sys.stdin.read())
-    logging.basicConfig(
-        level=order.get("log_level", logging.INFO), format="%(asctime)s %(name)s %(message)s"
-    )
     settings = Settings(**order["settings"])
+    configure_logging(settings, level=order.get("log_level", logging.INFO))
     claim = Claim(job_id=order["job_id"], worker_id=order["worker_id"], attempts=order["attempts"])
     # Episodes follow their videos (a table read uploads one): the listener lives there.
     from microdrama.catalog import videos  # noqa: F401

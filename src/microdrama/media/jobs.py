@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.errors import InvalidMedia
+from microdrama.logs import bound_request_id
 from microdrama.media import service
 from microdrama.media.models import JobState, TranscodeJob
 from microdrama.media.probe import probe
@@ -61,6 +62,8 @@ class Claim:
     job_id: int
     worker_id: str
     attempts: int
+    # The request that queued the job: the worker's lines about it carry this id.
+    request_id: str | None = None
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -124,11 +127,11 @@ def claim_next_job(
             progress=0.0,
             error=None,
         )
-        .returning(TranscodeJob.id, TranscodeJob.attempts)
+        .returning(TranscodeJob.id, TranscodeJob.attempts, TranscodeJob.request_id)
     ).first()
     if row is None:
         return None
-    return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1])
+    return Claim(job_id=row[0], worker_id=worker_id, attempts=row[1], request_id=row[2])
 
 
 def _owned(claim: Claim) -> ColumnElement[bool]:
@@ -346,9 +349,12 @@ class Worker:
             )
         if claim is None:
             return False
-        log.info("worker %s claimed job %s (attempt %s)", worker_id, claim.job_id, claim.attempts)
-        state = self.process_claim(claim, stop=stop)
-        log.info("job %s ended: %s", claim.job_id, state.value if state else "given up")
+        with bound_request_id(claim.request_id):
+            log.info(
+                "worker %s claimed job %s (attempt %s)", worker_id, claim.job_id, claim.attempts
+            )
+            state = self.process_claim(claim, stop=stop)
+            log.info("job %s ended: %s", claim.job_id, state.value if state else "given up")
         return True
 
     def run(

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, LargeBinary, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from microdrama.db import Base, CreatedAt, IntPk
+from microdrama.logs import current_request_id
 
 
 class AssetStatus(enum.StrEnum):
@@ -70,6 +71,8 @@ class TranscodeJob(Base):
     worker_id: Mapped[str | None] = mapped_column(String(120))
     lease_expires_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The request that queued the job (its X-Request-ID): the worker logs under it.
+    request_id: Mapped[str | None] = mapped_column(String(64), default=current_request_id)
     created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
