@@ -137,6 +137,14 @@ setup_proxy() {
   [ -x /usr/sbin/nginx ] || apt_install nginx-light
 }
 
+# pg_dump, pg_restore and psql: `microdrama backup` and `restore` on PostgreSQL, and their tests.
+setup_database_tools() {
+  if [ -n "${MICRODRAMA_TEST_DATABASE_URL:-}" ]; then
+    command -v pg_dump >/dev/null 2>&1 && command -v pg_restore >/dev/null 2>&1 \
+      && command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+  fi
+}
+
 cmd=${1:-serve}
 shift || true
 case "$cmd" in
@@ -155,6 +163,7 @@ case "$cmd" in
     setup_media_tools
     setup_browser
     setup_proxy
+    setup_database_tools
     say "ruff"
     "$VENV/bin/ruff" check src tests bench migrations deploy
     "$VENV/bin/ruff" format --check src tests bench migrations deploy
