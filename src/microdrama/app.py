@@ -37,6 +37,7 @@ from microdrama.housekeeping import HousekeepingThread
 from microdrama.media.jobs import EmbeddedWorker
 from microdrama.media.routes import mount_media
 from microdrama.media.routes import router as media_router
+from microdrama.object_storage import open_storage
 from microdrama.ops.routes import install_ops
 from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
@@ -50,7 +51,6 @@ from microdrama.shop.orders.routes import router as shop_order_router
 from microdrama.shop.pages import router as backoffice_pages_router
 from microdrama.shop.placements.routes import router as shop_placement_router
 from microdrama.shop.reports.routes import router as shop_report_router
-from microdrama.storage import LocalStorage
 from microdrama.studio.pages import router as studio_pages
 from microdrama.studio.routes import router as studio_router
 from microdrama.subtitles.routes import router as subtitles_router
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    app.state.storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    app.state.storage = open_storage(settings)
     app.state.public_cache = TTLCache[bytes](ttl_seconds=2.0)
 
     install_error_handlers(app)

@@ -155,7 +155,7 @@ def worker(
     # catalog.videos registers the listener that moves episodes along with their videos.
     from microdrama.catalog import videos  # noqa: F401
     from microdrama.media.jobs import Worker, default_worker_id
-    from microdrama.storage import LocalStorage
+    from microdrama.object_storage import open_storage
 
     settings = get_settings()
     configure_logging(settings)
@@ -168,7 +168,7 @@ def worker(
         stop.set()
 
     with open_database(settings) as sessions:
-        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        storage = open_storage(settings)
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
         worker_id = default_worker_id()
@@ -219,12 +219,12 @@ def ai_run(job_id: int = typer.Argument(..., help="Id of a queued AI job.")) -> 
 
     from microdrama.ai.jobs import run_job_here
     from microdrama.errors import DomainError
-    from microdrama.storage import LocalStorage
+    from microdrama.object_storage import open_storage
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = get_settings()
     with open_database(settings) as sessions:
-        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        storage = open_storage(settings)
         try:
             job = run_job_here(job_id=job_id, sessions=sessions, settings=settings, storage=storage)
         except DomainError as exc:
@@ -256,11 +256,11 @@ def ingest(
     from microdrama.errors import DomainError
     from microdrama.media import service as media_service
     from microdrama.media.models import JobState
-    from microdrama.storage import LocalStorage
+    from microdrama.object_storage import open_storage
 
     settings = get_settings()
     with open_database(settings) as sessions:
-        storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+        storage = open_storage(settings)
         try:
             with session_scope(sessions) as db:
                 found = catalog_service.get(db=db, series_id=series)
@@ -419,7 +419,8 @@ def housekeeping() -> None:
         f"{vip_share}{chores.idempotency_keys_forgotten} idempotency keys forgotten, "
         f"{chores.shop_reservations_released} unpaid shop orders released, "
         f"{chores.stale_uploads_deleted} abandoned uploads, "
-        f"{chores.unused_videos_deleted} unused videos, {chores.sessions_ended} expired "
+        f"{chores.unused_videos_deleted} unused videos, "
+        f"{chores.orphan_files_swept} orphaned videos' files, {chores.sessions_ended} expired "
         f"sessions and {chores.login_attempts_forgotten} old sign-in attempts deleted; "
         f"rankings {'refreshed' if chores.rankings_refreshed else 'fresh'} "
         f"({chores.ranking_entries_forgotten} old entries forgotten), "

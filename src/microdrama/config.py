@@ -15,6 +15,8 @@ from microdrama import instance_secrets
 # Secrets that, unless set in the environment, are generated on first run into
 # data_dir/secrets.json: a published default would open every install that kept it.
 GENERATED_SECRETS = ("secret_key", "sandbox_webhook_secret", "ad_network_secret")
+# "" (the local folder) or s3://bucket[/prefix], with a bucket name S3 accepts.
+STORAGE_URL_PATTERN = r"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?)?$"
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,17 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     # Where browsers fetch media from; a CDN or nginx in front of the storage in production.
     media_url_prefix: str = "/media"
+    # Where media is stored: empty is the folder data_dir/media (the embedded default);
+    # s3://bucket/prefix is any S3-compatible store (AWS S3, Cloudflare R2, MinIO) via boto3.
+    storage_url: str = Field(default="", pattern=STORAGE_URL_PATTERN)
+    # The store's API when it is not AWS (http://minio:9000); empty: AWS's own endpoints.
+    storage_endpoint_url: str = ""
+    storage_region: str = ""
+    # Empty: boto3's own chain (AWS_ACCESS_KEY_ID..., ~/.aws, an instance role).
+    storage_access_key_id: str = ""
+    storage_secret_access_key: str = ""
+    # Tries of each storage request before it counts as unreachable (boto3's standard retries).
+    storage_attempts: int = Field(default=3, ge=1, le=10)
 
     # Media pipeline.
     ffmpeg_bin: str = "ffmpeg"
@@ -44,6 +57,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     job_lease_seconds: int = 30
     job_max_attempts: int = 3
+    # A job that could not reach the media storage is tried again after this long (the try is
+    # not counted: an outage is not the video's fault).
+    job_retry_seconds: int = Field(default=60, ge=1)
     worker_poll_seconds: float = 1.0
 
     # Accounts.

@@ -1,8 +1,9 @@
 """Periodic chores: expire bonus coins, renew VIP passes, share last month's VIP pool with
 creators, put back the stock of shop orders left unpaid, forget old idempotency keys, expired
-sessions, old sign-in attempts, abandoned uploads and videos no episode uses any more, fold
-playback events into the analytics rollup (SQLite), refresh today's rankings when they are an
-hour old (and forget charts of long ago), and retrain For You when its model is a day old.
+sessions, old sign-in attempts, abandoned uploads, videos no episode uses any more and stored
+files no asset owns, fold playback events into the analytics rollup (SQLite), refresh today's
+rankings when they are an hour old (and forget charts of long ago), and retrain For You when
+its model is a day old.
 
 `microdrama housekeeping` runs them once (cron, a Kubernetes CronJob...); the embedded server
 runs them every few minutes in a thread so the one-command setup needs no cron. Each chore is
@@ -25,10 +26,11 @@ from microdrama.config import Settings
 from microdrama.db import run_money_transaction, session_scope, utcnow
 from microdrama.discovery import rankings
 from microdrama.idempotency import purge_expired
+from microdrama.media import service as media
+from microdrama.object_storage import open_storage
 from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
 from microdrama.shop.orders import service as orders
-from microdrama.storage import LocalStorage
 from microdrama.studio.uploads import purge_stale_uploads
 from microdrama.wallet import viewer_coins
 
@@ -42,6 +44,7 @@ class Chores:
     idempotency_keys_forgotten: int
     stale_uploads_deleted: int = 0
     unused_videos_deleted: int = 0
+    orphan_files_swept: int = 0  # assets' files in storage with no asset left (media/service.py)
     shop_reservations_released: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
@@ -67,9 +70,11 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     )
     with session_scope(factory) as db:
         uploads = purge_stale_uploads(db=db, settings=settings)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    storage = open_storage(settings)
     with session_scope(factory) as db:
         videos = episode_videos.purge_unused_assets(db=db, storage=storage)
+    with session_scope(factory) as db:
+        orphans = media.sweep_orphan_files(db=db, storage=storage)
     pruned = run_money_transaction(factory, lambda db: accounts.prune(db=db, settings=settings))
     # SQLite: events a stopped server stored but had not yet folded into the rollup.
     with factory() as db:
@@ -89,6 +94,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         idempotency_keys_forgotten=forgotten,
         stale_uploads_deleted=uploads,
         unused_videos_deleted=videos,
+        orphan_files_swept=orphans,
         shop_reservations_released=released,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,

@@ -1,18 +1,131 @@
-"""Where stored bytes live (videos, posters, product images): a local folder now, S3 later.
+"""Where stored bytes live (videos, posters, subtitles, product images): a local folder (the
+embedded default) or an S3-compatible bucket (object_storage.py), chosen by
+MICRODRAMA_STORAGE_URL.
 
-Everything outside this module speaks in storage *keys* ("assets/12/hls/master.m3u8"),
-never in filesystem paths, so a bucket can replace the folder without touching callers.
+Everything outside the backends speaks in storage *keys* ("assets/12/hls/master.m3u8"), never
+in filesystem paths or bucket names, and never asks which backend it has.
 """
 
 from __future__ import annotations
 
+import mimetypes
+import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
 from typing import Annotated, BinaryIO, Protocol
 
 from fastapi import Depends, Request
+
+from microdrama.errors import DomainError
+
+# What a browser must be told of stored media (the host's mime.types may disagree: Debian maps
+# .ts to a Qt file), and how long browsers and CDNs may keep it.
+MEDIA_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".jpg": "image/jpeg",
+    ".vtt": "text/vtt",
+}
+# Segments, posters and thumbnails never change under their key (a new upload gets a new
+# asset id), so browsers and CDNs keep them. Segments are AES-128 encrypted: public bytes,
+# useless without the key.
+IMMUTABLE = "public, max-age=31536000, immutable"
+SHORT = "public, max-age=60"
+READ_CHUNK_BYTES = 256 * 1024
+
+
+def media_type(key: str) -> str:
+    suffix = PurePosixPath(key).suffix.lower()
+    return MEDIA_TYPES.get(suffix) or mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+def cache_control(key: str) -> str:
+    return SHORT if PurePosixPath(key).suffix.lower() in {".m3u8", ".vtt"} else IMMUTABLE
+
+
+class StorageUnavailable(DomainError, code="storage_unavailable", status_code=503):
+    """The store did not answer (unreachable, timed out, refused our credentials, a server
+    error): the request or job can be tried again later. `reason` is for operators and logs."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The media storage can't be reached right now; try again in a moment.")
+        self.reason = reason
+
+
+class RangeNotSatisfiable(Exception):
+    """The asked byte range lies outside the object (answered with 416)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"range outside the object's {size} bytes")
+        self.size = size
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """One stored object, as a listing names it."""
+
+    key: str
+    size: int
+    modified_at: datetime
+
+
+@dataclass
+class StoredObject:
+    """An object being read: its bytes `first`..`last` (inclusive) of `size`, in chunks."""
+
+    size: int
+    first: int
+    last: int
+    etag: str
+    modified_at: datetime
+    chunks: Iterator[bytes] = field(repr=False)
+    partial: bool = False  # a Range was asked and honoured (206)
+    not_modified: bool = False  # the If-None-Match matched: no bytes (304)
+
+    @property
+    def length(self) -> int:
+        return 0 if self.not_modified else self.last - self.first + 1
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def parse_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """A single `Range: bytes=a-b` (or `a-`, `-n`) as (a, b); None for none or one we ignore
+    (several ranges: the whole object is a valid answer to those)."""
+    found = _RANGE.fullmatch(header.strip()) if header else None
+    if found is None or found.group(1) == found.group(2) == "":
+        return None
+    first = int(found.group(1)) if found.group(1) else None
+    last = int(found.group(2)) if found.group(2) else None
+    if first is not None and last is not None and last < first:
+        return None
+    return first, last
+
+
+def resolve_range(byte_range: tuple[int | None, int | None], size: int) -> tuple[int, int]:
+    """Inclusive byte offsets of a parsed range within an object of `size` bytes."""
+    first, last = byte_range
+    if first is None:  # the last n bytes
+        assert last is not None
+        if last == 0 or size == 0:
+            raise RangeNotSatisfiable(size)
+        return max(0, size - last), size - 1
+    if first >= size:
+        raise RangeNotSatisfiable(size)
+    return first, size - 1 if last is None else min(last, size - 1)
 
 
 class Storage(Protocol):
@@ -25,7 +138,8 @@ class Storage(Protocol):
         ...
 
     def save_tree(self, prefix: str, directory: Path) -> list[str]:
-        """Store every file under a local directory as prefix/relative/path; returns the keys."""
+        """Store every file under a local directory as prefix/relative/path; returns the keys.
+        Playlists are stored last: a reader that sees a playlist can fetch what it names."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -38,8 +152,27 @@ class Storage(Protocol):
         """The object's size in bytes (FileNotFoundError if absent)."""
         ...
 
+    def open_object(
+        self,
+        key: str,
+        *,
+        byte_range: tuple[int | None, int | None] | None = None,
+        if_none_match: str | None = None,
+    ) -> StoredObject:
+        """The object's bytes as a stream (or a part of them: see parse_range) to send to a
+        client; FileNotFoundError if absent, RangeNotSatisfiable for a range outside it."""
+        ...
+
     def delete_prefix(self, prefix: str) -> None:
-        """Delete every object whose key starts with prefix."""
+        """Delete the object named prefix and every object under prefix/."""
+        ...
+
+    def list_keys(self, prefix: str = "") -> Iterator[StoredKey]:
+        """Every object under prefix/ (the whole store for ""), in key order."""
+        ...
+
+    def list_children(self, prefix: str) -> list[str]:
+        """The names one level under prefix/ ("assets" -> ["1", "2", ...]), sorted."""
         ...
 
     @contextmanager
@@ -50,6 +183,15 @@ class Storage(Protocol):
     def url(self, key: str) -> str:
         """The URL a browser fetches the object from."""
         ...
+
+    def local_folder(self) -> Path | None:
+        """The folder holding the objects as plain files under their keys, when there is one
+        (a web server then serves them straight from disk); None for a remote store."""
+        ...
+
+
+def playlists_last(files: list[Path]) -> list[Path]:
+    return sorted(files, key=lambda p: (p.suffix == ".m3u8", str(p)))
 
 
 class LocalStorage:
@@ -88,12 +230,7 @@ class LocalStorage:
 
     def save_tree(self, prefix: str, directory: Path) -> list[str]:
         keys = []
-        # Playlists last: a reader that sees a playlist can already fetch what it names.
-        files = sorted(
-            (p for p in directory.rglob("*") if p.is_file()),
-            key=lambda p: (p.suffix == ".m3u8", str(p)),
-        )
-        for file in files:
+        for file in playlists_last([p for p in directory.rglob("*") if p.is_file()]):
             key = f"{prefix.rstrip('/')}/{file.relative_to(directory).as_posix()}"
             self.save_file(key, file)
             keys.append(key)
@@ -108,12 +245,56 @@ class LocalStorage:
     def size(self, key: str) -> int:
         return self.path(key).stat().st_size
 
+    def open_object(
+        self,
+        key: str,
+        *,
+        byte_range: tuple[int | None, int | None] | None = None,
+        if_none_match: str | None = None,
+    ) -> StoredObject:
+        path = self.path(key)
+        if not path.is_file():
+            raise FileNotFoundError(key)
+        stat = path.stat()
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        modified_at = datetime.fromtimestamp(stat.st_mtime, UTC)
+        first, last = 0, stat.st_size - 1
+        if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+            return StoredObject(stat.st_size, 0, -1, etag, modified_at, iter(()), not_modified=True)
+        if byte_range is not None:
+            first, last = resolve_range(byte_range, stat.st_size)
+        chunks = _file_chunks(path, first, last)
+        return StoredObject(
+            stat.st_size, first, last, etag, modified_at, chunks, partial=byte_range is not None
+        )
+
     def delete_prefix(self, prefix: str) -> None:
         base = self.path(prefix.rstrip("/"))
         if base.is_dir():
             shutil.rmtree(base)
         elif base.is_file():
             base.unlink()
+
+    def list_keys(self, prefix: str = "") -> Iterator[StoredKey]:
+        base = self.path(prefix.rstrip("/")) if prefix.strip("/") else self.root
+        if not base.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in sorted(filenames):
+                if name.endswith(".part"):  # being written
+                    continue
+                path = Path(dirpath) / name
+                stat = path.stat()
+                yield StoredKey(
+                    key=path.relative_to(self.root).as_posix(),
+                    size=stat.st_size,
+                    modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
+                )
+
+    def list_children(self, prefix: str) -> list[str]:
+        base = self.path(prefix.rstrip("/"))
+        return sorted(p.name for p in base.iterdir()) if base.is_dir() else []
 
     @contextmanager
     def local_copy(self, key: str) -> Iterator[Path]:
@@ -124,6 +305,18 @@ class LocalStorage:
 
     def url(self, key: str) -> str:
         return f"{self.url_prefix}/{key}"
+
+    def local_folder(self) -> Path | None:
+        return self.root
+
+
+def _file_chunks(path: Path, first: int, last: int) -> Iterator[bytes]:
+    with path.open("rb") as file:
+        file.seek(first)
+        left = last - first + 1
+        while left > 0 and (chunk := file.read(min(READ_CHUNK_BYTES, left))):
+            left -= len(chunk)
+            yield chunk
 
 
 def app_storage(request: Request) -> Storage:

@@ -21,7 +21,7 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker
 from microdrama.logs import configure_logging
 from microdrama.media.jobs import Claim
-from microdrama.storage import LocalStorage
+from microdrama.object_storage import open_storage
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -43,7 +43,7 @@ def main() -> int:
             claim,
             sessions=make_sessionmaker(engine),
             settings=settings,
-            storage=LocalStorage(settings.media_dir, settings.media_url_prefix),
+            storage=open_storage(settings),
             handler=order["handler"],
         )
     except JobInterrupted:

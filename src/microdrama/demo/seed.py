@@ -81,7 +81,8 @@ from microdrama.discovery import rankings
 from microdrama.media import jobs as media_jobs
 from microdrama.media import service as media_service
 from microdrama.media.models import JobState
-from microdrama.storage import LocalStorage, Storage
+from microdrama.object_storage import open_storage
+from microdrama.storage import Storage
 from microdrama.subtitles import service as subtitles
 from microdrama.subtitles.service import Cue
 
@@ -231,7 +232,7 @@ def seed_demo(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    storage = open_storage(settings)
     if short_series is None:
         short_series = len(DEMO_SHORT_SERIES) if series_count >= FULL_DEMO_SERIES else 0
     if audience_viewers is None:

@@ -37,7 +37,7 @@ from microdrama.media.transcode import (
     new_aes_key,
     transcode,
 )
-from microdrama.storage import Storage
+from microdrama.storage import Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,10 @@ class Claim:
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
-        TranscodeJob.state == JobState.queued,
+        # A queued job's lease_expires_at, when set, is when it may be tried again (a try that
+        # could not reach the storage: postpone_job).
+        (TranscodeJob.state == JobState.queued)
+        & (TranscodeJob.lease_expires_at.is_(None) | (TranscodeJob.lease_expires_at < now)),
         (TranscodeJob.state == JobState.running) & (TranscodeJob.lease_expires_at < now),
     )
 
@@ -295,6 +298,16 @@ class Worker:
                 with session_scope(self.sessions) as db:
                     release_claim(db=db, claim=claim)
             return None
+        except StorageUnavailable as exc:
+            # Not the video's fault: the job waits and is tried again, its reason shown.
+            log.warning("job %s: %s; retried in %s s", claim.job_id, exc.reason, self._retry_s)
+            with session_scope(self.sessions) as db:
+                job = _lock_owned_job(db, claim)
+                if job is None:
+                    return None
+                retry_at = utcnow() + timedelta(seconds=self._retry_s)
+                service.postpone_job(db=db, job=job, reason=exc.reason, retry_at=retry_at)
+            return JobState.queued
         finally:
             stop_relay()
 
@@ -307,7 +320,6 @@ class Worker:
                 service.mark_job_failed(
                     db=db, job=job, reason=reason or "unknown error", public_reason=public_reason
                 )
-                self.storage.delete_prefix(prefix)
                 state = JobState.failed
             else:
                 service.mark_asset_ready(
@@ -332,9 +344,18 @@ class Worker:
                     aes_key=aes_key,
                 )
                 state = JobState.done
+        if state == JobState.failed:
+            try:
+                self.storage.delete_prefix(prefix)
+            except StorageUnavailable as exc:  # a partial ladder of a failed asset: only space
+                log.warning("job %s: its partial output stays: %s", claim.job_id, exc.reason)
         if self.on_progress is not None and state == JobState.done:
             self.on_progress(claim.job_id, 1.0)
         return state
+
+    @property
+    def _retry_s(self) -> int:
+        return self.settings.job_retry_seconds
 
     def run_next_job(
         self, *, worker_id: str, stop: threading.Event | None = None, job_id: int | None = None

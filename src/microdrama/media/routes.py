@@ -20,7 +20,9 @@ from microdrama.config import Settings
 from microdrama.db import DbSession
 from microdrama.errors import DomainError, PayloadTooLarge
 from microdrama.media import service
+from microdrama.media.delivery import is_public, stored_media_app
 from microdrama.media.schemas import JobRead
+from microdrama.storage import MEDIA_TYPES, Storage, cache_control
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["media"])
@@ -147,21 +149,6 @@ def get_job(job_id: PathId, db: DbSession, viewer: CurrentViewer) -> JobRead:
     return service.job_read(job=service.get_owned_job(db=db, job_id=job_id, account=viewer))
 
 
-# Segments, posters and thumbnails never change under their key (a new upload gets a new
-# asset id), so browsers and CDNs keep them. Segments are AES-128 encrypted: public bytes,
-# useless without the key.
-IMMUTABLE = "public, max-age=31536000, immutable"
-SHORT = "public, max-age=60"
-MEDIA_TYPES = {
-    ".m3u8": "application/vnd.apple.mpegurl",
-    ".ts": "video/mp2t",
-    ".m4s": "video/iso.segment",
-    ".mp4": "video/mp4",
-    ".jpg": "image/jpeg",
-    ".vtt": "text/vtt",
-}
-
-
 class MediaFiles(StaticFiles):
     """Static delivery of renditions with HLS content types, cache headers and range support.
 
@@ -178,17 +165,14 @@ class MediaFiles(StaticFiles):
     ) -> Response:
         # The key as requested, relative to the storage root (the root itself may be anywhere).
         key = PurePosixPath(self.get_path(scope))
-        suffix = key.suffix.lower()
-        # Original uploads and half-written files are never public; nor are playlists, which
-        # only the gated episode routes hand out (with the key URL in them).
-        if "source" in key.parts[:-1] or suffix in {".part", ".m3u8"}:
+        if not is_public(key.as_posix()):
             raise HTTPException(status_code=404)
         response = FileResponse(
             full_path,
             status_code=status_code,
             stat_result=stat_result,
-            media_type=MEDIA_TYPES.get(suffix),
-            headers={"cache-control": SHORT if suffix in {".m3u8", ".vtt"} else IMMUTABLE},
+            media_type=MEDIA_TYPES.get(key.suffix.lower()),
+            headers={"cache-control": cache_control(key.as_posix())},
         )
         if self.is_not_modified(response.headers, Headers(scope=scope)):
             return NotModifiedResponse(response.headers)
@@ -196,6 +180,13 @@ class MediaFiles(StaticFiles):
 
 
 def mount_media(app: FastAPI, settings: Settings) -> None:
-    """Serve the local storage folder under the media URL prefix."""
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    app.mount(settings.media_url_prefix, MediaFiles(directory=settings.media_dir), name="media")
+    """Serve the app's storage (app.state.storage) under the media URL prefix: its folder
+    from disk, or a bucket through the app. A prefix that is a URL (a CDN, the bucket itself)
+    sends browsers elsewhere; the app still answers under /media."""
+    storage: Storage = app.state.storage
+    path = settings.media_url_prefix if settings.media_url_prefix.startswith("/") else "/media"
+    folder = storage.local_folder()
+    if folder is None:
+        app.mount(path, stored_media_app(storage), name="media")
+    else:
+        app.mount(path, MediaFiles(directory=folder), name="media")

@@ -6,9 +6,11 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
@@ -40,8 +42,11 @@ _OWNED_JOBS = OwnedRows(
 )
 
 
+ASSETS = "assets"  # every asset's files are under assets/{id}/
+
+
 def asset_prefix(asset_id: int) -> str:
-    return f"assets/{asset_id}"
+    return f"{ASSETS}/{asset_id}"
 
 
 def _source_suffix(filename: str) -> str:
@@ -153,7 +158,8 @@ def get_owned_job(*, db: Session, job_id: int, account: Account) -> TranscodeJob
 def public_job_error(job: TranscodeJob) -> str | None:
     """What a creator may read of a job's failure: the asset's plain reason. The job's own
     `error` keeps ffmpeg's words (paths of this server included) for operators and the log."""
-    return job.asset.error if job.state == JobState.failed else None
+    waiting = job.state == JobState.queued and job.error is not None  # postponed: see below
+    return job.asset.error if job.state == JobState.failed or waiting else None
 
 
 def job_read(*, job: TranscodeJob) -> JobRead:
@@ -235,3 +241,51 @@ def mark_job_failed(
     job.asset.error = public_reason or reason
     _asset_changed(db=db, asset=job.asset)
     db.flush()
+
+
+# What a creator reads while a job waits for the storage to answer again.
+STORAGE_WAIT = (
+    "The media storage couldn't be reached; the video will be converted again in a moment."
+)
+
+
+def postpone_job(*, db: Session, job: TranscodeJob, reason: str, retry_at: datetime) -> None:
+    """The job's try could not reach the storage: back to the queue, claimable again from
+    `retry_at` (jobs.claim_next_job), the try not counted; the job keeps the reason for
+    operators and the asset the plain one for its creator until the next try starts."""
+    job.state = JobState.queued
+    job.worker_id = None
+    job.attempts -= 1
+    job.lease_expires_at = retry_at
+    job.progress = 0.0
+    job.error = reason
+    job.asset.error = STORAGE_WAIT
+    db.flush()
+
+
+# Objects under assets/{id}/ with no such asset are left by a request or a worker that died
+# between storing bytes and committing (or by a deletion whose files could not go): after this
+# long nothing in flight can still be about to commit them.
+ORPHAN_GRACE = timedelta(days=1)
+
+
+def sweep_orphan_files(*, db: Session, storage: Storage, now: datetime | None = None) -> int:
+    """Delete the stored files of assets that have no row, untouched for ORPHAN_GRACE
+    (housekeeping); returns how many assets' files went."""
+    names = storage.list_children(ASSETS)
+    ids = [int(name) for name in names if name.isdigit() and len(name) < 19]
+    known: set[int] = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        known.update(db.scalars(select(MediaAsset.id).where(MediaAsset.id.in_(chunk))))
+    cutoff = (now or utcnow()) - ORPHAN_GRACE
+    swept = 0
+    for asset_id in ids:
+        if asset_id in known:
+            continue
+        prefix = asset_prefix(asset_id)
+        newest = max((k.modified_at for k in storage.list_keys(prefix)), default=None)
+        if newest is None or newest < cutoff:
+            storage.delete_prefix(prefix)
+            swept += 1
+    return swept

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -25,7 +24,8 @@ from microdrama.cache import PublicCache, TTLCache
 from microdrama.config import AppSettings
 from microdrama.db import DbSession, SessionFactory, session_scope
 from microdrama.errors import DomainError, Forbidden
-from microdrama.storage import AppStorage, LocalStorage, Storage
+from microdrama.media.delivery import answer_stored
+from microdrama.storage import AppStorage, Storage
 from microdrama.studio import episodes, review, service, uploads
 from microdrama.studio.schemas import (
     Approval,
@@ -261,14 +261,16 @@ def episode_review_queue(
 
 @router.get("/api/admin/moderation/episodes/{episode_id}/video")
 def episode_review_video(
-    episode_id: PathId, db: DbSession, admin: CurrentAdmin, storage: AppStorage
-) -> FileResponse:
+    episode_id: PathId, request: Request, db: DbSession, admin: CurrentAdmin, storage: AppStorage
+) -> Response:
     """The uploaded original of the video to review (ranges supported, never cached)."""
     video = review.pending_episode_video(db=db, episode_id=episode_id)
-    # Streamed from the media folder: the app's storage is the local one (app.py).
-    assert isinstance(storage, LocalStorage)
-    return FileResponse(
-        storage.path(video.source_key), headers={"Cache-Control": "private, no-store"}
+    return answer_stored(
+        storage,
+        video.source_key,
+        headers=request.headers,
+        method=request.method,
+        cache="private, no-store",
     )
 
 
