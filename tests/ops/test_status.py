@@ -1,0 +1,90 @@
+"""The operator's status: queues, workers holding jobs, recent failures with their reasons and
+readiness, as JSON (/api/admin/status) and as the page /admin/status; operators only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from microdrama.accounts.models import Role
+from microdrama.ai.models import AIJob, AIJobKind, AIJobState
+from microdrama.config import Settings
+from microdrama.db import session_scope, utcnow
+from microdrama.media.models import JobState, TranscodeJob
+from tests.support.accounts import signed_in
+from tests.support.factories import make_series
+
+REASON = "the source file is missing from storage: assets/9/source/original.mp4"
+
+
+def _troubles(db_factory: sessionmaker[Session]) -> None:
+    now = utcnow()
+    with session_scope(db_factory) as db:
+        series = make_series(db, episodes=1)
+        asset_id = series.episodes[0].media_asset_id
+        assert asset_id is not None
+        db.add_all(
+            [
+                TranscodeJob(
+                    asset_id=asset_id, state=JobState.queued, created_at=now - timedelta(minutes=7)
+                ),
+                TranscodeJob(
+                    asset_id=asset_id,
+                    state=JobState.failed,
+                    error=REASON,
+                    attempts=3,
+                    finished_at=now,
+                    request_id="upload-77",
+                ),
+                AIJob(
+                    kind=AIJobKind.table_read,
+                    owner_id=series.owner_id,
+                    state=AIJobState.running,
+                    worker_id="host-a:4242:ab12cd/ai",
+                    lease_expires_at=now + timedelta(seconds=30),
+                ),
+            ]
+        )
+
+
+def test_operators_read_the_queues_workers_and_failures(
+    app: FastAPI, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    _troubles(db_factory)
+    headers, _ = signed_in(db_factory, settings, role=Role.admin, name="Ops")
+    with TestClient(app) as client:
+        answer = client.get("/api/admin/status", headers=headers)
+        assert answer.status_code == 200, answer.text
+        status = answer.json()
+        assert status["transcode"]["queued"] == 1
+        assert status["transcode"]["oldest_queued_seconds"] >= 400
+        assert status["transcode"]["busy_workers"] == []
+        (failure,) = status["transcode"]["recent_failures"]
+        assert (failure["reason"], failure["attempts"], failure["request_id"]) == (
+            REASON,
+            3,
+            "upload-77",
+        )
+        assert status["ai"]["running"] == 1
+        assert [w["worker_id"] for w in status["ai"]["busy_workers"]] == ["host-a:4242:ab12cd/ai"]
+        assert status["readiness"]["status"] == "ready"
+
+        page = client.get("/admin/status", headers=headers)
+        assert page.status_code == 200
+        assert REASON in page.text and "host-a:4242:ab12cd/ai" in page.text
+        assert "no worker holds one" in page.text  # a queued job and nobody transcoding
+
+
+def test_only_operators_see_the_status(
+    app: FastAPI, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    headers, _ = signed_in(db_factory, settings, role=Role.creator, name="Nova")
+    with TestClient(app) as client:
+        assert client.get("/api/admin/status", headers=headers).status_code == 403
+        assert client.get("/api/admin/status").status_code in (401, 403)
+        assert client.get("/admin/status", headers=headers).status_code == 403
+        guest = client.get("/admin/status", follow_redirects=False)
+        assert guest.status_code == 303 and guest.headers["location"].startswith("/signin")
