@@ -19,7 +19,7 @@ from microdrama.catalog.videos import upload_episode
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.media.jobs import Worker
-from microdrama.storage import LocalStorage
+from microdrama.object_storage import open_storage
 from tests.support.clips import cached_clip
 from tests.support.database import _empty_all_tables
 from tests.support.servers import running_server, server_env
@@ -79,7 +79,7 @@ def _seed(
     engine = make_engine(settings.effective_database_url)
     _empty_all_tables(engine)
     factory = make_sessionmaker(engine)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    storage = open_storage(settings)  # the folder, or the bucket the settings name
     seeded: dict[str, SeededSeries] = {}
     with session_scope(factory) as db:
         owner = accounts.create_account(db=db, display_name="Test Studio")
