@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from microdrama.cli_backup import backup as backup_command
+from microdrama.cli_backup import restore as restore_command
 from microdrama.cli_database import migrated_engine, open_database, open_session
 from microdrama.cli_discovery import app as recs_app
 from microdrama.cli_discovery import experiments_app, rankings_app
@@ -397,6 +399,8 @@ app.add_typer(vip_share_app, name="vip-share")
 app.add_typer(recs_app, name="recs")
 app.add_typer(rankings_app, name="rankings")
 app.add_typer(experiments_app, name="experiments")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 @app.command()
