@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from typer.testing import CliRunner, Result
 
 import microdrama
+from microdrama.accounts import service as accounts_service
 from microdrama.accounts.models import Account
 from microdrama.app import create_app
 from microdrama.catalog import service as catalog_service
@@ -379,3 +380,40 @@ def test_media_kept_in_object_storage_are_restored_into_a_bucket_and_backed_up_f
         assert s3.keys(bucket) == sorted(f"media/{item['key']}" for item in original)
     copied = json.loads((tmp_path / "from-the-bucket" / "manifest.json").read_text())["media"]
     assert copied == original
+
+
+def test_a_backup_taken_while_viewers_buy_coins_restores_books_that_balance(
+    backup: Backup, installs: Installs, tmp_path: Path
+) -> None:
+    live = installs.new("live")
+    assert live.run("restore", str(backup.folder)).exit_code == 0
+    settings = live.settings()
+    engine = make_engine(settings.effective_database_url)
+    factory = make_sessionmaker(engine)
+    with factory() as db:
+        viewer = accounts_service.get_by_email(db=db, email=VIEWER)
+        assert viewer is not None
+    stop, bought = threading.Event(), []
+
+    def buy_coins() -> None:
+        while not stop.is_set():
+            bought.append(top_up(factory, settings, viewer.id, coins=10, amount_cents=10))
+
+    buyer = threading.Thread(target=buy_coins)
+    buyer.start()
+    try:
+        while not bought:  # the app is busy before the backup starts
+            stop.wait(0.01)
+        made = live.run("backup", str(tmp_path / "hot"))
+        during = len(bought)
+    finally:
+        stop.set()
+        buyer.join()
+        engine.dispose()
+    assert made.exit_code == 0, made.output
+    assert len(bought) > 1 and during >= 1
+    target = installs.new("copy")
+
+    assert target.run("restore", str(tmp_path / "hot")).exit_code == 0
+    verified = target.run("ledger", "verify")
+    assert verified.exit_code == 0, verified.output
