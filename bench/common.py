@@ -400,11 +400,11 @@ def run_pipeline(settings: Any, source: Path, *, as_episode: bool = False) -> Pi
     from microdrama.catalog.schemas import SeriesCreate
     from microdrama.db import make_engine, make_sessionmaker, session_scope
     from microdrama.media import jobs, service
-    from microdrama.storage import LocalStorage
+    from microdrama.object_storage import open_storage
 
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
-    storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
+    storage = open_storage(settings)
     series_id = episode_id = None
     try:
         with session_scope(sessions) as db:
