@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,6 +45,7 @@ UPLOAD_THREADS = 8
 # Files above this go up in parts (boto3's managed transfer); below it in one PUT.
 MULTIPART_BYTES = 64 * 1024 * 1024
 DELETE_BATCH = 1000  # S3's limit per DeleteObjects
+PLAYLISTS_KEPT = 2048  # a few KiB each
 
 
 def open_storage(settings: Settings) -> Storage:
@@ -69,6 +72,10 @@ class S3Storage:
         self.prefix = prefix.strip("/")
         self.url_prefix = url_prefix.rstrip("/")
         self.tmp_dir = tmp_dir
+        # The gated routes read a stored playlist for every player's request; a playlist never
+        # changes under its key once its asset is ready (a new video is a new asset), so each
+        # process keeps the ones it has read rather than asking the bucket every time.
+        self._playlists = _Recent(PLAYLISTS_KEPT)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Storage:
@@ -172,10 +179,15 @@ class S3Storage:
         return True
 
     def read_bytes(self, key: str) -> bytes:
+        if key.endswith(".m3u8") and (known := self._playlists.get(key)) is not None:
+            return known
         with _answers(key):
             answer = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
             with answer["Body"] as body:
-                return body.read()
+                data = body.read()
+        if key.endswith(".m3u8"):
+            self._playlists.put(key, data)
+        return data
 
     def size(self, key: str) -> int:
         with _answers(key):
@@ -212,6 +224,7 @@ class S3Storage:
         return _stored_object(answer, key, partial=byte_range is not None)
 
     def delete_prefix(self, prefix: str) -> None:
+        self._playlists.forget(prefix.strip("/"))
         keys = [self.object_key(prefix.strip("/"))]
         keys += [self.object_key(k.key) for k in self.list_keys(prefix)]
         for start in range(0, len(keys), DELETE_BATCH):
@@ -319,3 +332,32 @@ def _chunks(answer: GetObjectOutputTypeDef, key: str) -> Iterator[bytes]:
             yield from body.iter_chunks(READ_CHUNK_BYTES)
     finally:
         body.close()
+
+
+class _Recent:
+    """The last `size` values put, by key (a small thread-safe LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+
+    def forget(self, prefix: str) -> None:
+        """Drop the key `prefix` and every key under prefix/."""
+        with self._lock:
+            for key in [k for k in self._values if k == prefix or k.startswith(prefix + "/")]:
+                del self._values[key]
