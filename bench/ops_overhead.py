@@ -5,8 +5,8 @@ route template, the per-request log line) costs a request, as ratios in the same
 
 The same app (bench_app.py: the real app plus a bare async route) under uvicorn, one process,
 SQLite with six published series (rows only), in four set-ups, each started fresh and driven by
-`wrk -t2 -c50 --latency`, rounds interleaved so a slow moment of the machine does not fall on
-one set-up only:
+`wrk -t2 -c50 --latency`, rounds interleaved (each starting with another set-up) so a slow
+moment of the machine does not fall on one set-up only:
 - without: the middleware taken out of the app (the baseline);
 - metrics: as installed, with prometheus-client's in-process values (one web process);
 - multiprocess: as `microdrama serve` runs it, values in PROMETHEUS_MULTIPROC_DIR files;
@@ -98,7 +98,9 @@ def main() -> None:
         url = migrated_sqlite(data_dir)
         series_id = seed_catalog_rows(url)[0]
         for round_number in range(args.rounds):
-            for setup in SETUPS:
+            # Each round starts with another set-up: none always gets the quietest moment.
+            shift = round_number % len(SETUPS)
+            for setup in SETUPS[shift:] + SETUPS[:shift]:
                 with serving(setup, data_dir, url, data_dir) as base:
                     for route, path in (
                         ("bare", "/bench/bare"),
