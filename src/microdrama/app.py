@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +24,7 @@ from microdrama.cache import TTLCache
 from microdrama.catalog.routes import router as catalog_router
 from microdrama.catalog.video_routes import router as episode_upload_router
 from microdrama.config import Settings, get_settings
-from microdrama.db import make_engine, make_sessionmaker
+from microdrama.db import RequestAdmission, admission_limit, make_engine, make_sessionmaker
 from microdrama.demo.about import router as demo_about_router
 from microdrama.demo.status_routes import router as demo_status_router
 from microdrama.discovery.discover_routes import router as discover_router
@@ -53,6 +54,7 @@ from microdrama.shop.placements.routes import router as shop_placement_router
 from microdrama.shop.reports.routes import router as shop_report_router
 from microdrama.studio.pages import router as studio_pages
 from microdrama.studio.routes import router as studio_router
+from microdrama.studio.uploads import UPLOADS_URL
 from microdrama.subtitles.routes import router as subtitles_router
 from microdrama.wallet.routes import router as wallet_router
 from microdrama.web.discover_pages import router as discover_pages_router
@@ -160,5 +162,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_media(app, settings)
     mount_static(app)
     install_page_errors(app)
+    # Outside everything that may take a connection (db.RequestAdmission says why).
+    app.add_middleware(
+        RequestAdmission,
+        limit=admission_limit(app.state.engine),
+        exempt=re.compile(
+            rf"/static/|{re.escape(settings.media_url_prefix.rstrip('/'))}/"
+            rf"|{re.escape(UPLOADS_URL)}|/api/studio/ai-jobs/\d+/events$"
+        ),
+    )
     install_ops(app, settings)  # last: its middleware times everything above
     return app
