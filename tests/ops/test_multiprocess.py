@@ -17,6 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sqlalchemy import Engine
 
 from tests.conftest import BACKENDS
@@ -26,19 +27,19 @@ ROUTE = {"method": "GET", "route": "/api/series/{series_id}", "status": "4xx"}
 
 
 def _ask_many(port: int, count: int) -> None:
-    """`count` requests over 8 connections opened at once (so both processes take some)."""
+    """`count` requests from 16 threads, each on a new connection: every connection is taken
+    by whichever process accepts first, so both processes get some."""
 
-    def one_connection(n: int) -> None:
+    def one(i: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        for i in range(n):
-            conn.request("GET", f"/api/series/{900000 + i}")
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 404
+        conn.request("GET", f"/api/series/{900000 + i}")
+        response = conn.getresponse()
+        response.read()
         conn.close()
+        assert response.status == 404
 
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(one_connection, [count // 8] * 8))
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(one, range(count)))
 
 
 def _served_by_each(directory: Path) -> dict[str, float]:
@@ -96,26 +97,19 @@ def test_metrics_add_up_the_requests_of_both_web_processes(
         _wait_until_ready(port, server)
         metrics_dir = data_dir / "metrics" / f"serve-{server.pid}"
         asked = 0
-        for _round in range(6):  # until both processes have answered some
-            _ask_many(port, 48)
-            asked += 48
+        for _round in range(10):  # until both processes have answered some
+            _ask_many(port, 64)
+            asked += 64
             if len([n for n in _served_by_each(metrics_dir).values() if n > 0]) == 2:
                 break
+        # A request is counted just after its answer is sent: wait for the last ones.
+        deadline = time.monotonic() + 10
+        while (total := _scraped_total(port)) != asked and time.monotonic() < deadline:
+            time.sleep(0.1)
         by_process = _served_by_each(metrics_dir)
         assert len([n for n in by_process.values() if n > 0]) == 2, by_process
-
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/metrics")
-        answer = conn.getresponse()
-        text = answer.read().decode()
-        assert answer.status == 200, text
-        samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
-        total = sum(
-            s.value
-            for s in samples
-            if s.name == "microdrama_http_requests_total" and s.labels == ROUTE
-        )
         assert total == asked == sum(by_process.values())
+        samples = _scrape(port)
         up = {s.labels["pid"] for s in samples if s.name == "microdrama_web_process_up"}
         assert up == set(by_process)
     finally:
@@ -130,6 +124,23 @@ def test_metrics_add_up_the_requests_of_both_web_processes(
     requests = [e for e in logged if e.get("event") == "request" and e["route"] == ROUTE["route"]]
     assert len(requests) == asked
     assert all(len(e["request_id"]) == 32 for e in requests)
+
+
+def _scrape(port: int) -> list[Sample]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    answer = conn.getresponse()
+    text = answer.read().decode()
+    assert answer.status == 200, text
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def _scraped_total(port: int) -> float:
+    return sum(
+        s.value
+        for s in _scrape(port)
+        if s.name == "microdrama_http_requests_total" and s.labels == ROUTE
+    )
 
 
 def _wait_until_ready(port: int, server: subprocess.Popen[bytes]) -> None:
