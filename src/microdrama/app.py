@@ -39,6 +39,7 @@ from microdrama.media.jobs import EmbeddedWorker
 from microdrama.media.routes import mount_media
 from microdrama.media.routes import router as media_router
 from microdrama.object_storage import open_storage
+from microdrama.ops.heartbeat import Heartbeat
 from microdrama.ops.routes import install_ops
 from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
@@ -77,12 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = chores = None
+        worker = chores = heartbeat = None
         if settings.embedded_worker:
             worker = EmbeddedWorker(
                 settings=settings, sessionmaker=app.state.sessionmaker, storage=app.state.storage
             )
             worker.start()
+            heartbeat = Heartbeat(
+                sessions=app.state.sessionmaker, worker_id=worker.worker_id, queue="transcode"
+            )
+            heartbeat.start()
             chores = HousekeepingThread(factory=app.state.sessionmaker, settings=settings)
             chores.start()
         try:
@@ -92,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 chores.stop()
             if worker is not None:
                 worker.stop()
+            if heartbeat is not None:
+                heartbeat.stop()
             app.state.engine.dispose()
 
     app = FastAPI(

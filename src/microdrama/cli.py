@@ -158,6 +158,7 @@ def worker(
     from microdrama.catalog import videos  # noqa: F401
     from microdrama.media.jobs import Worker, default_worker_id
     from microdrama.object_storage import open_storage
+    from microdrama.ops.heartbeat import Heartbeat
 
     settings = get_settings()
     configure_logging(settings)
@@ -176,7 +177,8 @@ def worker(
         worker_id = default_worker_id()
         typer.echo(f"transcode worker {worker_id} (concurrency {concurrency}) waiting for jobs")
         worker = Worker(sessions=sessions, storage=storage, settings=settings)
-        worker.run(stop=stop, worker_id=worker_id, concurrency=concurrency)
+        with Heartbeat(sessions=sessions, worker_id=worker_id, queue="transcode"):
+            worker.run(stop=stop, worker_id=worker_id, concurrency=concurrency)
 
 
 @app.command("ai-worker")
@@ -190,6 +192,7 @@ def ai_worker(
     import threading
 
     from microdrama.ai.jobs import AIWorker
+    from microdrama.ops.heartbeat import Heartbeat
 
     settings = get_settings()
     configure_logging(settings, level=logging.WARNING if quiet else None)
@@ -207,7 +210,8 @@ def ai_worker(
         worker = AIWorker(sessions=sessions, settings=settings)
         if not quiet:
             typer.echo(f"AI worker {worker.worker_id} waiting for jobs")
-        worker.run(stop=stop)
+        with Heartbeat(sessions=sessions, worker_id=worker.worker_id, queue="ai"):
+            worker.run(stop=stop)
 
 
 ai_app = typer.Typer(help="AI jobs: writers' room, table reads, captions.", no_args_is_help=True)

@@ -17,6 +17,7 @@ from microdrama.discovery.models import (
 )
 from microdrama.idempotency import IdempotencyRecord
 from microdrama.media.models import MediaAsset, TranscodeJob
+from microdrama.ops.models import WorkerHeartbeat
 from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass, VipPlan
 from microdrama.payouts.models import PayoutRequest
 from microdrama.paywall.models import AdReward, Unlock
@@ -89,5 +90,6 @@ __all__ = [
     "VipPass",
     "VipPlan",
     "WatchProgress",
+    "WorkerHeartbeat",
     "WritersRoomProject",
 ]

@@ -14,6 +14,8 @@ from microdrama.ai.models import AIJob, AIJobKind, AIJobState
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
 from microdrama.media.models import JobState, TranscodeJob
+from microdrama.ops.heartbeat import Heartbeat
+from microdrama.ops.models import WorkerHeartbeat
 from tests.support.accounts import signed_in
 from tests.support.factories import make_series
 
@@ -75,7 +77,7 @@ def test_operators_read_the_queues_workers_and_failures(
         page = client.get("/admin/status", headers=headers)
         assert page.status_code == 200
         assert REASON in page.text and "host-a:4242:ab12cd/ai" in page.text
-        assert "no worker holds one" in page.text  # a queued job and nobody transcoding
+        assert "no transcode worker is running" in page.text  # a queued job, nobody transcoding
 
 
 def test_only_operators_see_the_status(
@@ -88,3 +90,44 @@ def test_only_operators_see_the_status(
         assert client.get("/admin/status", headers=headers).status_code == 403
         guest = client.get("/admin/status", follow_redirects=False)
         assert guest.status_code == 303 and guest.headers["location"].startswith("/signin")
+
+
+def test_workers_are_seen_by_their_heartbeat_idle_or_busy_and_when_they_go_silent(
+    app: FastAPI, db_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    _troubles(db_factory)  # an AI job held by host-a:4242:ab12cd/ai
+    with session_scope(db_factory) as db:
+        db.add(  # a transcode worker that stopped beating two minutes ago (killed)
+            WorkerHeartbeat(
+                worker_id="host-b:77:ffffff",
+                queue="transcode",
+                started_at=utcnow() - timedelta(hours=1),
+                last_seen_at=utcnow() - timedelta(minutes=2),
+            )
+        )
+    headers, _ = signed_in(db_factory, settings, role=Role.admin, name="Ops")
+    beating = [
+        Heartbeat(sessions=db_factory, worker_id="host-a:4242:ab12cd/ai", queue="ai"),
+        Heartbeat(sessions=db_factory, worker_id="host-c:9:000001", queue="transcode"),
+    ]
+    with TestClient(app, client=("127.0.0.1", 50_000)) as client:
+        for heartbeat in beating:
+            heartbeat.start()
+        try:
+            workers = {
+                w["worker_id"]: (w["queue"], w["alive"], w["job_id"])
+                for w in client.get("/api/admin/status", headers=headers).json()["workers"]
+            }
+            metrics = client.get("/metrics").text
+        finally:
+            for heartbeat in beating:
+                heartbeat.stop()
+        assert workers == {
+            "host-a:4242:ab12cd/ai": ("ai", True, 1),
+            "host-b:77:ffffff": ("transcode", False, None),
+            "host-c:9:000001": ("transcode", True, None),
+        }
+        assert 'microdrama_workers_alive{queue="transcode"} 1.0' in metrics
+        # A worker that stops takes its row with it.
+        after = client.get("/api/admin/status", headers=headers).json()["workers"]
+        assert [w["worker_id"] for w in after] == ["host-b:77:ffffff"]

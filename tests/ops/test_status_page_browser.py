@@ -19,6 +19,7 @@ from microdrama.ai.models import AIJob, AIJobKind, AIJobState
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.media.models import JobState, TranscodeJob
+from microdrama.ops.models import WorkerHeartbeat
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SQLITE_ONLY, Site, _context, serve_site
 from tests.support.factories import make_series
 
@@ -60,6 +61,19 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                         state=AIJobState.running,
                         worker_id="web-1.internal:48211:9c2f1a/ai",
                         lease_expires_at=now + timedelta(minutes=5),
+                    ),
+                    WorkerHeartbeat(
+                        worker_id="web-1.internal:48211:9c2f1a/ai",
+                        queue="ai",
+                        started_at=now - timedelta(hours=3),
+                        # Renewed as the page is read (a heartbeat every 10 s).
+                        last_seen_at=now + timedelta(minutes=5),
+                    ),
+                    WorkerHeartbeat(
+                        worker_id="media-2.internal:3121:77aa01",
+                        queue="transcode",
+                        started_at=now - timedelta(hours=5),
+                        last_seen_at=now - timedelta(minutes=4),
                     ),
                     AIJob(
                         kind=AIJobKind.table_read,

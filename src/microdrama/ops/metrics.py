@@ -139,6 +139,14 @@ def database_metrics(figures: SystemFigures) -> Iterable[Metric]:
         "Age of the oldest queued AI job (0 when none waits).",
         value=figures.ai.oldest_queued_s,
     )
+    alive = GaugeMetricFamily(
+        "microdrama_workers_alive",
+        "Workers whose heartbeat was renewed lately (idle or busy), by queue.",
+        labels=["queue"],
+    )
+    for queue in ("transcode", "ai"):
+        alive.add_metric([queue], figures.alive(queue))
+    yield alive
     workers = GaugeMetricFamily(
         "microdrama_workers_busy",
         "Workers holding a live lease on a job, by queue.",

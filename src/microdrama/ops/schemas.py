@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from microdrama.ops.health import Check
-from microdrama.ops.snapshot import AIFigures, Failure, QueueFigures, SystemFigures
+from microdrama.ops.snapshot import AIFigures, Failure, QueueFigures, SystemFigures, WorkerSeen
 
 
 class HealthRead(BaseModel):
@@ -96,9 +96,21 @@ class EventsRead(BaseModel):
     last_received_seconds: float | None
 
 
+class WorkerRead(BaseModel):
+    worker_id: str
+    queue: str
+    started_at: datetime
+    last_seen_at: datetime
+    alive: bool
+    # The job it holds now (its lease's worker id starts with the worker's), if any.
+    job_id: int | None
+
+
 class StatusRead(BaseModel):
     transcode: QueueRead
     ai: AIQueueRead
+    # Every worker that sent a heartbeat in the last day: alive ones, and those gone silent.
+    workers: list[WorkerRead]
     events: EventsRead
     readiness: ReadinessRead
     read_at: datetime
@@ -109,6 +121,7 @@ class StatusRead(BaseModel):
         return cls(
             transcode=QueueRead.of(figures.transcode),
             ai=AIQueueRead.of_ai(figures.ai),
+            workers=[_worker(w, figures) for w in figures.workers],
             events=EventsRead(
                 unrolled=events.unrolled,
                 rollup_lag_seconds=round(events.oldest_unrolled_s, 1),
@@ -119,6 +132,28 @@ class StatusRead(BaseModel):
             readiness=ReadinessRead.of(checks),
             read_at=figures.read_at,
         )
+
+
+def _worker(worker: WorkerSeen, figures: SystemFigures) -> WorkerRead:
+    busy = (
+        figures.transcode.busy_workers if worker.queue == "transcode" else figures.ai.busy_workers
+    )
+    job_id = next(
+        (
+            b.job_id
+            for b in busy
+            if b.worker_id == worker.worker_id or b.worker_id.startswith(worker.worker_id + "/")
+        ),
+        None,
+    )
+    return WorkerRead(
+        worker_id=worker.worker_id,
+        queue=worker.queue,
+        started_at=worker.started_at,
+        last_seen_at=worker.last_seen_at,
+        alive=worker.alive,
+        job_id=job_id,
+    )
 
 
 def _failure(failure: Failure) -> FailureRead:

@@ -23,6 +23,8 @@ from microdrama.analytics.models import PlaybackEvent, RollupMark
 from microdrama.analytics.service import VIEWS_MARK
 from microdrama.db import utcnow
 from microdrama.media.models import JobState, TranscodeJob
+from microdrama.ops.heartbeat import ALIVE_WITHIN
+from microdrama.ops.models import WorkerHeartbeat
 from microdrama.payments.models import Purchase
 from microdrama.paywall.models import Unlock
 from microdrama.shop.models import Order
@@ -91,12 +93,25 @@ class EventFigures:
 
 
 @dataclass(frozen=True)
+class WorkerSeen:
+    worker_id: str
+    queue: str
+    started_at: datetime
+    last_seen_at: datetime
+    alive: bool  # heard from within ALIVE_WITHIN
+
+
+@dataclass(frozen=True)
 class SystemFigures:
     transcode: QueueFigures
     ai: AIFigures
     business: BusinessFigures
     events: EventFigures
+    workers: list[WorkerSeen]
     read_at: datetime
+
+    def alive(self, queue: str) -> int:
+        return sum(1 for w in self.workers if w.queue == queue and w.alive)
 
 
 def _age_s(then: datetime | None, now: datetime) -> float:
@@ -275,6 +290,27 @@ def _events(db: Session, now: datetime) -> EventFigures:
     )
 
 
+def _workers(db: Session, now: datetime) -> list[WorkerSeen]:
+    rows = db.execute(
+        select(
+            WorkerHeartbeat.worker_id,
+            WorkerHeartbeat.queue,
+            WorkerHeartbeat.started_at,
+            WorkerHeartbeat.last_seen_at,
+        ).order_by(WorkerHeartbeat.queue, WorkerHeartbeat.worker_id)
+    ).all()
+    return [
+        WorkerSeen(
+            worker_id=worker_id,
+            queue=queue,
+            started_at=started_at,
+            last_seen_at=last_seen_at,
+            alive=now - last_seen_at <= ALIVE_WITHIN,
+        )
+        for worker_id, queue, started_at, last_seen_at in rows
+    ]
+
+
 def read_figures(db: Session) -> SystemFigures:
     """Everything /metrics and the status page show from the database, read now."""
     now = utcnow()
@@ -283,6 +319,7 @@ def read_figures(db: Session) -> SystemFigures:
         ai=_ai(db, now),
         business=_business(db),
         events=_events(db, now),
+        workers=_workers(db, now),
         read_at=now,
     )
 
