@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Role
@@ -122,8 +123,10 @@ def test_workers_are_seen_by_their_heartbeat_idle_or_busy_and_when_they_go_silen
         finally:
             for heartbeat in beating:
                 heartbeat.stop()
+        with session_scope(db_factory) as db:
+            held = db.scalar(select(AIJob.id).where(AIJob.state == AIJobState.running))
         assert workers == {
-            "host-a:4242:ab12cd/ai": ("ai", True, 1),
+            "host-a:4242:ab12cd/ai": ("ai", True, held),
             "host-b:77:ffffff": ("transcode", False, None),
             "host-c:9:000001": ("transcode", True, None),
         }
