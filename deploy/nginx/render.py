@@ -40,15 +40,17 @@ def _token(name: str, value: str) -> str:
 def render_site(
     *,
     listen: str,
-    media_dir: Path,
+    media_dir: Path | None,
     app_servers: Sequence[str],
     media_url_prefix: str = "/media",
     access_log: str = DEFAULT_ACCESS_LOG,
 ) -> str:
-    """The template with its placeholders filled (it goes inside nginx's `http` block)."""
+    """The template with its placeholders filled (it goes inside nginx's `http` block). Without
+    a media folder (media in object storage, MICRODRAMA_STORAGE_URL), /media goes to the app,
+    which serves the bucket's objects there, or players fetch them from MEDIA_URL_PREFIX."""
     if not app_servers:
         raise ValueError("at least one web process (--app HOST:PORT) is needed")
-    if not media_dir.is_absolute():
+    if media_dir is not None and not media_dir.is_absolute():
         raise ValueError(f"the media folder must be an absolute path: {media_dir}")
     prefix = "/" + media_url_prefix.strip("/")
     if prefix == "/" or not re.fullmatch(r"(/[A-Za-z0-9._-]+)+", prefix):
@@ -56,12 +58,14 @@ def render_site(
     servers = "".join(f"    server {_token('app', s)};\n" for s in app_servers).rstrip("\n")
     values = {
         "LISTEN": _token("listen", listen),
-        "MEDIA_DIR": _token("media dir", str(media_dir).rstrip("/")),
+        "MEDIA_DIR": _token("media dir", str(media_dir).rstrip("/")) if media_dir else "",
         "MEDIA_URL_PREFIX": prefix,
         "APP_SERVERS": servers,
         "ACCESS_LOG": _token("access log", access_log),
     }
     text = TEMPLATE.read_text()
+    if media_dir is None:
+        text = re.sub(r"\n *# media-folder: begin.*?# media-folder: end\n", "\n", text, flags=re.S)
     for name, value in values.items():
         text = text.replace("${" + name + "}", value)
     left = re.findall(r"\$\{[A-Z_]+\}", text)
@@ -106,7 +110,7 @@ def write_standalone(
     directory: Path,
     *,
     listen: str,
-    media_dir: Path,
+    media_dir: Path | None,
     app_servers: Sequence[str],
     worker_processes: int = 1,
     media_url_prefix: str = "/media",
@@ -191,7 +195,11 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", default="80", help="nginx's listen: PORT or ADDRESS:PORT")
-    parser.add_argument("--media-dir", type=Path, required=True, help="MICRODRAMA_DATA_DIR/media")
+    media = parser.add_mutually_exclusive_group(required=True)
+    media.add_argument("--media-dir", type=Path, help="MICRODRAMA_DATA_DIR/media")
+    media.add_argument(
+        "--no-media-dir", action="store_true", help="media in object storage: no media folder"
+    )
     parser.add_argument(
         "--app", action="append", required=True, help="a web process, HOST:PORT (repeat)"
     )
@@ -201,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--standalone", type=Path, metavar="DIR", help="write a complete nginx.conf into DIR"
     )
     args = parser.parse_args(argv)
-    media_dir = args.media_dir.resolve()
+    media_dir = None if args.no_media_dir else args.media_dir.resolve()
     if args.standalone:
         command = write_standalone(
             args.standalone,
