@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,9 +24,22 @@ from microdrama.app import create_app
 from microdrama.config import Settings, get_settings
 from microdrama.db import make_engine, make_sessionmaker, upgrade_database
 from microdrama.payouts.vip_share import forget_final_months
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.database import PG_URL, _empty_all_tables, _pg_schema_url
 
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium per test process, shared by every browser test: a second
+    sync_playwright() would find the first one's event loop running and refuse."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

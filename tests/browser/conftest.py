@@ -8,12 +8,11 @@ see each other's watch history.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SeriesPlan, Site, _context, serve_site
+from tests.support.browser import SeriesPlan, Site, _context, serve_site
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +26,6 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     ]
     with serve_site(database_url, tmp_path_factory, plan) as served:
         yield served
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

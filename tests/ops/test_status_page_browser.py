@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Role, SessionKind
@@ -20,7 +20,7 @@ from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.media.models import JobState, TranscodeJob
 from microdrama.ops.models import WorkerHeartbeat
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SQLITE_ONLY, Site, _context, serve_site
+from tests.support.browser import SQLITE_ONLY, Site, _context, serve_site
 from tests.support.factories import make_series
 
 pytestmark = [pytest.mark.browser, SQLITE_ONLY]
@@ -87,16 +87,6 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             )
         engine.dispose()
         yield served
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is needed for browser tests: install it at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _operator(browser: Browser, site: Site, database_url: str, *, phone: bool) -> BrowserContext:
