@@ -81,7 +81,8 @@ def test_a_phone_follows_from_the_series_page_and_sees_the_new_episode_badge(
     phone_page.goto(f"/series/{series.id}")
     follow = phone_page.get_by_role("button", name=f"My list: {series.title}")
     expect(follow).to_have_attribute("aria-pressed", "false")
-    follow.click()
+    with phone_page.expect_response(lambda r: "/api/my-list/" in r.url and r.ok):
+        follow.click()
     expect(follow).to_have_attribute("aria-pressed", "true")
     _shoot(phone_page, "my-list-series-page-phone")
     _fits(phone_page, 390)
@@ -134,7 +135,8 @@ def test_a_laptop_follows_from_the_feed_and_unfollows_from_the_player(
     expect(follow).to_have_attribute("aria-pressed", "false")
     # By keyboard: the preview of a series without video may show its error over the card.
     follow.focus()
-    page.keyboard.press("Enter")
+    with page.expect_response(lambda r: "/api/my-list/" in r.url and r.ok):
+        page.keyboard.press("Enter")
     expect(follow).to_have_attribute("aria-pressed", "true")
 
     page.goto("/my-list")
@@ -155,7 +157,8 @@ def test_a_laptop_follows_from_the_feed_and_unfollows_from_the_player(
     _shoot(page, "my-list-player-laptop")
     # By keyboard: without video the player's error covers the buttons.
     in_player.focus()
-    page.keyboard.press("Enter")
+    with page.expect_response(lambda r: "/api/my-list/" in r.url and r.ok):
+        page.keyboard.press("Enter")
     expect(in_player).to_have_attribute("aria-pressed", "false")
 
     page.goto("/my-list")

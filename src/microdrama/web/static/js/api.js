@@ -20,10 +20,11 @@ export class ApiError extends Error {
  * fetch() for JSON: resolves to the parsed body, rejects with an ApiError.
  * @param {string} method
  * @param {string} url
- * @param {{ body?: unknown, idempotencyKey?: string }} [options]
+ * @param {{ body?: unknown, idempotencyKey?: string, keepalive?: boolean }} [options]
+ *   keepalive: the request goes on when the page is left right after it (a tap, then a link)
  * @returns {Promise<any>}
  */
-export async function api(method, url, { body, idempotencyKey } = {}) {
+export async function api(method, url, { body, idempotencyKey, keepalive = false } = {}) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
@@ -34,6 +35,7 @@ export async function api(method, url, { body, idempotencyKey } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
+      keepalive,
     });
   } catch {
     throw new ApiError(0, { message: "No connection. Check your network and try again." });

@@ -45,7 +45,10 @@ export async function toggleFollow(button) {
   busy.add(seriesId);
   showFollowing(seriesId, follow); // at once: the answer only confirms it
   try {
-    const state = await api(follow ? "PUT" : "DELETE", `/api/my-list/${encodeURIComponent(seriesId)}`);
+    // keepalive: following, then leaving for My list at once, still follows.
+    const state = await api(follow ? "PUT" : "DELETE", `/api/my-list/${encodeURIComponent(seriesId)}`, {
+      keepalive: true,
+    });
     showFollowing(seriesId, state.following);
     showNewEpisodes(state.with_new_episodes);
     button.removeAttribute("title");
