@@ -12,7 +12,9 @@ process, sendfile, a temporary nginx.conf over the storage folder), and drives e
             length, bytes and range (206) answers are checked to be the same.
   playlist  what a player fetches per rendition: the app's gated route (entitlement check,
             viewer-bound key URL, a device cookie as a browser sends it) against nginx serving
-            the stored playlist file (content type checked; the bodies differ by design).
+            the stored playlist file (content type checked; the bodies differ by design), and
+            against the app's bare async route in the same process (issue 15's target: the
+            gated playlist at >= 0.5x the bare route).
 """
 
 from __future__ import annotations
@@ -176,6 +178,7 @@ def main() -> None:
                 "segment_app": (f"{app_root}/media/{segment_key}", ""),
                 "playlist_nginx": (f"{nginx_base}/{playlist_key}", ""),
                 "playlist_app": (app_playlist, f"Cookie: {cookie}"),
+                "bare_app": (f"{app_root}/bench/bare", ""),
             }
             for target, header in urls.values():
                 run_wrk(target, connections=10, seconds=1, header=header)  # warm-up
@@ -192,11 +195,17 @@ def main() -> None:
     print(wrk_row("segment app /media", results["segment_app"], results["segment_nginx"]))
     print(wrk_row("playlist nginx (static file)", results["playlist_nginx"]))
     print(wrk_row("playlist app (gated route)", results["playlist_app"], results["playlist_nginx"]))
+    print(wrk_row("bare route app", results["bare_app"]))
+    print(wrk_row("playlist app vs bare route", results["playlist_app"], results["bare_app"]))
     segment_ratio = results["segment_app"].requests_per_s / results["segment_nginx"].requests_per_s
     playlist_ratio = (
         results["playlist_app"].requests_per_s / results["playlist_nginx"].requests_per_s
     )
-    print(f"\nsegments: app delivers {segment_ratio:.2f} x nginx; playlists {playlist_ratio:.2f} x")
+    bare_ratio = results["playlist_app"].requests_per_s / results["bare_app"].requests_per_s
+    print(
+        f"\nsegments: app delivers {segment_ratio:.2f} x nginx; playlists {playlist_ratio:.2f} x"
+        f" nginx, {bare_ratio:.2f} x the app's bare route"
+    )
     if problems:
         print("answers differ between app and nginx:")
         for problem in problems:
@@ -212,6 +221,7 @@ def main() -> None:
         segment_bytes=segment_bytes,
         segment_ratio=round(segment_ratio, 3),
         playlist_ratio=round(playlist_ratio, 3),
+        playlist_vs_bare_ratio=round(bare_ratio, 3),
         answers_match=not problems,
         differences=problems,
         **results,

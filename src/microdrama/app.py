@@ -43,6 +43,7 @@ from microdrama.ops.heartbeat import Heartbeat
 from microdrama.ops.routes import install_ops
 from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
+from microdrama.paywall.playlist_fast_path import GateCaches, PlaylistFastPath, playlist_route
 from microdrama.paywall.routes import router as paywall_router
 from microdrama.playback.routes import router as playback_router
 from microdrama.shop.campaigns.routes import router as shop_campaign_router
@@ -115,7 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.storage = open_storage(settings)
-    app.state.public_cache = TTLCache[bytes](ttl_seconds=2.0)
+    app.state.gate_caches = GateCaches.new()
+    # A studio change clears the feed's and series pages' answers and the playlists' facts.
+    app.state.public_cache = TTLCache[bytes](
+        ttl_seconds=2.0, clears_with=[app.state.gate_caches.facts]
+    )
 
     install_error_handlers(app)
 
@@ -178,5 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rf"|{re.escape(UPLOADS_URL)}|/api/studio/ai-jobs/\d+/events$"
         ),
     )
+    # Outside admission: its answers from cache take no connection.
+    app.add_middleware(PlaylistFastPath, route=playlist_route())
     install_ops(app, settings)  # last: its middleware times everything above
     return app

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Hashable
-from typing import Annotated, Generic, TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +28,16 @@ V = TypeVar("V")
 
 class TTLCache(Generic[V]):
     def __init__(
-        self, ttl_seconds: float, *, max_stale_seconds: float = 60.0, max_entries: int = 1024
+        self,
+        ttl_seconds: float,
+        *,
+        max_stale_seconds: float = 60.0,
+        max_entries: int = 1024,
+        clears_with: Sequence[TTLCache[Any]] = (),
     ) -> None:
+        """`clears_with`: caches of answers derived from the same data, cleared with this."""
         self.ttl_seconds = ttl_seconds
+        self.clears_with = tuple(clears_with)
         self.max_stale_seconds = max_stale_seconds
         self.max_entries = max_entries
         # key -> (fresh until, usable until, value)
@@ -101,6 +108,8 @@ class TTLCache(Generic[V]):
 
     def clear(self) -> None:
         self._entries.clear()
+        for other in self.clears_with:
+            other.clear()
 
 
 def public_cache(request: Request) -> TTLCache[bytes]:

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     recs_retrain_hours: int = Field(default=24, ge=1)
     rankings_keep_days: int = Field(default=90, ge=2)
 
+    # PostgreSQL keeps playback events in one partition per UTC day: housekeeping makes the
+    # next days' partitions ahead, and drops a day's partition this many days after it once
+    # every event of it is in the rollup the dashboards read (events are accepted up to 7 days
+    # late, so never fewer than 8).
+    events_partition_days_ahead: int = Field(default=7, ge=1, le=60)
+    events_retention_days: int = Field(default=90, ge=8)
+
     # AI studio: any OpenAI-compatible Chat Completions server (OpenAI, Ollama, vLLM, llama.cpp's
     # server) when llm_url is set, e.g. http://127.0.0.1:8080/v1; empty: the packaged SmolLM2
     # run offline through llama-cpp-python in the AI worker.

@@ -1,7 +1,9 @@
 """Periodic chores: expire bonus coins, renew VIP passes, share last month's VIP pool with
 creators, put back the stock of shop orders left unpaid, forget old idempotency keys, expired
 sessions, old sign-in attempts, abandoned uploads, videos no episode uses any more and stored
-files no asset owns, fold playback events into the analytics rollup (SQLite), refresh today's
+files no asset owns, fold playback events into the analytics rollup (SQLite), make the coming
+days' partitions of the playback events and drop the rolled-up days past retention
+(PostgreSQL), refresh today's
 rankings when they are an hour old (and forget charts of long ago), and retrain For You when
 its model is a day old.
 
@@ -20,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
+from microdrama.analytics import partitions as event_partitions
 from microdrama.analytics.service import fold_new_events
 from microdrama.catalog import videos as episode_videos
 from microdrama.config import Settings
@@ -49,6 +52,8 @@ class Chores:
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
     events_folded: int = 0
+    event_partitions_made: int = 0  # PostgreSQL: days of playback events given a partition
+    event_days_dropped: int = 0  # PostgreSQL: days past retention, rolled up, dropped
     rankings_refreshed: bool = False  # today's charts were an hour old (or missing)
     ranking_entries_forgotten: int = 0  # rows of charts older than rankings_keep_days
     recs_trained: bool = False  # For You's last training was recs_retrain_hours old (or none)
@@ -80,6 +85,11 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     with factory() as db:
         engine = db.get_bind()
     events_folded = fold_new_events(engine)  # type: ignore[arg-type]
+    partitions = event_partitions.maintain(
+        engine,  # type: ignore[arg-type]
+        days_ahead=settings.events_partition_days_ahead,
+        retention_days=settings.events_retention_days,
+    )
     refreshed = rankings.refresh_if_due(factory)
     with session_scope(factory) as db:
         keep_from = utcnow().date() - timedelta(days=settings.rankings_keep_days)
@@ -99,6 +109,8 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
         events_folded=events_folded,
+        event_partitions_made=len(partitions.created),
+        event_days_dropped=len(partitions.dropped),
         rankings_refreshed=refreshed is not None,
         ranking_entries_forgotten=forgotten_entries,
         recs_trained=trained,

@@ -1,11 +1,15 @@
 """Imports every domain's tables so that Base.metadata is complete (Alembic, tests)."""
 
+from typing import Any
+
 from microdrama.accounts.models import Account, AuthSession, LoginAttempt, TrustedDevice
 from microdrama.admin.models import PlatformSetting, SettingChange
 from microdrama.ai.models import AIJob
 from microdrama.ai.writers_room_models import PlanVersion, WritersRoomProject
+from microdrama.analytics import partitions as event_partitions
 from microdrama.analytics.models import EpisodeView, PlaybackEvent, RollupMark
 from microdrama.catalog.models import Episode, Series
+from microdrama.discovery import search_index
 from microdrama.discovery.models import (
     FeedExperiment,
     FeedExposure,
@@ -93,3 +97,14 @@ __all__ = [
     "WorkerHeartbeat",
     "WritersRoomProject",
 ]
+
+
+def outside_the_models(
+    object_: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic's include_object: False for what the migrations make beside the models (the
+    search index's tables; PostgreSQL's day partitions of the playback events)."""
+    return all(
+        include(object_, name, type_, reflected, compare_to)
+        for include in (search_index.outside_the_models, event_partitions.outside_the_models)
+    )

@@ -23,6 +23,8 @@ from microdrama.storage import Storage
 KEY_TOKEN_SALT = "microdrama.hls-key"
 # A token issued this far "in the future" was not made by a server with a sane clock.
 CLOCK_SKEW_S = 30
+# Where a viewer's key URL goes in a playlist template (no playlist line contains a NUL).
+KEY_URL_MARK = "\x00"
 _KEY_LINE = re.compile(r'^(#EXT-X-KEY:.*URI=")([^"]*)(".*)$')
 
 
@@ -119,16 +121,25 @@ def master_playlist(*, storage: Storage, asset: MediaAsset | None, episode_id: i
     return "\n".join(lines) + "\n"
 
 
-def media_playlist(
-    *,
-    storage: Storage,
-    settings: Settings,
-    asset: MediaAsset | None,
-    episode_id: int,
-    rendition: str,
-    viewer_id: int,
-) -> str:
-    """One rendition's playlist: static segment URLs and a fresh, viewer-bound key URL."""
+@dataclass(frozen=True)
+class PlaylistTemplate:
+    """A rendition's playlist as a viewer gets it, but for the key URL: `parts` joined by a
+    viewer's key URL (one part: an unencrypted rendition)."""
+
+    parts: tuple[str, ...]
+
+    def render(self, *, settings: Settings, episode_id: int, viewer_id: int) -> str:
+        """The playlist with a fresh key URL bound to this viewer and episode."""
+        if len(self.parts) == 1:
+            return self.parts[0]
+        token = issue_key_token(settings=settings, viewer_id=viewer_id, episode_id=episode_id)
+        return key_url(episode_id=episode_id, token=token).join(self.parts)
+
+
+def rendition_template(
+    *, storage: Storage, asset: MediaAsset | None, episode_id: int, rendition: str
+) -> PlaylistTemplate:
+    """One rendition's playlist with static segment URLs, ready for a viewer's key URL."""
     asset = _require_ready(asset, episode_id)
     playlist_key = next(
         (
@@ -141,13 +152,28 @@ def media_playlist(
     if playlist_key is None:
         raise NotFound("No such rendition.", episode_id=episode_id, rendition=rendition)
     base = PurePosixPath(playlist_key).parent
-    token = issue_key_token(settings=settings, viewer_id=viewer_id, episode_id=episode_id)
     lines = []
     for line in _read_playlist(storage, playlist_key, episode_id).splitlines():
         key_line = _KEY_LINE.match(line)
         if key_line:
-            line = key_line.group(1) + key_url(episode_id=episode_id, token=token) + key_line[3]
+            line = key_line.group(1) + KEY_URL_MARK + key_line[3]
         elif line and not line.startswith("#"):
             line = storage.url(f"{base}/{line}")
         lines.append(line)
-    return "\n".join(lines) + "\n"
+    return PlaylistTemplate(tuple(("\n".join(lines) + "\n").split(KEY_URL_MARK)))
+
+
+def media_playlist(
+    *,
+    storage: Storage,
+    settings: Settings,
+    asset: MediaAsset | None,
+    episode_id: int,
+    rendition: str,
+    viewer_id: int,
+) -> str:
+    """One rendition's playlist: static segment URLs and a fresh, viewer-bound key URL."""
+    template = rendition_template(
+        storage=storage, asset=asset, episode_id=episode_id, rendition=rendition
+    )
+    return template.render(settings=settings, episode_id=episode_id, viewer_id=viewer_id)
