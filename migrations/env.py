@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 import microdrama.models  # noqa: F401  (registers every table on Base.metadata)
 from microdrama.config import get_settings
 from microdrama.db import Base, make_engine
-from microdrama.discovery.search_index import outside_the_models
+from microdrama.models import outside_the_models
 
 target_metadata = Base.metadata
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
 import microdrama.models  # noqa: F401  (registers every table)
-from microdrama.db import Base, make_engine, upgrade_database
-from microdrama.discovery.search_index import outside_the_models
+from microdrama.accounts.models import Account
+from microdrama.analytics.models import PlaybackEvent
+from microdrama.db import Base, make_engine, make_sessionmaker, upgrade_database
+from microdrama.models import outside_the_models
 from tests.support.database import PG_URL, _pg_schema_url
+from tests.support.factories import make_series
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +70,10 @@ def test_the_search_index_is_all_that_is_left_out(engine: Engine) -> None:
     fts_tables = {fts, *(f"{fts}_{shadow}" for shadow in ("data", "idx", "docsize", "config"))}
     on_sqlite = engine.dialect.name == "sqlite"
     index = {"search_documents", "search_terms", "search_vocabulary", "search_stale"}
-    assert left_out == index | (fts_tables if on_sqlite else set())
+    # PostgreSQL: the playback events' default partition and one partition per day.
+    partitions = {t for t in left_out if t.startswith("playback_events_")}
+    assert left_out == index | (fts_tables if on_sqlite else partitions)
+    assert on_sqlite or ("playback_events_default" in partitions and len(partitions) > 8)
     assert tables - left_out == set(Base.metadata.tables)
 
 
@@ -123,3 +130,74 @@ def test_a_migration_failing_half_way_leaves_no_half_schema(
         assert "coin_packs" not in tables  # created earlier by the failed revision, rolled back
         assert version == revisions[0]
         scratch.dispose()
+
+
+def test_partitioning_the_events_keeps_them_and_so_does_undoing_it(
+    database_url: str, tmp_path: Path, engine: Engine
+) -> None:
+    """PostgreSQL: the events of several days are copied into their days' partitions with
+    their ids, new ids follow on, and the downgrade brings back the one table, rows and all.
+    SQLite: nothing changes."""
+    with fresh_database(database_url, tmp_path) as url:
+        scratch = make_engine(url)
+        config = alembic_config()
+        with scratch.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0b5e7a110002")
+        with make_sessionmaker(scratch)() as db:
+            series = make_series(db, episodes=1)
+            viewer = Account(display_name="viewer")
+            db.add(viewer)
+            db.flush()
+            days = [datetime(2026, 3, 1, 12, tzinfo=UTC), datetime(2026, 3, 4, 23, tzinfo=UTC)]
+            for number, at in enumerate(days):
+                db.add(
+                    PlaybackEvent(
+                        account_id=viewer.id, event_id=f"e{number}", kind="start",
+                        series_id=series.id, episode_id=series.episodes[0].id, session_id="s",
+                        position_ms=0, occurred_at=at, received_at=at,
+                    )
+                )  # fmt: skip
+            db.commit()
+        before = _events(scratch)
+
+        upgrade_database(scratch)
+
+        assert _events(scratch) == before
+        partitioned = scratch.dialect.name == "postgresql"
+        if partitioned:
+            with scratch.connect() as connection:
+                places = connection.execute(
+                    text("SELECT tableoid::regclass::text FROM playback_events ORDER BY id")
+                ).scalars()
+                assert list(places) == ["playback_events_20260301", "playback_events_20260304"]
+        with make_sessionmaker(scratch)() as db:
+            later = datetime.now(UTC)
+            db.add(
+                PlaybackEvent(
+                    account_id=viewer.id, event_id="new", kind="start", series_id=series.id,
+                    episode_id=series.episodes[0].id, session_id="s", position_ms=0,
+                    occurred_at=later, received_at=later,
+                )
+            )  # fmt: skip
+            db.commit()
+        after = _events(scratch)
+        assert after[-1][0] > before[-1][0]
+
+        with scratch.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0b5e7a110002")
+
+        assert _events(scratch) == after
+        with scratch.connect() as connection:
+            names = set(inspect(connection).get_table_names())
+        assert not {name for name in names if name.startswith("playback_events_")}
+        scratch.dispose()
+
+
+def _events(engine: Engine) -> list[tuple[int, str, datetime]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, event_id, occurred_at FROM playback_events ORDER BY id")
+        )
+        return [(row.id, row.event_id, row.occurred_at) for row in rows]

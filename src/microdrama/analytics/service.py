@@ -270,14 +270,16 @@ def _unnest(columns: tuple[tuple[str, str], ...]) -> str:
 
 
 # PostgreSQL: one statement, one round trip. The events go in in key order (ON CONFLICT DO
-# NOTHING: duplicates skipped), the new ones are folded into their views, which are upserted
-# in key order, so concurrent batches take the unique-key locks in one global order; the
-# answer is the number of new events. (A data-modifying WITH runs to completion, and the views'
-# sorted aggregate reads every new event before it writes its first view.)
+# NOTHING: duplicates skipped; the key holds `occurred_at`, the day partitions' key, and a
+# retried beacon resends an event with its time), the new ones are folded into their views,
+# which are upserted in key order, so concurrent batches take the unique-key locks in one
+# global order; the answer is the number of new events. (A data-modifying WITH runs to
+# completion, and the views' sorted aggregate reads every new event before it writes its first
+# view.)
 PG_INGEST = text(
     f"WITH new AS (INSERT INTO playback_events ({_EVENT_NAMES}) "
-    f"{_unnest(EVENT_COLUMNS)} ORDER BY account_id, event_id "
-    "ON CONFLICT (account_id, event_id) DO NOTHING "
+    f"{_unnest(EVENT_COLUMNS)} ORDER BY account_id, event_id, occurred_at "
+    "ON CONFLICT (account_id, event_id, occurred_at) DO NOTHING "
     "RETURNING account_id, session_id, episode_id, series_id, kind, position_ms, occurred_at), "
     f"views AS (INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} FROM new "
     f"GROUP BY {_VIEW_KEY} ORDER BY {_VIEW_KEY} {_merge_views('LEAST', 'GREATEST')}) "
@@ -483,7 +485,13 @@ class RollupFolder:
 def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
     """Recompute the rollup from the stored events in one SQL statement (after a bulk import,
     or to check that the incremental rollup is right). On SQLite the mark moves past every
-    stored event first (the events of other series are folded, this series' rebuilt)."""
+    stored event first (the events of other series are folded, this series' rebuilt).
+
+    PostgreSQL drops old days of events (analytics.partitions): a view whose first event is
+    gone is kept, merged with what is left of its events, never rebuilt from a part of them."""
+    if not _is_sqlite(db):
+        _rebuild_views_from_stored_events(db=db, series_id=series_id)
+        return
     _fold(db.connection())
     events = PlaybackEvent.__table__.c
     delete = sa_delete(EpisodeView)
@@ -512,3 +520,25 @@ def rebuild_views(*, db: Session, series_id: int | None = None) -> None:
         "played", "furthest_ms", "completed", "swiped_away", "paywall_shown_at", "unlocked",
     ]  # fmt: skip
     db.execute(sa_insert(EpisodeView).from_select(columns, grouped))
+
+
+def _rebuild_views_from_stored_events(*, db: Session, series_id: int | None) -> None:
+    params = {} if series_id is None else {"series_id": series_id}
+    of_series = "" if series_id is None else " AND v.series_id = :series_id"
+    db.execute(
+        text(
+            "DELETE FROM episode_views AS v WHERE EXISTS (SELECT 1 FROM playback_events AS e "
+            "WHERE e.account_id = v.account_id AND e.session_id = v.session_id "
+            f"AND e.episode_id = v.episode_id AND e.occurred_at = v.started_at){of_series}"
+        ),
+        params,
+    )
+    where = "" if series_id is None else "WHERE series_id = :series_id"
+    db.execute(
+        text(
+            f"INSERT INTO episode_views ({_VIEW_NAMES}) SELECT {_view_aggregates()} "
+            f"FROM playback_events {where} GROUP BY {_VIEW_KEY} ORDER BY {_VIEW_KEY} "
+            f"{_merge_views('LEAST', 'GREATEST')}"
+        ),
+        params,
+    )
