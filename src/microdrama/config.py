@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # Empty means "SQLite file inside data_dir".
     database_url: str = ""
+    # redis://host:6379/0: rate limits and leases (rate_limits.py) are counted there rather
+    # than in the database; empty (the default) needs no Redis. Every key starts with the prefix.
+    redis_url: str = ""
+    redis_key_prefix: str = "microdrama:"
     host: str = "127.0.0.1"
     port: int = 8000
     # Run a transcode worker thread inside the web process (the embedded default).

@@ -33,6 +33,7 @@ from microdrama.media import service as media
 from microdrama.object_storage import open_storage
 from microdrama.payments.renewals import renew_due_vip_passes
 from microdrama.payouts import vip_share
+from microdrama.rate_limits import RateLimiter, forget_old_hits, open_rate_limiter
 from microdrama.shop.orders import service as orders
 from microdrama.studio.uploads import purge_stale_uploads
 from microdrama.wallet import viewer_coins
@@ -51,6 +52,7 @@ class Chores:
     shop_reservations_released: int = 0
     sessions_ended: int = 0
     login_attempts_forgotten: int = 0
+    rate_limit_hits_forgotten: int = 0  # the database's hits older than any window
     events_folded: int = 0
     event_partitions_made: int = 0  # PostgreSQL: days of playback events given a partition
     event_days_dropped: int = 0  # PostgreSQL: days past retention, rolled up, dropped
@@ -81,6 +83,8 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     with session_scope(factory) as db:
         orphans = media.sweep_orphan_files(db=db, storage=storage)
     pruned = run_money_transaction(factory, lambda db: accounts.prune(db=db, settings=settings))
+    with session_scope(factory) as db:
+        hits_forgotten = forget_old_hits(db=db)
     # SQLite: events a stopped server stored but had not yet folded into the rollup.
     with factory() as db:
         engine = db.get_bind()
@@ -90,11 +94,13 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         days_ahead=settings.events_partition_days_ahead,
         retention_days=settings.events_retention_days,
     )
-    refreshed = rankings.refresh_if_due(factory)
+    # The rebuilds run in one process at a time (a lease); the others skip them.
+    limiter = open_rate_limiter(settings, factory)
+    refreshed = rankings.refresh_if_due(factory, limiter=limiter)
     with session_scope(factory) as db:
         keep_from = utcnow().date() - timedelta(days=settings.rankings_keep_days)
         forgotten_entries = rankings.forget_before(db, day=keep_from)
-    trained = _retrain_for_you_if_due(factory, settings)
+    trained = _retrain_for_you_if_due(factory, settings, limiter)
     # Last, so the other chores run even if this one fails. A month found settled is remembered
     # by the process, so the rounds after it cost nothing.
     settlement = vip_share.settle_due_month(factory=factory, settings=settings, now=utcnow())
@@ -108,6 +114,7 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
         shop_reservations_released=released,
         sessions_ended=pruned.sessions,
         login_attempts_forgotten=pruned.login_attempts,
+        rate_limit_hits_forgotten=hits_forgotten,
         events_folded=events_folded,
         event_partitions_made=len(partitions.created),
         event_days_dropped=len(partitions.dropped),
@@ -119,13 +126,15 @@ def run_once(*, factory: sessionmaker[Session], settings: Settings) -> Chores:
     )
 
 
-def _retrain_for_you_if_due(factory: sessionmaker[Session], settings: Settings) -> bool:
+def _retrain_for_you_if_due(
+    factory: sessionmaker[Session], settings: Settings, limiter: RateLimiter
+) -> bool:
     # Imported by the first round rather than with the app, so the server answers before
     # numpy, scipy and implicit are loaded (as `microdrama recs train` imports them).
     from microdrama.discovery import training
 
     every = timedelta(hours=settings.recs_retrain_hours)
-    return training.train_if_due(factory, every=every) is not None
+    return training.train_if_due(factory, every=every, limiter=limiter) is not None
 
 
 class HousekeepingThread:

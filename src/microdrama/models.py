@@ -26,6 +26,7 @@ from microdrama.payments.models import CoinPack, PaymentEvent, Purchase, VipPass
 from microdrama.payouts.models import PayoutRequest
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.playback.models import WatchProgress
+from microdrama.rate_limits import RateLimitHit
 from microdrama.shop.models import (
     Campaign,
     CartItem,
@@ -79,6 +80,7 @@ __all__ = [
     "ProductVariant",
     "Purchase",
     "RankingEntry",
+    "RateLimitHit",
     "Recommendation",
     "RecsRun",
     "RollupMark",

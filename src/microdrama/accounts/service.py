@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, func, select
+from sqlalchemy import ColumnElement, CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from microdrama.accounts.passwords import hash_password, needs_rehash, verify_pa
 from microdrama.accounts.schemas import SignupRequest
 from microdrama.config import Settings
 from microdrama.db import utcnow
+from microdrama.rate_limits import Limit, OverLimit, RateLimiter, Taken
 
 
 def new_device_token() -> str:
@@ -182,24 +183,32 @@ def make_admin(*, db: Session, email: str, password: str | None = None) -> Accou
 def log_in(
     *,
     db: Session,
+    limiter: RateLimiter,
     settings: Settings,
     email: str,
     password: str,
     ip: str,
     device_token: str | None,
 ) -> Account:
-    """The account these credentials open; `TooManyAttempts` before any password is checked
-    when a limit is reached, `InvalidCredentials` (to be recorded by the caller) otherwise."""
+    """The account these credentials open. The attempt is counted against the sign-in limits
+    before any password is checked (`TooManyAttempts` when one is reached) and stops counting
+    when it succeeds; `InvalidCredentials` (to be recorded by the caller) otherwise."""
     now = utcnow()
     account = get_by_email(db=db, email=email)
     trusted = account is not None and is_trusted_device(
         db=db, account=account, device_token=device_token
     )
-    check_login_allowed(db=db, settings=settings, email=email, ip=ip, trusted=trusted, now=now)
+    attempt = take_sign_in_attempt(
+        limiter=limiter, settings=settings, email=email, ip=ip, trusted=trusted, now=now
+    )
     # Verify even for an unknown email (against a decoy): the same time either way.
     matches = verify_password(account.password_hash if account else None, password)
     if account is None or not matches or account.password_hash is None:
         raise InvalidCredentials("Wrong email or password.")
+    # A success is no failure, and starts the pair's count afresh (the owner mistyping now and
+    # then); given back before this request writes, so SQLite's writer is free for it.
+    limiter.give_back(attempt)
+    limiter.clear(_pair_key(email, ip))
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     db.add(LoginAttempt(email=email, ip=ip, succeeded=True, created_at=now))
@@ -209,74 +218,59 @@ def log_in(
 
 
 def record_login_failure(*, db: Session, email: str, ip: str) -> None:
-    """Count one failed sign-in against the pair, the address and the account."""
+    """Log one failed sign-in (kept login_attempts_keep_days for looking into abuse; the
+    limits count it in `take_sign_in_attempt`)."""
     db.add(LoginAttempt(email=email, ip=ip, succeeded=False, created_at=utcnow()))
 
 
-def check_login_allowed(
-    *, db: Session, settings: Settings, email: str, ip: str, trusted: bool, now: datetime
-) -> None:
-    """Refuse when the address, the (email, address) pair or the account has failed too often
-    in the window. A trusted device skips the account limit, so an attacker who exhausts it
-    from elsewhere cannot lock the owner out (OWASP "device cookies")."""
-    window = timedelta(minutes=settings.login_window_minutes)
-    since = now - window
-    failed = LoginAttempt.succeeded.is_(False)
-    _refuse_over_limit(
-        db, [LoginAttempt.ip == ip, failed], since, settings.login_max_failures_per_ip, window, now
-    )
-    # A success on this pair starts its count afresh (the owner mistyping now and then).
-    last_success = db.scalar(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.email == email,
-            LoginAttempt.ip == ip,
-            LoginAttempt.succeeded.is_(True),
-            LoginAttempt.created_at > since,
-        )
-    )
-    _refuse_over_limit(
-        db,
-        [LoginAttempt.email == email, LoginAttempt.ip == ip, failed],
-        max(since, last_success) if last_success else since,
-        settings.login_max_failures_per_pair,
-        window,
-        now,
-    )
-    if not trusted:
-        _refuse_over_limit(
-            db,
-            [LoginAttempt.email == email, failed],
-            since,
+def take_sign_in_attempt(
+    *,
+    limiter: RateLimiter,
+    settings: Settings,
+    email: str,
+    ip: str,
+    trusted: bool,
+    now: datetime | None = None,
+) -> Taken:
+    """Count one attempt against the address, the (email, address) pair and the account, in
+    every process at once; `TooManyAttempts` instead when one of them has failed too often in
+    the window. A trusted device is not held to the account limit (its failures still count),
+    so an attacker who exhausts it from elsewhere cannot lock the owner out (OWASP "device
+    cookies"). The caller gives a successful attempt back."""
+    window_seconds = settings.login_window_minutes * 60
+    limits = [
+        Limit(f"signin:ip:{_short(ip)}", settings.login_max_failures_per_ip, window_seconds),
+        Limit(_pair_key(email, ip), settings.login_max_failures_per_pair, window_seconds),
+        Limit(
+            f"signin:account:{_digest(email)}",
             settings.login_max_failures_per_account,
-            window,
-            now,
-        )
+            window_seconds,
+            enforced=not trusted,
+        ),
+    ]
+    try:
+        return limiter.take(limits, now=now)
+    except OverLimit as exc:
+        seconds = exc.retry_after_seconds
+        minutes = math.ceil(seconds / 60)
+        plural = "s" if minutes != 1 else ""
+        raise TooManyAttempts(
+            f"Too many failed sign-ins. Try again in {minutes} minute{plural}.",
+            retry_after_seconds=seconds,
+        ) from exc
 
 
-def _refuse_over_limit(
-    db: Session,
-    conditions: list[Any],
-    since: datetime,
-    limit: int,
-    window: timedelta,
-    now: datetime,
-) -> None:
-    recent = db.scalars(
-        select(LoginAttempt.created_at)
-        .where(*conditions, LoginAttempt.created_at > since)
-        .order_by(LoginAttempt.created_at.desc())
-        .limit(limit)
-    ).all()
-    if len(recent) < limit:
-        return
-    # Sign-in opens again when the oldest of the last `limit` failures leaves the window.
-    reopens_at = recent[-1] + window
-    seconds = max(1, math.ceil((reopens_at - now).total_seconds()))
-    minutes = math.ceil(seconds / 60)
-    raise TooManyAttempts(
-        f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-        retry_after_seconds=seconds,
-    )
+def _digest(value: str) -> str:
+    """A fixed-length stand-in for an email in a limit's key (no address in Redis' keys)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _short(ip: str) -> str:
+    return ip if len(ip) <= 45 else _digest(ip)
+
+
+def _pair_key(email: str, ip: str) -> str:
+    return f"signin:pair:{_digest(email)}:{_short(ip)}"
 
 
 def is_trusted_device(*, db: Session, account: Account, device_token: str | None) -> bool:

@@ -21,6 +21,7 @@ from microdrama.accounts.user_agents import (
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import Conflict, DomainError, NotFound
+from microdrama.rate_limits import RateLimiter
 
 # "Last seen" is rewritten at most this often per session: a signed-in person's every request
 # writing a row would turn reads into writes (and take SQLite's single write lock).
@@ -122,18 +123,24 @@ def end_other_sessions(*, db: Session, account: Account, current_token: str | No
 
 
 def check_current_password(
-    *, db: Session, settings: Settings, account: Account, password: str, ip: str
+    *,
+    limiter: RateLimiter,
+    settings: Settings,
+    account: Account,
+    password: str,
+    ip: str,
 ) -> None:
     """`WrongCurrentPassword` unless this is the account's password. Counted and limited like a
-    sign-in (the caller records a failure), so a borrowed session cannot guess it quickly."""
+    sign-in (the caller logs a failure), so a borrowed session cannot guess it quickly."""
     if account.email is None or account.password_hash is None:
         # Accounts made by the seed or the CLI sign in with tokens only.
         raise Conflict("This account has no password to change.", field="current_password")
-    service.check_login_allowed(
-        db=db, settings=settings, email=account.email, ip=ip, trusted=True, now=utcnow()
+    attempt = service.take_sign_in_attempt(
+        limiter=limiter, settings=settings, email=account.email, ip=ip, trusted=True
     )
     if not verify_password(account.password_hash, password):
         raise WrongCurrentPassword("That is not your current password.", field="current_password")
+    limiter.give_back(attempt)
 
 
 def change_password(

@@ -10,6 +10,7 @@ from microdrama.accounts.errors import InvalidCredentials
 from microdrama.accounts.models import Account, AuthSession, SessionKind
 from microdrama.config import app_settings
 from microdrama.db import DbSession, session_factory, session_scope
+from microdrama.rate_limits import rate_limiter
 
 
 def client_ip(request: Request) -> str:
@@ -17,12 +18,13 @@ def client_ip(request: Request) -> str:
 
 
 def log_in_counting_failures(request: Request, db: DbSession, email: str, password: str) -> Account:
-    """Check credentials; a wrong password is counted in a transaction of its own, because the
-    request's own transaction is rolled back by the 401."""
+    """Check credentials (counted against the sign-in limits of every process); a wrong password
+    is logged in a transaction of its own, because the request's own is rolled back by the 401."""
     ip = client_ip(request)
     try:
         return service.log_in(
             db=db,
+            limiter=rate_limiter(request),
             settings=app_settings(request),
             email=email,
             password=password,
@@ -60,11 +62,15 @@ def check_current_password_counting_failures(
     request: Request, db: DbSession, account: Account, password: str
 ) -> None:
     """Confirm the account's current password before a change; a wrong one counts as a failed
-    sign-in (in a transaction of its own, as the request's is rolled back by the error)."""
+    sign-in (logged in a transaction of its own, as the request's is rolled back by the error)."""
     ip = client_ip(request)
     try:
         sessions.check_current_password(
-            db=db, settings=app_settings(request), account=account, password=password, ip=ip
+            limiter=rate_limiter(request),
+            settings=app_settings(request),
+            account=account,
+            password=password,
+            ip=ip,
         )
     except sessions.WrongCurrentPassword:
         assert account.email is not None  # checked before the password is

@@ -44,11 +44,14 @@ from microdrama.discovery.for_you import EARLY_SWIPE_MS
 from microdrama.discovery.models import Chart, ChartPeriod, RankingEntry
 from microdrama.discovery.ranking_schemas import RankedSeries, RankingChartRead
 from microdrama.paywall.models import Unlock
+from microdrama.rate_limits import RateLimiter, one_at_a_time
 from microdrama.storage import Storage
 
 # Two refreshes at once (housekeeping in several processes) take turns on PostgreSQL; SQLite
 # has one writer anyway.
 _REFRESH_LOCK = 0x7A2C_0014
+# Housekeeping's refresh runs in one process at a time; a dead holder's lease lapses after this.
+REFRESH_LEASE_SECONDS = 15 * 60
 DAY = timedelta(days=1)
 WEEK = timedelta(days=7)
 
@@ -261,18 +264,32 @@ def refresh_in_own_transaction(
 
 
 def refresh_if_due(
-    factory: sessionmaker[Session], *, every: timedelta = timedelta(hours=1)
+    factory: sessionmaker[Session],
+    *,
+    every: timedelta = timedelta(hours=1),
+    limiter: RateLimiter | None = None,
 ) -> RefreshSummary | None:
     """`refresh_in_own_transaction` of today when its charts are older than `every` (or
     missing): for a chore that runs every few minutes (a refresh at a million views takes
-    seconds, so not every round)."""
+    seconds, so not every round). With a `limiter`, one process refreshes while the others'
+    chores skip it (a lease of REFRESH_LEASE_SECONDS, should that process die)."""
+    if not _refresh_due(factory, every):
+        return None
+    if limiter is None:
+        return refresh_in_own_transaction(factory)
+    with one_at_a_time(limiter, "rankings-refresh", lease_seconds=REFRESH_LEASE_SECONDS) as mine:
+        # Another process may have refreshed between the first look and the lease.
+        if not mine or not _refresh_due(factory, every):
+            return None
+        return refresh_in_own_transaction(factory)
+
+
+def _refresh_due(factory: sessionmaker[Session], every: timedelta) -> bool:
     with factory() as db:
         computed_at = db.scalar(
             select(func.max(RankingEntry.computed_at)).where(RankingEntry.day == utcnow().date())
         )
-    if computed_at is not None and utcnow() - computed_at < every:
-        return None
-    return refresh_in_own_transaction(factory)
+    return computed_at is None or utcnow() - computed_at >= every
 
 
 def forget_before(db: Session, *, day: date) -> int:

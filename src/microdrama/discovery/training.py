@@ -34,9 +34,12 @@ from microdrama.discovery.recommender import (
 )
 from microdrama.paywall.models import Unlock
 from microdrama.playback.models import WatchProgress
+from microdrama.rate_limits import RateLimiter, one_at_a_time
 
 # Two trainings at once (housekeeping in several processes) take turns on PostgreSQL.
 _TRAINING_LOCK = 0x7EC5_0014
+# Housekeeping's training runs in one process at a time; a dead holder's lease lapses after this.
+TRAINING_LEASE_SECONDS = 30 * 60
 _INSERT_CHUNK = 10_000
 
 
@@ -171,11 +174,25 @@ def train(
     return run
 
 
-def train_if_due(factory: sessionmaker[Session], *, every: timedelta) -> RecsRun | None:
+def train_if_due(
+    factory: sessionmaker[Session], *, every: timedelta, limiter: RateLimiter | None = None
+) -> RecsRun | None:
     """`train` when the last training is older than `every` (or there was none): for a chore
-    that runs every few minutes (a training at a million episode views takes seconds)."""
+    that runs every few minutes (a training at a million episode views takes seconds). With a
+    `limiter`, one process trains while the others' chores skip it (a lease of
+    TRAINING_LEASE_SECONDS, should that process die)."""
+    if not _training_due(factory, every):
+        return None
+    if limiter is None:
+        return train(factory)
+    with one_at_a_time(limiter, "recs-training", lease_seconds=TRAINING_LEASE_SECONDS) as mine:
+        # Another process may have trained between the first look and the lease.
+        if not mine or not _training_due(factory, every):
+            return None
+        return train(factory)
+
+
+def _training_due(factory: sessionmaker[Session], every: timedelta) -> bool:
     with factory() as db:
         trained_at = db.scalar(select(func.max(RecsRun.trained_at)))
-    if trained_at is not None and utcnow() - trained_at < every:
-        return None
-    return train(factory)
+    return trained_at is None or utcnow() - trained_at >= every
