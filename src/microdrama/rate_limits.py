@@ -27,9 +27,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import CursorResult, Index, String, delete, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -274,12 +274,9 @@ def one_at_a_time(limiter: RateLimiter, name: str, *, lease_seconds: int) -> Ite
 
 
 def rate_limiter(request: Request) -> RateLimiter:
-    """The app's limiter (a route dependency), opened on first use."""
+    """The app's limiter (sign-in's helpers take it from their request), opened on first use."""
     state = request.app.state
     limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
     if limiter is None:
         limiter = state.rate_limiter = open_rate_limiter(state.settings, state.sessionmaker)
     return limiter
-
-
-AppRateLimiter = Annotated[RateLimiter, Depends(rate_limiter)]

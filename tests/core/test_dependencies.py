@@ -18,6 +18,7 @@ PROVIDERS = {
     "db.py": "session_factory",
     "storage.py": "app_storage",
     "cache.py": "public_cache",
+    "rate_limits.py": "rate_limiter",
 }
 
 
