@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,9 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from microdrama.validation_messages import describe, summarize
+
+log = logging.getLogger(__name__)
 
 
 class ErrorProblem(BaseModel):
@@ -101,6 +106,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return http_error_answer(exc)
 
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        if not database_unavailable(exc):
+            raise exc  # a defect (a constraint, bad SQL): the server error it is
+        log.warning("database unavailable: %s", exc.orig)
+        return database_unavailable_answer()
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DisconnectionError)
+    async def _no_connection(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return database_unavailable_answer()
+
     install_error_schema(app)
 
 
@@ -131,6 +149,25 @@ def http_error_answer(exc: HTTPException) -> JSONResponse:
     code, message = _HTTP_ERRORS.get(exc.status_code, ("http_error", "The request was refused."))
     answer = ErrorResponse(error=code, message=message)
     return JSONResponse(answer.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+def database_unavailable(exc: DBAPIError) -> bool:
+    """Whether a database error says the database is out of reach for now rather than that
+    the request or the code is wrong: a lost connection (a restart, a failover, an operator's
+    pg_terminate_backend, a network cut), an OperationalError of the server (shutting down, out
+    of connections, a statement cancelled, a deadlock retried to the end; SQLite locked or its
+    disk full). The pool replaces the lost connections, so the next request goes through."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError)
+
+
+def database_unavailable_answer() -> JSONResponse:
+    """503 database_unavailable, with Retry-After: what a request gets while the database is
+    out of reach (never a 500, never a hang)."""
+    answer = ErrorResponse(
+        error="database_unavailable",
+        message="The service can't reach its database right now; try again in a moment.",
+    )
+    return JSONResponse(answer.model_dump(), status_code=503, headers={"Retry-After": "1"})
 
 
 _REF = "#/components/schemas/"

@@ -8,6 +8,7 @@ in filesystem paths or bucket names, and never asks which backend it has.
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import re
@@ -57,6 +58,29 @@ class StorageUnavailable(DomainError, code="storage_unavailable", status_code=50
     def __init__(self, reason: str) -> None:
         super().__init__("The media storage can't be reached right now; try again in a moment.")
         self.reason = reason
+
+
+class StorageFull(DomainError, code="storage_full", status_code=507):
+    """The disk that receives the bytes is full (or the account's quota spent): nothing of the
+    file was kept, and it can be sent again once an operator has made room."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "The server has no room left to store this file, so nothing of it was kept; "
+            "try again later."
+        )
+        self.reason = reason
+
+
+@contextmanager
+def disk_full_refused() -> Iterator[None]:
+    """Turn a write's "no space left on device" (or "disk quota exceeded") into StorageFull."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(str(exc)) from exc
+        raise
 
 
 class RangeNotSatisfiable(Exception):
@@ -210,23 +234,16 @@ class LocalStorage:
         return path
 
     def save(self, key: str, data: BinaryIO) -> int:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        with tmp.open("wb") as out:
-            size = 0
+        size = 0
+        with _written_whole(self.path(key)) as tmp, tmp.open("wb") as out:
             while chunk := data.read(1024 * 1024):
                 out.write(chunk)
                 size += len(chunk)
-        tmp.replace(target)  # atomic: readers never see half a file
         return size
 
     def save_file(self, key: str, source: Path) -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".part")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
+        with _written_whole(self.path(key)) as tmp:
+            shutil.copyfile(source, tmp)
 
     def save_tree(self, prefix: str, directory: Path) -> list[str]:
         keys = []
@@ -308,6 +325,22 @@ class LocalStorage:
 
     def local_folder(self) -> Path | None:
         return self.root
+
+
+@contextmanager
+def _written_whole(target: Path) -> Iterator[Path]:
+    """A file to write `target`'s bytes into, put in its place in one rename once the block
+    ends (readers never see half a file) and deleted if the block fails (a full disk keeps
+    no half file)."""
+    tmp = target.with_name(target.name + ".part")
+    try:
+        with disk_full_refused():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            yield tmp
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _file_chunks(path: Path, first: int, last: int) -> Iterator[bytes]:

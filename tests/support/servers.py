@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -37,8 +38,24 @@ def server_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, 
 @contextmanager
 def running_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """uvicorn serving the app in its own process; yields its base URL."""
-    port = free_port()
-    with log_path.open("wb") as log:
+    with server_process(env, log_path) as server:
+        yield server.base_url
+
+
+@dataclass
+class ServerProcess:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def server_process(
+    env: dict[str, str], log_path: Path, *, port: int | None = None
+) -> Iterator[ServerProcess]:
+    """uvicorn serving the app in its own process (on `port`, or a free one); yields it, for a
+    test that kills it. Stopped at the end if still running."""
+    port = port or free_port()
+    with log_path.open("ab") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "microdrama.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
@@ -49,13 +66,15 @@ def running_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
         base_url = f"http://127.0.0.1:{port}"
         try:
             wait_until_serving(base_url, server)
-            yield base_url
+            yield ServerProcess(base_url, server)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            if server.poll() is None:
+                server.terminate()
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
 
 
 def wait_until_serving(base_url: str, server: subprocess.Popen[bytes]) -> None:

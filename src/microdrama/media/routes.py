@@ -22,7 +22,7 @@ from microdrama.errors import DomainError, PayloadTooLarge
 from microdrama.media import service
 from microdrama.media.delivery import is_public, stored_media_app
 from microdrama.media.schemas import JobRead
-from microdrama.storage import MEDIA_TYPES, Storage, cache_control
+from microdrama.storage import MEDIA_TYPES, Storage, cache_control, disk_full_refused
 from microdrama.types import PathId
 
 router = APIRouter(prefix="/api", tags=["media"])
@@ -130,14 +130,15 @@ async def receive_upload(
         )
     receiver = _UploadReceiver(file_path, max_file_bytes=max_file_bytes)
     parser = MultipartParser(params[b"boundary"], receiver.callbacks())  # type: ignore[arg-type]
-    try:
-        async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
-    except FormParserError as exc:
-        raise BadUpload("The upload is not valid multipart/form-data.") from exc
-    finally:
-        receiver.close()
+    with disk_full_refused():  # the spool's disk filled up: a clear 507, not a 500
+        try:
+            async for chunk in request.stream():
+                parser.write(chunk)
+            parser.finalize()
+        except FormParserError as exc:
+            raise BadUpload("The upload is not valid multipart/form-data.") from exc
+        finally:
+            receiver.close()
     if receiver.filename is None:
         raise BadUpload("The upload has no `file` field with a video in it.")
     return receiver

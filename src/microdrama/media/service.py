@@ -21,7 +21,7 @@ from microdrama.errors import NotFound, PayloadTooLarge
 from microdrama.media.models import AssetStatus, JobState, MediaAsset, TranscodeJob
 from microdrama.media.probe import probe
 from microdrama.media.schemas import JobRead
-from microdrama.storage import Storage
+from microdrama.storage import Storage, disk_full_refused
 from microdrama.types import read_row
 
 COPY_CHUNK_BYTES = 1024 * 1024
@@ -82,7 +82,7 @@ def _as_local_file(source: Path | BinaryIO, settings: Settings) -> Iterator[Path
         return
     with tempfile.TemporaryDirectory(dir=upload_tmp_dir(settings)) as tmp:
         path = Path(tmp) / "source"
-        with path.open("wb") as out:
+        with disk_full_refused(), path.open("wb") as out:
             copy_limited(source, out, max_bytes=settings.max_upload_bytes)
         yield path
 

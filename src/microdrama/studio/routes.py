@@ -25,7 +25,7 @@ from microdrama.config import AppSettings
 from microdrama.db import DbSession, SessionFactory, session_scope
 from microdrama.errors import DomainError, Forbidden
 from microdrama.media.delivery import answer_stored
-from microdrama.storage import AppStorage, Storage
+from microdrama.storage import AppStorage, Storage, StorageFull, disk_full_refused
 from microdrama.studio import episodes, review, service, uploads
 from microdrama.studio.schemas import (
     Approval,
@@ -407,20 +407,24 @@ async def tus_patch(
     too_long = False
     with uploads.locked_file(uploads.upload_path(settings, start.upload_id)) as out:
         try:
-            async for chunk in request.stream():
-                if not chunk:
-                    continue
-                if written + len(chunk) > room:
-                    chunk = chunk[: room - written]
-                    too_long = True
-                # A local page-cache write of one network chunk: cheaper than a thread hop.
-                uploads.write_chunk(out, position=start.offset + written, data=chunk)
-                written += len(chunk)
-                if too_long:
-                    break
+            with disk_full_refused():
+                async for chunk in request.stream():
+                    if not chunk:
+                        continue
+                    if written + len(chunk) > room:
+                        chunk = chunk[: room - written]
+                        too_long = True
+                    # A local page-cache write of one network chunk: cheaper than a thread hop.
+                    uploads.write_chunk(out, position=start.offset + written, data=chunk)
+                    written += len(chunk)
+                    if too_long:
+                        break
         except ClientDisconnect:
             pass  # the connection dropped: keep what arrived, the client resumes from there
-        out.flush()
+        except StorageFull:
+            # Refused whole (the offset stays), the space the chunk took given back.
+            out.truncate(start.offset)
+            raise
 
     if too_long:
         # Refused whole: the offset stays where it was (what was written is overwritten later).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -306,5 +307,9 @@ def purge_stale_uploads(*, db: Session, settings: Settings) -> int:
 
 
 def write_chunk(out: IO[bytes], *, position: int, data: bytes) -> None:
-    out.seek(position)
-    out.write(data)
+    """Write the bytes at position, straight to the file (no buffer left to flush later: a
+    full disk fails here, with the chunk, and not when the file is closed)."""
+    view = memoryview(data)
+    while view:
+        done = os.pwrite(out.fileno(), view, position)
+        view, position = view[done:], position + done
