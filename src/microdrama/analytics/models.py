@@ -45,6 +45,9 @@ PLAYING_KINDS = frozenset(
 
 
 class PlaybackEvent(Base):
+    # PostgreSQL: partitioned by day of `occurred_at` (migration e1e0da7a0001), so its key is
+    # (id, occurred_at) and its duplicate check (account_id, event_id, occurred_at) there;
+    # housekeeping makes and drops the partitions (analytics/partitions.py).
     __tablename__ = "playback_events"
     __table_args__ = (
         UniqueConstraint("account_id", "event_id", name="uq_playback_events_viewer_event"),
