@@ -1,6 +1,7 @@
 """A new creator plans a series in the writers' room: the engine's plan at once, a card the
-offline model rewrites, an edit, a script, and the draft series made from the cards. The AI
-jobs the page queues are run here by the test, as the AI worker would (with the real model)."""
+offline model rewrites, an edit, a script, the draft series made from the cards, and the
+script's table read watched in the player. The AI jobs the page queues (and the transcode of
+the animatic) are run here by the test, as the workers would (with the real models)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from microdrama.ai import jobs
 from microdrama.ai.models import AIJob, AIJobState
 from microdrama.config import Settings
 from microdrama.db import make_engine, make_sessionmaker, session_scope
+from microdrama.media.jobs import Worker
 from microdrama.storage import LocalStorage
 from tests.support.accounts import PASSWORD
 from tests.support.browser import Site, serve_site
@@ -33,12 +35,14 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def ai_worker(site: Site, database_url: str) -> Iterator[None]:
-    """Runs each queued AI job in this process, one at a time, while the test runs."""
+    """Runs each queued AI job in this process, one at a time, while the test runs, and then
+    the transcodes they queue (a table read's animatic)."""
     settings = Settings(environment="test", data_dir=site.data_dir, database_url=database_url)
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
     stop = threading.Event()
+    transcoder = Worker(sessions=sessions, storage=storage, settings=settings)
 
     def work() -> None:
         while not stop.wait(0.2):
@@ -50,6 +54,8 @@ def ai_worker(site: Site, database_url: str) -> Iterator[None]:
                 jobs.run_job_here(
                     job_id=queued, sessions=sessions, settings=settings, storage=storage
                 )
+            while transcoder.run_next_job(worker_id="writers-room-journey"):
+                pass
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
@@ -138,6 +144,22 @@ def test_a_new_creator_plans_a_series_and_creates_the_draft(page: Page, ai_worke
     page.wait_for_url("**/studio/series/*")
     expect(page.get_by_test_id("status-badge")).to_have_text("draft")
     expect(page.get_by_test_id("field-free")).to_have_value("6")
+
+    # The table read: the script in the characters' voices, an animatic in the draft series,
+    # played in the player to judge its pacing.
+    page.go_back()
+    page.wait_for_url("**/studio/writers-room/*")
+    paywall_card = page.locator("#card-6")
+    paywall_card.get_by_test_id("table-read").click()
+    watch = paywall_card.get_by_test_id("watch-table-read")
+    expect(watch).to_be_visible(timeout=180_000)
+    expect(paywall_card.get_by_test_id("table-read-status")).to_contain_text("Table read ready")
+    watch.click()
+    page.wait_for_url("**/watch/*")
+    page.wait_for_function(
+        "() => window.__player && window.__player.video.currentTime > 0.5", timeout=120_000
+    )
+    page.screenshot(path=str(SHOTS / "writers_room_table_read.png"))
 
 
 def test_the_room_reads_on_a_phone(phone_page: Page) -> None:

@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from microdrama.config import Settings
 from tests.support.shop import placed_campaign
 
-STUDIO_NAV = ["/studio", "/studio/campaigns", "/studio/earnings", "/studio/statements"]
+STUDIO_NAV = [
+    "/studio",
+    "/studio/writers-room",
+    "/studio/campaigns",
+    "/studio/earnings",
+    "/studio/statements",
+]
 # Headers the studio pages used to have, each its own: none may remain on a studio page.
 OTHER_HEADERS = ['class="studio-top"', 'class="bo-top"', 'class="desk-top"']
 
@@ -25,6 +31,7 @@ def _studio_pages(shop: dict[str, object]) -> list[str]:
         "/studio",
         f"/studio/series/{series_id}",
         "/studio/series/new",
+        "/studio/writers-room",
         f"/studio/series/{series_id}/analytics",
         f"/studio/episodes/{episode_id}/subtitles",
         "/studio/campaigns",

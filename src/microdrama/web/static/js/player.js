@@ -316,7 +316,9 @@ function reopenPaywall() {
 
 function showEpisode(episode) {
   shop.setEpisode(episode.id);
-  ui.label.textContent = `Episode ${episode.number} / ${episodes.length}`;
+  // Out of the last episode's number: a draft's table read may be episode 6 with 1–5 unmade.
+  const last = Math.max(episodes.length, ...episodes.map((e) => e.number));
+  ui.label.textContent = `Episode ${episode.number} / ${last}`;
   document.title = `${series.title} · Episode ${episode.number} · microdrama`;
   const seconds = episode.duration_ms / 1000;
   ui.seek.max = String(seconds);

@@ -76,6 +76,7 @@ class ProjectPage {
     else if (action === "create-series") await this.createSeries(button);
     else if (action === "history") await this.showHistory(button.dataset.part);
     else if (action === "show-script" && card) await this.showScript(card, episode);
+    else if (action === "table-read" && card) await this.tableRead(button, card, episode);
     else if (action === "restore") await this.restore(button.dataset.part, Number(button.dataset.number));
     else if (action === "cancel-job" && this.jobId) {
       try {
@@ -144,6 +145,8 @@ class ProjectPage {
       if (what === "script" && episode) {
         const card = /** @type {HTMLElement} */ (button.closest("[data-episode]"));
         await this.showScript(card, episode);
+        const read = /** @type {HTMLElement | null} */ (card.querySelector("[data-action=table-read]"));
+        if (read) read.hidden = false;
         message.textContent = `Script for episode ${episode} written.`;
         this.enableGenerate();
         return;
@@ -182,6 +185,42 @@ class ProjectPage {
       box.hidden = false;
     } catch (error) {
       fail(error);
+    }
+  }
+
+  /**
+   * Voice the episode's script (one voice per character) into an animatic that goes to the
+   * draft series as this episode's video; then a link to watch it in the player.
+   * @param {HTMLButtonElement} button
+   * @param {HTMLElement} card
+   * @param {number | null} episode
+   */
+  async tableRead(button, card, episode) {
+    const status = slot("table-read", card);
+    button.disabled = true;
+    status.hidden = false;
+    status.textContent = "Waiting for the AI worker…";
+    try {
+      const started = await api("POST", "/api/studio/table-reads", { body: { project_id: this.id, episode } });
+      this.jobId = started.job_id;
+      const result = await followJob(started.job_id, (fraction, text) => {
+        status.textContent = `${text} (${Math.round(fraction * 100)} %)`;
+      });
+      const seconds = Math.round(result.duration_ms / 1000);
+      const cast = Object.entries(result.voices).map(([who, voice]) => `${who} (${voice})`).join(", ");
+      await transcoded(result.series_id, result.episode_id, (percent) => {
+        status.textContent = `Voiced (${seconds} s; ${cast}). Preparing the video: ${percent} %`;
+      });
+      status.replaceChildren(
+        `Table read ready: ${seconds} s; ${cast}. `,
+        el("a", { href: `/watch/${result.episode_id}`, "data-testid": "watch-table-read", text: "Watch it" }),
+      );
+    } catch (error) {
+      status.hidden = true;
+      fail(error);
+    } finally {
+      this.jobId = null;
+      button.disabled = false;
     }
   }
 
@@ -244,6 +283,25 @@ class ProjectPage {
     } catch (error) {
       fail(error);
     }
+  }
+}
+
+/**
+ * Wait for the episode's new video to be transcoded (the studio's series answer, every 2 s).
+ * @param {number} seriesId
+ * @param {number} episodeId
+ * @param {(percent: number) => void} onProgress
+ */
+async function transcoded(seriesId, episodeId, onProgress) {
+  for (;;) {
+    const series = await api("GET", `/api/studio/series/${seriesId}`);
+    const episode = series.episodes.find((/** @type {{id: number}} */ e) => e.id === episodeId);
+    if (!episode) throw new Error("The table read's episode is gone from the series.");
+    const error = episode.replacement_error || episode.error;
+    if (episode.state === "failed" || episode.replacement_state === "failed") throw new Error(error || "The video could not be prepared.");
+    if (episode.state === "ready" && !episode.replacing) return;
+    onProgress(Math.round((episode.progress || 0) * 100));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
 }
 
