@@ -21,7 +21,10 @@ from microdrama.db import make_engine, make_sessionmaker, session_scope
 from microdrama.media.jobs import Worker
 from microdrama.storage import LocalStorage
 from tests.support.accounts import PASSWORD
-from tests.support.browser import Site, serve_site
+from tests.support.browser import SQLITE_ONLY, Site, serve_site
+
+# In the browser on SQLite (the API tests run the room on both databases).
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 SHOTS = Path(__file__).parent.parent.parent / "data" / "screenshots"
 
