@@ -201,3 +201,52 @@ def _events(engine: Engine) -> list[tuple[int, str, datetime]]:
             text("SELECT id, event_id, occurred_at FROM playback_events ORDER BY id")
         )
         return [(row.id, row.event_id, row.occurred_at) for row in rows]
+
+
+def test_duplicate_platform_accounts_are_merged_with_their_entries_and_balances(
+    database_url: str, tmp_path: Path, engine: Engine
+) -> None:
+    """Two "platform revenue" accounts made by a race before the unique index: the upgrade
+    keeps the oldest, moves the other's entries onto it and adds up the balances."""
+    with fresh_database(database_url, tmp_path) as url:
+        scratch = make_engine(url)
+        config = alembic_config()
+        with scratch.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "5a7e1b0c0001")
+        with scratch.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_accounts (id, kind, owner_id, currency, balance, "
+                    "may_go_negative) VALUES (1, 'platform_revenue', NULL, 'coin', 40, true), "
+                    "(2, 'platform_revenue', NULL, 'coin', 20, true), "
+                    "(3, 'promotions', NULL, 'coin', -60, true)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_transactions (id, kind, reference, memo, details, "
+                    "created_at) VALUES (1, 'unlock', 'u1', '', '{}', :at), "
+                    "(2, 'unlock', 'u2', '', '{}', :at)"
+                ),
+                {"at": datetime(2026, 12, 1, tzinfo=UTC)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ledger_entries (transaction_id, ledger_account_id, amount) "
+                    "VALUES (1, 1, 40), (1, 3, -40), (2, 2, 20), (2, 3, -20)"
+                )
+            )
+
+        upgrade_database(scratch)
+
+        with scratch.connect() as connection:
+            accounts = connection.execute(
+                text("SELECT id, kind, balance FROM ledger_accounts ORDER BY id")
+            ).all()
+            entries = connection.execute(
+                text("SELECT transaction_id, ledger_account_id FROM ledger_entries ORDER BY 1, 2")
+            ).all()
+        assert [tuple(a) for a in accounts] == [(1, "platform_revenue", 60), (3, "promotions", -60)]
+        assert sorted(tuple(e) for e in entries) == [(1, 1), (1, 3), (2, 1), (2, 3)]
+        scratch.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,7 +47,20 @@ class LedgerAccountKind(enum.StrEnum):
 
 class LedgerAccount(Base):
     __tablename__ = "ledger_accounts"
-    __table_args__ = (UniqueConstraint("kind", "owner_id", "currency"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "owner_id", "currency"),
+        # The platform's own accounts have no owner, and NULLs are distinct to the constraint
+        # above: without this index two processes' first sale each made one (then every
+        # unlock failed on "more than one row").
+        Index(
+            "uq_ledger_accounts_platform_kind",
+            "kind",
+            "currency",
+            unique=True,
+            sqlite_where=text("owner_id IS NULL"),
+            postgresql_where=text("owner_id IS NULL"),
+        ),
+    )
 
     id: Mapped[IntPk]
     kind: Mapped[LedgerAccountKind] = mapped_column(
