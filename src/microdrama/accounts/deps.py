@@ -90,17 +90,18 @@ def signed_in_account(request: Request, db: Session) -> Account | None:
     A bearer token that is not live is refused outright (API clients must sign in again)."""
     token = bearer_token(request)
     if token is not None:
-        account = service.account_for_session(db=db, token=token, kind=SessionKind.bearer)
-        if account is None:
+        found = service.live_session(db=db, token=token, kind=SessionKind.bearer)
+        if found is None:
             raise SignInRequired("Your access token is invalid or expired; sign in again.")
-        sessions.note_seen(db=db, token=token)
-        return account
+        sessions.note_seen(found[1])
+        return found[0]
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        account = service.account_for_session(db=db, token=cookie, kind=SessionKind.cookie)
-        if account is not None:
-            sessions.note_seen(db=db, token=cookie)
-        return account
+        found = service.live_session(db=db, token=cookie, kind=SessionKind.cookie)
+        if found is None:
+            return None
+        sessions.note_seen(found[1])
+        return found[0]
     return None
 
 

@@ -317,14 +317,31 @@ def start_session(
     return token, session
 
 
-def account_for_session(*, db: Session, token: str, kind: SessionKind) -> Account | None:
-    """The account of a live session of this kind, or None (unknown, ended or expired)."""
+def live_session(
+    *, db: Session, token: str, kind: SessionKind
+) -> tuple[Account, AuthSession] | None:
+    """The account and the session of a live session of this kind, read in one query; None
+    when the token is unknown, ended or expired. The caller keeps the session object: the
+    identity map holds it only weakly, so asking for it again would be another query."""
     if not token or len(token) > 128:
         return None
-    session = db.get(AuthSession, _hash_session_token(token))
-    if session is None or session.kind != kind or session.expires_at <= utcnow():
+    row = db.execute(
+        select(Account, AuthSession)
+        .join(AuthSession, AuthSession.account_id == Account.id)
+        .where(AuthSession.token_hash == _hash_session_token(token))
+    ).first()
+    if row is None:
         return None
-    return db.get(Account, session.account_id)
+    account, session = row
+    if session.kind != kind or session.expires_at <= utcnow():
+        return None
+    return account, session
+
+
+def account_for_session(*, db: Session, token: str, kind: SessionKind) -> Account | None:
+    """The account of a live session of this kind, or None (unknown, ended or expired)."""
+    found = live_session(db=db, token=token, kind=kind)
+    return found[0] if found else None
 
 
 def end_session(*, db: Session, token: str) -> None:

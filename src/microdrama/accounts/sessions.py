@@ -53,14 +53,10 @@ def record_client(*, session: AuthSession, user_agent: str | None, ip: str | Non
     session.ip = (ip or "")[:64] or None
 
 
-def note_seen(*, db: Session, token: str, now: datetime | None = None) -> None:
+def note_seen(session: AuthSession, *, now: datetime | None = None) -> None:
     """Move the session's "last seen" forward when it is older than LAST_SEEN_RESOLUTION."""
-    if not token or len(token) > 128:
-        return
     now = now or utcnow()
-    # Already loaded by the request's sign-in check: the identity map answers without a query.
-    session = db.get(AuthSession, hash_session_token(token))
-    if session is not None and session.last_seen_at < now - LAST_SEEN_RESOLUTION:
+    if session.last_seen_at < now - LAST_SEEN_RESOLUTION:
         session.last_seen_at = now
 
 
