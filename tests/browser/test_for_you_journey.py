@@ -33,25 +33,32 @@ GENRES = {
 FANS_PER_GENRE = 4
 
 
+def _catalog_and_fans(site: Site, database_url: str) -> None:
+    engine = make_engine(database_url)
+    with session_scope(make_sessionmaker(engine)) as db:
+        for genre, (titles, colour) in GENRES.items():
+            shelf = [series_of(db, genre, title, days_old=5) for title in titles]
+            for series in shelf:
+                site.series[series.title] = SeededSeries(
+                    series.id, series.title, [e.id for e in series.episodes]
+                )
+                poster = site.data_dir / "media" / series.episodes[0].media_asset.poster_key
+                poster.parent.mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (90, 160), colour).save(poster, "JPEG")
+            for n in range(FANS_PER_GENRE):
+                fan = make_viewer(db, f"{genre} fan {n}")
+                for series in shelf:
+                    binged(db, fan, series)
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with serve_site(database_url, tmp_path_factory, []) as served:
-        engine = make_engine(database_url)
-        with session_scope(make_sessionmaker(engine)) as db:
-            for genre, (titles, colour) in GENRES.items():
-                shelf = [series_of(db, genre, title, days_old=5) for title in titles]
-                for series in shelf:
-                    served.series[series.title] = SeededSeries(
-                        series.id, series.title, [e.id for e in series.episodes]
-                    )
-                    poster = served.data_dir / "media" / series.episodes[0].media_asset.poster_key
-                    poster.parent.mkdir(parents=True, exist_ok=True)
-                    Image.new("RGB", (90, 160), colour).save(poster, "JPEG")
-                for n in range(FANS_PER_GENRE):
-                    fan = make_viewer(db, f"{genre} fan {n}")
-                    for series in shelf:
-                        binged(db, fan, series)
-        engine.dispose()
+    """The shelves and their fans are in before the server starts: a feed it answered (and
+    cached for up to a minute) before them would show the empty catalog's order."""
+    with serve_site(
+        database_url, tmp_path_factory, [], prepare=lambda s: _catalog_and_fans(s, database_url)
+    ) as served:
         yield served
 
 

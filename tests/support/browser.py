@@ -129,9 +129,15 @@ def _seed(
 
 @contextmanager
 def serve_site(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory, plan: list[SeriesPlan]
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    plan: list[SeriesPlan],
+    *,
+    prepare: Callable[[Site], None] | None = None,
 ) -> Iterator[Site]:
-    """The planned series, transcoded and published, served by uvicorn on a free port."""
+    """The planned series, transcoded and published, served by uvicorn on a free port.
+    `prepare(site)` adds the test's own rows before the server starts, so its first answers
+    (and what it caches, like the feed's shared pools) already include them."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     settings = Settings(
         environment="test",
@@ -142,9 +148,13 @@ def serve_site(
         x264_preset="ultrafast",
     )
     seeded = _seed(settings, plan)
+    site = Site(base_url="", data_dir=data_dir, series=seeded)
+    if prepare is not None:
+        prepare(site)
     env = server_env(database_url=database_url, data_dir=data_dir)
     with running_server(env, data_dir / "server.log") as base_url:
-        yield Site(base_url=base_url, data_dir=data_dir, series=seeded)
+        site.base_url = base_url
+        yield site
 
 
 def _context(browser: Browser, site: Site, *, phone: bool) -> BrowserContext:
