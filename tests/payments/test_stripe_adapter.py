@@ -14,9 +14,9 @@ from fastapi import FastAPI
 
 from microdrama.config import Settings
 from microdrama.errors import NotFound
-from microdrama.payments import sandbox, signing
+from microdrama.payments import providers, sandbox, signing
 from microdrama.payments.models import Purchase, PurchaseKind, PurchaseStatus
-from microdrama.payments.providers import Card, StripeProvider, payment_provider
+from microdrama.payments.providers import Card, StripeProvider
 from microdrama.payments.signing import InvalidSignature
 from tests.support.payments import completed_event, viewer
 
@@ -183,7 +183,7 @@ def test_refund_goes_to_the_sessions_payment_intent(settings: Settings) -> None:
 
 
 def test_purchase_through_stripe_returns_stripes_checkout_page(
-    app: FastAPI, settings: Settings
+    app: FastAPI, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     http = RecordingHTTPClient(
         {
@@ -197,7 +197,7 @@ def test_purchase_through_stripe_returns_stripes_checkout_page(
     stripe_settings = _stripe_settings(settings)
     app.state.settings = stripe_settings
     stripe_provider = StripeProvider(stripe_settings, http_client=http)
-    app.dependency_overrides[payment_provider] = lambda: stripe_provider
+    monkeypatch.setattr(providers, "get_provider", lambda *_: stripe_provider)
     client, _ = viewer(app)
     created = client.post(
         "/api/purchases",

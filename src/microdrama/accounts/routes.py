@@ -38,12 +38,13 @@ from microdrama.accounts.signin import (
 )
 from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
+from microdrama.routing import add_routes
 
 router = APIRouter(tags=["accounts"])
-router.include_router(pages_router)
-router.include_router(session_router)
-router.include_router(brand_application_router)
-router.include_router(brand_application_pages)
+add_routes(router, pages_router)
+add_routes(router, session_router)
+add_routes(router, brand_application_router)
+add_routes(router, brand_application_pages)
 
 
 def me_read(account: Account) -> MeRead:

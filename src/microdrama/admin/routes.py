@@ -12,9 +12,10 @@ from microdrama.admin.pages import router as pages_router
 from microdrama.admin.schemas import SettingChangeRead, SettingsRead, SettingsUpdate, SettingsValues
 from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession
+from microdrama.routing import add_routes
 
 router = APIRouter(tags=["admin"])
-router.include_router(pages_router)
+add_routes(router, pages_router)
 
 
 def settings_read(db: Session, settings: Settings) -> SettingsRead:

@@ -22,6 +22,7 @@ from microdrama.ops.http import RequestTelemetry
 from microdrama.ops.metrics import CONTENT_TYPE, exposition
 from microdrama.ops.schemas import HealthRead, ReadinessRead, StatusRead
 from microdrama.ops.snapshot import FiguresCache, read_figures
+from microdrama.routing import add_routes
 from microdrama.storage import AppStorage
 from microdrama.templating import render_page
 
@@ -114,5 +115,5 @@ def install_ops(app: FastAPI, settings: Settings) -> None:
     outermost middleware: call last)."""
     if settings.environment != "test" or settings.log_format is not None:
         configure_logging(settings)
-    app.include_router(make_router(figures=FiguresCache(), probe=StorageProbe()))
+    add_routes(app.router, make_router(figures=FiguresCache(), probe=StorageProbe()))
     app.add_middleware(RequestTelemetry, access_log=access_log_enabled(settings))

@@ -403,8 +403,8 @@ def get_provider(settings: Settings, name: str | None = None) -> PaymentProvider
 
 
 def payment_provider(settings: AppSettings) -> PaymentProvider:
-    """The configured provider (a route dependency: tests override it through
-    `app.dependency_overrides[payment_provider]`, with a fake HTTP client for instance)."""
+    """The configured provider (a route dependency: tests replace `get_provider`, with a fake
+    HTTP client for instance; app.dependency_overrides does not reach routes, routing.py)."""
     return get_provider(settings)
 
 

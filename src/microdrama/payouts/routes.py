@@ -32,11 +32,12 @@ from microdrama.payouts.schemas import (
     VipShareLineRead,
     VipShareRead,
 )
+from microdrama.routing import add_routes
 from microdrama.types import PathId
 from microdrama.wallet.models import LedgerAccountKind
 
 router = APIRouter(tags=["payouts"])
-router.include_router(pages_router)
+add_routes(router, pages_router)
 
 MonthPath = Annotated[str, Path(max_length=7, description="YYYY-MM (UTC)")]
 
@@ -75,7 +76,7 @@ def earnings_summary(
 
 def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRouter:
     """Earnings, statements and payout requests of one kind of earner."""
-    earner = APIRouter(prefix=prefix)
+    earner = APIRouter(prefix=prefix, tags=["payouts"])
     # A default, not an Annotated alias: string annotations cannot name a local.
     earner_role = Depends(require_role(role))
     who = "creator" if role == Role.creator else "brand"
@@ -147,10 +148,8 @@ def _earner_routes(prefix: str, kind: LedgerAccountKind, role: Role) -> APIRoute
     return earner
 
 
-router.include_router(
-    _earner_routes("/api/studio", LedgerAccountKind.creator_earnings, Role.creator)
-)
-router.include_router(_earner_routes("/api/brand", LedgerAccountKind.brand_revenue, Role.brand))
+add_routes(router, _earner_routes("/api/studio", LedgerAccountKind.creator_earnings, Role.creator))
+add_routes(router, _earner_routes("/api/brand", LedgerAccountKind.brand_revenue, Role.brand))
 
 
 # --- admin ----------------------------------------------------------------------------------

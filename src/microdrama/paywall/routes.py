@@ -16,11 +16,12 @@ from microdrama.paywall import service
 from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
 from microdrama.paywall.schemas import AccessRead, RestUnlockRead, UnlockRead, UnlockRequest
+from microdrama.routing import add_routes
 from microdrama.types import INT_MAX, PathId
 
 router = APIRouter(tags=["paywall"])
-router.include_router(hls_router)
-router.include_router(ads_router)
+add_routes(router, hls_router)
+add_routes(router, ads_router)
 
 
 @router.get("/api/episodes/{episode_id}/access")

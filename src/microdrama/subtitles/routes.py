@@ -11,6 +11,7 @@ from microdrama.catalog.models import Episode
 from microdrama.config import AppSettings
 from microdrama.db import DbSession
 from microdrama.errors import PayloadTooLarge
+from microdrama.routing import add_routes
 from microdrama.storage import AppStorage, Storage
 from microdrama.subtitles import service
 from microdrama.subtitles.models import SubtitleTrack
@@ -20,7 +21,7 @@ from microdrama.subtitles.service import LANGUAGE_PATTERN
 from microdrama.types import Line, PathId, read_row
 
 router = APIRouter(tags=["subtitles"])
-router.include_router(pages_router)
+add_routes(router, pages_router)
 
 Language = Annotated[str, Path(pattern=LANGUAGE_PATTERN, max_length=16)]
 

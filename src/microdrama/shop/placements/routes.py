@@ -21,6 +21,7 @@ from microdrama.accounts.models import Account
 from microdrama.cache import PublicCache
 from microdrama.db import DbSession, SessionFactory, after_commit, session_scope
 from microdrama.errors import NotFound
+from microdrama.routing import add_routes
 from microdrama.shop.campaigns import service as campaigns
 from microdrama.shop.campaigns.service import PARTIES, PARTY_ROLES, Party
 from microdrama.shop.models import Campaign, Placement, PlacementEventKind
@@ -95,7 +96,7 @@ def _party_router(party: Party) -> APIRouter:
 
 
 for _party in PARTIES:
-    router.include_router(_party_router(_party))
+    add_routes(router, _party_router(_party))
 
 
 @router.get("/api/brand/placements/{placement_id}/funnel")
