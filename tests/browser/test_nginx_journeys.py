@@ -34,7 +34,7 @@ from tests.support.database import PG_URL
 from tests.support.servers import server_env
 
 # The stack costs half a minute a backend: PostgreSQL, the production database, when the suite
-# has it (the same journeys run on both backends without nginx), SQLite otherwise.
+# has it (the same journeys run on SQLite without nginx), SQLite otherwise.
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["postgresql" if PG_URL else "sqlite"], indirect=True),

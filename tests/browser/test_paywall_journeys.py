@@ -13,9 +13,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.browser import SeriesPlan, Site, serve_site
+from tests.support.browser import SQLITE_ONLY, SeriesPlan, Site, serve_site
 
-pytestmark = pytest.mark.browser
+# On PostgreSQL, the production database, the first journeys run behind nginx
+# (test_nginx_journeys.py).
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 WAIT_MS = 30_000
 SERIES = "Locked Legacy"

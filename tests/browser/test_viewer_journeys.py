@@ -11,10 +11,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from microdrama.demo.clips import SAFE_AREA
-from tests.support.browser import DESKTOP, Site, _context
+from tests.support.browser import DESKTOP, SQLITE_ONLY, Site, _context
 from tests.support.servers import running_server, server_env
 
-pytestmark = pytest.mark.browser
+# On PostgreSQL, the production database, the first journeys run behind nginx
+# (test_nginx_journeys.py).
+pytestmark = [pytest.mark.browser, SQLITE_ONLY]
 
 WAIT_MS = 30_000
 

@@ -24,9 +24,10 @@ from tests.support.clips import cached_clip
 from tests.support.database import _empty_all_tables
 from tests.support.servers import running_server, server_env
 
-# The journeys whose backend-specific code is covered on both databases by the API tests run
-# in the browser on SQLite alone (the suite's time on 2 cores); the viewer's and the paywall's
-# journeys run on both.
+# The journeys run in the browser on SQLite alone (the suite's time on 2 cores): the code they
+# reach is covered on both databases by the API tests, and the viewer's and the paywall's
+# first journeys run on PostgreSQL behind nginx in front of two web processes
+# (test_nginx_journeys.py).
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 CHROMIUM = "/usr/bin/chromium"
