@@ -85,8 +85,6 @@ def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         data_dir=data_dir,
         **stack_env(data_dir=data_dir, database_url=database_url, public_url=base_url),
         MICRODRAMA_WORKER_POLL_SECONDS="0.2",
-        # One rung: the journeys play episodes, they do not switch renditions.
-        MICRODRAMA_LADDER_HEIGHTS="[426]",
         MICRODRAMA_LOGIN_MAX_FAILURES_PER_PAIR=str(FAILURES_PER_ADDRESS),
     )
     settings = Settings(

@@ -27,7 +27,9 @@ def server_env(*, database_url: str, data_dir: Path, **extra: str) -> dict[str, 
         "MICRODRAMA_DATABASE_URL": database_url,
         "MICRODRAMA_DATA_DIR": str(data_dir),
         "MICRODRAMA_EMBEDDED_WORKER": "false",
-        "MICRODRAMA_LADDER_HEIGHTS": "[640,426,320]",
+        # One rung: servers' tests play episodes, they do not switch renditions (the ladder is
+        # tested in tests/media).
+        "MICRODRAMA_LADDER_HEIGHTS": "[426]",
         "MICRODRAMA_X264_PRESET": "ultrafast",
         "MICRODRAMA_SANDBOX_AD_SECONDS": "2",  # the journeys watch it in real time
         "MICRODRAMA_EXPOSE_TEST_HOOKS": "true",  # the journeys read window.__player and its kin
