@@ -104,13 +104,14 @@ def db(db_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Settings for a small, fast instance: tiny ladder, ultrafast x264, short job leases."""
+    """Settings for a small, fast instance: one small rung (tests/media sets the ladder it
+    tests), ultrafast x264, short job leases."""
     return Settings(
         environment="test",
         data_dir=tmp_path / "data",
         database_url=database_url,
         embedded_worker=False,
-        ladder_heights=[640, 426, 320],
+        ladder_heights=[320],
         x264_preset="ultrafast",
         job_lease_seconds=3,
         worker_poll_seconds=0.2,

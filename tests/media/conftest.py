@@ -18,6 +18,13 @@ from tests.support.studio import open_studio
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The media pipeline's tests transcode a three-rung ladder (the other tests one rung)."""
+    settings.ladder_heights = [640, 426, 320]
+    return settings
+
+
+@pytest.fixture
 def storage(app: FastAPI) -> LocalStorage:
     """The storage the app serves from (its folder is inside the test's data dir)."""
     storage: LocalStorage = app.state.storage
