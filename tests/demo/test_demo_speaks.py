@@ -14,6 +14,7 @@ from microdrama.config import Settings
 from microdrama.demo import speech
 from microdrama.demo.catalog import DEMO_SERIES
 from microdrama.demo.seed import seed_demo
+from tests.support.browser import SQLITE_ONLY
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +33,8 @@ def test_each_character_of_a_demo_series_keeps_one_voice_in_every_episode() -> N
             assert episode.spoken[-1].text == episode.dialogue  # what the clip writes
 
 
+# Voicing and hearing do not depend on the database (the seed runs on both in test_seed_demo).
+@SQLITE_ONLY
 def test_a_voiced_demo_episode_has_captions_heard_from_its_dialogue(
     client: TestClient, settings: Settings, db: Session
 ) -> None:
