@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from piper import PiperVoice
+from piper.config import SynthesisConfig
 
 from microdrama.ai import captions
 from microdrama.ai.packaged import piper_voices
@@ -32,12 +33,16 @@ def _work_dir() -> Path:
 @functools.cache
 def spoken_clip() -> Path:
     """SCRIPT read by Piper's packaged voice over a still 9:16 card: an H.264/AAC MP4, built
-    once per test process."""
+    once per test process. Without noise, so every process hears the same reading: Piper's
+    noise made a different one each time, and now and then (one full run in four) Whisper
+    heard it without punctuation (cues then cannot end at the script's sentences)."""
     voice_file = piper_voices()[0]
     voice = PiperVoice.load(str(voice_file.onnx), config_path=str(voice_file.config))
     speech = _work_dir() / "speech.wav"
     with wave.open(str(speech), "wb") as out:
-        voice.synthesize_wav(SCRIPT, out)
+        voice.synthesize_wav(
+            SCRIPT, out, syn_config=SynthesisConfig(noise_scale=0, noise_w_scale=0)
+        )
     clip = _work_dir() / "spoken.mp4"
     command = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
