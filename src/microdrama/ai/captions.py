@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -110,39 +109,16 @@ def whisper_model(*, data_dir: Path, threads: int) -> Any:
 # --- audio and transcription ------------------------------------------------------------------
 
 
-def extract_audio(*, settings: Settings, source: Path, target: Path) -> int:
-    """The source's first audio stream as 16 kHz mono WAV at target; its duration in ms.
-    NoAudio when the video is silent."""
-    try:
-        info = probe(source, settings=settings)
-    except InvalidMedia as exc:
-        raise NoAudio(f"The episode's video can't be read: {exc.message}") from exc
-    if not info.has_audio:
-        raise NoAudio("This episode's video has no sound to caption.")
-    command = [
-        settings.ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-i", str(source), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
-        "-c:a", "pcm_s16le", str(target),
-    ]  # fmt: skip
-    result = subprocess.run(
-        command, capture_output=True, text=True, timeout=EXTRACT_TIMEOUT_S, check=False
-    )
-    if result.returncode != 0 or not target.is_file():
-        log.warning("ffmpeg could not extract audio from %s: %s", source, result.stderr[-500:])
-        raise NoAudio("The sound of this episode's video could not be read.")
-    return info.duration_ms
-
-
 def samples(audio: Path, *, ffmpeg_bin: str = "ffmpeg") -> Any:
-    """The audio file as Whisper hears it: 16 kHz mono float samples, decoded by ffmpeg.
-    faster-whisper's own decoder (PyAV) runs a full garbage collection for every file, which
-    took seconds in a process holding the models and the app (py-spy: a fifth of a test
-    worker's time while it captioned)."""
+    """The first audio stream of a file as Whisper hears it: 16 kHz mono float samples,
+    decoded by ffmpeg. faster-whisper's own decoder (PyAV) runs a full garbage collection for
+    every file, which took seconds in a process holding the models and the app (py-spy: a
+    fifth of a test worker's time while it captioned)."""
     import numpy
 
     command = [
         ffmpeg_bin, "-hide_banner", "-nostdin", "-loglevel", "error",
-        "-i", str(audio), "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE),
+        "-i", str(audio), "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(SAMPLE_RATE),
         "-f", "f32le", "pipe:1",
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, timeout=EXTRACT_TIMEOUT_S, check=False)
@@ -150,6 +126,18 @@ def samples(audio: Path, *, ffmpeg_bin: str = "ffmpeg") -> Any:
         log.warning("ffmpeg could not decode %s: %s", audio, result.stderr[-500:])
         raise NoAudio("The sound of this episode's video could not be read.")
     return numpy.frombuffer(result.stdout, dtype=numpy.float32)
+
+
+def extract_audio(*, settings: Settings, source: Path) -> Any:
+    """The video's sound as Whisper's samples (`samples`); NoAudio when it is silent or
+    unreadable."""
+    try:
+        info = probe(source, settings=settings)
+    except InvalidMedia as exc:
+        raise NoAudio(f"The episode's video can't be read: {exc.message}") from exc
+    if not info.has_audio:
+        raise NoAudio("This episode's video has no sound to caption.")
+    return samples(source, ffmpeg_bin=settings.ffmpeg_bin)
 
 
 def _words(segments: list[Any]) -> list[Word]:
@@ -174,15 +162,16 @@ def _words(segments: list[Any]) -> list[Word]:
 
 def transcribe(
     model: Any,
-    audio: Path,
+    audio: Path | Any,
     *,
     language: str | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> Transcript:
     """The words spoken in the audio with their times (the VAD filter skips silence and
-    music without speech); language None lets Whisper detect it."""
+    music without speech); language None lets Whisper detect it. `audio` is a file, or its
+    samples already decoded (`extract_audio`)."""
     segments, info = model.transcribe(
-        samples(audio),
+        samples(audio) if isinstance(audio, Path) else audio,
         language=language,
         word_timestamps=True,
         vad_filter=True,
@@ -246,12 +235,8 @@ def generate_captions(
     progress(0.01, "Loading the speech model")
     model = whisper_model(data_dir=settings.data_dir, threads=settings.ai_threads)
     progress(0.05, "Extracting the audio")
-    with (
-        tempfile.TemporaryDirectory(prefix="microdrama-captions-") as tmp,
-        storage.local_copy(source_key) as source,
-    ):
-        audio = Path(tmp) / "audio.wav"
-        extract_audio(settings=settings, source=source, target=audio)
+    with storage.local_copy(source_key) as source:
+        audio = extract_audio(settings=settings, source=source)
         progress(0.1, "Transcribing 0 %")
         started = time.perf_counter()
         transcript = transcribe(
