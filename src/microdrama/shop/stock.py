@@ -1,9 +1,12 @@
 """Stock: the one module that changes `product_variants.stock` (allocate, release, set a count).
 
-Saleor's discipline (its `warehouse/management.py`): the variant rows are locked in primary-key
-order before their stock is read, so two checkouts sharing variants queue on the same row first
-instead of deadlocking, and neither oversells. PostgreSQL takes `SELECT … FOR UPDATE ORDER BY
-id`; SQLite ignores FOR UPDATE and relies on the writer lock the app's BEGIN IMMEDIATE holds.
+Saleor's discipline (its `warehouse/management.py`): variant rows are locked in primary-key
+order, so two transactions sharing variants queue on the same row first instead of deadlocking,
+and neither oversells. PostgreSQL takes `SELECT … FOR UPDATE ORDER BY id`; SQLite ignores FOR
+UPDATE and relies on the writer lock the app's BEGIN IMMEDIATE holds. A checkout's `allocate`
+locks by its own conditional UPDATE (`stock = stock - n WHERE stock >= n`) and comes last in
+its transaction: a popular product's row is then held only from that statement to the COMMIT,
+not while the order is written (every buyer of the product queues on it).
 The `CHECK stock >= 0` stays as the last guard should a bug slip past these functions.
 """
 
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from microdrama.errors import Conflict
 from microdrama.shop.models import ProductVariant
@@ -82,16 +87,37 @@ def _take(variants: dict[int, ProductVariant], lines: Sequence[StockLine]) -> No
         variants[line.variant_id].stock -= line.quantity
 
 
+_variants = cast(Table, ProductVariant.__table__)
+_TAKE = (
+    update(_variants)
+    .where(_variants.c.id == bindparam("row_id"), _variants.c.stock >= bindparam("units"))
+    .values(stock=_variants.c.stock - bindparam("units"))
+)
+
+
 def allocate(db: Session, lines: Sequence[StockLine]) -> None:
-    """Take the lines' units off sale (a checkout's reservation), all or none; raises
-    InsufficientStock naming the first variant, by id, that has too few left."""
-    variants, short = _locked_or_short(db, lines)
-    if short is not None:
-        variant = variants.get(short.variant_id) if short.variant_id is not None else None
-        if variant is None:  # callers check the variants exist first; a deleted one is sold out
-            raise InsufficientStock("This item is sold out.", variant_id=short.variant_id)
-        raise insufficient(variant, wanted=short.quantity)
-    _take(variants, lines)
+    """Take the lines' units off sale (a checkout's reservation), all or none: one conditional
+    UPDATE per variant in primary-key order, each taking the row's lock until the transaction
+    ends, so call it last. Raises InsufficientStock naming the first variant, by id, that has
+    too few left (the caller's transaction is rolled back, units taken before it included)."""
+    wanted: dict[int | None, int] = {}
+    for line in lines:
+        wanted[line.variant_id] = wanted.get(line.variant_id, 0) + line.quantity
+    if None in wanted:  # callers check the variants exist first; a deleted one is sold out
+        raise InsufficientStock("This item is sold out.", variant_id=None)
+    conn = db.connection()
+    taken: list[int] = []
+    for variant_id, units in sorted((v, n) for v, n in wanted.items() if v is not None):
+        if conn.execute(_TAKE, {"row_id": variant_id, "units": units}).rowcount != 1:
+            variant = db.get(ProductVariant, variant_id, populate_existing=True)
+            if variant is None:
+                raise InsufficientStock("This item is sold out.", variant_id=variant_id)
+            raise insufficient(variant, wanted=units)
+        taken.append(variant_id)
+    for variant_id in taken:  # ORM copies read before the UPDATE: reload on next use
+        loaded = db.identity_map.get(identity_key(ProductVariant, variant_id))
+        if loaded is not None:
+            db.expire(loaded, ["stock"])
 
 
 def allocate_if_available(db: Session, lines: Sequence[StockLine]) -> bool:

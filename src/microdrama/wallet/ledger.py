@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from microdrama.wallet.commit_hooks import settle_credits
+from microdrama.wallet.commit_hooks import credit_at_commit, settle_credits
 from microdrama.wallet.models import (
     BonusLot,
     Currency,
@@ -136,8 +136,9 @@ def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
         ).all()
 
 
-# Accounts a refund may leave owing money to the platform (earnings already paid out).
-CLAWBACK_KINDS = frozenset({K.creator_earnings, K.brand_revenue})
+# Earnings: what creators and brands are owed. A refund may leave them owing money to the
+# platform (earnings already paid out); a credit to them moves at commit, unlocked (`post`).
+EARNINGS_KINDS = CLAWBACK_KINDS = frozenset({K.creator_earnings, K.brand_revenue})
 
 
 def _may_owe(account: LedgerAccount, clawback: bool) -> bool:
@@ -164,6 +165,9 @@ def post(
     Only people's accounts (wallets, earnings) keep a stored balance, locked and checked here.
     The platform's counter-accounts are touched by nearly every posting; locking one row for
     all of them would serialise every unlock, so their balances are the sum of their entries.
+    A credit to earnings (a creator's, a brand's) is not locked either: it only adds, nothing
+    is decided on it, and one brand's orders would otherwise queue on its row; its stored
+    balance moves at commit (commit_hooks), as an unlock's credit to its creator does.
     """
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if not legs:
@@ -173,9 +177,11 @@ def post(
         sums[account.currency] += amount
     if any(sums.values()):
         raise LedgerError(f"unbalanced transaction {kind}: {dict(sums)}")
-    _lock(db, [a for a, _ in legs])
+    # Debits are locked and checked; credits to earnings move at commit, unlocked.
+    at_commit = {id(a) for a, amount in legs if amount > 0 and a.kind in EARNINGS_KINDS}
+    _lock(db, [a for a, _ in legs if id(a) not in at_commit])
     for account, amount in legs:
-        if account.balance + amount < 0 and not _may_owe(account, clawback):
+        if amount < 0 and account.balance + amount < 0 and not _may_owe(account, clawback):
             raise LedgerError(f"ledger account {account.id} ({account.kind}) would go negative")
     transaction = LedgerTransaction(
         kind=kind, reference=reference, actor_id=actor_id, memo=memo, details=details or {}
@@ -186,7 +192,9 @@ def post(
         db.add(
             LedgerEntry(transaction_id=transaction.id, ledger_account_id=account.id, amount=amount)
         )
-        if not account.may_go_negative:
+        if id(account) in at_commit:
+            credit_at_commit(db, account.id, amount)
+        elif not account.may_go_negative:
             account.balance += amount
     db.flush()
     return transaction

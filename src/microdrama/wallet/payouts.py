@@ -7,11 +7,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from microdrama.wallet.ledger import K, ledger_account, lock_accounts, post
+from microdrama.wallet.ledger import EARNINGS_KINDS, K, ledger_account, lock_accounts, post
 from microdrama.wallet.models import Currency, LedgerAccount, LedgerAccountKind, LedgerTransaction
-
-# Accounts whose balance the platform owes to a person and may pay out.
-EARNINGS_KINDS = (K.creator_earnings, K.brand_revenue)
 
 
 class Payout(Protocol):

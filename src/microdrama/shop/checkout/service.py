@@ -70,6 +70,18 @@ def _on_sale(db: Session, variant_id: int) -> ProductVariant:
     return variant
 
 
+def _variants_with_products(db: Session, variant_ids: list[int]) -> dict[int, ProductVariant]:
+    """The variants (and their products) in one query, without locks: `stock.allocate` takes
+    the units at the end of the checkout."""
+    query = (
+        select(ProductVariant)
+        .where(ProductVariant.id.in_(sorted(set(variant_ids))))
+        .options(selectinload(ProductVariant.product))
+        .execution_options(populate_existing=True)
+    )
+    return {variant.id: variant for variant in db.scalars(query)}
+
+
 def _check_placement(db: Session, *, viewer: Account, placement_id: int, product_id: int) -> None:
     placement = db.get(Placement, placement_id)
     campaign = db.get(Campaign, placement.campaign_id) if placement else None
@@ -240,7 +252,7 @@ def checkout(
     and the provider's checkout; returns the order and the checkout page's URL."""
     now = now or utcnow()
     wanted, cart = _wanted_items(db, viewer, data)
-    variants = stock.lock_variants(db, (w.variant_id for w in wanted))
+    variants = _variants_with_products(db, [w.variant_id for w in wanted])
     for w in wanted:
         variant = variants.get(w.variant_id)
         if variant is None or not variant.product.active:
@@ -266,7 +278,9 @@ def checkout(
                 f"{product.title} is priced in {product.currency}; checkout takes USD only.",
                 variant_id=w.variant_id,
             )
-    stock.allocate(db, [stock.StockLine(w.variant_id, w.quantity) for w in wanted])
+    for w in wanted:  # sold out already: say so before writing anything
+        if variants[w.variant_id].stock < w.quantity:
+            raise stock.insufficient(variants[w.variant_id], wanted=w.quantity)
     brand_id = variants[wanted[0].variant_id].product.owner_id
     order = Order(
         account_id=viewer.id,
@@ -312,4 +326,8 @@ def checkout(
     for item in cart:
         db.delete(item)
     db.flush()
+    # Last, so a popular product's row is locked only from here to the commit. A real
+    # provider's checkout session is opened above even when the last unit goes to a concurrent
+    # buyer here: it is then never shown, nor paid, and expires unused (the order is rolled back).
+    stock.allocate(db, [stock.StockLine(w.variant_id, w.quantity) for w in wanted])
     return order, created.checkout_url
