@@ -23,6 +23,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from microdrama.dependencies import in_event_loop
+
 V = TypeVar("V")
 
 
@@ -118,4 +120,4 @@ def public_cache(request: Request) -> TTLCache[bytes]:
     return cache
 
 
-PublicCache = Annotated[TTLCache[bytes], Depends(public_cache)]
+PublicCache = Annotated[TTLCache[bytes], Depends(in_event_loop(public_cache))]

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from microdrama import instance_secrets
+from microdrama.dependencies import in_event_loop
 
 # Secrets that, unless set in the environment, are generated on first run into
 # data_dir/secrets.json: a published default would open every install that kept it.
@@ -198,4 +199,4 @@ def app_settings(request: Request) -> Settings:
     return settings
 
 
-AppSettings = Annotated[Settings, Depends(app_settings)]
+AppSettings = Annotated[Settings, Depends(in_event_loop(app_settings))]

@@ -8,12 +8,14 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
+import anyio
+from anyio import to_thread
 from fastapi import Depends, Request
 from psycopg import pq
 from sqlalchemy import (
@@ -40,6 +42,8 @@ from sqlalchemy.orm import (
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from microdrama.dependencies import in_event_loop
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -223,7 +227,7 @@ def session_factory(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-SessionFactory = Annotated[sessionmaker[Session], Depends(session_factory)]
+SessionFactory = Annotated[sessionmaker[Session], Depends(in_event_loop(session_factory))]
 
 
 def pool_capacity(engine: Engine) -> int:
@@ -272,10 +276,43 @@ def admission_limit(engine: Engine, *, background_connections: int = 4) -> int:
     return max(1, (pool_capacity(engine) - background_connections) // 2)
 
 
-def get_db(factory: SessionFactory) -> Iterator[Session]:
-    """The request's session; the request (not the services) commits."""
-    with session_scope(factory) as session:
+async def get_db(factory: SessionFactory) -> AsyncIterator[Session]:
+    """The request's session; the request (not the services) commits.
+
+    Async, so FastAPI sends it to no worker thread: making a Session is pure Python (it takes
+    a connection at its first statement), and only the end of a session that was used — its
+    COMMIT or ROLLBACK — goes to a thread. A sync generator here cost every request two trips
+    to anyio's thread pool, its start and its end (docs/performance.md)."""
+    session = factory()
+    try:
         yield session
+    except BaseException:
+        await _end_session(session, commit=False)
+        raise
+    await _end_session(session, commit=True)
+
+
+async def _end_session(session: Session, *, commit: bool) -> None:
+    """session_scope's ending: commit (or roll back) in a worker thread, then close; a session
+    that never began holds no connection and just closes."""
+    if not session.in_transaction():
+        session.close()
+        return
+
+    def end() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    with anyio.CancelScope(shield=True):  # a client gone mid-request still gets its rollback
+        await to_thread.run_sync(end)
 
 
 # scope="function" commits before the response is sent, so a 2xx always means "stored".

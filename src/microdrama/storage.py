@@ -22,6 +22,7 @@ from typing import Annotated, BinaryIO, Protocol
 
 from fastapi import Depends, Request
 
+from microdrama.dependencies import in_event_loop
 from microdrama.errors import DomainError
 
 # What a browser must be told of stored media (the host's mime.types may disagree: Debian maps
@@ -358,4 +359,4 @@ def app_storage(request: Request) -> Storage:
     return storage
 
 
-AppStorage = Annotated[Storage, Depends(app_storage)]
+AppStorage = Annotated[Storage, Depends(in_event_loop(app_storage))]

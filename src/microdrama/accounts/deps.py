@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -17,6 +17,7 @@ from microdrama.accounts.errors import SignInRequired
 from microdrama.accounts.models import Account, Role, SessionKind
 from microdrama.config import app_settings
 from microdrama.db import DbSession
+from microdrama.dependencies import in_event_loop
 from microdrama.errors import Forbidden
 from microdrama.templating import render_page
 
@@ -129,16 +130,31 @@ def current_viewer(request: Request, response: Response, db: DbSession) -> Accou
 CurrentViewer = Annotated[Account, Depends(current_viewer)]
 
 
-def current_viewer_id(request: Request, response: Response, db: Session) -> int:
-    """current_viewer's account id, for the busiest route (the players' event batches): a
-    known guest device is looked up by its id alone, without loading the account; signing in
-    and a device's first visit go through current_viewer."""
-    token = device_token(request)
-    if token and bearer_token(request) is None and not request.cookies.get(SESSION_COOKIE):
-        account_id = service.account_id_by_device(db=db, device_token=token)
+def current_viewer_id(request: Request, response: Response, db: DbSession) -> int:
+    """current_viewer's account id, for the busiest routes (the players' event batches, coin
+    unlocks): a bearer token, a session cookie or a known guest device is looked up by the id
+    alone, without loading the account; a device's first visit (and a session cookie that has
+    ended) goes through current_viewer."""
+    token = bearer_token(request)
+    if token is not None:
+        account_id = sessions.live_session_account_id(db=db, token=token, kind=SessionKind.bearer)
+        if account_id is None:
+            raise SignInRequired("Your access token is invalid or expired; sign in again.")
+        return account_id
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        account_id = sessions.live_session_account_id(db=db, token=cookie, kind=SessionKind.cookie)
+        if account_id is not None:
+            return account_id
+    else:
+        device = device_token(request)
+        account_id = service.account_id_by_device(db=db, device_token=device) if device else None
         if account_id is not None:
             return account_id
     return current_viewer(request, response, db).id
+
+
+CurrentViewerId = Annotated[int, Depends(current_viewer_id)]
 
 
 def require_signed_in(viewer: CurrentViewer) -> Account:
@@ -148,11 +164,18 @@ def require_signed_in(viewer: CurrentViewer) -> Account:
     return viewer
 
 
-def require_role(*roles: Role) -> Callable[[Account], Account]:
+# The checks below do no I/O: FastAPI calls them in the event loop (dependencies.py).
+_signed_in = in_event_loop(require_signed_in)
+
+
+def require_role(*roles: Role) -> Callable[[Account], Awaitable[Account]]:
     """A dependency admitting signed-in accounts with one of these roles (admins always)."""
     allowed = {*roles, Role.admin}
 
-    def dependency(account: Annotated[Account, Depends(require_signed_in)]) -> Account:
+    @in_event_loop
+    def dependency(
+        account: Annotated[Account, Depends(_signed_in)],
+    ) -> Account:
         if account.role not in allowed:
             names = " or ".join(sorted(r.value for r in roles))
             raise Forbidden(f"Only a {names} account can do this.", required_role=names)
@@ -161,7 +184,7 @@ def require_role(*roles: Role) -> Callable[[Account], Account]:
     return dependency
 
 
-CurrentAccount = Annotated[Account, Depends(require_signed_in)]
+CurrentAccount = Annotated[Account, Depends(_signed_in)]
 CurrentCreator = Annotated[Account, Depends(require_role(Role.creator))]
 CurrentBrand = Annotated[Account, Depends(require_role(Role.brand))]
 CurrentAdmin = Annotated[Account, Depends(require_role(Role.admin))]

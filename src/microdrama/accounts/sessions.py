@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from microdrama.accounts import service
@@ -58,6 +58,33 @@ def note_seen(session: AuthSession, *, now: datetime | None = None) -> None:
     now = now or utcnow()
     if session.last_seen_at < now - LAST_SEEN_RESOLUTION:
         session.last_seen_at = now
+
+
+_LIVE_SESSION = select(
+    AuthSession.account_id, AuthSession.kind, AuthSession.expires_at, AuthSession.last_seen_at
+).where(AuthSession.token_hash == bindparam("token_hash"))
+_SEEN = (
+    update(AuthSession)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+def live_session_account_id(*, db: Session, token: str, kind: SessionKind) -> int | None:
+    """The account id of a live session of this kind (`service.live_session` without loading
+    the account or the session: for routes that need only who is asking), its "last seen"
+    moved forward as `note_seen` does; None when the token is unknown, ended or expired."""
+    if not token or len(token) > 128:
+        return None
+    token_hash = hash_session_token(token)
+    row = db.execute(_LIVE_SESSION, {"token_hash": token_hash}).first()
+    now = utcnow()
+    if row is None or row.kind != kind or row.expires_at <= now:
+        return None
+    if row.last_seen_at < now - LAST_SEEN_RESOLUTION:
+        db.execute(_SEEN, {"token_hash": token_hash, "now": now})
+    account_id: int = row.account_id
+    return account_id
 
 
 @dataclass(frozen=True)

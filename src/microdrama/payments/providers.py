@@ -19,6 +19,7 @@ from urllib.parse import quote
 from fastapi import Depends
 
 from microdrama.config import AppSettings, Settings
+from microdrama.dependencies import in_event_loop
 from microdrama.errors import DomainError
 from microdrama.payments import signing
 from microdrama.payments.models import Purchase
@@ -408,4 +409,4 @@ def payment_provider(settings: AppSettings) -> PaymentProvider:
     return get_provider(settings)
 
 
-Provider = Annotated[PaymentProvider, Depends(payment_provider)]
+Provider = Annotated[PaymentProvider, Depends(in_event_loop(payment_provider))]
