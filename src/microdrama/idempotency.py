@@ -155,12 +155,39 @@ def run_idempotent(
     the effect, INSERT ... ON CONFLICT DO NOTHING of the record with its answer. Nothing
     inserted means the key was taken: everything is rolled back and the request goes round
     again claiming first (replay, 409 for another body, or a key past retention)."""
-    key_of = {"account_id": account_id, "key": key}
+    return run_idempotent_as(
+        factory=factory,
+        who=lambda _db: account_id,
+        key=key,
+        request_hash=request_hash,
+        keep_hours=keep_hours,
+        effect=lambda db, _account_id: effect(db),
+        claim_first=claim_first,
+    )
+
+
+def run_idempotent_as(
+    *,
+    factory: sessionmaker[Session],
+    who: Callable[[Session], int],
+    key: str,
+    request_hash: str,
+    keep_hours: int,
+    effect: Callable[[Session, int], Outcome],
+    claim_first: bool = True,
+) -> tuple[Outcome, bool]:
+    """`run_idempotent` for a caller found in each attempt's own transaction: `who(db)` comes
+    first and answers the account the key belongs to, which the effect is given too. It may
+    write (a guest's first visit): what it writes commits or rolls back with the attempt, and
+    a refusal's own transaction asks again. One transaction instead of the request's session
+    and then the money's (docs/performance.md)."""
 
     def attempt_claiming_last(db: Session) -> tuple[Outcome, bool]:
         conn = db.connection()
+        account_id = who(db)
+        key_of = {"account_id": account_id, "key": key}
         try:
-            status, body = effect(db)
+            status, body = effect(db, account_id)
         except DomainError as exc:
             raise _Refused((exc.status_code, exc.as_json())) from exc
         db.flush()
@@ -172,6 +199,8 @@ def run_idempotent(
 
     def attempt(db: Session, *, refusal: Outcome | None) -> tuple[Outcome, bool]:
         conn = db.connection()
+        account_id = who(db)
+        key_of = {"account_id": account_id, "key": key}
         status, body = refusal if refusal is not None else (0, {})
         record = {**key_of, "request_hash": request_hash, "status_code": status, "response": body}
         claimed = conn.execute(_claim(conn.dialect.name), {**record, "created_at": utcnow()})
@@ -191,7 +220,7 @@ def run_idempotent(
         if refusal is not None:
             return refusal, False
         try:
-            status, body = effect(db)
+            status, body = effect(db, account_id)
         except DomainError as exc:
             # A refused request is an answer too: replaying it must not charge later.
             raise _Refused((exc.status_code, exc.as_json())) from exc
@@ -273,6 +302,26 @@ class MoneyAction:
         outcome, replayed = run_idempotent(
             factory=self.factory,
             account_id=account_id,
+            key=self.key,
+            request_hash=self.request_hash,
+            keep_hours=self.keep_hours,
+            effect=effect,
+            claim_first=claim_first,
+        )
+        return respond(outcome, replayed, self.response)
+
+    def run_as(
+        self,
+        who: Callable[[Session], int],
+        effect: Callable[[Session, int], Outcome],
+        *,
+        claim_first: bool = True,
+    ) -> dict[str, Any]:
+        """`run` for a route that finds who is asking inside the money transaction itself
+        (`who(db)`, see `run_idempotent_as`): the request's own session is never used."""
+        outcome, replayed = run_idempotent_as(
+            factory=self.factory,
+            who=who,
             key=self.key,
             request_hash=self.request_hash,
             keep_hours=self.keep_hours,

@@ -150,6 +150,30 @@ def test_not_enough_coins_is_a_clear_402_and_nothing_moves(
     assert ledger.verify(db=db) == []
 
 
+def test_a_new_device_refused_at_its_first_unlock_keeps_its_guest_and_the_answer(
+    client: TestClient, db: Session
+) -> None:
+    """The unlock finds who is asking inside the money transaction, creating the guest of a
+    device seen for the first time there; a refusal rolls that transaction back and is stored
+    by a second one, which must create the same guest (same cookie) to keep the answer."""
+    series = make_series(db, episodes=3, free_episodes=1)
+    db.commit()
+    episode_id = int(_episodes(client, series.id)[1]["id"])
+    client.cookies.clear()
+
+    first = _unlock(client, episode_id, key="first-visit")
+
+    assert first.status_code == 402
+    assert first.json()["error"] == "insufficient_coins"
+    assert len(first.headers.get_list("set-cookie")) == 1  # one device, not one per attempt
+    guest = _by_cookie(client)
+    again = _unlock(client, episode_id, key="first-visit")
+    assert again.status_code == 402
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert _by_cookie(client) == guest
+    assert client.get("/api/wallet").json()["total_coins"] == 0
+
+
 def test_replayed_key_returns_the_same_answer_and_charges_once(
     client: TestClient, db: Session, db_factory: sessionmaker[Session], settings: Settings
 ) -> None:

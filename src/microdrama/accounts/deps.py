@@ -57,9 +57,10 @@ def clear_session_cookie(request: Request, response: Response) -> None:
 
 
 def ensure_device_token(request: Request, response: Response) -> str:
-    """The caller's device token, minted (and set as a cookie) when it has none."""
-    token = request.cookies.get(DEVICE_COOKIE)
-    if not token or len(token) > 128:
+    """The caller's device token, minted (and set as a cookie) when it has none; minted once
+    per request, also when asked again (a money transaction's retry)."""
+    token = device_token(request)
+    if not token:
         token = service.new_device_token()
         set_device_cookie(request, response, token)
         # Later dependencies of the same request (a CSRF token, a trusted device) see it too.

@@ -43,26 +43,23 @@ async def unlock_episode(
     request: Request,
     response: Response,
     settings: AppSettings,
-    db: DbSession,
     money: Money,
 ) -> dict[str, Any]:
     """Unlock one episode with coins (needs an Idempotency-Key)."""
 
-    def unlock() -> dict[str, Any]:
-        viewer_id = current_viewer_id(request, response, db)
+    def who(money_db: Session) -> int:
+        return current_viewer_id(request, response, money_db)
 
-        def effect(money_db: Session) -> idempotency.Outcome:
-            return 200, service.unlock_with_coins(
-                db=money_db, settings=settings, viewer_id=viewer_id, episode_id=episode_id
-            )
+    def effect(money_db: Session, viewer_id: int) -> idempotency.Outcome:
+        return 200, service.unlock_with_coins(
+            db=money_db, settings=settings, viewer_id=viewer_id, episode_id=episode_id
+        )
 
-        # Unlocks write only here and lock the viewer's wallet before deciding anything: the
-        # key goes in with the answer, one statement fewer on the paywall's hot path.
-        return money.run(viewer_id, effect, claim_first=False)
-
-    # The paywall's hot path: who is asking and the money transaction in one trip to the
-    # thread pool (as sync dependency and route they were two; docs/performance.md).
-    return await run_in_threadpool(unlock)
+    # The paywall's hot path, in one trip to the thread pool and one transaction: who is
+    # asking is read in the money transaction (the request's own session would be a second
+    # connection, BEGIN and COMMIT), and since unlocks write only here and lock the viewer's
+    # wallet before deciding anything, the key goes in with the answer (docs/performance.md).
+    return await run_in_threadpool(money.run_as, who, effect, claim_first=False)
 
 
 @router.post("/api/series/{series_id}/unlock-rest", **idempotency.answers(RestUnlockRead))
