@@ -16,6 +16,7 @@ from httpx import Response
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.orm import Session
 
+from microdrama.catalog.models import Series, SeriesStatus
 from microdrama.config import Settings
 from microdrama.media.protection import KEY_TOKEN_SALT, issue_key_token, key_url
 from microdrama.paywall import service as paywall
@@ -126,6 +127,27 @@ def test_free_episodes_play_for_any_guest_through_the_same_encrypted_path(
 
     assert key.status_code == 200
     assert key.content == show.keys[show.free_episode_id]
+
+
+def test_a_series_taken_back_to_draft_gives_viewers_no_playlist_and_no_key(
+    new_device: ClientFactory, show: Show, db: Session
+) -> None:
+    guest = new_device()
+    key_url = key_url_for(guest, show.free_episode_id)  # issued while the series was live
+    series = db.get(Series, show.series_id)
+    assert series is not None
+    series.status = SeriesStatus.draft
+    db.commit()
+    guest.app.state.public_cache.clear()  # as a studio change does (and the playlists' facts)
+
+    master = guest.get(f"/api/episodes/{show.free_episode_id}/hls/master.m3u8")
+    variant = guest.get(f"/api/episodes/{show.free_episode_id}/hls/320p/index.m3u8")
+    key = guest.get(key_url)
+
+    for response in (master, variant, key):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == "not_found"
+    assert show.keys[show.free_episode_id] not in key.content
 
 
 def test_locked_playlists_are_not_issued_to_viewers_without_a_right_to_them(

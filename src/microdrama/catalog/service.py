@@ -224,9 +224,15 @@ def get_visible(*, db: Session, series_id: int, viewer: Account | None = None) -
     series = db.scalar(select(Series).where(Series.id == series_id).options(WITH_EPISODES))
     if series is None:
         raise NotFound("No such series.", series_id=series_id)
-    if not is_live(series) and not _may_edit(viewer, series):
-        raise NotFound("No such series.", series_id=series_id)
+    require_visible(series=series, viewer=viewer)
     return series
+
+
+def require_visible(*, series: Series, viewer: Account | None = None) -> None:
+    """NotFound unless the viewer may see this series (get_visible's check, for a series
+    already at hand: an episode's, without loading every episode of it)."""
+    if not is_live(series) and not _may_edit(viewer, series):
+        raise NotFound("No such series.", series_id=series.id)
 
 
 def is_live(series: Series) -> bool:

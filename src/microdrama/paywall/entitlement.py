@@ -40,7 +40,9 @@ def ready_episode(*, db: Session, episode_id: int, viewer: Account | None = None
     if episode is None or episode.state != EpisodeState.ready:
         raise NotFound("No such episode.", episode_id=episode_id)
     if viewer is not None:
-        catalog.get_visible(db=db, series_id=episode.series_id, viewer=viewer)
+        # The episode's own series (one row by its key), not get_visible's series with every
+        # episode and asset: this runs for every playlist and key a player asks for.
+        catalog.require_visible(series=episode.series, viewer=viewer)
     return episode
 
 
