@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from microdrama.accounts.deps import CurrentViewer
+from microdrama.accounts.deps import CurrentViewer, CurrentViewerId
 from microdrama.db import DbSession
 from microdrama.playback import service
 from microdrama.playback.schemas import (
@@ -21,10 +21,10 @@ router = APIRouter(prefix="/api", tags=["playback"])
 
 @router.post("/episodes/{episode_id}/progress", response_model=ProgressRead)
 def save_progress(
-    episode_id: PathId, update: ProgressUpdate, db: DbSession, viewer: CurrentViewer
+    episode_id: PathId, update: ProgressUpdate, db: DbSession, viewer_id: CurrentViewerId
 ) -> ProgressRead:
     """Save the viewer's position (the player calls this every few seconds and on page hide)."""
-    return service.save_progress(db=db, viewer=viewer, episode_id=episode_id, update=update)
+    return service.save_progress(db=db, account_id=viewer_id, episode_id=episode_id, update=update)
 
 
 @router.get("/series/{series_id}/progress", response_model=SeriesProgress)

@@ -21,21 +21,21 @@ COMPLETE_WITHIN_MS = 1500
 
 
 def save_progress(
-    *, db: Session, viewer: Account, episode_id: int, update: ProgressUpdate
+    *, db: Session, account_id: int, episode_id: int, update: ProgressUpdate
 ) -> ProgressRead:
-    """Remember where the viewer is in an episode (clamped to its length)."""
+    """Remember where the viewer (`account_id`) is in an episode (clamped to its length)."""
     episode = catalog.get_episode(db=db, episode_id=episode_id)
     if episode is None or episode.state != EpisodeState.ready:
         raise NotFound("No such episode.", episode_id=episode_id)
     position_ms = min(update.position_ms, episode.duration_ms)
     completed = update.completed or position_ms >= episode.duration_ms - COMPLETE_WITHIN_MS
     for _attempt in range(2):
-        row = db.get(WatchProgress, (viewer.id, episode.id))
+        row = db.get(WatchProgress, (account_id, episode.id))
         if row is None:
             try:
                 with db.begin_nested():
                     row = WatchProgress(
-                        account_id=viewer.id, episode_id=episode.id, series_id=episode.series_id
+                        account_id=account_id, episode_id=episode.id, series_id=episode.series_id
                     )
                     db.add(row)
             except IntegrityError:  # a concurrent save created it first
