@@ -145,6 +145,11 @@ setup_database_tools() {
   fi
 }
 
+# wrk: the C HTTP client bench/unlocks.py and bench/api.py drive the app with (setup only).
+setup_bench_tools() {
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+}
+
 cmd=${1:-serve}
 shift || true
 case "$cmd" in
@@ -185,6 +190,7 @@ case "$cmd" in
     setup_media_tools
     setup_browser
     setup_proxy
+    setup_bench_tools
     ;;
   *)
     echo "usage: ./dev.sh [serve|test|setup] [args...]" >&2
