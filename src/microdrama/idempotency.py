@@ -299,16 +299,9 @@ class MoneyAction:
         # What the request wrote first (a new guest viewer, expired reservations released) is
         # committed, so the money session sees it and SQLite's single writer is free.
         self.request_db.commit()
-        outcome, replayed = run_idempotent(
-            factory=self.factory,
-            account_id=account_id,
-            key=self.key,
-            request_hash=self.request_hash,
-            keep_hours=self.keep_hours,
-            effect=effect,
-            claim_first=claim_first,
+        return self.run_as(
+            lambda _db: account_id, lambda db, _account_id: effect(db), claim_first=claim_first
         )
-        return respond(outcome, replayed, self.response)
 
     def run_as(
         self,
