@@ -213,7 +213,19 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
-        session.commit()
+    except BaseException:
+        _end(session, commit=False)
+        raise
+    _end(session, commit=True)
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    """A session's end: commit (rolled back if the commit fails) or roll back, then close."""
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
@@ -293,26 +305,13 @@ async def get_db(factory: SessionFactory) -> AsyncIterator[Session]:
 
 
 async def _end_session(session: Session, *, commit: bool) -> None:
-    """session_scope's ending: commit (or roll back) in a worker thread, then close; a session
-    that never began holds no connection and just closes."""
+    """session_scope's end (`_end`) in a worker thread; a session that never began holds no
+    connection and just closes, in the loop."""
     if not session.in_transaction():
         session.close()
         return
-
-    def end() -> None:
-        try:
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
     with anyio.CancelScope(shield=True):  # a client gone mid-request still gets its rollback
-        await to_thread.run_sync(end)
+        await to_thread.run_sync(partial(_end, session, commit=commit))
 
 
 # scope="function" commits before the response is sent, so a 2xx always means "stored".

@@ -138,11 +138,11 @@ def _lock(db: Session, accounts: Sequence[LedgerAccount]) -> None:
 
 # Earnings: what creators and brands are owed. A refund may leave them owing money to the
 # platform (earnings already paid out); a credit to them moves at commit, unlocked (`post`).
-EARNINGS_KINDS = CLAWBACK_KINDS = frozenset({K.creator_earnings, K.brand_revenue})
+EARNINGS_KINDS = frozenset({K.creator_earnings, K.brand_revenue})
 
 
 def _may_owe(account: LedgerAccount, clawback: bool) -> bool:
-    return account.may_go_negative or (clawback and account.kind in CLAWBACK_KINDS)
+    return account.may_go_negative or (clawback and account.kind in EARNINGS_KINDS)
 
 
 def post(
@@ -382,7 +382,7 @@ def verify(*, db: Session) -> list[str]:
                 f"ledger account {account.id} ({account.kind}, owner {account.owner_id}): "
                 f"stored balance {account.balance} but entries sum to {recomputed}"
             )
-        if account.balance < 0 and account.kind not in CLAWBACK_KINDS:
+        if account.balance < 0 and account.kind not in EARNINGS_KINDS:
             problems.append(
                 f"ledger account {account.id} ({account.kind}) is negative: {account.balance}"
             )
