@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account, Role
+from microdrama.analytics import service as analytics
 from microdrama.analytics.models import EpisodeView, PlaybackEvent
+from microdrama.analytics.service import fold_new_events
 from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import session_scope, utcnow
@@ -131,7 +133,10 @@ def move_everything_to(factory: sessionmaker[Session], when: datetime) -> None:
     def shifted(value: datetime | None) -> datetime | None:
         return None if value is None else value + delta
 
-    with session_scope(factory) as db:
+    # SQLite: every event folded into the views first, and the app's background folder (a
+    # thread of this process) kept out while everything shifts, so no view is left behind.
+    fold_new_events(factory.kw["bind"])
+    with analytics._SQLITE_WRITER, session_scope(factory) as db:
         for view in db.scalars(select(EpisodeView)):
             view.started_at += delta
             view.last_at += delta
