@@ -71,8 +71,8 @@ def ensure_device_token(request: Request, response: Response) -> str:
 def device_token(request: Request) -> str | None:
     """The device token the request came with (or minted for it), without minting one."""
     minted: str | None = getattr(request.state, "minted_device_token", None)
-    token = request.cookies.get(DEVICE_COOKIE)
-    return minted or (token if token and len(token) <= 128 else None)
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    return minted or (token if service.token_may_be_valid(token) else None)
 
 
 def bearer_token(request: Request) -> str | None:

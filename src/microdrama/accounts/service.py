@@ -33,6 +33,9 @@ from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.rate_limits import Limit, OverLimit, RateLimiter, Taken
 
+# Longer than any token this app makes (43 characters): a longer one is not looked up.
+MAX_TOKEN_CHARS = 128
+
 
 def new_device_token() -> str:
     return secrets.token_urlsafe(32)
@@ -323,7 +326,7 @@ def live_session(
     """The account and the session of a live session of this kind, read in one query; None
     when the token is unknown, ended or expired. The caller keeps the session object: the
     identity map holds it only weakly, so asking for it again would be another query."""
-    if not token or len(token) > 128:
+    if not token_may_be_valid(token):
         return None
     row = db.execute(
         select(Account, AuthSession)
@@ -333,9 +336,21 @@ def live_session(
     if row is None:
         return None
     account, session = row
-    if session.kind != kind or session.expires_at <= utcnow():
+    if not session_alive(session.kind, session.expires_at, kind=kind):
         return None
     return account, session
+
+
+def token_may_be_valid(token: str) -> bool:
+    """Whether a session's or device's token is worth looking up (none is empty or longer)."""
+    return bool(token) and len(token) <= MAX_TOKEN_CHARS
+
+
+def session_alive(
+    found_kind: SessionKind, expires_at: datetime, *, kind: SessionKind, now: datetime | None = None
+) -> bool:
+    """Whether a stored session (its kind and expiry) is a live session of the kind asked for."""
+    return found_kind == kind and expires_at > (now or utcnow())
 
 
 def account_for_session(*, db: Session, token: str, kind: SessionKind) -> Account | None:
