@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from microdrama.config import AppSettings
+from microdrama.config import AppSettings, Settings
 from microdrama.db import (
     Base,
     DbSession,
@@ -280,7 +280,7 @@ class MoneyAction:
     """A money-moving request, ready to run once per Idempotency-Key: the route hands `run`
     the account and the effect, and answers what `run` returns."""
 
-    request_db: Session
+    request_db: Session | None  # None: the route uses no session but the money transaction's
     factory: sessionmaker[Session]
     response: Response
     key: str
@@ -298,7 +298,8 @@ class MoneyAction:
         answer; sets the status (and Idempotent-Replayed) on the response."""
         # What the request wrote first (a new guest viewer, expired reservations released) is
         # committed, so the money session sees it and SQLite's single writer is free.
-        self.request_db.commit()
+        if self.request_db is not None:
+            self.request_db.commit()
         return self.run_as(
             lambda _db: account_id, lambda db, _account_id: effect(db), claim_first=claim_first
         )
@@ -333,8 +334,27 @@ async def money_action(
 ) -> MoneyAction:
     """The dependency of every money-moving route: the validated Idempotency-Key and the
     fingerprint of the raw request (method, path and query, body)."""
+    return await _money_action(request, response, db, factory, settings)
+
+
+async def money_action_alone(
+    request: Request, response: Response, factory: SessionFactory, settings: AppSettings
+) -> MoneyAction:
+    """`money_action` for a route whose only session is the money transaction's (`run_as`
+    finds who is asking in it): no request session is made nor ended."""
+    return await _money_action(request, response, None, factory, settings)
+
+
+async def _money_action(
+    request: Request,
+    response: Response,
+    db: Session | None,
+    factory: sessionmaker[Session],
+    settings: Settings,
+) -> MoneyAction:
     key = require_key(request)
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    url = request.url
+    target = url.path + (f"?{url.query}" if url.query else "")
     return MoneyAction(
         request_db=db,
         factory=factory,
@@ -358,3 +378,4 @@ def answers(model: type[BaseModel], status: int = 200, *more: int) -> dict[str, 
 
 # Declare it after the route's account dependency, so a missing sign-in answers first.
 Money = Annotated[MoneyAction, Depends(money_action)]
+MoneyAlone = Annotated[MoneyAction, Depends(money_action_alone)]

@@ -12,7 +12,7 @@ from microdrama import idempotency
 from microdrama.accounts.deps import CurrentViewer, CurrentViewerId, current_viewer_id
 from microdrama.config import AppSettings
 from microdrama.db import DbSession
-from microdrama.idempotency import Money
+from microdrama.idempotency import Money, MoneyAlone
 from microdrama.paywall import service
 from microdrama.paywall.ads_routes import ads_router
 from microdrama.paywall.hls_routes import hls_router
@@ -43,7 +43,7 @@ async def unlock_episode(
     request: Request,
     response: Response,
     settings: AppSettings,
-    money: Money,
+    money: MoneyAlone,
 ) -> dict[str, Any]:
     """Unlock one episode with coins (needs an Idempotency-Key)."""
 
