@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from microdrama.config import AppSettings
 from microdrama.db import session_factory, session_scope
+from microdrama.demo.status import read_progress as read_demo_progress
 from microdrama.discovery import discover, for_you
 from microdrama.discovery.discover_routes import known_or_none, shared_pools, shared_rows
 from microdrama.discovery.discover_schemas import DiscoverPage
@@ -40,6 +41,9 @@ async def discover_page(request: Request, settings: AppSettings) -> Response:
                 "page": page,
                 "viewer": _viewer_summary(db, viewer),
                 "about_link": settings.environment == "development",
+                # Nothing published yet on a first run: say the demo is coming, not "run
+                # seed-demo" (the feed's first-run line, js/demo_progress.js).
+                "demo": read_demo_progress(settings.data_dir) if not page.rows else None,
             }
             return _render(request, "discover.html", context)
 

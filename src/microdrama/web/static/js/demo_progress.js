@@ -1,9 +1,8 @@
 // @ts-check
-// The feed while the demo is being prepared: polls the seed's progress, moves the bar, and
-// brings in each series as it is published (a reload while the feed is still empty; otherwise
-// the new cards are appended, so a viewer already watching the first series is not disturbed).
-
-import { feedState } from "./feed.js";
+// The feed (and an empty Discover) while the demo is being prepared: polls the seed's
+// progress, moves the bar, and brings in each series as it is published (a reload while the
+// page shows no series yet; otherwise the feed's new cards are appended, so a viewer already
+// watching the first series is not disturbed).
 
 const POLL_MS = 2000;
 const box = document.getElementById("demo-progress");
@@ -28,14 +27,19 @@ async function poll() {
     setTimeout(poll, POLL_MS * 2); // the server restarting: try again a little later
     return;
   }
-  const feedIsEmpty = !document.querySelector("#feed .card");
+  const feed = document.getElementById("feed");
+  const nothingShown = !feed?.querySelector(".card");
   const newSeries = progress.series_published > published || !progress.preparing;
-  if (newSeries && feedIsEmpty) {
+  if (newSeries && nothingShown) {
     location.reload();
     return;
   }
   if (newSeries) {
     published = progress.series_published;
+    // The feed's own instance: its script's URL (with its ?v=), not "./feed.js", which
+    // would be a second copy of the module with a second feed state.
+    const script = /** @type {HTMLScriptElement} */ (document.querySelector("script[src*='/js/feed.js']"));
+    const { feedState } = await import(script.src);
     await feedState.refresh();
   }
   if (!progress.preparing) {
