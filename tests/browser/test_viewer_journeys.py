@@ -281,3 +281,28 @@ def test_nothing_covers_the_clips_title_safe_area_under_continue_watching(
             or safe["y"] + safe["h"] <= box["y"] + 1
         )
         assert apart, f"{box} covers the title-safe area {safe} of the frame {frame}"
+
+
+def test_on_a_letterboxed_phone_the_unmute_cue_sits_inside_the_frame(
+    browser: Browser, site: Site
+) -> None:
+    # 390x844 is taller than 9:16: the frame is letterboxed (app.css), a black band above it.
+    context = _context(browser, site, phone=True)
+    page = context.new_page()
+    try:
+        page.goto("/")
+        page.wait_for_function(FEED_VIDEO_PLAYING, arg=0, timeout=WAIT_MS)
+        cue = page.get_by_test_id("feed-card").first.locator(".unmute")
+        expect(cue).to_be_visible()
+        found = page.evaluate(FRAME_AND_OVERLAYS)
+        box = cue.bounding_box()
+    finally:
+        context.close()
+
+    frame = found["frame"]
+    assert frame["y"] > 20  # letterboxed: the premise of this test
+    assert box is not None
+    # Wholly on the picture, not half on the band where its dark circle disappears.
+    assert frame["y"] <= box["y"] and box["y"] + box["height"] <= frame["y"] + frame["h"]
+    sx = frame["w"] / 720
+    assert box["x"] >= frame["x"] + SAFE_AREA.right * sx  # beside the clip's titles, not on them
