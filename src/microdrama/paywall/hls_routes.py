@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from microdrama.accounts.deps import CurrentViewer
+from microdrama.accounts.deps import CurrentViewer, current_viewer
 from microdrama.accounts.models import Account
 from microdrama.catalog.models import Episode
 from microdrama.config import AppSettings, Settings
-from microdrama.db import DbSession
+from microdrama.db import DbSession, session_factory, session_scope
 from microdrama.errors import NotFound
 from microdrama.media import protection
 from microdrama.paywall.entitlement import entitlement, episode_locked_error, ready_episode
@@ -25,6 +27,8 @@ hls_router = APIRouter(prefix="/api", tags=["playback"])
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 # Playlists carry a viewer-bound token, keys are secrets: neither may be kept by any cache.
 PRIVATE = {"cache-control": "private, no-store"}
+
+T = TypeVar("T")
 
 
 def _entitled_episode(
@@ -47,12 +51,38 @@ def entitled_episode(
 EntitledEpisode = Annotated[Episode, Depends(entitled_episode)]
 
 
+async def _as_viewer(
+    request: Request, response: Response, work: Callable[[Session, Account], T]
+) -> T:
+    """`work(db, viewer)` with who is asking found in the same transaction, in one trip to the
+    thread pool: a player asks for a master playlist and a key per episode, and declared
+    dependencies (the viewer, the request's session and its end) were three trips more."""
+    factory = session_factory(request)
+
+    def run() -> T:
+        with session_scope(factory) as db:
+            return work(db, current_viewer(request, response, db))
+
+    return await run_in_threadpool(run)
+
+
 @hls_router.get("/episodes/{episode_id}/hls/master.m3u8")
-def master_playlist(episode: EntitledEpisode, storage: AppStorage) -> Response:
+async def master_playlist(
+    episode_id: PathId,
+    request: Request,
+    response: Response,
+    settings: AppSettings,
+    storage: AppStorage,
+) -> Response:
     """An episode's master playlist, for viewers entitled to play it."""
-    text = protection.master_playlist(
-        storage=storage, asset=episode.media_asset, episode_id=episode.id
-    )
+
+    def playlist(db: Session, viewer: Account) -> str:
+        episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
+        return protection.master_playlist(
+            storage=storage, asset=episode.media_asset, episode_id=episode.id
+        )
+
+    text = await _as_viewer(request, response, playlist)
     return Response(text, media_type=PLAYLIST_TYPE, headers=PRIVATE)
 
 
@@ -77,23 +107,28 @@ def media_playlist(
 
 
 @hls_router.get("/keys/{episode_id}")
-def segment_key(
+async def segment_key(
     episode_id: PathId,
-    db: DbSession,
+    request: Request,
+    response: Response,
     settings: AppSettings,
-    viewer: CurrentViewer,
     token: str | None = None,
 ) -> Response:
     """The episode's 16-byte AES-128 key: a valid token for this viewer, who is still entitled."""
     grant = protection.read_key_token(settings=settings, token=token)
     if grant.episode_id != episode_id:
         raise protection.KeyTokenInvalid("The key token is for another episode.")
-    if grant.viewer_id != viewer.id:
-        raise protection.KeyTokenInvalid("The key token was issued to someone else.")
-    # Entitlement again, not only at playlist time: a refund or an expired VIP ends access
-    # even while a token is still fresh.
-    episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
-    asset = episode.media_asset
-    if asset is None or asset.aes_key is None:
-        raise NotFound("This episode's segments are not encrypted.", episode_id=episode_id)
-    return Response(asset.aes_key, media_type="application/octet-stream", headers=PRIVATE)
+
+    def key(db: Session, viewer: Account) -> bytes:
+        if grant.viewer_id != viewer.id:
+            raise protection.KeyTokenInvalid("The key token was issued to someone else.")
+        # Entitlement again, not only at playlist time: a refund or an expired VIP ends access
+        # even while a token is still fresh.
+        episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
+        asset = episode.media_asset
+        if asset is None or asset.aes_key is None:
+            raise NotFound("This episode's segments are not encrypted.", episode_id=episode_id)
+        return asset.aes_key
+
+    secret = await _as_viewer(request, response, key)
+    return Response(secret, media_type="application/octet-stream", headers=PRIVATE)
