@@ -15,12 +15,17 @@ process, sendfile, a temporary nginx.conf over the storage folder), and drives e
             the stored playlist file (content type checked; the bodies differ by design), and
             against the app's bare async route in the same process (issue 15's target: the
             gated playlist at >= 0.5x the bare route).
+  master    the episode's gated master playlist (who is asking, entitlement, the stored
+            master read), against the bare route.
+  key       the segment key a player fetches once per episode (the viewer-bound token
+            checked, entitlement again, the key read), against the bare route.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -113,6 +118,18 @@ def compare_playlists(app_url: str, cookie: str, nginx_url: str) -> list[str]:
     return problems
 
 
+def key_url(app_root: str, playlist_url: str, cookie: str) -> str:
+    """The viewer-bound key URL of the app's playlist (its #EXT-X-KEY line)."""
+    request = urllib.request.Request(playlist_url, headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read().decode()
+    found = re.search(r'#EXT-X-KEY:[^\n]*URI="([^"]+)"', body)
+    if found is None:
+        raise SystemExit(f"the app's playlist has no key line:\n{body}")
+    uri = found.group(1)
+    return uri if uri.startswith("http") else app_root + uri
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per URL")
@@ -178,6 +195,11 @@ def main() -> None:
                 "segment_app": (f"{app_root}/media/{segment_key}", ""),
                 "playlist_nginx": (f"{nginx_base}/{playlist_key}", ""),
                 "playlist_app": (app_playlist, f"Cookie: {cookie}"),
+                "master_app": (
+                    f"{app_root}/api/episodes/{run.episode_id}/hls/master.m3u8",
+                    f"Cookie: {cookie}",
+                ),
+                "key_app": (key_url(app_root, app_playlist, cookie), f"Cookie: {cookie}"),
                 "bare_app": (f"{app_root}/bench/bare", ""),
             }
             for target, header in urls.values():
@@ -197,14 +219,20 @@ def main() -> None:
     print(wrk_row("playlist app (gated route)", results["playlist_app"], results["playlist_nginx"]))
     print(wrk_row("bare route app", results["bare_app"]))
     print(wrk_row("playlist app vs bare route", results["playlist_app"], results["bare_app"]))
+    print(wrk_row("master playlist app vs bare", results["master_app"], results["bare_app"]))
+    print(wrk_row("segment key app vs bare", results["key_app"], results["bare_app"]))
     segment_ratio = results["segment_app"].requests_per_s / results["segment_nginx"].requests_per_s
     playlist_ratio = (
         results["playlist_app"].requests_per_s / results["playlist_nginx"].requests_per_s
     )
-    bare_ratio = results["playlist_app"].requests_per_s / results["bare_app"].requests_per_s
+    bare = results["bare_app"].requests_per_s
+    bare_ratio = results["playlist_app"].requests_per_s / bare
+    master_ratio = results["master_app"].requests_per_s / bare
+    key_ratio = results["key_app"].requests_per_s / bare
     print(
         f"\nsegments: app delivers {segment_ratio:.2f} x nginx; playlists {playlist_ratio:.2f} x"
-        f" nginx, {bare_ratio:.2f} x the app's bare route"
+        f" nginx, {bare_ratio:.2f} x the app's bare route; master playlist {master_ratio:.2f} x,"
+        f" segment key {key_ratio:.2f} x the bare route"
     )
     if problems:
         print("answers differ between app and nginx:")
@@ -222,6 +250,8 @@ def main() -> None:
         segment_ratio=round(segment_ratio, 3),
         playlist_ratio=round(playlist_ratio, 3),
         playlist_vs_bare_ratio=round(bare_ratio, 3),
+        master_vs_bare_ratio=round(master_ratio, 3),
+        key_vs_bare_ratio=round(key_ratio, 3),
         answers_match=not problems,
         differences=problems,
         **results,
