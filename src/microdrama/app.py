@@ -43,7 +43,12 @@ from microdrama.ops.heartbeat import Heartbeat
 from microdrama.ops.routes import install_ops
 from microdrama.payments.routes import router as payments_router
 from microdrama.payouts.routes import router as payouts_router
-from microdrama.paywall.playlist_fast_path import GateCaches, PlaylistFastPath, playlist_route
+from microdrama.paywall.playlist_fast_path import (
+    MASTER_ROUTE_PATH,
+    GateCaches,
+    PlaylistFastPath,
+    playlist_route,
+)
 from microdrama.paywall.routes import router as paywall_router
 from microdrama.playback.routes import router as playback_router
 from microdrama.routing import add_routes
@@ -187,6 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     # Outside admission: its answers from cache take no connection.
-    app.add_middleware(PlaylistFastPath, route=playlist_route())
+    app.add_middleware(
+        PlaylistFastPath, route=playlist_route(), master_route=playlist_route(MASTER_ROUTE_PATH)
+    )
     install_ops(app, settings)  # last: its middleware times everything above
     return app

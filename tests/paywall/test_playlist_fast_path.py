@@ -114,3 +114,32 @@ def test_the_creator_moving_the_paywall_locks_a_cached_free_episode_at_once(
     locked = guest.get(url)
     assert locked.status_code == 403
     assert locked.json()["error"] == "episode_locked"
+
+
+def test_a_repeated_master_playlist_costs_no_query_and_a_locked_one_still_gets_the_price(
+    new_device: ClientFactory, show: Show, db: Session, statements: list[str]
+) -> None:
+    guest = new_device()
+    master = f"/api/episodes/{show.free_episode_id}/hls/master.m3u8"
+    first = guest.get(master)  # the guest's first visit: the route makes the guest
+    assert first.status_code == 200, first.text
+    assert guest.get(master).status_code == 200
+
+    statements.clear()
+    again = guest.get(master)
+
+    assert again.status_code == 200
+    assert statements == []
+    assert again.text == first.text  # the route's answer, to the byte
+    assert again.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert again.headers["cache-control"] == "private, no-store"
+    assert guest.get(variant_url(guest, show.free_episode_id)).status_code == 200
+
+    paid = f"/api/episodes/{show.paid_episode_id}/hls/master.m3u8"
+    for _ in range(2):  # the second time from cached facts: still locked, with the price
+        locked = guest.get(paid)
+        assert locked.status_code == 403
+        assert locked.json()["error"] == "episode_locked"
+        assert locked.json()["price_coins"] > 0
+    unlock(db, viewer_id(guest), show.paid_episode_id)
+    assert guest.get(paid).status_code == 200

@@ -1,14 +1,15 @@
-"""The gated rendition playlist without the route's per-request database work.
+"""The gated playlists (master and renditions) without the routes' per-request database work.
 
-A player asks for a rendition playlist every time it starts an episode or switches rungs, and
-the route (hls_routes.media_playlist) loads the viewer, the episode, its series and its asset
-and reads the playlist from storage each time: ≈ 4 ms of Python, the largest share of a web
-process's CPU in the load test. Most of those requests repeat what the process saw a moment
-ago, so this answers them from two small per-process caches:
+A player asks for an episode's master playlist, then a rendition playlist every time it starts
+the episode or switches rungs, and the routes (hls_routes) load the viewer, the episode, its
+series and its asset and read the playlist from storage each time: ≈ 2-4 ms of Python, the
+largest share of a web process's CPU in the load test. Most of those requests repeat what the
+process saw a moment ago, so this answers them from two small per-process caches:
 
-- an episode's *facts*: its number, its series' free episodes and owner, and each rendition's
-  playlist as a template waiting for a key URL; kept 2 s and only while the episode is ready
-  and its series live (a studio change clears them at once, as it clears the public cache);
+- an episode's *facts*: its number, its series' free episodes and owner, its master playlist
+  and each rendition's playlist as a template waiting for a key URL; kept 2 s and only while
+  the episode is ready and its series live (a studio change clears them at once, as it clears
+  the public cache);
 - a device cookie's account id, kept 60 s (a device's guest account never changes).
 
 It answers only what it can prove allowed from those facts: a free episode, the viewer's own
@@ -43,8 +44,10 @@ from microdrama.paywall.hls_routes import hls_router
 from microdrama.storage import Storage
 
 ROUTE_PATH = "/api/episodes/{episode_id}/hls/{rendition}/index.m3u8"
+MASTER_ROUTE_PATH = "/api/episodes/{episode_id}/hls/master.m3u8"
+# An episode's master playlist (no rendition) or one rendition's playlist.
 PLAYLIST_PATH = re.compile(
-    r"/api/episodes/([1-9][0-9]{0,17})/hls/([A-Za-z0-9_-]{1,32})/index\.m3u8"
+    r"/api/episodes/([1-9][0-9]{0,17})/hls/(?:([A-Za-z0-9_-]{1,32})/index|master)\.m3u8"
 )
 FACTS_SECONDS = 2.0
 DEVICE_SECONDS = 60.0
@@ -61,6 +64,7 @@ class EpisodeFacts:
     number: int
     free_episodes: int
     owner_id: int
+    master: str
     playlists: dict[str, protection.PlaylistTemplate]
 
 
@@ -78,6 +82,7 @@ def episode_facts(
             return None
         try:
             asset = episode.media_asset
+            master = protection.master_playlist(storage=storage, asset=asset, episode_id=episode_id)
             playlists = {
                 name: protection.rendition_template(
                     storage=storage, asset=asset, episode_id=episode_id, rendition=name
@@ -90,6 +95,7 @@ def episode_facts(
             number=episode.number,
             free_episodes=series.free_episodes,
             owner_id=series.owner_id,
+            master=master,
             playlists=playlists,
         )
 
@@ -119,12 +125,14 @@ def _cookies(scope: Scope) -> dict[str, str] | None:
 
 
 class PlaylistFastPath:
-    """ASGI middleware answering the gated rendition playlist from cached facts when it can
-    prove the viewer may play the episode; everything else goes on to the route."""
+    """ASGI middleware answering the gated playlists from cached facts when it can prove the
+    viewer may play the episode; everything else goes on to the routes."""
 
-    def __init__(self, app: ASGIApp, *, route: APIRoute) -> None:
+    def __init__(self, app: ASGIApp, *, route: APIRoute, master_route: APIRoute) -> None:
         self.app = app
-        self.route = route  # the route's APIRoute, so metrics label the answer as the route's
+        # The routes' APIRoutes, so metrics label each answer as its route's.
+        self.route = route
+        self.master_route = master_route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -135,12 +143,13 @@ class PlaylistFastPath:
                 except Exception:  # the route does it again, and reports what went wrong
                     body = None
                 if body is not None:
-                    scope["route"] = self.route
+                    scope["route"] = self.route if match[2] else self.master_route
                     await _send_playlist(send, body)
                     return
         await self.app(scope, receive, send)
 
-    async def _answer(self, scope: Scope, episode_id: int, rendition: str) -> bytes | None:
+    async def _answer(self, scope: Scope, episode_id: int, rendition: str | None) -> bytes | None:
+        """The playlist's body (the master's when `rendition` is None), or None for the route."""
         cookies = _cookies(scope)
         if not cookies or SESSION_COOKIE in cookies:
             return None
@@ -156,7 +165,7 @@ class PlaylistFastPath:
             episode_id,
             lambda: episode_facts(factory=factory, storage=state.storage, episode_id=episode_id),
         )
-        if facts is None or rendition not in facts.playlists:
+        if facts is None or (rendition is not None and rendition not in facts.playlists):
             return None
         account_id = caches.devices.get(device_token)
         if account_id is None:
@@ -175,6 +184,8 @@ class PlaylistFastPath:
         )
         if not allowed:
             return None  # the route answers 403 with the price to unlock
+        if rendition is None:
+            return facts.master.encode()
         text = facts.playlists[rendition].render(
             settings=settings, episode_id=episode_id, viewer_id=account_id
         )
@@ -202,10 +213,11 @@ class GateCaches:
         )
 
 
-def playlist_route() -> APIRoute:
-    """The gated rendition playlist's route, whose answers the fast path gives."""
+def playlist_route(path: str = ROUTE_PATH) -> APIRoute:
+    """The gated playlist's route (a rendition's, or `MASTER_ROUTE_PATH`), whose answers the
+    fast path gives."""
     return next(
         route
         for route in hls_router.routes
-        if isinstance(route, APIRoute) and route.path_format == ROUTE_PATH
+        if isinstance(route, APIRoute) and route.path_format == path
     )
