@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from microdrama.accounts.models import Account, Role
 from microdrama.accounts.ownership import OwnedRows
@@ -262,6 +262,15 @@ def series_read(*, storage: Storage, series: Series) -> SeriesRead:
 
 def get_episode(*, db: Session, episode_id: int) -> Episode | None:
     return db.get(Episode, episode_id)
+
+
+_TO_PLAY = (joinedload(Episode.series), joinedload(Episode.media_asset))
+
+
+def get_episode_to_play(*, db: Session, episode_id: int) -> Episode | None:
+    """The episode with its series and video in one query (every playlist and key asks for
+    all three: two lazy loads were two more queries)."""
+    return db.get(Episode, episode_id, options=_TO_PLAY)
 
 
 def episode_read(

@@ -36,7 +36,7 @@ class EpisodeLocked(DomainError, code="episode_locked", status_code=403): ...
 def ready_episode(*, db: Session, episode_id: int, viewer: Account | None = None) -> Episode:
     """The episode if it is ready to play, NotFound else; given a viewer, also only if its
     series is visible to them."""
-    episode = catalog.get_episode(db=db, episode_id=episode_id)
+    episode = catalog.get_episode_to_play(db=db, episode_id=episode_id)
     if episode is None or episode.state != EpisodeState.ready:
         raise NotFound("No such episode.", episode_id=episode_id)
     if viewer is not None:
