@@ -237,10 +237,17 @@ def require_visible(*, series: Series, viewer: Account | None = None) -> None:
 
 def is_live(series: Series) -> bool:
     """Published, and not scheduled for later: what viewers may see."""
+    return is_live_as(series.status, series.published_at)
+
+
+def is_live_as(
+    status: SeriesStatus, published_at: datetime | None, now: datetime | None = None
+) -> bool:
+    """`is_live` on a series' columns (for a query that read them without the object)."""
     return (
-        series.status == SeriesStatus.published
-        and series.published_at is not None
-        and series.published_at <= utcnow()
+        status == SeriesStatus.published
+        and published_at is not None
+        and published_at <= (now or utcnow())
     )
 
 

@@ -6,17 +6,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
-from microdrama.db import utcnow
+from microdrama.db import UTCDateTime, utcnow
 from microdrama.errors import DomainError, NotFound
+from microdrama.media.models import MediaAsset
 from microdrama.payments import vip
 from microdrama.paywall.models import AdReward, Unlock
 from microdrama.wording import price_cents
@@ -75,6 +76,75 @@ def has_unlock(*, db: Session, account_id: int, episode_id: int) -> bool:
         )
         is not None
     )
+
+
+_episodes = cast(Table, Episode.__table__)
+_series = cast(Table, Series.__table__)
+_assets = cast(Table, MediaAsset.__table__)
+_accounts = cast(Table, Account.__table__)
+_unlocks = cast(Table, Unlock.__table__)
+
+# What a segment key's check needs, in one query: the episode, its series' visibility and
+# paywall, the viewer's role, an unrevoked unlock, a VIP pass covering now, and the key.
+_KEY_FACTS = (
+    select(
+        _episodes.c.number,
+        _episodes.c.state,
+        _series.c.status,
+        _series.c.published_at,
+        _series.c.owner_id,
+        _series.c.free_episodes,
+        _accounts.c.role,
+        exists()
+        .where(
+            _unlocks.c.account_id == bindparam("viewer_id"),
+            _unlocks.c.episode_id == _episodes.c.id,
+            _unlocks.c.revoked_at.is_(None),
+        )
+        .label("unlocked"),
+        vip.has_active_vip_clause(
+            account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
+        ).label("vip"),
+        _assets.c.aes_key,
+    )
+    .select_from(
+        _episodes.join(_series, _series.c.id == _episodes.c.series_id)
+        .join(_assets, _assets.c.id == _episodes.c.media_asset_id)
+        .join(_accounts, _accounts.c.id == bindparam("viewer_id"))
+    )
+    .where(_episodes.c.id == bindparam("episode_id"))
+)
+
+
+def proven_key(*, db: Session, viewer_id: int, episode_id: int) -> bytes | None:
+    """The episode's segment key when one query proves the viewer may play it now: ready, its
+    series live, and entitled by `decide`. None when only the full check (`ready_episode`
+    and `entitlement`, which explain a refusal) can tell: a locked or unknown episode, a
+    series the viewer sees only as its editor, an unencrypted video."""
+    now = utcnow()
+    facts = (
+        db.connection()
+        .execute(_KEY_FACTS, {"viewer_id": viewer_id, "episode_id": episode_id, "now": now})
+        .first()
+    )
+    if (
+        facts is None
+        or facts.aes_key is None
+        or facts.state != EpisodeState.ready
+        or not catalog.is_live_as(facts.status, facts.published_at, now)
+    ):
+        return None
+    allowed = decide(
+        episode_number=facts.number,
+        free_episodes=facts.free_episodes,
+        owner_id=facts.owner_id,
+        viewer_id=viewer_id,
+        viewer_role=facts.role,
+        has_unlock=lambda: bool(facts.unlocked),
+        has_vip=lambda: bool(facts.vip),
+    ).allowed
+    key: bytes | None = facts.aes_key if allowed else None
+    return key
 
 
 def entitlement(

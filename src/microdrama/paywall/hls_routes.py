@@ -10,14 +10,19 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from microdrama.accounts.deps import CurrentViewer, current_viewer
+from microdrama.accounts.deps import CurrentViewer, current_viewer, current_viewer_id
 from microdrama.accounts.models import Account
 from microdrama.catalog.models import Episode
 from microdrama.config import AppSettings, Settings
 from microdrama.db import DbSession, session_factory, session_scope
 from microdrama.errors import NotFound
 from microdrama.media import protection
-from microdrama.paywall.entitlement import entitlement, episode_locked_error, ready_episode
+from microdrama.paywall.entitlement import (
+    entitlement,
+    episode_locked_error,
+    proven_key,
+    ready_episode,
+)
 from microdrama.storage import AppStorage
 from microdrama.types import PathId
 
@@ -51,17 +56,15 @@ def entitled_episode(
 EntitledEpisode = Annotated[Episode, Depends(entitled_episode)]
 
 
-async def _as_viewer(
-    request: Request, response: Response, work: Callable[[Session, Account], T]
-) -> T:
-    """`work(db, viewer)` with who is asking found in the same transaction, in one trip to the
-    thread pool: a player asks for a master playlist and a key per episode, and declared
-    dependencies (the viewer, the request's session and its end) were three trips more."""
+async def _in_one_trip(request: Request, work: Callable[[Session], T]) -> T:
+    """`work(db)` in one transaction and one trip to the thread pool: a player asks for a
+    master playlist and a key per episode, and declared dependencies (the viewer, the
+    request's session and its end) were three trips more."""
     factory = session_factory(request)
 
     def run() -> T:
         with session_scope(factory) as db:
-            return work(db, current_viewer(request, response, db))
+            return work(db)
 
     return await run_in_threadpool(run)
 
@@ -76,13 +79,14 @@ async def master_playlist(
 ) -> Response:
     """An episode's master playlist, for viewers entitled to play it."""
 
-    def playlist(db: Session, viewer: Account) -> str:
+    def playlist(db: Session) -> str:
+        viewer = current_viewer(request, response, db)
         episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
         return protection.master_playlist(
             storage=storage, asset=episode.media_asset, episode_id=episode.id
         )
 
-    text = await _as_viewer(request, response, playlist)
+    text = await _in_one_trip(request, playlist)
     return Response(text, media_type=PLAYLIST_TYPE, headers=PRIVATE)
 
 
@@ -114,21 +118,29 @@ async def segment_key(
     settings: AppSettings,
     token: str | None = None,
 ) -> Response:
-    """The episode's 16-byte AES-128 key: a valid token for this viewer, who is still entitled."""
+    """The episode's 16-byte AES-128 key: a valid token for this viewer, who is still entitled.
+
+    Entitlement is checked again on every request, not only at playlist time: a refund or an
+    expired VIP ends access even while a token is still fresh. One query proves the common
+    case (`entitlement.proven_key`); anything it cannot prove takes the full check, which
+    explains a refusal."""
     grant = protection.read_key_token(settings=settings, token=token)
     if grant.episode_id != episode_id:
         raise protection.KeyTokenInvalid("The key token is for another episode.")
 
-    def key(db: Session, viewer: Account) -> bytes:
-        if grant.viewer_id != viewer.id:
+    def key(db: Session) -> bytes:
+        viewer_id = current_viewer_id(request, response, db)
+        if grant.viewer_id != viewer_id:
             raise protection.KeyTokenInvalid("The key token was issued to someone else.")
-        # Entitlement again, not only at playlist time: a refund or an expired VIP ends access
-        # even while a token is still fresh.
+        proven = proven_key(db=db, viewer_id=viewer_id, episode_id=episode_id)
+        if proven is not None:
+            return proven
+        viewer = current_viewer(request, response, db)
         episode = _entitled_episode(db=db, settings=settings, viewer=viewer, episode_id=episode_id)
         asset = episode.media_asset
         if asset is None or asset.aes_key is None:
             raise NotFound("This episode's segments are not encrypted.", episode_id=episode_id)
         return asset.aes_key
 
-    secret = await _as_viewer(request, response, key)
+    secret = await _in_one_trip(request, key)
     return Response(secret, media_type="application/octet-stream", headers=PRIVATE)
