@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as day_time
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
-from sqlalchemy import Table, bindparam, exists, func, select
+from sqlalchemy import Row, Table, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account, Role
@@ -84,6 +84,21 @@ _assets = cast(Table, MediaAsset.__table__)
 _accounts = cast(Table, Account.__table__)
 _unlocks = cast(Table, Unlock.__table__)
 
+# `decide`'s two questions as columns of a query on episodes (binds `viewer_id` and `now`):
+# an unrevoked unlock of the episode, a VIP pass covering now. The unlock's facts and the key's.
+HOLDS_COLUMNS = (
+    exists()
+    .where(
+        _unlocks.c.account_id == bindparam("viewer_id"),
+        _unlocks.c.episode_id == _episodes.c.id,
+        _unlocks.c.revoked_at.is_(None),
+    )
+    .label("unlocked"),
+    vip.has_active_vip_clause(
+        account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
+    ).label("vip"),
+)
+
 # What a segment key's check needs, in one query: the episode, its series' visibility and
 # paywall, the viewer's role, an unrevoked unlock, a VIP pass covering now, and the key.
 _KEY_FACTS = (
@@ -95,16 +110,7 @@ _KEY_FACTS = (
         _series.c.owner_id,
         _series.c.free_episodes,
         _accounts.c.role,
-        exists()
-        .where(
-            _unlocks.c.account_id == bindparam("viewer_id"),
-            _unlocks.c.episode_id == _episodes.c.id,
-            _unlocks.c.revoked_at.is_(None),
-        )
-        .label("unlocked"),
-        vip.has_active_vip_clause(
-            account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
-        ).label("vip"),
+        *HOLDS_COLUMNS,
         _assets.c.aes_key,
     )
     .select_from(
@@ -114,6 +120,20 @@ _KEY_FACTS = (
     )
     .where(_episodes.c.id == bindparam("episode_id"))
 )
+
+
+def decide_on(facts: Row[*tuple[Any, ...]], *, viewer_id: int) -> Entitlement:
+    """`decide` on a row that read the facts with `HOLDS_COLUMNS` (the episode's number, its
+    series' free episodes and owner, the viewer's role, `unlocked` and `vip`)."""
+    return decide(
+        episode_number=facts.number,
+        free_episodes=facts.free_episodes,
+        owner_id=facts.owner_id,
+        viewer_id=viewer_id,
+        viewer_role=facts.role,
+        has_unlock=lambda: bool(facts.unlocked),
+        has_vip=lambda: bool(facts.vip),
+    )
 
 
 def proven_key(*, db: Session, viewer_id: int, episode_id: int) -> bytes | None:
@@ -134,15 +154,7 @@ def proven_key(*, db: Session, viewer_id: int, episode_id: int) -> bytes | None:
         or not catalog.is_live_as(facts.status, facts.published_at, now)
     ):
         return None
-    allowed = decide(
-        episode_number=facts.number,
-        free_episodes=facts.free_episodes,
-        owner_id=facts.owner_id,
-        viewer_id=viewer_id,
-        viewer_role=facts.role,
-        has_unlock=lambda: bool(facts.unlocked),
-        has_vip=lambda: bool(facts.vip),
-    ).allowed
+    allowed = decide_on(facts, viewer_id=viewer_id).allowed
     key: bytes | None = facts.aes_key if allowed else None
     return key
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Integer, Table, bindparam, exists, func, null, select
+from sqlalchemy import ColumnElement, Integer, Table, bindparam, func, null, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -19,11 +19,16 @@ from microdrama.admin import service as admin
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Episode, EpisodeState, Series
 from microdrama.config import Settings
-from microdrama.db import UTCDateTime, dialect_insert, utcnow
+from microdrama.db import dialect_insert, utcnow
 from microdrama.errors import DomainError, NotFound
 from microdrama.payments import catalog as store_catalog
-from microdrama.payments import vip
-from microdrama.paywall.entitlement import ads_left_today, decide, entitlement, ready_episode
+from microdrama.paywall.entitlement import (
+    HOLDS_COLUMNS,
+    ads_left_today,
+    decide_on,
+    entitlement,
+    ready_episode,
+)
 from microdrama.paywall.models import Unlock, UnlockMethod
 from microdrama.wallet import unlocks, viewer_coins
 from microdrama.wallet.models import LedgerTransaction
@@ -146,16 +151,7 @@ _UNLOCK_FACTS = (
         _accounts.c.id.label("viewer_id"),
         _accounts.c.role,
         _accounts.c.weekly_spend_limit_coins,
-        exists()
-        .where(
-            _unlocks.c.account_id == bindparam("viewer_id"),
-            _unlocks.c.episode_id == _episodes.c.id,
-            _unlocks.c.revoked_at.is_(None),
-        )
-        .label("unlocked"),
-        vip.has_active_vip_clause(
-            account_id=bindparam("viewer_id"), now=bindparam("now", type_=UTCDateTime())
-        ).label("vip"),
+        *HOLDS_COLUMNS,
         unlocks.creator_earnings_id_clause(_series.c.owner_id).label("earnings_id"),
     )
     .select_from(
@@ -337,15 +333,7 @@ def unlock_with_coins(
         raise NotFound("No such episode.", episode_id=episode_id)
     if facts.viewer_id is None:
         raise NotFound("No such account.", account_id=viewer_id)
-    current = decide(
-        episode_number=facts.number,
-        free_episodes=facts.free_episodes,
-        owner_id=facts.owner_id,
-        viewer_id=viewer_id,
-        viewer_role=facts.role,
-        has_unlock=lambda: bool(facts.unlocked),
-        has_vip=lambda: bool(facts.vip),
-    )
+    current = decide_on(facts, viewer_id=viewer_id)
     if current.allowed:
         balance = unlocks.live_balance(db=db, wallet=coins, owner_id=viewer_id)
         return _answered(episode_id, current.reason, charged=0, balance=balance)
