@@ -155,7 +155,9 @@ def test_a_laptop_follows_from_the_feed_and_unfollows_from_the_player(
     in_player = page.get_by_role("button", name=f"My list: {series.title}")
     expect(in_player).to_have_attribute("aria-pressed", "true")
     _shoot(page, "my-list-player-laptop")
-    # By keyboard: without video the player's error covers the buttons.
+    # By keyboard: without video the player's error covers the buttons, and it takes the
+    # focus when it shows (hls.js gives up after its retries), so let it show first.
+    expect(page.get_by_test_id("player-error")).to_be_visible()
     in_player.focus()
     with page.expect_response(lambda r: "/api/my-list/" in r.url and r.ok):
         page.keyboard.press("Enter")
