@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, delete, select
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,6 +90,17 @@ def create_account(*, db: Session, display_name: str, role: Role = Role.viewer) 
 def get(*, db: Session, account_id: int) -> Account | None:
     """The account with this id, if any."""
     return db.get(Account, account_id)
+
+
+_accounts = cast(Table, Account.__table__)
+_DISPLAY_NAME = select(_accounts.c.display_name).where(_accounts.c.id == bindparam("account_id"))
+
+
+def display_name(*, db: Session, account_id: int) -> str | None:
+    """The account's display name (None: no such account), one column read without loading
+    the account (a checkout names its brand)."""
+    name: str | None = db.connection().scalar(_DISPLAY_NAME, {"account_id": account_id})
+    return name
 
 
 def get_by_email(*, db: Session, email: str) -> Account | None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account
@@ -76,7 +77,7 @@ def _variants_with_products(db: Session, variant_ids: list[int]) -> dict[int, Pr
     query = (
         select(ProductVariant)
         .where(ProductVariant.id.in_(sorted(set(variant_ids))))
-        .options(selectinload(ProductVariant.product))
+        .options(joinedload(ProductVariant.product))
         .execution_options(populate_existing=True)
     )
     return {variant.id: variant for variant in db.scalars(query)}
@@ -223,20 +224,34 @@ def _wanted_items(
     return [_Wanted(i.variant_id, i.quantity, i.placement_id) for i in cart], cart
 
 
+_placements = cast(Table, Placement.__table__)
+_campaigns = cast(Table, Campaign.__table__)
+# A placement with its campaign's terms, in one read (a line's attribution).
+_PLACEMENT_TERMS = (
+    select(
+        _placements.c.product_id,
+        _campaigns.c.series_id,
+        _campaigns.c.status,
+        _campaigns.c.commission_percent,
+    )
+    .join(_campaigns, _campaigns.c.id == _placements.c.campaign_id)
+    .where(_placements.c.id == bindparam("placement_id"))
+)
+
+
 def _attribution(
     db: Session, placement_id: int | None, product_id: int
 ) -> tuple[int | None, int | None, int]:
     """(placement_id, creator_id, commission_percent) of a line; no placement, no commission."""
     if placement_id is None:
         return None, None, 0
-    placement = db.get(Placement, placement_id)
-    if placement is None or placement.product_id != product_id:
+    found = db.connection().execute(_PLACEMENT_TERMS, {"placement_id": placement_id}).first()
+    if found is None or found.product_id != product_id:
         return None, None, 0
-    campaign = db.get(Campaign, placement.campaign_id)
-    series = catalog.get(db=db, series_id=campaign.series_id) if campaign else None
-    if campaign is None or series is None or campaign.status != CampaignStatus.accepted:
+    creator_id = catalog.owner_id(db=db, series_id=found.series_id)
+    if creator_id is None or found.status != CampaignStatus.accepted:
         return None, None, 0
-    return placement.id, series.owner_id, campaign.commission_percent
+    return placement_id, creator_id, found.commission_percent
 
 
 def checkout(
@@ -310,7 +325,7 @@ def checkout(
     order.total_cents = sum(line.total_cents for line in order.lines)
     db.add(order)
     db.flush()
-    brand = accounts.get(db=db, account_id=brand_id)
+    brand_name = accounts.display_name(db=db, account_id=brand_id)
     count = sum(line.quantity for line in order.lines)
     created = purchases.create_order_payment(
         db=db,
@@ -319,7 +334,7 @@ def checkout(
         amount_cents=order.total_cents,
         currency=order.currency,
         description=f"Order #{order.id}: {count} item{'s' if count > 1 else ''}"
-        + (f" from {brand.display_name}" if brand else ""),
+        + (f" from {brand_name}" if brand_name is not None else ""),
         return_to=f"/orders/{order.id}",
     )
     order.purchase_id = created.purchase.id

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
@@ -104,11 +104,17 @@ def cancel_order(*, db: Session, viewer: Account, order_id: int) -> Order:
 
 
 def _lock_order_of(db: Session, purchase: Purchase) -> Order | None:
-    return db.scalar(
-        select(Order)
-        .where(Order.purchase_id == purchase.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    """The purchase's order, its row locked, read with its lines (one statement)."""
+    return (
+        db.scalars(
+            select(Order)
+            .where(Order.purchase_id == purchase.id)
+            .options(joinedload(Order.lines))
+            .with_for_update(of=Order)
+            .execution_options(populate_existing=True)
+        )
+        .unique()
+        .first()
     )
 
 
