@@ -9,8 +9,9 @@ cold key makes requests wait, and then all of them wait for the same single buil
 this, 50 concurrent requests meeting an expired entry ran 50 ORM builds at once (p99 468 ms).
 
 An entry may be kept longer than the cache's default (search answers: many keys, each costly
-to build), or never served stale (a viewer's own feed). A full cache forgets its oldest entries
-first, so a burst of new keys (every word a viewer types) does not take the feed's with it.
+to build), or served stale only briefly (a viewer's own feed). A full cache forgets its oldest
+entries first, so a burst of new keys (every word a viewer types) does not take the feed's
+with it.
 """
 
 from __future__ import annotations

@@ -116,6 +116,24 @@ def known_viewer(request: Request, db: Session) -> Account | None:
     return service.get_by_device(db=db, device_token=token) if token else None
 
 
+def known_viewer_id(request: Request, db: Session) -> int | None:
+    """known_viewer's account id, looked up by the id alone without loading the account (a
+    For You page is rebuilt for a viewer every few seconds while they swipe)."""
+    token = bearer_token(request)
+    if token is not None:
+        account_id = sessions.live_session_account_id(db=db, token=token, kind=SessionKind.bearer)
+        if account_id is None:
+            raise SignInRequired("Your access token is invalid or expired; sign in again.")
+        return account_id
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        account_id = sessions.live_session_account_id(db=db, token=cookie, kind=SessionKind.cookie)
+        if account_id is not None:
+            return account_id
+    device = device_token(request)
+    return service.account_id_by_device(db=db, device_token=device) if device else None
+
+
 def current_viewer(request: Request, response: Response, db: DbSession) -> Account:
     """The viewer making the request: bearer token, then session cookie, then the device's
     guest account (created on first use)."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE, known_viewer
+from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE, known_viewer_id
 from microdrama.accounts.errors import SignInRequired
 from microdrama.cache import public_cache
 from microdrama.catalog.schemas import Feed
@@ -20,9 +21,15 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 PUBLIC_CACHE = "public, max-age=5"
 PRIVATE_CACHE = "private, max-age=5"
 # A known viewer's page is kept as long as the browser may keep it (max-age above), under
-# the credentials that asked for it, and never served once older: the next request after
-# that waits for one rebuild (re-ranking the candidates takes milliseconds).
+# the credentials that asked for it; a little less for some pages than for others, so that
+# pages built together (a burst of viewers) are not all rebuilt in the same instant. Then,
+# for PRIVATE_STALE_SECONDS more, the next request gets it once more while one rebuild runs
+# in the background (re-ranking the candidates takes a millisecond or two): no viewer waits
+# for their page while they keep swiping, and none sees one older than 10 s. A viewer back
+# after longer waits for one rebuild.
 PRIVATE_SECONDS = 5.0
+PRIVATE_JITTER = 0.2
+PRIVATE_STALE_SECONDS = 5.0
 # The answer depends on who asks: a shared cache must keep one per cookie and token.
 VARY = "Cookie, Authorization"
 
@@ -80,8 +87,8 @@ async def feed(
         # A start or stop of an experiment reaches the viewer's next page at once.
         ("feed", _credentials(request), running, limit, offset),
         lambda: build(experiment),
-        ttl_seconds=PRIVATE_SECONDS,
-        stale_seconds=0,
+        ttl_seconds=PRIVATE_SECONDS * (1 - PRIVATE_JITTER * random.random()),
+        stale_seconds=PRIVATE_SECONDS + PRIVATE_STALE_SECONDS,
     )
     return _answer(body, PRIVATE_CACHE)
 
@@ -95,10 +102,9 @@ def _viewer_id(request: Request, db: Session) -> int | None:
     """The viewer's account id; a stale token gets the visitors' feed, not an error (the
     feed is public)."""
     try:
-        viewer = known_viewer(request, db)
+        return known_viewer_id(request, db)
     except SignInRequired:
         return None
-    return viewer.id if viewer else None
 
 
 def _credentials(request: Request) -> tuple[str, str, str]:
