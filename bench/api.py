@@ -16,9 +16,12 @@ and caching leave of the server's speed.
 The rows:
 - feed, visitor: `/api/feed` without a cookie: the shared answer from the public cache.
 - feed, For You: `/api/feed` as the known viewer: its page is rebuilt (candidates re-ranked)
-  when older than 5 s (discovery/feed_routes.py PRIVATE_SECONDS), the browser's max-age.
+  when older than 4-5 s (discovery/feed_routes.py PRIVATE_SECONDS, jittered), the browser's
+  max-age, and served once more while that rebuild runs.
 - feed, For You, every viewer in turn: each request another of the 500 viewers (tokens in
-  turn), so a page is mostly rebuilt: what a For You page costs uncached.
+  turn), no warm-up: each viewer's first page is built while they wait (the first second or
+  two of the run), then each page is rebuilt every 4-5 s, ≈ 100 rebuilds a second beside the
+  answers: what 500 viewers swiping at once cost.
 - search, popular: a mix of queries of seven kinds (`search_queries`: exact titles, typing
   prefixes, typos, creators, two letters, a word nothing has, a title with its genre filter)
   drawn from 30 series, each distinct query asked once just before the run (as popular
