@@ -110,14 +110,14 @@ def _pending(account_id: int, provider: str, **terms: Any) -> Purchase:
 def _open_checkout(
     db: Session, provider: PaymentProvider, purchase: Purchase, *, description: str, return_to: str
 ) -> NewPurchase:
-    """Store the pending purchase and open the provider's checkout session for it."""
+    """Store the pending purchase and open the provider's checkout session for it (the
+    session's id is written with the caller's next flush or the commit)."""
     db.add(purchase)
     db.flush()
     session = provider.create_checkout(
         purchase=purchase, description=description, return_to=return_to
     )
     purchase.provider_ref = session.session_id
-    db.flush()
     return NewPurchase(purchase=purchase, checkout_url=session.url)
 
 
