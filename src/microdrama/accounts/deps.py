@@ -54,6 +54,8 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
 
 def clear_session_cookie(request: Request, response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=_secure(request))
+    # Also on an answer the route builds itself (DeviceCookieMiddleware).
+    request.state.ended_session_cookie = True
 
 
 def ensure_device_token(request: Request, response: Response) -> str:
@@ -213,7 +215,9 @@ class DeviceCookieMiddleware:
     """Every answer to a request that minted a device token carries its cookie, also answers
     that routes build themselves (a playlist, a redirect): FastAPI drops the cookies that
     dependencies set when a route returns its own Response, and a client that first asked
-    for a playlist would otherwise get a new guest on every request."""
+    for a playlist would otherwise get a new guest on every request. Likewise the clearing
+    of a session cookie found ended (`clear_session_cookie`), so that a browser stops
+    sending it."""
 
     def __init__(self, app: ASGIApp, *, secure: bool) -> None:
         self.app = app
@@ -225,19 +229,24 @@ class DeviceCookieMiddleware:
             return
 
         async def send_with_cookie(message: Message) -> None:
-            token = scope.get("state", {}).get("minted_device_token")
-            if message["type"] == "http.response.start" and token:
+            state = scope.get("state", {})
+            token = state.get("minted_device_token")
+            ended = state.get("ended_session_cookie")
+            if message["type"] == "http.response.start" and (token or ended):
                 headers = MutableHeaders(scope=message)
-                already = any(
-                    value.startswith(f"{DEVICE_COOKIE}=") for value in headers.getlist("set-cookie")
-                )
-                if not already:
-                    carrier = Response()
+                cookies = headers.getlist("set-cookie")
+                carrier = Response()
+                if token and not any(c.startswith(f"{DEVICE_COOKIE}=") for c in cookies):
                     carrier.set_cookie(
                         DEVICE_COOKIE, token, max_age=ONE_YEAR_S, httponly=True,
                         samesite="lax", secure=self.secure,
                     )  # fmt: skip
-                    headers.append("set-cookie", carrier.headers["set-cookie"])
+                if ended and not any(c.startswith(f"{SESSION_COOKIE}=") for c in cookies):
+                    carrier.delete_cookie(
+                        SESSION_COOKIE, httponly=True, samesite="lax", secure=self.secure
+                    )
+                for cookie in carrier.headers.getlist("set-cookie"):
+                    headers.append("set-cookie", cookie)
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
