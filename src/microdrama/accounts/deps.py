@@ -118,9 +118,10 @@ def known_viewer(request: Request, db: Session) -> Account | None:
     return service.get_by_device(db=db, device_token=token) if token else None
 
 
-def known_viewer_id(request: Request, db: Session) -> int | None:
-    """known_viewer's account id, looked up by the id alone without loading the account (a
-    For You page is rebuilt for a viewer every few seconds while they swipe)."""
+def signed_in_account_id(request: Request, db: Session) -> int | None:
+    """signed_in_account's id, looked up by the id alone without loading the account or the
+    session: a bearer token that is not live is refused; a session cookie that is not live
+    gives None, as no credentials do."""
     token = bearer_token(request)
     if token is not None:
         account_id = sessions.live_session_account_id(db=db, token=token, kind=SessionKind.bearer)
@@ -129,9 +130,16 @@ def known_viewer_id(request: Request, db: Session) -> int | None:
         return account_id
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        account_id = sessions.live_session_account_id(db=db, token=cookie, kind=SessionKind.cookie)
-        if account_id is not None:
-            return account_id
+        return sessions.live_session_account_id(db=db, token=cookie, kind=SessionKind.cookie)
+    return None
+
+
+def known_viewer_id(request: Request, db: Session) -> int | None:
+    """known_viewer's account id, by ids alone (a For You page is rebuilt for a viewer every
+    few seconds while they swipe)."""
+    account_id = signed_in_account_id(request, db)
+    if account_id is not None:
+        return account_id
     device = device_token(request)
     return service.account_id_by_device(db=db, device_token=device) if device else None
 
@@ -156,18 +164,10 @@ def current_viewer_id(request: Request, response: Response, db: DbSession) -> in
     unlocks): a bearer token, a session cookie or a known guest device is looked up by the id
     alone, without loading the account; a device's first visit (and a session cookie that has
     ended) goes through current_viewer."""
-    token = bearer_token(request)
-    if token is not None:
-        account_id = sessions.live_session_account_id(db=db, token=token, kind=SessionKind.bearer)
-        if account_id is None:
-            raise SignInRequired("Your access token is invalid or expired; sign in again.")
+    account_id = signed_in_account_id(request, db)
+    if account_id is not None:
         return account_id
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        account_id = sessions.live_session_account_id(db=db, token=cookie, kind=SessionKind.cookie)
-        if account_id is not None:
-            return account_id
-    else:
+    if not request.cookies.get(SESSION_COOKIE):
         device = device_token(request)
         account_id = service.account_id_by_device(db=db, device_token=device) if device else None
         if account_id is not None:
