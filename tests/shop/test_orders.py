@@ -192,7 +192,9 @@ def test_a_payment_after_the_reservation_ran_out_sells_only_what_is_left(
 
     # Still in stock when the late payment arrives: the order is filled.
     assert pay(late, lucky["checkout_url"], lucky["order"]["id"]).status_code == 303
-    assert late.get(f"/api/orders/{lucky['order']['id']}").json()["status"] == "paid"
+    filled = late.get(f"/api/orders/{lucky['order']['id']}").json()
+    assert filled["status"] == "paid"
+    assert "still in stock" in filled["note"]
     assert stock(db_factory, shop["variant_id"]) == 4
 
     _, slow = start_checkout(late, items=[{"variant_id": shop["variant_id"], "quantity": 1}])

@@ -8,10 +8,13 @@ shop/stock.py, the only code that changes stock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from microdrama.accounts.models import Account, Role
 from microdrama.config import Settings
@@ -22,6 +25,7 @@ from microdrama.payments.models import Purchase, PurchaseKind
 from microdrama.shop import stock
 from microdrama.shop.models import (
     Order,
+    OrderLine,
     OrderStatus,
     PlacementEvent,
     PlacementEventKind,
@@ -118,26 +122,140 @@ def _lock_order_of(db: Session, purchase: Purchase) -> Order | None:
     )
 
 
-def split(*, settings: Settings, order: Order) -> tuple[int, dict[int, int], int]:
-    """(brand cents, {creator: commission cents}, platform fee cents), integers that sum to
-    the total: the fee and each attributed line's commission are rounded down, the brand
-    gets the rest; commissions never eat into the fee."""
+@dataclass(frozen=True)
+class _LineToPay:
+    id: int
+    total_cents: int
+    placement_id: int | None
+    creator_id: int | None
+    commission_percent: int
+    commission_cents: int
+
+
+@dataclass(frozen=True)
+class _OrderToPay:
+    """What booking an order's payment reads of it (the row locked, its lines)."""
+
+    id: int
+    account_id: int
+    brand_id: int
+    total_cents: int
+    lines: tuple[_LineToPay, ...]
+
+
+def _to_pay(order: Order) -> _OrderToPay:
+    return _OrderToPay(
+        order.id,
+        order.account_id,
+        order.brand_id,
+        order.total_cents,
+        tuple(
+            _LineToPay(
+                line.id,
+                line.total_cents,
+                line.placement_id,
+                line.creator_id,
+                line.commission_percent,
+                line.commission_cents,
+            )
+            for line in order.lines
+        ),
+    )
+
+
+_orders = cast(Table, Order.__table__)
+_lines = cast(Table, OrderLine.__table__)
+_placement_events = cast(Table, PlacementEvent.__table__)
+
+# The payment's statements, built once (SQLAlchemy then reuses their compiled form): the
+# purchase's order with its lines, the order's row locked, in one read; the order paid, its
+# lines' commissions, the placements' order events.
+_LOCK_ORDER_TO_PAY = (
+    select(
+        _orders.c.id,
+        _orders.c.status,
+        _orders.c.account_id,
+        _orders.c.brand_id,
+        _orders.c.total_cents,
+        _lines.c.id.label("line_id"),
+        _lines.c.quantity,
+        _lines.c.unit_price_cents,
+        _lines.c.placement_id,
+        _lines.c.creator_id,
+        _lines.c.commission_percent,
+        _lines.c.commission_cents,
+    )
+    .select_from(_orders.outerjoin(_lines, _lines.c.order_id == _orders.c.id))
+    .where(_orders.c.purchase_id == bindparam("purchase_id"))
+    .order_by(_lines.c.id)
+    .with_for_update(of=_orders)
+)
+_MARK_PAID = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"))
+    .values(
+        status=OrderStatus.paid,
+        paid_at=bindparam("now"),
+        reserved_until=None,
+        brand_revenue_cents=bindparam("brand_cents"),
+        commission_cents=bindparam("commissions_cents"),
+        platform_fee_cents=bindparam("fee_cents"),
+    )
+)
+_SET_COMMISSION = (
+    update(_lines)
+    .where(_lines.c.id == bindparam("line_id"))
+    .values(commission_cents=bindparam("cents"))
+)
+_INSERT_PLACEMENT_EVENTS = insert(_placement_events)
+
+
+def _locked_order_to_pay(db: Session, purchase: Purchase) -> tuple[OrderStatus, _OrderToPay] | None:
+    db.flush()  # the Core statements below must see what the session holds
+    rows = db.connection().execute(_LOCK_ORDER_TO_PAY, {"purchase_id": purchase.id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    lines = tuple(
+        _LineToPay(
+            row.line_id,
+            row.quantity * row.unit_price_cents,
+            row.placement_id,
+            row.creator_id,
+            row.commission_percent,
+            row.commission_cents,
+        )
+        for row in rows
+        if row.line_id is not None
+    )
+    order = _OrderToPay(first.id, first.account_id, first.brand_id, first.total_cents, lines)
+    return first.status, order
+
+
+def split(*, settings: Settings, order: _OrderToPay) -> tuple[int, dict[int, int], int, list[int]]:
+    """(brand cents, {creator: commission cents}, platform fee cents, each line's commission
+    cents), integers that sum to the total: the fee and each attributed line's commission are
+    rounded down, the brand gets the rest; commissions never eat into the fee."""
     fee = order.total_cents * settings.shop_platform_fee_percent // 100
     room = order.total_cents - fee
     commissions: dict[int, int] = {}
+    per_line: list[int] = []
     for line in order.lines:
         cents = 0
         if line.creator_id is not None:
             cents = min(room, line.total_cents * line.commission_percent // 100)
             room -= cents
             commissions[line.creator_id] = commissions.get(line.creator_id, 0) + cents
-        line.commission_cents = cents
+        per_line.append(cents)
     brand = order.total_cents - fee - sum(commissions.values())
-    return brand, {c: v for c, v in commissions.items() if v}, fee
+    return brand, {c: v for c, v in commissions.items() if v}, fee, per_line
 
 
 def _book(
-    db: Session, order: Order, brand_id: int | None, split: tuple[int, dict[int, int], int]
+    db: Session,
+    order: Order | _OrderToPay,
+    brand_id: int | None,
+    split: tuple[int, dict[int, int], int],
 ) -> None:
     """The order's payment in the ledger: (brand cents, commissions, fee) as `split` returns
     them; with no brand, the money is held in platform cash."""
@@ -154,44 +272,67 @@ def _book(
     )
 
 
-def _mark_paid(db: Session, settings: Settings, order: Order, now: datetime) -> None:
-    brand_cents, commissions, fee = split(settings=settings, order=order)
-    order.status = OrderStatus.paid
-    order.paid_at = now
-    order.reserved_until = None
-    order.brand_revenue_cents = brand_cents
-    order.commission_cents = sum(commissions.values())
-    order.platform_fee_cents = fee
+def _mark_paid(db: Session, settings: Settings, order: _OrderToPay, now: datetime) -> None:
+    """The order paid, its lines' commissions set, the split booked, the placements' order
+    events recorded: Core statements on the locked order (its ORM copies, if any, reload)."""
+    brand_cents, commissions, fee, per_line = split(settings=settings, order=order)
+    conn = db.connection()
+    conn.execute(
+        _MARK_PAID,
+        {
+            "order_id": order.id,
+            "now": now,
+            "brand_cents": brand_cents,
+            "commissions_cents": sum(commissions.values()),
+            "fee_cents": fee,
+        },
+    )
+    changed = [
+        {"line_id": line.id, "cents": cents}
+        for line, cents in zip(order.lines, per_line, strict=True)
+        if cents != line.commission_cents
+    ]
+    if changed:
+        conn.execute(_SET_COMMISSION, changed[0] if len(changed) == 1 else changed)
     _book(db, order, order.brand_id, (brand_cents, commissions, fee))
-    for placement_id in sorted({line.placement_id for line in order.lines if line.placement_id}):
-        db.add(
-            PlacementEvent(
-                placement_id=placement_id,
-                kind=PlacementEventKind.order,
-                account_id=order.account_id,
-                viewer_key=f"a:{order.account_id}",
-                event_id=f"order-{order.id}",
-                created_at=now,
-            )
-        )
-    db.flush()
+    events = [
+        {
+            "placement_id": placement_id,
+            "kind": PlacementEventKind.order,
+            "account_id": order.account_id,
+            "viewer_key": f"a:{order.account_id}",
+            "event_id": f"order-{order.id}",
+            "created_at": now,
+        }
+        for placement_id in sorted({line.placement_id for line in order.lines if line.placement_id})
+    ]
+    if events:
+        conn.execute(_INSERT_PLACEMENT_EVENTS, events[0] if len(events) == 1 else events)
+    for model, row_id in [(Order, order.id), *((OrderLine, line.id) for line in order.lines)]:
+        loaded = db.identity_map.get(identity_key(model, row_id))
+        if loaded is not None:
+            db.expire(loaded)
 
 
 def order_paid(*, db: Session, settings: Settings, purchase: Purchase, now: datetime) -> bool:
     """The order's payment succeeded: take its reserved stock, book the split. If the
     reservation had run out and the stock is gone, the money is held for a refund and True
     is returned (the caller refunds through the provider)."""
-    order = _lock_order_of(db, purchase)
-    if order is None:
+    locked = _locked_order_to_pay(db, purchase)
+    if locked is None:
         raise ledger.LedgerError(f"purchase {purchase.id} has no order")
-    if order.status == OrderStatus.pending_payment:
-        _mark_paid(db, settings, order, now)  # the reservation becomes the sale
+    status, to_pay = locked
+    if status == OrderStatus.pending_payment:
+        _mark_paid(db, settings, to_pay, now)  # the reservation becomes the sale
         return False
-    if order.status != OrderStatus.cancelled:
+    if status != OrderStatus.cancelled:
         return False  # already settled
+    order = _lock_order_of(db, purchase)  # locked already: the order as objects, to change it
+    assert order is not None
     if stock.allocate_if_available(db, _stock_lines(order)):
-        _mark_paid(db, settings, order, now)
+        _mark_paid(db, settings, _to_pay(order), now)
         order.note = "Paid after the reservation ran out; the items were still in stock."
+        db.flush()
         return False
     _book(db, order, None, (order.total_cents, {}, 0))  # all of it held, for the refund
     order.paid_at = now
