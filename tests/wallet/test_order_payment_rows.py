@@ -13,11 +13,10 @@ from microdrama.accounts.models import Account, Role
 from microdrama.wallet import ledger, order_payments
 from microdrama.wallet.models import (
     Currency,
-    LedgerAccount,
     LedgerAccountKind,
-    LedgerEntry,
     LedgerTransaction,
 )
+from tests.support.wallet import entries_of
 
 K = LedgerAccountKind
 USD = Currency.usd
@@ -30,14 +29,9 @@ def _posting(db: Session, order_id: int) -> tuple[Any, ...]:
         select(LedgerTransaction).where(LedgerTransaction.reference == f"order:{order_id}")
     )
     assert transaction is not None
-    entries = db.execute(
-        select(LedgerAccount.kind, LedgerAccount.owner_id, LedgerEntry.amount)
-        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.ledger_account_id)
-        .where(LedgerEntry.transaction_id == transaction.id)
-        .order_by(LedgerEntry.id)
-    ).all()
+    entries = entries_of(db, transaction.id)
     details = {k: v for k, v in transaction.details.items() if k != "order_id"}
-    return transaction.kind, transaction.actor_id, details, [tuple(e) for e in entries]
+    return transaction.kind, transaction.actor_id, details, entries
 
 
 def _post_as_the_ledger_does(

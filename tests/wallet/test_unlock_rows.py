@@ -27,7 +27,7 @@ from microdrama.wallet.models import (
     LedgerTransaction,
 )
 from tests.support.factories import make_series
-from tests.support.wallet import top_up
+from tests.support.wallet import entries_of, top_up
 
 
 def _unlock_as_the_route_does(
@@ -59,12 +59,7 @@ def _postings(db: Session, viewer_id: int) -> list[tuple[str, str, dict[str, Any
         .where(LedgerTransaction.actor_id == viewer_id, LedgerTransaction.kind != "purchase")
         .order_by(LedgerTransaction.id)
     ):
-        entries = db.execute(
-            select(LedgerAccount.kind, LedgerAccount.owner_id, LedgerEntry.amount)
-            .join(LedgerAccount, LedgerAccount.id == LedgerEntry.ledger_account_id)
-            .where(LedgerEntry.transaction_id == transaction.id)
-            .order_by(LedgerEntry.id)
-        ).all()
+        entries = entries_of(db, transaction.id)
         postings.append(
             (
                 transaction.kind,
