@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.db import make_engine, make_sessionmaker, session_scope, utcnow
 from microdrama.discovery import rankings
+from microdrama.discovery.models import RankingEntry
 from microdrama.rate_limits import (
     DatabaseRateLimiter,
     Limit,
@@ -28,6 +29,8 @@ from microdrama.rate_limits import (
     forget_old_hits,
     one_at_a_time,
 )
+from tests.support.discovery import binged, make_viewer
+from tests.support.factories import make_series
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -145,6 +148,10 @@ def test_a_lease_is_held_by_one_process_until_it_is_done(
 def test_two_processes_chores_refresh_the_rankings_once(
     store: str, database_url: str, redis_prefix: str, db_factory: sessionmaker[Session]
 ) -> None:
+    # Something to rank: a refresh that writes no chart leaves the rankings due, and a chore
+    # that took the lease after the other's refresh would rightly refresh again.
+    with session_scope(db_factory) as db:
+        binged(db, make_viewer(db), make_series(db, episodes=2, free_episodes=2))
     limiters = [_limiter(store, database_url, redis_prefix) for _ in range(2)]
     start = threading.Barrier(2)
 
@@ -157,6 +164,8 @@ def test_two_processes_chores_refresh_the_rankings_once(
         refreshed = list(pool.map(chore, limiters))
 
     assert sorted(refreshed) == [False, True]
+    with db_factory() as db:
+        assert db.scalar(select(func.count()).select_from(RankingEntry)) > 0
 
 
 def test_housekeeping_forgets_hits_older_than_any_window(
