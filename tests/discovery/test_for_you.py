@@ -61,7 +61,7 @@ def test_new_series_take_the_exploration_places_and_viewers_get_different_ones()
 # -- reads and the order -------------------------------------------------------------------
 
 
-def test_the_feed_drops_what_the_viewer_finished_or_swiped_away_early(db: Session) -> None:
+def test_the_feed_puts_what_the_viewer_finished_or_swiped_away_early_last(db: Session) -> None:
     finished = series_of(db, "vampire", "Finished", days_old=3)
     skipped = series_of(db, "office", "Skipped", days_old=2)
     sampled = series_of(db, "revenge", "Sampled", days_old=1)
@@ -75,7 +75,9 @@ def test_the_feed_drops_what_the_viewer_finished_or_swiped_away_early(db: Sessio
     db.commit()
 
     assert for_you.seen_off(db=db, account_id=viewer.id) == {finished.id, skipped.id}
-    assert _order(db, viewer) == [halfway.id, sampled.id]
+    # Out of the personal order and the newest-first rest; shown only once all else has been.
+    assert _order(db, viewer) == [halfway.id, sampled.id, skipped.id, finished.id]
+    assert _order(db, viewer, upto=2) == [halfway.id, sampled.id]
 
 
 def test_the_personal_order_varies_genres_and_then_goes_on_with_the_newest(db: Session) -> None:

@@ -5,8 +5,9 @@ train`), re-ranked on each request: series the viewer has since finished or swip
 the first seconds are dropped, no more than two of one genre follow each other where another
 is waiting, and a few places go to new series with few views so that they gather signal. A
 viewer without candidates (new, or not yet trained on) gets Trending with variety; after
-the personal part comes the rest of the feed, newest first, as before. During a feed
-experiment (discovery/experiments.py) a share of viewers gets another order instead.
+the personal part comes the rest of the feed, newest first, as before, and what was dropped
+only at the very end. During a feed experiment (discovery/experiments.py) a share of viewers
+gets another order instead.
 
 A request reads a few indexed rows: the viewer's candidates, what the viewer finished and
 skipped, and the cards; Trending and the new series are shared by everyone (`SharedPools`,
@@ -324,8 +325,14 @@ def feed_order(
         # Then the rest of the feed, newest first, without what is already above or dropped.
         excluded = set(head) | drop
         wanted = upto - len(head)
-        rest = catalog.feed_ids(db=db, limit=wanted + len(excluded))
+        asked = wanted + len(excluded)
+        rest = catalog.feed_ids(db=db, limit=asked)
         head += [s for s in rest if s not in excluded][:wanted]
+        if len(rest) < asked:
+            # The whole catalog is above: what the viewer finished or skipped comes last
+            # rather than not at all, so a small catalog's feed never runs dry (one series
+            # sampled for two seconds emptied a first-run feed).
+            head += [s for s in rest if s in drop and s not in head]
     return head[:upto]
 
 
