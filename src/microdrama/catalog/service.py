@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Row, Table, and_, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, func, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from microdrama.accounts.models import Account, Role
@@ -217,17 +217,6 @@ def _card_of_row(storage: Storage, row: Row[Any]) -> SeriesCard:
 
 def get(*, db: Session, series_id: int) -> Series | None:
     return db.get(Series, series_id)
-
-
-_series = cast(Table, Series.__table__)
-_OWNER = select(_series.c.owner_id).where(_series.c.id == bindparam("series_id"))
-
-
-def owner_id(*, db: Session, series_id: int) -> int | None:
-    """The series' creator (None: no such series), one column read without loading the
-    series (a checkout line's commission goes to them)."""
-    owner: int | None = db.connection().scalar(_OWNER, {"series_id": series_id})
-    return owner
 
 
 def get_visible(*, db: Session, series_id: int, viewer: Account | None = None) -> Series:

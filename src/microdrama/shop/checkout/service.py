@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from microdrama.accounts import service as accounts
 from microdrama.accounts.models import Account
-from microdrama.catalog import service as catalog
+from microdrama.catalog.models import Series
 from microdrama.config import Settings
 from microdrama.db import utcnow
 from microdrama.errors import DomainError, NotFound
@@ -226,15 +226,18 @@ def _wanted_items(
 
 _placements = cast(Table, Placement.__table__)
 _campaigns = cast(Table, Campaign.__table__)
-# A placement with its campaign's terms, in one read (a line's attribution).
+_series = cast(Table, Series.__table__)
+# A placement with its campaign's terms and the series' creator, in one read (a line's
+# attribution).
 _PLACEMENT_TERMS = (
     select(
         _placements.c.product_id,
-        _campaigns.c.series_id,
         _campaigns.c.status,
         _campaigns.c.commission_percent,
+        _series.c.owner_id,
     )
     .join(_campaigns, _campaigns.c.id == _placements.c.campaign_id)
+    .join(_series, _series.c.id == _campaigns.c.series_id)
     .where(_placements.c.id == bindparam("placement_id"))
 )
 
@@ -248,10 +251,9 @@ def _attribution(
     found = db.connection().execute(_PLACEMENT_TERMS, {"placement_id": placement_id}).first()
     if found is None or found.product_id != product_id:
         return None, None, 0
-    creator_id = catalog.owner_id(db=db, series_id=found.series_id)
-    if creator_id is None or found.status != CampaignStatus.accepted:
+    if found.status != CampaignStatus.accepted:
         return None, None, 0
-    return placement_id, creator_id, found.commission_percent
+    return placement_id, found.owner_id, found.commission_percent
 
 
 def checkout(
