@@ -243,6 +243,11 @@ class Order(Base):
     )
 
 
+def line_total(quantity: int, unit_price_cents: int) -> int:
+    """An order line's amount (also for lines read as rows, without the object)."""
+    return quantity * unit_price_cents
+
+
 class OrderLine(Base):
     """A variant bought, its price and the campaign's commission rate frozen at checkout."""
 
@@ -275,4 +280,4 @@ class OrderLine(Base):
 
     @property
     def total_cents(self) -> int:
-        return self.quantity * self.unit_price_cents
+        return line_total(self.quantity, self.unit_price_cents)

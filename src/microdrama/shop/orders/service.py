@@ -29,6 +29,7 @@ from microdrama.shop.models import (
     OrderStatus,
     PlacementEvent,
     PlacementEventKind,
+    line_total,
 )
 from microdrama.wallet import ledger, order_payments
 
@@ -143,26 +144,6 @@ class _OrderToPay:
     lines: tuple[_LineToPay, ...]
 
 
-def _to_pay(order: Order) -> _OrderToPay:
-    return _OrderToPay(
-        order.id,
-        order.account_id,
-        order.brand_id,
-        order.total_cents,
-        tuple(
-            _LineToPay(
-                line.id,
-                line.total_cents,
-                line.placement_id,
-                line.creator_id,
-                line.commission_percent,
-                line.commission_cents,
-            )
-            for line in order.lines
-        ),
-    )
-
-
 _orders = cast(Table, Order.__table__)
 _lines = cast(Table, OrderLine.__table__)
 _placement_events = cast(Table, PlacementEvent.__table__)
@@ -219,7 +200,7 @@ def _locked_order_to_pay(db: Session, purchase: Purchase) -> tuple[OrderStatus, 
     lines = tuple(
         _LineToPay(
             row.line_id,
-            row.quantity * row.unit_price_cents,
+            line_total(row.quantity, row.unit_price_cents),
             row.placement_id,
             row.creator_id,
             row.commission_percent,
@@ -330,7 +311,7 @@ def order_paid(*, db: Session, settings: Settings, purchase: Purchase, now: date
     order = _lock_order_of(db, purchase)  # locked already: the order as objects, to change it
     assert order is not None
     if stock.allocate_if_available(db, _stock_lines(order)):
-        _mark_paid(db, settings, _to_pay(order), now)
+        _mark_paid(db, settings, to_pay, now)  # read under the same lock: still the order
         order.note = "Paid after the reservation ran out; the items were still in stock."
         db.flush()
         return False
