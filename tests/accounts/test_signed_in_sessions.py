@@ -212,6 +212,32 @@ def test_last_seen_moves_forward_while_a_session_is_used(app: FastAPI, db: Sessi
     assert seen > an_hour_ago + timedelta(minutes=30)
 
 
+def test_a_viewer_back_after_a_break_is_served_by_the_busiest_routes(
+    app: FastAPI, db: Session
+) -> None:
+    """The feed and the coin unlock find who is asking by the session's id alone, and move
+    "last seen" forward themselves: after five minutes away that update once failed to
+    compile, a 500 for every returning viewer."""
+    phone = _browser(app, IPHONE_SAFARI, "198.51.100.24")
+    sign_up(phone)
+    token = _token(app)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    db.execute(update(AuthSession).values(last_seen_at=an_hour_ago))
+    db.commit()
+
+    assert phone.get("/api/feed").status_code == 200
+    with TestClient(app) as api:
+        bearer = {"Authorization": f"Bearer {token}", "Idempotency-Key": "back-after-a-break"}
+        assert api.get("/api/feed", headers=bearer).status_code == 200
+        unlock = api.post("/api/episodes/999999/unlock", json={}, headers=bearer)
+        assert unlock.status_code == 404, unlock.text
+
+    db.expire_all()
+    seen = db.scalars(select(AuthSession.last_seen_at)).all()
+    assert len(seen) == 2
+    assert all(last > an_hour_ago + timedelta(minutes=30) for last in seen)
+
+
 # The account page, as a browser without JavaScript uses it -------------------------------
 
 

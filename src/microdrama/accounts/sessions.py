@@ -69,10 +69,12 @@ _sessions = cast(Table, AuthSession.__table__)
 # and the ORM's execution path around a one-row read cost more than the read.
 _LIVE_SESSION = select(
     _sessions.c.account_id, _sessions.c.kind, _sessions.c.expires_at, _sessions.c.last_seen_at
-).where(_sessions.c.token_hash == bindparam("token_hash"))
+).where(_sessions.c.token_hash == bindparam("hash"))
+# Its parameters are not named after columns: an UPDATE keeps those names for its SET clause
+# (`token_hash` here failed to compile, a 500 for every session last seen 5 minutes ago).
 _SEEN = (
     update(_sessions)
-    .where(_sessions.c.token_hash == bindparam("token_hash"))
+    .where(_sessions.c.token_hash == bindparam("hash"))
     .values(last_seen_at=bindparam("now"))
 )
 
@@ -85,12 +87,12 @@ def live_session_account_id(*, db: Session, token: str, kind: SessionKind) -> in
         return None
     token_hash = hash_session_token(token)
     conn = db.connection()
-    row = conn.execute(_LIVE_SESSION, {"token_hash": token_hash}).first()
+    row = conn.execute(_LIVE_SESSION, {"hash": token_hash}).first()
     now = utcnow()
     if row is None or not service.session_alive(row.kind, row.expires_at, kind=kind, now=now):
         return None
     if _seen_long_ago(row.last_seen_at, now):
-        conn.execute(_SEEN, {"token_hash": token_hash, "now": now})
+        conn.execute(_SEEN, {"hash": token_hash, "now": now})
     account_id: int = row.account_id
     return account_id
 
