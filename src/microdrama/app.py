@@ -6,6 +6,7 @@ import mimetypes
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -123,9 +124,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     app.state.storage = open_storage(settings)
     app.state.gate_caches = GateCaches.new()
-    # A studio change clears the feed's and series pages' answers and the playlists' facts.
+    # What answers are built from: a feed page's cards (for the time below), a viewer's
+    # candidates (discovery/for_you.py).
+    app.state.part_cache = TTLCache[Any](ttl_seconds=5.0, max_stale_seconds=0, max_entries=65_536)
+    # A studio change clears the feed's and series pages' answers, the parts they are built
+    # from and the playlists' facts.
     app.state.public_cache = TTLCache[bytes](
-        ttl_seconds=2.0, clears_with=[app.state.gate_caches.facts]
+        ttl_seconds=2.0, clears_with=[app.state.gate_caches.facts, app.state.part_cache]
     )
 
     install_error_handlers(app)

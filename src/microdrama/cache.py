@@ -17,6 +17,7 @@ with it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
@@ -46,6 +47,9 @@ class TTLCache(Generic[V]):
         # key -> (fresh until, usable until, value)
         self._entries: dict[Hashable, tuple[float, float, V]] = {}
         self._builds: dict[Hashable, asyncio.Task[V]] = {}
+        # `put` is called from worker threads too (a page's cards, built in its thread): two
+        # evicting at once would pick the same oldest key.
+        self._putting = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
         """The fresh value, or None."""
@@ -64,13 +68,14 @@ class TTLCache(Generic[V]):
     ) -> V:
         """Keep `value` fresh for `ttl_seconds` and usable while it is rebuilt for
         `stale_seconds` (defaults: the cache's; never less than it is fresh)."""
-        if key not in self._entries:
-            while len(self._entries) >= self.max_entries:
-                del self._entries[next(iter(self._entries))]  # the oldest key first
         now = time.monotonic()
         ttl = self.ttl_seconds if ttl_seconds is None else ttl_seconds
         stale = self.max_stale_seconds if stale_seconds is None else stale_seconds
-        self._entries[key] = (now + ttl, now + max(ttl, stale), value)
+        with self._putting:
+            if key not in self._entries:
+                while len(self._entries) >= self.max_entries:
+                    del self._entries[next(iter(self._entries))]  # the oldest key first
+            self._entries[key] = (now + ttl, now + max(ttl, stale), value)
         return value
 
     async def get_or_build(
@@ -110,7 +115,8 @@ class TTLCache(Generic[V]):
             self._builds.pop(key, None)
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._putting:
+            self._entries.clear()
         for other in self.clears_with:
             other.clear()
 
@@ -118,6 +124,13 @@ class TTLCache(Generic[V]):
 def public_cache(request: Request) -> TTLCache[bytes]:
     """The app's per-process cache of public answers (a route dependency)."""
     cache: TTLCache[bytes] = request.app.state.public_cache
+    return cache
+
+
+def part_cache(request: Request) -> TTLCache[Any]:
+    """The app's per-process cache of the parts answers are built from (a feed page's cards,
+    a viewer's For You candidates), cleared with the public cache."""
+    cache: TTLCache[Any] = request.app.state.part_cache
     return cache
 
 

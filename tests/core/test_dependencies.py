@@ -17,7 +17,7 @@ PROVIDERS = {
     "config.py": "app_settings",
     "db.py": "session_factory",
     "storage.py": "app_storage",
-    "cache.py": "public_cache",
+    "cache.py": "public_cache, part_cache",
     "rate_limits.py": "rate_limiter",
 }
 

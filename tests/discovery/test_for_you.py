@@ -18,6 +18,8 @@ from microdrama.discovery.models import Recommendation
 from microdrama.discovery.training import train
 from tests.support.analytics import event
 from tests.support.discovery import binged, make_viewer, series_of, swiped_away
+from tests.support.factories import make_series
+from tests.support.studio import open_studio
 
 
 def _order(db: Session, viewer: Account | None, upto: int = 10) -> list[int]:
@@ -199,3 +201,26 @@ def test_a_visitor_without_cookies_gets_the_shared_feed_from_the_public_cache(
     assert answer.headers["cache-control"] == "public, max-age=5"
     assert answer.headers["vary"] == "Cookie, Authorization"
     assert [card["id"] for card in answer.json()["items"]] == [series.id]
+
+
+def test_a_viewer_sees_a_series_renamed_in_the_studio_on_their_next_page(
+    client: TestClient, db: Session
+) -> None:
+    """A known viewer's page is rebuilt from cards kept a few seconds; a change in the studio
+    clears them with the page, as it clears the shared feed."""
+    creator = TestClient(client.app)
+    owner_id = open_studio(creator)["id"]
+    series = make_series(db, title="Fangs", owner=db.get(Account, owner_id))
+    db.commit()
+    viewer = TestClient(client.app)
+    viewer.get("/")  # the device cookie: a known viewer from here on
+
+    def titles() -> list[str]:
+        answer = viewer.get("/api/feed")
+        assert answer.headers["cache-control"] == "private, max-age=5"
+        return [card["title"] for card in answer.json()["items"]]
+
+    assert titles() == ["Fangs"]
+    renamed = creator.patch(f"/api/studio/series/{series.id}", json={"title": "Fangs Forever"})
+    assert renamed.status_code == 200, renamed.text
+    assert titles() == ["Fangs Forever"]

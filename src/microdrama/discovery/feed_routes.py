@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from microdrama.accounts.deps import DEVICE_COOKIE, SESSION_COOKIE, known_viewer_id
 from microdrama.accounts.errors import SignInRequired
-from microdrama.cache import public_cache
+from microdrama.cache import part_cache, public_cache
 from microdrama.catalog.schemas import Feed
 from microdrama.db import session_factory, session_scope
 from microdrama.discovery import experiments, for_you
@@ -57,25 +57,33 @@ async def feed(
         await cache.get_or_build(for_you.POOLS_CACHE_KEY, build_pools)
     )
 
-    def build(experiment: experiments.RunningExperiment | None = None) -> bytes:
+    if visitor:
+        # No cookie nor token: Trending and the newest, the same for every visitor (and the
+        # control of any experiment: a visitor has no account to assign).
+        def build_shared() -> bytes:
+            with session_scope(factory) as db:
+                items = for_you.feed_page(
+                    db=db, storage=storage, account_id=None, pools=pools, limit=limit, offset=offset
+                )
+                return Feed(items=items).model_dump_json().encode()
+
+        return _answer(await cache.get_or_build(key, build_shared), PUBLIC_CACHE)
+
+    parts = part_cache(request)
+
+    def build(experiment: experiments.RunningExperiment | None) -> bytes:
         with session_scope(factory) as db:
-            viewer = None if visitor else _viewer_id(request, db)
-            order = experiments.serve_order(db, experiment, viewer)
-            items = for_you.feed_page(
+            viewer = _viewer_id(request, db)
+            return for_you.feed_page_json(
                 db=db,
                 storage=storage,
                 account_id=viewer,
                 pools=pools,
                 limit=limit,
                 offset=offset,
-                order=order,
+                order=experiments.serve_order(db, experiment, viewer),
+                cache=parts,
             )
-            return Feed(items=items).model_dump_json().encode()
-
-    if visitor:
-        # No cookie nor token: Trending and the newest, the same for every visitor (and the
-        # control of any experiment: a visitor has no account to assign).
-        return _answer(await cache.get_or_build(key, build), PUBLIC_CACHE)
 
     def build_running() -> bytes:
         with session_scope(factory) as db:

@@ -22,6 +22,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, cast
 
 from sqlalchemy import and_, bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session, aliased
@@ -58,6 +59,11 @@ TRENDING_DECAY_PER_DAY = 0.7
 TRENDING_SIZE = 100
 
 POOLS_CACHE_KEY = ("for-you", "pools")
+# A known viewer's page is rebuilt every few seconds while they swipe (feed_routes.py). What
+# it is rebuilt from that changes more slowly is kept in the app's part cache (cache.py): each
+# series' card, shared by every page that shows it, and the viewer's candidates, which only a
+# training run changes, for this long.
+CANDIDATES_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -247,10 +253,17 @@ def cached_pools(*, db: Session, cache: TTLCache[bytes]) -> SharedPools:
     return SharedPools.from_json(body)
 
 
-def candidates(*, db: Session, account_id: int) -> list[tuple[int, str]]:
-    """The viewer's precomputed candidates that are in the feed, best first, with genres."""
+def candidates(
+    *, db: Session, account_id: int, cache: TTLCache[Any] | None = None
+) -> list[tuple[int, str]]:
+    """The viewer's precomputed candidates that are in the feed, best first, with genres
+    (kept in `cache` if given; the list is shared then, never to be changed)."""
+    key = ("for-you candidates", account_id)
+    if cache is not None and (kept := cache.get(key)) is not None:
+        return cast("list[tuple[int, str]]", kept)
     rows = db.execute(_CANDIDATES, {"account_id": account_id, "now": utcnow()}).all()
-    return [(r.series_id, r.genre) for r in rows]
+    found = [(r.series_id, r.genre) for r in rows]
+    return found if cache is None else cache.put(key, found, ttl_seconds=CANDIDATES_SECONDS)
 
 
 def seen_off(*, db: Session, account_id: int) -> set[int]:
@@ -306,6 +319,7 @@ def feed_order(
     pools: SharedPools,
     upto: int,
     order: FeedOrder = FeedOrder.for_you,
+    cache: TTLCache[Any] | None = None,
 ) -> list[int]:
     """The first `upto` series of the viewer's feed (None: a visitor without an account), in
     For You's order or, for an experiment's other arm, popularity's (the Trending order, the
@@ -318,7 +332,7 @@ def feed_order(
     else:
         mine: list[tuple[int, str]] = []
         if account_id is not None:
-            mine = candidates(db=db, account_id=account_id)
+            mine = candidates(db=db, account_id=account_id, cache=cache)
             drop = seen_off(db=db, account_id=account_id)
         head = personal_head(mine, pools, drop, seed=account_id or 0)
     if len(head) < upto:
@@ -350,3 +364,22 @@ def feed_page(
     serves this viewer another)."""
     ids = feed_order(db=db, account_id=account_id, pools=pools, upto=offset + limit, order=order)
     return catalog.feed_cards(db=db, storage=storage, series_ids=ids[offset : offset + limit])
+
+
+def feed_page_json(
+    *,
+    db: Session,
+    storage: Storage,
+    account_id: int | None,
+    pools: SharedPools,
+    limit: int,
+    offset: int = 0,
+    order: FeedOrder = FeedOrder.for_you,
+    cache: TTLCache[Any],
+) -> bytes:
+    """`feed_page` as the feed API's JSON (catalog.schemas.Feed), built from the parts kept
+    in `cache` where it has them: a known viewer's page, rebuilt every few seconds."""
+    upto = offset + limit
+    ids = feed_order(db=db, account_id=account_id, pools=pools, upto=upto, order=order, cache=cache)
+    cards = catalog.feed_card_json(db=db, storage=storage, series_ids=ids[offset:upto], cache=cache)
+    return b'{"items":[' + b",".join(cards) + b"]}"
