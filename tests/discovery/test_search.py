@@ -200,6 +200,29 @@ def test_equally_relevant_series_come_most_watched_first(
     assert [hit.viewers_last_week for hit in answer.items] == [3, 0, 9]
 
 
+def test_a_short_page_of_equally_relevant_series_shows_the_most_watched(
+    db: Session, storage: LocalStorage
+) -> None:
+    built = build_corpus(
+        db,
+        [
+            Planned("Storm Heir", "romance", "A"),
+            Planned("Storm Bride", "romance", "B"),
+            Planned("Storm Queen", "romance", "C"),
+            Planned("Silent Storm Rising", "romance", "D"),  # less relevant, most watched
+        ],
+    )
+    watched_by(db, built["Storm Queen"], 5)
+    watched_by(db, built["Storm Bride"], 2)
+    watched_by(db, built["Silent Storm Rising"], 9)
+    db.commit()
+
+    page = search.search(db=db, storage=storage, text="storm", filters=Filters(), limit=2)
+
+    assert [hit.title for hit in page.items] == ["Storm Queen", "Storm Bride"]
+    assert [hit.viewers_last_week for hit in page.items] == [5, 2]
+
+
 def test_nothing_found_says_so_and_suggests_trending_series(
     db: Session, storage: LocalStorage, corpus: dict[str, Series]
 ) -> None:

@@ -97,25 +97,33 @@ class _Found:
 
 
 def _ranked(
-    db: Session, query: Query, where: list[ColumnElement[bool]], *, filtered: bool
+    db: Session, query: Query, where: list[ColumnElement[bool]], *, filtered: bool, limit: int
 ) -> list[_Found]:
-    """Every candidate relevant enough, best first."""
+    """The `limit` best candidates relevant enough, best first.
+
+    Popularity orders series within one relevance step only, so it is counted just for the
+    steps the first `limit` reach: the candidates of lower steps can never be among them
+    (counting the viewers of all 200 candidates was a fifth of an uncached search)."""
     scored = []
     for document in search_index.candidates(db, query, where, filtered=filtered):
         relevance = document.relevance(query)
         if relevance >= MIN_RELEVANCE:
-            scored.append((document, relevance))
-    viewers = viewers_last_week(db, [d.series_id for d, _ in scored])
+            step = floor(relevance / RELEVANCE_STEP + 1e-9)
+            scored.append((step, relevance, document))
+    scored.sort(key=lambda item: -item[0])
+    if len(scored) > limit:
+        last_step = scored[limit - 1][0]
+        scored = [item for item in scored if item[0] >= last_step]
+    viewers = viewers_last_week(db, [d.series_id for _, _, d in scored])
 
-    def order(item: tuple[Document, float]) -> tuple[int, int, float, str, int]:
-        document, relevance = item
-        step = floor(relevance / RELEVANCE_STEP + 1e-9)
+    def order(item: tuple[int, float, Document]) -> tuple[int, int, float, str, int]:
+        step, relevance, document = item
         popularity = viewers.get(document.series_id, 0)
         return (-step, -popularity, -relevance, document.title, document.series_id)
 
     return [
         _Found(d.series_id, relevance, viewers.get(d.series_id, 0))
-        for d, relevance in sorted(scored, key=order)
+        for _, relevance, d in sorted(scored, key=order)[:limit]
     ]
 
 
@@ -185,7 +193,7 @@ def search(
     query = Query.parse(text)
     where = _conditions(filters)
     if query.words:
-        found = _ranked(db, query, where, filtered=bool(filters))[:limit]
+        found = _ranked(db, query, where, filtered=bool(filters), limit=limit)
     elif filters:
         found = _trending(db, where, limit)
     else:
