@@ -50,6 +50,7 @@ from microdrama.discovery.search_text import (
     WEIGHTS,
     Document,
     Query,
+    document,
     document_terms,
     expansions,
     fold,
@@ -318,7 +319,7 @@ def candidates(
     if not best:
         return []
     rows = db.execute(select(*_SCORED).where(search_documents.c.series_id.in_(best)))
-    return [Document(**row._mapping) for row in rows]
+    return [document(*row) for row in rows]
 
 
 # The rows of `wanted` as a table, from one JSON parameter: a statement of the same text for

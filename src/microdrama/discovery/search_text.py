@@ -80,6 +80,8 @@ MIN_RELEVANCE = 0.35
 MIN_TYPO_LENGTH = 3
 # The indexed words one query word stands for at the most (itself, completions, typos).
 MAX_EXPANSIONS = 30
+# The query words a document keeps its score for (the most asked come first).
+KEPT_SCORES = 64
 # Longer runs of letters are indexed cut to this (a B-tree entry has a size limit).
 MAX_TERM_LENGTH = 64
 
@@ -191,6 +193,7 @@ class Document:
     synopsis: str
     _fields: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     _synopsis_words: list[str] = field(init=False, repr=False)
+    _scores: dict[str, float] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._fields = {
@@ -213,7 +216,16 @@ class Document:
         return word_match(query_word, words[at])
 
     def word_score(self, query_word: str) -> float:
-        """The best weighted match of one query word in any field."""
+        """The best weighted match of one query word in any field (kept: a document comes
+        back for query after query, see `document`)."""
+        score = self._scores.get(query_word)
+        if score is None:
+            score = self._word_score(query_word)
+            if len(self._scores) < KEPT_SCORES:
+                self._scores[query_word] = score
+        return score
+
+    def _word_score(self, query_word: str) -> float:
         best = WEIGHTS["synopsis"] * self._synopsis_match(query_word)
         for name, words in self._fields.items():
             weight = WEIGHTS[name]
@@ -234,3 +246,13 @@ class Document:
         elif f" {query.phrase}" in f" {self.title}":
             score += 0.05
         return round(score, 6)
+
+
+# Documents as the index stores them, by their fields: the candidates of one query are mostly
+# those of the last (the words of a catalog are few), and splitting a synopsis into its sorted
+# words and scoring it were a third of an uncached search. A changed document is another key.
+@lru_cache(maxsize=20_000)
+def document(
+    series_id: int, title: str, creator: str, tags: str, genre: str, synopsis: str
+) -> Document:
+    return Document(series_id, title, creator, tags, genre, synopsis)
