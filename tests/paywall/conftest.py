@@ -1,4 +1,5 @@
-"""A published series with one free and one paid episode, really transcoded and encrypted."""
+"""A published series with one free and one paid episode, really transcoded and encrypted
+(ffmpeg runs once per test process; each test's worker gets its ladder from TranscodeReplay)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from microdrama.media import jobs
 from microdrama.storage import LocalStorage
 from tests.support.clips import cached_clip
 from tests.support.factories import make_creator
+from tests.support.media import TranscodeReplay
 from tests.support.paywall import PRICE_COINS, ClientFactory, Show
 
 
@@ -26,12 +28,29 @@ def storage(app: FastAPI) -> LocalStorage:
     return storage
 
 
+@pytest.fixture(scope="session")
+def transcode_replay(tmp_path_factory: pytest.TempPathFactory) -> TranscodeReplay:
+    return TranscodeReplay(tmp_path_factory.mktemp("transcoded"))
+
+
 @pytest.fixture
 def show(
-    db: Session, db_factory: sessionmaker[Session], storage: LocalStorage, settings: Settings
+    db: Session,
+    db_factory: sessionmaker[Session],
+    storage: LocalStorage,
+    settings: Settings,
+    transcode_replay: TranscodeReplay,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Show:
-    """Episode 1 free, episode 2 at 90 coins; both transcoded (one small rung) and encrypted."""
+    """Episode 1 free, episode 2 at 90 coins; both transcoded (one small rung) and encrypted.
+
+    The paywall's tests are about who gets the ladder and its keys, not about encoding it
+    (tests/media does that): the upload and the worker run as ever, but ffmpeg runs only for
+    the process's first show, whose ladders and keys every later show gets again (its two
+    episodes still with a key each)."""
     settings.ladder_heights = [320]
+    monkeypatch.setattr(jobs, "transcode", transcode_replay.transcode)
+    monkeypatch.setattr(jobs, "new_aes_key", transcode_replay.aes_keys())
     owner = make_creator(db)
     series = Series(
         title="The Heiress Returns",
