@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from microdrama.accounts.models import Account
 from microdrama.catalog import service as catalog
 from microdrama.catalog.models import Series, SeriesStatus
 from microdrama.config import Settings
+from microdrama.db import session_scope
 from microdrama.discovery import rankings, search, search_index
 from microdrama.discovery.search import Filters
 from microdrama.discovery.search_schemas import SearchAnswer
@@ -281,6 +282,25 @@ def test_a_new_series_is_found_once_published(db: Session, storage: LocalStorage
     catalog.publish(db=db, series=series)
     db.commit()
     assert _titles(db, storage, "heiress") == ["Secret Heiress"]
+
+
+def test_a_word_new_to_the_index_is_found_by_prefix_and_typo_at_the_next_search(
+    db: Session, db_factory: sessionmaker[Session], storage: LocalStorage
+) -> None:
+    def titles(query: str) -> list[str]:  # each search in its own transaction, as the API's
+        with session_scope(db_factory) as own:
+            return _titles(own, storage, query)
+
+    build_corpus(db, [Planned("Secret Heiress", "drama", "Kai")])
+    db.commit()
+    assert titles("secret") == ["Secret Heiress"]  # its words indexed
+    assert titles("drago") == titles("dragn") == []
+
+    build_corpus(db, [Planned("Dragon Bride", "fantasy", "Lin")])
+    db.commit()
+
+    assert titles("drago") == ["Dragon Bride"]
+    assert titles("dragn") == ["Dragon Bride"]
 
 
 def test_the_index_triggers_exist_at_head(db: Session) -> None:

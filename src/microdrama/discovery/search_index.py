@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from typing import Any
 
 from sqlalchemy import (
@@ -40,15 +41,18 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from microdrama.accounts.models import Account
+from microdrama.cache import TTLCache
 from microdrama.catalog.models import Series
-from microdrama.db import dialect_insert
+from microdrama.db import after_commit, dialect_insert
 from microdrama.discovery.search_text import (
     MIN_TYPO_LENGTH,
     WEIGHTS,
     Document,
+    Expansion,
     Query,
     document,
     document_terms,
@@ -177,6 +181,11 @@ def write_documents(db: Session, series_ids: list[int]) -> None:
         # in a circle.
         words = [{"term": term} for term in sorted({p["term"] for p in postings})]
         db.execute(dialect_insert(dialect, search_vocabulary).on_conflict_do_nothing(), words)
+        # Now, for the search that refreshed, and again once committed, for any search that
+        # kept the old expansions meanwhile.
+        kept = _kept_words(db)
+        kept.clear()
+        after_commit(db, kept.clear)
 
 
 def refresh_stale(db: Session, *, batch: int = 500) -> int:
@@ -265,21 +274,53 @@ def _postgresql_near_spellings(db: Session, word: str) -> list[str]:
     )
 
 
+# A query word's expansions (the indexed words answering it: itself, its completions and near
+# spellings), kept per engine for this long: the words people type repeat from query to query,
+# and looking them up was an eighth of an uncached search on SQLite (pg_trgm: ≈ 4 ms a word).
+# A word another process indexes since is found as typed at once, and by prefix or typo within
+# this time; this process's own new words clear it once committed (`write_documents`).
+WORDS_SECONDS = 30.0
+_words_of: weakref.WeakKeyDictionary[Engine, TTLCache[list[Expansion]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _kept_words(db: Session) -> TTLCache[list[Expansion]]:
+    engine = db.get_bind().engine
+    kept = _words_of.get(engine)
+    if kept is None:
+        kept = _words_of.setdefault(
+            engine, TTLCache(WORDS_SECONDS, max_stale_seconds=0, max_entries=20_000)
+        )
+    return kept
+
+
+def _expansions(db: Session, word: str, *, postgresql: bool) -> list[Expansion]:
+    """The indexed words that answer a query word, best first, among its completions and
+    near spellings."""
+    vocabulary = {word, *_completions(db, word)}
+    if len(word) >= MIN_TYPO_LENGTH:
+        if postgresql:
+            db.execute(
+                text("SELECT set_config('pg_trgm.similarity_threshold', :value, true)"),
+                {"value": str(PG_SIMILARITY)},
+            )
+            vocabulary.update(_postgresql_near_spellings(db, word))
+        else:
+            vocabulary.update(_sqlite_near_spellings(db, word))
+    return expansions(word, vocabulary)
+
+
 def _wanted(db: Session, query: Query) -> list[tuple[int, str, int, bool]]:
     """(query word's place, indexed word, how well it answers per mille, only as a typo)."""
     postgresql = db.get_bind().dialect.name == "postgresql"
-    if postgresql and any(len(w) >= MIN_TYPO_LENGTH for w in query.words):
-        db.execute(
-            text("SELECT set_config('pg_trgm.similarity_threshold', :value, true)"),
-            {"value": str(PG_SIMILARITY)},
-        )
+    kept = _kept_words(db)
     wanted = []
     for place, word in enumerate(query.words):
-        vocabulary = {word, *_completions(db, word)}
-        if len(word) >= MIN_TYPO_LENGTH:
-            near = _postgresql_near_spellings if postgresql else _sqlite_near_spellings
-            vocabulary.update(near(db, word))
-        wanted += [(place, e.term, e.match, e.typo) for e in expansions(word, vocabulary)]
+        answers = kept.get(word)
+        if answers is None:
+            answers = kept.put(word, _expansions(db, word, postgresql=postgresql))
+        wanted += [(place, e.term, e.match, e.typo) for e in answers]
     return wanted
 
 
