@@ -191,17 +191,18 @@ class Document:
     tags: str
     genre: str
     synopsis: str
-    _fields: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    # The distinct words of the short fields, each with its heaviest field's weight, heaviest
+    # first.
+    _short_words: list[tuple[str, float]] = field(init=False, repr=False)
     _synopsis_words: list[str] = field(init=False, repr=False)
     _scores: dict[str, float] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._fields = {
-            "title": tuple(self.title.split()),
-            "creator": tuple(self.creator.split()),
-            "tags": tuple(self.tags.split()),
-            "genre": tuple(self.genre.split()),
-        }
+        heaviest: dict[str, float] = {}
+        for name in ("title", "creator", "tags", "genre"):
+            for word in getattr(self, name).split():
+                heaviest[word] = max(heaviest.get(word, 0.0), WEIGHTS[name])
+        self._short_words = sorted(heaviest.items(), key=lambda item: -item[1])
         self._synopsis_words = sorted(set(self.synopsis.split()))
 
     def _synopsis_match(self, query_word: str) -> float:
@@ -227,12 +228,10 @@ class Document:
 
     def _word_score(self, query_word: str) -> float:
         best = WEIGHTS["synopsis"] * self._synopsis_match(query_word)
-        for name, words in self._fields.items():
-            weight = WEIGHTS[name]
+        for word, weight in self._short_words:
             if weight <= best:
-                continue
-            for word in words:
-                best = max(best, weight * word_match(query_word, word))
+                break  # the words after weigh no more
+            best = max(best, weight * word_match(query_word, word))
         return best
 
     def relevance(self, query: Query) -> float:
