@@ -40,7 +40,13 @@ def site(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def ai_worker(site: Site, database_url: str) -> Iterator[None]:
     """Runs each queued AI job in this process, one at a time, while the test runs, and then
     the transcodes they queue (a table read's animatic)."""
-    settings = Settings(environment="test", data_dir=site.data_dir, database_url=database_url)
+    settings = Settings(
+        environment="test",
+        data_dir=site.data_dir,
+        database_url=database_url,
+        ladder_heights=[426],  # one rung, as the site's: the ladder is tested in tests/media
+        x264_preset="ultrafast",
+    )
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     storage = LocalStorage(settings.media_dir, settings.media_url_prefix)
