@@ -21,7 +21,8 @@ The rows:
 - feed, For You, every viewer in turn: each request another of the 500 viewers (tokens in
   turn), no warm-up: each viewer's first page is built while they wait (the first second or
   two of the run), then each page is rebuilt every 4-5 s, ≈ 100 rebuilds a second beside the
-  answers: what 500 viewers swiping at once cost.
+  answers, from the cards and candidates the process keeps (cache.py's part cache): what 500
+  viewers swiping at once cost.
 - search, popular: a mix of queries of seven kinds (`search_queries`: exact titles, typing
   prefixes, typos, creators, two letters, a word nothing has, a title with its genre filter)
   drawn from 30 series, each distinct query asked once just before the run (as popular
