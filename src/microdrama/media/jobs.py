@@ -420,10 +420,12 @@ def _relay(stop: threading.Event | None, cancel: threading.Event) -> Callable[[]
     done = threading.Event()
 
     def forward() -> None:
-        while not done.is_set():
-            if stop.wait(0.2):
-                cancel.set()
+        # Waits on `done`, not on `stop`: the undo then ends the thread at once, where a wait
+        # on `stop` held every job's end up to a poll (0.2 s).
+        while not stop.is_set():
+            if done.wait(0.2):
                 return
+        cancel.set()
 
     thread = threading.Thread(target=forward, daemon=True, name="job-stop-relay")
     thread.start()

@@ -279,10 +279,12 @@ def run_ffmpeg(
         watcher_done = threading.Event()
 
         def kill_on_cancel() -> None:
-            while not watcher_done.is_set():
-                if cancel is not None and cancel.wait(0.2):
-                    process.kill()
+            # Waits on `watcher_done`, not on `cancel`: the end of ffmpeg ends the watcher at
+            # once, where a wait on `cancel` held every run's end up to a poll (0.2 s).
+            while not (cancel is not None and cancel.is_set()):
+                if watcher_done.wait(0.2):
                     return
+            process.kill()
 
         watcher = threading.Thread(target=kill_on_cancel, daemon=True, name="ffmpeg-cancel")
         watcher.start()
