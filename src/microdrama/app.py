@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import mimetypes
 import re
 from collections.abc import AsyncIterator
@@ -98,9 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             heartbeat.start()
             chores = HousekeepingThread(factory=app.state.sessionmaker, settings=settings)
             chores.start()
+        # What the process has made by now (modules, routes, mappers, schemas: ~230,000
+        # objects) lives as long as it does: kept out of the garbage collector's full passes,
+        # which walked them all every few seconds under load and held every request meanwhile
+        # (≈ 140 ms; docs/performance.md). Given back at shutdown (an app in a test process).
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             if chores is not None:
                 chores.stop()
             if worker is not None:
@@ -117,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs is served by web.docs from local assets (FastAPI's default loads a CDN).
         docs_url=None,
         redoc_url=None,
+        # FastAPI's OpenTelemetry hooks are off: no OpenTelemetry SDK is installed (/metrics and
+        # the JSON logs are the app's own, ops/), and on each request they asked three global
+        # providers, reading the environment, whether one had been configured since.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.settings = settings
