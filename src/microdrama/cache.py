@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
 
 from microdrama.dependencies import in_event_loop
 
@@ -92,12 +94,15 @@ class TTLCache(Generic[V]):
         entry = self._entries.get(key)
         if entry is not None and entry[0] >= now:
             return entry[2]
+        usable = entry is not None and entry[1] >= now
         task = self._builds.get(key)
         if task is None or task.done() or task.get_loop().is_closed():
-            built = self._build(key, build, ttl_seconds, stale_seconds)
+            limiter = _background_rebuilds() if usable else None
+            built = self._build(key, build, ttl_seconds, stale_seconds, limiter)
             task = asyncio.get_running_loop().create_task(built)
             self._builds[key] = task
-        if entry is not None and entry[1] >= now:
+        if usable:
+            assert entry is not None
             return entry[2]  # stale but usable: the rebuild runs in the background
         return await asyncio.shield(task)
 
@@ -107,9 +112,10 @@ class TTLCache(Generic[V]):
         build: Callable[[], V],
         ttl_seconds: float | None,
         stale_seconds: float | None,
+        limiter: anyio.CapacityLimiter | None,
     ) -> V:
         try:
-            value = await run_in_threadpool(build)
+            value = await anyio.to_thread.run_sync(build, limiter=limiter)
             return self.put(key, value, ttl_seconds=ttl_seconds, stale_seconds=stale_seconds)
         finally:
             self._builds.pop(key, None)
@@ -119,6 +125,25 @@ class TTLCache(Generic[V]):
             self._entries.clear()
         for other in self.clears_with:
             other.clear()
+
+
+# Stale entries are rebuilt behind the answers, at most this many at a time in each process:
+# pages built together expire together (a burst of viewers), and hundreds of rebuilds in the
+# thread pool at once would take the event loop's turns (the GIL) from every request.
+BACKGROUND_REBUILDS = 2
+
+
+_background_limiter = anyio.lowlevel.RunVar[anyio.CapacityLimiter]("background_rebuilds")
+
+
+def _background_rebuilds() -> anyio.CapacityLimiter:
+    """The event loop's limiter of background rebuilds (as anyio keeps its thread limiter)."""
+    try:
+        return _background_limiter.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(BACKGROUND_REBUILDS)
+        _background_limiter.set(limiter)
+        return limiter
 
 
 def public_cache(request: Request) -> TTLCache[bytes]:

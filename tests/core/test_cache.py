@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from microdrama.cache import TTLCache
+from microdrama.cache import BACKGROUND_REBUILDS, TTLCache
 
 T = TypeVar("T")
 
@@ -87,3 +87,46 @@ def test_an_entry_may_stay_fresh_longer_than_the_caches_default() -> None:
         return cache.get("search"), cache.get("feed")
 
     assert run(scenario) == ("answer", None)
+
+
+def test_stale_entries_are_rebuilt_a_few_at_a_time_and_a_cold_key_does_not_wait() -> None:
+    """Pages built together expire together: their rebuilds queue behind a few threads (the
+    event loop keeps its turns) while each viewer still gets their page, and a page nobody has
+    yet is built at once, not behind them."""
+    cache: TTLCache[str] = TTLCache(ttl_seconds=0.01, max_stale_seconds=60)
+    release = threading.Event()
+    lock = threading.Lock()
+    running = peak = rebuilt = 0
+
+    def rebuild() -> str:
+        nonlocal running, peak, rebuilt
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(timeout=5)
+        with lock:
+            running -= 1
+            rebuilt += 1
+        return "new"
+
+    async def scenario() -> tuple[list[str], str, int, list[str]]:
+        for key in range(10):
+            await cache.get_or_build(key, lambda: "old")
+        await asyncio.sleep(0.02)  # all expired
+        served = [await cache.get_or_build(key, rebuild) for key in range(10)]
+        cold = await asyncio.wait_for(cache.get_or_build("cold", lambda: "built"), timeout=2)
+        await asyncio.sleep(0.2)  # the queued rebuilds had every chance to start
+        waiting = peak
+        release.set()
+        for _ in range(100):
+            if rebuilt == 10:
+                break
+            await asyncio.sleep(0.02)
+        # What the viewers get next: the rebuilt pages (stale again by now, and served).
+        return served, cold, waiting, [await cache.get_or_build(k, rebuild) for k in range(10)]
+
+    served, cold, peak_while_blocked, after = run(scenario)
+    assert served == ["old"] * 10
+    assert cold == "built"
+    assert peak_while_blocked == BACKGROUND_REBUILDS
+    assert after == ["new"] * 10
