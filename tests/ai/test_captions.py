@@ -4,6 +4,7 @@ creator publishes it. Real ffmpeg, the packaged Whisper base model, a real datab
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from tests.ai.captions_support import (
     SCRIPT,
     normalised_words,
     spoken_clip,
+    transcribe_once,
     whisper,
     word_error_rate,
 )
@@ -37,10 +39,14 @@ Headers = dict[str, str]
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _whisper_loaded(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Whisper loads once for the module (the process keeps it); the clip is made once."""
+def _whisper_loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whisper loads once for the module (the process keeps it); the clip is made once, and
+    heard once: the tests after the first get the words Whisper heard in it then."""
     whisper(tmp_path_factory.mktemp("models"))
     spoken_clip()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(captions, "transcribe", transcribe_once)
+        yield
 
 
 def _storage(settings: Settings) -> LocalStorage:
