@@ -17,7 +17,7 @@ from microdrama.accounts.service import hash_device_token, new_device_token
 from microdrama.analytics import service
 from microdrama.analytics.models import EpisodeView, PlaybackEvent
 from tests.support.factories import make_series
-from tests.support.servers import running_server, server_env
+from tests.support.servers import running_servers, server_env
 
 EVENTS = 10_000
 CLIENTS = 8
@@ -52,9 +52,8 @@ def test_ten_thousand_events_sent_three_times_by_eight_clients_are_stored_once(
 
     env = server_env(database_url=database_url, data_dir=tmp_path / "data")
     with ExitStack() as stack:
-        servers = [
-            stack.enter_context(running_server(env, tmp_path / f"server{n}.log")) for n in (1, 2)
-        ]
+        logs = [tmp_path / f"server{n}.log" for n in (1, 2)]
+        servers = stack.enter_context(running_servers(env, logs))
 
         def send(client_number: int) -> tuple[int, int]:
             accepted = duplicates = 0

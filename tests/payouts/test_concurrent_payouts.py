@@ -18,7 +18,7 @@ from microdrama.payouts.models import PayoutStatus
 from microdrama.wallet import ledger
 from tests.support.accounts import signed_in
 from tests.support.payouts import earn_from_unlocks
-from tests.support.servers import running_server, server_env
+from tests.support.servers import running_servers, server_env
 
 
 def test_concurrent_payout_requests_beyond_the_balance_only_what_fits_succeeds(
@@ -35,9 +35,8 @@ def test_concurrent_payout_requests_beyond_the_balance_only_what_fits_succeeds(
 
     env = server_env(database_url=database_url, data_dir=tmp_path / "data")
     with ExitStack() as stack:
-        servers = [
-            stack.enter_context(running_server(env, tmp_path / f"server{n}.log")) for n in (1, 2)
-        ]
+        logs = [tmp_path / f"server{n}.log" for n in (1, 2)]
+        servers = stack.enter_context(running_servers(env, logs))
 
         def request(i: int) -> int:
             with httpx.Client(base_url=servers[i % 2], headers=creator) as http:

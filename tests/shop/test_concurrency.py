@@ -28,12 +28,13 @@ from microdrama.shop.placements.schemas import PlacementCreate
 from microdrama.wallet import ledger
 from tests.support.factories import make_series
 from tests.support.orders import ADDRESS
-from tests.support.servers import running_server, server_env
+from tests.support.servers import running_servers, server_env
 
 
 def _two_servers(stack: ExitStack, database_url: str, tmp_path: Path) -> list[str]:
     env = server_env(database_url=database_url, data_dir=tmp_path / "data")
-    return [stack.enter_context(running_server(env, tmp_path / f"server{n}.log")) for n in (1, 2)]
+    logs = [tmp_path / f"server{n}.log" for n in (1, 2)]
+    return stack.enter_context(running_servers(env, logs))
 
 
 def _products(db: Session, stocks: list[int]) -> tuple[list[int], int]:

@@ -15,7 +15,7 @@ from microdrama.config import Settings
 from microdrama.db import session_scope
 from tests.support.accounts import signed_in
 from tests.support.clips import cached_clip
-from tests.support.servers import running_server, server_env
+from tests.support.servers import running_servers, server_env
 from tests.support.studio import TUS, tus_metadata
 
 CHUNK = {"Content-Type": "application/offset+octet-stream", **TUS}
@@ -36,9 +36,8 @@ def test_an_upload_started_on_one_process_finishes_on_another(
     env = server_env(database_url=database_url, data_dir=tmp_path / "data")
 
     with ExitStack() as stack:
-        first, second = (
-            stack.enter_context(running_server(env, tmp_path / f"server{n}.log")) for n in (1, 2)
-        )
+        logs = [tmp_path / f"server{n}.log" for n in (1, 2)]
+        first, second = stack.enter_context(running_servers(env, logs))
         with httpx.Client(base_url=first, headers=creator, timeout=60) as a:
             created = a.post(
                 "/api/studio/uploads",

@@ -9,7 +9,8 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,21 @@ def running_server(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """uvicorn serving the app in its own process; yields its base URL."""
     with server_process(env, log_path) as server:
         yield server.base_url
+
+
+@contextmanager
+def running_servers(env: dict[str, str], log_paths: list[Path]) -> Iterator[list[str]]:
+    """One uvicorn process per log path, all serving the same app, started at the same time
+    (each spends seconds importing the app: one after the other, the waits added up); yields
+    their base URLs."""
+    servers = [running_server(env, log_path) for log_path in log_paths]
+    with ExitStack() as stack:
+        with ThreadPoolExecutor(len(servers)) as pool:
+            starting = [pool.submit(server.__enter__) for server in servers]
+        for server, started in zip(servers, starting, strict=True):
+            if started.exception() is None:
+                stack.push(server)
+        yield [started.result() for started in starting]
 
 
 @dataclass

@@ -16,7 +16,7 @@ from microdrama.accounts.service import hash_device_token, new_device_token
 from microdrama.config import Settings
 from microdrama.wallet import ledger, viewer_coins
 from tests.support.factories import make_series
-from tests.support.servers import running_server, server_env
+from tests.support.servers import running_servers, server_env
 from tests.support.wallet import top_up
 
 
@@ -30,7 +30,8 @@ def _guest(db: Session) -> tuple[Account, str]:
 
 def _two_servers(stack: ExitStack, database_url: str, tmp_path: Path) -> list[str]:
     env = server_env(database_url=database_url, data_dir=tmp_path / "data")
-    return [stack.enter_context(running_server(env, tmp_path / f"server{n}.log")) for n in (1, 2)]
+    logs = [tmp_path / f"server{n}.log" for n in (1, 2)]
+    return stack.enter_context(running_servers(env, logs))
 
 
 def test_fifty_concurrent_unlocks_with_coins_for_one_charge_exactly_once(
