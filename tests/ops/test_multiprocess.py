@@ -95,6 +95,7 @@ def test_metrics_add_up_the_requests_of_both_web_processes(
         )
     try:
         _wait_until_ready(port, server)
+        _wait_until_both_are_up(port)
         metrics_dir = data_dir / "metrics" / f"serve-{server.pid}"
         asked = 0
         for _round in range(10):  # until both processes have answered some
@@ -141,6 +142,18 @@ def _scraped_total(port: int) -> float:
         for s in _scrape(port)
         if s.name == "microdrama_http_requests_total" and s.labels == ROUTE
     )
+
+
+def _wait_until_both_are_up(port: int) -> None:
+    """The first process to start answers /healthz while the other may still be importing the
+    app (seconds on a loaded machine): wait until both say they are up."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        up = [s for s in _scrape(port) if s.name == "microdrama_web_process_up" and s.value == 1]
+        if len(up) == 2:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("the second web process did not start within 60 s")
 
 
 def _wait_until_ready(port: int, server: subprocess.Popen[bytes]) -> None:
