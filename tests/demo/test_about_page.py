@@ -77,6 +77,22 @@ def test_the_feed_links_to_the_about_page_in_development_only(
     assert 'href="/about"' not in client.get("/").text
 
 
+def test_the_sign_in_page_sends_a_newcomer_to_the_demo_logins_in_development_only(
+    dev_client: TestClient, client: TestClient
+) -> None:
+    # The studio sends a newcomer to sign in; in development the form says where the demo's
+    # creator login is, also when it comes back with an error.
+    page = dev_client.get("/studio")
+    assert page.url.path == "/signin"
+    assert 'href="/about"' in page.text and "Trying the demo?" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    wrong = {"csrf_token": csrf.group(1), "email": "nobody@example.com", "password": "x" * 12}
+    again = dev_client.post("/signin", data=wrong)
+    assert again.status_code == 401 and 'href="/about"' in again.text
+    assert 'href="/about"' not in client.get("/signin").text
+
+
 @pytest.mark.parametrize("environment", ["test", "production"])
 def test_outside_development_there_is_no_about_page(
     environment: str, settings: Settings, engine: Engine, db_factory: sessionmaker[Session]
