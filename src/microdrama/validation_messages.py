@@ -29,6 +29,7 @@ _LABELS: dict[str, str] = {
     # The shipping form's address lines, as its labels say them ("Line1 is required" puzzled).
     "line1": "Address",
     "line2": "Apartment, suite",
+    "q": "The search",
 }
 
 # What a pattern wants, said per field (a regular expression means nothing to people).

@@ -227,6 +227,21 @@ def test_a_browser_opening_an_unknown_page_gets_the_sites_page(client: TestClien
     assert "Back to the feed" in answer.text
 
 
+def test_a_browser_opening_a_page_with_a_bad_query_is_told_what_is_wrong(
+    client: TestClient,
+) -> None:
+    answer = client.get("/search", params={"q": "vamp\x00ire"}, headers={"Accept": "text/html"})
+
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "This page can&#39;t be shown" in answer.text
+    assert "The search contains a control character (U+0000); remove it." in answer.text
+    assert "Back to the feed" in answer.text
+    # An API client gets the same words in the JSON error.
+    api = client.get("/api/search", params={"q": "vamp\x00ire"})
+    assert api.json()["message"] == "The search contains a control character (U+0000); remove it."
+
+
 def test_a_browser_opening_a_page_with_an_impossible_id_gets_the_sites_page(
     client: TestClient,
 ) -> None:

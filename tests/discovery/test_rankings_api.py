@@ -3,6 +3,7 @@ rank, the tabs as links, the empty states, and hostile input answered with a 4xx
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
@@ -108,10 +109,12 @@ def test_hostile_or_wrong_parameters_are_refused_with_a_clear_4xx(client: TestCl
         assert body["error"] == "invalid_request" and body["problems"] and body["message"]
         if "limit" in params:
             continue  # the page shows one length of list
-        # The page's address with the same parameters is the site's "Nothing here".
+        # The page's address with the same parameters is the site's page saying what is wrong.
         page = client.get("/rankings", params=params, headers={"accept": "text/html"})
-        assert page.status_code == 404, params
+        assert page.status_code == 422, params
         assert 'data-testid="not-found"' in page.text
+        assert "This page can&#39;t be shown" in page.text, params
+        assert html.escape(body["message"]) in page.text, params
 
 
 # -- the page -------------------------------------------------------------------------------

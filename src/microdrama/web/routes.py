@@ -34,6 +34,7 @@ from microdrama.playback.schemas import ProgressRead
 from microdrama.storage import AppStorage, Storage
 from microdrama.templating import PAGE_CACHE, STATIC_DIR, render_page, templates
 from microdrama.types import PathId
+from microdrama.validation_messages import describe, summarize
 from microdrama.wallet import viewer_coins
 
 FEED_PAGE_SIZE = 10
@@ -319,12 +320,18 @@ def install_page_errors(app: FastAPI) -> None:
             return nothing_here(request)
         return JSONResponse(exc.as_json(), status_code=exc.status_code)
 
-    # A page address with an id that cannot exist (/series/abc, /watch/99999999999999999999).
+    # A page address with an id that cannot exist (/series/abc, /watch/99999999999999999999)
+    # is nothing; a page asked with a bad query (/search?q= holding a control character) says
+    # what was wrong with it.
     @app.exception_handler(RequestValidationError)
     async def _page_or_422(request: Request, exc: RequestValidationError) -> Response:
-        if wants_page(request):
+        if not wants_page(request):
+            return validation_error_answer(exc)
+        problems = [describe(err) for err in exc.errors()]
+        if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
             return nothing_here(request)
-        return validation_error_answer(exc)
+        context = {"heading": "This page can't be shown", "message": summarize(problems)}
+        return render_page(request, "not_found.html", context, status_code=422)
 
 
 def mount_static(app: FastAPI) -> None:
