@@ -239,6 +239,11 @@ def test_a_viewer_buys_from_the_episode_and_the_brand_and_the_creator_see_it(
 ) -> None:
     page = phone_page
     stock_before = _stock(database_url)
+    # Before buying anything, the orders page says what will show there and leads to the feed.
+    page.goto("/orders")
+    empty = page.get_by_test_id("orders-empty")
+    expect(empty).to_contain_text("No orders yet")
+    expect(empty.get_by_role("link", name="Browse the feed")).to_have_attribute("href", "/")
     episode = site.series[BUY_SERIES].episode_ids[0]
     page.goto(f"/watch/{episode}")
     page.wait_for_function(PLAYING, arg=episode, timeout=WAIT_MS)
