@@ -327,10 +327,11 @@ def install_page_errors(app: FastAPI) -> None:
     async def _page_or_422(request: Request, exc: RequestValidationError) -> Response:
         if not wants_page(request):
             return validation_error_answer(exc)
-        problems = [describe(err) for err in exc.errors()]
-        if any(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+        errors = exc.errors()
+        if any(tuple(err.get("loc", ()))[:1] == ("path",) for err in errors):
             return nothing_here(request)
-        context = {"heading": "This page can't be shown", "message": summarize(problems)}
+        message = summarize([describe(err) for err in errors])
+        context = {"heading": "This page can't be shown", "message": message}
         return render_page(request, "not_found.html", context, status_code=422)
 
 
