@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def shows_demo_logins(self) -> bool:
+        """Whether the demo's logins are shown (/about and the links to it): in development
+        only, as the page prints passwords that must never be on a public server."""
+        return self.environment == "development"
+
+    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
 

@@ -44,7 +44,7 @@ from microdrama.accounts.signin import (
     log_in_counting_failures,
     start_cookie_session,
 )
-from microdrama.config import AppSettings, Settings
+from microdrama.config import AppSettings
 from microdrama.db import DbSession, utcnow
 from microdrama.errors import Conflict, NotFound
 from microdrama.wording import plural
@@ -91,20 +91,15 @@ def safe_next(target: str | None, default: str = "/account") -> str:
     return target
 
 
-def _demo_hint(settings: Settings) -> bool:
-    """Whether the sign-in form points to the demo's logins (/about, development only): a
-    newcomer sent to sign in by the studio or the back office has no account yet."""
-    return settings.environment == "development"
-
-
 @router.get("/signin", response_class=HTMLResponse)
 def signin_page(
     request: Request, db: DbSession, settings: AppSettings, next: str | None = None
 ) -> Response:
-    """The sign-in form."""
+    """The sign-in form (in development, with a link to the demo's logins: a newcomer the
+    studio or the back office sent here has no account yet)."""
     if signed_in_viewer(request, db):
         return RedirectResponse(safe_next(next), status_code=303)
-    context = {"next": safe_next(next), "email": "", "demo_hint": _demo_hint(settings)}
+    context = {"next": safe_next(next), "email": "", "demo_hint": settings.shows_demo_logins}
     return form_page(request, "auth_signin.html", context)
 
 
@@ -117,7 +112,7 @@ def signin_submit(
 ) -> Response:
     """Check the form; on success a session cookie and a redirect, else the form again."""
     target = safe_next(sent.next)
-    context = {"next": target, "email": sent.email, "demo_hint": _demo_hint(settings)}
+    context = {"next": target, "email": sent.email, "demo_hint": settings.shows_demo_logins}
     form = FormPage(request, "auth_signin.html", context)
     if not csrf_ok(request, sent.csrf_token):
         return form.again(403, error=EXPIRED_FORM)

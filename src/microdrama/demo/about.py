@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/about", response_class=HTMLResponse)
 def about_page(request: Request, settings: AppSettings) -> Response:
     """The demo logins with what each role can try; 404 outside development."""
-    if settings.environment != "development":
+    if not settings.shows_demo_logins:
         message = "There is no such page."
         return render_page(request, "not_found.html", {"message": message}, status_code=404)
     return form_page(request, "about.html", {"logins": demo_logins(settings)})

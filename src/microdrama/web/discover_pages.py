@@ -40,7 +40,7 @@ async def discover_page(request: Request, settings: AppSettings) -> Response:
             context = {
                 "page": page,
                 "viewer": _viewer_summary(db, viewer),
-                "about_link": settings.environment == "development",
+                "about_link": settings.shows_demo_logins,
                 # Nothing published yet on a first run: say the demo is coming, not "run
                 # seed-demo" (the feed's first-run line, js/demo_progress.js).
                 "demo": read_demo_progress(settings.data_dir) if not page.rows else None,

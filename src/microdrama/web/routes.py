@@ -146,7 +146,7 @@ def feed_page(
         "following": _following(db, viewer, items),
         "viewer": _viewer_summary(db, viewer),
         "demo": read_demo_progress(settings.data_dir),
-        "about_link": settings.environment == "development",  # /about lists the demo logins
+        "about_link": settings.shows_demo_logins,  # /about lists the demo logins
     }
     return _render(request, "feed.html", context)
 
